@@ -1,0 +1,121 @@
+"""Reading a TOML file into Settings; errors name the file, the key and what was expected."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from bot.config.settings import Settings
+
+ENV_CONFIG = "NEWSBOT_CONFIG"
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message is meant for the operator."""
+
+
+def _key_path(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
+    """Turn a pydantic location into the TOML key a user writes, e.g. channels[1].email.port."""
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        elif item.startswith(("function-", "model-")) or item in ("function-after",):
+            continue
+        else:
+            parts.append(item)
+    return ".".join(parts) or "(top level)"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    msg = str(error.get("msg", "invalid value"))
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling against config/newsbot.example.toml)"
+    if kind == "missing":
+        return "required key is missing"
+    got = error.get("input")
+    if kind not in ("value_error",) and got is not None and not isinstance(got, dict | list):
+        return f"{msg} (got {got!r})"
+    return msg
+
+
+def load_config_text(text: str, source: Path | str = "<string>") -> Settings:
+    """Parse and validate configuration text; `source` names the file in errors."""
+    name = str(source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: not valid TOML: {exc}") from None
+    base = Path(source).resolve().parent if name != "<string>" else Path.cwd()
+    for key in ("data_dir", "rules"):
+        if isinstance(data.get(key), str) and not os.path.isabs(data[key]):
+            data[key] = str(base / data[key])
+    for channel in data.get("channels", []) or []:
+        rules = channel.get("rules") if isinstance(channel, dict) else None
+        if isinstance(rules, str) and not os.path.isabs(rules):
+            channel["rules"] = str(base / rules)
+    try:
+        settings = Settings.model_validate({**data, "source": Path(name)})
+    except ValidationError as exc:
+        lines = [
+            f"{name}: {_key_path(tuple(err['loc']), data)}: {_describe(dict(err))}"
+            for err in exc.errors()
+        ]
+        raise ConfigError("\n".join(lines)) from None
+    except ValueError as exc:  # raised by secret resolution outside a field
+        raise ConfigError(f"{name}: {exc}") from None
+    if not settings.rules.is_file():
+        raise ConfigError(f"{name}: rules: expected an existing rules file, got {settings.rules}")
+    return settings
+
+
+def load_config(path: Path | str | None) -> Settings:
+    """Load the configuration from `path`, $NEWSBOT_CONFIG, or built-in defaults."""
+    if path is None:
+        env = os.environ.get(ENV_CONFIG)
+        if not env:
+            return load_config_text("", "<defaults>")
+        path = env
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read configuration: {exc}") from None
+    return load_config_text(text, file)
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """The resolved configuration as plain data with every secret masked."""
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return "********" if value.get_secret_value() else ""
+        if isinstance(value, dict):
+            return {k: mask(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mask(v) for v in value]
+        if isinstance(value, Path):
+            return str(value)
+        return value
+
+    data = mask(settings.model_dump(mode="python", by_alias=True))
+    data["database_url"] = _mask_url(settings.resolved_database_url)
+    return dict(data)
+
+
+def _mask_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url

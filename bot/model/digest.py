@@ -1,0 +1,51 @@
+"""A composed digest: what every renderer (text, Slack, email) turns into a message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.model.story import StoryFacts
+
+
+@dataclass(slots=True, frozen=True)
+class SourceRef:
+    """One outlet's report of a story."""
+
+    outlet: str
+    link: str | None
+    title: str
+    published: datetime | None
+
+
+@dataclass(slots=True)
+class DigestStory:
+    """One story as it appears in a digest."""
+
+    story_id: int
+    headline: str
+    link: str | None
+    summary: str
+    facts: StoryFacts
+    sources: list[SourceRef]
+    first_seen: datetime
+    score: float
+    updated: bool = False  # was in an earlier digest of this channel and gained sources
+
+
+@dataclass(slots=True)
+class Digest:
+    """The stories of one channel for one period, ranked and capped."""
+
+    channel: str
+    title: str
+    period_start: datetime | None
+    period_end: datetime
+    stories: list[DigestStory]
+    more_count: int = 0  # stories left out by the cap
+    total_entries: int = 0
+    unhealthy_feeds: list[str] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.stories

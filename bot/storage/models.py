@@ -1,0 +1,230 @@
+"""SQLAlchemy 2.0 models: feeds, entries, stories, story membership, digests and deliveries.
+
+Every schema change comes with an Alembic migration in bot/storage/migrations/versions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        from datetime import UTC
+
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        from datetime import UTC
+
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Feed(Base):
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(String(500))  # as the feed names itself
+    interval_s: Mapped[int | None] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_checked_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_class: Mapped[str | None] = mapped_column(String(40))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+
+    entries: Mapped[list[Entry]] = relationship(back_populates="feed")
+
+
+class Entry(Base):
+    __tablename__ = "entries"
+    __table_args__ = (
+        UniqueConstraint("feed_id", "identity", name="uq_entries_feed_identity"),
+        Index("ix_entries_pending", "processed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    identity: Mapped[str] = mapped_column(String(512))
+    guid: Mapped[str | None] = mapped_column(String(2048))
+    url: Mapped[str | None] = mapped_column(String(2048), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(String(300))
+    categories: Mapped[list[Any]] = mapped_column(default=list)
+    source_name: Mapped[str | None] = mapped_column(String(300))
+    published_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # Relevance, set by the matcher; processed_at is NULL until matching and clustering ran,
+    # so a crash between storing and processing only delays the entry.
+    score: Mapped[float | None] = mapped_column(Float)
+    relevant: Mapped[bool | None] = mapped_column(Boolean)
+    match_hits: Mapped[list[Any] | None] = mapped_column(JSON)
+    processed_at: Mapped[datetime | None]
+
+    feed: Mapped[Feed] = relationship(back_populates="entries")
+    membership: Mapped[StoryMember | None] = relationship(back_populates="entry")
+
+
+class Story(Base):
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cluster_key: Mapped[str] = mapped_column(String(64), unique=True)
+    headline: Mapped[str] = mapped_column(Text)
+    headline_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entries.id", ondelete="SET NULL")
+    )
+    summary: Mapped[str] = mapped_column(Text, default="")
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    source_count: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped when sources or facts change
+    first_seen_at: Mapped[datetime] = mapped_column(index=True)
+    last_updated_at: Mapped[datetime] = mapped_column(index=True)
+    # The clusterer's state for this story (term and anchor signature), so it can be
+    # rebuilt from the database at start-up.
+    signature: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    members: Mapped[list[StoryMember]] = relationship(
+        back_populates="story", order_by="StoryMember.joined_at"
+    )
+
+
+class StoryMember(Base):
+    __tablename__ = "story_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), unique=True)
+    joined_at: Mapped[datetime]
+    similarity: Mapped[float] = mapped_column(Float, default=1.0)
+
+    story: Mapped[Story] = relationship(back_populates="members")
+    entry: Mapped[Entry] = relationship(back_populates="membership")
+
+
+class StoryEvent(Base):
+    """A story was created or gained a source: the update events digests and metrics read."""
+
+    __tablename__ = "story_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # created | source_added
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class Digest(Base):
+    """The outbox: a digest is stored, rendered, before any delivery attempt."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="scheduled")  # scheduled | breaking
+    period_key: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime]
+    period_start: Mapped[datetime | None]
+    period_end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    # pending | sending | sent | failed (permanent) | empty
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the rendered messages
+    story_count: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)  # parts already delivered
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+
+    stories: Mapped[list[DigestStory]] = relationship(back_populates="digest")
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="digest", order_by="Delivery.attempt"
+    )
+
+
+class DigestStory(Base):
+    """Which story (at which version) went into which digest."""
+
+    __tablename__ = "digest_stories"
+    __table_args__ = (UniqueConstraint("digest_id", "story_id", name="uq_digest_story"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    story_version: Mapped[int] = mapped_column(Integer)
+    source_count: Mapped[int] = mapped_column(Integer)
+    message_ref: Mapped[str | None] = mapped_column(String(100))  # Slack ts, for threads/edits
+
+    digest: Mapped[Digest] = relationship(back_populates="stories")
+
+
+class Delivery(Base):
+    """One delivery attempt of a digest, successful or not."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("digest_id", "attempt", name="uq_delivery_attempt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(20))  # sent | transient | permanent | started
+    error: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    digest: Mapped[Digest] = relationship(back_populates="deliveries")

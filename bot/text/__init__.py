@@ -1,0 +1,1 @@
+"""Text analysis shared by the matcher and the clusterer: folding, tokens, quantities."""
