@@ -1,0 +1,91 @@
+"""Quantities (money, power, chip counts) found in news text."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.text.quantities import Quantity, extract_quantities
+
+
+def _one(text: str) -> Quantity:
+    found = extract_quantities(text)
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "currency"),
+    [
+        ("a deal worth $17.4 billion over five years", 17.4e9, "USD"),
+        ("receives a $350 million stake", 350e6, "USD"),
+        ("a US$2bn loan", 2e9, "USD"),
+        ("€1.2 billion investment", 1.2e9, "EUR"),
+        ("£500m facility", 500e6, "GBP"),
+        ("raises $4M in pre-seed funding", 4e6, "USD"),
+        ("worth 17.4 billion dollars", 17.4e9, "USD"),
+        ("a 5 million euros grant", 5e6, "EUR"),
+        ("$10-15 billion of capex", 10e9, "USD"),
+        ("USD 750 million", 750e6, "USD"),
+    ],
+)
+def test_money(text: str, value: float, currency: str) -> None:
+    quantity = _one(text)
+    assert quantity.kind == "money"
+    assert quantity.value == pytest.approx(value)
+    assert quantity.currency == currency
+    assert text[quantity.start : quantity.end] == quantity.text
+
+
+@pytest.mark.parametrize(
+    ("text", "megawatts"),
+    [
+        ("300MW of capacity", 300),
+        ("300 megawatts of capacity", 300),
+        ("about 1.3 gigawatts of power", 1300),
+        ("a 1 GW tranche", 1000),
+        ("6 gigawatts of Instinct GPUs", 6000),
+        ("a 300-megawatt campus", 300),
+        ("a 500 kW pilot", 0.5),
+    ],
+)
+def test_power_in_megawatts(text: str, megawatts: float) -> None:
+    quantity = _one(text)
+    assert (quantity.kind, quantity.value) == ("power", pytest.approx(megawatts))
+
+
+@pytest.mark.parametrize(
+    ("text", "count", "approximate"),
+    [
+        ("200,000 GPUs", 200_000, False),
+        ("100k H100s", 100_000, False),
+        ("100,000 Nvidia H100 chips", 100_000, False),
+        ("up to 1 million Google TPUs", 1_000_000, False),
+        ("hundreds of thousands of Nvidia GPUs", 100_000, True),
+        ("tens of thousands of accelerators", 10_000, True),
+    ],
+)
+def test_chip_counts(text: str, count: float, approximate: bool) -> None:
+    quantity = _one(text)
+    assert quantity.kind == "chips"
+    assert quantity.value == pytest.approx(count)
+    assert quantity.approximate is approximate
+
+
+def test_vague_money_is_a_marked_lower_bound_and_adjectives_are_skipped() -> None:
+    found = extract_quantities("a multibillion-dollar deal likely worth billions of dollars")
+    assert [(q.kind, q.value, q.approximate) for q in found] == [("money", 1e9, True)]
+
+
+def test_not_quantities() -> None:
+    assert extract_quantities("In 2025 chips were scarce") == []
+    assert extract_quantities("a 500 MWh battery and Colossus 1") == []
+    assert extract_quantities("up 5.2% after 3 nm chips") == []
+
+
+def test_power_wins_over_chip_reading_and_order_is_by_position() -> None:
+    found = extract_quantities("AMD to supply 6 gigawatts of GPUs; first 1 GW for $10 billion")
+    assert [(q.kind, q.value) for q in found] == [
+        ("power", 6000),
+        ("power", 1000),
+        ("money", 10e9),
+    ]
