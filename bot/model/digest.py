@@ -31,6 +31,7 @@ class DigestStory:
     first_seen: datetime
     score: float
     updated: bool = False  # was in an earlier digest of this channel and gained sources
+    version: int = 1  # the story's version when composed, recorded with the digest
 
 
 @dataclass(slots=True)
