@@ -1,14 +1,54 @@
-"""The `newsbot` command line (click)."""
+"""The `newsbot` command line (click): the group, its global options and command registration."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from bot import __version__
+from bot.cli.common import AppContext
 
-@click.group()
-def cli() -> None:
-    """newsbot: watch feeds for compute deals and post digests."""
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="NEWSBOT_CONFIG",
+    help="Configuration file (TOML). Default: $NEWSBOT_CONFIG, else built-in defaults.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Log level (default: the config's daemon.log_level, INFO).",
+)
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
+@click.version_option(__version__, prog_name="newsbot")
+@click.pass_context
+def cli(
+    ctx: click.Context, config_path: Path | None, log_level: str | None, log_json: bool
+) -> None:
+    """newsbot watches RSS/Atom feeds for compute deals, groups every outlet's report of an event
+    into one story, and posts digests to Slack and email.
+
+    \b
+    Typical use:
+      newsbot check -c newsbot.toml     validate a configuration
+      newsbot poll -c newsbot.toml      fetch feeds once, store, match and cluster
+      newsbot digest --dry-run          preview the next digest
+      newsbot run -c newsbot.toml       run the daemon
+      newsbot demo                      the whole pipeline on bundled feeds
+    """
+    ctx.obj = AppContext(config_path=config_path, log_level=log_level, log_json=log_json)
 
 
 def main() -> None:
-    cli()
+    cli(prog_name="newsbot")
+
+
+# Commands live in their own modules and register themselves on `cli` here.
+from bot.cli import commands as _commands  # noqa: E402
+
+_commands.register(cli)

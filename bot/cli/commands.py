@@ -1,0 +1,260 @@
+"""Operator commands: check, db, poll, digest, digests, stories, run, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from bot.cli.common import EXIT_CONFIG, app, fail, setup_logging
+from bot.config.loader import masked_dump
+
+
+def _logging(ctx: click.Context, default: str = "WARNING") -> None:
+    obj = app(ctx)
+    level = obj.log_level
+    json_format = obj.log_json
+    if level is None:
+        try:
+            level = obj.settings().daemon.log_level if default == "INFO" else default
+            json_format = json_format or obj.settings().daemon.log_format == "json"
+        except SystemExit:
+            level = default
+    setup_logging(level.upper(), json_format)
+
+
+@click.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def check(ctx: click.Context, file: Path | None) -> None:
+    """Validate a configuration and print it resolved, with secrets masked.
+
+    FILE defaults to --config / $NEWSBOT_CONFIG. Exits 2 when the configuration is invalid.
+    """
+    obj = app(ctx)
+    if file is not None:
+        obj.config_path = file
+    settings = obj.settings()
+    from bot.matcher import RuleError, load_rules
+
+    try:
+        rules = load_rules(settings.rules)
+    except RuleError as exc:
+        fail(str(exc), code=EXIT_CONFIG, prefix="rules error")
+    for channel in settings.channels:
+        if channel.rules:
+            try:
+                load_rules(Path(channel.rules))
+            except RuleError as exc:
+                fail(str(exc), code=EXIT_CONFIG, prefix="rules error")
+    data = masked_dump(settings)
+    click.echo(json.dumps(data, indent=2, default=str))
+    click.echo(
+        f"OK: {settings.source or 'defaults'}: {len(settings.feeds)} feeds, "
+        f"{len(settings.channels)} channels, {len(rules.rules)} rules",
+        err=True,
+    )
+
+
+@click.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target Alembic revision.")
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Create or migrate the database schema (the daemon also does this on start)."""
+    from bot.storage import Database, upgrade_schema
+    from bot.storage.database import current_revision
+
+    settings = app(ctx).settings()
+    database = Database(settings.resolved_database_url)
+    upgrade_schema(database, revision)
+    click.echo(f"database at revision {current_revision(database)}")
+
+
+@click.command()
+@click.option("--all", "force", is_flag=True, help="Check every feed now, due or not.")
+@click.pass_context
+def poll(ctx: click.Context, force: bool) -> None:
+    """Run one poll cycle: fetch due feeds, store new entries, match and cluster them."""
+    _logging(ctx, "INFO")
+    from bot.daemon.app import build_pipeline
+    from bot.daemon.progress import PollProgress
+
+    settings = app(ctx).settings()
+    pipeline = build_pipeline(settings)
+    if not settings.feeds:
+        fail("no feeds configured (add [[feeds]] entries to the configuration)", code=EXIT_CONFIG)
+    with PollProgress(total=len(settings.feeds)) as progress:
+        report = asyncio.run(pipeline.poller.poll(force=force, on_feed=progress.advance))
+    click.echo(report.summary())
+    sys.exit(1 if report.feeds and all(r.outcome == "error" for r in report.feeds) else 0)
+
+
+@click.command()
+@click.option("--channel", "channel_name", help="Channel name (default: every channel).")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; store and send nothing.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "slack", "email"]),
+    help="Preview format for --dry-run (default: text).",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --dry-run: also write the email's HTML to this file.",
+)
+@click.pass_context
+def digest(
+    ctx: click.Context,
+    channel_name: str | None,
+    dry_run: bool,
+    fmt: str | None,
+    html_file: Path | None,
+) -> None:
+    """Compose the digest of stories new since each channel's last digest, and deliver it.
+
+    Stories already posted to a channel are not posted again; a story that gained sources
+    since comes back marked as updated.
+    """
+    _logging(ctx, "INFO")
+    from bot.daemon.app import build_pipeline
+    from bot.digest.render import render_email_html
+
+    settings = app(ctx).settings()
+    if not settings.channels:
+        fail("no channels configured (add [[channels]] entries to the configuration)", code=2)
+    try:
+        names = (
+            [settings.channel(channel_name).name]
+            if channel_name
+            else [c.name for c in settings.channels]
+        )
+    except KeyError as exc:
+        fail(str(exc.args[0]), code=EXIT_CONFIG)
+    pipeline = build_pipeline(settings)
+    failed = False
+    for name in names:
+        if dry_run:
+            composed, text = pipeline.digests.preview(name, fmt)
+            click.echo(f"--- {name} (dry run: nothing stored or sent) ---")
+            click.echo(text)
+            if html_file is not None:
+                html_file.write_text(render_email_html(composed), encoding="utf-8")
+                click.echo(f"HTML written to {html_file}", err=True)
+            continue
+        run = asyncio.run(pipeline.digests.run(name, kind="manual"))
+        stories = len(run.digest.stories) if run.digest else 0
+        click.echo(
+            f"{name}: {run.status} ({stories} stories)" + (f": {run.error}" if run.error else "")
+        )
+        failed = failed or run.status == "failed"
+    sys.exit(1 if failed else 0)
+
+
+@click.command()
+@click.option("--limit", default=20, show_default=True, help="How many digests to list.")
+@click.pass_context
+def digests(ctx: click.Context, limit: int) -> None:
+    """List recent digests with their delivery status, attempts and last error."""
+    from bot.storage.digests import recent_digests
+
+    database = app(ctx).database()
+    with database.session() as session:
+        rows = recent_digests(session, limit)
+        if not rows:
+            click.echo("no digests yet")
+        for row in rows:
+            error = f"  last error: {row.last_error}" if row.last_error else ""
+            click.echo(
+                f"#{row.id} {row.channel:<16} {row.status:<8} {row.story_count:>3} stories  "
+                f"{row.attempts} attempts  created {row.created_at:%Y-%m-%d %H:%M}Z  "
+                f"period {row.period_key}{error}"
+            )
+
+
+@click.command()
+@click.option("--limit", default=20, show_default=True, help="How many stories to show.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per story.")
+@click.pass_context
+def stories(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """Show the most recently updated stories and their sources."""
+    from bot.storage.stories import stories_updated_since, to_record
+
+    database = app(ctx).database()
+    with database.session() as session:
+        records = [to_record(s) for s in stories_updated_since(session, None, limit)]
+    if not records:
+        click.echo("no stories yet (run `newsbot poll` first)")
+    for record in records:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "id": record.id,
+                        "headline": record.headline,
+                        "first_seen": record.first_seen.isoformat(),
+                        "last_updated": record.last_updated.isoformat(),
+                        "facts": record.facts.to_json(),
+                        "sources": [
+                            {"outlet": s.outlet, "link": s.link, "title": s.title}
+                            for s in record.sources
+                        ],
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            continue
+        click.echo(f"[{record.id}] {record.headline}")
+        click.echo(
+            f"    first seen {record.first_seen:%Y-%m-%d %H:%M}Z, "
+            f"{len(record.sources)} sources, score {record.score:.1f}"
+        )
+        for source in record.sources:
+            click.echo(f"    - {source.outlet}: {source.title}  <{source.link or 'no link'}>")
+
+
+@click.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the daemon: poll feeds and post digests on schedule until SIGTERM or SIGINT."""
+    _logging(ctx, "INFO")
+    from bot.daemon.app import run_daemon
+
+    sys.exit(run_daemon(app(ctx).settings()))
+
+
+@click.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the Slack payload, the email (.eml) and its HTML.",
+)
+@click.pass_context
+def demo(ctx: click.Context, out_dir: Path) -> None:
+    """Run the whole pipeline on bundled sample feeds served on 127.0.0.1.
+
+    Nothing leaves this machine: the digest is printed and written to files, not sent.
+    """
+    _logging(ctx, "WARNING")
+    from bot.demo.runner import run_demo
+
+    result = run_demo(out_dir, now=datetime.now(UTC), echo=click.echo)
+    sys.exit(0 if result.ok else 1)
+
+
+def register(group: click.Group) -> None:
+    for command in (check, db, poll, digest, digests, stories, run, demo):
+        group.add_command(command)

@@ -1,0 +1,106 @@
+"""Entry rows: idempotent storing of normalised entries and reading the ones still to process."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.model import Entry as EntryData
+from bot.storage.models import Entry, Feed
+
+
+@dataclass(frozen=True, slots=True)
+class StoreReport:
+    new: int
+    updated: int
+    unchanged: int
+
+
+def content_hash(entry: EntryData) -> str:
+    digest = hashlib.sha256()
+    for part in (entry.title, entry.summary, entry.text, entry.link or ""):
+        digest.update(part.encode("utf-8", "replace"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def outlet_name(feed: Feed, entry_source: str | None, link: str | None) -> str:
+    """The outlet to credit: the entry's own source, the feed's configured name or title, the host."""
+    for candidate in (entry_source, feed.name, feed.title):
+        if candidate and candidate.strip():
+            return candidate.strip()
+    host = urlsplit(link or feed.url).hostname or feed.url
+    return host.removeprefix("www.")
+
+
+def store_entries(
+    session: Session, feed: Feed, entries: list[EntryData], now: datetime
+) -> StoreReport:
+    """Insert new entries, update changed ones (same feed + identity), leave the rest alone.
+
+    An update keeps the row (and its story membership): a retitled item is the same item.
+    """
+    identities = [entry.identity for entry in entries]
+    existing = {
+        row.identity: row
+        for row in session.scalars(
+            select(Entry).where(Entry.feed_id == feed.id, Entry.identity.in_(identities))
+        )
+    }
+    new = updated = unchanged = 0
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.identity in seen:  # a feed listing one item twice
+            continue
+        seen.add(entry.identity)
+        digest = content_hash(entry)
+        row = existing.get(entry.identity)
+        if row is None:
+            session.add(
+                Entry(
+                    feed_id=feed.id,
+                    identity=entry.identity[:512],
+                    guid=entry.guid,
+                    url=entry.link,
+                    title=entry.title,
+                    summary=entry.summary,
+                    text=entry.text,
+                    author=entry.author,
+                    categories=list(entry.categories),
+                    source_name=outlet_name(feed, entry.source, entry.link),
+                    published_at=entry.published or now,
+                    updated_at=entry.updated,
+                    first_seen_at=now,
+                    content_hash=digest,
+                )
+            )
+            new += 1
+        elif row.content_hash != digest:
+            row.title = entry.title
+            row.summary = entry.summary
+            row.text = entry.text
+            row.url = entry.link
+            row.updated_at = entry.updated or now
+            row.content_hash = digest
+            updated += 1
+        else:
+            unchanged += 1
+    session.flush()
+    return StoreReport(new=new, updated=updated, unchanged=unchanged)
+
+
+def pending_entries(session: Session, limit: int) -> list[Entry]:
+    """Entries stored but not yet matched and clustered, oldest publication first."""
+    return list(
+        session.scalars(
+            select(Entry)
+            .where(Entry.processed_at.is_(None))
+            .order_by(Entry.published_at, Entry.id)
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,115 @@
+"""Feed rows: syncing from configuration, claiming due feeds, and recording fetch outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.config import FeedSettings
+from bot.storage.models import Feed
+
+
+@dataclass(frozen=True, slots=True)
+class DueFeed:
+    """A feed this instance has leased for one fetch."""
+
+    id: int
+    url: str
+    name: str | None
+    interval_s: int | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    consecutive_failures: int
+
+
+def sync_feeds(session: Session, feeds: list[FeedSettings], now: datetime) -> int:
+    """Insert configured feeds that are not stored yet and refresh names/intervals; returns added."""
+    existing = {feed.url: feed for feed in session.scalars(select(Feed))}
+    added = 0
+    for configured in feeds:
+        row = existing.get(configured.url)
+        if row is None:
+            session.add(
+                Feed(
+                    url=configured.url,
+                    name=configured.name,
+                    interval_s=configured.interval,
+                    enabled=True,
+                    created_at=now,
+                    next_check_at=now,
+                    consecutive_failures=0,
+                )
+            )
+            added += 1
+        else:
+            row.name = configured.name or row.name
+            row.interval_s = configured.interval
+    session.flush()
+    return added
+
+
+def claim_due_feeds(
+    session: Session,
+    *,
+    now: datetime,
+    owner: str,
+    lease: timedelta,
+    limit: int | None = None,
+    include_not_due: bool = False,
+) -> list[DueFeed]:
+    """Lease the feeds whose next check is due, so that only one instance fetches each.
+
+    On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED while the lease is written;
+    SQLite serialises writers, and newsbot refuses a second instance on SQLite anyway.
+    """
+    query = (
+        select(Feed)
+        .where(Feed.enabled.is_(True))
+        .where(or_(Feed.lease_until.is_(None), Feed.lease_until < now))
+        .order_by(Feed.next_check_at, Feed.id)
+    )
+    if not include_not_due:
+        query = query.where(or_(Feed.next_check_at.is_(None), Feed.next_check_at <= now))
+    if limit is not None:
+        query = query.limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed: list[DueFeed] = []
+    for feed in session.scalars(query):
+        feed.lease_owner = owner
+        feed.lease_until = now + lease
+        claimed.append(
+            DueFeed(
+                id=feed.id,
+                url=feed.url,
+                name=feed.name,
+                interval_s=feed.interval_s,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                body_hash=feed.body_hash,
+                consecutive_failures=feed.consecutive_failures,
+            )
+        )
+    session.flush()
+    return claimed
+
+
+def release_lease(session: Session, feed_id: int) -> None:
+    session.execute(
+        update(Feed).where(Feed.id == feed_id).values(lease_owner=None, lease_until=None)
+    )
+
+
+def unhealthy_feeds(session: Session, threshold: int) -> list[Feed]:
+    """Feeds that failed `threshold` times in a row, or were disabled."""
+    return list(
+        session.scalars(
+            select(Feed)
+            .where(or_(Feed.consecutive_failures >= threshold, Feed.enabled.is_(False)))
+            .order_by(Feed.url)
+        )
+    )

@@ -1,0 +1,193 @@
+"""One poll cycle: lease due feeds, fetch them concurrently, parse, store, then match and cluster."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.config import Settings
+from bot.model import FetchOutcome, FetchStatus
+from bot.reader.fetcher import FeedRequest, Fetcher
+from bot.reader.parser import FeedParseError, parse_feed
+from bot.storage import Database
+from bot.storage.entries import store_entries
+from bot.storage.feeds import DueFeed, claim_due_feeds, sync_feeds
+from bot.storage.models import Feed
+from bot.worker.process import ProcessReport, StoryProcessor, new_instance_id, utcnow
+
+log = logging.getLogger(__name__)
+
+FETCH_LEASE = timedelta(minutes=10)
+
+
+@dataclass(slots=True)
+class FeedResult:
+    """What happened to one feed in one cycle."""
+
+    url: str
+    outcome: str  # ok | not_modified | gone | error
+    new_entries: int = 0
+    updated_entries: int = 0
+    error_class: str | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class PollReport:
+    feeds: list[FeedResult] = field(default_factory=list)
+    processing: ProcessReport = field(default_factory=ProcessReport)
+
+    @property
+    def new_entries(self) -> int:
+        return sum(result.new_entries for result in self.feeds)
+
+    @property
+    def outcome_counts(self) -> Counter[str]:
+        return Counter(result.outcome for result in self.feeds)
+
+    @property
+    def error_counts(self) -> Counter[str]:
+        return Counter(r.error_class or "unknown" for r in self.feeds if r.outcome == "error")
+
+    def summary(self) -> str:
+        counts = self.outcome_counts
+        return (
+            f"{len(self.feeds)} feeds checked ({counts['ok']} changed, "
+            f"{counts['not_modified']} unchanged, {counts['error']} failed, "
+            f"{counts['gone']} gone); {self.new_entries} new entries; "
+            f"{self.processing.relevant} relevant; {self.processing.stories_created} new stories, "
+            f"{self.processing.stories_updated} updated"
+        )
+
+
+def _backoff(base_s: float, failures: int, cap_s: float) -> float:
+    """Exponential backoff with full jitter, so failing feeds do not retry in lockstep."""
+    ceiling = min(cap_s, base_s * (2 ** min(failures, 16)))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class Poller:
+    """Fetches due feeds and stores what they carry; then hands new entries to the processor."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        processor: StoryProcessor,
+        *,
+        instance: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.processor = processor
+        self.instance = instance or new_instance_id()
+        self.clock = clock
+
+    def sync_config(self) -> int:
+        with self.db.session() as session:
+            return sync_feeds(session, self.settings.feeds, self.clock())
+
+    async def poll(
+        self,
+        *,
+        force: bool = False,
+        on_feed: Callable[[FeedResult], None] | None = None,
+    ) -> PollReport:
+        """Run one cycle. `force` checks every enabled feed, due or not."""
+        self.sync_config()
+        now = self.clock()
+        with self.db.session() as session:
+            due = claim_due_feeds(
+                session,
+                now=now,
+                owner=self.instance,
+                lease=FETCH_LEASE,
+                include_not_due=force,
+            )
+        report = PollReport()
+        if due:
+            requests = [
+                FeedRequest(
+                    url=feed.url,
+                    etag=feed.etag,
+                    last_modified=feed.last_modified,
+                    body_hash=feed.body_hash,
+                )
+                for feed in due
+            ]
+            async with Fetcher(self.settings.fetch) as fetcher:
+                outcomes = await fetcher.fetch_many(requests)
+            for feed, outcome in zip(due, outcomes, strict=True):
+                result = self._record(feed, outcome)
+                report.feeds.append(result)
+                if on_feed is not None:
+                    on_feed(result)
+        report.processing = self.processor.process_pending()
+        return report
+
+    def _record(self, due: DueFeed, outcome: FetchOutcome) -> FeedResult:
+        """Parse and store one feed's outcome and its new schedule in one transaction."""
+        now = self.clock()
+        result = FeedResult(url=due.url, outcome=outcome.status.value)
+        parsed = None
+        if outcome.status is FetchStatus.OK and outcome.body is not None:
+            try:
+                parsed = parse_feed(
+                    outcome.body,
+                    url=outcome.final_url or due.url,
+                    now=now,
+                    source_name=due.name,
+                    content_type=outcome.content_type,
+                )
+            except FeedParseError as exc:
+                result.outcome = "error"
+                result.error_class = "parse_error"
+                result.error = str(exc)
+        elif outcome.status is FetchStatus.ERROR:
+            result.error_class = outcome.error_class or "unknown"
+            result.error = outcome.error_message
+        with self.db.session() as session:
+            feed = session.get(Feed, due.id)
+            if feed is None:  # removed meanwhile
+                return result
+            feed.lease_owner = None
+            feed.lease_until = None
+            feed.last_checked_at = now
+            interval = float(feed.interval_s or self.settings.poll_interval)
+            fetch = self.settings.fetch
+            if outcome.status is FetchStatus.GONE:
+                feed.enabled = False
+                feed.disabled_reason = f"410 Gone at {now:%Y-%m-%d %H:%M} UTC"
+                log.warning("feed %s is gone (410); disabled", feed.url)
+            elif result.outcome == "error":
+                feed.consecutive_failures += 1
+                feed.last_error = result.error
+                feed.last_error_class = result.error_class
+                delay = _backoff(interval, feed.consecutive_failures, fetch.max_interval)
+                if outcome.retry_after_s:
+                    delay = max(delay, outcome.retry_after_s)
+                feed.next_check_at = now + timedelta(seconds=delay)
+                log.warning("feed %s failed (%s): %s", feed.url, result.error_class, result.error)
+            else:
+                feed.consecutive_failures = 0
+                feed.last_success_at = now
+                feed.etag = outcome.etag or feed.etag
+                feed.last_modified = outcome.last_modified or feed.last_modified
+                if outcome.permanent_url and outcome.permanent_url != feed.url:
+                    log.info("feed %s moved permanently to %s", feed.url, outcome.permanent_url)
+                    feed.url = outcome.permanent_url
+                if parsed is not None:
+                    feed.body_hash = outcome.body_hash
+                    if parsed.title and not feed.title:
+                        feed.title = parsed.title[:500]
+                    stored = store_entries(session, feed, parsed.entries, now)
+                    result.new_entries = stored.new
+                    result.updated_entries = stored.updated
+                delay = min(max(interval, fetch.min_interval), fetch.max_interval)
+                feed.next_check_at = now + timedelta(seconds=delay)
+        return result

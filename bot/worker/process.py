@@ -1,0 +1,220 @@
+"""Matching and clustering of stored entries, turning clusterer decisions into story rows.
+
+Entries are processed in publication order from the `processed_at IS NULL` queue, in batches,
+each batch in one transaction: a crash re-processes at most the batch it interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+from bot.matcher import RuleSet
+from bot.model import MatchItem
+from bot.storage import Database
+from bot.storage.entries import pending_entries
+from bot.storage.models import Entry, Story, StoryMember
+from bot.storage.stories import active_stories, outlet_count, record_event, story_by_key
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class ProcessReport:
+    processed: int = 0
+    relevant: int = 0
+    stories_created: int = 0
+    stories_updated: int = 0
+
+    def add(self, other: ProcessReport) -> None:
+        self.processed += other.processed
+        self.relevant += other.relevant
+        self.stories_created += other.stories_created
+        self.stories_updated += other.stories_updated
+
+
+class StoryProcessor:
+    """Owns the in-memory clusterer; restores it from the database before the first batch."""
+
+    def __init__(
+        self,
+        db: Database,
+        rules: RuleSet,
+        cluster_config: ClusterConfig,
+        *,
+        threshold: float | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.rules = rules
+        self.threshold = rules.threshold if threshold is None else threshold
+        self.config = cluster_config
+        self.clock = clock
+        self.clusterer = StoryClusterer(cluster_config)
+        self._restored = False
+        self.restore_seconds = 0.0
+        self.restored_stories = 0
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(hours=self.config.active_window_hours)
+
+    def restore(self) -> None:
+        """Rebuild the clusterer from the stories of the active window (done once, lazily)."""
+        started = datetime.now(UTC)
+        with self.db.session() as session:
+            for story in active_stories(session, self.clock() - self.window):
+                if story.signature:
+                    self.clusterer.restore(story.cluster_key, story.signature)
+                    self.restored_stories += 1
+        self._restored = True
+        self.restore_seconds = (datetime.now(UTC) - started).total_seconds()
+        if self.restored_stories:
+            log.info(
+                "restored %d active stories in %.2fs", self.restored_stories, self.restore_seconds
+            )
+
+    def process_pending(self, batch_size: int = 500) -> ProcessReport:
+        if not self._restored:
+            self.restore()
+        total = ProcessReport()
+        while True:
+            report = self._process_batch(batch_size)
+            total.add(report)
+            if report.processed < batch_size:
+                break
+        self.clusterer.expire(self.clock())
+        return total
+
+    def _relevant(self, entry: Entry) -> bool:
+        result = self.rules.match(
+            MatchItem(
+                title=entry.title,
+                summary=entry.summary,
+                text=entry.text,
+                source=entry.source_name,
+                url=entry.url,
+                author=entry.author,
+                categories=list(entry.categories or []),
+            )
+        )
+        entry.score = result.score
+        entry.relevant = result.score >= self.threshold
+        entry.match_hits = [
+            {"rule": h.rule, "weight": h.weight, "terms": list(h.terms), "fields": list(h.fields)}
+            for h in result.hits
+        ]
+        return entry.relevant
+
+    def _process_batch(self, batch_size: int) -> ProcessReport:
+        report = ProcessReport()
+        now = self.clock()
+        with self.db.session() as session:
+            entries = pending_entries(session, batch_size)
+            for entry in entries:
+                report.processed += 1
+                entry.processed_at = now
+                if not self._relevant(entry):
+                    continue
+                report.relevant += 1
+                created = self._cluster(session, entry, now)
+                if created is None:
+                    continue
+                if created:
+                    report.stories_created += 1
+                else:
+                    report.stories_updated += 1
+        return report
+
+    def _same_url_story(self, session: Session, entry: Entry) -> Story | None:
+        """Layer (a): the same canonical URL from another feed is the same report."""
+        if not entry.url:
+            return None
+        return session.scalars(
+            select(Story)
+            .join(StoryMember, StoryMember.story_id == Story.id)
+            .join(Entry, Entry.id == StoryMember.entry_id)
+            .where(Entry.url == entry.url, Entry.id != entry.id)
+            .limit(1)
+        ).one_or_none()
+
+    def _cluster(self, session: Session, entry: Entry, now: datetime) -> bool | None:
+        """Place one relevant entry; returns True for a new story, False for an update."""
+        session.flush()  # the entry needs its id
+        if entry.membership is not None:
+            return None
+        story = self._same_url_story(session, entry)
+        similarity = 1.0
+        clustered = story is None
+        if story is None:
+            assignment = self.clusterer.add(
+                ClusterItem(
+                    key=str(entry.id),
+                    title=entry.title,
+                    summary=entry.summary,
+                    text=entry.text,
+                    published=entry.published_at,
+                    source=entry.source_name,
+                    url=entry.url,
+                )
+            )
+            similarity = assignment.similarity
+            story = story_by_key(session, assignment.story_key)
+            if story is None:
+                story = Story(
+                    cluster_key=assignment.story_key,
+                    headline=entry.title,
+                    first_seen_at=now,
+                    last_updated_at=now,
+                    version=1,
+                    source_count=0,
+                    score=0.0,
+                )
+                session.add(story)
+                session.flush()
+        created = story.source_count == 0 and not story.members
+        outlets_before = story.source_count
+        session.add(
+            StoryMember(story_id=story.id, entry_id=entry.id, joined_at=now, similarity=similarity)
+        )
+        session.flush()
+        self._refresh_story(session, story, entry, now, from_clusterer=clustered)
+        if created:
+            record_event(session, story, "created", entry, now)
+        elif story.source_count > outlets_before:
+            story.version += 1
+            record_event(session, story, "source_added", entry, now)
+        return created
+
+    def _refresh_story(
+        self, session: Session, story: Story, entry: Entry, now: datetime, *, from_clusterer: bool
+    ) -> None:
+        key = story.cluster_key
+        if from_clusterer:
+            headline, headline_key = self.clusterer.headline(key)
+            story.headline = headline
+            story.headline_entry_id = int(headline_key) if headline_key.isdigit() else None
+            story.summary = self.clusterer.summary(key)
+            facts = self.clusterer.facts(key).to_json()
+            if story.facts and facts != story.facts and story.source_count:
+                story.version += 1
+            story.facts = facts
+            story.signature = self.clusterer.export_state(key)
+        story.source_count = outlet_count(session, story.id)
+        story.score = max(story.score, entry.score or 0.0)
+        story.last_updated_at = now
+
+
+def new_instance_id() -> str:
+    return uuid.uuid4().hex[:12]

@@ -1,0 +1,93 @@
+"""Shared fixtures: databases on SQLite and PostgreSQL, and paths to the shared data.
+
+PostgreSQL tests use NEWSBOT_TEST_PG_URL (default: the local server's `test` database). Each test
+gets a fresh database cloned from a migrated template. Where no PostgreSQL answers, those tests
+skip with the reason, except under CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SEEDS = SHARED / "seeds"
+DATA = SHARED / "data"
+PG_URL = os.environ.get("NEWSBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is required under CI=true but {reason}")
+    pytest.skip(f"PostgreSQL not available ({reason}); set NEWSBOT_TEST_PG_URL to run these")
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated template database on the test server; yields its name."""
+    from bot.storage import Database, upgrade_schema
+
+    try:
+        admin = create_engine(
+            PG_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver or connection error means "not available"
+        _pg_unavailable(f"cannot connect to {make_url(PG_URL).render_as_string()}: {exc}")
+    name = f"newsbot_tmpl_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    upgrade_schema(db)
+    db.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test."""
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"newsbot_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'newsbot.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every storage-dependent test runs on both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'newsbot.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def read_seed(path: Path) -> tuple[str, str]:
+    """A seed document: its first line is the headline, the rest the page text."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return lines[0].strip(), "\n".join(lines[1:]).strip()
+
+
+@pytest.fixture(scope="session")
+def seeds() -> list[tuple[str, str]]:
+    return [read_seed(p) for p in sorted(SEEDS.glob("*.txt"))]
