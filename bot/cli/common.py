@@ -1,4 +1,4 @@
-"""Shared CLI plumbing: the context object, config loading with operator-friendly errors, logging."""
+"""Shared CLI plumbing: the context object, config loading with clear errors, logging."""
 
 from __future__ import annotations
 

@@ -221,7 +221,7 @@ class Daemon:
         self._stopping = True
         self.scheduler.shutdown(wait=False)
         if self._inflight:
-            done, pending = await asyncio.wait(
+            _done, pending = await asyncio.wait(
                 set(self._inflight), timeout=self.settings.daemon.shutdown_grace
             )
             for task in pending:

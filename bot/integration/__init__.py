@@ -1,1 +1,11 @@
-"""TODO"""
+"""Delivery to the outside world: Slack (``bot.integration.slack``) and email
+(``bot.integration.email``), with one error hierarchy the worker's outbox classifies retries by."""
+
+from bot.integration.errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    redact,
+)
+
+__all__ = ["DeliveryError", "PermanentDeliveryError", "TransientDeliveryError", "redact"]

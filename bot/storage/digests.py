@@ -17,7 +17,7 @@ SEND_LEASE = timedelta(minutes=5)
 
 
 def previously_sent(session: Session, channel: str) -> dict[int, int]:
-    """story_id -> source count at its latest inclusion in a (sent or queued) digest of `channel`."""
+    """story_id -> source count when last included in a sent or queued digest of `channel`."""
     rows = session.execute(
         select(DigestStory.story_id, func.max(DigestStory.source_count))
         .join(Digest, Digest.id == DigestStory.digest_id)

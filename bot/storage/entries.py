@@ -30,7 +30,7 @@ def content_hash(entry: EntryData) -> str:
 
 
 def outlet_name(feed: Feed, entry_source: str | None, link: str | None) -> str:
-    """The outlet to credit: the entry's own source, the feed's configured name or title, the host."""
+    """The outlet to credit: the entry's source, the feed's name or title, else the host."""
     for candidate in (entry_source, feed.name, feed.title):
         if candidate and candidate.strip():
             return candidate.strip()

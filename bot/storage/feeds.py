@@ -27,7 +27,7 @@ class DueFeed:
 
 
 def sync_feeds(session: Session, feeds: list[FeedSettings], now: datetime) -> int:
-    """Insert configured feeds that are not stored yet and refresh names/intervals; returns added."""
+    """Insert configured feeds not stored yet and refresh names and intervals; returns added."""
     existing = {feed.url: feed for feed in session.scalars(select(Feed))}
     added = 0
     for configured in feeds:

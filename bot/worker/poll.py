@@ -1,4 +1,4 @@
-"""One poll cycle: lease due feeds, fetch them concurrently, parse, store, then match and cluster."""
+"""One poll cycle: lease due feeds, fetch them concurrently, parse, store, match and cluster."""
 
 from __future__ import annotations
 
