@@ -1,0 +1,160 @@
+"""Configuration loading: defaults, secrets from the environment, and errors naming file and key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli.main import cli
+from bot.config import ConfigError, load_config, load_config_text
+from bot.config.loader import masked_dump
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "config" / "newsbot.example.toml"
+
+
+def test_defaults_without_a_file() -> None:
+    settings = load_config_text("", "<defaults>")
+    assert settings.poll_interval == 900
+    assert settings.resolved_database_url.startswith("sqlite:///")
+    assert settings.resolved_database_url.endswith("newsbot.db")
+    assert settings.rules.name == "compute-deals.toml"
+    assert settings.rules.is_file()
+
+
+def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_SLACK_WEBHOOK", "https://hooks.slack.com/services/T0/B0/secretpart")
+    monkeypatch.setenv("NEWSBOT_SMTP_PASSWORD", "hunter2-smtp")
+    settings = load_config(EXAMPLE)
+    names = [channel.name for channel in settings.channels]
+    assert names == ["deals-slack", "deals-email"]
+    slack = settings.channel("deals-slack").slack
+    assert slack is not None and slack.webhook_url is not None
+    assert slack.webhook_url.get_secret_value().endswith("secretpart")
+    assert settings.channel("deals-email").schedule.timezone == "America/New_York"
+    # paths are resolved against the file's folder
+    assert settings.rules == (ROOT / "config" / "rules" / "compute-deals.toml").resolve()
+
+
+def test_secrets_are_masked_in_the_dump(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_SLACK_WEBHOOK", "https://hooks.slack.com/services/T0/B0/secretpart")
+    monkeypatch.setenv("NEWSBOT_SMTP_PASSWORD", "hunter2-smtp")
+    dumped = json.dumps(masked_dump(load_config(EXAMPLE)), default=str)
+    assert "secretpart" not in dumped
+    assert "hunter2-smtp" not in dumped
+    assert "********" in dumped
+
+
+def test_check_command_prints_resolved_config_with_masked_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NEWSBOT_SLACK_WEBHOOK", "https://hooks.slack.com/services/T0/B0/secretpart")
+    monkeypatch.setenv("NEWSBOT_SMTP_PASSWORD", "hunter2-smtp")
+    result = CliRunner().invoke(cli, ["check", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "secretpart" not in result.output
+    assert '"poll_interval": 900' in result.output
+
+
+def _error(text: str, tmp_path: Path) -> str:
+    file = tmp_path / "newsbot.toml"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    message = str(info.value)
+    assert str(file) in message  # every error names the file
+    return message
+
+
+def test_error_names_nested_key_and_expectation(tmp_path: Path) -> None:
+    message = _error(
+        """
+[[channels]]
+name = "mail"
+type = "email"
+[channels.email]
+host = "smtp.example.com"
+port = 70000
+from = "a@example.com"
+to = ["b@example.com"]
+""",
+        tmp_path,
+    )
+    assert "channels[0].email.port" in message
+    assert "65535" in message
+
+
+def test_unknown_key_is_reported(tmp_path: Path) -> None:
+    message = _error("pol_interval = 60\n", tmp_path)
+    assert "pol_interval" in message and "unknown key" in message
+
+
+def test_bad_timezone_and_cron(tmp_path: Path) -> None:
+    message = _error(
+        """
+[[channels]]
+name = "s"
+type = "slack"
+[channels.slack]
+webhook_url = "https://hooks.slack.com/services/x"
+[channels.schedule]
+cron = "61 8 * * *"
+timezone = "Mars/Olympus"
+""",
+        tmp_path,
+    )
+    assert "channels[0].schedule.cron" in message
+    assert "channels[0].schedule.timezone" in message
+    assert "IANA" in message
+
+
+def test_missing_secret_variable_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_SUCH_WEBHOOK_VAR", raising=False)
+    message = _error(
+        """
+[[channels]]
+name = "s"
+type = "slack"
+[channels.slack]
+webhook_url_env = "NO_SUCH_WEBHOOK_VAR"
+""",
+        tmp_path,
+    )
+    assert "NO_SUCH_WEBHOOK_VAR" in message
+
+
+def test_bad_feed_url_and_toml_syntax(tmp_path: Path) -> None:
+    message = _error('[[feeds]]\nurl = "ftp://example.com/feed"\n', tmp_path)
+    assert "feeds[0].url" in message and "http" in message
+    message = _error("poll_interval = = 3\n", tmp_path)
+    assert "not valid TOML" in message
+
+
+def test_missing_file_and_check_exit_code(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("poll_interval = 5\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(bad)])
+    assert result.exit_code == 2
+    assert "poll_interval" in result.output
+
+
+def test_plain_smtp_only_on_localhost(tmp_path: Path) -> None:
+    message = _error(
+        """
+[[channels]]
+name = "mail"
+type = "email"
+[channels.email]
+host = "smtp.example.com"
+tls = "none"
+from = "a@example.com"
+to = ["b@example.com"]
+""",
+        tmp_path,
+    )
+    assert "localhost" in message

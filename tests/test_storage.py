@@ -1,0 +1,146 @@
+"""Storage on SQLite and PostgreSQL: migrations, idempotent entries, feed leases, the outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, inspect, select
+
+from bot.config import FeedSettings
+from bot.model import Entry as EntryData
+from bot.storage import Database, upgrade_schema
+from bot.storage.database import current_revision
+from bot.storage.digests import claim_due_digests, enqueue_digest, previously_sent
+from bot.storage.entries import store_entries
+from bot.storage.feeds import claim_due_feeds, sync_feeds
+from bot.storage.models import Digest, Entry, Feed, Story
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def _db(url: str) -> Database:
+    db = Database(url)
+    upgrade_schema(db)
+    return db
+
+
+def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
+    db = _db(db_url)
+    upgrade_schema(db)  # a second upgrade is a no-op
+    tables = set(inspect(db.engine).get_table_names())
+    assert {
+        "feeds",
+        "entries",
+        "stories",
+        "story_members",
+        "story_events",
+        "digests",
+        "digest_stories",
+        "deliveries",
+    } <= tables
+    assert current_revision(db) is not None
+    if db.is_sqlite:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    db.dispose()
+
+
+def _entry(identity: str, title: str, published: datetime | None = NOW) -> EntryData:
+    return EntryData(
+        identity=identity,
+        title=title,
+        link=f"https://news.example/{identity}",
+        summary=f"summary of {title}",
+        published=published,
+    )
+
+
+def test_storing_entries_is_idempotent_and_updates_in_place(db_url: str) -> None:
+    db = _db(db_url)
+    with db.session() as session:
+        sync_feeds(session, [FeedSettings(url="https://a.example/feed", name="A")], NOW)
+    with db.session() as session:
+        feed = session.scalars(select(Feed)).one()
+        first = store_entries(session, feed, [_entry("g1", "One"), _entry("g2", "Two")], NOW)
+        assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
+    with db.session() as session:
+        feed = session.scalars(select(Feed)).one()
+        again = store_entries(
+            session, feed, [_entry("g1", "One"), _entry("g2", "Two (updated)")], NOW
+        )
+        assert (again.new, again.updated, again.unchanged) == (0, 1, 1)
+    with db.session() as session:
+        titles = sorted(session.scalars(select(Entry.title)))
+        assert titles == ["One", "Two (updated)"]
+        published = session.scalar(select(Entry.published_at).where(Entry.identity == "g1"))
+        assert published == NOW and published.tzinfo is not None
+    db.dispose()
+
+
+def test_entry_without_date_gets_first_seen_time(db_url: str) -> None:
+    db = _db(db_url)
+    with db.session() as session:
+        sync_feeds(session, [FeedSettings(url="https://a.example/feed")], NOW)
+        feed = session.scalars(select(Feed)).one()
+        store_entries(session, feed, [_entry("x", "Undated", published=None)], NOW)
+    with db.session() as session:
+        assert session.scalar(select(Entry.published_at)) == NOW
+    db.dispose()
+
+
+def test_feed_lease_is_taken_once(db_url: str) -> None:
+    db = _db(db_url)
+    feeds = [FeedSettings(url=f"https://f{i}.example/rss") for i in range(5)]
+    with db.session() as session:
+        assert sync_feeds(session, feeds, NOW) == 5
+        assert sync_feeds(session, feeds, NOW) == 0
+    with db.session() as session:
+        first = claim_due_feeds(session, now=NOW, owner="a", lease=timedelta(minutes=5))
+    with db.session() as session:
+        second = claim_due_feeds(session, now=NOW, owner="b", lease=timedelta(minutes=5))
+    assert len(first) == 5 and second == []
+    with db.session() as session:  # an expired lease can be taken over
+        later = claim_due_feeds(
+            session, now=NOW + timedelta(minutes=6), owner="b", lease=timedelta(minutes=5)
+        )
+    assert len(later) == 5
+    db.dispose()
+
+
+def test_outbox_stores_each_channel_period_once(db_url: str) -> None:
+    db = _db(db_url)
+    with db.session() as session:
+        story = Story(
+            cluster_key="k1",
+            headline="h",
+            first_seen_at=NOW,
+            last_updated_at=NOW,
+            version=1,
+            source_count=2,
+            score=2.0,
+        )
+        session.add(story)
+        session.flush()
+        story_id = story.id
+        kwargs = {
+            "channel": "ops",
+            "kind": "scheduled",
+            "period_key": "scheduled:2026-11-20T08:00:00+00:00",
+            "period_start": None,
+            "period_end": NOW,
+            "payload": {"format": "slack", "messages": []},
+            "stories": [(story_id, 1, 2)],
+            "now": NOW,
+        }
+        assert enqueue_digest(session, **kwargs) is not None  # type: ignore[arg-type]
+        assert enqueue_digest(session, **kwargs) is None  # type: ignore[arg-type]
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Digest)) == 1
+        assert previously_sent(session, "ops") == {story_id: 2}
+        assert previously_sent(session, "other") == {}
+        claimed = claim_due_digests(session, now=NOW, owner="a")
+        assert [d.status for d in claimed] == ["sending"]
+    with db.session() as session:  # leased: nobody else takes it until the lease runs out
+        assert claim_due_digests(session, now=NOW, owner="b") == []
+        assert len(claim_due_digests(session, now=NOW + timedelta(minutes=6), owner="b")) == 1
+    db.dispose()
