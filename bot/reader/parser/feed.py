@@ -1,0 +1,114 @@
+"""parse_feed: the one entry point the daemon, the CLI and the tests use to read a feed document."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+from typing import Any
+
+import feedparser
+
+from bot.model import ParsedFeed
+from bot.reader.parser.normalise import RawEntry, RawFeed, normalise
+from bot.reader.parser.safety import defuse_doctype
+from bot.reader.processor import from_struct_time
+
+_HTML_START = re.compile(
+    rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
+)
+
+
+class FeedParseError(Exception):
+    """Nothing usable in the document. ``kind`` is "not_a_feed" or "parse_error"."""
+
+    def __init__(self, reason: str, *, kind: str = "parse_error") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+
+
+def _describe(exc: object) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _from_feedparser(result: Any) -> RawFeed:
+    feed = result.get("feed", {})
+    raw = RawFeed(
+        title=_text(feed.get("title")),
+        link=_text(feed.get("link")) or None,
+        ttl=_text(feed.get("ttl")) or None,
+        update_period=_text(feed.get("sy_updateperiod")) or None,
+        update_frequency=_text(feed.get("sy_updatefrequency")) or None,
+    )
+    for item in result.get("entries", []):
+        contents = [c.get("value") or "" for c in item.get("content") or [] if c.get("value")]
+        source = item.get("source") or {}
+        author = _text(item.get("author")) or _text((item.get("author_detail") or {}).get("name"))
+        raw.entries.append(
+            RawEntry(
+                title=_text(item.get("title")),
+                link=_text(item.get("link")) or None,
+                guid=_text(item.get("id")) or None,
+                summary=_text(item.get("summary")),
+                content=max(contents, key=len) if contents else "",
+                published=from_struct_time(
+                    item.get("published_parsed") or item.get("created_parsed")
+                ),
+                updated=from_struct_time(item.get("updated_parsed")),
+                author=author or None,
+                categories=[
+                    _text(tag.get("term")) or _text(tag.get("label"))
+                    for tag in item.get("tags") or []
+                ],
+                source_title=_text(source.get("title")) or None,
+            )
+        )
+    return raw
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    url: str,
+    now: datetime,
+    source_name: str | None = None,
+    content_type: str | None = None,
+) -> ParsedFeed:
+    """Parse and normalise one feed document fetched from ``url`` at ``now``.
+
+    Raises :class:`FeedParseError` when the document holds nothing usable (not a feed, or too
+    broken to recover any entry or feed title). A recoverable problem is kept in
+    ``ParsedFeed.warning``.
+    """
+    if not body or not body.strip():
+        raise FeedParseError("empty document", kind="not_a_feed")
+    safe_body, defused = defuse_doctype(body)
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        result = feedparser.parse(
+            io.BytesIO(safe_body),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser promises not to raise; a bug in it must not stop a poll
+        raise FeedParseError(f"parser failure: {_describe(exc)}") from exc
+    raw = _from_feedparser(result)
+    problem = _describe(result.get("bozo_exception")) if result.get("bozo") else None
+    if not raw.entries and not result.get("version"):
+        if _HTML_START.match(body[:4096]) or (content_type or "").startswith("text/html"):
+            raise FeedParseError("an HTML page, not a feed", kind="not_a_feed")
+        if problem:
+            raise FeedParseError(f"not a readable feed: {problem}")
+        raise FeedParseError("no RSS, Atom or RDF feed found in the document", kind="not_a_feed")
+    warnings = [w for w in (problem, "unsafe DTD declarations removed" if defused else None) if w]
+    raw.warning = "; ".join(warnings) or None
+    return normalise(raw, url=url, now=now, source_name=source_name)

@@ -1,0 +1,174 @@
+"""From a parser's raw view of a feed to normalised entries with stable identities.
+
+Whatever parser read the document (feedparser, or the fast path for plain RSS 2.0/Atom), it
+hands over a :class:`RawFeed`; this module turns it into the :class:`bot.model.ParsedFeed` that
+storage receives, so both paths produce identical entries.
+
+Identity rule, per entry and prefixed by its kind so storage can keep it as is:
+
+* ``guid:<guid>`` when the entry has a GUID that is not empty, not shared with another entry of
+  the same document, and not the feed's own URL or home page (feeds that stamp every item with
+  the same placeholder GUID would otherwise collapse into one entry);
+* else ``link:<canonical link>`` under the same conditions;
+* else ``hash:<sha256 of title and summary>``.
+
+The choice is made per entry rather than per feed so that one duplicated GUID does not flip the
+identity of every other entry of the feed between two polls (which would duplicate them all).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.model import Entry, ParsedFeed
+from bot.reader.processor import (
+    canonical_url,
+    plausible_time,
+    strip_clutter,
+    to_plain_text,
+    truncate,
+)
+
+TITLE_CAP = 500
+SUMMARY_CAP = 1000
+TEXT_CAP = 100_000
+AUTHOR_CAP = 300
+CATEGORY_CAP = 100
+MAX_CATEGORIES = 20
+URL_CAP = 2048
+IDENTITY_CAP = 500
+
+_PERIOD_SECONDS = {
+    "hourly": 3600,
+    "daily": 86400,
+    "weekly": 7 * 86400,
+    "monthly": 30 * 86400,
+    "yearly": 365 * 86400,
+}
+
+
+@dataclass(slots=True)
+class RawEntry:
+    """One item as a parser saw it: markup not yet reduced, dates already UTC where known."""
+
+    title: str = ""
+    link: str | None = None
+    guid: str | None = None
+    summary: str = ""  # description / summary, HTML or text
+    content: str = ""  # the fullest content:encoded / atom:content, HTML or text
+    published: datetime | None = None
+    updated: datetime | None = None
+    author: str | None = None
+    categories: list[str] = field(default_factory=list)
+    source_title: str | None = None  # <source> of an aggregated item
+
+
+@dataclass(slots=True)
+class RawFeed:
+    title: str = ""
+    link: str | None = None
+    entries: list[RawEntry] = field(default_factory=list)
+    ttl: str | None = None
+    update_period: str | None = None
+    update_frequency: str | None = None
+    warning: str | None = None
+
+
+def _as_int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+def _update_period_s(period: str | None, frequency: str | None) -> int | None:
+    if not period and not frequency:
+        return None
+    seconds = _PERIOD_SECONDS.get((period or "daily").strip().lower())
+    if seconds is None:
+        return None
+    return seconds // (_as_int(frequency) or 1)
+
+
+def _capped_identity(kind: str, value: str) -> str:
+    identity = f"{kind}:{value}"
+    if len(identity) <= IDENTITY_CAP:
+        return identity
+    return f"{kind}:sha256:{hashlib.sha256(value.encode('utf-8', 'replace')).hexdigest()}"
+
+
+def _categories(raw: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in raw:
+        name = to_plain_text(value, limit=CATEGORY_CAP)
+        if name and name.casefold() not in {s.casefold() for s in seen}:
+            seen[name] = None
+        if len(seen) >= MAX_CATEGORIES:
+            break
+    return list(seen)
+
+
+def normalise(raw: RawFeed, *, url: str, now: datetime, source_name: str | None) -> ParsedFeed:
+    """The normalised form of ``raw``, fetched from ``url`` and first seen at ``now``."""
+    feed_link = canonical_url(raw.link, url) if raw.link else None
+    feed_title = to_plain_text(raw.title, limit=TITLE_CAP) or None
+    own_urls = {u for u in (url, canonical_url(url), feed_link) if u}
+
+    links = [canonical_url(item.link, url) for item in raw.entries]
+    links = [link if link and len(link) <= URL_CAP else None for link in links]
+    guids = [(item.guid or "").strip() for item in raw.entries]
+    guid_counts = Counter(guids)
+    link_counts = Counter(links)
+
+    entries: list[Entry] = []
+    for item, link, guid in zip(raw.entries, links, guids, strict=True):
+        title = to_plain_text(item.title, limit=TITLE_CAP)
+        body_html = item.content or item.summary
+        text = truncate(strip_clutter(to_plain_text(body_html, keep_lines=True)), TEXT_CAP)
+        if item.summary and item.summary != item.content:
+            summary_lines = strip_clutter(to_plain_text(item.summary, keep_lines=True))
+        else:
+            summary_lines = text
+        summary = truncate(summary_lines.replace("\n", " "), SUMMARY_CAP)
+        if not title and not summary and not link:
+            continue  # nothing a reader could use
+        if guid and guid_counts[guid] == 1 and guid not in own_urls:
+            identity = _capped_identity("guid", guid)
+        elif link and link_counts[link] == 1 and link not in own_urls:
+            identity = _capped_identity("link", link)
+        else:
+            digest = hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
+            identity = f"hash:{digest}"
+        updated = plausible_time(item.updated, now)
+        published = plausible_time(item.published, now) or updated or now
+        author = to_plain_text(item.author, limit=AUTHOR_CAP) or None
+        outlet = to_plain_text(item.source_title, limit=TITLE_CAP) if item.source_title else ""
+        entries.append(
+            Entry(
+                identity=identity,
+                title=title or truncate(summary, 120) or (link or ""),
+                link=link,
+                summary=summary,
+                text=text,
+                published=published,
+                updated=updated,
+                guid=guid[:URL_CAP] or None,
+                author=author,
+                categories=_categories(item.categories),
+                source=outlet or source_name or feed_title,
+            )
+        )
+    return ParsedFeed(
+        title=feed_title,
+        link=feed_link,
+        entries=entries,
+        ttl_minutes=_as_int(raw.ttl),
+        update_period_s=_update_period_s(raw.update_period, raw.update_frequency),
+        warning=raw.warning,
+    )

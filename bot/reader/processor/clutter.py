@@ -1,0 +1,158 @@
+"""Page clutter removal for full-text articles: related-story teasers, sign-up boxes, share bars.
+
+Full text taken from ``content:encoded`` (or scraped pages in the demo) carries the chrome of the
+page it came from: "Related articles" blocks that quote *other* news, newsletter sign-up lines,
+"More stories" lists, FAQ boxes and share buttons. Left in, the teasers make the matcher and the
+clusterer see companies and events the article is not about. General-purpose boilerplate
+removers (readability, trafilatura, jusText) work on whole HTML pages with their DOM; here the
+text is already reduced to lines, so the rules work on lines:
+
+* a *section heading* of a clutter block ("Related articles", "More stories:", "Read next",
+  "Frequently Asked Questions", "You may also like", ...) ends the article: it and everything after
+  it is dropped, since after such a heading a page carries no more of its own story. When the
+  heading is the very first line (nothing of the article before it), only the heading goes;
+* single clutter *lines* go wherever they are: teaser lines with a label ("Read more: ...",
+  "Related: ..."), newsletter and subscription prompts, share-button rows, "Advertisement".
+
+Link-only lists in the HTML are removed earlier, by ``to_plain_text(..., keep_lines=True)``.
+"""
+
+from __future__ import annotations
+
+import re
+
+_HEADING_MAX_WORDS = 8
+
+_SECTION_HEADING = re.compile(
+    r"""^(?:
+        (?:
+            related(?:\s+(?:articles?|stories|story|posts?|coverage|content|news|reading|links?
+                |topics|videos?))?
+          | (?:more|other|latest|recent|top|trending|popular)\s+
+            (?:from|on|in|about|like\s+this)\b[^.]*
+          | (?:read|watch|up)\s+next
+          | you\s+(?:may|might|could)\s+(?:also\s+)?(?:like|enjoy|be\s+interested\s+in)
+          | also\s+on\s+\S+
+          | recommended(?:\s+(?:for\s+you|stories|articles|reading))?
+          | (?:editor'?s\s+picks?|most\s+(?:read|popular|viewed|shared))
+          | (?:further|suggested|continue)\s+reading
+          | (?:frequently\s+asked\s+questions|faqs?)
+          | comments?|\d+\s+comments?|leave\s+a\s+(?:comment|reply)
+          | join\s+the\s+(?:discussion|conversation)
+          | (?:about\s+the\s+author|share\s+this\s+(?:article|story|post))
+        )\s*[:!?»›>|-]*
+      | (?:more|other|latest|recent|top|trending|popular)\s+
+        (?:stories|news|articles|posts|headlines|coverage|reporting|reads?|videos?)\b.*
+    )\s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+_TEASER_LINE = re.compile(
+    r"^(?:read\s+more|read\s+also|also\s+read|see\s+also|related|read\s+next|more|recommended|"
+    r"don'?t\s+miss|must\s+read|watch)\s*[:»›|]\s*\S",
+    re.IGNORECASE,
+)
+_READ_MORE = re.compile(
+    r"^(?:read\s+(?:the\s+)?(?:more|full\s+(?:story|article)|on)|continue\s+reading|"
+    r"click\s+here\b|the\s+post\s+.+\s+appeared\s+first\s+on\b).{0,120}$",
+    re.IGNORECASE,
+)
+# Sign-up prompts: unmistakable phrases (checked on lines of up to 30 words) and weaker words
+# that only mark a prompt on a short line (up to 15 words), so article sentences survive.
+_NEWSLETTER_STRONG = re.compile(
+    r"\b(?:(?:sign\s+up|signup|subscribe|register|join)\b.{0,60}\b(?:newsletters?|updates|inbox|"
+    r"e-?mails?|briefings?|alerts?|for\s+free)|(?:in|to|into)\s+your\s+inbox|unsubscribe|"
+    r"subscribe\s+(?:now|today|here)|delivered\s+(?:daily|weekly|every\s+\w+)|"
+    r"(?:daily|weekly|monthly)\s+(?:briefing|digest|newsletter|roundup))\b",
+    re.IGNORECASE,
+)
+_NEWSLETTER_WEAK = re.compile(
+    r"\b(?:newsletters?|inbox|e-?mail\s+address|privacy\s+policy|terms\s+of\s+(?:use|service)|"
+    r"subscribe|subscribers?\s+only)\b",
+    re.IGNORECASE,
+)
+_SOCIAL_WORDS = frozenset(
+    [
+        "share",
+        "shares",
+        "sharing",
+        "tweet",
+        "email",
+        "e-mail",
+        "mail",
+        "print",
+        "copy",
+        "link",
+        "url",
+        "facebook",
+        "twitter",
+        "x",
+        "linkedin",
+        "whatsapp",
+        "reddit",
+        "pinterest",
+        "flipboard",
+        "telegram",
+        "bluesky",
+        "threads",
+        "mastodon",
+        "messenger",
+        "sms",
+        "on",
+        "this",
+        "article",
+        "story",
+        "post",
+        "via",
+        "save",
+        "bookmark",
+        "follow",
+        "us",
+    ]
+)
+_LABEL_ONLY = re.compile(
+    r"^(?:advertisement|advert|sponsored(?:\s+content)?|ad|skip\s+to\s+(?:main\s+)?content|"
+    r"(?:image|photo|picture)\s+(?:credit|source)\s*:.*|listen\s+to\s+this\s+article.*)\s*[:.]?$",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[\w'-]+")
+
+
+def _words(line: str) -> list[str]:
+    return _WORD.findall(line.lower())
+
+
+def _is_section_heading(line: str) -> bool:
+    return len(_words(line)) <= _HEADING_MAX_WORDS and _SECTION_HEADING.match(line) is not None
+
+
+def _is_clutter_line(line: str) -> bool:
+    words = _words(line)
+    if not words:
+        return False
+    if _TEASER_LINE.match(line) or _READ_MORE.match(line) or _LABEL_ONLY.match(line):
+        return True
+    if len(words) <= 30 and _NEWSLETTER_STRONG.search(line):
+        return True
+    if len(words) <= 15 and _NEWSLETTER_WEAK.search(line):
+        return True
+    return len(words) <= 8 and all(word in _SOCIAL_WORDS for word in words)
+
+
+def strip_clutter(text: str) -> str:
+    """``text`` (lines separated by "\\n") without related-story blocks, sign-up and share lines."""
+    if not text:
+        return ""
+    kept: list[str] = []
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        if _is_section_heading(line):
+            if kept:
+                break
+            continue
+        if _is_clutter_line(line):
+            continue
+        kept.append(line)
+    return "\n".join(kept)

@@ -1,0 +1,167 @@
+"""Canonical entry URLs: relative links resolved, tracking parameters dropped, redirects unwrapped.
+
+Two outlets' copies of one link, or one outlet's link seen through a newsletter redirector, must
+compare equal, so storage and clustering can use the URL as a key. The rules are the product's
+own (which parameters only track, which hosts only redirect), so they live here rather than in a
+library; ``urllib.parse`` does the parsing.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+# Parameters that identify a campaign or a click, never the resource.
+_TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "hsa_", "itm_", "_hs", "oly_", "vero_", "ga_")
+_TRACKING_PARAMS = frozenset(
+    [
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "yclid",
+        "igshid",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "s_kwcid",
+        "ef_id",
+        "_ga",
+        "_gl",
+        "_ke",
+        "mkt_tok",
+        "wt.mc_id",
+        "wt_mc_id",
+        "cmpid",
+        "ocid",
+        "sr_share",
+        "rb_clickid",
+        "__twitter_impression",
+        "soc_src",
+        "soc_trk",
+        "ncid",
+        "ns_mchannel",
+        "ns_source",
+        "ns_campaign",
+        "ns_linkname",
+        "ns_fee",
+        "spm",
+        "trk",
+        "trkcampaign",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+        "at_medium",
+        "at_campaign",
+        "at_custom1",
+        "at_custom2",
+        "at_custom3",
+        "at_custom4",
+        "cid_source",
+        "share_source",
+        "smid",
+        "sh_kit",
+        "xtor",
+    ]
+)
+
+# host -> (path of its click-through endpoint, query parameters that may hold the real target)
+_REDIRECTORS: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {}
+for _hosts, _path, _names in (
+    (("www.google.com", "google.com"), r"/url$", ("url", "q")),
+    (("news.google.com", "news.url.google.com"), r"/(?:news/)?url$", ("url",)),
+    (
+        ("l.facebook.com", "lm.facebook.com", "m.facebook.com", "l.instagram.com"),
+        r"/(?:l\.php)?$",
+        ("u",),
+    ),
+    (("out.reddit.com", "click.redditmail.com"), r"/.*", ("url",)),
+    (("www.bing.com", "bing.com"), r"/news/apiclick\.aspx$", ("url",)),
+    (("t.umblr.com",), r"/redirect$", ("z",)),
+    (("slack-redir.net",), r"/link$", ("url",)),
+    (("www.youtube.com",), r"/redirect$", ("q",)),
+    (("duckduckgo.com",), r"/l/?$", ("uddg",)),
+    (("www.linkedin.com", "linkedin.com"), r"/redir/redirect$", ("url",)),
+    (("exit.sc",), r"/?$", ("url",)),
+):
+    for _host in _hosts:
+        _REDIRECTORS[_host] = (re.compile(_path), _names)
+_YAHOO_RU = re.compile(r"/RU=([^/]+)/")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_MAX_UNWRAP = 3
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def _redirect_target(host: str, path: str, query: str, raw: str) -> str | None:
+    if host == "href.li":
+        target = raw.split("?", 1)[1] if "?" in raw else ""
+        return target if target.startswith(("http://", "https://")) else None
+    if host.endswith("search.yahoo.com"):
+        found = _YAHOO_RU.search(path)
+        return unquote(found.group(1)) if found else None
+    rule = _REDIRECTORS.get(host)
+    if rule is None or not rule[0].match(path or "/"):
+        return None
+    names = rule[1]
+    params = dict(parse_qsl(query, keep_blank_values=False))
+    for name in names:
+        value = params.get(name, "").strip()
+        if value.startswith(("http://", "https://")):
+            return value
+    return None
+
+
+def canonical_url(url: str | None, base: str | None = None) -> str | None:
+    """The canonical absolute http(s) form of ``url`` (resolved against ``base``), or None.
+
+    None means there is no usable web link (empty, ``mailto:``, ``javascript:``, unparsable).
+    """
+    if not url:
+        return None
+    candidate = url.strip()
+    if not candidate:
+        return None
+    if base:
+        try:
+            candidate = urljoin(base, candidate)
+        except ValueError:
+            return None
+    for _ in range(_MAX_UNWRAP + 1):
+        try:
+            parts = urlsplit(candidate)
+            port = parts.port
+        except ValueError:
+            return None
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS or not parts.hostname:
+            return None
+        host = parts.hostname.lower().rstrip(".")
+        target = _redirect_target(host, parts.path, parts.query, candidate)
+        if target is None:
+            break
+        candidate = target
+    netloc = host if ":" not in host else f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    if parts.username or parts.password:
+        netloc = f"{parts.username or ''}{':' + parts.password if parts.password else ''}@{netloc}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(name, value) for name, value in pairs if not _is_tracking(name)]
+        if len(kept) != len(pairs):
+            query = urlencode(kept, doseq=True)
+    path = parts.path or "/"
+    path = path.replace(" ", "%20")
+    # "#!" fragments address content on old single-page sites; other fragments are positions.
+    fragment = parts.fragment if parts.fragment.startswith("!") else ""
+    return urlunsplit((scheme, netloc, path, query, fragment))
