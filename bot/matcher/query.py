@@ -1,0 +1,892 @@
+"""The rule query language: its syntax tree, how each node matches a `Document`, and the parser.
+
+Syntax (operators are upper-case; everything else is case-insensitive and accent-folded):
+
+    gpu                      a word; plurals and -ed/-ing forms match too ("leases", "leasing")
+    "data center"            a phrase: the words in this order, adjacent
+    gigawatt*   "data cent*" a prefix wildcard, alone or as a phrase word (at least 2 letters)
+    a b, a AND b             both (AND is implicit)
+    a OR b                   either; AND binds tighter than OR: `a OR b c` is `a OR (b AND c)`
+    NOT a, -a                exclusion
+    ( ... )                  grouping
+    title:a  title:(a OR b)  field scope: title, summary, text, source, url, author, category
+    NEAR/5(lease "data center")   every operand within 5 words of the others, in any order;
+                             operands are words, phrases, wildcards or (x OR y) groups of them
+    /gb[23]00/               a regular expression (RE2 syntax, no backtracking) on the folded field
+    power>=100MW  amount>=1B  chips>=10k    quantity comparisons (>, >=, <, <=, =)
+    @name                    a named sub-query from the rule file's [define] table
+
+Where a term is looked for ("scope"): a word without a field looks in the title, then the summary
+and the lead paragraph of the article text, then the rest of the text; the caller scores each scope
+differently. Exclusions always look at the title, summary and lead (not at the rest of the text,
+where page clutter would exclude good items) unless they name a field.
+
+The language is the product's own edge (field scopes, quantities, scoring tiers), so the parser is
+hand-written: a small recursive-descent parser whose errors name the column and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import re2
+
+from bot.matcher.document import META_FIELDS, AnalysedField, Document
+from bot.text.tokens import fold, stem, tokenize
+
+FIELDS = ("title", "summary", "text", "source", "url", "author", "category")
+FIELD_ALIASES = {"categories": "category", "tag": "category", "tags": "category", "feed": "source"}
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which analysed fields an unscoped term searches, and which named fields may be searched."""
+
+    name: str
+    default_fields: tuple[str, ...]
+    allowed: frozenset[str]
+
+    def fields_for(self, field: str | None) -> tuple[str, ...]:
+        if field is None:
+            return self.default_fields
+        if field not in self.allowed:
+            return ()
+        if field == "text":
+            return ("text",)
+        return (field,)
+
+
+TITLE_SCOPE = Scope("title", ("title",), frozenset({"title", *META_FIELDS}))
+LEAD_SCOPE = Scope(
+    "lead", ("title", "summary", "lead"), frozenset({"title", "summary", *META_FIELDS})
+)
+FULL_SCOPE = Scope("text", ("title", "summary", "lead", "text"), frozenset(FIELDS))
+EXCLUSION_SCOPE = Scope("exclusion", ("title", "summary", "lead"), frozenset(FIELDS))
+
+Evidence = list[tuple[str, str]]  # (term as written, with what it matched; field name)
+
+
+def _reported_field(name: str) -> str:
+    return "text" if name == "lead" else name
+
+
+class Node:
+    """A query node. `matches` is the fast path; `explain` records which terms matched where."""
+
+    __slots__ = ()
+
+    def matches(self, doc: Document, scope: Scope) -> bool:
+        raise NotImplementedError
+
+    def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
+        raise NotImplementedError
+
+    def triggers(self) -> frozenset[str] | None:
+        """Prefilter keys ("s:<stem>" or "p:<prefix>"), one of which a matching item must have.
+
+        None means the node cannot be prefiltered (regular expressions, quantities, exclusions).
+        """
+        raise NotImplementedError
+
+    def is_positive(self) -> bool:
+        """Whether matching needs something to be present (a pure exclusion does not)."""
+        return True
+
+
+class Leaf(Node):
+    __slots__ = ("field", "label")
+
+    def __init__(self, label: str, field: str | None) -> None:
+        self.label = label
+        self.field = field
+
+    def in_field(self, analysed: AnalysedField) -> bool:
+        raise NotImplementedError
+
+    def shown(self, analysed: AnalysedField) -> str:
+        return self.label
+
+    def matches(self, doc: Document, scope: Scope) -> bool:
+        fields = doc.fields
+        for name in scope.fields_for(self.field):
+            analysed = fields.get(name)
+            if analysed is not None and self.in_field(analysed):
+                return True
+        return False
+
+    def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
+        for name in scope.fields_for(self.field):
+            analysed = doc.fields.get(name)
+            if analysed is not None and self.in_field(analysed):
+                evidence.append((self.shown(analysed), _reported_field(name)))
+
+    def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
+        raise TypeError(f"{self.label} has no word positions")
+
+
+class Word(Leaf):
+    """One word, matched on its stem."""
+
+    __slots__ = ("stem",)
+
+    def __init__(self, label: str, word_stem: str, field: str | None) -> None:
+        super().__init__(label, field)
+        self.stem = word_stem
+
+    def in_field(self, analysed: AnalysedField) -> bool:
+        return self.stem in analysed.stem_set
+
+    def shown(self, analysed: AnalysedField) -> str:
+        token = analysed.first_token_with_stem(self.stem)
+        return self.label if token == self.label else f"{self.label} ({token})"
+
+    def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
+        return [(i, i + 1) for i in analysed.stem_positions.get(self.stem, ())]
+
+    def triggers(self) -> frozenset[str] | None:
+        return frozenset({"s:" + self.stem})
+
+    def relabel(self, label: str, field: str | None) -> Word:
+        return Word(label, self.stem, field)
+
+
+class Prefix(Leaf):
+    """A word beginning with a prefix (`gigawatt*`), matched on the folded, unstemmed word.
+
+    Inflections of the prefix itself match too, so `lease*` also finds "leasing" and "leased".
+    """
+
+    __slots__ = ("prefix", "stem")
+
+    def __init__(self, label: str, prefix: str, field: str | None) -> None:
+        super().__init__(label, field)
+        self.prefix = prefix
+        self.stem = stem(prefix)
+
+    def in_field(self, analysed: AnalysedField) -> bool:
+        return self.stem in analysed.stem_set or analysed.has_prefix(self.prefix)
+
+    def _token_matches(self, token: str, token_stem: str) -> bool:
+        return token.startswith(self.prefix) or token_stem == self.stem
+
+    def shown(self, analysed: AnalysedField) -> str:
+        for token, token_stem in zip(analysed.tokens, analysed.stems, strict=True):
+            if self._token_matches(token, token_stem):
+                return f"{self.label} ({token})"
+        return self.label
+
+    def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
+        return [
+            (i, i + 1)
+            for i, (token, token_stem) in enumerate(
+                zip(analysed.tokens, analysed.stems, strict=True)
+            )
+            if self._token_matches(token, token_stem)
+        ]
+
+    def triggers(self) -> frozenset[str] | None:
+        return frozenset({"p:" + self.prefix, "s:" + self.stem})
+
+    def relabel(self, label: str, field: str | None) -> Prefix:
+        return Prefix(label, self.prefix, field)
+
+
+class Phrase(Leaf):
+    """Adjacent words in order; each word is a stem or a prefix."""
+
+    __slots__ = ("words",)
+
+    def __init__(self, label: str, words: tuple[Word | Prefix, ...], field: str | None) -> None:
+        super().__init__(label, field)
+        self.words = words
+
+    def in_field(self, analysed: AnalysedField) -> bool:
+        first = self.words[0]
+        if isinstance(first, Word) and first.stem not in analysed.stem_set:
+            return False
+        return bool(self.spans(analysed))
+
+    def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
+        stems = analysed.stems
+        tokens = analysed.tokens
+        size = len(self.words)
+        found: list[tuple[int, int]] = []
+        for start, _ in self.words[0].spans(analysed):
+            if start + size > len(stems):
+                break
+            for offset in range(1, size):
+                word = self.words[offset]
+                if isinstance(word, Word):
+                    if stems[start + offset] != word.stem:
+                        break
+                elif not word._token_matches(tokens[start + offset], stems[start + offset]):
+                    break
+            else:
+                found.append((start, start + size))
+        return found
+
+    def shown(self, analysed: AnalysedField) -> str:
+        spans = self.spans(analysed)
+        if not spans:
+            return self.label
+        start, end = spans[0]
+        surface = " ".join(analysed.tokens[start:end])
+        return self.label if f'"{surface}"' == self.label else f"{self.label} ({surface})"
+
+    def triggers(self) -> frozenset[str] | None:
+        # Any one word of a phrase must be present; the longest is usually the rarest.
+        longest = max(self.words, key=lambda w: len(w.stem if isinstance(w, Word) else w.prefix))
+        return longest.triggers()
+
+
+class AnyOf(Leaf):
+    """`(a OR b)` inside NEAR: positional alternatives."""
+
+    __slots__ = ("options",)
+
+    def __init__(self, label: str, options: tuple[Leaf, ...], field: str | None) -> None:
+        super().__init__(label, field)
+        self.options = options
+
+    def in_field(self, analysed: AnalysedField) -> bool:
+        return any(option.in_field(analysed) for option in self.options)
+
+    def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
+        return sorted(span for option in self.options for span in option.spans(analysed))
+
+    def shown(self, analysed: AnalysedField) -> str:
+        return next(o.shown(analysed) for o in self.options if o.in_field(analysed))
+
+    def triggers(self) -> frozenset[str] | None:
+        keys: set[str] = set()
+        for option in self.options:
+            option_keys = option.triggers()
+            if option_keys is None:
+                return None
+            keys |= option_keys
+        return frozenset(keys)
+
+
+class Near(Leaf):
+    """All operands within `distance` words of each other (words between them), in any order."""
+
+    __slots__ = ("distance", "operands")
+
+    def __init__(
+        self, label: str, distance: int, operands: tuple[Leaf, ...], field: str | None
+    ) -> None:
+        super().__init__(label, field)
+        self.distance = distance
+        self.operands = operands
+
+    def in_field(self, analysed: AnalysedField) -> bool:
+        if not all(op.in_field(analysed) for op in self.operands):
+            return False
+        labelled = sorted(
+            (start, end, index)
+            for index, op in enumerate(self.operands)
+            for start, end in op.spans(analysed)
+        )
+        return _window_within(labelled, len(self.operands), self.distance)
+
+    def shown(self, analysed: AnalysedField) -> str:
+        inner = ", ".join(op.shown(analysed) for op in self.operands)
+        return f"NEAR/{self.distance}({inner})"
+
+    def triggers(self) -> frozenset[str] | None:
+        return _narrowest([op.triggers() for op in self.operands])
+
+
+def _window_within(labelled: list[tuple[int, int, int]], count: int, distance: int) -> bool:
+    """Is there a stretch holding one span of every operand with at most `distance` other words?"""
+    seen: dict[int, int] = {}
+    left = 0
+    for right, (_, _, label) in enumerate(labelled):
+        seen[label] = seen.get(label, 0) + 1
+        while len(seen) == count:
+            window = labelled[left : right + 1]
+            chosen: dict[int, tuple[int, int]] = {}
+            for start, end, index in window:
+                chosen.setdefault(index, (start, end))
+            begin = min(start for start, _ in chosen.values())
+            finish = max(end for _, end in chosen.values())
+            covered = sum(end - start for start, end in chosen.values())
+            if finish - begin - covered <= distance:
+                return True
+            left_label = labelled[left][2]
+            seen[left_label] -= 1
+            if not seen[left_label]:
+                del seen[left_label]
+            left += 1
+    return False
+
+
+class Regex(Leaf):
+    """A regular expression on the folded field text, run by RE2 (linear time, no backtracking)."""
+
+    __slots__ = ("pattern",)
+
+    def __init__(self, label: str, pattern: Any, field: str | None) -> None:
+        super().__init__(label, field)
+        self.pattern = pattern
+
+    def in_field(self, analysed: AnalysedField) -> bool:
+        return self.pattern.search(analysed.folded) is not None
+
+    def shown(self, analysed: AnalysedField) -> str:
+        found = self.pattern.search(analysed.folded)
+        return f"{self.label} ({found.group(0)})" if found is not None else self.label
+
+    def triggers(self) -> frozenset[str] | None:
+        return None
+
+
+QuantityName = Literal["power", "money", "chips"]
+Comparison = Literal[">", ">=", "<", "<=", "="]
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "=": lambda a, b: abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0),
+}
+
+# Approximate US-dollar value of one unit, used only to compare amounts with rule thresholds
+# (order of magnitude is what matters there); quantities themselves keep their own currency.
+USD_PER_UNIT: dict[str, float] = {
+    "USD": 1.0,
+    "EUR": 1.1,
+    "GBP": 1.3,
+    "CHF": 1.15,
+    "CAD": 0.73,
+    "AUD": 0.66,
+    "JPY": 0.0067,
+    "CNY": 0.14,
+    "INR": 0.012,
+    "SEK": 0.095,
+    "NOK": 0.095,
+}
+
+
+class QuantityCompare(Leaf):
+    """`power>=100MW`, `amount>=1B`, `chips>=10k`: some quantity of that kind in the field."""
+
+    __slots__ = ("compare", "kind", "lower_bound_ok", "value")
+
+    def __init__(
+        self, label: str, kind: QuantityName, op: Comparison, value: float, field: str | None
+    ) -> None:
+        super().__init__(label, field)
+        self.kind = kind
+        self.value = value
+        self.compare = _COMPARE[op]
+        # A vague quantity ("hundreds of thousands of GPUs") is a lower bound: it can only
+        # prove a "greater than" comparison.
+        self.lower_bound_ok = op in (">", ">=")
+
+    def _found(self, analysed: AnalysedField) -> str | None:
+        for quantity in analysed.quantities:
+            if quantity.kind != self.kind:
+                continue
+            if quantity.approximate and not self.lower_bound_ok:
+                continue
+            value = quantity.value
+            if quantity.kind == "money":
+                value *= USD_PER_UNIT.get(quantity.currency, 0.0)
+            if self.compare(value, self.value):
+                return quantity.text
+        return None
+
+    def in_field(self, analysed: AnalysedField) -> bool:
+        return self._found(analysed) is not None
+
+    def shown(self, analysed: AnalysedField) -> str:
+        return f"{self.label} ({self._found(analysed)})"
+
+    def triggers(self) -> frozenset[str] | None:
+        return None
+
+
+class And(Node):
+    __slots__ = ("children",)
+
+    def __init__(self, children: tuple[Node, ...]) -> None:
+        self.children = children
+
+    def matches(self, doc: Document, scope: Scope) -> bool:
+        return all(child.matches(doc, scope) for child in self.children)
+
+    def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
+        for child in self.children:
+            child.explain(doc, scope, evidence)
+
+    def triggers(self) -> frozenset[str] | None:
+        return _narrowest([c.triggers() for c in self.children if c.is_positive()])
+
+    def is_positive(self) -> bool:
+        return any(child.is_positive() for child in self.children)
+
+
+class Or(Node):
+    __slots__ = ("children",)
+
+    def __init__(self, children: tuple[Node, ...]) -> None:
+        self.children = children
+
+    def matches(self, doc: Document, scope: Scope) -> bool:
+        return any(child.matches(doc, scope) for child in self.children)
+
+    def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
+        for child in self.children:
+            if child.matches(doc, scope):
+                child.explain(doc, scope, evidence)
+
+    def triggers(self) -> frozenset[str] | None:
+        keys: set[str] = set()
+        for child in self.children:
+            child_keys = child.triggers()
+            if child_keys is None:
+                return None
+            keys |= child_keys
+        return frozenset(keys)
+
+    def is_positive(self) -> bool:
+        return all(child.is_positive() for child in self.children)
+
+
+class Not(Node):
+    __slots__ = ("child",)
+
+    def __init__(self, child: Node) -> None:
+        self.child = child
+
+    def matches(self, doc: Document, scope: Scope) -> bool:
+        return not self.child.matches(doc, EXCLUSION_SCOPE)
+
+    def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
+        return None
+
+    def triggers(self) -> frozenset[str] | None:
+        return None
+
+    def is_positive(self) -> bool:
+        return False
+
+
+def _narrowest(options: Sequence[frozenset[str] | None]) -> frozenset[str] | None:
+    usable = [keys for keys in options if keys is not None]
+    return min(usable, key=len) if usable else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+class QuerySyntaxError(Exception):
+    """A query error at a 1-based column; the rule loader adds the file and rule name."""
+
+    def __init__(self, column: int, expected: str, got: str) -> None:
+        super().__init__(f"column {column}: expected {expected}, got {got}")
+        self.column = column
+        self.expected = expected
+        self.got = got
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # word phrase regex quantity field near macro lparen rparen and or not minus
+    text: str
+    column: int
+    value: str = ""
+
+
+_DELIMITERS = frozenset(' \t\r\n()"')
+_NEAR = re.compile(r"NEAR/(\d+)")
+_QUANTITY = re.compile(r"([A-Za-z]+)(>=|<=|>|<|=)(.*)")
+_QUANTITY_NAMES: dict[str, QuantityName] = {
+    "power": "power",
+    "amount": "money",
+    "money": "money",
+    "value": "money",
+    "chips": "chips",
+    "gpus": "chips",
+}
+_MONEY_VALUE = re.compile(
+    r"(?:us\$|\$|€|£|usd|eur|gbp)?(\d+(?:\.\d+)?)(k|m|mn|b|bn|t|tn|thousand|million|billion|trillion)?",
+    re.IGNORECASE,
+)
+_POWER_VALUE = re.compile(r"(\d+(?:\.\d+)?)(kw|mw|gw|tw)?", re.IGNORECASE)
+_COUNT_VALUE = re.compile(r"(\d+(?:\.\d+)?)(k|m|thousand|million)?", re.IGNORECASE)
+_SCALE = {
+    "k": 1e3,
+    "thousand": 1e3,
+    "m": 1e6,
+    "mn": 1e6,
+    "million": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "billion": 1e9,
+    "t": 1e12,
+    "tn": 1e12,
+    "trillion": 1e12,
+}
+_POWER_SCALE = {"kw": 1e-3, "mw": 1.0, "gw": 1e3, "tw": 1e6}
+
+
+def _show(text: str) -> str:
+    return f"'{text}'"
+
+
+def lex(query: str) -> list[Token]:
+    tokens: list[Token] = []
+    i = 0
+    length = len(query)
+    while i < length:
+        ch = query[i]
+        column = i + 1
+        if ch.isspace():
+            i += 1
+        elif ch == "(":
+            tokens.append(Token("lparen", ch, column))
+            i += 1
+        elif ch == ")":
+            tokens.append(Token("rparen", ch, column))
+            i += 1
+        elif ch == '"':
+            close = query.find('"', i + 1)
+            if close < 0:
+                raise QuerySyntaxError(column, "a closing '\"' for this phrase", "end of query")
+            tokens.append(Token("phrase", query[i : close + 1], column, query[i + 1 : close]))
+            i = close + 1
+        elif ch == "/":
+            j = i + 1
+            while j < length and query[j] != "/":
+                j += 2 if query[j] == "\\" else 1
+            if j >= length:
+                raise QuerySyntaxError(
+                    column, "a closing '/' for this regular expression", "end of query"
+                )
+            tokens.append(
+                Token("regex", query[i : j + 1], column, query[i + 1 : j].replace("\\/", "/"))
+            )
+            i = j + 1
+        elif ch == "-" and (i + 1 >= length or query[i + 1].isspace()):
+            raise QuerySyntaxError(
+                column, "a term right after '-'", "a space" if i + 1 < length else "end of query"
+            )
+        elif ch == "-":
+            tokens.append(Token("minus", ch, column))
+            i += 1
+        else:
+            j = i
+            while j < length and query[j] not in _DELIMITERS:
+                j += 1
+            word = query[i:j]
+            i = j
+            tokens.extend(_classify(word, column))
+    return tokens
+
+
+def _classify(word: str, column: int) -> list[Token]:
+    if word in ("AND", "OR", "NOT"):
+        return [Token(word.lower(), word, column)]
+    near = _NEAR.fullmatch(word)
+    if near:
+        return [Token("near", word, column, near.group(1))]
+    if word == "NEAR" or word.startswith("NEAR/"):
+        raise QuerySyntaxError(column, "NEAR/<number> followed by (", _show(word))
+    if word.startswith("@"):
+        return [Token("macro", word, column, word[1:])]
+    if word[0] in "<>=":
+        raise QuerySyntaxError(
+            column, "a term (write comparisons without spaces, as in power>=100MW)", _show(word)
+        )
+    quantity = _QUANTITY.fullmatch(word)
+    if quantity and quantity.group(1).lower() in _QUANTITY_NAMES:
+        return [Token("quantity", word, column)]
+    if quantity:
+        raise QuerySyntaxError(
+            column, "a quantity name (power, amount, chips) before the comparison", _show(word)
+        )
+    colon = word.find(":")
+    if colon > 0:
+        name = word[:colon].lower()
+        name = FIELD_ALIASES.get(name, name)
+        if name not in FIELDS:
+            raise QuerySyntaxError(
+                column, f"a field ({', '.join(FIELDS)})", _show(word[: colon + 1])
+            )
+        rest = word[colon + 1 :]
+        field_token = Token("field", word[: colon + 1], column, name)
+        if not rest:
+            return [field_token]
+        return [field_token, *_classify(rest, column + colon + 1)]
+    return [Token("word", word, column)]
+
+
+class Parser:
+    """Recursive descent over the tokens of one query; `macros` maps @names to query text."""
+
+    def __init__(
+        self,
+        query: str,
+        macros: dict[str, str] | None = None,
+        expanding: tuple[str, ...] = (),
+    ) -> None:
+        self.query = query
+        self.macros = macros or {}
+        self.expanding = expanding
+        self.tokens = lex(query)
+        self.position = 0
+
+    # -- token helpers
+    def peek(self) -> Token | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def take(self) -> Token:
+        token = self.tokens[self.position]
+        self.position += 1
+        return token
+
+    def end_column(self) -> int:
+        return len(self.query) + 1
+
+    def fail(self, expected: str, token: Token | None) -> QuerySyntaxError:
+        if token is None:
+            return QuerySyntaxError(self.end_column(), expected, "end of query")
+        return QuerySyntaxError(token.column, expected, _show(token.text))
+
+    # -- grammar
+    def parse(self) -> Node:
+        if not self.tokens:
+            raise QuerySyntaxError(1, "a term", "an empty query")
+        node = self.parse_or(None)
+        token = self.peek()
+        if token is not None:
+            raise self.fail("an operator or the end of the query", token)
+        if not node.is_positive():
+            raise QuerySyntaxError(
+                1, "at least one term that must be present", "a query that needs no term at all"
+            )
+        return node
+
+    def parse_or(self, field: str | None) -> Node:
+        children = [self.parse_and(field)]
+        while (token := self.peek()) is not None and token.kind == "or":
+            self.take()
+            children.append(self.parse_and(field))
+        return children[0] if len(children) == 1 else Or(tuple(children))
+
+    def parse_and(self, field: str | None) -> Node:
+        children = [self.parse_unary(field)]
+        while (token := self.peek()) is not None and token.kind not in ("or", "rparen"):
+            if token.kind == "and":
+                self.take()
+            children.append(self.parse_unary(field))
+        return children[0] if len(children) == 1 else And(tuple(children))
+
+    def parse_unary(self, field: str | None) -> Node:
+        token = self.peek()
+        if token is not None and token.kind in ("not", "minus"):
+            self.take()
+            return Not(self.parse_unary(field))
+        return self.parse_primary(field)
+
+    def parse_primary(self, field: str | None) -> Node:
+        token = self.peek()
+        if token is None:
+            previous = self.tokens[self.position - 1] if self.position else None
+            after = f" after {_show(previous.text)}" if previous is not None else ""
+            raise self.fail(f"a term{after}", None)
+        if token.kind == "lparen":
+            self.take()
+            node = self.parse_or(field)
+            closing = self.peek()
+            if closing is None or closing.kind != "rparen":
+                raise self.fail(f"')' to close the '(' at column {token.column}", closing)
+            self.take()
+            return node
+        if token.kind == "field":
+            self.take()
+            if field is not None:
+                raise self.fail(f"no second field inside {field}:", token)
+            nxt = self.peek()
+            if nxt is None or nxt.kind in ("rparen", "or", "and"):
+                raise self.fail(f"a term after {_show(token.text)}", nxt)
+            return self.parse_primary(token.value)
+        if token.kind == "near":
+            return self.parse_near(field)
+        if token.kind == "macro":
+            self.take()
+            return self.expand(token, field)
+        if token.kind in ("word", "phrase"):
+            self.take()
+            return self.term(token, field)
+        if token.kind == "regex":
+            self.take()
+            return self.regex(token, field)
+        if token.kind == "quantity":
+            self.take()
+            return self.quantity(token, field)
+        raise self.fail("a term", token)
+
+    def parse_near(self, field: str | None) -> Leaf:
+        near = self.take()
+        distance = int(near.value)
+        opening = self.peek()
+        if (
+            opening is None
+            or opening.kind != "lparen"
+            or opening.column != near.column + len(near.text)
+        ):
+            raise self.fail(f"'(' right after {near.text}", opening)
+        self.take()
+        operands: list[Leaf] = []
+        while (token := self.peek()) is not None and token.kind != "rparen":
+            operands.append(self.near_operand(field))
+        if token is None:
+            raise self.fail(f"')' to close {near.text}(", None)
+        self.take()
+        if len(operands) < 2:
+            raise self.fail(f"at least two operands in {near.text}(...)", token)
+        label = f"{near.text}(" + " ".join(op.label for op in operands) + ")"
+        return Near(label, distance, tuple(operands), field)
+
+    def near_operand(self, field: str | None) -> Leaf:
+        token = self.peek()
+        if token is not None and token.kind in ("word", "phrase"):
+            self.take()
+            return self.term(token, field)
+        if token is not None and token.kind == "lparen":
+            self.take()
+            options: list[Leaf] = [self.near_operand(field)]
+            while (nxt := self.peek()) is not None and nxt.kind == "or":
+                self.take()
+                options.append(self.near_operand(field))
+            closing = self.peek()
+            if closing is None or closing.kind != "rparen":
+                raise self.fail("OR or ')' in a NEAR group", closing)
+            self.take()
+            label = "(" + " OR ".join(o.label for o in options) + ")"
+            return AnyOf(label, tuple(options), field)
+        raise self.fail("a word, phrase, wildcard or (a OR b) group inside NEAR", token)
+
+    def expand(self, token: Token, field: str | None) -> Node:
+        name = token.value
+        if name not in self.macros:
+            known = ", ".join("@" + n for n in sorted(self.macros)) or "none defined"
+            raise self.fail(f"a name from [define] ({known})", token)
+        if name in self.expanding:
+            raise self.fail("a definition that does not refer to itself", token)
+        inner = Parser(self.macros[name], self.macros, (*self.expanding, name))
+        try:
+            node = inner.parse_or(field)
+            if inner.peek() is not None:
+                raise inner.fail("an operator or the end of the query", inner.peek())
+        except QuerySyntaxError as error:
+            raise QuerySyntaxError(
+                token.column,
+                f"a valid @{name}",
+                f"an error in it at its column {error.column}: "
+                f"expected {error.expected}, got {error.got}",
+            ) from None
+        return node
+
+    def term(self, token: Token, field: str | None) -> Leaf:
+        if token.kind == "phrase":
+            words = [self.word_part(part, token) for part in token.value.split()]
+            flat = tuple(w for group in words for w in group)
+            if not flat:
+                raise self.fail("words inside the quotes", token)
+            if len(flat) == 1:
+                return flat[0].relabel(token.text, field)
+            return Phrase(token.text, flat, field)
+        parts = self.word_part(token.text, token)
+        if not parts:
+            raise self.fail("a word", token)
+        if len(parts) == 1:
+            return parts[0].relabel(token.text, field)
+        # "ai-driven" is the phrase "ai driven", as it is tokenised in text.
+        return Phrase(token.text, tuple(parts), field)
+
+    def word_part(self, part: str, token: Token) -> list[Word | Prefix]:
+        wildcard = part.endswith("*")
+        body = part[:-1] if wildcard else part
+        if "*" in body:
+            raise self.fail("'*' only at the end of a word", token)
+        pieces = tokenize(body)
+        if wildcard and (not pieces or not fold(body).rstrip().endswith(pieces[-1])):
+            raise self.fail("letters or digits right before '*'", token)
+        result: list[Word | Prefix] = [_WordSpec.word(p) for p in pieces]
+        if wildcard:
+            if len(pieces[-1]) < 2:
+                raise self.fail("at least 2 letters before '*'", token)
+            result[-1] = _WordSpec.prefix(pieces[-1])
+        return result
+
+    def regex(self, token: Token, field: str | None) -> Regex:
+        options = re2.Options()
+        options.case_sensitive = False
+        options.log_errors = False
+        options.max_mem = 8 << 20
+        try:
+            pattern = re2.compile(token.value, options)
+        except re2.error as error:
+            message = error.args[0] if error.args else error
+            if isinstance(message, bytes):
+                message = message.decode("utf-8", "replace")
+            raise self.fail(f"a valid RE2 regular expression ({message})", token) from None
+        return Regex(token.text, pattern, field)
+
+    def quantity(self, token: Token, field: str | None) -> QuantityCompare:
+        found = _QUANTITY.fullmatch(token.text)
+        assert found is not None
+        name, op, raw = found.groups()
+        kind = _QUANTITY_NAMES[name.lower()]
+        value = _quantity_value(kind, raw)
+        if value is None:
+            examples = {
+                "power": "a power such as 100MW or 1.5GW",
+                "money": "an amount such as 500M, $1.5B or 2bn",
+                "chips": "a count such as 10000 or 10k",
+            }
+            raise self.fail(
+                examples[kind],
+                Token("quantity", raw or "nothing", token.column + len(name) + len(op)),
+            )
+        return QuantityCompare(token.text, kind, op, value, field)  # type: ignore[arg-type]
+
+
+class _WordSpec:
+    """Builders for the word leaves inside terms and phrases."""
+
+    @staticmethod
+    def word(piece: str) -> Word:
+        return Word(piece, stem(piece), None)
+
+    @staticmethod
+    def prefix(piece: str) -> Prefix:
+        return Prefix(piece + "*", piece, None)
+
+
+def _quantity_value(kind: QuantityName, raw: str) -> float | None:
+    compact = raw.replace(",", "").replace("_", "")
+    if kind == "power":
+        found = _POWER_VALUE.fullmatch(compact)
+        if found is None:
+            return None
+        return float(found.group(1)) * _POWER_SCALE[(found.group(2) or "mw").lower()]
+    pattern = _MONEY_VALUE if kind == "money" else _COUNT_VALUE
+    found = pattern.fullmatch(compact)
+    if found is None:
+        return None
+    return float(found.group(1)) * _SCALE.get((found.group(2) or "").lower(), 1.0)
+
+
+def parse_query(query: str, macros: dict[str, str] | None = None) -> Node:
+    """Parse one query; raises QuerySyntaxError with the column of the problem."""
+    return Parser(query, macros).parse()

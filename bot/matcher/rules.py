@@ -1,0 +1,311 @@
+"""Rule sets: loading them from TOML, matching items against them, scoring and explaining.
+
+A rule file:
+
+    threshold = 1.0                      # items scoring at least this are relevant
+
+    [define]                             # named sub-queries, used in rules as @name
+    compute = 'gpu* OR "data center*"'
+
+    [[rule]]
+    name = "compute-deal"
+    query = '@compute AND (deal OR lease*) -earnings'
+    weight = 1.0                         # may be negative: a penalty rule
+    description = "..."
+
+Scoring: a rule that matches on the title alone contributes `weight * 1.5`; one that needs the
+summary (or the lead paragraph of the article text) contributes `weight`; one that needs the rest of
+the article text contributes `weight * 0.35`, and all such text-only evidence together adds at most
+half the threshold, so page clutter ("Related articles") can never make an item relevant by itself.
+
+Speed: every query is compiled once. Each rule also yields prefilter keys, words one of which an
+item must contain for the rule to possibly match; items are analysed once (`Document`) and only the
+rules whose keys occur in it are evaluated, so the cost grows slowly with the number of rules.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.matcher.document import Document
+from bot.matcher.query import (
+    FIELDS,
+    FULL_SCOPE,
+    LEAD_SCOPE,
+    TITLE_SCOPE,
+    Evidence,
+    Node,
+    Parser,
+    QuerySyntaxError,
+    Scope,
+    parse_query,
+)
+from bot.model.match import MatchHit, MatchItem, MatchResult
+
+DEFAULT_THRESHOLD = 1.0
+TITLE_FACTOR = 1.5
+LEAD_FACTOR = 1.0
+TEXT_FACTOR = 0.35
+TEXT_ONLY_SHARE = 0.5  # of the threshold: the most that text-only evidence may add
+
+_TOP_LEVEL_KEYS = ("threshold", "define", "rule")
+_RULE_KEYS = ("name", "query", "weight", "description", "enabled")
+
+
+class RuleError(ValueError):
+    """A rule file that cannot be used; the message names the file, the rule and the column."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    query: str
+    weight: float
+    description: str
+    node: Node
+
+
+@dataclass(frozen=True, slots=True)
+class _Prefilter:
+    by_stem: dict[str, tuple[int, ...]]
+    by_prefix: dict[int, dict[str, tuple[int, ...]]]  # prefix length -> prefix -> rules
+    always: tuple[int, ...]
+
+
+def _build_prefilter(rules: tuple[Rule, ...]) -> _Prefilter:
+    by_stem: dict[str, list[int]] = {}
+    by_prefix: dict[int, dict[str, list[int]]] = {}
+    always: list[int] = []
+    for index, rule in enumerate(rules):
+        keys = rule.node.triggers()
+        if keys is None:
+            always.append(index)
+            continue
+        for key in keys:
+            kind, value = key[:2], key[2:]
+            if kind == "s:":
+                by_stem.setdefault(value, []).append(index)
+            else:
+                by_prefix.setdefault(len(value), {}).setdefault(value, []).append(index)
+    return _Prefilter(
+        by_stem={k: tuple(v) for k, v in by_stem.items()},
+        by_prefix={n: {k: tuple(v) for k, v in d.items()} for n, d in by_prefix.items()},
+        always=tuple(always),
+    )
+
+
+class RuleSet:
+    """Compiled rules and a threshold; `match` scores one item and explains the score."""
+
+    def __init__(
+        self, rules: Iterable[Rule], threshold: float = DEFAULT_THRESHOLD, source: str = "<rules>"
+    ) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self.threshold = float(threshold)
+        self.source = source
+        self._prefilter = _build_prefilter(self.rules)
+
+    def __repr__(self) -> str:
+        return f"RuleSet({self.source!r}, {len(self.rules)} rules, threshold={self.threshold})"
+
+    def with_threshold(self, threshold: float | None) -> RuleSet:
+        """The same rules with another threshold (a channel's own); None keeps this one."""
+        if threshold is None or threshold == self.threshold:
+            return self
+        return RuleSet(self.rules, threshold, self.source)
+
+    def _candidates(self, doc: Document) -> list[int]:
+        prefilter = self._prefilter
+        found: set[int] = set(prefilter.always)
+        by_stem = prefilter.by_stem
+        for word in doc.stem_keys:
+            rules = by_stem.get(word)
+            if rules:
+                found.update(rules)
+        for length, prefixes in prefilter.by_prefix.items():
+            for token in doc.tokens:
+                if len(token) >= length:
+                    rules = prefixes.get(token[:length])
+                    if rules:
+                        found.update(rules)
+        return sorted(found)
+
+    def match(self, item: MatchItem) -> MatchResult:
+        """Score `item`: the matched rules' weights, scaled by where they matched."""
+        return self.match_document(Document(item))
+
+    def match_many(self, items: Iterable[MatchItem]) -> list[MatchResult]:
+        return [self.match_document(Document(item)) for item in items]
+
+    def match_document(self, doc: Document) -> MatchResult:
+        hits: list[MatchHit] = []
+        score = 0.0
+        text_only = 0.0
+        for index in self._candidates(doc):
+            rule = self.rules[index]
+            node = rule.node
+            if not node.matches(doc, FULL_SCOPE):
+                continue
+            scope: Scope
+            if node.matches(doc, TITLE_SCOPE):
+                scope, factor = TITLE_SCOPE, TITLE_FACTOR
+            elif node.matches(doc, LEAD_SCOPE):
+                scope, factor = LEAD_SCOPE, LEAD_FACTOR
+            else:
+                scope, factor = FULL_SCOPE, TEXT_FACTOR
+            contribution = rule.weight * factor
+            if scope is FULL_SCOPE and contribution > 0:
+                room = max(0.0, TEXT_ONLY_SHARE * self.threshold - text_only)
+                contribution = min(contribution, room)
+                text_only += contribution
+            evidence: Evidence = []
+            node.explain(doc, scope, evidence)
+            terms = tuple(dict.fromkeys(term for term, _ in evidence))
+            found = {field for _, field in evidence}
+            fields = tuple(field for field in FIELDS if field in found)
+            hits.append(MatchHit(rule.name, round(contribution, 6), terms, fields))
+            score += contribution
+        score = round(score, 6)
+        hits.sort(key=lambda hit: -hit.weight)
+        return MatchResult(score=score, relevant=score >= self.threshold, hits=hits)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def parse_rules(toml_text: str, source: str = "<rules>") -> RuleSet:
+    """Compile a rule file's text; raises RuleError naming `source`, the rule and the column."""
+    try:
+        data = tomllib.loads(toml_text)
+    except tomllib.TOMLDecodeError as error:
+        raise RuleError(f"{source}: expected valid TOML, got a syntax error: {error}") from None
+    for key in data:
+        if key not in _TOP_LEVEL_KEYS:
+            raise RuleError(
+                f"{source}: expected only the keys {', '.join(_TOP_LEVEL_KEYS)}, got {key!r}"
+            )
+    threshold = DEFAULT_THRESHOLD
+    if "threshold" in data:
+        number = _number(data["threshold"])
+        if number is None:
+            raise RuleError(
+                f"{source}: threshold: expected a number, got {_describe(data['threshold'])}"
+            )
+        threshold = number
+    macros = _defines(data.get("define", {}), source)
+    raw_rules = data.get("rule")
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise RuleError(f"{source}: expected at least one [[rule]] table, got none")
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(raw_rules, start=1):
+        rule = _rule(raw, position, macros, source)
+        if rule is None:
+            continue
+        if rule.name in seen:
+            raise RuleError(
+                f"{source}: rule '{rule.name}': expected a unique name, got it a second time"
+            )
+        seen.add(rule.name)
+        rules.append(rule)
+    return RuleSet(rules, threshold, source)
+
+
+def _defines(raw: Any, source: str) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise RuleError(
+            f"{source}: define: expected a table of name = 'query', got {_describe(raw)}"
+        )
+    macros: dict[str, str] = {}
+    for name, text in raw.items():
+        if not isinstance(text, str):
+            raise RuleError(
+                f"{source}: define '{name}': expected a query string, got {_describe(text)}"
+            )
+        if not name.replace("_", "").replace("-", "").isalnum():
+            raise RuleError(
+                f"{source}: define '{name}': expected a name of letters, digits, - or _"
+            )
+        macros[name] = text
+    for name, text in macros.items():
+        try:
+            parser = Parser(text, macros, (name,))
+            if not parser.tokens:
+                raise QuerySyntaxError(1, "a query", "an empty string")
+            parser.parse_or(None)
+            if parser.peek() is not None:
+                raise parser.fail("an operator or the end of the query", parser.peek())
+        except QuerySyntaxError as error:
+            raise RuleError(
+                f"{source}: define '{name}', column {error.column}: "
+                f"expected {error.expected}, got {error.got}"
+            ) from None
+    return macros
+
+
+def _rule(raw: Any, position: int, macros: dict[str, str], source: str) -> Rule | None:
+    if not isinstance(raw, dict):
+        raise RuleError(f"{source}: rule #{position}: expected a table, got {_describe(raw)}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise RuleError(f"{source}: rule #{position}: expected a name, got {_describe(name)}")
+    where = f"{source}: rule '{name}'"
+    for key in raw:
+        if key not in _RULE_KEYS:
+            raise RuleError(f"{where}: expected only the keys {', '.join(_RULE_KEYS)}, got {key!r}")
+    query = raw.get("query")
+    if not isinstance(query, str):
+        raise RuleError(f"{where}, key 'query': expected a query string, got {_describe(query)}")
+    weight = _number(raw.get("weight", 1.0))
+    if weight is None:
+        raise RuleError(f"{where}, key 'weight': expected a number, got {_describe(raw['weight'])}")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise RuleError(
+            f"{where}, key 'description': expected a string, got {_describe(description)}"
+        )
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise RuleError(f"{where}, key 'enabled': expected true or false, got {_describe(enabled)}")
+    try:
+        node = parse_query(query, macros)
+    except QuerySyntaxError as error:
+        raise RuleError(
+            f"{where}, column {error.column}: expected {error.expected}, got {error.got}"
+        ) from None
+    if not enabled:
+        return None
+    return Rule(name, query, weight, description, node)
+
+
+def load_rules(path: Path) -> RuleSet:
+    """Read and compile a rule file; raises RuleError (also for a missing or unreadable file)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise RuleError(f"{path}: expected a readable rule file, got {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise RuleError(f"{path}: expected UTF-8 text, got undecodable bytes") from None
+    return parse_rules(text, str(path))
+
+
+__all__ = ["Rule", "RuleError", "RuleSet", "load_rules", "parse_rules"]

@@ -1,0 +1,131 @@
+"""Folding, tokenising and light inflection folding, shared by the matcher and the clusterer.
+
+`fold` makes text case- and accent-insensitive, `tokenize` splits folded text into words, and `stem`
+folds plurals and the -ed/-ing inflections so that "lease", "leases", "leased" and "leasing" are one
+word. The stemmer is deliberately light (Porter's step 1 plus a few irregular deal verbs), written
+here rather than taken from NLTK/Snowball: a full stemmer conflates words that rules must keep apart
+("general"/"generate", "computer"/"compute"), and the matcher must apply exactly the same folding to
+rule terms and to text, which a small, stable function of our own guarantees.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'"})
+_POSSESSIVE = re.compile(r"'s\b")
+_WORD = re.compile(r"[^\W_]+")
+
+# Irregular past forms of the verbs deals are reported with; regular forms are handled by `stem`.
+_IRREGULAR: dict[str, str] = {
+    "bought": "buy",
+    "sold": "sell",
+    "struck": "strike",
+    "spent": "spend",
+    "built": "build",
+    "paid": "pay",
+    "took": "take",
+    "sought": "seek",
+    "brought": "bring",
+    "made": "make",
+    "grew": "grow",
+    "began": "begin",
+    "begun": "begin",
+    "won": "win",
+    "led": "lead",
+    "went": "go",
+    "dealt": "deal",
+    "leant": "lean",
+    "rode": "ride",
+    "chose": "choose",
+    "chosen": "choose",
+    # Plural acronyms that end like "campus" and would otherwise keep their "s".
+    "gpus": "gpu",
+    "tpus": "tpu",
+    "cpus": "cpu",
+    "npus": "npu",
+    "xpus": "xpu",
+    "dpus": "dpu",
+    "ipus": "ipu",
+    "lpus": "lpu",
+}
+# Words whose final "s" is not a plural.
+_KEEP = frozenset({"news", "series", "species", "always", "perhaps", "whereas"})
+_VOWELS = frozenset("aeiouy")
+_STEM_CACHE: dict[str, str] = {}
+_STEM_CACHE_LIMIT = 200_000
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free text with one kind of apostrophe ("Société" -> "societe")."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.casefold()
+
+
+def tokenize(text: str) -> list[str]:
+    """The words of `text`, folded, with possessive "'s" removed ("xAI’s" -> "xai")."""
+    return _WORD.findall(_POSSESSIVE.sub("", fold(text)))
+
+
+def iter_token_spans(text: str) -> Iterator[tuple[str, int, int]]:
+    """Words of already folded `text` with their character spans."""
+    for match in _WORD.finditer(text):
+        yield match.group(0), match.start(), match.end()
+
+
+def stem(word: str) -> str:
+    """Fold plural and -ed/-ing inflections of a folded word ("leasing" -> "leas")."""
+    cached = _STEM_CACHE.get(word)
+    if cached is not None:
+        return cached
+    result = _stem(word)
+    if len(_STEM_CACHE) < _STEM_CACHE_LIMIT:
+        _STEM_CACHE[word] = result
+    return result
+
+
+def _has_vowel(part: str) -> bool:
+    return any(ch in _VOWELS for ch in part)
+
+
+def _undouble(word: str) -> str:
+    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "lsz" and word[-1] not in _VOWELS:
+        return word[:-1]
+    return word
+
+
+def _stem(word: str) -> str:
+    if word in _IRREGULAR:
+        word = _IRREGULAR[word]
+    if len(word) <= 3 or word in _KEEP:
+        return word
+    if not word.isalpha():
+        # Model numbers: "h100s" -> "h100", "gb200s" -> "gb200".
+        if word[-1] == "s" and word[-2].isdigit():
+            return word[:-1]
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith(("sses", "xes", "zes", "ches", "shes")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ied") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("ed") and len(word) >= 5 and _has_vowel(word[:-2]):
+        word = _undouble(word[:-2])
+    elif word.endswith("ing") and len(word) >= 6 and _has_vowel(word[:-3]):
+        word = _undouble(word[:-3])
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    return word
+
+
+def stems(text: str) -> list[str]:
+    """`stem` of every word of `text`."""
+    return [stem(token) for token in tokenize(text)]
