@@ -1,1 +1,20 @@
-"""TODO"""
+"""Fetching feeds over HTTP: limits, timeouts, conditional GET, redirects and failure classes.
+
+* :mod:`bot.reader.fetcher.client`: :class:`Fetcher` and :class:`FeedRequest`;
+* :mod:`bot.reader.fetcher.body`: body size caps, including the inflated size;
+* :mod:`bot.reader.fetcher.errors`: :class:`FetchError` and the error classes;
+* :mod:`bot.reader.fetcher.headers`: Retry-After, Cache-Control and Expires;
+* :mod:`bot.reader.fetcher.schedule`: when to check a feed next (pure policy).
+"""
+
+from bot.reader.fetcher.client import MAX_REDIRECTS, FeedRequest, Fetcher
+from bot.reader.fetcher.errors import ERROR_CLASSES, FetchError, classify_exception
+
+__all__ = [
+    "ERROR_CLASSES",
+    "MAX_REDIRECTS",
+    "FeedRequest",
+    "FetchError",
+    "Fetcher",
+    "classify_exception",
+]

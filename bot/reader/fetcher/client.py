@@ -1,0 +1,251 @@
+"""The feed fetcher: one shared ``httpx.AsyncClient`` with global and per-host concurrency limits.
+
+Redirects are followed here rather than by httpx, because the hops matter: a chain of 301/308
+moves the feed (``permanent_url``), a 302/307 does not; loops, more than five hops and schemes
+other than http/https are classified errors. Conditional GET (ETag / Last-Modified) and a hash
+of the body tell the caller when nothing changed, so it can skip parsing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from bot import USER_AGENT
+from bot.config.settings import FetchSettings
+from bot.model import FetchOutcome, FetchStatus
+from bot.reader.fetcher.body import SUPPORTED_ENCODINGS, read_bounded
+from bot.reader.fetcher.errors import (
+    BAD_SCHEME,
+    HTTP_STATUS,
+    REDIRECT,
+    TIMEOUT,
+    TOO_LARGE,
+    FetchError,
+    classify_exception,
+)
+from bot.reader.fetcher.headers import parse_cache_lifetime, parse_retry_after
+
+MAX_REDIRECTS = 5
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+)
+_REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_PERMANENT_CODES = frozenset({301, 308})
+
+
+@dataclass(slots=True)
+class FeedRequest:
+    """What to fetch, with the validators remembered from the last successful fetch."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+def _host_key(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        return f"{(parts.hostname or '').lower()}:{parts.port or ''}"
+    except ValueError:
+        return url
+
+
+def _check_scheme(url: str) -> None:
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as exc:
+        raise FetchError(BAD_SCHEME, f"invalid URL {url!r}: {exc}") from None
+    if scheme not in ("http", "https"):
+        raise FetchError(BAD_SCHEME, f"unsupported URL scheme {scheme or '(none)'!r} in {url!r}")
+
+
+class Fetcher:
+    """Fetches feeds politely. Use as ``async with Fetcher(settings) as fetcher``."""
+
+    def __init__(self, settings: FetchSettings) -> None:
+        self.settings = settings
+        self._client: httpx.AsyncClient | None = None
+        self._global = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        settings = self.settings
+        self._client = httpx.AsyncClient(
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept": ACCEPT,
+                "Accept-Encoding": SUPPORTED_ENCODINGS,
+            },
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.total_timeout,
+            ),
+            limits=httpx.Limits(
+                max_connections=settings.concurrency,
+                max_keepalive_connections=min(settings.concurrency, 100),
+            ),
+            follow_redirects=False,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _host_limit(self, url: str) -> asyncio.Semaphore:
+        key = _host_key(url)
+        limit = self._hosts.get(key)
+        if limit is None:
+            limit = self._hosts[key] = asyncio.Semaphore(self.settings.per_host)
+        return limit
+
+    async def fetch_many(self, requests: Sequence[FeedRequest]) -> list[FetchOutcome]:
+        """Fetch all ``requests`` concurrently; outcomes come back in the same order."""
+        return list(await asyncio.gather(*(self.fetch(request) for request in requests)))
+
+    async def fetch(self, request: FeedRequest) -> FetchOutcome:
+        """Fetch one feed. Never raises for a feed or network problem: see the outcome."""
+        if self._client is None:
+            raise RuntimeError("Fetcher used outside 'async with'")
+        started = time.monotonic()
+        # Host first, then a global slot: a busy host must not hold slots other hosts could use.
+        async with self._host_limit(request.url), self._global:
+            try:
+                async with asyncio.timeout(self.settings.total_timeout):
+                    outcome = await self._fetch(request)
+            except Exception as exc:  # classified below; only programming errors differ
+                if isinstance(exc, TimeoutError) and not isinstance(exc, httpx.TimeoutException):
+                    error_class = TIMEOUT
+                    message = f"no complete response within {self.settings.total_timeout:g}s"
+                else:
+                    error_class, message = classify_exception(exc)
+                outcome = FetchOutcome(
+                    url=request.url,
+                    status=FetchStatus.ERROR,
+                    error_class=error_class,
+                    error_message=message,
+                    http_status=getattr(exc, "http_status", None),
+                    retry_after_s=getattr(exc, "retry_after_s", None),
+                )
+        outcome.elapsed_s = time.monotonic() - started
+        return outcome
+
+    async def _fetch(self, request: FeedRequest) -> FetchOutcome:
+        assert self._client is not None
+        headers: dict[str, str] = {}
+        if request.etag:
+            headers["If-None-Match"] = request.etag
+        if request.last_modified:
+            headers["If-Modified-Since"] = request.last_modified
+        url = request.url
+        seen = {url}
+        still_permanent = True
+        permanent_url: str | None = None
+        redirect_kinds: list[int] = []
+        for _hop in range(MAX_REDIRECTS + 1):
+            _check_scheme(url)
+            async with self._client.stream("GET", url, headers=headers) as response:
+                status = response.status_code
+                if status in _REDIRECT_CODES:
+                    location = response.headers.get("location", "").strip()
+                    if not location:
+                        raise FetchError(REDIRECT, f"HTTP {status} without a Location header")
+                    target = urljoin(url, location)
+                    if len(redirect_kinds) >= MAX_REDIRECTS:
+                        raise FetchError(REDIRECT, f"more than {MAX_REDIRECTS} redirects")
+                    if target in seen:
+                        raise FetchError(REDIRECT, f"redirect loop back to {target}")
+                    scheme = urlsplit(target).scheme.lower()
+                    if scheme not in ("http", "https"):
+                        raise FetchError(
+                            BAD_SCHEME, f"redirect to unsupported scheme {scheme!r} ({target})"
+                        )
+                    redirect_kinds.append(status)
+                    if status in _PERMANENT_CODES and still_permanent:
+                        permanent_url = target
+                    else:
+                        still_permanent = False
+                    seen.add(target)
+                    url = target
+                    continue
+                return await self._finish(request, response, url, permanent_url)
+        raise FetchError(REDIRECT, f"more than {MAX_REDIRECTS} redirects")  # pragma: no cover
+
+    async def _finish(
+        self,
+        request: FeedRequest,
+        response: httpx.Response,
+        url: str,
+        permanent_url: str | None,
+    ) -> FetchOutcome:
+        now = datetime.now(UTC)
+        status = response.status_code
+        header = response.headers.get
+        outcome = FetchOutcome(
+            url=request.url,
+            status=FetchStatus.OK,
+            http_status=status,
+            final_url=url,
+            permanent_url=permanent_url,
+            etag=header("etag") or request.etag,
+            last_modified=header("last-modified") or request.last_modified,
+            content_type=header("content-type"),
+        )
+        if status == 304:
+            outcome.status = FetchStatus.NOT_MODIFIED
+            outcome.body_hash = request.body_hash
+            outcome.cache_max_age_s = parse_cache_lifetime(
+                header("cache-control"), header("expires"), header("date"), now
+            )
+            return outcome
+        if status == 410:
+            outcome.status = FetchStatus.GONE
+            outcome.error_class = HTTP_STATUS
+            outcome.error_message = "HTTP 410 Gone: the publisher removed this feed"
+            return outcome
+        if not 200 <= status < 300:
+            retry_after = None
+            if status in (429, 503):
+                retry_after = parse_retry_after(header("retry-after"), now)
+            reason = response.reason_phrase or "error"
+            raise FetchError(
+                HTTP_STATUS,
+                f"HTTP {status} {reason}",
+                http_status=status,
+                retry_after_s=retry_after,
+            )
+        limit = self.settings.max_body_bytes
+        declared = header("content-length")
+        if declared and declared.strip().isdigit() and int(declared) > limit:
+            raise FetchError(TOO_LARGE, f"response declares {declared} bytes (limit {limit})")
+        body = await read_bounded(
+            response.aiter_raw(), header("content-encoding") or "identity", limit
+        )
+        outcome.body_hash = hashlib.sha256(body).hexdigest()
+        outcome.cache_max_age_s = parse_cache_lifetime(
+            header("cache-control"), header("expires"), header("date"), now
+        )
+        if request.body_hash and outcome.body_hash == request.body_hash:
+            outcome.status = FetchStatus.NOT_MODIFIED
+            return outcome
+        outcome.body = body
+        return outcome
