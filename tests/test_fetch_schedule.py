@@ -1,0 +1,107 @@
+"""Schedule policy: adaptive intervals, publisher hints, backoff with jitter, clamping."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from bot.config.settings import FetchSettings
+from bot.reader.fetcher.headers import parse_cache_lifetime, parse_retry_after
+from bot.reader.fetcher.schedule import (
+    failure_backoff,
+    is_unhealthy,
+    next_check_delay,
+    typical_gap_s,
+)
+
+SETTINGS = FetchSettings(min_interval=300, max_interval=86400)
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def every(minutes: float, count: int = 10) -> list[datetime]:
+    return [NOW - timedelta(minutes=minutes * i) for i in range(count)]
+
+
+def test_configured_interval_without_hints() -> None:
+    assert next_check_delay(SETTINGS, interval_s=900) == 900
+
+
+def test_busy_feeds_are_checked_more_often_than_quiet_ones() -> None:
+    busy = next_check_delay(SETTINGS, interval_s=1800, entry_times=every(10))
+    normal = next_check_delay(SETTINGS, interval_s=1800)
+    quiet = next_check_delay(SETTINGS, interval_s=1800, entry_times=every(60 * 24))
+    assert busy < normal < quiet
+    assert busy == 1800 / 4  # never more than four times as often as configured
+    assert quiet == 1800 * 4
+
+
+def test_typical_gap_needs_three_entries() -> None:
+    assert typical_gap_s(every(5, count=2)) is None
+    assert typical_gap_s(every(5, count=3)) == 300
+
+
+def test_publisher_hints_are_lower_bounds() -> None:
+    assert next_check_delay(SETTINGS, interval_s=900, ttl_minutes=60) == 3600
+    assert next_check_delay(SETTINGS, interval_s=900, update_period_s=7200) == 7200
+    assert next_check_delay(SETTINGS, interval_s=900, cache_max_age_s=1200) == 1200
+    assert next_check_delay(SETTINGS, interval_s=900, retry_after_s=5000) == 5000
+    assert next_check_delay(SETTINGS, interval_s=900, cache_max_age_s=60) == 900
+
+
+def test_delays_are_clamped() -> None:
+    assert next_check_delay(SETTINGS, interval_s=60) == 300
+    assert next_check_delay(SETTINGS, interval_s=900, ttl_minutes=60 * 24 * 30) == 86400
+    assert next_check_delay(SETTINGS, interval_s=300, entry_times=every(1)) == 300
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
+    rng = random.Random(7)
+    delays = [
+        failure_backoff(SETTINGS, consecutive_failures=n, interval_s=900, rng=rng)
+        for n in range(1, 12)
+    ]
+    for n, delay in enumerate(delays, start=1):
+        ceiling = min(900 * 2 ** (n - 1), 86400)
+        assert ceiling / 2 <= delay <= ceiling
+    assert delays[-1] >= 86400 / 2
+    draws = {failure_backoff(SETTINGS, consecutive_failures=3, interval_s=900) for _ in range(20)}
+    assert len(draws) > 1  # jittered
+
+
+def test_backoff_honours_retry_after_and_clamps() -> None:
+    low = random.Random(1)
+    assert (
+        failure_backoff(
+            SETTINGS, consecutive_failures=1, interval_s=900, retry_after_s=7200, rng=low
+        )
+        == 7200
+    )
+    assert (
+        failure_backoff(SETTINGS, consecutive_failures=1, interval_s=900, retry_after_s=10**7)
+        == 86400
+    )
+    assert failure_backoff(SETTINGS, consecutive_failures=1, interval_s=10) >= 300
+
+
+def test_unhealthy_after_consecutive_failures() -> None:
+    settings = FetchSettings(unhealthy_after=3)
+    assert not is_unhealthy(settings, 2)
+    assert is_unhealthy(settings, 3)
+
+
+def test_retry_after_parsing() -> None:
+    assert parse_retry_after("120", NOW) == 120
+    assert parse_retry_after("Sun, 01 Mar 2026 12:10:00 GMT", NOW) == 600
+    assert parse_retry_after("Sun, 01 Mar 2026 11:00:00 GMT", NOW) == 0
+    assert parse_retry_after("soon", NOW) is None
+    assert parse_retry_after(None, NOW) is None
+
+
+def test_cache_lifetime_parsing() -> None:
+    assert parse_cache_lifetime("public, max-age=900", None, None, NOW) == 900
+    assert parse_cache_lifetime("no-cache", None, None, NOW) == 0
+    expires = "Sun, 01 Mar 2026 13:00:00 GMT"
+    assert parse_cache_lifetime(None, expires, "Sun, 01 Mar 2026 12:30:00 GMT", NOW) == 1800
+    assert parse_cache_lifetime(None, expires, None, NOW) == 3600
+    assert parse_cache_lifetime(None, "0", None, NOW) == 0
+    assert parse_cache_lifetime(None, None, None, NOW) is None
