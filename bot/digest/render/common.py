@@ -1,0 +1,159 @@
+"""Wording shared by every renderer: how facts, dates, periods, sources and footers read.
+
+Keeping these in one place makes the text, Slack and email versions of a digest say the same thing
+in the same words; each renderer only adds its own markup and escaping.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.model import Digest, SourceRef, StoryFacts
+
+VISIBLE_OUTLETS = 3
+
+
+def format_power(megawatts: float) -> str:
+    """300 -> "300 MW", 1300 -> "1.3 GW", 0.5 -> "500 kW", 12.5 -> "12.5 MW"."""
+    if megawatts <= 0 or not math.isfinite(megawatts):
+        return ""
+    if megawatts < 1:
+        return f"{_significant(megawatts * 1000)} kW"
+    if round(megawatts, 1) < 1000:
+        return f"{_significant(megawatts)} MW"
+    return f"{_significant(megawatts / 1000)} GW"
+
+
+def format_amount(usd: float) -> str:
+    """17.4e9 -> "$17.4B", 5e8 -> "$500M", 1.2e12 -> "$1.2T", 750_000 -> "$750K"."""
+    if usd <= 0 or not math.isfinite(usd):
+        return ""
+    for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if usd >= threshold * 0.9995:
+            value = usd / threshold
+            # 999.96M would print as "1000M": promote it to the next unit
+            if float(_significant(value)) >= 1000 and suffix != "T":
+                continue
+            return f"${_significant(value)}{suffix}"
+    return f"${usd:,.0f}"
+
+
+def _significant(value: float) -> str:
+    """At most three significant digits, no trailing zeros, never scientific notation."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    digits = 1 if value >= 10 else 2
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def format_count(count: int) -> str:
+    return f"{count:,}"
+
+
+def fact_items(facts: StoryFacts) -> list[tuple[str, str]]:
+    """The key facts that are known, as (label, value) pairs in reading order."""
+    items: list[tuple[str, str]] = []
+    parties = _unique(facts.parties)
+    if parties:
+        items.append(("Parties", ", ".join(parties)))
+    if facts.power_mw:
+        power = format_power(facts.power_mw)
+        if power:
+            items.append(("Power", power))
+    if facts.amount_usd:
+        amount = format_amount(facts.amount_usd)
+        if amount:
+            items.append(("Value", amount))
+    if facts.chips:
+        items.append(("Chips", format_count(facts.chips)))
+    assets = _unique(facts.assets)
+    if assets:
+        items.append(("Facility", ", ".join(assets)))
+    places = _unique(facts.places)
+    if places:
+        items.append(("Where", ", ".join(places)))
+    return items
+
+
+def _unique(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    result: list[str] = []
+    for value in values:
+        text = " ".join(str(value).split())
+        if text and text.casefold() not in seen:
+            seen.add(text.casefold())
+            result.append(text)
+    return result
+
+
+def format_when(moment: datetime) -> str:
+    """An unambiguous UTC time: "14 May 2026, 09:12 UTC"."""
+    utc = _utc(moment)
+    return f"{utc.day} {utc:%b %Y, %H:%M} UTC"
+
+
+def format_period(digest: Digest) -> str:
+    """The period a digest covers, compactly: "13 May 2026, 08:00 – 14 May 2026, 08:00 UTC"."""
+    end = _utc(digest.period_end)
+    if digest.period_start is None:
+        return f"up to {format_when(end)}"
+    start = _utc(digest.period_start)
+    if start.date() == end.date():
+        return f"{start.day} {start:%b %Y}, {start:%H:%M} – {end:%H:%M} UTC"
+    return f"{start.day} {start:%b %Y, %H:%M} – {format_when(end)}"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(slots=True, frozen=True)
+class ReportedBy:
+    """The outlets named in "Reported by A, B, C +2", and how many more there are."""
+
+    shown: tuple[SourceRef, ...]
+    more: int
+
+
+def reported_by(sources: list[SourceRef], visible: int = VISIBLE_OUTLETS) -> ReportedBy:
+    return ReportedBy(shown=tuple(sources[:visible]), more=max(len(sources) - visible, 0))
+
+
+def footer_lines(digest: Digest) -> list[str]:
+    """Counts, what was left out, and which feeds are failing: plain text, unescaped."""
+    shown = len(digest.stories)
+    total = shown + digest.more_count
+    lines = []
+    counts = f"{_plural(total, 'story', 'stories')}"
+    if digest.more_count:
+        counts += f" ({shown} shown, {digest.more_count} more not shown)"
+    counts += f" from {_plural(digest.total_entries, 'new entry', 'new entries')}"
+    updated = sum(1 for story in digest.stories if story.updated)
+    if updated:
+        counts += f"; {updated} updated since the last digest"
+    lines.append(counts + ".")
+    if digest.unhealthy_feeds:
+        lines.append(
+            f"{_plural(len(digest.unhealthy_feeds), 'feed is', 'feeds are')} failing: "
+            + ", ".join(digest.unhealthy_feeds)
+        )
+    return lines
+
+
+def more_line(digest: Digest) -> str:
+    return f"…and {_plural(digest.more_count, 'more story', 'more stories')} below the cut."
+
+
+def subject_line(digest: Digest) -> str:
+    """The email subject / message title: the digest title, period end and story count."""
+    total = len(digest.stories) + digest.more_count
+    end = _utc(digest.period_end)
+    count = _plural(total, "story", "stories") if total else "no new stories"
+    return f"{digest.title} · {end.day} {end:%b %Y} · {count}"
+
+
+def _plural(count: int, singular: str, plural: str) -> str:
+    return f"{format_count(count)} {singular if count == 1 else plural}"

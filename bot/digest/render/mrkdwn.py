@@ -1,0 +1,67 @@
+"""Escaping of untrusted feed text for Slack's mrkdwn.
+
+Hand-written because slack-sdk has no escaping helper, and because this is the product's security
+edge: a feed item must never ping (``<!channel>``, ``<!here>``, ``<@U123>``, ``<!subteam^ID>``),
+link a channel (``<#C123>``) or forge a link (``<https://evil.example|click>``).
+
+Slack decodes exactly three entities (``&amp;`` ``&lt;`` ``&gt;``), and every control sequence
+starts with a literal ``<``; once ``&``, ``<`` and ``>`` are escaped, feed text can produce none of
+them. Bare ``@channel``/``@here``/``@everyone`` only ping when a client asks Slack to parse names,
+which we never do, but they get a harmless full-width at sign anyway so a misconfigured integration
+cannot turn them into pings either. Inside a link's label ``|`` would end the label early on some
+clients, so it is replaced by a look-alike. Links are emitted only for http(s) URLs, with the
+characters that would end the ``<url|label>`` syntax percent-encoded.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.digest.compose import is_http_url
+
+_BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+_FORMATTING = re.compile(r"[*_~`]")
+
+
+def clean_text(text: str) -> str:
+    """Drop control and bidi-override characters (terminal escapes, RTL tricks); keep newlines."""
+    return _CONTROL.sub("", text)
+
+
+def escape(text: str) -> str:
+    """Untrusted text made inert for mrkdwn: no pings, no links, no entities of its own."""
+    text = clean_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub("＠", text)
+
+
+def escape_label(text: str) -> str:
+    """Untrusted text for a link label or bold span: also no '|', no formatting of its own.
+
+    Formatting characters inside a label would end or nest our own ``*bold*`` around it, so they
+    are replaced by visually close letters that Slack does not interpret.
+    """
+    text = escape(" ".join(text.split())).replace("|", "¦")
+    return _FORMATTING.sub(lambda m: _LOOKALIKE[m.group(0)], text)
+
+
+_LOOKALIKE = {"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"}
+
+
+def escape_url(url: str) -> str:
+    """An http(s) URL made safe inside ``<url|label>``: nothing in it can end the link."""
+    url = clean_text(url).strip()
+    # keep existing escapes; only a bare % that starts no escape is encoded
+    url = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", url)
+    url = re.sub(r"\s", "%20", url)
+    for char, code in (("|", "%7C"), ("<", "%3C"), (">", "%3E")):
+        url = url.replace(char, code)
+    return url.replace("&", "&amp;")
+
+
+def link(url: str | None, label: str) -> str:
+    """``<url|label>`` for http(s) URLs, else just the escaped label: no other scheme is linked."""
+    text = escape_label(label)
+    if url and is_http_url(url):
+        return f"<{escape_url(url)}|{text}>"
+    return text

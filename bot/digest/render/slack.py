@@ -1,0 +1,262 @@
+"""Slack rendering: a digest as Block Kit messages packed within Slack's limits.
+
+Each story is a mrkdwn ``section`` (linked headline, "Updated" mark, summary, key facts) and a
+``context`` ("Reported by A, B, C +2 · First seen ..."), followed by a divider. The first message
+opens with a ``header``; the last one carries "and K more" and the footer. Stories are never split
+across messages: when a digest does not fit Slack's limits it continues in further messages, each
+with a plain ``text`` fallback (used for notifications and by clients that cannot show blocks).
+
+Limits kept (https://api.slack.com/reference/block-kit/blocks): 50 blocks a message, 3,000
+characters of section text, 150 of header text, 10 context elements; messages are also kept under
+``MAX_MESSAGE_CHARS`` of block text and ``MAX_PAYLOAD_BYTES`` of JSON, because Slack rejects long
+block sets (``msg_blocks_too_long``) well before its documented 40,000-character ``text`` limit, and
+incoming webhooks cap the request size.
+
+Block ids carry the story id (``story-<id>`` and ``story-<id>-meta``), so an already posted message
+can be edited in place when a story gains sources (:func:`replace_story_blocks`).
+
+All feed text goes through :mod:`bot.digest.render.mrkdwn`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.digest.render import mrkdwn
+from bot.digest.render.common import (
+    fact_items,
+    footer_lines,
+    format_period,
+    format_when,
+    more_line,
+    reported_by,
+)
+from bot.model import Digest, DigestStory
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_CONTEXT_TEXT = 2000
+MAX_FALLBACK_TEXT = 600  # a notification line, not a copy of the digest
+MAX_MESSAGE_CHARS = 12_000
+MAX_PAYLOAD_BYTES = 15_000
+MAX_LINKED_URL = 1000  # longer URLs are not linked: they would crowd out the message budget
+
+Block = dict[str, Any]
+Message = dict[str, Any]
+
+
+@dataclass(slots=True, frozen=True)
+class SlackMessage:
+    """One message of a digest and the stories in it (for threading replies and edits later)."""
+
+    payload: Message
+    story_ids: tuple[int, ...]
+
+
+def render_slack(digest: Digest) -> list[Message]:
+    """The digest as Slack messages: ``{"text": fallback, "blocks": [...]}`` each."""
+    return [message.payload for message in pack_slack_messages(digest)]
+
+
+def pack_slack_messages(digest: Digest) -> list[SlackMessage]:
+    """Pack a digest into as few messages as Slack's limits allow, stories kept whole."""
+    title = _plain(digest.title, MAX_HEADER_TEXT)
+    total = len(digest.stories) + digest.more_count
+    intro_text = f"{format_period(digest)} · {_count(total)}"
+    if any(story.updated for story in digest.stories):
+        updated = sum(1 for story in digest.stories if story.updated)
+        intro_text += f" · {updated} updated"
+    opening: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}},
+        _context(intro_text, block_id="digest-intro"),
+        {"type": "divider"},
+    ]
+    closing: list[Block] = []
+    if digest.is_empty:
+        closing.append(
+            _section("No new compute-deal stories in this period.", block_id="digest-empty")
+        )
+    if digest.more_count:
+        closing.append(_section(f"_{mrkdwn.escape(more_line(digest))}_", block_id="digest-more"))
+    footer = footer_lines(digest)
+    closing.append(_context(mrkdwn.escape(footer[0]), block_id="digest-footer"))
+    if len(footer) > 1:
+        closing.append(
+            _context(":warning: " + mrkdwn.escape(" ".join(footer[1:])), block_id="digest-health")
+        )
+
+    stories = {story.story_id: story for story in digest.stories}
+    pages: list[tuple[list[Block], list[int]]] = [([*opening], [])]
+    for story in digest.stories:
+        blocks = [*story_blocks(story), {"type": "divider"}]
+        current, ids = pages[-1]
+        if not _fits(digest, [*current, *blocks], [stories[i] for i in [*ids, story.story_id]]):
+            pages.append(([], []))
+            current, ids = pages[-1]
+        current.extend(blocks)
+        ids.append(story.story_id)
+    last_blocks, last_ids = pages[-1]
+    if not _fits(digest, [*last_blocks, *closing], [stories[i] for i in last_ids]):
+        pages.append(([], []))
+    pages[-1][0].extend(closing)
+
+    messages: list[SlackMessage] = []
+    for number, (blocks, ids) in enumerate(pages, start=1):
+        if number > 1:
+            label = f"{title} (continued, {number}/{len(pages)})"
+            blocks.insert(0, _context(mrkdwn.escape(label), block_id=f"digest-part-{number}"))
+        fallback = _fallback(digest, [stories[i] for i in ids], number, len(pages))
+        messages.append(
+            SlackMessage(payload={"text": fallback, "blocks": blocks}, story_ids=tuple(ids))
+        )
+    return messages
+
+
+def story_blocks(story: DigestStory) -> list[Block]:
+    """The section and context of one story, each within Slack's text limits."""
+    return [_story_section(story), _story_context(story)]
+
+
+def render_slack_story_update(story: DigestStory) -> Message:
+    """A thread reply for a story that gained sources after it was posted."""
+    count = len(story.sources)
+    note = f":arrows_counterclockwise: *Update:* now reported by {_plural(count, 'outlet')}"
+    blocks = [_section(note, block_id=f"story-{story.story_id}-update"), *story_blocks(story)]
+    fallback = (
+        f"Update: {mrkdwn.escape(story.headline)}, now reported by {_plural(count, 'outlet')}"
+    )
+    return {"text": _bounded(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
+
+
+def replace_story_blocks(message: Message, story: DigestStory) -> Message:
+    """A copy of a posted message with one story's blocks replaced by its current version.
+
+    Used to edit a message in place (``chat.update``) when a story gains sources.
+    """
+    updated = copy.deepcopy(message)
+    section, context = story_blocks(story)
+    replacements = {section["block_id"]: section, context["block_id"]: context}
+    updated["blocks"] = [replacements.get(b.get("block_id", ""), b) for b in updated["blocks"]]
+    return updated
+
+
+def _story_section(story: DigestStory) -> Block:
+    link_url = story.link if story.link and len(story.link) <= MAX_LINKED_URL else None
+    headline = f"*{mrkdwn.link(link_url, story.headline)}*"
+    if story.updated:
+        headline += "  :arrows_counterclockwise: _Updated_"
+    facts = " · ".join(
+        f"*{label}:* {mrkdwn.escape(value)}" for label, value in fact_items(story.facts)
+    )
+    fixed = len(headline) + len(facts) + 2
+    summary_raw = story.summary
+    summary = mrkdwn.escape(summary_raw)
+    while summary_raw and fixed + len(summary) > MAX_SECTION_TEXT:
+        # escaping lengthens text, so shorten the raw text until its escaped form fits
+        summary_raw = summary_raw[
+            : max(len(summary_raw) - (fixed + len(summary) - MAX_SECTION_TEXT) - 1, 0)
+        ]
+        summary = mrkdwn.escape(summary_raw.rstrip() + "…") if summary_raw else ""
+    parts = [headline, summary, facts]
+    text = "\n".join(part for part in parts if part)
+    if len(text) > MAX_SECTION_TEXT:  # only facts can still be too long: drop them
+        text = "\n".join(part for part in (headline, summary) if part)
+    return _section(text, block_id=f"story-{story.story_id}")
+
+
+def _story_context(story: DigestStory) -> Block:
+    who = reported_by(story.sources)
+    names = []
+    for source in who.shown:
+        url = source.link if source.link and len(source.link) <= MAX_LINKED_URL else None
+        names.append(mrkdwn.link(url, _bounded(source.outlet, 80)))
+    parts = []
+    if names:
+        reported = "Reported by " + ", ".join(names)
+        if who.more:
+            reported += f" +{who.more}"
+        parts.append(reported)
+    parts.append(f"First seen {format_when(story.first_seen)}")
+    return _context(" · ".join(parts), block_id=f"story-{story.story_id}-meta")
+
+
+def _section(text: str, *, block_id: str) -> Block:
+    return {
+        "type": "section",
+        "block_id": block_id,
+        "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_TEXT]},
+    }
+
+
+def _context(text: str, *, block_id: str) -> Block:
+    return {
+        "type": "context",
+        "block_id": block_id,
+        "elements": [{"type": "mrkdwn", "text": text[:MAX_CONTEXT_TEXT]}],
+    }
+
+
+def _fits(digest: Digest, blocks: Sequence[Block], stories: list[DigestStory]) -> bool:
+    """Whether these blocks, a continuation line and the fallback text fit one message."""
+    continuation = _context("x" * (MAX_HEADER_TEXT + 30), block_id="digest-part-99")
+    candidate = [continuation, *blocks]
+    if len(candidate) > MAX_BLOCKS:
+        return False
+    if sum(len(text) for block in candidate for text in _block_texts(block)) > MAX_MESSAGE_CHARS:
+        return False
+    payload = {"text": _fallback(digest, stories, 99, 99), "blocks": candidate}
+    return len(json.dumps(payload).encode()) <= MAX_PAYLOAD_BYTES
+
+
+def _block_texts(block: Block) -> list[str]:
+    texts = []
+    if isinstance(block.get("text"), dict):
+        texts.append(str(block["text"].get("text", "")))
+    for element in block.get("elements", []):
+        if isinstance(element, dict) and "text" in element:
+            texts.append(str(element["text"]))
+    return texts
+
+
+def _fallback(digest: Digest, stories: list[DigestStory], number: int, pages: int) -> str:
+    head = mrkdwn.escape(digest.title)
+    if pages > 1:
+        head += f" ({number}/{pages})"
+    if not stories:
+        total = len(digest.stories) + digest.more_count
+        return _bounded(f"{head}: {_count(total)}", MAX_FALLBACK_TEXT)
+    headlines = [mrkdwn.escape(story.headline) for story in stories[:3]]
+    text = f"{head}: {_count(len(stories))} — " + "; ".join(headlines)
+    if len(stories) > 3:
+        text += f" +{len(stories) - 3} more"
+    return _bounded(text, MAX_FALLBACK_TEXT)
+
+
+def _plain(text: str, limit: int) -> str:
+    """Text for a plain_text object: Slack shows it literally; only length and controls matter."""
+    return _bounded(" ".join(mrkdwn.clean_text(text).split()), limit) or "Digest"
+
+
+def _bounded(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    # never end inside an entity such as "&amp;" (it would show as raw text)
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
+def _count(count: int) -> str:
+    return _plural(count, "story", "stories")
+
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"

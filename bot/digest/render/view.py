@@ -1,0 +1,82 @@
+"""The template context of a digest: every value the text and HTML templates show, prepared once.
+
+Feed text arrives here untrusted. This module removes control and bidi-override characters and
+keeps only http(s) links; escaping for HTML is left to Jinja2's autoescape, and plain text needs
+none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.digest.compose import is_http_url
+from bot.digest.render.common import (
+    fact_items,
+    footer_lines,
+    format_period,
+    format_when,
+    more_line,
+    reported_by,
+    subject_line,
+)
+from bot.digest.render.mrkdwn import clean_text
+from bot.model import Digest, DigestStory
+
+
+@dataclass(slots=True, frozen=True)
+class Reporter:
+    name: str
+    link: str | None
+
+
+def digest_context(digest: Digest) -> dict[str, Any]:
+    total = len(digest.stories) + digest.more_count
+    stories = [_story_context(number, story) for number, story in enumerate(digest.stories, 1)]
+    headlines = "; ".join(str(story["headline"]) for story in stories[:3])
+    return {
+        "title": _clean(digest.title),
+        "subject": _clean(subject_line(digest)),
+        "period": format_period(digest),
+        "count_line": _count_line(total, sum(1 for s in digest.stories if s.updated)),
+        "preheader": headlines or "No new compute-deal stories in this period.",
+        "stories": stories,
+        "more_line": more_line(digest) if digest.more_count else "",
+        "footer": [_clean(line) for line in footer_lines(digest)],
+    }
+
+
+def _story_context(number: int, story: DigestStory) -> dict[str, Any]:
+    who = reported_by(story.sources)
+    return {
+        "number": number,
+        "headline": _clean(story.headline),
+        "link": safe_link(story.link),
+        "updated": story.updated,
+        "summary": _clean(story.summary),
+        "facts": [(label, _clean(value)) for label, value in fact_items(story.facts)],
+        "reporters": [Reporter(_clean(s.outlet), safe_link(s.link)) for s in who.shown],
+        "more_reporters": who.more,
+        "first_seen": format_when(story.first_seen),
+    }
+
+
+def safe_link(url: str | None) -> str | None:
+    """The URL when it is http(s) and has no whitespace or control characters, else None."""
+    if not url or not is_http_url(url):
+        return None
+    url = url.strip()
+    if clean_text(url) != url or any(ch.isspace() for ch in url):
+        return None
+    return url
+
+
+def _clean(text: str) -> str:
+    return " ".join(clean_text(text).split())
+
+
+def _count_line(total: int, updated: int) -> str:
+    line = f"{total:,} {'story' if total == 1 else 'stories'}"
+    if updated:
+        line += f", {updated} updated"
+    return line
