@@ -52,3 +52,6 @@ def main() -> None:
 from bot.cli import commands as _commands  # noqa: E402
 
 _commands.register(cli)
+from bot.cli.cluster import cluster_command as _cluster_command  # noqa: E402
+
+cli.add_command(_cluster_command)

@@ -1,0 +1,118 @@
+"""Clustering quality: B-cubed and pairwise precision/recall/F1 of the story clusterer.
+
+Usage:
+    python bench/cluster_eval.py [DATASET.jsonl ...] [--assignments ASSIGN.jsonl]
+
+Each data set (one JSON object per line with `id`, `cluster_id`, `title`, optional `summary`,
+`text`, `published`, `source`, `url`) is run through the shipped default configuration in
+published-time order, the same code path as `newsbot cluster`. With `--assignments` the file
+written by `newsbot cluster` is scored instead of running the engine. Prints a line per data set,
+then the JSON of all results last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.cli.cluster import assign_items, read_items  # noqa: E402
+
+DEFAULT_SETS = [
+    ROOT.parent / "shared" / "data" / "stories" / "uci_dev.jsonl",
+    ROOT.parent / "shared" / "data" / "stories" / "ecbplus_dev.jsonl",
+]
+
+
+def bcubed(gold: dict[str, str], pred: dict[str, str]) -> tuple[float, float, float]:
+    """Item-averaged B-cubed precision, recall and F1 (Bagga & Baldwin 1998)."""
+    pair_count: Counter[tuple[str, str]] = Counter((gold[i], pred[i]) for i in gold)
+    gold_size = Counter(gold.values())
+    pred_size = Counter(pred[i] for i in gold)
+    n = len(gold)
+    precision = sum(c * c / pred_size[p] for (_, p), c in pair_count.items()) / n
+    recall = sum(c * c / gold_size[g] for (g, _), c in pair_count.items()) / n
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def pairwise(gold: dict[str, str], pred: dict[str, str]) -> tuple[float, float, float]:
+    """Precision, recall and F1 over all item pairs placed in the same cluster."""
+
+    def pairs(counter: Counter[object]) -> int:
+        return sum(c * (c - 1) // 2 for c in counter.values())
+
+    both = pairs(Counter((gold[i], pred[i]) for i in gold))
+    in_pred = pairs(Counter(pred[i] for i in gold))
+    in_gold = pairs(Counter(gold.values()))
+    precision = both / in_pred if in_pred else 1.0
+    recall = both / in_gold if in_gold else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def evaluate(path: Path, assignments: Path | None = None) -> dict[str, object]:
+    rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    gold = {str(r["id"]): str(r["cluster_id"]) for r in rows}
+    started = time.perf_counter()
+    if assignments is not None:
+        pred = {}
+        for line in assignments.open(encoding="utf-8"):
+            if line.strip():
+                record = json.loads(line)
+                pred[str(record["id"])] = str(record["story_id"])
+    else:
+        pred = dict(assign_items(read_items(path)))
+    elapsed = time.perf_counter() - started
+    missing = [i for i in gold if i not in pred]
+    for index, item in enumerate(missing):
+        pred[item] = f"missing-{index}"
+    bp, br, bf = bcubed(gold, pred)
+    pp, pr, pf = pairwise(gold, pred)
+    members: defaultdict[str, int] = defaultdict(int)
+    for item in gold:
+        members[pred[item]] += 1
+    return {
+        "dataset": path.name,
+        "items": len(gold),
+        "gold_stories": len(set(gold.values())),
+        "predicted_stories": len(members),
+        "bcubed_precision": round(bp, 4),
+        "bcubed_recall": round(br, 4),
+        "bcubed_f1": round(bf, 4),
+        "pairwise_precision": round(pp, 4),
+        "pairwise_recall": round(pr, 4),
+        "pairwise_f1": round(pf, 4),
+        "missing": len(missing),
+        "seconds": round(elapsed, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("datasets", nargs="*", type=Path)
+    parser.add_argument("--assignments", type=Path, default=None)
+    args = parser.parse_args()
+    paths = args.datasets or DEFAULT_SETS
+    results = []
+    for path in paths:
+        result = evaluate(path, args.assignments)
+        results.append(result)
+        print(
+            f"{result['dataset']}: B3 P={result['bcubed_precision']:.3f} "
+            f"R={result['bcubed_recall']:.3f} F1={result['bcubed_f1']:.3f} | pairwise "
+            f"P={result['pairwise_precision']:.3f} R={result['pairwise_recall']:.3f} "
+            f"F1={result['pairwise_f1']:.3f} | {result['predicted_stories']} stories "
+            f"(gold {result['gold_stories']}) in {result['seconds']}s"
+        )
+    print(json.dumps({"results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,557 @@
+"""The incremental story clusterer: one story per event, in arrival order.
+
+Owns the three layers of story identity and the state that makes them fast and restartable:
+
+1. Exact identity: an item with a key or canonical URL already placed is an update of that entry
+   and stays in its story.
+2. Near-duplicates: a syndicated copy or wire rewrite with the same informative title joins the
+   story that already holds that title.
+3. Events: an item is compared with the active stories it shares salient terms with (an inverted
+   index whose posting lists are bounded, so the cost does not grow with the number of stories)
+   by cosine similarity between its field-weighted TF-IDF vector and the story centroid, damped by
+   the time since the story was last updated. Conflicting deal anchors (another instance of a
+   named asset, "Colossus 1" vs "Colossus 2"; materially different power, money or chip figures in
+   the title and lead) veto a join.
+
+The IDF is learned from the stream itself: document frequencies of the stories in the active
+window, so it is rebuilt exactly from the exported story states after a restart. A hand-written
+engine rather than a clustering library because it must be incremental, bounded per item, and
+persist per story (the daemon stores each story's state next to the story row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.clustering import features as ft
+from bot.model.story import Assignment, StoryFacts
+from bot.text.quantities import Quantity, extract_quantities
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """The engine's settings. The defaults are the shipped configuration for every data set."""
+
+    active_window_hours: float = 72.0
+    # The similarity a story loses per half-life of silence: old stories need closer matches.
+    decay_half_life_hours: float = 48.0
+    join_threshold: float = 0.30
+    # Terms per item vector, and per story centroid: bound memory and per-item work.
+    item_terms: int = 40
+    centroid_terms: int = 160
+    # Terms of the item used to look up candidates, postings kept per term, candidates scored.
+    query_terms: int = 12
+    posting_limit: int = 96
+    max_candidates: int = 64
+    # Share of members that must name a term for it to be part of the story's core.
+    core_share: float = 0.6
+    # Relative difference above which two figures of the same kind are different deals.
+    quantity_tolerance: float = 0.15
+    # A smoothing mass for the stream IDF: keeps the first items from looking all-rare.
+    idf_prior_docs: float = 20.0
+    # How many items between automatic expiries of stories outside the active window.
+    expire_every: int = 500
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ClusterConfig:
+        """From `bot.config.settings.ClusteringSettings` (only the fields it has)."""
+        return cls(active_window_hours=float(settings.active_window_hours))
+
+
+@dataclass(slots=True)
+class ClusterItem:
+    """One entry to place. `published` is UTC; None means unknown (taken as now)."""
+
+    key: str
+    title: str
+    summary: str = ""
+    text: str = ""
+    published: datetime | None = None
+    source: str | None = None
+    url: str | None = None
+
+
+@dataclass(slots=True)
+class _Member:
+    key: str
+    title: str
+    url: str | None
+    source: str | None
+    published: datetime
+    similarity: float
+
+
+@dataclass(slots=True)
+class _Story:
+    key: str
+    seq: int
+    first_seen: datetime
+    last_updated: datetime
+    centroid: dict[str, float] = field(default_factory=dict)
+    norm: float = 0.0
+    term_df: dict[str, int] = field(default_factory=dict)  # members containing the term
+    titles: set[str] = field(default_factory=set)  # folded informative titles (near-duplicates)
+    members: list[_Member] = field(default_factory=list)
+    assets: dict[str, int] = field(default_factory=dict)  # primary assets -> members naming them
+    quantities: list[tuple[str, float]] = field(default_factory=list)  # primary exact figures
+    all_quantities: list[tuple[str, float]] = field(default_factory=list)
+    entities: dict[str, int] = field(default_factory=dict)
+    places: dict[str, int] = field(default_factory=dict)
+    leads: list[tuple[str, str]] = field(default_factory=list)  # (item key, lead sentence)
+
+
+def _utc(value: datetime | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _story_key(item_key: str) -> str:
+    return "s" + hashlib.blake2b(item_key.encode("utf-8"), digest_size=12).hexdigest()
+
+
+def _title_key(title: str) -> str | None:
+    """The near-duplicate key of an informative title (placeholders have none)."""
+    if ft.is_placeholder_title(title) or len(ft.tokens(title)) < 4:
+        return None
+    return " ".join(ft.tokens(title))
+
+
+def _figures(quantities: list[Quantity]) -> list[tuple[str, float]]:
+    """Exact figures of a deal; vague lower bounds ("billions of dollars") cannot conflict."""
+    return [
+        (q.kind if q.kind != "money" else f"money:{q.currency}", q.value)
+        for q in quantities
+        if not q.approximate and q.value > 0
+    ]
+
+
+class StoryClusterer:
+    """Places items into stories one at a time; see the module docstring."""
+
+    def __init__(self, config: ClusterConfig | None = None) -> None:
+        self.config = config or ClusterConfig()
+        self._stories: dict[str, _Story] = {}
+        self._df: dict[str, int] = {}
+        self._docs = 0
+        self._postings: dict[str, set[str]] = {}
+        self._by_item: dict[str, str] = {}
+        self._by_url: dict[str, str] = {}
+        self._by_title: dict[str, str] = {}
+        self._seq = 0
+        self._since_expire = 0
+        self._latest: datetime | None = None
+
+    # ----------------------------------------------------------------- placing items
+    def add(self, item: ClusterItem) -> Assignment:
+        """Place `item` into an active story or start a new one."""
+        published = _utc(item.published)
+        if self._latest is None or published > self._latest:
+            self._latest = published
+        self._since_expire += 1
+        if self._since_expire >= self.config.expire_every:
+            self._since_expire = 0
+            self.expire(self._latest)
+
+        known = self._by_item.get(item.key) or (self._by_url.get(item.url) if item.url else None)
+        if known is not None and known in self._stories:
+            return Assignment(story_key=known, is_new_story=False, similarity=1.0)
+
+        feats = ft.extract(item.title, item.summary, item.text)
+        vector = self._vector(feats)
+        figures = _figures(extract_quantities(feats.primary_text))
+        title_key = _title_key(feats.title)
+
+        best_key: str | None = None
+        best_score = 0.0
+        near = self._by_title.get(title_key) if title_key else None
+        if near is not None and near in self._stories:
+            story = self._stories[near]
+            if self._time_factor(story, published) > 0 and not self._vetoed(story, feats, figures):
+                best_key, best_score = near, 1.0
+        if best_key is None:
+            for key in self._candidates(vector):
+                story = self._stories[key]
+                factor = self._time_factor(story, published)
+                if factor <= 0:
+                    continue
+                score = self._cosine(vector, story) * factor * self._coverage(story, feats)
+                if score > best_score and not self._vetoed(story, feats, figures):
+                    best_key, best_score = key, score
+        if best_key is not None and best_score >= self.config.join_threshold:
+            self._join(self._stories[best_key], item, feats, vector, figures, published, best_score)
+            return Assignment(story_key=best_key, is_new_story=False, similarity=best_score)
+        story = self._start(item, published)
+        self._join(story, item, feats, vector, figures, published, 1.0)
+        return Assignment(story_key=story.key, is_new_story=True, similarity=1.0)
+
+    def _idf(self, term: str, background: float) -> float:
+        """Background rarity, discounted for terms spread over many active stories.
+
+        The discount uses story frequency, not document frequency: a burst of reports about one
+        event keeps its words' weight, a word shared by many different stories ("stocks") loses it.
+        """
+        spread = len(self._postings.get(term, ()))
+        stories = len(self._stories) + self.config.idf_prior_docs
+        return background * math.log((stories + 1.0) / (spread + 1.0)) / math.log(stories + 1.0)
+
+    def _vector(self, feats: ft.ItemFeatures) -> dict[str, float]:
+        raw = {
+            term: math.log1p(w) * self._idf(term, feats.rarity.get(term, 1.0))
+            for term, w in feats.weights.items()
+        }
+        top = sorted(raw.items(), key=lambda kv: (-kv[1], kv[0]))[: self.config.item_terms]
+        norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+        return {term: w / norm for term, w in top if w > 0}
+
+    def _candidates(self, vector: dict[str, float]) -> list[str]:
+        query = sorted(vector.items(), key=lambda kv: (-kv[1], kv[0]))[: self.config.query_terms]
+        hits: dict[str, float] = {}
+        for term, weight in query:
+            for key in self._postings.get(term, ()):
+                hits[key] = hits.get(key, 0.0) + weight
+        ranked = sorted(hits.items(), key=lambda kv: (-kv[1], -self._stories[kv[0]].seq))
+        return [key for key, _ in ranked[: self.config.max_candidates]]
+
+    @staticmethod
+    def _cosine(vector: dict[str, float], story: _Story) -> float:
+        if story.norm <= 0:
+            return 0.0
+        centroid = story.centroid
+        return sum(w * centroid.get(t, 0.0) for t, w in vector.items()) / story.norm
+
+    def _coverage(self, story: _Story, feats: ft.ItemFeatures) -> float:
+        """How much of the story's core an item with prose mentions (1.0 when it cannot tell).
+
+        The core is what most members name (the parties, the place, the opponent): a report of
+        the same event with a body almost always names them, a same-kind event with other
+        actors does not. Headline-only items are not judged: a headline names one or two things.
+        """
+        members = len(story.members)
+        if not feats.has_body or members < 2:
+            return 1.0
+        needed = self.config.core_share * members
+        core = [t for t, n in story.term_df.items() if n >= needed and t in story.centroid]
+        if not core:
+            return 1.0
+        total = sum(story.centroid[t] for t in core)
+        missing = sum(story.centroid[t] for t in core if t not in feats.weights)
+        return (1.0 - missing / total) ** 2
+
+    def _time_factor(self, story: _Story, published: datetime) -> float:
+        if published > story.last_updated:
+            gap = published - story.last_updated
+        elif published < story.first_seen:
+            gap = story.first_seen - published
+        else:
+            gap = timedelta(0)
+        hours = gap.total_seconds() / 3600.0
+        if hours > self.config.active_window_hours:
+            return 0.0
+        return float(0.5 ** (hours / self.config.decay_half_life_hours))
+
+    def _vetoed(
+        self, story: _Story, feats: ft.ItemFeatures, figures: list[tuple[str, float]]
+    ) -> bool:
+        # Another instance of the same named asset in the title or lead: another event.
+        story_instances: dict[str, set[str]] = {}
+        for asset in story.assets:
+            name, _, instance = asset.rpartition(" ")
+            story_instances.setdefault(ft.fold(name), set()).add(instance)
+        for asset in feats.primary_assets:
+            name, _, instance = asset.rpartition(" ")
+            known = story_instances.get(ft.fold(name))
+            if known and instance not in known:
+                return True
+        # Figures of the same kind that all differ materially: another deal.
+        tolerance = self.config.quantity_tolerance
+        for kind in {kind for kind, _ in figures}:
+            mine = [v for k, v in figures if k == kind]
+            theirs = [v for k, v in story.quantities if k == kind]
+            if not theirs:
+                continue
+            close = any(abs(a - b) <= tolerance * max(a, b) for a in mine for b in theirs)
+            if not close:
+                return True
+        return False
+
+    # ----------------------------------------------------------------- story upkeep
+    def _start(self, item: ClusterItem, published: datetime) -> _Story:
+        key = _story_key(item.key)
+        while key in self._stories:  # the same item key placed again after expiry
+            key = _story_key(key)
+        story = _Story(key=key, seq=0, first_seen=published, last_updated=published)
+        self._stories[key] = story
+        return story
+
+    def _join(
+        self,
+        story: _Story,
+        item: ClusterItem,
+        feats: ft.ItemFeatures,
+        vector: dict[str, float],
+        figures: list[tuple[str, float]],
+        published: datetime,
+        similarity: float,
+    ) -> None:
+        self._seq += 1
+        story.seq = self._seq
+        story.first_seen = min(story.first_seen, published)
+        story.last_updated = max(story.last_updated, published)
+        story.members.append(
+            _Member(item.key, feats.title, item.url, item.source, published, similarity)
+        )
+        for term, weight in vector.items():
+            story.centroid[term] = story.centroid.get(term, 0.0) + weight
+            story.term_df[term] = story.term_df.get(term, 0) + 1
+            self._df[term] = self._df.get(term, 0) + 1
+        self._docs += 1
+        if len(story.centroid) > self.config.centroid_terms:
+            kept = sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))
+            story.centroid = dict(kept[: self.config.centroid_terms])
+            for term, _ in kept[self.config.centroid_terms :]:
+                self._drop_posting(term, story.key)
+        story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
+        for asset in ft.unique(feats.primary_assets):
+            story.assets[asset] = story.assets.get(asset, 0) + 1
+        for figure in figures:
+            if figure not in story.quantities:
+                story.quantities.append(figure)
+        body_figures = _figures(extract_quantities("\n".join(feats.lead_sentences)))
+        for figure in figures + body_figures:
+            if figure not in story.all_quantities:
+                story.all_quantities.append(figure)
+        for name in ft.unique(feats.entity_names):
+            story.entities[name] = story.entities.get(name, 0) + 1
+        for place in ft.unique(feats.places):
+            story.places[place] = story.places.get(place, 0) + 1
+        if feats.lead_sentences and len(story.leads) < 8:
+            story.leads.append((item.key, " ".join(feats.lead_sentences[:2])))
+        self._by_item[item.key] = story.key
+        if item.url:
+            self._by_url[item.url] = story.key
+        title_key = _title_key(feats.title)
+        if title_key:
+            story.titles.add(title_key)
+            self._by_title[title_key] = story.key
+        self._index(story)
+
+    def _index(self, story: _Story) -> None:
+        """Make `story` findable under every centroid term.
+
+        Posting lists are bounded: a common term keeps the most recently updated stories (by live
+        sequence number, so the lists are the same whatever order stories were restored in);
+        older stories stay reachable through their rarer terms.
+        """
+        limit = self.config.posting_limit
+        stories = self._stories
+        for term in story.centroid:
+            posting = self._postings.get(term)
+            if posting is None:
+                self._postings[term] = {story.key}
+                continue
+            if story.key in posting:
+                continue
+            posting.add(story.key)
+            if len(posting) > limit:
+                posting.discard(min(posting, key=lambda key: stories[key].seq))
+
+    def _drop_posting(self, term: str, story_key: str) -> None:
+        posting = self._postings.get(term)
+        if posting is not None:
+            posting.discard(story_key)
+            if not posting:
+                del self._postings[term]
+
+    def _unindex(self, story: _Story) -> None:
+        for term in story.centroid:
+            self._drop_posting(term, story.key)
+        for term, count in story.term_df.items():
+            left = self._df.get(term, 0) - count
+            if left > 0:
+                self._df[term] = left
+            else:
+                self._df.pop(term, None)
+        self._docs -= len(story.members)
+        for member in story.members:
+            if self._by_item.get(member.key) == story.key:
+                del self._by_item[member.key]
+            if member.url and self._by_url.get(member.url) == story.key:
+                del self._by_url[member.url]
+        for title in story.titles:
+            if self._by_title.get(title) == story.key:
+                del self._by_title[title]
+
+    def expire(self, now: datetime) -> list[str]:
+        """Drop stories not updated within the active window before `now`; returns their keys."""
+        cutoff = _utc(now) - timedelta(hours=self.config.active_window_hours)
+        gone = [key for key, story in self._stories.items() if story.last_updated < cutoff]
+        for key in gone:
+            self._unindex(self._stories.pop(key))
+        return gone
+
+    def __len__(self) -> int:
+        return len(self._stories)
+
+    def __contains__(self, story_key: object) -> bool:
+        return story_key in self._stories
+
+    def story_keys(self) -> list[str]:
+        return list(self._stories)
+
+    def members(self, story_key: str) -> list[dict[str, Any]]:
+        """The sources of a story: item key, title, outlet, link, time, similarity at join."""
+        return [
+            {
+                "key": m.key,
+                "title": m.title,
+                "source": m.source,
+                "url": m.url,
+                "published": m.published.isoformat(),
+                "similarity": m.similarity,
+            }
+            for m in self._stories[story_key].members
+        ]
+
+    # ----------------------------------------------------------------- story record
+    def headline(self, story_key: str) -> tuple[str, str]:
+        """The most informative member title and the key of the item it came from.
+
+        Placeholders and questions lose to statements; among statements the title that covers
+        most of the story's central terms wins, so a retitled update does not replace a better one.
+        """
+        story = self._stories[story_key]
+
+        def score(member: _Member) -> tuple[float, float, int]:
+            terms = set(ft.tokens(member.title))
+            coverage = sum(story.centroid.get(t, 0.0) for t in terms) / (story.norm or 1.0)
+            quality = 0.0
+            if ft.is_placeholder_title(member.title):
+                quality -= 2.0
+            if ft.is_question(member.title):
+                quality -= 1.0
+            if member.title.isupper():
+                quality -= 0.5
+            words = len(member.title.split())
+            if words < 4 or words > 20:
+                quality -= 0.3
+            return (quality, coverage, -story.members.index(member))
+
+        best = max(story.members, key=score)
+        return best.title, best.key
+
+    def facts(self, story_key: str) -> StoryFacts:
+        """Deal anchors agreed by the members: parties, figures, places, assets."""
+        story = self._stories[story_key]
+        quantity_of: dict[str, float] = {}
+        for kind, value in story.quantities + story.all_quantities:
+            quantity_of.setdefault(kind, value)
+        parties = [
+            name
+            for name, _ in sorted(story.entities.items(), key=lambda kv: (-kv[1], kv[0]))
+            if not any(name == a or name == a.rpartition(" ")[0] for a in story.assets)
+        ][:6]
+        chips = quantity_of.get("chips")
+        return StoryFacts(
+            parties=parties,
+            power_mw=quantity_of.get("power"),
+            amount_usd=quantity_of.get("money:USD"),
+            chips=int(chips) if chips is not None else None,
+            places=[p for p, _ in sorted(story.places.items(), key=lambda kv: (-kv[1], kv[0]))][:3],
+            assets=[a for a, _ in sorted(story.assets.items(), key=lambda kv: (-kv[1], kv[0]))][:3],
+        )
+
+    def summary(self, story_key: str) -> str:
+        """One or two clean lead sentences: the member lead closest to the story centroid."""
+        story = self._stories[story_key]
+        if not story.leads:
+            return ""
+
+        def closeness(lead: tuple[str, str]) -> float:
+            terms = set(ft.tokens(lead[1]))
+            if not terms:
+                return 0.0
+            return sum(story.centroid.get(t, 0.0) for t in terms) / math.sqrt(len(terms))
+
+        text = max(story.leads, key=closeness)[1]
+        if len(text) > 400:
+            cut = text[:400].rsplit(" ", 1)[0]
+            text = cut.rstrip(",;:") + "\u2026"
+        return text
+
+    # ----------------------------------------------------------------- persistence
+    def export_state(self, story_key: str) -> dict[str, Any]:
+        """The story's state as JSON-serialisable data (stored in stories.signature)."""
+        s = self._stories[story_key]
+        return {
+            "v": STATE_VERSION,
+            "key": s.key,
+            "seq": s.seq,
+            "first_seen": s.first_seen.isoformat(),
+            "last_updated": s.last_updated.isoformat(),
+            "centroid": s.centroid,
+            "term_df": s.term_df,
+            "titles": sorted(s.titles),
+            "members": [
+                [m.key, m.title, m.url, m.source, m.published.isoformat(), m.similarity]
+                for m in s.members
+            ],
+            "assets": s.assets,
+            "quantities": [list(q) for q in s.quantities],
+            "all_quantities": [list(q) for q in s.all_quantities],
+            "entities": s.entities,
+            "places": s.places,
+            "leads": [list(lead) for lead in s.leads],
+        }
+
+    def restore(self, story_key: str, state: dict[str, Any]) -> None:
+        """Rebuild a story from `export_state` output; restoring every active story gives the
+        same index, IDF and therefore the same future decisions as before the restart."""
+        if state.get("v") != STATE_VERSION:
+            raise ValueError(f"story {story_key}: unsupported clusterer state version")
+        if story_key in self._stories:
+            self._unindex(self._stories.pop(story_key))
+        story = _Story(
+            key=story_key,
+            seq=int(state["seq"]),
+            first_seen=datetime.fromisoformat(state["first_seen"]),
+            last_updated=datetime.fromisoformat(state["last_updated"]),
+            centroid={str(t): float(w) for t, w in state["centroid"].items()},
+            term_df={str(t): int(c) for t, c in state["term_df"].items()},
+            titles=set(state["titles"]),
+            members=[
+                _Member(k, title, url, src, datetime.fromisoformat(ts), float(sim))
+                for k, title, url, src, ts, sim in state["members"]
+            ],
+            assets={str(a): int(c) for a, c in state["assets"].items()},
+            quantities=[(str(k), float(v)) for k, v in state["quantities"]],
+            all_quantities=[(str(k), float(v)) for k, v in state["all_quantities"]],
+            entities={str(e): int(c) for e, c in state["entities"].items()},
+            places={str(p): int(c) for p, c in state["places"].items()},
+            leads=[(str(k), str(text)) for k, text in state["leads"]],
+        )
+        story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
+        self._stories[story_key] = story
+        self._seq = max(self._seq, story.seq)
+        for term, count in story.term_df.items():
+            self._df[term] = self._df.get(term, 0) + count
+        self._docs += len(story.members)
+        for member in story.members:
+            self._by_item[member.key] = story_key
+            if member.url:
+                self._by_url[member.url] = story_key
+            if self._latest is None or member.published > self._latest:
+                self._latest = member.published
+        for title in story.titles:
+            current = self._by_title.get(title)
+            if current is None or self._stories[current].seq < story.seq:
+                self._by_title[title] = story_key
+        self._index(story)

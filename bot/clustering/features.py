@@ -1,0 +1,368 @@
+"""Turns one news item into the features the story clusterer compares.
+
+Owns: clutter trimming (the engine must be robust on its own even when the reader has already
+stripped known clutter), sentence splitting, tokenising with light stemming, capitalised-span
+entities, named-asset instances ("Colossus 1"), deal quantities (through bot.text.quantities), and
+headline quality (questions and placeholders such as "What's Happening?" are poor headlines).
+
+Hand-written rather than taken from an NLP library because it must be tiny, deterministic across
+restarts (the daemon rebuilds stories from exported state) and fast enough for thousands of items a
+minute on one core; nothing here needs a language model.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from wordfreq import zipf_frequency
+
+# Lines from which everything after is page furniture, not the report (teasers of other news,
+# newsletter boxes, FAQ blocks that restate other stories).
+_CLUTTER_STOP = re.compile(
+    r"^\s*(related (articles?|stories|coverage|posts|news|reading)|more (stories|news|from|"
+    r"reporting|coverage|on this)|read (more|next|also)|see also|you (may|might) also like|"
+    r"recommended( for you| stories)?|trending( now| stories)?|most (popular|read)|"
+    r"(frequently asked questions|faqs?)\b|sign up for|subscribe( to| now)|get the (next|latest)|"
+    r"newsletter|share this|advertisement|further reading|popular (now|stories)|"
+    r"top stories|latest (news|stories)|explore more|up next)",
+    re.IGNORECASE,
+)
+# Single lines that are clutter but need not end the report (labels, bylines, calls to action).
+_CLUTTER_LINE = re.compile(
+    r"(sign up|subscribe|inbox|newsletter|cookie|all rights reserved|click here|"
+    r"follow us|share on|copyright|\u00a9|auto-generated|transparency statement|breaking news:?$)",
+    re.IGNORECASE,
+)
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]*\s+(?=[\"'\u201c\u2018(]*[A-Z0-9])")
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*(?:'[a-z]+)?")
+# "MtGox", "PonoPlayer", "JetBlue": outlets write such names with and without the space.
+_CAMEL = re.compile(r"\b([A-Z][a-z]+)(?=[A-Z][a-z])")
+_WORD = re.compile(r"[A-Za-z0-9][\w'\u2019.-]*")
+
+
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+STOPWORDS = _wordset(
+    """
+    a about above after again against all almost also although am among an and another any are
+    aren around as at be became because become been before being below between both but by can
+    cannot could did didn do does doesn doing don done down during each either else even ever every
+    few for from further get gets getting got had has hasn have haven having he her here hers
+    herself him himself his how however i if in into is isn it its itself just least less let like
+    made make makes many may me might more most much must my myself near need never new news no nor
+    not now of off on once one only or other others our ours ourselves out over own per perhaps put
+    rather re really said same say says see seen several shall she should since so some still such
+    than that the their theirs them themselves then there these they this those though through thus
+    to too toward towards under until up upon us use used very via was wasn we well were weren what
+    whatever when where whether which while who whom whose why will with within without won would
+    yet you your yours yourself yourselves s t ll ve d m o y one two three four five six seven
+    eight nine ten first second last today yesterday tomorrow week weeks year years month months day
+    days time times says told tells report reports reported according amid after update updated
+    monday tuesday wednesday thursday friday saturday sunday january february march april june july
+    august september october november december jan feb mar apr jun jul aug sep sept oct nov dec
+    am pm et gmt utc video photos photo watch live breaking exclusive watch read here via
+    """
+)
+_MONTHS_DAYS = _wordset(
+    """monday tuesday wednesday thursday friday saturday sunday january february march april may
+    june july august september october november december"""
+)
+# Headlines that say nothing about the event: section labels and teaser placeholders.
+_PLACEHOLDER = re.compile(
+    r"^(what'?s (happening|next|new)|why it'?s important|breaking( news)?|update[sd]?|"
+    r"(business|tech|news|market|morning|evening|daily|weekly) (highlights|briefing|roundup|digest|"
+    r"news)|what'?s news|top (news|stories)|untitled|home|news|latest|live( updates)?|"
+    r"key (details|points|takeaways)|summary|overview|analysis|explainer)\W*$",
+    re.IGNORECASE,
+)
+_ASSET = re.compile(
+    r"\b([A-Z][A-Za-z-]{2,}|[A-Z]{2,}[A-Za-z]*)[ -](\d{1,3}|I{1,3}|IV|VI{0,3}|IX|X)\b"
+    r"(?![.,]\d|%|\s*"
+    r"(?:MW|GW|kW|megawatts?|gigawatts?|million|billion|trillion|bn|m|k|percent|per|years?|days?|"
+    r"months?|weeks?|hours?|people|of|to|and|or|[-\u2013]))"
+)
+_ASSET_NAME_SKIP = (
+    _wordset(
+        """the a an and or but on in at by for of to from with about over under after before since
+    top best worst only all chapter section article page part page step round game season episode
+    phase level number no vol volume issue item series grade class category type tier year day week
+    month covid"""
+    )
+    | _MONTHS_DAYS
+)
+_PLACE_CUE = re.compile(
+    r"\b(?:in|at|near|outside|based in|headquartered in)\s+((?:[A-Z][a-z]+(?:\s|,\s)?){1,3})"
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, typographic quotes as ASCII."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def stem(token: str) -> str:
+    """A conservative suffix stripper: plurals, possessives and -ed/-ing of longer words.
+
+    Porter stemming conflates too much for event identity ("fired"/"fire"); this only joins the
+    inflections that headlines switch between ("checks"/"checked"/"check").
+    """
+    if "'" in token:
+        token = token.split("'", 1)[0]
+    if token.isdigit() or len(token) <= 3:
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        return token[:-3] + "y"
+    if token.endswith("sses"):
+        return token[:-2]
+    if token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        token = token[:-1]
+    elif token.endswith("ing") and len(token) >= 7:
+        token = token[:-3]
+    elif token.endswith("ed") and len(token) >= 6:
+        token = token[:-2]
+    return token
+
+
+def tokens(text: str) -> list[str]:
+    """Content tokens of `text`: folded, stemmed, stopwords dropped."""
+    return [token for token, _ in surface_tokens(text)]
+
+
+def surface_tokens(text: str) -> list[tuple[str, str]]:
+    """(stem, surface word) pairs of the content tokens of `text`."""
+    out: list[tuple[str, str]] = []
+    for raw in _TOKEN.findall(fold(_CAMEL.sub(r"\1 ", text))):
+        if raw in STOPWORDS:
+            continue
+        token = stem(raw)
+        if token and token not in STOPWORDS and (len(token) > 1 or token.isdigit()):
+            out.append((token, raw.split("'", 1)[0]))
+    return out
+
+
+# Background rarity: how surprising a word is in English at large (wordfreq's Zipf scale: 7 for
+# "the", 3 for "colossus", 0 for unseen names). Unlike an IDF learned from the stream, it does not
+# punish the words of a burst ("Titanfall" in 160 reports within minutes), which are exactly the
+# words that identify the event.
+_ZIPF_CEILING = 7.0
+_ZIPF_FLOOR = 1.0
+
+
+@functools.lru_cache(maxsize=200_000)
+def background_idf(word: str) -> float:
+    """An IDF-like weight of `word` from general English word frequencies (0.3 .. 6)."""
+    if any(ch.isdigit() for ch in word):
+        return 2.5  # figures and instance numbers: informative, but not names
+    zipf = max(zipf_frequency(word, "en"), _ZIPF_FLOOR)
+    return max(0.3, _ZIPF_CEILING - zipf)
+
+
+def trim_clutter(text: str) -> str:
+    """The report part of a page text: stops at the first clutter marker, drops clutter lines."""
+    kept: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if _CLUTTER_STOP.match(stripped) and len(stripped) < 80:
+            break
+        if _CLUTTER_LINE.search(stripped) and len(stripped) < 120:
+            continue
+        kept.append(stripped)
+    return "\n".join(kept)
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of `text` (line breaks are boundaries too)."""
+    out: list[str] = []
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line:
+            out.extend(part.strip() for part in _SENTENCE_SPLIT.split(line) if part.strip())
+    return out
+
+
+def is_title_case(title: str) -> bool:
+    """True for Headline Case Titles, where capitals say nothing about names."""
+    words = [w for w in _WORD.findall(title) if w[0].isalpha() and fold(w) not in STOPWORDS]
+    if len(words) < 3:
+        return False
+    capitalised = sum(1 for w in words if w[0].isupper())
+    return capitalised / len(words) >= 0.75
+
+
+def entities(text: str, title_case: bool = False) -> list[str]:
+    """Capitalised spans ("Elon Musk", "xAI", "Colossus") in `text`, in order of appearance.
+
+    In Title Case text only words with unusual capitals (xAI, iPhone, AMD) count, since every word
+    is capitalised there. A capitalised word opening a sentence counts only if it is not a
+    stopword.
+    """
+    found: list[str] = []
+    for sentence in sentences(text):
+        words = _WORD.findall(sentence)
+        span: list[str] = []
+        for index, word in enumerate(words):
+            bare = word.strip(".'\u2019-").removesuffix("'s").removesuffix("\u2019s")
+            folded = fold(bare)
+            unusual = any(ch.isupper() for ch in bare[1:]) or (
+                bare[:1].islower() and any(ch.isupper() for ch in bare)
+            )
+            capital = (
+                (bare[:1].isupper() and not bare.isupper())
+                or unusual
+                or (bare.isupper() and 2 <= len(bare) <= 5)
+            )
+            if title_case:
+                capital = unusual or (bare.isupper() and 2 <= len(bare) <= 5 and not title_case)
+            good = (
+                capital
+                and folded not in STOPWORDS
+                and folded not in _MONTHS_DAYS
+                and not (index == 0 and folded in STOPWORDS)
+                and len(bare) > 1
+            )
+            if good:
+                span.append(bare)
+            else:
+                if span:
+                    found.append(" ".join(span))
+                span = []
+            if word.endswith((",", ":", ";")) and span:
+                found.append(" ".join(span))
+                span = []
+        if span:
+            found.append(" ".join(span))
+    return found
+
+
+def assets(text: str) -> list[str]:
+    """Named assets with an instance number ("Colossus 1", "Stargate II"), normalised."""
+    out: list[str] = []
+    for match in _ASSET.finditer(text):
+        name, instance = match.group(1), match.group(2)
+        if fold(name) in _ASSET_NAME_SKIP or fold(name) in STOPWORDS:
+            continue
+        out.append(f"{name} {instance}")
+    return out
+
+
+def places(text: str) -> list[str]:
+    """Places cued by a locative preposition ("in Memphis, Tennessee")."""
+    out: list[str] = []
+    for match in _PLACE_CUE.finditer(text):
+        place = match.group(1).strip(" ,")
+        words = place.replace(",", " ").split()
+        if not words or any(fold(w) in _MONTHS_DAYS or fold(w) in STOPWORDS for w in words):
+            continue
+        out.append(place)
+    return out
+
+
+def is_placeholder_title(title: str) -> bool:
+    """Titles that cannot serve as a headline: labels, placeholders, almost no content words."""
+    stripped = title.strip()
+    return not stripped or bool(_PLACEHOLDER.match(stripped)) or len(tokens(stripped)) < 2
+
+
+def is_question(title: str) -> bool:
+    return title.rstrip().endswith("?")
+
+
+@dataclass(slots=True)
+class ItemFeatures:
+    """What the clusterer keeps of one item."""
+
+    title: str
+    title_terms: list[str]
+    lead_sentences: list[str]
+    weights: dict[str, float]  # term -> field-weighted frequency (before IDF)
+    rarity: dict[str, float]  # term -> background IDF of its rarest surface form
+    entity_names: list[str] = field(default_factory=list)
+    primary_assets: list[str] = field(default_factory=list)  # from title and lead only
+    all_assets: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    primary_text: str = ""  # title and lead: where deal anchors are read
+    has_body: bool = False  # enough prose beyond the title to expect the story's key names
+
+
+TITLE_WEIGHT = 3.0
+LEAD_WEIGHT = 1.5
+BODY_WEIGHT = 0.5
+LEAD_SENTENCES = 3
+BODY_MIN_TERMS = 30
+BODY_TOKEN_CAP = 250  # body tokens beyond this add nothing: long pages drift into other topics
+
+
+def extract(title: str, summary: str = "", text: str = "") -> ItemFeatures:
+    """Features of one item; the title and lead sentences dominate, the body is capped."""
+    title = " ".join(title.split())
+    body_source = text if len(text) > len(summary) else summary
+    body = trim_clutter(body_source)
+    body_sentences = sentences(body)
+    title_key = fold(title).strip(" .")
+    # Feeds often repeat the title as the first line or sentence of the body.
+    body_sentences = [s for s in body_sentences if fold(s).strip(" .") != title_key]
+    # Lead = the first sentences that read like prose (subtitles and labels are short).
+    lead: list[str] = []
+    rest: list[str] = []
+    for sentence in body_sentences:
+        if len(lead) < LEAD_SENTENCES and len(sentence.split()) >= 6 and not is_question(sentence):
+            lead.append(sentence)
+        elif lead or len(sentence.split()) >= 6:
+            rest.append(sentence)
+    weights: dict[str, float] = {}
+    rarity: dict[str, float] = {}
+
+    def count(pairs: list[tuple[str, str]], weight: float) -> None:
+        for term, word in pairs:
+            weights[term] = weights.get(term, 0.0) + weight
+            rarity[term] = max(rarity.get(term, 0.0), background_idf(word))
+
+    title_pairs = surface_tokens(title)
+    title_terms = [term for term, _ in title_pairs]
+    count(title_pairs, TITLE_WEIGHT)
+    for sentence in lead:
+        count(surface_tokens(sentence), LEAD_WEIGHT)
+    budget = BODY_TOKEN_CAP
+    for sentence in rest:
+        if budget <= 0:
+            break
+        pairs = surface_tokens(sentence)[:budget]
+        count(pairs, BODY_WEIGHT)
+        budget -= len(pairs)
+    title_case = is_title_case(title)
+    primary_text = "\n".join([title, *lead[:2]])
+    names = entities(title, title_case=title_case) + entities("\n".join(lead))
+    return ItemFeatures(
+        title=title,
+        title_terms=title_terms,
+        lead_sentences=lead,
+        weights=weights,
+        rarity=rarity,
+        entity_names=names,
+        primary_assets=assets(primary_text),
+        all_assets=assets("\n".join([title, *lead, *rest])),
+        places=places("\n".join(lead[:2])) or places(title),
+        primary_text=primary_text,
+        has_body=len(weights) >= BODY_MIN_TERMS,
+    )
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for value in values:
+        key = fold(value)
+        if key not in seen:
+            seen.add(key)
+            out.append(value)
+    return out
