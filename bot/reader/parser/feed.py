@@ -10,6 +10,7 @@ from typing import Any
 import feedparser
 
 from bot.model import ParsedFeed
+from bot.reader.parser.jsonfeed import looks_like_json, parse_json_feed
 from bot.reader.parser.normalise import RawEntry, RawFeed, normalise
 from bot.reader.parser.safety import defuse_doctype
 from bot.reader.processor import from_struct_time
@@ -60,7 +61,8 @@ def _from_feedparser(result: Any) -> RawFeed:
                 published=from_struct_time(
                     item.get("published_parsed") or item.get("created_parsed")
                 ),
-                updated=from_struct_time(item.get("updated_parsed")),
+                # dict.get: FeedParserDict maps a missing "updated" to "published", with a warning.
+                updated=from_struct_time(dict.get(item, "updated_parsed")),
                 author=author or None,
                 categories=[
                     _text(tag.get("term")) or _text(tag.get("label"))
@@ -88,6 +90,14 @@ def parse_feed(
     """
     if not body or not body.strip():
         raise FeedParseError("empty document", kind="not_a_feed")
+    if looks_like_json(body):
+        try:
+            json_feed = parse_json_feed(body)
+        except ValueError as exc:
+            raise FeedParseError(f"not a readable JSON feed: {exc}") from None
+        if json_feed is None:
+            raise FeedParseError("JSON that is not a JSON Feed document", kind="not_a_feed")
+        return normalise(json_feed, url=url, now=now, source_name=source_name)
     safe_body, defused = defuse_doctype(body)
     headers = {"content-location": url}
     if content_type:

@@ -33,6 +33,13 @@ _BLOCK_TAG = re.compile(
 _CELL_TAG = re.compile(r"</?(?:td|th)\b[^>]*>", re.IGNORECASE)
 # A tag must start with a letter, "/" or "!" so that text such as "a < b" survives.
 _ANY_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>|<\?[^<>]*\?>")
+# Tags a second unescape may reveal in double-escaped HTML; other "<words>" are literal text.
+_HTML_TAG = re.compile(
+    r"</?(?:a|abbr|b|big|blockquote|br|caption|cite|code|dd|del|div|dl|dt|em|figcaption|figure|"
+    r"font|h[1-6]|hr|i|img|ins|kbd|li|mark|ol|p|pre|q|s|small|span|strike|strong|sub|sup|table|"
+    r"tbody|td|tfoot|th|thead|tr|tt|u|ul|iframe|script|style|video|audio|source|picture)\b[^<>]*>",
+    re.IGNORECASE,
+)
 _LINK_LIST = re.compile(r"<(ul|ol)\b[^>]*>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
 _ANCHOR = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
 _SPACES = re.compile(r"[^\S\n]+")
@@ -78,9 +85,10 @@ def to_plain_text(markup: str | None, *, keep_lines: bool = False, limit: int | 
             text = _ANY_TAG.sub("", text)
         text = html.unescape(text)
         # Descriptions escaped twice ("&lt;p&gt;") only show their tags after one unescape.
-        if "<" in text and _ANY_TAG.search(text):
+        if "<" in text and _HTML_TAG.search(text):
+            text = _DROP_ELEMENTS.sub("\n", text)
             text = _BLOCK_TAG.sub("\n", text)
-            text = _ANY_TAG.sub("", text)
+            text = _HTML_TAG.sub("", text)
     text = _CONTROL.sub("", text)
     if keep_lines:
         text = _SPACES.sub(" ", text)
