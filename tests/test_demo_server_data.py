@@ -18,6 +18,7 @@ import pytest
 
 from bot.demo.data import (
     DemoDataError,
+    demo_events,
     demo_feeds,
     fill_dates,
     format_feed_date,
@@ -117,6 +118,34 @@ def test_dates_move_with_now() -> None:
     early = sorted(_published(e) for e in _entries(NOW))
     later = sorted(_published(e) for e in _entries(NOW + timedelta(days=400)))
     assert [b - a for a, b in zip(early, later, strict=True)] == [timedelta(days=400)] * len(early)
+
+
+def test_ground_truth_covers_every_item_exactly_once() -> None:
+    entries = _entries()
+    events = demo_events()
+    links = [link for event in events for link in event.links]
+    assert sorted(links) == sorted(e.link for e in entries)
+    by_link = {e.link: e for e in entries}
+    by_key = {event.key: event for event in events}
+    seed_event = by_key["xai-anthropic-colossus-1"]
+    assert seed_event.relevant
+    assert {by_link[link].title for link in seed_event.links} == SEED_TITLES
+    assert not by_key["xai-grok-training-colossus-2"].relevant
+    # the brief's mix: multi-outlet deals, single-outlet deals, and more near misses than deals
+    relevant = [event for event in events if event.relevant]
+    assert sorted(len(event.links) for event in relevant if len(event.links) > 1) == [2, 2, 3, 5]
+    assert sum(1 for event in relevant if len(event.links) == 1) >= 3
+    assert sum(len(event.links) for event in events if not event.relevant) >= 12
+
+
+def test_reports_of_one_event_are_published_close_together() -> None:
+    published = {e.link: _published(e) for e in _entries()}
+    for event in demo_events():
+        times = [published[link] for link in event.links]
+        limit = (
+            timedelta(hours=12) if event.key == "xai-anthropic-colossus-1" else timedelta(hours=4)
+        )
+        assert max(times) - min(times) <= limit, event.key
 
 
 def test_links_stay_on_reserved_example_domains() -> None:

@@ -25,6 +25,7 @@ from typing import Literal, get_args
 FeedFormat = Literal["rss", "atom"]
 
 MANIFEST_NAME = "feeds.toml"
+EVENTS_NAME = "events.toml"
 
 # A placeholder's offset is signed days/hours/minutes, largest unit first ("-1d2h30m", "-45m").
 _PLACEHOLDER = re.compile(r"\{\{\s*(published|updated)\s*:\s*([+-])((?:\d+[dhm])+)\s*\}\}")
@@ -45,6 +46,20 @@ class DemoFeed:
     path: str
     name: str
     format: FeedFormat = "rss"
+
+
+@dataclass(frozen=True)
+class DemoEvent:
+    """Ground truth for the demo: one real-world event and the links of every item reporting it.
+
+    ``relevant`` says whether the event is a compute deal that the default rules should keep;
+    the items of one relevant event should end up as one story, and no other item inside it.
+    """
+
+    key: str
+    summary: str
+    relevant: bool
+    links: tuple[str, ...]
 
 
 def _feeds_dir() -> Traversable:
@@ -87,6 +102,46 @@ def demo_feeds() -> list[DemoFeed]:
         seen.add(path)
         feeds.append(DemoFeed(path=path, name=name, format=fmt))
     return feeds
+
+
+def demo_events() -> list[DemoEvent]:
+    """The demo's ground truth: every bundled item belongs to exactly one event, by its link."""
+    where = f"bot/demo/feeds/{EVENTS_NAME}"
+    try:
+        data = tomllib.loads(_feeds_dir().joinpath(EVENTS_NAME).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DemoDataError(f"{where}: cannot read the demo ground truth: {exc}") from exc
+    entries = data.get("event")
+    if not isinstance(entries, list) or not entries:
+        raise DemoDataError(f"{where}: expected one or more [[event]] tables")
+    events: list[DemoEvent] = []
+    seen_keys: set[str] = set()
+    seen_links: set[str] = set()
+    for index, entry in enumerate(entries):
+        key = f"event[{index}]"
+        if not isinstance(entry, dict):
+            raise DemoDataError(f"{where}: {key}: expected a table")
+        for field in ("key", "summary"):
+            if not isinstance(entry.get(field), str) or not entry[field].strip():
+                raise DemoDataError(f"{where}: {key}.{field}: expected a non-empty string")
+        if not isinstance(entry.get("relevant"), bool):
+            raise DemoDataError(f"{where}: {key}.relevant: expected true or false")
+        links = entry.get("links")
+        if (
+            not isinstance(links, list)
+            or not links
+            or not all(isinstance(link, str) and link for link in links)
+        ):
+            raise DemoDataError(f"{where}: {key}.links: expected a non-empty list of URLs")
+        if entry["key"] in seen_keys:
+            raise DemoDataError(f"{where}: {key}.key: {entry['key']!r} is listed twice")
+        repeated = seen_links.intersection(links)
+        if repeated or len(set(links)) != len(links):
+            raise DemoDataError(f"{where}: {key}.links: an item may belong to one event only")
+        seen_keys.add(entry["key"])
+        seen_links.update(links)
+        events.append(DemoEvent(entry["key"], entry["summary"], entry["relevant"], tuple(links)))
+    return events
 
 
 def _parse_offset(sign: str, spec: str, placeholder: str) -> timedelta:
