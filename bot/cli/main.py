@@ -55,3 +55,6 @@ _commands.register(cli)
 from bot.cli.cluster import cluster_command as _cluster_command  # noqa: E402
 
 cli.add_command(_cluster_command)
+from bot.cli.parse import parse_command as _parse_command  # noqa: E402
+
+cli.add_command(_parse_command)

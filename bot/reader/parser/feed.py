@@ -20,6 +20,11 @@ _HTML_START = re.compile(
 )
 
 
+# Any XML document starts with "<" after an optional byte-order mark and white space (UTF-8), or
+# with a UTF-16/32 byte-order mark.
+_MARKUP_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<|^(?:\xff\xfe|\xfe\xff|\x00\x00\xfe\xff)")
+
+
 class FeedParseError(Exception):
     """Nothing usable in the document. ``kind`` is "not_a_feed" or "parse_error"."""
 
@@ -99,7 +104,9 @@ def parse_feed(
             raise FeedParseError("JSON that is not a JSON Feed document", kind="not_a_feed")
         return normalise(json_feed, url=url, now=now, source_name=source_name)
     safe_body, defused = defuse_doctype(body)
-    headers = {"content-location": url}
+    # Relative links resolve against the document's URL; a local file has none on the web, so
+    # normalise() falls back to the feed's own home page link.
+    headers = {"content-location": url} if url.startswith(("http://", "https://")) else {}
     if content_type:
         headers["content-type"] = content_type
     try:
@@ -116,6 +123,8 @@ def parse_feed(
     if not raw.entries and not result.get("version"):
         if _HTML_START.match(body[:4096]) or (content_type or "").startswith("text/html"):
             raise FeedParseError("an HTML page, not a feed", kind="not_a_feed")
+        if not _MARKUP_START.match(body[:1024]):
+            raise FeedParseError("neither XML nor JSON", kind="not_a_feed")
         if problem:
             raise FeedParseError(f"not a readable feed: {problem}")
         raise FeedParseError("no RSS, Atom or RDF feed found in the document", kind="not_a_feed")

@@ -116,11 +116,13 @@ def _categories(raw: list[str]) -> list[str]:
 
 def normalise(raw: RawFeed, *, url: str, now: datetime, source_name: str | None) -> ParsedFeed:
     """The normalised form of ``raw``, fetched from ``url`` and first seen at ``now``."""
-    feed_link = canonical_url(raw.link, url) if raw.link else None
+    web_url = url if url.startswith(("http://", "https://")) else None
+    feed_link = canonical_url(raw.link, web_url) if raw.link else None
     feed_title = to_plain_text(raw.title, limit=TITLE_CAP) or None
-    own_urls = {u for u in (url, canonical_url(url), feed_link) if u}
+    own_urls = {u for u in (web_url, canonical_url(web_url), feed_link) if u}
+    base = web_url or feed_link
 
-    links = [canonical_url(item.link, url) for item in raw.entries]
+    links = [canonical_url(item.link, base) for item in raw.entries]
     links = [link if link and len(link) <= URL_CAP else None for link in links]
     guids = [(item.guid or "").strip() for item in raw.entries]
     guid_counts = Counter(guids)
