@@ -66,7 +66,7 @@ LEAD_SCOPE = Scope(
 FULL_SCOPE = Scope("text", ("title", "summary", "lead", "text"), frozenset(FIELDS))
 EXCLUSION_SCOPE = Scope("exclusion", ("title", "summary", "lead"), frozenset(FIELDS))
 
-Evidence = list[tuple[str, str]]  # (term as written, with what it matched; field name)
+Evidence = list[tuple[str, str, str]]  # (term as written, the text it matched, field name)
 
 
 def _reported_field(name: str) -> str:
@@ -74,7 +74,10 @@ def _reported_field(name: str) -> str:
 
 
 class Node:
-    """A query node. `matches` is the fast path; `explain` records which terms matched where."""
+    """A query node. `matches` is the fast path; `explain` records which terms matched where.
+
+    `shown` (on leaves) is the text a term matched, for explanations: "gpu*" shows "gpus".
+    """
 
     __slots__ = ()
 
@@ -121,7 +124,7 @@ class Leaf(Node):
         for name in scope.fields_for(self.field):
             analysed = doc.fields.get(name)
             if analysed is not None and self.in_field(analysed):
-                evidence.append((self.shown(analysed), _reported_field(name)))
+                evidence.append((self.label, self.shown(analysed), _reported_field(name)))
 
     def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
         raise TypeError(f"{self.label} has no word positions")
@@ -140,8 +143,7 @@ class Word(Leaf):
         return self.stem in analysed.stem_set
 
     def shown(self, analysed: AnalysedField) -> str:
-        token = analysed.first_token_with_stem(self.stem)
-        return self.label if token == self.label else f"{self.label} ({token})"
+        return analysed.first_token_with_stem(self.stem)
 
     def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
         return [(i, i + 1) for i in analysed.stem_positions.get(self.stem, ())]
@@ -175,7 +177,7 @@ class Prefix(Leaf):
     def shown(self, analysed: AnalysedField) -> str:
         for token, token_stem in zip(analysed.tokens, analysed.stems, strict=True):
             if self._token_matches(token, token_stem):
-                return f"{self.label} ({token})"
+                return token
         return self.label
 
     def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
@@ -233,8 +235,7 @@ class Phrase(Leaf):
         if not spans:
             return self.label
         start, end = spans[0]
-        surface = " ".join(analysed.tokens[start:end])
-        return self.label if f'"{surface}"' == self.label else f"{self.label} ({surface})"
+        return " ".join(analysed.tokens[start:end])
 
     def triggers(self) -> frozenset[str] | None:
         # Any one word of a phrase must be present; the longest is usually the rarest.
@@ -293,8 +294,7 @@ class Near(Leaf):
         return _window_within(labelled, len(self.operands), self.distance)
 
     def shown(self, analysed: AnalysedField) -> str:
-        inner = ", ".join(op.shown(analysed) for op in self.operands)
-        return f"NEAR/{self.distance}({inner})"
+        return " … ".join(op.shown(analysed) for op in self.operands)
 
     def triggers(self) -> frozenset[str] | None:
         return _narrowest([op.triggers() for op in self.operands])
@@ -338,7 +338,7 @@ class Regex(Leaf):
 
     def shown(self, analysed: AnalysedField) -> str:
         found = self.pattern.search(analysed.folded)
-        return f"{self.label} ({found.group(0)})" if found is not None else self.label
+        return str(found.group(0)) if found is not None else self.label
 
     def triggers(self) -> frozenset[str] | None:
         return None
@@ -405,7 +405,7 @@ class QuantityCompare(Leaf):
         return self._found(analysed) is not None
 
     def shown(self, analysed: AnalysedField) -> str:
-        return f"{self.label} ({self._found(analysed)})"
+        return self._found(analysed) or self.label
 
     def triggers(self) -> frozenset[str] | None:
         return None
@@ -771,8 +771,8 @@ class Parser:
             if closing is None or closing.kind != "rparen":
                 raise self.fail("OR or ')' in a NEAR group", closing)
             self.take()
-            label = "(" + " OR ".join(o.label for o in options) + ")"
-            return AnyOf(label, tuple(options), field)
+            shown = [o.label for o in options[:3]] + (["…"] if len(options) > 3 else [])
+            return AnyOf("(" + " OR ".join(shown) + ")", tuple(options), field)
         raise self.fail("a word, phrase, wildcard or (a OR b) group inside NEAR", token)
 
     def expand(self, token: Token, field: str | None) -> Node:

@@ -164,14 +164,27 @@ class RuleSet:
                 text_only += contribution
             evidence: Evidence = []
             node.explain(doc, scope, evidence)
-            terms = tuple(dict.fromkeys(term for term, _ in evidence))
-            found = {field for _, field in evidence}
+            terms = _terms(evidence)
+            found = {field for _, _, field in evidence}
             fields = tuple(field for field in FIELDS if field in found)
             hits.append(MatchHit(rule.name, round(contribution, 6), terms, fields))
             score += contribution
         score = round(score, 6)
         hits.sort(key=lambda hit: -hit.weight)
         return MatchResult(score=score, relevant=score >= self.threshold, hits=hits)
+
+
+def _terms(evidence: Evidence) -> tuple[str, ...]:
+    """Matched terms for an explanation, one per matched text: 'gpu* (gpus)', 'deal'."""
+    terms: list[str] = []
+    seen: set[str] = set()
+    for label, surface, _ in evidence:
+        if surface in seen:
+            continue
+        seen.add(surface)
+        same = surface == label or f'"{surface}"' == label
+        terms.append(label if same else f"{label} ({surface})")
+    return tuple(terms)
 
 
 def _describe(value: Any) -> str:
