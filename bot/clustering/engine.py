@@ -41,7 +41,7 @@ class ClusterConfig:
     active_window_hours: float = 72.0
     # The similarity a story loses per half-life of silence: old stories need closer matches.
     decay_half_life_hours: float = 48.0
-    join_threshold: float = 0.30
+    join_threshold: float = 0.20
     # Terms per item vector, and per story centroid: bound memory and per-item work.
     item_terms: int = 40
     centroid_terms: int = 160
@@ -50,7 +50,7 @@ class ClusterConfig:
     posting_limit: int = 96
     max_candidates: int = 64
     # Share of members that must name a term for it to be part of the story's core.
-    core_share: float = 0.6
+    core_share: float = 0.5
     # Relative difference above which two figures of the same kind are different deals.
     quantity_tolerance: float = 0.15
     # A smoothing mass for the stream IDF: keeps the first items from looking all-rare.
@@ -104,6 +104,7 @@ class _Story:
     entities: dict[str, int] = field(default_factory=dict)
     places: dict[str, int] = field(default_factory=dict)
     leads: list[tuple[str, str]] = field(default_factory=list)  # (item key, lead sentence)
+    names: dict[str, int] = field(default_factory=dict)  # name-like lead terms -> members
 
 
 def _utc(value: datetime | None) -> datetime:
@@ -183,7 +184,7 @@ class StoryClusterer:
                 factor = self._time_factor(story, published)
                 if factor <= 0:
                     continue
-                score = self._cosine(vector, story) * factor * self._coverage(story, feats)
+                score = self._cosine(vector, story) * factor
                 if score > best_score and not self._vetoed(story, feats, figures):
                     best_key, best_score = key, score
         if best_key is not None and best_score >= self.config.join_threshold:
@@ -228,23 +229,26 @@ class StoryClusterer:
         centroid = story.centroid
         return sum(w * centroid.get(t, 0.0) for t, w in vector.items()) / story.norm
 
-    def _coverage(self, story: _Story, feats: ft.ItemFeatures) -> float:
-        """How much of the story's core an item with prose mentions (1.0 when it cannot tell).
+    def _names_conflict(self, story: _Story, feats: ft.ItemFeatures) -> bool:
+        """A report with prose that leaves out the story's core names and brings its own.
 
-        The core is what most members name (the parties, the place, the opponent): a report of
-        the same event with a body almost always names them, a same-kind event with other
-        actors does not. Headline-only items are not judged: a headline names one or two things.
+        The core is the name-like terms most members put in their title or lead (the parties,
+        the opponent, the town): a report of the same event with a body names them; a same-kind
+        event with other actors (another fire at the same chain, another challenger) names others
+        instead. A headline is held to the same rule: if it names new actors, it must also name
+        at least half of the story's core.
         """
         members = len(story.members)
-        if not feats.has_body or members < 2:
-            return 1.0
-        needed = self.config.core_share * members
-        core = [t for t, n in story.term_df.items() if n >= needed and t in story.centroid]
+        if members < 2:
+            return False
+        needed = max(2.0, self.config.core_share * members)
+        core = [t for t, n in story.names.items() if n >= needed]
         if not core:
-            return 1.0
-        total = sum(story.centroid[t] for t in core)
-        missing = sum(story.centroid[t] for t in core if t not in feats.weights)
-        return (1.0 - missing / total) ** 2
+            return False
+        missing = sum(1 for t in core if t not in feats.weights)
+        if missing * 2 < len(core):
+            return False
+        return any(t not in story.names and t not in story.centroid for t in feats.names)
 
     def _time_factor(self, story: _Story, published: datetime) -> float:
         if published > story.last_updated:
@@ -261,6 +265,8 @@ class StoryClusterer:
     def _vetoed(
         self, story: _Story, feats: ft.ItemFeatures, figures: list[tuple[str, float]]
     ) -> bool:
+        if self._names_conflict(story, feats):
+            return True
         # Another instance of the same named asset in the title or lead: another event.
         story_instances: dict[str, set[str]] = {}
         for asset in story.assets:
@@ -331,6 +337,11 @@ class StoryClusterer:
                 story.all_quantities.append(figure)
         for name in ft.unique(feats.entity_names):
             story.entities[name] = story.entities.get(name, 0) + 1
+        for name in feats.names:
+            story.names[name] = story.names.get(name, 0) + 1
+        if len(story.names) > self.config.centroid_terms:
+            ranked = sorted(story.names.items(), key=lambda kv: (-kv[1], kv[0]))
+            story.names = dict(ranked[: self.config.centroid_terms])
         for place in ft.unique(feats.places):
             story.places[place] = story.places.get(place, 0) + 1
         if feats.lead_sentences and len(story.leads) < 8:
@@ -510,6 +521,7 @@ class StoryClusterer:
             "entities": s.entities,
             "places": s.places,
             "leads": [list(lead) for lead in s.leads],
+            "names": s.names,
         }
 
     def restore(self, story_key: str, state: dict[str, Any]) -> None:
@@ -537,6 +549,7 @@ class StoryClusterer:
             entities={str(e): int(c) for e, c in state["entities"].items()},
             places={str(p): int(c) for p, c in state["places"].items()},
             leads=[(str(k), str(text)) for k, text in state["leads"]],
+            names={str(t): int(c) for t, c in state["names"].items()},
         )
         story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
         self._stories[story_key] = story

@@ -292,6 +292,7 @@ class ItemFeatures:
     places: list[str] = field(default_factory=list)
     primary_text: str = ""  # title and lead: where deal anchors are read
     has_body: bool = False  # enough prose beyond the title to expect the story's key names
+    names: list[str] = field(default_factory=list)  # name-like terms of the title and lead
 
 
 TITLE_WEIGHT = 3.0
@@ -299,6 +300,8 @@ LEAD_WEIGHT = 1.5
 BODY_WEIGHT = 0.5
 LEAD_SENTENCES = 3
 BODY_MIN_TERMS = 30
+# Background rarity from which a capitalised word counts as a name (not "President"): Zipf < 5.
+NAME_RARITY = 2.1
 BODY_TOKEN_CAP = 250  # body tokens beyond this add nothing: long pages drift into other topics
 
 
@@ -354,6 +357,14 @@ def extract(title: str, summary: str = "", text: str = "") -> ItemFeatures:
         places=places("\n".join(lead[:2])) or places(title),
         primary_text=primary_text,
         has_body=len(weights) >= BODY_MIN_TERMS,
+        names=sorted(
+            {
+                t
+                for name in names
+                for t in tokens(name)
+                if t in weights and rarity.get(t, 0.0) >= NAME_RARITY
+            }
+        ),
     )
 
 
