@@ -58,3 +58,6 @@ cli.add_command(_cluster_command)
 from bot.cli.parse import parse_command as _parse_command  # noqa: E402
 
 cli.add_command(_parse_command)
+from bot.cli.match import match_command as _match_command  # noqa: E402
+
+cli.add_command(_match_command)
