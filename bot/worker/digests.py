@@ -13,6 +13,7 @@ import email.policy
 import inspect
 import logging
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -178,7 +179,9 @@ class DigestService:
         """Compose and store this period's digest in the outbox (once per channel and period)."""
         channel = self.settings.channel(channel_name)
         now = self.clock()
-        period_key = period_key or f"manual:{now.isoformat(timespec='seconds')}"
+        # A manual run is its own period; what it may contain is still limited to stories
+        # not yet sent to the channel, so repeating it posts nothing twice.
+        period_key = period_key or f"manual:{now.isoformat()}:{uuid.uuid4().hex[:8]}"
         digest = self.compose(channel, now=now)
         if digest.is_empty and not channel.send_empty:
             return DigestRun(channel=channel.name, status="empty", digest=digest)
