@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -91,7 +91,7 @@ def latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime:
             latest = fire
             fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
         if latest is not None:
-            return latest.astimezone(UTC)
+            return cast(datetime, latest).astimezone(UTC)
     return now
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import inspect
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,10 +63,6 @@ def _backoff(attempt: int) -> timedelta:
     return timedelta(seconds=random.uniform(base / 2, base))
 
 
-async def _resolve(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
 class DigestService:
     """Composes, queues and delivers digests for the configured channels."""
 
@@ -78,7 +73,7 @@ class DigestService:
         *,
         instance: str | None = None,
         clock: Callable[[], datetime] = utcnow,
-        sleep: Callable[[float], Any] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -252,7 +247,7 @@ class DigestService:
                 or inline_attempts >= MAX_INLINE_ATTEMPTS
             ):
                 return "queued", error
-            await _resolve(self.sleep(retry_in))
+            await self.sleep(retry_in)
 
     async def _attempt(self, digest_id: int) -> tuple[str, str | None, float | None]:
         now = self.clock()
@@ -330,26 +325,26 @@ class DigestService:
     ) -> dict[str, Any]:
         if payload.get("format") == "email":
             assert channel.email is not None
-            message = email.message_from_string(payload["eml"], policy=email.policy.default)
-            await send_email(message, channel.email)  # type: ignore[arg-type]
-            return {"message_id": message.get("Message-ID")}
-        assert channel.slack is not None
+            mail = email.message_from_string(payload["eml"], policy=email.policy.default)
+            await send_email(mail, channel.email)
+            return {"message_id": mail.get("Message-ID")}
         messages: list[dict[str, Any]] = payload.get("messages", [])
         done: list[int] = list(progress.get("sent_parts", []))
         refs: list[str | None] = list(progress.get("refs", []))
+        client = self._slack_client(channel)
         for index, message in enumerate(messages):
             if index in done:  # delivered before a crash or a failure of a later part
                 continue
-            result = await _resolve(self._slack_client(channel).post(message))
+            posted = await client.post(message)
             done.append(index)
-            refs.append(getattr(result, "ts", None))
+            refs.append(posted.ts)
             with self.db.session() as session:
                 row = session.get(Digest, digest_id)
                 assert row is not None
                 row.progress = {"sent_parts": done, "refs": refs}
         return {"parts": len(messages), "refs": refs}
 
-    def _slack_client(self, channel: ChannelSettings) -> Any:
+    def _slack_client(self, channel: ChannelSettings) -> SlackBot | SlackWebhook:
         slack = channel.slack
         assert slack is not None
         if slack.bot_token is not None and slack.channel:
