@@ -106,7 +106,10 @@ def _classify(exc: Exception, where: str, secrets: list[str | None]) -> Delivery
         if 400 <= exc.code < 500 or exc.code < 0:
             return TransientDeliveryError(message, code=f"smtp_{exc.code}")
         return PermanentDeliveryError(message, code=f"smtp_{exc.code}")
-    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+    # aiosmtplib raises a bare SMTPException when a required STARTTLS is not offered
+    if isinstance(exc, aiosmtplib.SMTPNotSupported) or (
+        type(exc) is aiosmtplib.SMTPException and "not supported" in str(exc)
+    ):
         return PermanentDeliveryError(
             f"{where}: {clean(exc)} (tls = 'starttls' needs a server that offers STARTTLS; "
             "use tls = 'implicit' for port 465)",
