@@ -81,9 +81,9 @@ def lead_paragraph(text: str) -> str:
 
 
 class Document:
-    """All fields of one item, analysed; `keys` are its stems and words for the rule prefilter."""
+    """All fields of one item, analysed; `tokens` (all its words) feed the rule prefilter."""
 
-    __slots__ = ("fields", "stem_keys", "tokens")
+    __slots__ = ("fields", "tokens")
 
     def __init__(self, item: MatchItem) -> None:
         raw: dict[str, str] = {
@@ -100,10 +100,7 @@ class Document:
         self.fields: dict[str, AnalysedField] = {
             name: AnalysedField(value) for name, value in raw.items() if value
         }
-        stem_keys: set[str] = set()
         tokens: set[str] = set()
         for analysed in self.fields.values():
-            stem_keys |= analysed.stem_set
             tokens.update(analysed.tokens)
-        self.stem_keys = stem_keys
         self.tokens = tokens

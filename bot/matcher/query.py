@@ -432,13 +432,60 @@ class And(Node):
 
 
 class Or(Node):
-    __slots__ = ("children",)
+    """Alternatives. Plain words and prefixes are checked as one set operation per field."""
+
+    __slots__ = ("children", "gated", "others", "prefixes", "stems")
 
     def __init__(self, children: tuple[Node, ...]) -> None:
         self.children = children
+        stems: dict[str | None, set[str]] = {}
+        prefixes: dict[str | None, list[str]] = {}
+        gated: dict[str | None, list[tuple[str, Node]]] = {}
+        others: list[Node] = []
+        for child in children:
+            if isinstance(child, Word):
+                stems.setdefault(child.field, set()).add(child.stem)
+            elif isinstance(child, Prefix):
+                stems.setdefault(child.field, set()).add(child.stem)
+                prefixes.setdefault(child.field, []).append(child.prefix)
+            elif isinstance(child, Phrase) and isinstance(child.words[0], Word):
+                # A phrase cannot match unless its first word is present: test all of those
+                # first words at once before looking at any phrase.
+                gated.setdefault(child.field, []).append((child.words[0].stem, child))
+            else:
+                others.append(child)
+        self.stems = tuple((field, frozenset(group)) for field, group in stems.items())
+        self.prefixes = tuple((field, tuple(group)) for field, group in prefixes.items())
+        self.gated = tuple(
+            (field, frozenset(gate for gate, _ in group), tuple(group))
+            for field, group in gated.items()
+        )
+        self.others = tuple(others)
 
     def matches(self, doc: Document, scope: Scope) -> bool:
-        return any(child.matches(doc, scope) for child in self.children)
+        fields = doc.fields
+        for field, stems in self.stems:
+            for name in scope.fields_for(field):
+                analysed = fields.get(name)
+                if analysed is not None and not stems.isdisjoint(analysed.stem_set):
+                    return True
+        for field, prefixes in self.prefixes:
+            for name in scope.fields_for(field):
+                analysed = fields.get(name)
+                if analysed is not None and any(
+                    token.startswith(prefixes) for token in analysed.sorted_tokens
+                ):
+                    return True
+        for field, gates, phrases in self.gated:
+            for name in scope.fields_for(field):
+                analysed = fields.get(name)
+                if analysed is None or gates.isdisjoint(analysed.stem_set):
+                    continue
+                present = analysed.stem_set
+                for gate, phrase in phrases:
+                    if gate in present and phrase.matches(doc, scope):
+                        return True
+        return any(child.matches(doc, scope) for child in self.others)
 
     def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
         for child in self.children:

@@ -45,6 +45,7 @@ from bot.matcher.query import (
     parse_query,
 )
 from bot.model.match import MatchHit, MatchItem, MatchResult
+from bot.text.tokens import stem
 
 DEFAULT_THRESHOLD = 1.0
 TITLE_FACTOR = 1.5
@@ -52,6 +53,7 @@ LEAD_FACTOR = 1.0
 TEXT_FACTOR = 0.35
 TEXT_ONLY_SHARE = 0.5  # of the threshold: the most that text-only evidence may add
 
+_TOKEN_CACHE_LIMIT = 500_000
 _TOP_LEVEL_KEYS = ("threshold", "define", "rule")
 _RULE_KEYS = ("name", "query", "weight", "description", "enabled")
 
@@ -108,6 +110,8 @@ class RuleSet:
         self.threshold = float(threshold)
         self.source = source
         self._prefilter = _build_prefilter(self.rules)
+        # Words repeat across items (Zipf), so each word's rules are looked up once.
+        self._rules_by_token: dict[str, tuple[int, ...]] = {}
 
     def __repr__(self) -> str:
         return f"RuleSet({self.source!r}, {len(self.rules)} rules, threshold={self.threshold})"
@@ -118,20 +122,27 @@ class RuleSet:
             return self
         return RuleSet(self.rules, threshold, self.source)
 
-    def _candidates(self, doc: Document) -> list[int]:
+    def _rules_for_token(self, token: str) -> tuple[int, ...]:
+        cached = self._rules_by_token.get(token)
+        if cached is not None:
+            return cached
         prefilter = self._prefilter
-        found: set[int] = set(prefilter.always)
-        by_stem = prefilter.by_stem
-        for word in doc.stem_keys:
-            rules = by_stem.get(word)
+        found: set[int] = set(prefilter.by_stem.get(stem(token), ()))
+        for length, prefixes in prefilter.by_prefix.items():
+            if len(token) >= length:
+                found.update(prefixes.get(token[:length], ()))
+        result = tuple(sorted(found))
+        if len(self._rules_by_token) < _TOKEN_CACHE_LIMIT:
+            self._rules_by_token[token] = result
+        return result
+
+    def _candidates(self, doc: Document) -> list[int]:
+        found: set[int] = set(self._prefilter.always)
+        rules_for_token = self._rules_for_token
+        for token in doc.tokens:
+            rules = rules_for_token(token)
             if rules:
                 found.update(rules)
-        for length, prefixes in prefilter.by_prefix.items():
-            for token in doc.tokens:
-                if len(token) >= length:
-                    rules = prefixes.get(token[:length])
-                    if rules:
-                        found.update(rules)
         return sorted(found)
 
     def match(self, item: MatchItem) -> MatchResult:
