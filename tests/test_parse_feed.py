@@ -295,3 +295,22 @@ def test_safe_character_entities_survive_defusing() -> None:
     )
     [entry] = parse_feed(body, url=URL, now=NOW).entries
     assert entry.title == "a — b"
+
+
+def test_a_guid_stands_in_for_a_missing_link_only_when_it_is_a_web_url() -> None:
+    body = rss(
+        item("A", None, extra="<guid>12345</guid>")
+        + item("B", None, extra="<guid>https://n.example/b</guid>")
+    )
+    first, second = parse_feed(body, url=URL, now=NOW).entries
+    assert first.link is None and first.identity == "guid:12345"
+    assert second.link == "https://n.example/b" and second.identity == "guid:https://n.example/b"
+
+
+def test_fast_and_reference_paths_agree_through_parse_feed() -> None:
+    # The same document with an element only feedparser handles must give the same identities.
+    plain = rss(item("A", "https://n.example/a", guid="g-a"))
+    exotic = plain.replace(b"<title>A</title>", b"<title>A</title><author>x@y.z (X)</author>")
+    one = parse_feed(plain, url=URL, now=NOW).entries[0]
+    two = parse_feed(exotic, url=URL, now=NOW).entries[0]
+    assert (one.identity, one.link, one.title) == (two.identity, two.link, two.title)

@@ -10,6 +10,7 @@ from typing import Any
 import feedparser
 
 from bot.model import ParsedFeed
+from bot.reader.parser.fast import parse_fast
 from bot.reader.parser.jsonfeed import looks_like_json, parse_json_feed
 from bot.reader.parser.normalise import RawEntry, RawFeed, normalise
 from bot.reader.parser.safety import defuse_doctype
@@ -104,9 +105,12 @@ def parse_feed(
             raise FeedParseError("JSON that is not a JSON Feed document", kind="not_a_feed")
         return normalise(json_feed, url=url, now=now, source_name=source_name)
     safe_body, defused = defuse_doctype(body)
-    # Relative links resolve against the document's URL; a local file has none on the web, so
-    # normalise() falls back to the feed's own home page link.
-    headers = {"content-location": url} if url.startswith(("http://", "https://")) else {}
+    fast = None if defused else parse_fast(safe_body, content_type)
+    if fast is not None:
+        return normalise(fast, url=url, now=now, source_name=source_name)
+    # No content-location: feedparser would resolve GUIDs that look relative against it, and an
+    # identity must not change when the feed's URL does. normalise() resolves links itself.
+    headers: dict[str, str] = {}
     if content_type:
         headers["content-type"] = content_type
     try:

@@ -19,6 +19,7 @@ identity of every other entry of the feed between two polls (which would duplica
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +42,7 @@ MAX_CATEGORIES = 20
 URL_CAP = 2048
 IDENTITY_CAP = 500
 
+_ABSOLUTE_WEB = re.compile(r"^\s*https?://", re.IGNORECASE)
 _PERIOD_SECONDS = {
     "hourly": 3600,
     "daily": 86400,
@@ -122,7 +124,14 @@ def normalise(raw: RawFeed, *, url: str, now: datetime, source_name: str | None)
     own_urls = {u for u in (web_url, canonical_url(web_url), feed_link) if u}
     base = web_url or feed_link
 
-    links = [canonical_url(item.link, base) for item in raw.entries]
+    # feedparser lets a GUID stand in for a missing link; a GUID that is not an absolute web URL
+    # ("post-123", "urn:...") must not become a link relative to the feed.
+    links = [
+        None
+        if item.link and item.link == item.guid and not _ABSOLUTE_WEB.match(item.link)
+        else canonical_url(item.link, base)
+        for item in raw.entries
+    ]
     links = [link if link and len(link) <= URL_CAP else None for link in links]
     guids = [(item.guid or "").strip() for item in raw.entries]
     guid_counts = Counter(guids)
@@ -131,12 +140,12 @@ def normalise(raw: RawFeed, *, url: str, now: datetime, source_name: str | None)
     entries: list[Entry] = []
     for item, link, guid in zip(raw.entries, links, guids, strict=True):
         title = to_plain_text(item.title, limit=TITLE_CAP)
-        body_html = item.content or item.summary
-        text = truncate(strip_clutter(to_plain_text(body_html, keep_lines=True)), TEXT_CAP)
-        if item.summary and item.summary != item.content:
+        body_lines = strip_clutter(to_plain_text(item.content or item.summary, keep_lines=True))
+        text = truncate(body_lines, TEXT_CAP)
+        if item.content and item.summary and item.summary != item.content:
             summary_lines = strip_clutter(to_plain_text(item.summary, keep_lines=True))
         else:
-            summary_lines = text
+            summary_lines = body_lines
         summary = truncate(summary_lines.replace("\n", " "), SUMMARY_CAP)
         if not title and not summary and not link:
             continue  # nothing a reader could use

@@ -118,25 +118,21 @@ _LABEL_ONLY = re.compile(
 _WORD = re.compile(r"[\w'-]+")
 
 
-def _words(line: str) -> list[str]:
-    return _WORD.findall(line.lower())
+def _is_section_heading(line: str, word_count: int) -> bool:
+    return word_count <= _HEADING_MAX_WORDS and _SECTION_HEADING.match(line) is not None
 
 
-def _is_section_heading(line: str) -> bool:
-    return len(_words(line)) <= _HEADING_MAX_WORDS and _SECTION_HEADING.match(line) is not None
-
-
-def _is_clutter_line(line: str) -> bool:
-    words = _words(line)
-    if not words:
-        return False
+def _is_clutter_line(line: str, word_count: int) -> bool:
     if _TEASER_LINE.match(line) or _READ_MORE.match(line) or _LABEL_ONLY.match(line):
         return True
-    if len(words) <= 30 and _NEWSLETTER_STRONG.search(line):
+    if word_count <= 30 and _NEWSLETTER_STRONG.search(line):
         return True
-    if len(words) <= 15 and _NEWSLETTER_WEAK.search(line):
+    if word_count <= 15 and _NEWSLETTER_WEAK.search(line):
         return True
-    return len(words) <= 8 and all(word in _SOCIAL_WORDS for word in words)
+    if word_count > 8:
+        return False
+    words = _WORD.findall(line.lower())
+    return bool(words) and all(word in _SOCIAL_WORDS for word in words)
 
 
 def strip_clutter(text: str) -> str:
@@ -148,11 +144,12 @@ def strip_clutter(text: str) -> str:
         line = raw.strip()
         if not line:
             continue
-        if _is_section_heading(line):
+        word_count = len(line.split())
+        if _is_section_heading(line, word_count):
             if kept:
                 break
             continue
-        if _is_clutter_line(line):
+        if _is_clutter_line(line, word_count):
             continue
         kept.append(line)
     return "\n".join(kept)

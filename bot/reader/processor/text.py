@@ -23,6 +23,13 @@ _DROP_ELEMENTS = re.compile(
     r"\b[^>]*>.*?</\1\s*>",
     re.IGNORECASE | re.DOTALL,
 )
+_DROP_HINT = re.compile(
+    r"<(?:script|style|noscript|template|iframe|svg|math|object|select|button|nav|aside|form|"
+    r"footer)\b",
+    re.IGNORECASE,
+)
+_LIST_HINT = re.compile(r"<[uo]l\b", re.IGNORECASE)
+_CELL_HINT = re.compile(r"<t[dh]\b", re.IGNORECASE)
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|$)", re.DOTALL)
 _BLOCK_TAG = re.compile(
@@ -75,13 +82,17 @@ def to_plain_text(markup: str | None, *, keep_lines: bool = False, limit: int | 
     text = markup
     if _LOOKS_LIKE_MARKUP.search(text):
         if "<" in text:
-            text = _COMMENT.sub(" ", text)
-            text = _CDATA.sub(r"\1", text)
-            text = _DROP_ELEMENTS.sub("\n", text)
-            if keep_lines:
+            # Cheap substring tests spare most descriptions most of the passes.
+            if "<!" in text:
+                text = _COMMENT.sub(" ", text)
+                text = _CDATA.sub(r"\1", text)
+            if _DROP_HINT.search(text):
+                text = _DROP_ELEMENTS.sub("\n", text)
+            if keep_lines and _LIST_HINT.search(text):
                 text = _drop_link_lists(text)
             text = _BLOCK_TAG.sub("\n", text)
-            text = _CELL_TAG.sub(" ", text)
+            if _CELL_HINT.search(text):
+                text = _CELL_TAG.sub(" ", text)
             text = _ANY_TAG.sub("", text)
         text = html.unescape(text)
         # Descriptions escaped twice ("&lt;p&gt;") only show their tags after one unescape.
