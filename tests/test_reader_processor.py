@@ -74,6 +74,8 @@ def test_plain_text_limit() -> None:
         ("https://ex.com/x?fbclid=1&gclid=2&utm_medium=m", None, "https://ex.com/x"),
         ("http://ex.com:8080/x?a=1&mc_cid=2", None, "http://ex.com:8080/x?a=1"),
         ("https://ex.com", None, "https://ex.com/"),
+        ("https://ex.com/s?q=a%20b+c&utm_source=x&x=%2F", None, "https://ex.com/s?q=a%20b+c&x=%2F"),
+        ("HTTPS://EX.com/Path?Id=1", "https://other.example/", "https://ex.com/Path?Id=1"),
         (
             "https://www.google.com/url?q=https%3A%2F%2Fnews.site%2Fx%3Futm_medium%3Dy&sa=D",
             None,

@@ -9,7 +9,7 @@ library; ``urllib.parse`` does the parsing.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit, urlunsplit
 
 # Parameters that identify a campaign or a click, never the resource.
 _TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "hsa_", "itm_", "_hs", "oly_", "vero_", "ga_")
@@ -93,7 +93,18 @@ for _hosts, _path, _names in (
         _REDIRECTORS[_host] = (re.compile(_path), _names)
 _YAHOO_RU = re.compile(r"/RU=([^/]+)/")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_ABSOLUTE_WEB = re.compile(r"^https?://", re.IGNORECASE)
 _MAX_UNWRAP = 3
+
+
+# A cheap pre-check: can any parameter of this query string be a tracking one?
+_TRACKING_HINT = re.compile(
+    "|".join(
+        [re.escape(prefix) for prefix in _TRACKING_PREFIXES]
+        + [re.escape(name) for name in sorted(_TRACKING_PARAMS, key=len, reverse=True)]
+    ),
+    re.IGNORECASE,
+)
 
 
 def _is_tracking(name: str) -> bool:
@@ -102,6 +113,8 @@ def _is_tracking(name: str) -> bool:
 
 
 def _redirect_target(host: str, path: str, query: str, raw: str) -> str | None:
+    if host not in _REDIRECTORS and host != "href.li" and not host.endswith("search.yahoo.com"):
+        return None
     if host == "href.li":
         target = raw.split("?", 1)[1] if "?" in raw else ""
         return target if target.startswith(("http://", "https://")) else None
@@ -130,7 +143,7 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     candidate = url.strip()
     if not candidate:
         return None
-    if base:
+    if base and not _ABSOLUTE_WEB.match(candidate):
         try:
             candidate = urljoin(base, candidate)
         except ValueError:
@@ -142,9 +155,10 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
         except ValueError:
             return None
         scheme = parts.scheme.lower()
-        if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        hostname = parts.hostname
+        if scheme not in _DEFAULT_PORTS or not hostname:
             return None
-        host = parts.hostname.lower().rstrip(".")
+        host = hostname.rstrip(".")
         target = _redirect_target(host, parts.path, parts.query, candidate)
         if target is None:
             break
@@ -155,11 +169,14 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     if parts.username or parts.password:
         netloc = f"{parts.username or ''}{':' + parts.password if parts.password else ''}@{netloc}"
     query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [(name, value) for name, value in pairs if not _is_tracking(name)]
-        if len(kept) != len(pairs):
-            query = urlencode(kept, doseq=True)
+    if query and _TRACKING_HINT.search(query):
+        # Filter the raw pairs so the remaining parameters keep their exact encoding.
+        kept = [
+            pair
+            for pair in query.split("&")
+            if pair and not _is_tracking(unquote(pair.split("=", 1)[0]))
+        ]
+        query = "&".join(kept)
     path = parts.path or "/"
     path = path.replace(" ", "%20")
     # "#!" fragments address content on old single-page sites; other fragments are positions.
