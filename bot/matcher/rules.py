@@ -53,7 +53,7 @@ LEAD_FACTOR = 1.0
 TEXT_FACTOR = 0.35
 TEXT_ONLY_SHARE = 0.5  # of the threshold: the most that text-only evidence may add
 
-_TOKEN_CACHE_LIMIT = 500_000
+_TOKEN_CACHE_LIMIT = 100_000
 _TOP_LEVEL_KEYS = ("threshold", "define", "rule")
 _RULE_KEYS = ("name", "query", "weight", "description", "enabled")
 
