@@ -61,3 +61,6 @@ cli.add_command(_parse_command)
 from bot.cli.match import match_command as _match_command  # noqa: E402
 
 cli.add_command(_match_command)
+from bot.cli.feeds import feeds_command as _feeds_command  # noqa: E402
+
+cli.add_command(_feeds_command)
