@@ -17,6 +17,7 @@ Scoring: a rule that matches on the title alone contributes `weight * 1.5`; one 
 summary (or the lead paragraph of the article text) contributes `weight`; one that needs the rest of
 the article text contributes `weight * 0.35`, and all such text-only evidence together adds at most
 half the threshold, so page clutter ("Related articles") can never make an item relevant by itself.
+Each `MatchHit.weight` is the score that rule contributed; the item's score is their sum.
 
 Speed: every query is compiled once. Each rule also yields prefilter keys, words one of which an
 item must contain for the rule to possibly match; items are analysed once (`Document`) and only the
