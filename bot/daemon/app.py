@@ -1,18 +1,24 @@
 """Wiring the stages into a pipeline, and the long-running daemon driven by APScheduler 3.
 
 Jobs: polling (interval with jitter, coalesced, one at a time), one digest job per channel
-(cron + time zone), and an outbox job that retries due deliveries. SIGTERM/SIGINT stop new
-work and let in-flight jobs finish within `daemon.shutdown_grace` seconds.
+(cron + time zone; a period missed while the daemon was down is caught up after the first poll,
+within the misfire grace), an outbox job that retries due deliveries, and housekeeping
+(retention and compaction). A job that loses its database connection is retried with backoff
+instead of failing. `/healthz` and `/metrics` are served on `daemon.health_bind:health_port`.
+SIGTERM/SIGINT stop new work and let in-flight jobs finish within `daemon.shutdown_grace` s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import logging
 import os
+import random
 import signal
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,16 +29,28 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.clustering import ClusterConfig
 from bot.config import Settings
-from bot.daemon.logs import register_secrets
+from bot.daemon import metrics
+from bot.daemon.health import HealthServer
+from bot.daemon.housekeeping import run_housekeeping
+from bot.daemon.instances import Presence, release_all_leases
+from bot.daemon.logs import redact, register_secrets
 from bot.matcher import load_rules
 from bot.storage import Database, upgrade_schema
+from bot.storage.feeds import count_unhealthy_feeds
 from bot.worker import DigestService, Poller, StoryProcessor
 from bot.worker.process import new_instance_id, utcnow
 
 log = logging.getLogger(__name__)
+
+DIGEST_MISFIRE_GRACE_S = 3600
+HOUSEKEEPING_INTERVAL_S = 6 * 3600
+HOUSEKEEPING_FIRST_DELAY_S = 300
+DB_RETRY_ATTEMPTS = 6
+DB_RETRY_MAX_DELAY_S = 30.0
 
 
 @dataclass
@@ -80,6 +98,26 @@ def _secrets(settings: Settings) -> list[str | None]:
     url = make_url(settings.resolved_database_url)
     values.append(url.password if isinstance(url.password, str) else None)
     return values
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """A lost, refused or reset database connection: worth retrying the job."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def previous_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The most recent scheduled time at or before `now`, or None within the past year."""
+    for lookback in (timedelta(days=1), timedelta(days=8), timedelta(days=370)):
+        fire = trigger.get_next_fire_time(None, now - lookback)
+        latest = None
+        while fire is not None and fire <= now:
+            latest = fire
+            fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        if latest is not None:
+            return cast(datetime, latest).astimezone(UTC)
+    return None
 
 
 def latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime:
@@ -131,37 +169,143 @@ class Daemon:
         self.settings = settings
         self.pipeline = build_pipeline(settings)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.presence = Presence(self.pipeline.db, self.pipeline.instance)
+        self.health = HealthServer(
+            settings.daemon.health_bind, settings.daemon.health_port, self.health_check
+        )
         self._inflight: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self._caught_up = False
+        self.started_at = datetime.now(UTC)
         self.last_poll_ok: datetime | None = None
+        self.last_poll_error: str | None = None
 
-    def _track(self, coro: Any) -> Any:
-        """Run a job as a tracked task so shutdown can wait for it."""
+    def _track(self, job: Callable[[], Awaitable[None]], name: str) -> Any:
+        """Run a job as a tracked task (so shutdown can wait for it), retrying it with
+        backoff while the database is unreachable."""
 
         async def runner() -> None:
             if self._stopping:
                 return
-            task = asyncio.ensure_future(coro())
+            task = asyncio.ensure_future(self._with_db_retries(job, name))
             self._inflight.add(task)
             try:
                 await task
             except Exception:
-                log.exception("job failed")
+                log.exception("job %s failed", name)
             finally:
                 self._inflight.discard(task)
 
         return runner
 
+    async def _with_db_retries(self, job: Callable[[], Awaitable[None]], name: str) -> None:
+        for attempt in range(1, DB_RETRY_ATTEMPTS + 1):
+            try:
+                await job()
+                return
+            except Exception as exc:
+                if not is_database_unavailable(exc) or attempt == DB_RETRY_ATTEMPTS:
+                    raise
+                if self._stopping:
+                    log.warning("job %s: database unavailable while stopping; not retried", name)
+                    return
+                delay = min(DB_RETRY_MAX_DELAY_S, 2.0 ** (attempt - 1)) * random.uniform(0.5, 1)
+                metrics.database_retry(name)
+                log.warning(
+                    "job %s: database unavailable (%s); retry %d in %.1fs",
+                    name,
+                    redact(str(exc.orig if isinstance(exc, DBAPIError) else exc)).strip(),
+                    attempt,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
     async def poll_job(self) -> None:
-        report = await self.pipeline.poller.poll()
-        if report.feeds and not all(r.outcome == "error" for r in report.feeds):
+        started = time.monotonic()
+        try:
+            await asyncio.to_thread(self.presence.reclaim, datetime.now(UTC))
+            report = await self.pipeline.poller.poll()
+        except Exception as exc:
+            self.last_poll_error = redact(f"{type(exc).__name__}: {exc}")[:500]
+            metrics.poll_failed(type(exc).__name__)
+            raise
+        metrics.record_poll(report, duration_s=time.monotonic() - started)
+        if not report.feeds or any(r.outcome != "error" for r in report.feeds):
             self.last_poll_ok = datetime.now(UTC)
+            self.last_poll_error = None
+        else:
+            self.last_poll_error = f"all {len(report.feeds)} feeds failed"
         log.info("poll: %s", report.summary())
+        await asyncio.to_thread(self._update_feed_gauge)
+        if not self._caught_up:
+            self._caught_up = True
+            await self.catch_up_digests()
         await self.pipeline.digests.deliver_due()
 
-    async def digest_job(self, channel: str) -> None:
-        trigger = self._cron(channel)
-        period = latest_fire_time(trigger, datetime.now(UTC))
+    def _update_feed_gauge(self) -> None:
+        with self.pipeline.db.session() as session:
+            metrics.set_unhealthy_feeds(
+                count_unhealthy_feeds(session, self.settings.fetch.unhealthy_after)
+            )
+
+    async def catch_up_digests(self) -> None:
+        """Run the digest of a period whose time passed while no daemon was running (within
+        the misfire grace); the outbox's idempotency key makes this a no-op if it was sent."""
+        now = datetime.now(UTC)
+        for channel in self.settings.channels:
+            fire = previous_fire_time(self._cron(channel.name), now)
+            if fire is not None and (now - fire).total_seconds() <= DIGEST_MISFIRE_GRACE_S:
+                try:
+                    await self.digest_job(channel.name, period=fire)
+                except Exception as exc:
+                    if is_database_unavailable(exc):
+                        raise
+                    log.exception("catching up the digest of %s failed", channel.name)
+
+    async def housekeeping_job(self) -> None:
+        report = await asyncio.to_thread(
+            run_housekeeping,
+            self.pipeline.db,
+            now=datetime.now(UTC),
+            retention_days=self.settings.daemon.retention_days,
+        )
+        metrics.record_housekeeping(entries=report.entries_deleted, stories=report.stories_deleted)
+
+    async def health_check(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy while the last poll succeeded within `health_max_poll_age` and the database
+        answers; the body says which condition failed."""
+        now = datetime.now(UTC)
+        max_age = self.settings.daemon.health_max_poll_age
+        reasons: list[str] = []
+        age = (now - self.last_poll_ok).total_seconds() if self.last_poll_ok else None
+        if age is None:
+            reasons.append("no poll has succeeded since start")
+        elif age > max_age:
+            reasons.append(f"last successful poll {age:.0f}s ago (limit {max_age}s)")
+        if self.last_poll_error:
+            reasons.append(f"last poll failed: {self.last_poll_error}")
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.pipeline.db.ping), timeout=5.0)
+            database = "ok"
+        except Exception as exc:
+            database = redact(f"{type(exc).__name__}: {exc}").strip()[:300] or "timeout"
+            reasons.append(f"database does not answer: {database}")
+        stale = age is None or age > max_age
+        healthy = not stale and database == "ok"
+        return healthy, {
+            "status": "ok" if healthy else "unhealthy",
+            "reasons": reasons,
+            "instance": self.pipeline.instance,
+            "last_poll_ok": self.last_poll_ok.isoformat() if self.last_poll_ok else None,
+            "last_poll_age_s": round(age, 1) if age is not None else None,
+            "max_poll_age_s": max_age,
+            "database": database,
+            "uptime_s": round((now - self.started_at).total_seconds(), 1),
+        }
+
+    async def digest_job(self, channel: str, period: datetime | None = None) -> None:
+        if period is None:
+            period = latest_fire_time(self._cron(channel), datetime.now(UTC))
         run = await self.pipeline.digests.run(
             channel, period_key=f"scheduled:{period.isoformat()}", kind="scheduled"
         )
@@ -177,7 +321,7 @@ class Daemon:
     def schedule(self) -> None:
         interval = self.settings.poll_interval
         self.scheduler.add_job(
-            self._track(self.poll_job),
+            self._track(self.poll_job, "poll"),
             IntervalTrigger(seconds=interval, jitter=max(1, min(60, interval // 10))),
             id="poll",
             coalesce=True,
@@ -188,19 +332,27 @@ class Daemon:
         for channel in self.settings.channels:
             name = channel.name
             self.scheduler.add_job(
-                self._track(lambda name=name: self.digest_job(name)),
+                self._track(functools.partial(self.digest_job, name), f"digest:{name}"),
                 self._cron(name),
                 id=f"digest:{name}",
                 coalesce=True,
                 max_instances=1,
-                misfire_grace_time=3600,
+                misfire_grace_time=DIGEST_MISFIRE_GRACE_S,
             )
         self.scheduler.add_job(
-            self._track(self.outbox_job),
+            self._track(self.outbox_job, "outbox"),
             IntervalTrigger(seconds=60),
             id="outbox",
             coalesce=True,
             max_instances=1,
+        )
+        self.scheduler.add_job(
+            self._track(self.housekeeping_job, "housekeeping"),
+            IntervalTrigger(seconds=HOUSEKEEPING_INTERVAL_S, jitter=300),
+            id="housekeeping",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=HOUSEKEEPING_FIRST_DELAY_S),
         )
 
     async def serve(self) -> int:
@@ -208,6 +360,25 @@ class Daemon:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        if self.pipeline.db.is_sqlite:
+            feeds, digests = await asyncio.to_thread(release_all_leases, self.pipeline.db)
+            if feeds or digests:
+                log.info("took over %d feed and %d digest leases of a previous run", feeds, digests)
+        else:
+            await asyncio.to_thread(self.presence.announce)
+        try:
+            host, port = await self.health.start()
+        except OSError as exc:
+            log.error(
+                "cannot serve /healthz on %s:%s (daemon.health_bind/health_port): %s",
+                self.settings.daemon.health_bind,
+                self.settings.daemon.health_port,
+                exc,
+            )
+            self.presence.close()
+            self.pipeline.db.dispose()
+            return 2
+        log.info("health and metrics on http://%s:%d/healthz and /metrics", host, port)
         self.schedule()
         self.scheduler.start()
         log.info(
@@ -228,6 +399,8 @@ class Daemon:
                 task.cancel()
             if pending:
                 log.warning("%d jobs did not finish within the grace period", len(pending))
+        await self.health.stop()
+        self.presence.close()
         self.pipeline.db.dispose()
         log.info("stopped")
         return 0

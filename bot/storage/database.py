@@ -18,6 +18,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # Takes effect on a new file only (before its first table); housekeeping then frees pages
+    # with incremental_vacuum instead of a full VACUUM.
+    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")

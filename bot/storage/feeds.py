@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import FeedSettings
@@ -64,12 +64,14 @@ def claim_due_feeds(
     """Lease the feeds whose next check is due, so that only one instance fetches each.
 
     On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED while the lease is written;
-    SQLite serialises writers, and newsbot refuses a second instance on SQLite anyway.
+    SQLite serialises writers, and newsbot refuses a second instance on SQLite anyway. A lease
+    `owner` still holds is reclaimed: one instance runs one cycle at a time, so such a lease is
+    left over from a cycle of its own that failed (a lost database connection, say).
     """
     query = (
         select(Feed)
         .where(Feed.enabled.is_(True))
-        .where(or_(Feed.lease_until.is_(None), Feed.lease_until < now))
+        .where(or_(Feed.lease_until.is_(None), Feed.lease_until < now, Feed.lease_owner == owner))
         .order_by(Feed.next_check_at, Feed.id)
     )
     if not include_not_due:
@@ -104,6 +106,31 @@ def release_lease(session: Session, feed_id: int) -> None:
     )
 
 
+def release_leases(session: Session, owner: str | None = None) -> int:
+    """Drop the fetch leases of `owner` (a dead instance), or every lease when None; returns
+    how many feeds were freed."""
+    statement = update(Feed).where(Feed.lease_owner.is_not(None))
+    if owner is not None:
+        statement = statement.where(Feed.lease_owner == owner)
+    result = session.execute(
+        statement.values(lease_owner=None, lease_until=None).execution_options(
+            synchronize_session=False
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def lease_owners(session: Session, now: datetime) -> set[str]:
+    """Instances holding an unexpired fetch lease."""
+    return set(
+        session.scalars(
+            select(Feed.lease_owner)
+            .where(Feed.lease_owner.is_not(None), Feed.lease_until >= now)
+            .distinct()
+        )
+    )
+
+
 def unhealthy_feeds(session: Session, threshold: int) -> list[Feed]:
     """Feeds that failed `threshold` times in a row, or were disabled."""
     return list(
@@ -112,4 +139,15 @@ def unhealthy_feeds(session: Session, threshold: int) -> list[Feed]:
             .where(or_(Feed.consecutive_failures >= threshold, Feed.enabled.is_(False)))
             .order_by(Feed.url)
         )
+    )
+
+
+def count_unhealthy_feeds(session: Session, threshold: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Feed)
+            .where(or_(Feed.consecutive_failures >= threshold, Feed.enabled.is_(False)))
+        )
+        or 0
     )

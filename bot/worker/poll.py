@@ -1,8 +1,15 @@
-"""One poll cycle: lease due feeds, fetch them concurrently, parse, store, match and cluster."""
+"""One poll cycle: lease due feeds, fetch them concurrently, parse, store, match and cluster.
+
+Fetching is asynchronous; storing and processing are synchronous database work and run in a
+worker thread, so the daemon's event loop (health endpoint, signal handling) stays responsive
+during a long cycle.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -10,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config import Settings
-from bot.model import FetchOutcome, FetchStatus
+from bot.model import Entry, FetchOutcome, FetchStatus
 from bot.reader.fetcher import FeedRequest, Fetcher
 from bot.reader.parser import FeedParseError, parse_feed
 from bot.storage import Database
@@ -21,7 +28,15 @@ from bot.worker.process import ProcessReport, StoryProcessor, new_instance_id, u
 
 log = logging.getLogger(__name__)
 
-FETCH_LEASE = timedelta(minutes=10)
+FETCH_LEASE_MARGIN = timedelta(seconds=60)
+
+
+def fetch_lease(feeds: int, concurrency: int, total_timeout: float) -> timedelta:
+    """How long a cycle may keep feeds leased: the worst case of fetching `feeds` feeds
+    `concurrency` at a time, each within `total_timeout`, plus a margin for storing them. A lease
+    outliving its holder (a crash) only delays those feeds by this much."""
+    waves = math.ceil(max(1, feeds) / max(1, concurrency))
+    return timedelta(seconds=waves * total_timeout) + FETCH_LEASE_MARGIN
 
 
 @dataclass(slots=True)
@@ -99,16 +114,8 @@ class Poller:
         on_feed: Callable[[FeedResult], None] | None = None,
     ) -> PollReport:
         """Run one cycle. `force` checks every enabled feed, due or not."""
-        self.sync_config()
-        now = self.clock()
-        with self.db.session() as session:
-            due = claim_due_feeds(
-                session,
-                now=now,
-                owner=self.instance,
-                lease=FETCH_LEASE,
-                include_not_due=force,
-            )
+        await asyncio.to_thread(self.sync_config)
+        due = await asyncio.to_thread(self._claim, force)
         report = PollReport()
         if due:
             requests = [
@@ -123,12 +130,29 @@ class Poller:
             async with Fetcher(self.settings.fetch) as fetcher:
                 outcomes = await fetcher.fetch_many(requests)
             for feed, outcome in zip(due, outcomes, strict=True):
-                result = self._record(feed, outcome)
+                result = await asyncio.to_thread(self._record, feed, outcome)
                 report.feeds.append(result)
                 if on_feed is not None:
                     on_feed(result)
-        report.processing = self.processor.process_pending()
+        report.processing = await asyncio.to_thread(self.processor.process_pending)
         return report
+
+    def _claim(self, force: bool) -> list[DueFeed]:
+        fetch = self.settings.fetch
+        with self.db.session() as session:
+            return claim_due_feeds(
+                session,
+                now=self.clock(),
+                owner=self.instance,
+                lease=fetch_lease(len(self.settings.feeds), fetch.concurrency, fetch.total_timeout),
+                include_not_due=force,
+            )
+
+    def _recent(self, entries: list[Entry], now: datetime) -> list[Entry]:
+        """Entries within the retention window: older ones would be deleted by housekeeping
+        and, if stored again, come back as new; a feed carrying years of archive adds none."""
+        cutoff = now - timedelta(days=self.settings.daemon.retention_days)
+        return [e for e in entries if e.published is None or e.published >= cutoff]
 
     def _record(self, due: DueFeed, outcome: FetchOutcome) -> FeedResult:
         """Parse and store one feed's outcome and its new schedule in one transaction."""
@@ -185,7 +209,7 @@ class Poller:
                     feed.body_hash = outcome.body_hash
                     if parsed.title and not feed.title:
                         feed.title = parsed.title[:500]
-                    stored = store_entries(session, feed, parsed.entries, now)
+                    stored = store_entries(session, feed, self._recent(parsed.entries, now), now)
                     result.new_entries = stored.new
                     result.updated_entries = stored.updated
                 delay = min(max(interval, fetch.min_interval), fetch.max_interval)

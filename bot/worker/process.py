@@ -2,17 +2,25 @@
 
 Entries are processed in publication order from the `processed_at IS NULL` queue, in batches,
 each batch in one transaction: a crash re-processes at most the batch it interrupted.
+
+Several instances on one PostgreSQL database each hold an in-memory clusterer. Processing is
+serialised across them with a session-level advisory lock, and before processing an instance
+refreshes its clusterer with the stories other instances changed since its last sync, so every
+decision sees every story. If a batch fails, the in-memory clusterer may hold decisions the
+database rolled back; it is then dropped and rebuilt from the database on the next run.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
@@ -24,6 +32,14 @@ from bot.storage.models import Entry, Story, StoryMember
 from bot.storage.stories import active_stories, outlet_count, record_event, story_by_key
 
 log = logging.getLogger(__name__)
+
+# The pg_advisory_lock key serialising story processing: ASCII "newsbot" read as an integer.
+PROCESSING_LOCK_KEY = 0x6E657773626F74
+LOCK_WAIT_S = 120.0
+LOCK_POLL_S = 0.2
+# Stories changed this long before the last sync are re-read too: instances' clocks differ a
+# little, and re-restoring a story is idempotent.
+SYNC_MARGIN = timedelta(minutes=2)
 
 
 def utcnow() -> datetime:
@@ -63,8 +79,10 @@ class StoryProcessor:
         self.clock = clock
         self.clusterer = StoryClusterer(cluster_config)
         self._restored = False
+        self._synced_at: datetime | None = None
         self.restore_seconds = 0.0
         self.restored_stories = 0
+        self.synced_stories = 0
 
     @property
     def window(self) -> timedelta:
@@ -73,6 +91,7 @@ class StoryProcessor:
     def restore(self) -> None:
         """Rebuild the clusterer from the stories of the active window (done once, lazily)."""
         started = datetime.now(UTC)
+        self._synced_at = self.clock()
         with self.db.session() as session:
             for story in active_stories(session, self.clock() - self.window):
                 if story.signature:
@@ -85,15 +104,83 @@ class StoryProcessor:
                 "restored %d active stories in %.2fs", self.restored_stories, self.restore_seconds
             )
 
+    def sync(self) -> int:
+        """Restore the stories other instances created or changed since the last sync."""
+        if self._synced_at is None:
+            return 0
+        since = self._synced_at - SYNC_MARGIN
+        self._synced_at = self.clock()
+        count = 0
+        with self.db.session() as session:
+            for story in session.scalars(
+                select(Story).where(Story.last_updated_at >= since).order_by(Story.id)
+            ):
+                if story.signature:
+                    self.clusterer.restore(story.cluster_key, story.signature)
+                    count += 1
+        self.synced_stories += count
+        return count
+
+    def reset(self) -> None:
+        """Forget the in-memory state; it is rebuilt from the database on the next run."""
+        self.clusterer = StoryClusterer(self.config)
+        self._restored = False
+        self._synced_at = None
+        self.restored_stories = 0
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[bool]:
+        """Hold the cross-instance processing lock (PostgreSQL); yields False if it could not
+        be had within LOCK_WAIT_S, in which case the instance holding it processes the queue."""
+        if self.db.is_sqlite:  # one instance per SQLite file: nothing to serialise
+            yield True
+            return
+        with self.db.engine.connect() as conn:
+            deadline = time.monotonic() + LOCK_WAIT_S
+            acquired = False
+            while True:
+                acquired = bool(
+                    conn.execute(
+                        text("SELECT pg_try_advisory_lock(:key)"), {"key": PROCESSING_LOCK_KEY}
+                    ).scalar()
+                )
+                conn.commit()
+                if acquired or time.monotonic() >= deadline:
+                    break
+                time.sleep(LOCK_POLL_S)
+            if not acquired:
+                log.warning("story processing is busy on another instance; skipping this run")
+            try:
+                yield acquired
+            finally:
+                if acquired:
+                    try:
+                        conn.execute(
+                            text("SELECT pg_advisory_unlock(:key)"), {"key": PROCESSING_LOCK_KEY}
+                        )
+                        conn.commit()
+                    except Exception:
+                        # The connection is gone, and the lock with it; never pool it again.
+                        conn.invalidate()
+
     def process_pending(self, batch_size: int = 500) -> ProcessReport:
-        if not self._restored:
-            self.restore()
         total = ProcessReport()
-        while True:
-            report = self._process_batch(batch_size)
-            total.add(report)
-            if report.processed < batch_size:
-                break
+        with self._exclusive() as acquired:
+            if not acquired:
+                return total
+            try:
+                if not self._restored:
+                    self.restore()
+                elif not self.db.is_sqlite:
+                    self.sync()
+                while True:
+                    report = self._process_batch(batch_size)
+                    total.add(report)
+                    if report.processed < batch_size:
+                        break
+            except BaseException:
+                self.reset()
+                raise
         self.clusterer.expire(self.clock())
         return total
 
