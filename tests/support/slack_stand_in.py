@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,6 +59,19 @@ class Received:
     thread_ts: str | None = None
 
 
+def _peer_closed(sock: Any) -> bool:
+    """True when the client closed (or reset) its connection."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    finally:
+        sock.setblocking(True)
+
+
 @dataclass
 class _Failure:
     status: int
@@ -78,6 +92,10 @@ class SlackStandIn:
     violations: list[str] = field(default_factory=list)
     _failures: list[_Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # hold_next(): requests held before processing, signalled through `held`
+    held: threading.Event = field(default_factory=threading.Event)
+    _holds: int = 0
+    _release: threading.Event = field(default_factory=threading.Event)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _ts: int = 0
@@ -150,6 +168,20 @@ class SlackStandIn:
                     _Failure(status, error or default.get(status, "error"), retry_after)
                 )
 
+    def hold_next(self, count: int = 1) -> None:
+        """Hold the next ``count`` requests before processing them, until :meth:`release`.
+
+        ``held`` is set when a request is being held. A held request whose client went away
+        meanwhile is dropped unprocessed, as Slack does when the connection dies before it
+        committed the message.
+        """
+        with self._lock:
+            self._holds += count
+            self._release.clear()
+
+    def release(self) -> None:
+        self._release.set()
+
     @property
     def messages(self) -> list[dict[str, Any]]:
         return [item.payload for item in self.received]
@@ -161,6 +193,13 @@ class SlackStandIn:
         with self._lock:
             self.requests += 1
             failure = self._failures.pop(0) if self._failures else None
+            hold = self._holds > 0
+            self._holds -= 1 if hold else 0
+        if hold:
+            self.held.set()
+            self._release.wait(timeout=120)
+            if _peer_closed(request.connection):
+                return
         path = request.path.split("?", 1)[0]
         is_api = path.startswith("/api/")
         if failure is not None:
