@@ -55,6 +55,8 @@ class ClusterConfig:
     quantity_tolerance: float = 0.15
     # A smoothing mass for the stream IDF: keeps the first items from looking all-rare.
     idf_prior_docs: float = 20.0
+    # Compare every item with every active story (the brute-force baseline of the benchmark).
+    exhaustive_search: bool = False
     # How many items between automatic expiries of stories outside the active window.
     expire_every: int = 500
 
@@ -214,6 +216,8 @@ class StoryClusterer:
         return {term: w / norm for term, w in top if w > 0}
 
     def _candidates(self, vector: dict[str, float]) -> list[str]:
+        if self.config.exhaustive_search:
+            return list(self._stories)
         query = sorted(vector.items(), key=lambda kv: (-kv[1], kv[0]))[: self.config.query_terms]
         hits: dict[str, float] = {}
         for term, weight in query:

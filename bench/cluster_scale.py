@@ -1,0 +1,139 @@
+"""Clustering cost per item as the number of active stories grows, against brute force.
+
+The stream is built from real headlines (the UCI news-aggregator, STS-headlines and ECB+ titles
+in ../shared/data/stories). Background stories are distinct headlines spliced from the first half
+of one real headline and the second half of another, so that 100,000 stories can be stored; the
+probes are real headlines in their original order. Background items are stored with a join
+threshold no score reaches, so that each becomes its own story (spliced halves of one real story
+would otherwise join); probes run with the shipped defaults. At 1,000, 10,000 and 100,000 stored
+stories the script times `StoryClusterer.add` on the probes (the indexed engine), and at
+100,000 also the same
+engine comparing each probe with every story (the brute-force baseline, on fewer probes because
+it is slow). It also times export and restore of 10,000 stories through JSON, as the daemon does.
+Prints progress lines, then JSON last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "stories"
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def real_headlines() -> list[str]:
+    titles: list[str] = []
+    for name in ("uci_dev.jsonl", "ecbplus_dev.jsonl"):
+        with (DATA / name).open(encoding="utf-8") as handle:
+            titles.extend(json.loads(line)["title"] for line in handle if line.strip())
+    with (DATA / "sts_headlines_dev.tsv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+            titles.extend([row["headline1"], row["headline2"]])
+    seen: set[str] = set()
+    return [t for t in titles if t and not (t in seen or seen.add(t))]  # type: ignore[func-returns-value]
+
+
+def spliced(titles: list[str], index: int) -> str:
+    first = titles[index % len(titles)].split()
+    second = titles[(index * 7919 + 13) % len(titles)].split()
+    return " ".join(first[: max(2, len(first) // 2)] + second[len(second) // 2 :])
+
+
+class Stream:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def item(self, title: str, prefix: str) -> ClusterItem:
+        self.count += 1
+        return ClusterItem(
+            key=f"{prefix}-{self.count}",
+            title=title,
+            published=START + timedelta(milliseconds=self.count * 10),
+        )
+
+
+def time_probes(clusterer: StoryClusterer, stream: Stream, probes: list[str]) -> float:
+    items = [stream.item(title, "probe") for title in probes]
+    started = time.perf_counter()
+    for item in items:
+        clusterer.add(item)
+    return (time.perf_counter() - started) * 1000.0 / len(items)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--probes", type=int, default=1000)
+    parser.add_argument("--baseline-probes", type=int, default=30)
+    parser.add_argument("--max-stories", type=int, default=100_000)
+    args = parser.parse_args()
+
+    titles = real_headlines()
+    probes = titles[: args.probes]
+    clusterer = StoryClusterer(ClusterConfig())
+    stream = Stream()
+    fill = 0
+    result: dict[str, float | int] = {"headlines": len(titles)}
+    checkpoints = [(1_000, "1k"), (10_000, "10k"), (100_000, "100k")]
+    for target, label in checkpoints:
+        if target > args.max_stories:
+            break
+        started = time.perf_counter()
+        defaults = clusterer.config
+        clusterer.config = replace(defaults, join_threshold=2.0)
+        while len(clusterer) < target:
+            clusterer.add(stream.item(spliced(titles, fill), "bg"))
+            fill += 1
+        clusterer.config = defaults
+        fill_s = time.perf_counter() - started
+        ms = time_probes(clusterer, stream, probes)
+        result[f"ms_per_item_{label}"] = round(ms, 4)
+        print(f"{len(clusterer)} stories: {ms:.3f} ms/item (filled in {fill_s:.1f}s)", flush=True)
+        if label == "10k":
+            keys = clusterer.story_keys()
+            started = time.perf_counter()
+            states = json.dumps({key: clusterer.export_state(key) for key in keys})
+            export_ms = (time.perf_counter() - started) * 1000.0
+            started = time.perf_counter()
+            restored = StoryClusterer(ClusterConfig())
+            for key, state in json.loads(states).items():
+                restored.restore(key, state)
+            restore_ms = (time.perf_counter() - started) * 1000.0
+            result["stories_restored"] = len(restored)
+            result["export_ms_10k"] = round(export_ms, 1)
+            result["restore_ms_10k"] = round(restore_ms, 1)
+            result["state_bytes_per_story"] = round(len(states) / len(keys))
+            print(f"export {export_ms:.0f} ms, restore {restore_ms:.0f} ms for {len(keys)} stories")
+            del restored, states
+        if label == "100k":
+            indexed = clusterer.config
+            clusterer.config = replace(indexed, exhaustive_search=True)
+            baseline = time_probes(clusterer, stream, titles[-args.baseline_probes :])
+            clusterer.config = indexed
+            result["baseline_ms_per_item_100k"] = round(baseline, 4)
+            print(f"brute force at {len(clusterer)} stories: {baseline:.3f} ms/item")
+    result["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+    if "ms_per_item_100k" in result:
+        result["ratio_100k_to_1k"] = round(
+            float(result["ms_per_item_100k"]) / float(result["ms_per_item_1k"]), 3
+        )
+        result["speedup_vs_baseline_100k"] = round(
+            float(result["baseline_ms_per_item_100k"]) / float(result["ms_per_item_100k"]), 1
+        )
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""`newsbot cluster` end to end on files, and the evaluation metrics of bench/cluster_eval.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli.main import cli
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "cluster_eval.py"
+
+
+def write_items(path: Path, items: list[dict[str, object]]) -> None:
+    path.write_text("".join(json.dumps(item) + "\n" for item in items), encoding="utf-8")
+
+
+def test_cluster_command_orders_by_published_time_and_writes_every_item(tmp_path: Path) -> None:
+    items: list[dict[str, object]] = [
+        {
+            "id": "late-copy",
+            "title": "Microsoft signs $9 billion GPU deal with Nebius for New Jersey site",
+            "published": "2025-09-09T12:00:00Z",
+        },
+        {
+            "id": "first",
+            "title": "Microsoft signs $17.4 billion GPU deal with Nebius for New Jersey site",
+            "published": "2025-09-08T12:00:00Z",
+        },
+        {
+            "id": "rewrite",
+            "title": "Nebius lands $17.4bn Microsoft GPU capacity contract in New Jersey",
+            "summary": "",
+            "published": "2025-09-08T13:00:00+00:00",
+            "source": "Outlet",
+            "url": "https://example.com/a",
+        },
+        {"id": "undated", "title": "Fika Jobs raises $4M for video hiring", "published": None},
+    ]
+    source = tmp_path / "items.jsonl"
+    target = tmp_path / "assign.jsonl"
+    write_items(source, items)
+    result = CliRunner().invoke(
+        cli, ["cluster", "--input", str(source), "--output", str(target)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["late-copy", "first", "rewrite", "undated"]
+    story = {r["id"]: r["story_id"] for r in rows}
+    assert story["first"] == story["rewrite"]
+    # $9bn vs $17.4bn is another deal; the $4M funding round is other news.
+    assert story["late-copy"] != story["first"]
+    assert story["undated"] not in {story["first"], story["late-copy"]}
+
+
+def test_cluster_command_names_the_bad_line(tmp_path: Path) -> None:
+    source = tmp_path / "items.jsonl"
+    source.write_text('{"id": "a", "title": "ok"}\n{"id": "b", "published": "yesterday"}\n')
+    result = CliRunner().invoke(
+        cli, ["cluster", "--input", str(source), "--output", str(tmp_path / "out.jsonl")]
+    )
+    assert result.exit_code != 0
+    assert f"{source}:2" in result.output
+    source.write_text('{"id": "a", "title": "ok"}\nnot json\n')
+    result = CliRunner().invoke(
+        cli, ["cluster", "--input", str(source), "--output", str(tmp_path / "out.jsonl")]
+    )
+    assert result.exit_code != 0 and "not JSON" in result.output
+
+
+def test_cluster_command_on_the_seeds(tmp_path: Path) -> None:
+    if not SEEDS.is_dir():
+        import pytest
+
+        pytest.skip(f"seed documents not found at {SEEDS}")
+    items: list[dict[str, object]] = []
+    for index, path in enumerate(sorted(SEEDS.glob("*.txt"))):
+        title, _, text = path.read_text(encoding="utf-8").partition("\n")
+        items.append(
+            {
+                "id": path.stem,
+                "title": title,
+                "text": text,
+                "published": f"2026-05-06T1{index}:00:00Z",
+            }
+        )
+    items.append({"id": "c2", "title": "xAI moves Grok training to Colossus 2", "published": None})
+    source, target = tmp_path / "seeds.jsonl", tmp_path / "out.jsonl"
+    write_items(source, items)
+    result = CliRunner().invoke(cli, ["cluster", "--input", str(source), "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    story = {r["id"]: r["story_id"] for r in map(json.loads, target.read_text().splitlines())}
+    seed_stories = {story[item["id"]] for item in items[:5]}  # type: ignore[index]
+    assert len(seed_stories) == 1
+    assert story["c2"] not in seed_stories
+
+
+def _eval_module():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("cluster_eval", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["cluster_eval"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bcubed_and_pairwise_metrics() -> None:
+    evaluation = _eval_module()
+    gold = {"a": "x", "b": "x", "c": "y", "d": "y"}
+    assert evaluation.bcubed(gold, dict(gold)) == (1.0, 1.0, 1.0)
+    merged = {"a": "1", "b": "1", "c": "1", "d": "1"}
+    precision, recall, _ = evaluation.bcubed(gold, merged)
+    assert (precision, recall) == (0.5, 1.0)
+    split = {"a": "1", "b": "2", "c": "3", "d": "4"}
+    precision, recall, _ = evaluation.bcubed(gold, split)
+    assert (precision, recall) == (1.0, 0.5)
+    assert evaluation.pairwise(gold, merged)[:2] == (2 / 6, 1.0)
+    assert evaluation.pairwise(gold, split)[:2] == (1.0, 0.0)

@@ -1,0 +1,216 @@
+"""Story clustering on in-memory items: the seed event, clutter, vetoes, identity, restore."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
+T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
+
+needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"seed documents not found at {SEEDS}")
+
+
+def seed_items() -> list[ClusterItem]:
+    items = []
+    for index, path in enumerate(sorted(SEEDS.glob("*.txt"))):
+        title, _, text = path.read_text(encoding="utf-8").partition("\n")
+        items.append(
+            ClusterItem(
+                key=path.stem,
+                title=title.strip(),
+                text=text,
+                published=T0 + timedelta(minutes=40 * index),
+                source=f"outlet-{index}",
+                url=f"https://outlet{index}.example/{path.stem}",
+            )
+        )
+    return items
+
+
+def place_seeds(clusterer: StoryClusterer) -> str:
+    keys = [clusterer.add(item).story_key for item in seed_items()]
+    return keys[0]
+
+
+def headline_item(key: str, title: str, minutes: int = 300, **kwargs: object) -> ClusterItem:
+    return ClusterItem(key=key, title=title, published=T0 + timedelta(minutes=minutes), **kwargs)  # type: ignore[arg-type]
+
+
+@needs_seeds
+def test_five_seed_reports_form_one_story_with_five_sources() -> None:
+    clusterer = StoryClusterer()
+    assignments = [clusterer.add(item) for item in seed_items()]
+    assert len(assignments) == 5
+    assert assignments[0].is_new_story
+    assert all(not a.is_new_story for a in assignments[1:])
+    story = assignments[0].story_key
+    assert {a.story_key for a in assignments} == {story}
+    assert len(clusterer.members(story)) == 5
+    assert len({m["source"] for m in clusterer.members(story)}) == 5
+
+
+@needs_seeds
+def test_seed_story_record_headline_facts_summary() -> None:
+    clusterer = StoryClusterer()
+    story = place_seeds(clusterer)
+    headline, from_key = clusterer.headline(story)
+    assert headline != "What's Happening?"
+    assert not headline.endswith("?")
+    assert "Colossus 1" in headline and from_key.startswith("004_")
+    facts = clusterer.facts(story)
+    assert {"xAI", "Anthropic"} <= set(facts.parties)
+    assert facts.power_mw == 300.0
+    assert facts.assets[0] == "Colossus 1"
+    assert any("Memphis" in place for place in facts.places)
+    summary = clusterer.summary(story)
+    assert "Anthropic" in summary and "Related" not in summary and "inbox" not in summary
+    assert len(summary) <= 401
+
+
+@needs_seeds
+def test_teasers_and_other_events_of_the_same_companies_stay_separate() -> None:
+    clusterer = StoryClusterer()
+    story = place_seeds(clusterer)
+    others = [
+        "Fika Jobs raises $4M to build a video-first hiring platform where AI agents interview "
+        "candidates",
+        "We Added Too Many Guardrails and Broke Our Own Agent, Our AI VP of Finance Found a "
+        "Setting We'd Missed for 8 Years: The Agents #007",
+        "How to burst the AI bubble: Strike at its roots",
+        "xAI moves Grok training to Colossus 2",
+        "Anthropic signs TPU deal with Google",
+    ]
+    for index, title in enumerate(others):
+        assignment = clusterer.add(headline_item(f"other-{index}", title))
+        assert assignment.story_key != story, title
+        assert assignment.is_new_story, title
+    assert len(clusterer.members(story)) == 5
+
+
+@needs_seeds
+def test_clutter_after_a_marker_does_not_pull_a_teaser_in() -> None:
+    clusterer = StoryClusterer()
+    teaser = clusterer.add(
+        headline_item("fika", "Fika Jobs raises $4M for a video-first hiring platform", 0)
+    )
+    seed_003 = next(item for item in seed_items() if item.key.startswith("003_"))
+    # The seed's page ends with a "Related articles" block that repeats the teaser.
+    assert "Fika Jobs" in seed_003.text
+    placed = clusterer.add(seed_003)
+    assert placed.story_key != teaser.story_key
+
+
+def test_same_key_or_url_is_an_update_of_the_same_entry() -> None:
+    clusterer = StoryClusterer()
+    first = clusterer.add(
+        headline_item("a", "Nvidia to supply 100,000 GPUs to Saudi AI firm Humain", 0, url="u1")
+    )
+    again = clusterer.add(headline_item("a", "Updated: something else entirely", 5))
+    same_url = clusterer.add(headline_item("b", "Totally different words here", 6, url="u1"))
+    assert again.story_key == first.story_key and not again.is_new_story
+    assert same_url.story_key == first.story_key
+    assert len(clusterer.members(first.story_key)) == 1
+
+
+def test_syndicated_copy_and_rewrites_join() -> None:
+    clusterer = StoryClusterer()
+    first = clusterer.add(
+        headline_item("a", "Oracle signs $30 billion cloud contract with OpenAI for Stargate", 0)
+    )
+    copy = clusterer.add(
+        headline_item("b", "Oracle signs $30 billion cloud contract with OpenAI for Stargate", 9)
+    )
+    rewrite = clusterer.add(
+        headline_item("c", "OpenAI inks $30bn Oracle cloud deal tied to Stargate", 30)
+    )
+    assert copy.story_key == first.story_key and copy.similarity == 1.0
+    assert rewrite.story_key == first.story_key
+
+
+def test_different_instance_of_a_named_asset_vetoes_a_join() -> None:
+    clusterer = StoryClusterer()
+    one = clusterer.add(headline_item("a", "xAI leases Colossus 1 capacity to Anthropic", 0))
+    two = clusterer.add(headline_item("b", "xAI leases Colossus 2 capacity to Anthropic", 10))
+    same = clusterer.add(headline_item("c", "Anthropic takes Colossus 1 capacity from xAI", 20))
+    assert two.story_key != one.story_key
+    assert same.story_key == one.story_key
+
+
+def test_materially_different_amounts_veto_a_join() -> None:
+    clusterer = StoryClusterer()
+    first = clusterer.add(
+        headline_item("a", "CoreWeave signs $11.9 billion compute contract with OpenAI", 0)
+    )
+    other = clusterer.add(
+        headline_item("b", "CoreWeave signs $4 billion compute contract with OpenAI", 10)
+    )
+    close = clusterer.add(
+        headline_item("c", "OpenAI signs $11.9bn compute contract with CoreWeave", 20)
+    )
+    assert other.story_key != first.story_key
+    assert close.story_key == first.story_key
+
+
+def test_active_window_and_expiry() -> None:
+    clusterer = StoryClusterer(ClusterConfig(active_window_hours=24))
+    first = clusterer.add(
+        headline_item("a", "Microsoft books Nebius GPU capacity in New Jersey", 0)
+    )
+    later = clusterer.add(
+        headline_item("b", "Microsoft books Nebius GPU capacity in New Jersey", 60 * 30)
+    )
+    assert later.story_key != first.story_key and later.is_new_story
+    gone = clusterer.expire(T0 + timedelta(hours=26))
+    assert gone == [first.story_key]
+    assert first.story_key not in clusterer and later.story_key in clusterer
+
+
+def _labelled(name: str, limit: int) -> list[ClusterItem]:
+    from bot.cli.cluster import publication_order, read_items
+
+    return publication_order(read_items(STORIES / name))[:limit]
+
+
+@pytest.mark.skipif(not STORIES.is_dir(), reason=f"labelled stories not found at {STORIES}")
+@pytest.mark.parametrize("name", ["uci_dev.jsonl", "ecbplus_dev.jsonl"])
+def test_restore_from_exported_state_gives_the_same_future_decisions(name: str) -> None:
+    items = _labelled(name, 700)
+    split = 400
+    original = StoryClusterer()
+    for item in items[:split]:
+        original.add(item)
+    states = json.loads(
+        json.dumps({key: original.export_state(key) for key in original.story_keys()})
+    )
+    restored = StoryClusterer()
+    for key, state in reversed(list(states.items())):  # order must not matter
+        restored.restore(key, state)
+    for item in items[split:]:
+        a = original.add(item)
+        b = restored.add(item)
+        assert (a.story_key, a.is_new_story) == (b.story_key, b.is_new_story), item.title
+        assert a.similarity == pytest.approx(b.similarity)
+    for key in original.story_keys():
+        assert original.headline(key) == restored.headline(key)
+        assert original.facts(key) == restored.facts(key)
+
+
+def test_restore_rejects_unknown_state_version() -> None:
+    clusterer = StoryClusterer()
+    with pytest.raises(ValueError, match="version"):
+        clusterer.restore("s1", {"v": 999})
+
+
+def test_story_keys_fit_the_database_column() -> None:
+    clusterer = StoryClusterer()
+    key = clusterer.add(
+        headline_item("x" * 500, "A very long item key still gives a short id")
+    ).story_key
+    assert len(key) <= 64
