@@ -47,8 +47,8 @@ class ClusterConfig:
     centroid_terms: int = 160
     # Terms of the item used to look up candidates, postings kept per term, candidates scored.
     query_terms: int = 12
-    posting_limit: int = 96
-    max_candidates: int = 64
+    posting_limit: int = 64
+    max_candidates: int = 48
     # Share of members that must name a term for it to be part of the story's core.
     core_share: float = 0.5
     # Relative difference above which two figures of the same kind are different deals.
