@@ -118,22 +118,26 @@ class Poller:
         due = await asyncio.to_thread(self._claim, force)
         report = PollReport()
         if due:
-            requests = [
-                FeedRequest(
-                    url=feed.url,
-                    etag=feed.etag,
-                    last_modified=feed.last_modified,
-                    body_hash=feed.body_hash,
-                )
-                for feed in due
-            ]
             async with Fetcher(self.settings.fetch) as fetcher:
-                outcomes = await fetcher.fetch_many(requests)
-            for feed, outcome in zip(due, outcomes, strict=True):
-                result = await asyncio.to_thread(self._record, feed, outcome)
-                report.feeds.append(result)
-                if on_feed is not None:
-                    on_feed(result)
+
+                async def fetch(feed: DueFeed) -> tuple[DueFeed, FetchOutcome]:
+                    request = FeedRequest(
+                        url=feed.url,
+                        etag=feed.etag,
+                        last_modified=feed.last_modified,
+                        body_hash=feed.body_hash,
+                    )
+                    return feed, await fetcher.fetch(request)
+
+                # Each feed is stored as soon as it arrives: a slow feed delays nobody else's
+                # entries, a crash mid-cycle keeps what was already fetched, and bodies do not
+                # pile up in memory.
+                for arrival in asyncio.as_completed([fetch(feed) for feed in due]):
+                    feed, outcome = await arrival
+                    result = await asyncio.to_thread(self._record, feed, outcome)
+                    report.feeds.append(result)
+                    if on_feed is not None:
+                        on_feed(result)
         report.processing = await asyncio.to_thread(self.processor.process_pending)
         return report
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 60.0, what: str = "") -> None:
@@ -128,5 +129,9 @@ def query(db_url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
 
 
 def scalar(db_url: str, sql: str, **params: object) -> int:
-    rows = query(db_url, sql, **params)
+    """A count; 0 while the daemon has not created the schema yet."""
+    try:
+        rows = query(db_url, sql, **params)
+    except OperationalError:
+        return 0
     return int(rows[0][0] or 0) if rows else 0  # type: ignore[call-overload]
