@@ -83,13 +83,14 @@ def run_demo(out_dir: Path, *, now: datetime, echo: Callable[[str], None] = prin
         slack_file = out_dir / "slack-payload.json"
         slack_file.write_text(json.dumps(messages, indent=2, ensure_ascii=False), "utf-8")
         assert email_channel.email is not None
+        email_digest = pipeline.digests.compose(email_channel, now=now)
         message = render_email(
-            digest, from_addr=email_channel.email.from_addr, to=email_channel.email.to
+            email_digest, from_addr=email_channel.email.from_addr, to=email_channel.email.to
         )
         eml_file = out_dir / "digest.eml"
         eml_file.write_bytes(bytes(message))
         html_file = out_dir / "digest.html"
-        html_file.write_text(render_email_html(digest), "utf-8")
+        html_file.write_text(render_email_html(email_digest), "utf-8")
         pipeline.db.dispose()
     echo("")
     echo(f"wrote {slack_file}, {eml_file} and {html_file} (folder: {out_dir.resolve()})")
