@@ -35,6 +35,7 @@ def write_config(
     db_url: str,
     feed_urls: Iterable[str],
     poll_interval: int = 30,
+    min_interval: int = 30,
     channels: str = "",
     extra: str = "",
 ) -> Path:
@@ -44,7 +45,7 @@ def write_config(
         f"poll_interval = {poll_interval}",
         extra,
         "[fetch]",
-        "min_interval = 30",
+        f"min_interval = {min_interval}",
         "total_timeout = 20.0",
         "[daemon]",
         "health_port = 0",
