@@ -34,6 +34,7 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.client_ports: dict[str, int] = {}
         self.in_flight = 0
         self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -45,6 +46,7 @@ class FeedServer:
             def do_GET(self) -> None:
                 with server.lock:
                     server.requests.append((self.path, dict(self.headers.items())))
+                    server.client_ports[self.path] = self.client_address[1]
                 route = server.routes.get(self.path.split("?")[0])
                 if route is None:
                     self.send_response(404)
@@ -378,6 +380,20 @@ def test_per_host_limit(server: FeedServer) -> None:
     assert [o.url for o in outcomes] == [r.url for r in requests]
     assert all(o.status is FetchStatus.OK for o in outcomes)
     assert server.max_in_flight == 2
+
+
+def test_connections_are_reused_after_304_redirect_and_error(server: FeedServer) -> None:
+    paths = ["/feed?k1", "/feed?k2", "/r302?k3", "/missing?k4", "/gone?k5", "/feed?k6"]
+    requests = [FeedRequest(server.url(path), etag=ETAG) for path in paths]
+
+    async def run() -> list[FetchOutcome]:
+        async with Fetcher(settings(concurrency=1, per_host=1)) as fetcher:
+            return [await fetcher.fetch(request) for request in requests]
+
+    outcomes = asyncio.run(run())
+    assert outcomes[0].status is FetchStatus.NOT_MODIFIED
+    ports = {server.client_ports[path] for path in paths}
+    assert len(ports) == 1  # one kept-alive connection served every request
 
 
 def test_global_limit_across_hosts(server: FeedServer) -> None:

@@ -35,6 +35,7 @@ from bot.reader.fetcher.errors import (
 from bot.reader.fetcher.headers import parse_cache_lifetime, parse_retry_after
 
 MAX_REDIRECTS = 5
+DRAIN_LIMIT = 64 * 1024
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
@@ -68,6 +69,19 @@ def _check_scheme(url: str) -> None:
         raise FetchError(BAD_SCHEME, f"invalid URL {url!r}: {exc}") from None
     if scheme not in ("http", "https"):
         raise FetchError(BAD_SCHEME, f"unsupported URL scheme {scheme or '(none)'!r} in {url!r}")
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a small unused body (304, redirect, error page) so the connection can be reused.
+
+    httpx closes a connection whose response was not read to the end; for 1,000 unchanged feeds
+    that is 1,000 new TCP connections instead of a few dozen kept-alive ones.
+    """
+    received = 0
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        if received > DRAIN_LIMIT:
+            break  # not worth reading: let httpx drop the connection
 
 
 class Fetcher:
@@ -186,6 +200,7 @@ class Fetcher:
                         still_permanent = False
                     seen.add(target)
                     url = target
+                    await _drain(response)
                     continue
                 return await self._finish(request, response, url, permanent_url)
         raise FetchError(REDIRECT, f"more than {MAX_REDIRECTS} redirects")  # pragma: no cover
@@ -210,6 +225,8 @@ class Fetcher:
             last_modified=header("last-modified") or request.last_modified,
             content_type=header("content-type"),
         )
+        if not 200 <= status < 300:
+            await _drain(response)
         if status == 304:
             outcome.status = FetchStatus.NOT_MODIFIED
             outcome.body_hash = request.body_hash
