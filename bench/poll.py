@@ -1,8 +1,11 @@
 """Benchmark of one poll cycle: 1,000 feeds of 50 items, cold and warm, against feedparser.
 
-A local HTTP server in another process serves the feeds (realistic HTML descriptions built from
-real headlines in ../shared/data, RSS 2.0, ETags, 304 on If-None-Match) on several ports of
-127.0.0.1, so the fetcher's per-host politeness limit applies as it would across many sites.
+A local HTTP server in another process serves the feeds (RSS 2.0, ETags, 304 on If-None-Match)
+on several ports of 127.0.0.1, so the fetcher's per-host politeness limit applies as it would
+across many sites. Items are realistic: HTML descriptions (paragraphs, images, tracked links,
+"Read more") around real general-news headlines from ../shared/data, and one item in twenty a
+report of one of 300 generated compute deals, each reported by several outlets in different words
+(so matching and clustering have real work).
 
 * cold: the real pipeline (fetch, parse, store, match, cluster: ``Poller.poll``) on an empty
   SQLite database, every feed new;
@@ -44,7 +47,7 @@ PORTS = 25  # 25 "hosts" x the default per-host limit of 4 > the default concurr
 
 
 def _headlines() -> tuple[list[str], list[dict[str, str]]]:
-    """General news headlines and compute-deal items (title, summary) from the shared data."""
+    """General news headlines (real, from the shared data) and the labelled compute deals."""
     general: list[str] = []
     deals: list[dict[str, str]] = []
     uci = DATA / "stories" / "uci_dev.jsonl"
@@ -76,17 +79,46 @@ def _description(rng: random.Random, general: list[str], lead: str) -> str:
     )
 
 
+_BUYERS = ["Microsoft", "OpenAI", "Anthropic", "Meta", "Google", "Amazon", "Oracle", "xAI"]
+_SELLERS = ["CoreWeave", "Nebius", "Lambda", "Crusoe", "Applied Digital", "IREN", "TeraWulf",
+            "Cipher Mining", "Equinix", "Digital Realty", "Nscale", "Fluidstack"]  # fmt: skip
+_SITES = ["Texas", "Ohio", "Norway", "Finland", "Virginia", "Arizona", "Wyoming", "Iceland"]
+_TITLES = [
+    "{buyer} signs ${amount} billion deal for {mw} of AI compute from {seller}",
+    "{seller} to supply {buyer} with {gpus} in {site} under multiyear contract",
+    "{buyer} leases {mw} {site} data center from {seller} in ${amount}bn contract",
+]
+EVENTS = 300  # distinct compute deals; each is reported by several outlets in their own words
+
+
+def _deal(event: int, rng: random.Random) -> tuple[str, str]:
+    """One outlet's report of compute deal ``event``: same facts, its own wording."""
+    facts = random.Random(event)
+    buyer, seller = facts.choice(_BUYERS), facts.choice(_SELLERS)
+    mw, gpus = f"{facts.randrange(1, 20) * 50} MW", f"{facts.randrange(2, 60)},000 GPUs"
+    amount, site = facts.randrange(1, 30), facts.choice(_SITES)
+    years = facts.randrange(2, 11)
+    title = rng.choice(_TITLES).format(
+        buyer=buyer, seller=seller, mw=mw, gpus=gpus, amount=amount, site=site
+    )
+    lead = (
+        f"{seller} will provide {buyer} with {gpus} ({mw}) of AI infrastructure in {site} "
+        f"under a {years}-year agreement valued at about ${amount} billion, the companies said."
+    )
+    return title, lead
+
+
 def render_feed(index: int, items: int) -> bytes:
-    """Feed ``index``: deterministic, one compute-deal report in ten, dates in the last 2 days."""
-    general, deals = _headlines()
+    """Feed ``index``: deterministic; one item in twenty reports a compute deal; dates in the
+    last two days."""
+    general, _ = _headlines()
     rng = random.Random(index)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     host = f"outlet{index}.example"
     parts = []
     for number in range(items):
-        if rng.random() < 0.1:
-            deal = rng.choice(deals)
-            title, lead = deal["title"], deal["summary"]
+        if rng.random() < 0.05:
+            title, lead = _deal(rng.randrange(EVENTS), rng)
         else:
             title = rng.choice(general)
             lead = rng.choice(general)
