@@ -224,6 +224,19 @@ def test_unusable_documents_raise_a_clear_error(body: bytes, kind: str | None) -
         assert caught.value.kind == kind
 
 
+def test_html_page_error_names_the_feed_it_advertises() -> None:
+    page = (
+        b"<!DOCTYPE html><html><head><title>News</title>"
+        b'<link rel="alternate" type="application/rss+xml" '
+        b'href="/feed.xml?a=1&amp;b=2">'
+        b"</head><body>Hello</body></html>"
+    )
+    with pytest.raises(FeedParseError) as caught:
+        parse_feed(page, url="https://news.example.com/", now=NOW)
+    assert caught.value.kind == "not_a_feed"
+    assert "https://news.example.com/feed.xml?a=1&b=2" in caught.value.reason
+
+
 def test_broken_but_readable_feed_keeps_entries_and_warns() -> None:
     body = rss(item("Kept &nbsp; entry", "https://n.example/k")).replace(b"</channel></rss>", b"")
     parsed = parse_feed(body, url=URL, now=NOW)

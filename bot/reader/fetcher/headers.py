@@ -1,4 +1,9 @@
-"""Reading the HTTP caching and rate-limit headers that steer the schedule (pure functions)."""
+"""Reading the HTTP caching and rate-limit headers that steer the schedule (pure functions).
+
+Only two numbers are needed (seconds until a retry is welcome, seconds a copy stays fresh), so
+``email.utils`` for HTTP dates and two regular expressions do it; a caching library such as
+hishel would bring a whole cache we do not want.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from datetime import datetime
@@ -14,7 +15,7 @@ from bot.reader.parser.fast import parse_fast
 from bot.reader.parser.jsonfeed import looks_like_json, parse_json_feed
 from bot.reader.parser.normalise import RawEntry, RawFeed, normalise
 from bot.reader.parser.safety import defuse_doctype
-from bot.reader.processor import from_struct_time
+from bot.reader.processor import canonical_url, from_struct_time
 
 _HTML_START = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
@@ -24,6 +25,23 @@ _HTML_START = re.compile(
 # Any XML document starts with "<" after an optional byte-order mark and white space (UTF-8), or
 # with a UTF-16/32 byte-order mark.
 _MARKUP_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<|^(?:\xff\xfe|\xfe\xff|\x00\x00\xfe\xff)")
+
+
+_ALTERNATE_LINK = re.compile(rb"<link\b[^>]*>", re.I)
+_FEED_TYPE = re.compile(
+    rb"""type\s*=\s*["']application/(?:rss|atom|feed)\+(?:xml|json)["']""", re.I
+)
+_HREF = re.compile(rb"""href\s*=\s*["']([^"']+)["']""", re.I)
+
+
+def _advertised_feed(page: bytes, url: str) -> str | None:
+    """The feed a web page advertises with <link rel="alternate" type="application/rss+xml">."""
+    for tag in _ALTERNATE_LINK.findall(page[:65536]):
+        href = _HREF.search(tag)
+        if _FEED_TYPE.search(tag) and b"alternate" in tag.lower() and href:
+            base = url if url.startswith(("http://", "https://")) else None
+            return canonical_url(html.unescape(href.group(1).decode("utf-8", "replace")), base)
+    return None
 
 
 class FeedParseError(Exception):
@@ -126,7 +144,9 @@ def parse_feed(
     problem = _describe(result.get("bozo_exception")) if result.get("bozo") else None
     if not raw.entries and not result.get("version"):
         if _HTML_START.match(body[:4096]) or (content_type or "").startswith("text/html"):
-            raise FeedParseError("an HTML page, not a feed", kind="not_a_feed")
+            advertised = _advertised_feed(body, url)
+            hint = f" (the page names its feed: {advertised})" if advertised else ""
+            raise FeedParseError(f"an HTML page, not a feed{hint}", kind="not_a_feed")
         if not _MARKUP_START.match(body[:1024]):
             raise FeedParseError("neither XML nor JSON", kind="not_a_feed")
         if problem:
