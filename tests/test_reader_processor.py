@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -101,6 +102,27 @@ def test_plain_text_limit() -> None:
 )
 def test_canonical_url(url: str, base: str | None, expected: str | None) -> None:
     assert canonical_url(url, base) == expected
+
+
+def _google_news_id(target: str) -> str:
+    url = target.encode()
+    length = bytes([len(url)]) if len(url) < 128 else bytes([len(url) & 0x7F | 0x80, len(url) >> 7])
+    payload = b"\x08\x13\x22" + length + url + b"\xd2\x01\x00"
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://www.reuters.com/technology/deal-2026-03-01/", "https://ex.com/" + "a" * 150],
+)
+def test_google_news_article_links_are_unwrapped(target: str) -> None:
+    link = f"https://news.google.com/rss/articles/{_google_news_id(target)}?oc=5&hl=en-US"
+    assert canonical_url(link) == target
+
+
+def test_opaque_google_news_ids_are_kept() -> None:
+    link = "https://news.google.com/rss/articles/AU_yqLOpaqueTokenWithoutAnyUrl0123?oc=5"
+    assert canonical_url(link) == link
 
 
 def test_plausible_time() -> None:

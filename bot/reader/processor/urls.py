@@ -2,12 +2,14 @@
 
 Two outlets' copies of one link, or one outlet's link seen through a newsletter redirector, must
 compare equal, so storage and clustering can use the URL as a key. The rules are the product's
-own (which parameters only track, which hosts only redirect), so they live here rather than in a
-library; ``urllib.parse`` does the parsing.
+own (which parameters only track, which hosts only redirect, how a Google News article id carries
+its target), so they live here rather than in a library; ``urllib.parse`` does the parsing.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit, urlunsplit
 
@@ -91,6 +93,7 @@ for _hosts, _path, _names in (
 ):
     for _host in _hosts:
         _REDIRECTORS[_host] = (re.compile(_path), _names)
+_GOOGLE_NEWS_PATH = re.compile(r"^/(?:rss/)?articles/([A-Za-z0-9_-]{8,})$")
 _YAHOO_RU = re.compile(r"/RU=([^/]+)/")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ABSOLUTE_WEB = re.compile(r"^https?://", re.IGNORECASE)
@@ -112,7 +115,36 @@ def _is_tracking(name: str) -> bool:
     return lowered in _TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES)
 
 
+def _google_news_target(path: str) -> str | None:
+    """The article URL inside a Google News article id ("CBMi...": base64url of a protobuf whose
+    field 4 is the URL). Ids of the newer opaque kind (no URL inside) give None."""
+    found = _GOOGLE_NEWS_PATH.match(path)
+    if found is None:
+        return None
+    token = found.group(1)
+    try:
+        data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (ValueError, binascii.Error):
+        return None
+    start = data.find(b"http")
+    if start < 1:
+        return None
+    length = data[start - 1]
+    if start >= 2 and data[start - 2] & 0x80:  # a two-byte varint length
+        length = (data[start - 2] & 0x7F) | (data[start - 1] << 7)
+    target = data[start : start + length]
+    if len(target) != length or not _ABSOLUTE_WEB.match(target.decode("latin-1")):
+        return None
+    try:
+        text = target.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text.isprintable() and " " not in text else None
+
+
 def _redirect_target(host: str, path: str, query: str, raw: str) -> str | None:
+    if host == "news.google.com" and "/articles/" in path:
+        return _google_news_target(path)
     if host not in _REDIRECTORS and host != "href.li" and not host.endswith("search.yahoo.com"):
         return None
     if host == "href.li":
