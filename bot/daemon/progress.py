@@ -18,8 +18,11 @@ log = logging.getLogger("newsbot.poll")
 
 
 class PollProgress:
-    def __init__(self, total: int, *, interactive: bool | None = None) -> None:
+    def __init__(
+        self, total: int, *, interactive: bool | None = None, console: Console | None = None
+    ) -> None:
         self.total = total
+        self.console = console
         self.counts: Counter[str] = Counter()
         self.interactive = sys.stderr.isatty() if interactive is None else interactive
         self._progress: Progress | None = None
@@ -33,7 +36,7 @@ class PollProgress:
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[counts]}"),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=self.console or Console(stderr=True),
                 transient=False,
             )
             self._progress.start()
