@@ -156,6 +156,8 @@ def test_clutter_cuts_related_article_block() -> None:
         "Frequently Asked Questions",
         "More from The Register",
         "More reporting around this story.",
+        "More stories from Reuters",
+        "Latest news:",
         "Most popular",
     ],
 )
@@ -192,6 +194,9 @@ def test_clutter_lines_are_dropped_anywhere(line: str) -> None:
         "The company told investors in its quarterly newsletter that the lease covers two "
         "campuses, a combined 600 megawatts, and runs for fifteen years from 2026.",
         "Related party transactions were disclosed in the filing.",
+        "Recent news suggests a delay.",
+        "Top stories dominated the market.",
+        "More on this later.",
         "Share prices rose 4% after the announcement.",
     ],
 )

@@ -42,7 +42,8 @@ _SECTION_HEADING = re.compile(
           | (?:about\s+the\s+author|share\s+this\s+(?:article|story|post))
         )\s*[:!?»›>|-]*
       | (?:more|other|latest|recent|top|trending|popular)\s+
-        (?:stories|news|articles|posts|headlines|coverage|reporting|reads?|videos?)\b.*
+        (?:stories|news|articles|posts|headlines|coverage|reporting|reads?|videos?)
+        (?:\s+(?:from|on|in|about|around|like|for)\b[^.!?:]{0,40})?\s*[.:!»›>|-]*
     )\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
