@@ -11,6 +11,7 @@ SIGTERM/SIGINT stop new work and let in-flight jobs finish within `daemon.shutdo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import functools
 import logging
@@ -184,17 +185,21 @@ class Daemon:
         """Run a job as a tracked task (so shutdown can wait for it), retrying it with
         backoff while the database is unreachable."""
 
+        def finished(task: asyncio.Task[None]) -> None:
+            self._inflight.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("job %s failed", name, exc_info=task.exception())
+
         async def runner() -> None:
             if self._stopping:
                 return
             task = asyncio.ensure_future(self._with_db_retries(job, name))
             self._inflight.add(task)
-            try:
-                await task
-            except Exception:
-                log.exception("job %s failed", name)
-            finally:
-                self._inflight.discard(task)
+            task.add_done_callback(finished)
+            # Shielded: stopping the scheduler cancels its own waiters, never a job in flight;
+            # shutdown waits for the job itself, within the grace period.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
 
         return runner
 
@@ -390,7 +395,7 @@ class Daemon:
         await stop.wait()
         log.info("stopping: no new jobs; waiting for %d in-flight jobs", len(self._inflight))
         self._stopping = True
-        self.scheduler.shutdown(wait=False)
+        self.scheduler.pause()  # no new runs; unlike shutdown, running jobs are left alone
         if self._inflight:
             _done, pending = await asyncio.wait(
                 set(self._inflight), timeout=self.settings.daemon.shutdown_grace
@@ -399,6 +404,7 @@ class Daemon:
                 task.cancel()
             if pending:
                 log.warning("%d jobs did not finish within the grace period", len(pending))
+        self.scheduler.shutdown(wait=False)
         await self.health.stop()
         self.presence.close()
         self.pipeline.db.dispose()

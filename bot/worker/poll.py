@@ -191,7 +191,9 @@ class Poller:
             if outcome.status is FetchStatus.GONE:
                 feed.enabled = False
                 feed.disabled_reason = f"410 Gone at {now:%Y-%m-%d %H:%M} UTC"
-                log.warning("feed %s is gone (410); disabled", feed.url)
+                log.warning(
+                    "feed %s is gone (410); disabled", feed.url, extra={"feed_url": feed.url}
+                )
             elif result.outcome == "error":
                 feed.consecutive_failures += 1
                 feed.last_error = result.error
@@ -200,7 +202,13 @@ class Poller:
                 if outcome.retry_after_s:
                     delay = max(delay, outcome.retry_after_s)
                 feed.next_check_at = now + timedelta(seconds=delay)
-                log.warning("feed %s failed (%s): %s", feed.url, result.error_class, result.error)
+                log.warning(
+                    "feed %s failed (%s): %s",
+                    feed.url,
+                    result.error_class,
+                    result.error,
+                    extra={"feed_url": feed.url, "error_class": result.error_class},
+                )
             else:
                 feed.consecutive_failures = 0
                 feed.last_success_at = now

@@ -277,11 +277,20 @@ class StoryProcessor:
         )
         session.flush()
         self._refresh_story(session, story, entry, now, from_clusterer=clustered)
+        context = {"story_id": story.id, "entry_id": entry.id, "feed_id": entry.feed_id}
         if created:
             record_event(session, story, "created", entry, now)
+            log.info("story %d created: %s", story.id, story.headline, extra=context)
         elif story.source_count > outlets_before:
             story.version += 1
             record_event(session, story, "source_added", entry, now)
+            log.info(
+                "story %d gained a source (%s), %d outlets",
+                story.id,
+                entry.source_name,
+                story.source_count,
+                extra=context,
+            )
         return created
 
     def _refresh_story(
