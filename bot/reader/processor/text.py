@@ -80,6 +80,10 @@ def to_plain_text(markup: str | None, *, keep_lines: bool = False, limit: int | 
     if not markup:
         return ""
     text = markup
+    if not keep_lines and "<" not in text and "&" not in text:
+        # Most titles, authors and categories: only white space and control characters to fix.
+        text = " ".join(_CONTROL.sub("", text).split())
+        return truncate(text, limit) if limit is not None else text
     if _LOOKS_LIKE_MARKUP.search(text):
         if "<" in text:
             # Cheap substring tests spare most descriptions most of the passes.
