@@ -1,1 +1,2 @@
-"""TODO"""
+"""The reader stages: fetch feeds (:mod:`.fetcher`), parse them (:mod:`.parser`) and normalise
+their content (:mod:`.processor`); OPML subscription lists (:mod:`.opml`)."""
