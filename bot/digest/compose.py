@@ -6,8 +6,10 @@ Pure functions over in-memory data (no I/O): the worker loads candidate stories 
 
 Selection
     A story is included when the channel has never been sent it, or when it was sent and has since
-    gained independent outlets (it is then marked ``updated``). Stories under ``min_score`` are left
-    out.
+    been *materially updated* (it is then marked ``updated``): it gained independent outlets, or a
+    key fact became known or changed (:func:`material_fact_changes`: power, deal value, chip count
+    or a named facility). A new party spelling, a place or a reworded summary is not material: the
+    analyst has already read the story. Stories under ``min_score`` are left out.
 
 Ranking
     Analysts want the most important deals first, and importance has several signals of
@@ -43,6 +45,10 @@ RECENCY_HALF_LIFE_HOURS = 24.0
 SUMMARY_MAX_CHARS = 360
 HEADLINE_MAX_CHARS = 300
 
+# A figure that moved by less than this fraction is the same figure reported with other rounding
+# ("300 MW" and "0.3 GW", "$17.4B" and "$17.35 billion").
+FACT_TOLERANCE = 0.02
+
 # Dollars per megawatt used to put power-only deals on the same scale as priced ones; roughly the
 # build-out cost of AI data-center capacity. Only relative order matters, so precision does not.
 USD_PER_MW = 10_000_000.0
@@ -63,12 +69,54 @@ class StoryView:
     version: int
 
 
+@dataclass(slots=True, frozen=True)
+class PreviousInclusion:
+    """What a channel was last sent of a story: its outlet count and key facts (None if unknown)."""
+
+    source_count: int
+    facts: StoryFacts | None = None
+    version: int | None = None
+
+
+def material_fact_changes(before: StoryFacts | None, after: StoryFacts) -> list[str]:
+    """The key facts that became known or changed, as short labels ("power", "value", ...).
+
+    Unknown earlier facts (``None``: recorded before facts were kept) compare as unchanged, so
+    old inclusions are judged on outlets alone rather than all reported as updated.
+    """
+    if before is None:
+        return []
+    changes = []
+    for label, old, new in (
+        ("power", before.power_mw, after.power_mw),
+        ("value", before.amount_usd, after.amount_usd),
+        ("chips", before.chips, after.chips),
+    ):
+        if new is None or new <= 0:
+            continue  # a figure that disappeared is a clustering artefact, not news
+        if old is None or old <= 0 or abs(new - old) > FACT_TOLERANCE * max(abs(old), abs(new)):
+            changes.append(label)
+    known_assets = {_outlet_key(asset) for asset in before.assets}
+    if any(_outlet_key(asset) not in known_assets for asset in after.assets):
+        changes.append("facility")
+    return changes
+
+
+def is_material_update(
+    previous: PreviousInclusion, sources: Sequence[SourceRef], facts: StoryFacts
+) -> bool:
+    """New independent outlets, or new key facts, since ``previous``."""
+    return len(sources) > previous.source_count or bool(
+        material_fact_changes(previous.facts, facts)
+    )
+
+
 def compose_digest(
     *,
     channel: str,
     title: str,
     candidates: Sequence[StoryView],
-    previously_sent: Mapping[int, int],
+    previously_sent: Mapping[int, int | PreviousInclusion],
     period_start: datetime | None,
     period_end: datetime,
     max_stories: int,
@@ -79,8 +127,8 @@ def compose_digest(
 ) -> Digest:
     """Select, rank and cap the stories of one channel for one period.
 
-    ``previously_sent`` maps story id to the number of distinct outlets the story had when it was
-    last included in a digest of this channel.
+    ``previously_sent`` maps story id to what this channel was last sent of it: a
+    :class:`PreviousInclusion`, or just the number of distinct outlets it had then.
     """
     if max_stories < 1:
         raise ValueError(f"max_stories must be at least 1, got {max_stories}")
@@ -89,10 +137,12 @@ def compose_digest(
         if view.score < min_score:
             continue
         sources = dedupe_sources(view.sources)
-        sent_count = previously_sent.get(view.story_id)
-        if sent_count is not None and len(sources) <= sent_count:
+        previous = previously_sent.get(view.story_id)
+        if isinstance(previous, int):
+            previous = PreviousInclusion(source_count=previous)
+        if previous is not None and not is_material_update(previous, sources, view.facts):
             continue
-        selected.append((view, sources, sent_count is not None))
+        selected.append((view, sources, previous is not None))
 
     ranked = _rank(selected, period_end)
     kept = ranked[:max_stories]
@@ -107,6 +157,7 @@ def compose_digest(
             first_seen=view.first_seen,
             score=view.score,
             updated=updated,
+            version=view.version,
         )
         for view, sources, updated in kept
     ]

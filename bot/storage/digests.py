@@ -1,11 +1,21 @@
-"""The digest outbox: digests stored before delivery, their stories, and every delivery attempt."""
+"""The digest outbox: digests stored before delivery, their stories, and every delivery attempt.
+
+Kinds of outbox rows (``digests.kind``): ``scheduled`` and ``manual`` digests, ``breaking`` posts
+of one story (idempotency key ``<channel>:breaking:<story id>``) and ``update`` posts (a thread
+reply or an edit of an already posted Slack message, key ``<channel>:update:<story id>:v<n>``).
+Every row records which stories it carried (``digest_stories``) with their outlet count and key
+facts, which is what "already sent to this channel" and "materially updated since" are judged on.
+Rows that failed permanently do not count as sent, so their stories come back in the next digest.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,22 +25,82 @@ from bot.storage.models import Delivery, Digest, DigestStory
 # died mid-send) is retried after this long; until then another instance leaves it alone.
 SEND_LEASE = timedelta(minutes=5)
 
+LIVE_STATUSES = ("pending", "sending", "sent")  # queued or delivered: counts as sent
+PERIOD_KINDS = ("scheduled", "manual")  # the kinds that open and close a digest period
+
+
+@dataclass(slots=True, frozen=True)
+class StoryInclusion:
+    """A story as it went into one outbox row."""
+
+    story_id: int
+    version: int
+    source_count: int
+    facts: dict[str, Any] | None = None
+    message_ref: str | None = None  # the Slack ts the story is shown in, once known
+
+
+@dataclass(slots=True, frozen=True)
+class SentStory:
+    """What a channel was last sent of a story, and the Slack message it lives in (if any)."""
+
+    source_count: int
+    version: int
+    facts: dict[str, Any] | None
+    message_ref: str | None
+
 
 def previously_sent(session: Session, channel: str) -> dict[int, int]:
-    """story_id -> source count when last included in a sent or queued digest of `channel`."""
-    rows = session.execute(
-        select(DigestStory.story_id, func.max(DigestStory.source_count))
+    """story_id -> outlet count when last included in a queued or sent row of ``channel``."""
+    return {
+        story_id: sent.source_count for story_id, sent in last_inclusions(session, channel).items()
+    }
+
+
+def last_inclusions(
+    session: Session, channel: str, story_ids: list[int] | None = None
+) -> dict[int, SentStory]:
+    """story_id -> its latest inclusion in a queued or delivered outbox row of ``channel``.
+
+    ``message_ref`` is the latest known Slack message of the story in this channel, which may
+    come from an earlier row than the latest inclusion (an update row refers to its parent).
+    """
+    query = (
+        select(
+            DigestStory.story_id,
+            DigestStory.source_count,
+            DigestStory.story_version,
+            DigestStory.facts,
+            DigestStory.message_ref,
+        )
         .join(Digest, Digest.id == DigestStory.digest_id)
-        .where(Digest.channel == channel, Digest.status.in_(("pending", "sending", "sent")))
-        .group_by(DigestStory.story_id)
+        .where(Digest.channel == channel, Digest.status.in_(LIVE_STATUSES))
+        .order_by(DigestStory.id)
     )
-    return {int(story_id): int(count) for story_id, count in rows}
+    if story_ids is not None:
+        if not story_ids:
+            return {}
+        query = query.where(DigestStory.story_id.in_(story_ids))
+    latest: dict[int, SentStory] = {}
+    for story_id, count, version, facts, ref in session.execute(query):
+        before = latest.get(int(story_id))
+        latest[int(story_id)] = SentStory(
+            source_count=int(count),
+            version=int(version),
+            facts=facts,
+            message_ref=ref or (before.message_ref if before else None),
+        )
+    return latest
 
 
 def last_digest_time(session: Session, channel: str) -> datetime | None:
+    """The end of the channel's last scheduled or manual digest (breaking and update posts do
+    not close a period)."""
     return session.scalar(
         select(func.max(Digest.period_end)).where(
-            Digest.channel == channel, Digest.status.in_(("pending", "sending", "sent"))
+            Digest.channel == channel,
+            Digest.status.in_(LIVE_STATUSES),
+            Digest.kind.in_(PERIOD_KINDS),
         )
     )
 
@@ -44,7 +114,7 @@ def enqueue_digest(
     period_start: datetime | None,
     period_end: datetime,
     payload: dict[str, Any],
-    stories: list[tuple[int, int, int]],  # (story_id, version, source_count)
+    stories: Sequence[StoryInclusion | tuple[int, int, int]],  # or (story_id, version, count)
     now: datetime,
 ) -> Digest | None:
     """Store a rendered digest in the outbox; None if this channel's period was already stored."""
@@ -72,10 +142,16 @@ def enqueue_digest(
             session.flush()
     except IntegrityError:  # another instance stored the same period first
         return None
-    for story_id, version, count in stories:
+    for item in stories:
+        story = item if isinstance(item, StoryInclusion) else StoryInclusion(*item)
         session.add(
             DigestStory(
-                digest_id=digest.id, story_id=story_id, story_version=version, source_count=count
+                digest_id=digest.id,
+                story_id=story.story_id,
+                story_version=story.version,
+                source_count=story.source_count,
+                facts=story.facts,
+                message_ref=story.message_ref,
             )
         )
     session.flush()
@@ -85,25 +161,95 @@ def enqueue_digest(
 def claim_due_digests(
     session: Session, *, now: datetime, owner: str, channel: str | None = None
 ) -> list[Digest]:
-    """Lease pending digests whose next attempt is due (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
-    query = (
-        select(Digest)
-        .where(Digest.status.in_(("pending", "sending")))
-        .where(or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now))
-        .where(or_(Digest.lease_until.is_(None), Digest.lease_until < now))
-        .order_by(Digest.created_at, Digest.id)
+    """Lease pending digests whose next attempt is due, oldest first.
+
+    Each lease is a compare-and-set ``UPDATE ... WHERE <still claimable>``: on PostgreSQL the
+    rows are also read ``FOR UPDATE SKIP LOCKED``, but SQLite reads outside a write transaction,
+    so two processes can both see a row as claimable and only the conditional update decides
+    which of them sends it.
+    """
+    claimable = (
+        Digest.status.in_(("pending", "sending")),
+        or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now),
+        or_(Digest.lease_until.is_(None), Digest.lease_until < now),
     )
+    query = select(Digest.id).where(*claimable).order_by(Digest.created_at, Digest.id)
     if channel is not None:
         query = query.where(Digest.channel == channel)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    digests = list(session.scalars(query))
-    for digest in digests:
-        digest.lease_owner = owner
-        digest.lease_until = now + SEND_LEASE
-        digest.status = "sending"
+    claimed: list[int] = []
+    for digest_id in list(session.scalars(query)):
+        result = session.execute(
+            update(Digest)
+            .where(Digest.id == digest_id, *claimable)
+            .values(lease_owner=owner, lease_until=now + SEND_LEASE, status="sending"),
+            execution_options={"synchronize_session": False},
+        )
+        if getattr(result, "rowcount", 0) == 1:
+            claimed.append(digest_id)
     session.flush()
-    return digests
+    session.expire_all()
+    return [digest for i in claimed if (digest := session.get(Digest, i)) is not None]
+
+
+def claim_digest(session: Session, digest_id: int, *, now: datetime, owner: str) -> bool:
+    """Lease one digest again for a retry within the same run, if it is still claimable."""
+    result = session.execute(
+        update(Digest)
+        .where(
+            Digest.id == digest_id,
+            Digest.status.in_(("pending", "sending")),
+            or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now),
+            or_(Digest.lease_until.is_(None), Digest.lease_until < now),
+        )
+        .values(lease_owner=owner, lease_until=now + SEND_LEASE, status="sending"),
+        execution_options={"synchronize_session": False},
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def set_message_ref(session: Session, digest_id: int, story_ids: list[int], ref: str) -> None:
+    """Remember the Slack message (ts) the given stories of a digest were posted in."""
+    if story_ids:
+        session.execute(
+            update(DigestStory)
+            .where(DigestStory.digest_id == digest_id, DigestStory.story_id.in_(story_ids))
+            .values(message_ref=ref),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def posted_message(session: Session, channel: str, ref: str) -> dict[str, Any] | None:
+    """The Slack message ``ref`` of ``channel`` as it currently reads: the latest edit queued or
+    made, else the digest part that was posted as ``ref``."""
+    edits = session.scalars(
+        select(Digest)
+        .where(Digest.channel == channel, Digest.kind == "update")
+        .where(Digest.status.in_(LIVE_STATUSES))
+        .order_by(Digest.id.desc())
+    )
+    for row in edits:
+        payload = row.payload or {}
+        if payload.get("action") == "edit" and payload.get("ref") == ref:
+            message = payload.get("message")
+            return dict(message) if isinstance(message, dict) else None
+    parents = session.scalars(
+        select(Digest)
+        .join(DigestStory, DigestStory.digest_id == Digest.id)
+        .where(Digest.channel == channel, Digest.kind != "update", DigestStory.message_ref == ref)
+        .order_by(Digest.id.desc())
+    )
+    for row in parents:
+        progress = row.progress or {}
+        refs = list(progress.get("refs") or [])
+        parts = list(progress.get("sent_parts") or [])
+        messages = list((row.payload or {}).get("messages") or [])
+        if ref in refs and refs.index(ref) < len(parts):
+            index = parts[refs.index(ref)]
+            if 0 <= index < len(messages) and isinstance(messages[index], dict):
+                return dict(messages[index])
+    return None
 
 
 def start_attempt(session: Session, digest: Digest, now: datetime) -> Delivery:

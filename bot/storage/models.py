@@ -208,6 +208,8 @@ class DigestStory(Base):
     story_version: Mapped[int] = mapped_column(Integer)
     source_count: Mapped[int] = mapped_column(Integer)
     message_ref: Mapped[str | None] = mapped_column(String(100))  # Slack ts, for threads/edits
+    # StoryFacts.to_json() as included (revision 0002; NULL on older rows)
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     digest: Mapped[Digest] = relationship(back_populates="stories")
 

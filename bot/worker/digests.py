@@ -2,7 +2,37 @@
 
 The outbox row is written (with its rendered messages) before any delivery attempt, keyed by
 channel + period, so a crash between composing and sending resends the same digest once after
-restart, and a period is never stored - or posted - twice.
+restart, and a period is never stored - or posted - twice. Every attempt is a ``deliveries`` row.
+
+Delivery outcomes
+    Sent: the row is ``sent``. Transient (Slack 429 / 5xx, SMTP 4xx, connection failures): the
+    row goes back to ``pending`` with ``next_attempt_at`` after Slack's ``Retry-After`` if it
+    gave one, else after an exponential back-off (30 s, 60 s, 120 s ... capped at an hour, with
+    jitter); a short wait is spent within the run, a longer one is left to the daemon's outbox
+    job. Permanent (SMTP 5xx, ``invalid_auth``, unknown channel, rejected payload): the row is
+    ``failed``, an ERROR is logged, ``newsbot_digests_failed{reason="permanent"}`` is counted and
+    ``newsbot digests`` shows it with the error. Its stories are not counted as sent, so they
+    come back in the channel's next digest rather than being lost.
+
+Updates of posted stories (Slack with a bot token)
+    Each story's Slack message ``ts`` is stored with its outbox row
+    (``digest_stories.message_ref``).
+    When a posted story is *materially updated* (new outlets or new key facts, see
+    :func:`bot.digest.compose.material_fact_changes`), ``on_update = "thread"`` replies in its
+    message's thread and ``"edit"`` rewrites the message in place (``chat.update``), marked
+    "Updated". These posts are outbox rows of kind ``update`` and are made after each poll and
+    before each digest, and they record the story's new outlet count and facts, so **the next
+    digest does not list the story again**. With ``on_update = "none"``, with a webhook (which
+    has no ``ts``), or for a story posted before its ``ts`` was known, the story instead comes
+    back in the next digest marked "Updated".
+
+Breaking news
+    With ``breaking_min_sources`` set, after each poll a story that reached that many outlets
+    and ``breaking_min_score`` (default: the channel's threshold) and was never sent to the
+    channel is posted at once, alone, under the key ``breaking:<story id>`` (so once per story
+    and channel, however many instances poll). It is then recorded as sent: the next scheduled
+    digest does not repeat it, unless it is materially updated later (then it is an update, as
+    above).
 """
 
 from __future__ import annotations
@@ -10,32 +40,49 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import logging
 import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.config import ChannelSettings, Settings
-from bot.digest import StoryView, compose_digest
-from bot.digest.render import render_email, render_slack, render_text
-from bot.integration import PermanentDeliveryError, TransientDeliveryError
+from bot.daemon import metrics
+from bot.digest import PreviousInclusion, StoryView, compose_digest
+from bot.digest.render import (
+    pack_slack_messages,
+    render_email,
+    render_slack,
+    render_slack_story_update,
+    render_text,
+    replace_story_blocks,
+)
+from bot.integration import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.integration.email import send_email
 from bot.integration.slack import SlackBot, SlackWebhook
 from bot.matcher import RuleSet, load_rules
 from bot.model import Digest as DigestData
+from bot.model import DigestStory as DigestStoryData
+from bot.model import MatchItem, StoryFacts
 from bot.storage import Database
 from bot.storage.digests import (
+    SentStory,
+    StoryInclusion,
+    claim_digest,
     claim_due_digests,
     enqueue_digest,
     last_digest_time,
-    previously_sent,
+    last_inclusions,
+    posted_message,
+    set_message_ref,
     start_attempt,
 )
 from bot.storage.feeds import unhealthy_feeds
-from bot.storage.models import Delivery, Digest
+from bot.storage.models import Delivery, Digest, Entry
 from bot.storage.stories import stories_updated_since, to_record
 from bot.worker.process import new_instance_id, utcnow
 
@@ -43,7 +90,10 @@ log = logging.getLogger(__name__)
 
 MAX_INLINE_RETRY_DELAY = 30.0  # a retry due sooner than this is waited for within the run
 MAX_INLINE_ATTEMPTS = 4
+BACKOFF_BASE_S = 30.0
 MAX_BACKOFF = timedelta(hours=1)
+MAX_CANDIDATES = 2000
+MAX_BREAKING_PER_POLL = 5  # a flood of breaking posts is a digest: leave the rest to it
 
 
 @dataclass(slots=True)
@@ -58,13 +108,57 @@ class DigestRun:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-def _backoff(attempt: int) -> timedelta:
-    base = min(MAX_BACKOFF.total_seconds(), 30.0 * (2 ** min(attempt - 1, 12)))
+@dataclass(slots=True)
+class AfterPollReport:
+    """What :meth:`DigestService.after_poll` queued and delivered."""
+
+    breaking: dict[str, list[int]] = field(default_factory=dict)  # channel -> story ids
+    updates: dict[str, list[int]] = field(default_factory=dict)  # channel -> story ids
+    delivered: list[tuple[int, str, str | None]] = field(default_factory=list)
+
+
+def backoff_delay(attempt: int) -> timedelta:
+    """The wait before retry number ``attempt`` (1-based): 30 s doubling up to an hour, with
+    "equal jitter" (half fixed, half random) so instances retrying together spread out."""
+    base = min(MAX_BACKOFF.total_seconds(), BACKOFF_BASE_S * (2 ** min(max(attempt, 1) - 1, 12)))
     return timedelta(seconds=random.uniform(base / 2, base))
 
 
+def uses_live_updates(channel: ChannelSettings) -> bool:
+    """Whether posted stories of this channel are updated in place (bot token, on_update)."""
+    slack = channel.slack
+    return (
+        channel.type == "slack"
+        and slack is not None
+        and slack.bot_token is not None
+        and bool(slack.channel)
+        and slack.on_update != "none"
+    )
+
+
+def _previous(sent: dict[int, SentStory]) -> dict[int, int | PreviousInclusion]:
+    return {
+        story_id: PreviousInclusion(
+            source_count=item.source_count,
+            facts=StoryFacts.from_json(item.facts) if item.facts is not None else None,
+            version=item.version,
+        )
+        for story_id, item in sent.items()
+    }
+
+
+def _inclusion(story: DigestStoryData, message_ref: str | None = None) -> StoryInclusion:
+    return StoryInclusion(
+        story_id=story.story_id,
+        version=story.version,
+        source_count=len(story.sources),
+        facts=story.facts.to_json(),
+        message_ref=message_ref,
+    )
+
+
 class DigestService:
-    """Composes, queues and delivers digests for the configured channels."""
+    """Composes, queues and delivers digests, breaking posts and story updates."""
 
     def __init__(
         self,
@@ -82,6 +176,7 @@ class DigestService:
         self.sleep = sleep
         self._rules: dict[str, RuleSet] = {}
 
+    # composition ------------------------------------------------------------------------------
     def _threshold(self, channel: ChannelSettings) -> float:
         if channel.threshold is not None:
             return channel.threshold
@@ -91,19 +186,19 @@ class DigestService:
 
     def _rule_set(self, path: str) -> RuleSet:
         if path not in self._rules:
-            from pathlib import Path
-
             self._rules[path] = load_rules(Path(path))
         return self._rules[path]
 
-    def compose(self, channel: ChannelSettings, *, now: datetime) -> DigestData:
-        """The digest this channel would get now: stories new or updated since its last one."""
+    def compose(
+        self, channel: ChannelSettings, *, now: datetime, max_stories: int | None = None
+    ) -> DigestData:
+        """The digest this channel would get now: stories new or materially updated since they
+        were last sent to it, passing its rules and threshold, ranked and capped."""
         window = timedelta(hours=self.settings.clustering.active_window_hours)
         with self.db.session() as session:
             since = last_digest_time(session, channel.name)
             lookback = now - window if since is None else min(since, now - window)
-            stories = stories_updated_since(session, lookback, limit=2000)
-            sent = previously_sent(session, channel.name)
+            stories = stories_updated_since(session, lookback, limit=MAX_CANDIDATES)
             channel_rules = self._rule_set(channel.rules) if channel.rules else None
             candidates: list[StoryView] = []
             total_entries = 0
@@ -114,7 +209,9 @@ class DigestService:
                 ):
                     continue
                 record = to_record(story)
-                total_entries += len(story.members)
+                total_entries += sum(
+                    1 for m in story.members if since is None or m.joined_at > since
+                )
                 candidates.append(
                     StoryView(
                         story_id=record.id,
@@ -128,6 +225,7 @@ class DigestService:
                         version=record.version,
                     )
                 )
+            sent = last_inclusions(session, channel.name, [c.story_id for c in candidates])
             unhealthy = [
                 feed.name or feed.title or feed.url
                 for feed in unhealthy_feeds(session, self.settings.fetch.unhealthy_after)
@@ -136,18 +234,24 @@ class DigestService:
             channel=channel.name,
             title=f"Compute deals digest · {channel.name}",
             candidates=candidates,
-            previously_sent=sent,
+            previously_sent=_previous(sent),
             period_start=since,
             period_end=now,
-            max_stories=channel.max_stories,
+            max_stories=max_stories or channel.max_stories,
             min_score=self._threshold(channel),
             unhealthy_feeds=unhealthy,
             total_entries=total_entries,
         )
 
     def render(self, channel: ChannelSettings, digest: DigestData) -> dict[str, Any]:
+        """The outbox payload: Slack messages (with the story ids of each) or a whole email."""
         if channel.type == "slack":
-            return {"format": "slack", "messages": render_slack(digest)}
+            packed = pack_slack_messages(digest)
+            return {
+                "format": "slack",
+                "messages": [message.payload for message in packed],
+                "story_ids": [list(message.story_ids) for message in packed],
+            }
         assert channel.email is not None
         message = render_email(digest, from_addr=channel.email.from_addr, to=channel.email.to)
         return {"format": "email", "eml": message.as_string()}
@@ -160,19 +264,20 @@ class DigestService:
         if fmt == "text":
             return digest, render_text(digest)
         if fmt == "slack":
-            import json
-
             return digest, json.dumps(render_slack(digest), indent=2, ensure_ascii=False)
-        assert channel.email is not None or fmt == "email"
         from_addr = channel.email.from_addr if channel.email else "newsbot@localhost"
         to = channel.email.to if channel.email else ["preview@localhost"]
         return digest, render_email(digest, from_addr=from_addr, to=to).as_string()
 
+    # queueing ---------------------------------------------------------------------------------
     def enqueue(
         self, channel_name: str, *, period_key: str | None = None, kind: str = "scheduled"
     ) -> DigestRun:
         """Compose and store this period's digest in the outbox (once per channel and period)."""
         channel = self.settings.channel(channel_name)
+        if uses_live_updates(channel):
+            # posted stories that were updated go to their threads/messages, not the digest
+            self.enqueue_updates(channel.name)
         now = self.clock()
         # A manual run is its own period; what it may contain is still limited to stories
         # not yet sent to the channel, so repeating it posts nothing twice.
@@ -190,7 +295,7 @@ class DigestService:
                 period_start=digest.period_start,
                 period_end=digest.period_end,
                 payload=payload,
-                stories=[(s.story_id, s.version, len(s.sources)) for s in digest.stories],
+                stories=[_inclusion(s) for s in digest.stories],
                 now=now,
             )
             if row is None:
@@ -207,6 +312,135 @@ class DigestService:
             payload=payload,
         )
 
+    def enqueue_updates(self, channel_name: str) -> list[int]:
+        """Queue a thread reply or an edit for each posted story of the channel that was
+        materially updated since; returns their story ids. No-op unless the channel
+        :func:`uses_live_updates`."""
+        channel = self.settings.channel(channel_name)
+        if not uses_live_updates(channel):
+            return []
+        assert channel.slack is not None
+        now = self.clock()
+        digest = self.compose(channel, now=now, max_stories=MAX_CANDIDATES)
+        updated = [story for story in digest.stories if story.updated]
+        queued: list[int] = []
+        if not updated:
+            return queued
+        with self.db.session() as session:
+            sent = last_inclusions(session, channel.name, [s.story_id for s in updated])
+            for story in updated:
+                ref = sent[story.story_id].message_ref if story.story_id in sent else None
+                if ref is None:
+                    continue  # never posted with a known ts: the digest reports it
+                action = channel.slack.on_update
+                if action == "edit":
+                    current = posted_message(session, channel.name, ref)
+                    if current is None:
+                        continue  # the posted message is unknown: the digest reports it
+                    message = replace_story_blocks(current, story)
+                else:
+                    message = render_slack_story_update(story)
+                row = enqueue_digest(
+                    session,
+                    channel=channel.name,
+                    kind="update",
+                    period_key=f"update:{story.story_id}:v{story.version}",
+                    period_start=None,
+                    period_end=now,
+                    payload={
+                        "format": "slack-update",
+                        "action": action,
+                        "ref": ref,
+                        "message": message,
+                    },
+                    stories=[_inclusion(story, message_ref=ref)],
+                    now=now,
+                )
+                if row is not None:
+                    queued.append(story.story_id)
+                    log.info(
+                        "story %d updated (%d outlets): %s queued for %s",
+                        story.story_id,
+                        len(story.sources),
+                        "thread reply" if action == "thread" else "message edit",
+                        channel.name,
+                    )
+        return queued
+
+    def enqueue_breaking(self, channel_name: str) -> list[int]:
+        """Queue a post of each story that crossed the channel's breaking threshold and was
+        never sent to it; returns their story ids."""
+        channel = self.settings.channel(channel_name)
+        if channel.breaking_min_sources is None:
+            return []
+        min_score = (
+            channel.breaking_min_score
+            if channel.breaking_min_score is not None
+            else self._threshold(channel)
+        )
+        now = self.clock()
+        digest = self.compose(channel, now=now, max_stories=MAX_CANDIDATES)
+        crossing = [
+            story
+            for story in digest.stories
+            if not story.updated
+            and len(story.sources) >= channel.breaking_min_sources
+            and story.score >= min_score
+        ][:MAX_BREAKING_PER_POLL]
+        queued: list[int] = []
+        for story in crossing:
+            single = DigestData(
+                channel=channel.name,
+                title=f"Breaking compute deal · {channel.name}",
+                period_start=None,
+                period_end=now,
+                stories=[story],
+                total_entries=len(story.sources),
+                unhealthy_feeds=digest.unhealthy_feeds,
+            )
+            payload = self.render(channel, single)
+            with self.db.session() as session:
+                row = enqueue_digest(
+                    session,
+                    channel=channel.name,
+                    kind="breaking",
+                    period_key=f"breaking:{story.story_id}",
+                    period_start=None,
+                    period_end=now,
+                    payload=payload,
+                    stories=[_inclusion(story)],
+                    now=now,
+                )
+            if row is not None:
+                queued.append(story.story_id)
+                log.info(
+                    "breaking: story %d (%d outlets, score %.1f) queued for %s",
+                    story.story_id,
+                    len(story.sources),
+                    story.score,
+                    channel.name,
+                )
+        return queued
+
+    async def after_poll(self) -> AfterPollReport:
+        """The hook the daemon calls after each poll: breaking posts and story updates for
+        every channel, then delivery of whatever is due in the outbox."""
+        report = AfterPollReport()
+        for channel in self.settings.channels:
+            try:
+                updates = await asyncio.to_thread(self.enqueue_updates, channel.name)
+                breaking = await asyncio.to_thread(self.enqueue_breaking, channel.name)
+            except Exception:
+                # one channel's problem (say, an unreadable rule file) must not stop the others
+                log.exception("breaking/update check for channel %s failed", channel.name)
+                continue
+            if updates:
+                report.updates[channel.name] = updates
+            if breaking:
+                report.breaking[channel.name] = breaking
+        report.delivered = await self.deliver_due()
+        return report
+
     async def run(
         self, channel_name: str, *, period_key: str | None = None, kind: str = "scheduled"
     ) -> DigestRun:
@@ -219,8 +453,11 @@ class DigestService:
                     run.status, run.error = status, error
         return run
 
+    # delivery ---------------------------------------------------------------------------------
     async def deliver_due(self, channel: str | None = None) -> list[tuple[int, str, str | None]]:
-        """Deliver every due digest in the outbox; returns (id, status, error) per digest."""
+        """Deliver every due digest in the outbox; returns (id, status, error) per digest.
+
+        status is ``sent``, ``failed`` (permanent) or ``queued`` (to be retried later)."""
         with self.db.session() as session:
             claimed = [
                 d.id
@@ -248,6 +485,10 @@ class DigestService:
             ):
                 return "queued", error
             await self.sleep(retry_in)
+            with self.db.session() as session:  # take the lease again for the retry
+                claimed = claim_digest(session, digest_id, now=self.clock(), owner=self.instance)
+            if not claimed:  # another instance took it, or it is not due yet
+                return "queued", error
 
     async def _attempt(self, digest_id: int) -> tuple[str, str | None, float | None]:
         now = self.clock()
@@ -258,6 +499,7 @@ class DigestService:
             channel = self.settings.channel(row.channel)
             payload = dict(row.payload)
             progress = dict(row.progress or {})
+            kind, created_at = row.kind, row.created_at
         try:
             detail = await self._send(channel, payload, progress, digest_id)
         except TransientDeliveryError as exc:
@@ -265,14 +507,23 @@ class DigestService:
             with self.db.session() as session:
                 row = session.get(Digest, digest_id)
                 assert row is not None
-                wait = timedelta(seconds=delay) if delay is not None else _backoff(row.attempts)
+                wait = (
+                    timedelta(seconds=delay) if delay is not None else backoff_delay(row.attempts)
+                )
                 row.status = "pending"
                 row.next_attempt_at = self.clock() + wait
                 row.lease_owner = None
                 row.lease_until = None
                 row.last_error = str(exc)
-                self._finish_attempt(session, attempt_id, "transient", str(exc))
-            log.warning("digest %d to %s: transient failure: %s", digest_id, channel.name, exc)
+                self._finish_attempt(session, attempt_id, "transient", exc)
+            metrics.digest_failed(channel.name, kind, "transient")
+            log.warning(
+                "digest %d to %s: transient failure, retry in %.0f s: %s",
+                digest_id,
+                channel.name,
+                wait.total_seconds(),
+                exc,
+            )
             return "retry", str(exc), wait.total_seconds()
         except PermanentDeliveryError as exc:
             with self.db.session() as session:
@@ -280,12 +531,15 @@ class DigestService:
                 assert row is not None
                 row.status = "failed"
                 row.last_error = str(exc)
+                row.next_attempt_at = None
                 row.lease_owner = None
                 row.lease_until = None
-                self._finish_attempt(session, attempt_id, "permanent", str(exc))
+                self._finish_attempt(session, attempt_id, "permanent", exc)
+            metrics.digest_failed(channel.name, kind, "permanent")
             log.error(
-                "digest %d to %s FAILED permanently and will not be retried: %s",
+                "digest %d (%s) to %s FAILED permanently and will not be retried: %s",
                 digest_id,
+                kind,
                 channel.name,
                 exc,
             )
@@ -296,10 +550,14 @@ class DigestService:
             row.status = "sent"
             row.sent_at = self.clock()
             row.last_error = None
+            row.next_attempt_at = None
             row.lease_owner = None
             row.lease_until = None
             self._finish_attempt(session, attempt_id, "sent", None, detail)
-        log.info("digest %d delivered to %s", digest_id, channel.name)
+        metrics.digest_sent(
+            channel.name, kind, latency_s=(self.clock() - created_at).total_seconds()
+        )
+        log.info("digest %d (%s) delivered to %s", digest_id, kind, channel.name)
         return "sent", None, None
 
     def _finish_attempt(
@@ -307,14 +565,18 @@ class DigestService:
         session: Any,
         attempt_id: int,
         outcome: str,
-        error: str | None,
+        error: DeliveryError | None,
         detail: dict[str, Any] | None = None,
     ) -> None:
         attempt = session.get(Delivery, attempt_id)
         attempt.outcome = outcome
-        attempt.error = error
+        attempt.error = str(error) if error is not None else None
         attempt.finished_at = self.clock()
-        attempt.detail = detail or {}
+        attempt.detail = dict(detail or {})
+        if error is not None:
+            attempt.detail["code"] = error.code
+            if isinstance(error, TransientDeliveryError) and error.retry_after is not None:
+                attempt.detail["retry_after"] = error.retry_after
 
     async def _send(
         self,
@@ -323,15 +585,29 @@ class DigestService:
         progress: dict[str, Any],
         digest_id: int,
     ) -> dict[str, Any]:
-        if payload.get("format") == "email":
+        fmt = payload.get("format")
+        if fmt == "email":
             assert channel.email is not None
             mail = email.message_from_string(payload["eml"], policy=email.policy.default)
-            await send_email(mail, channel.email)
-            return {"message_id": mail.get("Message-ID")}
+            receipt = await send_email(mail, channel.email)
+            return {"message_id": mail.get("Message-ID"), "refused": receipt.refused}
+        client = self._slack_client(channel)
+        if fmt == "slack-update":
+            if not isinstance(client, SlackBot):
+                raise PermanentDeliveryError(
+                    f"channel {channel.name}: updating a posted story needs a bot token",
+                    code="no_bot_token",
+                )
+            ref, message = str(payload["ref"]), dict(payload["message"])
+            if payload.get("action") == "edit":
+                await client.update(ref, message)
+            else:
+                await client.reply(ref, message)
+            return {"action": payload.get("action"), "ref": ref}
         messages: list[dict[str, Any]] = payload.get("messages", [])
+        story_ids: list[list[int]] = payload.get("story_ids") or [[] for _ in messages]
         done: list[int] = list(progress.get("sent_parts", []))
         refs: list[str | None] = list(progress.get("refs", []))
-        client = self._slack_client(channel)
         for index, message in enumerate(messages):
             if index in done:  # delivered before a crash or a failure of a later part
                 continue
@@ -342,6 +618,8 @@ class DigestService:
                 row = session.get(Digest, digest_id)
                 assert row is not None
                 row.progress = {"sent_parts": done, "refs": refs}
+                if posted.ts and index < len(story_ids):
+                    set_message_ref(session, digest_id, list(story_ids[index]), posted.ts)
         return {"parts": len(messages), "refs": refs}
 
     def _slack_client(self, channel: ChannelSettings) -> SlackBot | SlackWebhook:
@@ -355,9 +633,7 @@ class DigestService:
         return SlackWebhook(slack.webhook_url.get_secret_value())
 
 
-def _match_item(entry: Any) -> Any:
-    from bot.model import MatchItem
-
+def _match_item(entry: Entry) -> MatchItem:
     return MatchItem(
         title=entry.title,
         summary=entry.summary,
