@@ -245,7 +245,7 @@ class Daemon:
         if not self._caught_up:
             self._caught_up = True
             await self.catch_up_digests()
-        await self.pipeline.digests.deliver_due()
+        await self.pipeline.digests.after_poll()  # breaking posts, story updates, due deliveries
 
     def _update_feed_gauge(self) -> None:
         with self.pipeline.db.session() as session:
