@@ -1,11 +1,19 @@
-"""Builders of in-memory stories and digests for the digest, Slack and email tests."""
+"""Builders for the digest tests: in-memory stories and digests, stories written into a real
+database, a settable clock, and channel configuration."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import Settings, load_config_text
 from bot.digest import StoryView, compose_digest
 from bot.model import Digest, SourceRef, StoryFacts
+from bot.storage import Database
+from bot.storage.models import Entry, Feed, Story, StoryMember
 
 PERIOD_END = datetime(2026, 5, 14, 8, 0, tzinfo=UTC)
 EVIL_TITLE = "<!channel> Free GPUs <https://evil.example|click>"
@@ -73,3 +81,153 @@ def digest(
         unhealthy_feeds=unhealthy_feeds or [],
         total_entries=240,
     )
+
+
+# --- stories in a real database, for the worker's digest, outbox and Slack-update tests --------
+
+
+class StoryStore:
+    """Writes stories, their outlets' entries and feeds straight into a migrated database,
+    as the story processor would leave them (version bumped on each new outlet or fact)."""
+
+    def __init__(self, db: Database, now: datetime) -> None:
+        self.db = db
+        self.now = now
+        self._serial = 0
+
+    def _feed(self, session: Session, outlet: str) -> Feed:
+        url = f"https://{outlet.lower().replace(' ', '-')}.example/feed.xml"
+        feed = session.scalars(select(Feed).where(Feed.url == url)).one_or_none()
+        if feed is None:
+            feed = Feed(url=url, name=outlet, created_at=self.now, consecutive_failures=0)
+            session.add(feed)
+            session.flush()
+        return feed
+
+    def _entry(self, session: Session, story: Story, outlet: str, title: str) -> None:
+        self._serial += 1
+        slug = f"{outlet.lower().replace(' ', '-')}-{self._serial}"
+        entry = Entry(
+            feed_id=self._feed(session, outlet).id,
+            identity=slug,
+            url=f"https://{outlet.lower().replace(' ', '-')}.example/news/{slug}",
+            title=title,
+            summary=title + ". " + story.summary,
+            text="",
+            categories=[],
+            source_name=outlet,
+            published_at=self.now - timedelta(minutes=self._serial),
+            first_seen_at=self.now,
+            content_hash=slug,
+            score=story.score,
+            relevant=True,
+            processed_at=self.now,
+        )
+        session.add(entry)
+        session.flush()
+        session.add(
+            StoryMember(story_id=story.id, entry_id=entry.id, joined_at=self.now, similarity=1.0)
+        )
+
+    def add(
+        self,
+        headline: str,
+        outlets: list[str],
+        *,
+        score: float = 5.0,
+        facts: StoryFacts | None = None,
+        summary: str = "The buyer takes the whole campus under a multi-year lease.",
+    ) -> int:
+        with self.db.session() as session:
+            self._serial += 1
+            story = Story(
+                cluster_key=f"story-{self._serial}",
+                headline=headline,
+                summary=summary,
+                facts=(facts or StoryFacts()).to_json(),
+                score=score,
+                source_count=len(outlets),
+                version=1,
+                first_seen_at=self.now,
+                last_updated_at=self.now,
+                signature={},
+            )
+            session.add(story)
+            session.flush()
+            for outlet in outlets:
+                self._entry(session, story, outlet, headline)
+            return story.id
+
+    def add_outlet(self, story_id: int, outlet: str, *, at: datetime | None = None) -> None:
+        with self.db.session() as session:
+            story = session.get(Story, story_id)
+            assert story is not None
+            self._entry(session, story, outlet, f"{outlet}: {story.headline}")
+            story.source_count += 1
+            story.version += 1
+            story.last_updated_at = at or self.now
+
+    def set_facts(self, story_id: int, facts: StoryFacts, *, at: datetime | None = None) -> None:
+        with self.db.session() as session:
+            story = session.get(Story, story_id)
+            assert story is not None
+            story.facts = facts.to_json()
+            story.version += 1
+            story.last_updated_at = at or self.now
+
+    def fail_feed(self, name: str, failures: int = 10) -> None:
+        with self.db.session() as session:
+            feed = self._feed(session, name)
+            feed.consecutive_failures = failures
+            feed.last_error = "HTTP 500"
+
+
+class Clock:
+    """A settable clock, and a sleep that advances it (records the waits) instead of waiting."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.advance(seconds)
+
+
+def slack_channel_toml(
+    name: str,
+    *,
+    webhook_url: str | None = None,
+    api_url: str | None = None,
+    token: str = "xoxb-stand-in-token",
+    slack_channel: str = "C0123456789",
+    on_update: str = "thread",
+    extra: str = "",
+) -> str:
+    """A [[channels]] table for a Slack channel (webhook, or bot token against ``api_url``)."""
+    lines = ["[[channels]]", f'name = "{name}"', 'type = "slack"', extra]
+    if "threshold" not in extra:
+        lines.append("threshold = 1.0")
+    lines.append("[channels.slack]")
+    if webhook_url is not None:
+        lines.append(f'webhook_url = "{webhook_url}"')
+    else:
+        assert api_url is not None
+        lines += [
+            f'bot_token = "{token}"',
+            f'channel = "{slack_channel}"',
+            f'api_base_url = "{api_url}"',
+            f'on_update = "{on_update}"',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def service_settings(db_url: str, data_dir: Path, channels: str, extra: str = "") -> Settings:
+    text = f'database_url = "{db_url}"\ndata_dir = "{data_dir}"\n{extra}\n{channels}'
+    return load_config_text(text, data_dir / "newsbot.toml")

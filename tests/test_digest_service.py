@@ -1,0 +1,145 @@
+"""The worker's digest composition on a real database (SQLite and PostgreSQL) delivered to the
+Slack stand-in: new and materially updated stories, channel rules and thresholds, ranking, the
+cap with "and K more", and the footer naming failing feeds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.digests import (
+    PERIOD_END,
+    Clock,
+    StoryStore,
+    service_settings,
+    slack_channel_toml,
+)
+from support.slack_stand_in import SlackStandIn
+
+from bot.config import Settings
+from bot.model import StoryFacts
+from bot.storage import Database, upgrade_schema
+from bot.worker import DigestService
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    upgrade_schema(database)
+    yield database
+    database.dispose()
+
+
+def service(settings: Settings, db: Database, clock: Clock) -> DigestService:
+    return DigestService(settings, db, clock=clock, sleep=clock.sleep)
+
+
+def run(svc: DigestService, channel: str) -> tuple[str, list[int], list[bool]]:
+    result = asyncio.run(svc.run(channel, kind="manual"))
+    stories = result.digest.stories if result.digest else []
+    return result.status, [s.story_id for s in stories], [s.updated for s in stories]
+
+
+def test_new_outlets_and_new_facts_are_material_updates_other_changes_are_not(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    clock = Clock(PERIOD_END)
+    store = StoryStore(db, clock.now)
+    settings = service_settings(
+        db_url, tmp_path, slack_channel_toml("desk", webhook_url=slack.webhook_url)
+    )
+    svc = service(settings, db, clock)
+    deal = store.add(
+        "xAI sells Colossus 1 capacity to Anthropic",
+        ["Reuters", "Bloomberg"],
+        facts=StoryFacts(parties=["xAI", "Anthropic"], power_mw=300),
+    )
+    assert run(svc, "desk") == ("sent", [deal], [False])
+    assert run(svc, "desk")[0] == "empty"
+
+    clock.advance(3600)
+    store.set_facts(
+        deal, StoryFacts(parties=["xAI", "Anthropic"], power_mw=300, places=["Memphis"])
+    )
+    assert run(svc, "desk")[0] == "empty"  # a place is not news to someone who read it
+    store.set_facts(deal, StoryFacts(parties=["xAI", "Anthropic"], power_mw=300.0 * 1.01))
+    assert run(svc, "desk")[0] == "empty"  # the same figure, rounded differently
+
+    clock.advance(3600)
+    store.set_facts(deal, StoryFacts(parties=["xAI", "Anthropic"], power_mw=300, amount_usd=17.4e9))
+    assert run(svc, "desk") == ("sent", [deal], [True])  # the value became known
+    assert run(svc, "desk")[0] == "empty"
+
+    clock.advance(3600)
+    store.add_outlet(deal, "Financial Times")
+    status, ids, updated = run(svc, "desk")
+    assert (status, ids, updated) == ("sent", [deal], [True])
+    assert run(svc, "desk")[0] == "empty"
+    assert len(slack.messages) == 3 and not slack.violations
+    assert "Updated" in json.dumps(slack.messages[1]) and "$17.4B" in json.dumps(slack.messages[1])
+
+
+def test_channel_rules_and_threshold_filter_what_a_channel_gets(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    clock = Clock(PERIOD_END)
+    store = StoryStore(db, clock.now)
+    rules = tmp_path / "power-only.toml"
+    rules.write_text(
+        'threshold = 1.0\n[[rule]]\nname = "power"\nweight = 2.0\n'
+        "query = 'megawatt* OR gigawatt* OR MW'\n",
+        encoding="utf-8",
+    )
+    channels = slack_channel_toml("all", webhook_url=slack.webhook_url, extra="threshold = 3.0")
+    channels += slack_channel_toml(
+        "power", webhook_url=slack.webhook_url, extra=f'rules = "{rules}"'
+    )
+    settings = service_settings(db_url, tmp_path, channels)
+    svc = service(settings, db, clock)
+    power = store.add("Crusoe leases 200 MW campus to OpenAI", ["Reuters"], score=4.0)
+    gpus = store.add("CoreWeave sells 10,000 H100 GPUs of capacity to Meta", ["DCD"], score=6.0)
+    weak = store.add("Nebius signs small 5 MW colocation deal", ["Wire"], score=2.0)
+
+    status, ids, _ = run(svc, "all")
+    assert status == "sent" and sorted(ids) == sorted([power, gpus])  # weak is under 3.0
+    status, ids, _ = run(svc, "power")
+    assert status == "sent" and sorted(ids) == sorted([power, weak])  # only power deals
+
+
+def test_ranking_cap_more_count_and_footer_with_failing_feeds(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    clock = Clock(PERIOD_END)
+    store = StoryStore(db, clock.now)
+    settings = service_settings(
+        db_url,
+        tmp_path,
+        slack_channel_toml("desk", webhook_url=slack.webhook_url, extra="max_stories = 2"),
+    )
+    svc = service(settings, db, clock)
+    low = store.add("Small GPU lease in Oslo", ["A"], score=2.0)
+    top = store.add("Oracle leases 1 GW to OpenAI", ["A", "B", "C"], score=9.0)
+    mid = store.add("Lambda rents H200 cluster", ["A", "B"], score=5.0)
+    also = store.add("Vultr adds AMD MI325X capacity", ["B"], score=3.0)
+    store.fail_feed("Broken Wire")
+
+    result = asyncio.run(svc.run("desk", kind="manual"))
+    assert result.status == "sent" and result.digest is not None
+    assert [s.story_id for s in result.digest.stories] == [top, mid]
+    assert result.digest.more_count == 2
+    assert result.digest.unhealthy_feeds == ["Broken Wire"]
+    posted = json.dumps(slack.messages)
+    assert "2 more stories" in posted
+    assert "Broken Wire" in posted and "failing" in posted
+    # the two below the cut were not sent: they lead the next digest
+    status, ids, _ = run(svc, "desk")
+    assert status == "sent" and ids == [also, low]
