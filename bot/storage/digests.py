@@ -105,6 +105,12 @@ def last_digest_time(session: Session, channel: str) -> datetime | None:
     )
 
 
+def period_stored(session: Session, channel: str, period_key: str) -> bool:
+    """Whether this channel's period is already in the outbox (in any status)."""
+    key = f"{channel}:{period_key}"
+    return session.scalar(select(Digest.id).where(Digest.idempotency_key == key)) is not None
+
+
 def enqueue_digest(
     session: Session,
     *,

@@ -77,6 +77,7 @@ from bot.storage.digests import (
     enqueue_digest,
     last_digest_time,
     last_inclusions,
+    period_stored,
     posted_message,
     set_message_ref,
     start_attempt,
@@ -282,6 +283,9 @@ class DigestService:
         # A manual run is its own period; what it may contain is still limited to stories
         # not yet sent to the channel, so repeating it posts nothing twice.
         period_key = period_key or f"manual:{now.isoformat()}:{uuid.uuid4().hex[:8]}"
+        with self.db.session() as session:
+            if period_stored(session, channel.name, period_key):
+                return DigestRun(channel=channel.name, status="already_done")
         digest = self.compose(channel, now=now)
         if digest.is_empty and not channel.send_empty:
             return DigestRun(channel=channel.name, status="empty", digest=digest)
