@@ -1,13 +1,16 @@
 """Clustering quality: B-cubed and pairwise precision/recall/F1 of the story clusterer.
 
 Usage:
-    python bench/cluster_eval.py [DATASET.jsonl ...] [--assignments ASSIGN.jsonl]
+    python bench/cluster_eval.py [DATASET.jsonl ...] [--assignments ASSIGN.jsonl] [--halves]
 
 Each data set (one JSON object per line with `id`, `cluster_id`, `title`, optional `summary`,
 `text`, `published`, `source`, `url`) is run through the shipped default configuration in
 published-time order, the same code path as `newsbot cluster`. With `--assignments` the file
-written by `newsbot cluster` is scored instead of running the engine. Prints a line per data set,
-then the JSON of all results last.
+written by `newsbot cluster` is scored instead of running the engine. With `--halves` each data
+set is also split into two halves by gold story (by `topic` parity where the set has topics, so
+that a topic's hard negatives stay together; else by the parity of the story's order of first
+appearance) and each half is clustered and scored on its own: develop on one half, confirm on the
+other. Prints a line per data set (and half), then the JSON of all results last.
 """
 
 from __future__ import annotations
@@ -57,11 +60,33 @@ def pairwise(gold: dict[str, str], pred: dict[str, str]) -> tuple[float, float, 
     return precision, recall, f1
 
 
-def evaluate(path: Path, assignments: Path | None = None) -> dict[str, object]:
+def half_of(rows: list[dict[str, object]]) -> dict[str, str]:
+    """Item id -> "even" or "odd": the half its gold story (or topic) falls in."""
+    order: dict[str, int] = {}
+    for row in rows:
+        order.setdefault(str(row["cluster_id"]), len(order))
+    out = {}
+    for row in rows:
+        topic = row.get("topic")
+        number = int(topic) if isinstance(topic, int | str) and str(topic).isdigit() else None
+        if number is None:
+            number = order[str(row["cluster_id"])]
+        out[str(row["id"])] = "even" if number % 2 == 0 else "odd"
+    return out
+
+
+def evaluate(
+    path: Path, assignments: Path | None = None, half: str | None = None
+) -> dict[str, object]:
     rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    if half is not None:
+        halves = half_of(rows)
+        rows = [r for r in rows if halves[str(r["id"])] == half]
     gold = {str(r["id"]): str(r["cluster_id"]) for r in rows}
     started = time.perf_counter()
-    if assignments is not None:
+    if half is not None and assignments is None:
+        pred = dict(assign_items([i for i in read_items(path) if i.key in gold]))
+    elif assignments is not None:
         pred = {}
         for line in assignments.open(encoding="utf-8"):
             if line.strip():
@@ -69,6 +94,7 @@ def evaluate(path: Path, assignments: Path | None = None) -> dict[str, object]:
                 pred[str(record["id"])] = str(record["story_id"])
     else:
         pred = dict(assign_items(read_items(path)))
+    pred = {key: story for key, story in pred.items() if key in gold}
     elapsed = time.perf_counter() - started
     missing = [i for i in gold if i not in pred]
     for index, item in enumerate(missing):
@@ -79,7 +105,7 @@ def evaluate(path: Path, assignments: Path | None = None) -> dict[str, object]:
     for item in gold:
         members[pred[item]] += 1
     return {
-        "dataset": path.name,
+        "dataset": path.name + (f"[{half}]" if half else ""),
         "items": len(gold),
         "gold_stories": len(set(gold.values())),
         "predicted_stories": len(members),
@@ -98,11 +124,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("datasets", nargs="*", type=Path)
     parser.add_argument("--assignments", type=Path, default=None)
+    parser.add_argument("--halves", action="store_true", help="also score each half on its own")
     args = parser.parse_args()
     paths = args.datasets or DEFAULT_SETS
-    results = []
+    runs: list[tuple[Path, str | None]] = []
     for path in paths:
-        result = evaluate(path, args.assignments)
+        runs.append((path, None))
+        if args.halves:
+            runs.extend([(path, "even"), (path, "odd")])
+    results = []
+    for path, half in runs:
+        result = evaluate(path, args.assignments, half)
         results.append(result)
         print(
             f"{result['dataset']}: B3 P={result['bcubed_precision']:.3f} "

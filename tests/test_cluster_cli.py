@@ -120,3 +120,38 @@ def test_bcubed_and_pairwise_metrics() -> None:
     assert (precision, recall) == (1.0, 0.5)
     assert evaluation.pairwise(gold, merged)[:2] == (2 / 6, 1.0)
     assert evaluation.pairwise(gold, split)[:2] == (1.0, 0.0)
+
+
+def test_cluster_command_writes_final_story_ids_after_merges(tmp_path: Path) -> None:
+    titles = [
+        "Chiquita agrees to buy Irish rival Fyffes",
+        "Banana giants create world's top fruit supplier",
+        "Banana giants create world's biggest fruit supplier",
+        "Chiquita and Fyffes merge to create world's top banana supplier",
+        "Chiquita, Fyffes merge: banana giants create world's top fruit supplier",
+    ]
+    items: list[dict[str, object]] = [
+        {"id": f"i{n}", "title": title, "published": f"2014-03-10T12:0{n}:00Z"}
+        for n, title in enumerate(titles)
+    ]
+    source, target = tmp_path / "items.jsonl", tmp_path / "out.jsonl"
+    write_items(source, items)
+    result = CliRunner().invoke(cli, ["cluster", "--input", str(source), "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    story = [json.loads(line)["story_id"] for line in target.read_text().splitlines()]
+    assert len(set(story)) == 1  # the second fragment's items carry the survivor's id
+    assert "1 stories" in result.output
+
+
+def test_halves_split_by_topic_or_story_order() -> None:
+    evaluation = _eval_module()
+    rows = [
+        {"id": "a", "cluster_id": "1_ecb", "topic": 1},
+        {"id": "b", "cluster_id": "1_ecbplus", "topic": 1},
+        {"id": "c", "cluster_id": "2_ecb", "topic": 2},
+        {"id": "d", "cluster_id": "zz"},
+        {"id": "e", "cluster_id": "yy"},
+    ]
+    halves = evaluation.half_of(rows)
+    assert halves["a"] == halves["b"] == "odd" and halves["c"] == "even"
+    assert {halves["d"], halves["e"]} == {"even", "odd"}

@@ -214,3 +214,55 @@ def test_story_keys_fit_the_database_column() -> None:
         headline_item("x" * 500, "A very long item key still gives a short id")
     ).story_key
     assert len(key) <= 64
+
+
+# Two fragments of one event: one names the companies, the other only describes the result; a
+# later report carries both and shows they are one story.
+FRAGMENTS = [
+    "Chiquita agrees to buy Irish rival Fyffes",
+    "Banana giants create world's top fruit supplier",
+    "Banana giants create world's biggest fruit supplier",
+    "Chiquita and Fyffes merge to create world's top banana supplier",
+    "Chiquita, Fyffes merge: banana giants create world's top fruit supplier",
+]
+
+
+def test_fragments_of_one_event_merge_into_the_older_larger_story() -> None:
+    clusterer = StoryClusterer()
+    placed = [clusterer.add(headline_item(f"f{i}", title, i)) for i, title in enumerate(FRAGMENTS)]
+    assert placed[1].story_key != placed[0].story_key  # two fragments at first
+    assert placed[-1].merged == [placed[1].story_key]
+    survivor = placed[-1].story_key
+    assert survivor == placed[0].story_key
+    assert {clusterer.resolve(a.story_key) for a in placed} == {survivor}
+    assert placed[1].story_key not in clusterer and len(clusterer) == 1
+    assert [m["key"] for m in clusterer.members(survivor)] == [f"f{i}" for i in range(5)]
+    assert clusterer.drain_merges() == [(placed[1].story_key, survivor)]
+    assert clusterer.drain_merges() == []
+    # Later copies of either fragment's wording find the merged story.
+    again = clusterer.add(headline_item("f5", "Banana giants create world's top fruit supplier", 9))
+    assert again.story_key == survivor and not again.merged
+
+
+def test_fragments_with_conflicting_anchors_stay_apart() -> None:
+    clusterer = StoryClusterer()
+    one = clusterer.add(headline_item("a", "xAI leases Colossus 1 capacity to Anthropic", 0))
+    two = clusterer.add(headline_item("b", "xAI leases Colossus 2 capacity to Anthropic", 1))
+    both = clusterer.add(headline_item("c", "xAI leases Colossus capacity to Anthropic", 2))
+    assert one.story_key != two.story_key
+    assert both.merged == [] and clusterer.drain_merges() == []
+    assert one.story_key in clusterer and two.story_key in clusterer
+
+
+def test_a_merged_story_exports_and_restores_whole() -> None:
+    clusterer = StoryClusterer()
+    for i, title in enumerate(FRAGMENTS):
+        survivor = clusterer.add(headline_item(f"f{i}", title, i)).story_key
+    state = json.loads(json.dumps(clusterer.export_state(survivor)))
+    restored = StoryClusterer()
+    restored.restore(survivor, state)
+    assert len(restored.members(survivor)) == 5
+    late = headline_item(
+        "late", "Chiquita and Fyffes merge to create world's top fruit supplier", 9
+    )
+    assert restored.add(late).story_key == clusterer.add(late).story_key == survivor

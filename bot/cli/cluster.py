@@ -94,10 +94,15 @@ def publication_order(items: Iterable[ClusterItem]) -> list[ClusterItem]:
 def assign_items(
     items: Iterable[ClusterItem], config: ClusterConfig | None = None
 ) -> Iterator[tuple[str, str]]:
-    """(item id, story id) for each item, placed in published-time order by one engine."""
+    """(item id, story id) for each item, placed in published-time order by one engine.
+
+    Story ids are final: an item placed in a story that was later merged into another (two
+    fragments of one event) gets the surviving story's id.
+    """
     clusterer = StoryClusterer(config or ClusterConfig())
-    for item in publication_order(items):
-        yield item.key, clusterer.add(item).story_key
+    placed = [(item.key, clusterer.add(item).story_key) for item in publication_order(items)]
+    for key, story in placed:
+        yield key, clusterer.resolve(story)
 
 
 @click.command("cluster")

@@ -59,6 +59,10 @@ class ClusterConfig:
     exhaustive_search: bool = False
     # How many items between automatic expiries of stories outside the active window.
     expire_every: int = 500
+    # Two stories whose centroids are this similar (and whose anchors agree) are one event that
+    # started as two fragments; checked when an item scores above the join threshold on both.
+    merge_threshold: float = 0.3
+    merge_candidates: int = 4
 
     @classmethod
     def from_settings(cls, settings: Any) -> ClusterConfig:
@@ -152,6 +156,9 @@ class StoryClusterer:
         self._seq = 0
         self._since_expire = 0
         self._latest: datetime | None = None
+        # Absorbed story key -> the key that absorbed it; resolve() follows the chain.
+        self._aliases: dict[str, str] = {}
+        self._merges: list[tuple[str, str]] = []
 
     # ----------------------------------------------------------------- placing items
     def add(self, item: ClusterItem) -> Assignment:
@@ -180,21 +187,165 @@ class StoryClusterer:
             story = self._stories[near]
             if self._time_factor(story, published) > 0 and not self._vetoed(story, feats, figures):
                 best_key, best_score = near, 1.0
-        if best_key is None:
-            for key in self._candidates(vector):
-                story = self._stories[key]
-                factor = self._time_factor(story, published)
-                if factor <= 0:
-                    continue
-                score = self._cosine(vector, story) * factor
-                if score > best_score and not self._vetoed(story, feats, figures):
-                    best_key, best_score = key, score
+        # Other stories the item also fits: candidates for a merge with the one it joins.
+        also: list[tuple[float, str]] = []
+        for key in self._candidates(vector):
+            story = self._stories[key]
+            factor = self._time_factor(story, published)
+            if factor <= 0 or key == near:
+                continue
+            score = self._cosine(vector, story) * factor
+            if score < self.config.join_threshold and score <= best_score:
+                continue
+            if self._vetoed(story, feats, figures):
+                continue
+            if score > best_score and not (near is not None and best_key == near):
+                if best_key is not None and best_score >= self.config.join_threshold:
+                    also.append((best_score, best_key))
+                best_key, best_score = key, score
+            elif score >= self.config.join_threshold:
+                also.append((score, key))
         if best_key is not None and best_score >= self.config.join_threshold:
-            self._join(self._stories[best_key], item, feats, vector, figures, published, best_score)
-            return Assignment(story_key=best_key, is_new_story=False, similarity=best_score)
+            story = self._stories[best_key]
+            self._join(story, item, feats, vector, figures, published, best_score)
+            survivor, merged = self._merge_fragments(story, also, published)
+            return Assignment(
+                story_key=survivor, is_new_story=False, similarity=best_score, merged=merged
+            )
         story = self._start(item, published)
         self._join(story, item, feats, vector, figures, published, 1.0)
         return Assignment(story_key=story.key, is_new_story=True, similarity=1.0)
+
+    # ----------------------------------------------------------------- merging fragments
+    def _merge_fragments(
+        self, story: _Story, also: list[tuple[float, str]], published: datetime
+    ) -> tuple[str, list[str]]:
+        """Merge `story` with the other stories the new item also fits, where the two stories'
+        centroids are close and their anchors agree; returns the surviving key and the keys
+        absorbed into it."""
+        merged: list[str] = []
+        also.sort(key=lambda pair: (-pair[0], pair[1]))
+        for _, key in also[: self.config.merge_candidates]:
+            other = self._stories.get(key)
+            if other is None or other is story:
+                continue
+            if self._time_factor(other, published) <= 0:
+                continue
+            if self._centroid_cosine(story, other) < self.config.merge_threshold:
+                continue
+            if self._stories_conflict(story, other):
+                continue
+            keep, gone = (story, other) if self._outranks(story, other) else (other, story)
+            self._absorb(keep, gone)
+            merged.append(gone.key)
+            story = keep
+        return story.key, merged
+
+    @staticmethod
+    def _outranks(a: _Story, b: _Story) -> bool:
+        """The story that survives a merge: more members, then the older one."""
+        return (len(a.members), -a.first_seen.timestamp(), a.key) >= (
+            len(b.members),
+            -b.first_seen.timestamp(),
+            b.key,
+        )
+
+    @staticmethod
+    def _centroid_cosine(a: _Story, b: _Story) -> float:
+        if a.norm <= 0 or b.norm <= 0:
+            return 0.0
+        small, large = (a, b) if len(a.centroid) <= len(b.centroid) else (b, a)
+        dot = sum(w * large.centroid.get(t, 0.0) for t, w in small.centroid.items())
+        return dot / (a.norm * b.norm)
+
+    def _core_names(self, story: _Story) -> list[str]:
+        """Name-like terms of at least half of the members (and of two at least)."""
+        if len(story.members) < 2:
+            return []
+        needed = max(2.0, self.config.core_share * len(story.members))
+        return [t for t, n in story.names.items() if n >= needed]
+
+    def _stories_conflict(self, a: _Story, b: _Story) -> bool:
+        """Anchors of two stories that say they are different events: each has core names
+        (actors most of its reports name) that the other never mentions, another instance of a
+        named asset, or figures of one kind that all differ."""
+        a_only = [t for t in self._core_names(a) if t not in b.names and t not in b.centroid]
+        b_only = [t for t in self._core_names(b) if t not in a.names and t not in a.centroid]
+        if a_only and b_only:
+            return True
+        instances: dict[str, set[str]] = {}
+        for asset in a.assets:
+            name, _, instance = asset.rpartition(" ")
+            instances.setdefault(ft.fold(name), set()).add(instance)
+        for asset in b.assets:
+            name, _, instance = asset.rpartition(" ")
+            known = instances.get(ft.fold(name))
+            if known and instance not in known:
+                return True
+        tolerance = self.config.quantity_tolerance
+        for kind in {kind for kind, _ in a.quantities}:
+            mine = [v for k, v in a.quantities if k == kind]
+            theirs = [v for k, v in b.quantities if k == kind]
+            if theirs and not any(
+                abs(x - y) <= tolerance * max(x, y) for x in mine for y in theirs
+            ):
+                return True
+        return False
+
+    def _absorb(self, keep: _Story, gone: _Story) -> None:
+        """Fold story `gone` into `keep`: members, centroid, anchors and index entries."""
+        self._unindex(gone)
+        del self._stories[gone.key]
+        self._seq += 1
+        keep.seq = self._seq
+        keep.first_seen = min(keep.first_seen, gone.first_seen)
+        keep.last_updated = max(keep.last_updated, gone.last_updated)
+        keep.members.extend(gone.members)
+        keep.members.sort(key=lambda m: (m.published, m.key))
+        for term, weight in gone.centroid.items():
+            keep.centroid[term] = keep.centroid.get(term, 0.0) + weight
+        for term, count in gone.term_df.items():
+            keep.term_df[term] = keep.term_df.get(term, 0) + count
+            self._df[term] = self._df.get(term, 0) + count
+        self._docs += len(gone.members)
+        self._trim_centroid(keep)
+        for table_keep, table_gone in (
+            (keep.assets, gone.assets),
+            (keep.entities, gone.entities),
+            (keep.places, gone.places),
+            (keep.names, gone.names),
+        ):
+            for name, count in table_gone.items():
+                table_keep[name] = table_keep.get(name, 0) + count
+        for figure in gone.quantities:
+            if figure not in keep.quantities:
+                keep.quantities.append(figure)
+        for figure in gone.all_quantities:
+            if figure not in keep.all_quantities:
+                keep.all_quantities.append(figure)
+        keep.leads.extend(gone.leads[: max(0, 8 - len(keep.leads))])
+        keep.titles |= gone.titles
+        for member in keep.members:
+            self._by_item[member.key] = keep.key
+            if member.url:
+                self._by_url[member.url] = keep.key
+        for title in keep.titles:
+            self._by_title[title] = keep.key
+        self._index(keep)
+        self._aliases[gone.key] = keep.key
+        for old, new in self._aliases.items():
+            if new == gone.key:
+                self._aliases[old] = keep.key
+        self._merges.append((gone.key, keep.key))
+
+    def resolve(self, story_key: str) -> str:
+        """The live key of a story that may since have been merged into another."""
+        return self._aliases.get(story_key, story_key)
+
+    def drain_merges(self) -> list[tuple[str, str]]:
+        """(absorbed key, surviving key) of the merges since the last call, in order."""
+        merges, self._merges = self._merges, []
+        return merges
 
     def _idf(self, term: str, background: float) -> float:
         """Background rarity, discounted for terms spread over many active stories.
@@ -234,25 +385,28 @@ class StoryClusterer:
         return sum(w * centroid.get(t, 0.0) for t, w in vector.items()) / story.norm
 
     def _names_conflict(self, story: _Story, feats: ft.ItemFeatures) -> bool:
-        """A report with prose that leaves out the story's core names and brings its own.
+        """A report that leaves out the story's core names and brings its own actors.
 
         The core is the name-like terms most members put in their title or lead (the parties,
-        the opponent, the town): a report of the same event with a body names them; a same-kind
-        event with other actors (another fire at the same chain, another challenger) names others
-        instead. A headline is held to the same rule: if it names new actors, it must also name
-        at least half of the story's core.
+        the opponent, the town): a report of the same event names them; a same-kind event with
+        other actors (another fire at the same chain, another challenger) names others instead.
+        A report conflicts when it misses a core name and puts a name the story has never seen
+        in its headline ("Klitschko stops Thompson" against a story about his fight with
+        Rahman), or when it misses half the core and names anyone new.
         """
-        members = len(story.members)
-        if members < 2:
-            return False
-        needed = max(2.0, self.config.core_share * members)
-        core = [t for t, n in story.names.items() if n >= needed]
+        core = self._core_names(story)
         if not core:
             return False
         missing = sum(1 for t in core if t not in feats.weights)
-        if missing * 2 < len(core):
+        if missing == 0:
             return False
-        return any(t not in story.names and t not in story.centroid for t in feats.names)
+        new = [t for t in feats.names if t not in story.names and t not in story.centroid]
+        if not new:
+            return False
+        if missing * 2 >= len(core):
+            return True
+        title_terms = set(feats.title_terms)
+        return any(t in title_terms for t in new)
 
     def _time_factor(self, story: _Story, published: datetime) -> float:
         if published > story.last_updated:
@@ -324,12 +478,7 @@ class StoryClusterer:
             story.term_df[term] = story.term_df.get(term, 0) + 1
             self._df[term] = self._df.get(term, 0) + 1
         self._docs += 1
-        if len(story.centroid) > self.config.centroid_terms:
-            kept = sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))
-            story.centroid = dict(kept[: self.config.centroid_terms])
-            for term, _ in kept[self.config.centroid_terms :]:
-                self._drop_posting(term, story.key)
-        story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
+        self._trim_centroid(story)
         for asset in ft.unique(feats.primary_assets):
             story.assets[asset] = story.assets.get(asset, 0) + 1
         for figure in figures:
@@ -358,6 +507,14 @@ class StoryClusterer:
             story.titles.add(title_key)
             self._by_title[title_key] = story.key
         self._index(story)
+
+    def _trim_centroid(self, story: _Story) -> None:
+        if len(story.centroid) > self.config.centroid_terms:
+            kept = sorted(story.centroid.items(), key=lambda kv: (-kv[1], kv[0]))
+            story.centroid = dict(kept[: self.config.centroid_terms])
+            for term, _ in kept[self.config.centroid_terms :]:
+                self._drop_posting(term, story.key)
+        story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
 
     def _index(self, story: _Story) -> None:
         """Make `story` findable under every centroid term.

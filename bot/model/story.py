@@ -47,3 +47,6 @@ class Assignment:
     story_key: str  # the clusterer's id for the story
     is_new_story: bool
     similarity: float = 1.0
+    # Stories the clusterer merged into `story_key` while placing this entry (fragments of one
+    # event); their members now belong to `story_key`.
+    merged: list[str] = field(default_factory=list)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
@@ -28,7 +28,7 @@ from bot.matcher import RuleSet
 from bot.model import MatchItem
 from bot.storage import Database
 from bot.storage.entries import pending_entries
-from bot.storage.models import Entry, Story, StoryMember
+from bot.storage.models import DigestStory, Entry, Story, StoryEvent, StoryMember
 from bot.storage.stories import active_stories, outlet_count, record_event, story_by_key
 
 log = logging.getLogger(__name__)
@@ -257,6 +257,7 @@ class StoryProcessor:
                 )
             )
             similarity = assignment.similarity
+            self._merge_stories(session, now)
             story = story_by_key(session, assignment.story_key)
             if story is None:
                 story = Story(
@@ -292,6 +293,44 @@ class StoryProcessor:
                 extra=context,
             )
         return created
+
+    def _merge_stories(self, session: Session, now: datetime) -> None:
+        """Apply the clusterer's merges of story fragments: the absorbed story's members,
+        events and digest records move to the survivor, and the absorbed row goes.
+
+        A digest record moves only where the digest does not already list the survivor, so
+        "was this story sent" keeps its answer for the merged story.
+        """
+        for gone_key, keep_key in self.clusterer.drain_merges():
+            gone = story_by_key(session, gone_key)
+            keep = story_by_key(session, self.clusterer.resolve(keep_key))
+            if gone is None or keep is None or gone.id == keep.id:
+                continue
+            session.execute(
+                update(StoryMember).where(StoryMember.story_id == gone.id).values(story_id=keep.id)
+            )
+            session.execute(
+                update(StoryEvent).where(StoryEvent.story_id == gone.id).values(story_id=keep.id)
+            )
+            listed = select(DigestStory.digest_id).where(DigestStory.story_id == keep.id)
+            session.execute(
+                update(DigestStory)
+                .where(DigestStory.story_id == gone.id, DigestStory.digest_id.not_in(listed))
+                .values(story_id=keep.id)
+            )
+            session.execute(delete(DigestStory).where(DigestStory.story_id == gone.id))
+            keep.first_seen_at = min(keep.first_seen_at, gone.first_seen_at)
+            keep.score = max(keep.score, gone.score)
+            session.expire(gone, ["members"])
+            session.delete(gone)
+            session.flush()
+            session.expire(keep)
+            if keep.cluster_key in self.clusterer:
+                keep.signature = self.clusterer.export_state(keep.cluster_key)
+            keep.source_count = outlet_count(session, keep.id)
+            keep.version += 1
+            keep.last_updated_at = now
+            log.info("merged story %s into %s", gone_key, keep.cluster_key)
 
     def _refresh_story(
         self, session: Session, story: Story, entry: Entry, now: datetime, *, from_clusterer: bool

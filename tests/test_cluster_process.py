@@ -1,0 +1,97 @@
+"""The worker applies clusterer merges to story rows: members, events and digests move over."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.clustering import ClusterConfig
+from bot.matcher.rules import parse_rules
+from bot.storage import Database, upgrade_schema
+from bot.storage.models import Digest, DigestStory, Entry, Feed, Story, StoryEvent, StoryMember
+from bot.worker.process import StoryProcessor
+
+T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
+EVERYTHING = """threshold = 1.0
+[[rule]]
+name = "all"
+query = "chiquita OR banana OR fyffes"
+weight = 1.0
+"""
+FRAGMENTS = [
+    "Chiquita agrees to buy Irish rival Fyffes",
+    "Banana giants create world's top fruit supplier",
+    "Banana giants create world's biggest fruit supplier",
+    "Chiquita and Fyffes merge to create world's top banana supplier",
+    "Chiquita, Fyffes merge: banana giants create world's top fruit supplier",
+]
+
+
+def add_entries(db: Database, titles: list[str], start: int) -> None:
+    with db.session() as session:
+        feed = session.scalar(select(Feed)) or Feed(url="https://feed.example/rss", created_at=T0)
+        session.add(feed)
+        for offset, title in enumerate(titles):
+            index = start + offset
+            session.add(
+                Entry(
+                    feed=feed,
+                    identity=f"e{index}",
+                    url=f"https://outlet{index}.example/{index}",
+                    title=title,
+                    source_name=f"outlet-{index}",
+                    published_at=T0 + timedelta(minutes=index),
+                    first_seen_at=T0,
+                    content_hash=hashlib.sha256(title.encode()).hexdigest(),
+                )
+            )
+
+
+def test_merged_fragments_become_one_story_row(db_url: str) -> None:
+    db = Database(db_url)
+    upgrade_schema(db)
+    processor = StoryProcessor(
+        db, parse_rules(EVERYTHING), ClusterConfig(), clock=lambda: T0 + timedelta(hours=1)
+    )
+    add_entries(db, FRAGMENTS[:4], 0)
+    processor.process_pending()
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Story)) == 2
+        fragment = session.scalars(select(Story).order_by(Story.id.desc())).first()
+        assert fragment is not None
+        # The smaller fragment already went out in a digest.
+        digest = Digest(
+            channel="c",
+            period_key="p",
+            idempotency_key="c:p",
+            created_at=T0,
+            period_end=T0,
+            status="sent",
+        )
+        session.add(digest)
+        session.flush()
+        session.add(
+            DigestStory(digest_id=digest.id, story_id=fragment.id, story_version=1, source_count=2)
+        )
+    add_entries(db, FRAGMENTS[4:], 4)
+    processor.process_pending()
+    with db.session() as session:
+        stories = session.scalars(select(Story)).all()
+        assert len(stories) == 1
+        story = stories[0]
+        assert story.source_count == 5
+        assert story.cluster_key == processor.clusterer.story_keys()[0]
+        assert len(story.signature["members"]) == 5
+        members = session.scalars(select(StoryMember.story_id)).all()
+        assert members == [story.id] * 5
+        assert set(session.scalars(select(StoryEvent.story_id))) == {story.id}
+        assert session.scalars(select(DigestStory.story_id)).all() == [story.id]
+    # A restart rebuilds the merged story from its row.
+    fresh = StoryProcessor(db, parse_rules(EVERYTHING), ClusterConfig(), clock=processor.clock)
+    add_entries(db, ["Banana giants create world's top fruit supplier, Chiquita says"], 5)
+    fresh.process_pending()
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Story)) == 1
+        assert session.scalar(select(Story.source_count)) == 6
