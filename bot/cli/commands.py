@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.common import EXIT_CONFIG, app, fail, setup_logging
 from bot.config.loader import masked_dump
+
+if TYPE_CHECKING:
+    from bot.daemon.app import Pipeline
 
 
 def _logging(ctx: click.Context, default: str = "WARNING") -> None:
@@ -98,6 +104,42 @@ def poll(ctx: click.Context, force: bool) -> None:
     sys.exit(1 if report.feeds and all(r.outcome == "error" for r in report.feeds) else 0)
 
 
+@contextmanager
+def _outbox_takeover(pipeline: Pipeline) -> Iterator[None]:
+    """Let this run resend a digest whose sender died mid-delivery, without waiting out its
+    lease: on PostgreSQL, announce this process and free the leases of instances that are gone;
+    on SQLite, when no daemon holds the database lock, hold it and free every lease (their
+    holders are dead)."""
+    from sqlalchemy.engine import make_url
+
+    from bot.daemon.app import SingleInstanceLock
+    from bot.daemon.instances import Presence, release_digest_leases
+
+    if not pipeline.db.is_sqlite:
+        presence = Presence(pipeline.db, pipeline.instance)
+        presence.reclaim(datetime.now(UTC))
+        try:
+            yield
+        finally:
+            presence.close()
+        return
+    database = make_url(pipeline.db.url).database
+    if not database or database == ":memory:":
+        yield
+        return
+    lock = SingleInstanceLock(Path(database))
+    try:
+        lock.acquire()
+    except RuntimeError:  # a daemon is running: its leases are live
+        yield
+        return
+    try:
+        release_digest_leases(pipeline.db, None)
+        yield
+    finally:
+        lock.release()
+
+
 @click.command()
 @click.option("--channel", "channel_name", help="Channel name (default: every channel).")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; store and send nothing.")
@@ -142,22 +184,30 @@ def digest(
     except KeyError as exc:
         fail(str(exc.args[0]), code=EXIT_CONFIG)
     pipeline = build_pipeline(settings)
-    failed = False
-    for name in names:
-        if dry_run:
+    if dry_run:
+        for name in names:
             composed, text = pipeline.digests.preview(name, fmt)
             click.echo(f"--- {name} (dry run: nothing stored or sent) ---")
             click.echo(text)
             if html_file is not None:
                 html_file.write_text(render_email_html(composed), encoding="utf-8")
                 click.echo(f"HTML written to {html_file}", err=True)
-            continue
-        run = asyncio.run(pipeline.digests.run(name, kind="manual"))
-        stories = len(run.digest.stories) if run.digest else 0
-        click.echo(
-            f"{name}: {run.status} ({stories} stories)" + (f": {run.error}" if run.error else "")
-        )
-        failed = failed or run.status == "failed"
+        sys.exit(0)
+    failed = False
+    with _outbox_takeover(pipeline):
+        for name in names:
+            run = asyncio.run(pipeline.digests.run(name, kind="manual"))
+            stories = len(run.digest.stories) if run.digest else 0
+            click.echo(
+                f"{name}: {run.status} ({stories} stories)"
+                + (f": {run.error}" if run.error else "")
+                + (
+                    f"; delivered {len(run.delivered_earlier)} earlier queued digest(s)"
+                    if run.delivered_earlier
+                    else ""
+                )
+            )
+            failed = failed or run.status == "failed"
     sys.exit(1 if failed else 0)
 
 

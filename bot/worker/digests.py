@@ -107,6 +107,8 @@ class DigestRun:
     outbox_id: int | None = None
     error: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    # earlier outbox rows of the channel delivered by this run (left by a crash or a retry)
+    delivered_earlier: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -451,10 +453,11 @@ class DigestService:
         """Queue this period's digest and deliver whatever is due for the channel."""
         run = self.enqueue(channel_name, period_key=period_key, kind=kind)
         results = await self.deliver_due(channel_name)
-        if run.outbox_id is not None:
-            for outbox_id, status, error in results:
-                if outbox_id == run.outbox_id:
-                    run.status, run.error = status, error
+        for outbox_id, status, error in results:
+            if outbox_id == run.outbox_id:
+                run.status, run.error = status, error
+            elif status == "sent":
+                run.delivered_earlier.append(outbox_id)
         return run
 
     # delivery ---------------------------------------------------------------------------------
