@@ -121,3 +121,31 @@ def test_naive_datetimes_are_treated_as_utc() -> None:
 def test_max_stories_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_stories"):
         digest([story(1)], max_stories=0)
+
+
+def test_material_fact_changes_are_new_or_changed_figures_and_facilities() -> None:
+    from bot.digest import material_fact_changes
+
+    before = StoryFacts(parties=["xAI"], power_mw=300, places=["Memphis"], assets=["Colossus 1"])
+    same = StoryFacts(parties=["xAI", "Anthropic"], power_mw=301, places=["Tennessee"])
+    assert material_fact_changes(before, same) == []  # rounding, parties, places
+    assert material_fact_changes(before, StoryFacts(power_mw=300, amount_usd=1e9)) == ["value"]
+    assert material_fact_changes(before, StoryFacts(power_mw=400, chips=10_000)) == [
+        "power",
+        "chips",
+    ]
+    assert material_fact_changes(before, StoryFacts(assets=["colossus 1", "Colossus 2"])) == [
+        "facility"
+    ]
+    assert material_fact_changes(None, StoryFacts(power_mw=999)) == []  # unknown: outlets decide
+
+
+def test_a_sent_story_whose_deal_value_became_known_returns_marked_updated() -> None:
+    from bot.digest import PreviousInclusion
+
+    old = StoryFacts(parties=["xAI", "Anthropic"], power_mw=300)
+    new = StoryFacts(parties=["xAI", "Anthropic"], power_mw=300, amount_usd=17.4e9)
+    sent = {1: PreviousInclusion(source_count=2, facts=old)}
+    assert digest([story(1, outlets=2, facts=old)], previously_sent=sent).is_empty
+    result = digest([story(1, outlets=2, facts=new)], previously_sent=sent)
+    assert ids(result) == [1] and result.stories[0].updated
