@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.clustering import features as ft
+from bot.clustering.facts import Report, fact_lead, story_facts
 from bot.model.story import Assignment, StoryFacts
 from bot.text.quantities import Quantity, extract_quantities
 
@@ -91,6 +92,7 @@ class _Member:
     source: str | None
     published: datetime
     similarity: float
+    lead: str = ""  # the report's fact sentences (facts.fact_lead), for story facts
 
 
 @dataclass(slots=True)
@@ -471,7 +473,15 @@ class StoryClusterer:
         story.first_seen = min(story.first_seen, published)
         story.last_updated = max(story.last_updated, published)
         story.members.append(
-            _Member(item.key, feats.title, item.url, item.source, published, similarity)
+            _Member(
+                item.key,
+                feats.title,
+                item.url,
+                item.source,
+                published,
+                similarity,
+                fact_lead(item.summary, item.text, item.title),
+            )
         )
         for term, weight in vector.items():
             story.centroid[term] = story.centroid.get(term, 0.0) + weight
@@ -621,24 +631,20 @@ class StoryClusterer:
         return best.title, best.key
 
     def facts(self, story_key: str) -> StoryFacts:
-        """Deal anchors agreed by the members: parties, figures, places, assets."""
+        """Deal anchors the members agree on: parties, figures, places, assets (see facts.py)."""
         story = self._stories[story_key]
-        quantity_of: dict[str, float] = {}
-        for kind, value in story.quantities + story.all_quantities:
-            quantity_of.setdefault(kind, value)
-        parties = [
-            name
-            for name, _ in sorted(story.entities.items(), key=lambda kv: (-kv[1], kv[0]))
-            if not any(name == a or name == a.rpartition(" ")[0] for a in story.assets)
-        ][:6]
-        chips = quantity_of.get("chips")
-        return StoryFacts(
-            parties=parties,
-            power_mw=quantity_of.get("power"),
-            amount_usd=quantity_of.get("money:USD"),
-            chips=int(chips) if chips is not None else None,
-            places=[p for p, _ in sorted(story.places.items(), key=lambda kv: (-kv[1], kv[0]))][:3],
-            assets=[a for a, _ in sorted(story.assets.items(), key=lambda kv: (-kv[1], kv[0]))][:3],
+        # Members restored from states that predate member leads fall back to the story leads.
+        leads = dict(story.leads)
+        return story_facts(
+            [
+                Report(
+                    title=m.title,
+                    summary=m.lead or leads.get(m.key, ""),
+                    published=m.published,
+                    outlet=m.source,
+                )
+                for m in story.members
+            ]
         )
 
     def summary(self, story_key: str) -> str:
@@ -673,7 +679,7 @@ class StoryClusterer:
             "term_df": s.term_df,
             "titles": sorted(s.titles),
             "members": [
-                [m.key, m.title, m.url, m.source, m.published.isoformat(), m.similarity]
+                [m.key, m.title, m.url, m.source, m.published.isoformat(), m.similarity, m.lead]
                 for m in s.members
             ],
             "assets": s.assets,
@@ -701,8 +707,9 @@ class StoryClusterer:
             term_df={str(t): int(c) for t, c in state["term_df"].items()},
             titles=set(state["titles"]),
             members=[
-                _Member(k, title, url, src, datetime.fromisoformat(ts), float(sim))
-                for k, title, url, src, ts, sim in state["members"]
+                # States written before member leads were kept have six fields.
+                _Member(k, title, url, src, datetime.fromisoformat(ts), float(sim), *rest[:1])
+                for k, title, url, src, ts, sim, *rest in state["members"]
             ],
             assets={str(a): int(c) for a, c in state["assets"].items()},
             quantities=[(str(k), float(v)) for k, v in state["quantities"]],
