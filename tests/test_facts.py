@@ -187,7 +187,9 @@ class Score:
             "amount_accuracy": round(self.amount_right / max(1, self.stories), 3),
             "power_accuracy": round(self.power_right / max(1, self.stories), 3),
             "chips_accuracy": round(self.chips_right / max(1, self.stories), 3),
-            "places_accuracy": round(self.places_right / max(1, self.places_judged), 3),
+            "places_accuracy": (
+                round(self.places_right / self.places_judged, 3) if self.places_judged else None
+            ),
             "misses": self.misses or [],
         }
 

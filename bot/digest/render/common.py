@@ -74,7 +74,8 @@ def fact_items(facts: StoryFacts) -> list[tuple[str, str]]:
         items.append(("Facility", ", ".join(assets)))
     places = _unique(facts.places)
     if places:
-        items.append(("Where", ", ".join(places)))
+        # Places read "City, State", so two of them are set apart with a semicolon.
+        items.append(("Where", "; ".join(places)))
     return items
 
 
