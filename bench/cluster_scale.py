@@ -96,7 +96,7 @@ def main() -> None:
             break
         started = time.perf_counter()
         defaults = clusterer.config
-        clusterer.config = replace(defaults, join_threshold=2.0)
+        clusterer.config = replace(defaults, join_threshold=2.0, headline_join_threshold=2.0)
         while len(clusterer) < target:
             clusterer.add(stream.item(spliced(titles, fill), "bg"))
             fill += 1

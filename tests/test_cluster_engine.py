@@ -266,3 +266,41 @@ def test_a_merged_story_exports_and_restores_whole() -> None:
         "late", "Chiquita and Fyffes merge to create world's top fruit supplier", 9
     )
     assert restored.add(late).story_key == clusterer.add(late).story_key == survivor
+
+
+def test_a_figure_cut_off_by_title_truncation_does_not_veto() -> None:
+    clusterer = StoryClusterer()
+    first = clusterer.add(
+        headline_item("a", "Lindsay Lohan to sign $1 million book deal with HarperCollins", 0)
+    )
+    cut = clusterer.add(
+        headline_item("b", "Lindsay Lohan signs HarperCollins book deal, will get $1  ...", 5)
+    )
+    other = clusterer.add(
+        headline_item("c", "Lindsay Lohan to sign $3 million book deal with HarperCollins", 9)
+    )
+    assert cut.story_key == first.story_key
+    assert other.story_key != first.story_key  # a whole figure still conflicts
+
+
+def test_dateline_titles_are_placeholders_not_headlines() -> None:
+    from bot.clustering.features import is_placeholder_title
+
+    for stamp in ["Updated Saturday, December 05, 2009 8: 28 PM", "APR 28", "11 / 28 / 05"]:
+        assert is_placeholder_title(stamp), stamp
+    assert not is_placeholder_title("Earthquake hits Qeshm island in 2005")
+    lead = (
+        "A strong earthquake struck Qeshm island in southern Iran on Sunday, killing at least "
+        "ten people and destroying several villages, officials said."
+    )
+    clusterer = StoryClusterer()
+    first = clusterer.add(
+        ClusterItem(key="a", title="Last Updated: Monday, 28 November 2005", text=lead)
+    )
+    clusterer.add(
+        ClusterItem(key="b", title="Earthquake kills ten on Iran's Qeshm island", text=lead)
+    )
+    assert clusterer.headline(first.story_key) == (
+        "Earthquake kills ten on Iran's Qeshm island",
+        "b",
+    )

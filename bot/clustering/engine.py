@@ -43,6 +43,9 @@ class ClusterConfig:
     # The similarity a story loses per half-life of silence: old stories need closer matches.
     decay_half_life_hours: float = 48.0
     join_threshold: float = 0.20
+    # The same for an item that is only a headline: a few words cover less of a story centroid
+    # built from many reports, so the same agreement gives a lower cosine.
+    headline_join_threshold: float = 0.15
     # Terms per item vector, and per story centroid: bound memory and per-item work.
     item_terms: int = 40
     centroid_terms: int = 160
@@ -189,6 +192,9 @@ class StoryClusterer:
             story = self._stories[near]
             if self._time_factor(story, published) > 0 and not self._vetoed(story, feats, figures):
                 best_key, best_score = near, 1.0
+        threshold = self.config.join_threshold
+        if not feats.lead_sentences:
+            threshold = self.config.headline_join_threshold
         # Other stories the item also fits: candidates for a merge with the one it joins.
         also: list[tuple[float, str]] = []
         for key in self._candidates(vector):
@@ -197,17 +203,17 @@ class StoryClusterer:
             if factor <= 0 or key == near:
                 continue
             score = self._cosine(vector, story) * factor
-            if score < self.config.join_threshold and score <= best_score:
+            if score < threshold and score <= best_score:
                 continue
             if self._vetoed(story, feats, figures):
                 continue
             if score > best_score and not (near is not None and best_key == near):
-                if best_key is not None and best_score >= self.config.join_threshold:
+                if best_key is not None and best_score >= threshold:
                     also.append((best_score, best_key))
                 best_key, best_score = key, score
-            elif score >= self.config.join_threshold:
+            elif score >= threshold:
                 also.append((score, key))
-        if best_key is not None and best_score >= self.config.join_threshold:
+        if best_key is not None and best_score >= threshold:
             story = self._stories[best_key]
             self._join(story, item, feats, vector, figures, published, best_score)
             survivor, merged = self._merge_fragments(story, also, published)

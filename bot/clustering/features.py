@@ -81,6 +81,14 @@ _PLACEHOLDER = re.compile(
     r"key (details|points|takeaways)|summary|overview|analysis|explainer)\W*$",
     re.IGNORECASE,
 )
+# Capitalised unit and currency symbols ("300 MW", "USD 2bn") are not actors of an event.
+_UNITS = _wordset(
+    """mw gw kw tw mwh gwh twh kwh usd eur gbp jpy cny inr aud cad chf bn mn tn pct bps"""
+)
+_DATELINE_WORDS = _wordset(
+    """updated posted published last article edt est cst pst bst cet ist gmt utc am pm hrs
+    mon tue wed thu fri sat sun th st nd rd"""
+)
 _ASSET = re.compile(
     r"\b([A-Z][A-Za-z-]{2,}|[A-Z]{2,}[A-Za-z]*)[ -](\d{1,3}|I{1,3}|IV|VI{0,3}|IX|X)\b"
     r"(?![.,]\d|%|\s*"
@@ -99,6 +107,16 @@ _ASSET_NAME_SKIP = (
 _PLACE_CUE = re.compile(
     r"\b(?:in|at|near|outside|based in|headquartered in)\s+((?:[A-Z][a-z]+(?:\s|,\s)?){1,3})"
 )
+
+
+# A feed title cut to length ("Oprah's Reality Star To Get $1  ..."): the last word before the
+# ellipsis may be cut too ("$1" of "$1 million"), so it is not evidence.
+_TRUNCATED_TAIL = re.compile(r"\s+\S+\s*(?:\.{3}|\u2026)\s*$")
+
+
+def untruncated(title: str) -> str:
+    """`title` without a truncation ellipsis and the possibly cut word before it."""
+    return _TRUNCATED_TAIL.sub("", title)
 
 
 def fold(text: str) -> str:
@@ -267,10 +285,23 @@ def places(text: str) -> list[str]:
     return out
 
 
+def is_dateline(title: str) -> bool:
+    """A "title" that is only a date, a time or a posted/updated stamp ("Updated Saturday,
+    December 05, 2009 8: 28 PM", "APR 28"): feeds and scrapers put these where a title belongs."""
+    words = tokens(title)
+    return bool(words) and all(w.isdigit() or w in _DATELINE_WORDS for w in words)
+
+
 def is_placeholder_title(title: str) -> bool:
-    """Titles that cannot serve as a headline: labels, placeholders, almost no content words."""
+    """Titles that cannot serve as a headline: labels, placeholders, datelines, almost no
+    content words."""
     stripped = title.strip()
-    return not stripped or bool(_PLACEHOLDER.match(stripped)) or len(tokens(stripped)) < 2
+    return (
+        not stripped
+        or bool(_PLACEHOLDER.match(stripped))
+        or len(tokens(stripped)) < 2
+        or is_dateline(stripped)
+    )
 
 
 def is_question(title: str) -> bool:
@@ -330,7 +361,9 @@ def extract(title: str, summary: str = "", text: str = "") -> ItemFeatures:
             weights[term] = weights.get(term, 0.0) + weight
             rarity[term] = max(rarity.get(term, 0.0), background_idf(word))
 
-    title_pairs = surface_tokens(title)
+    # The title as evidence: without a truncated tail; `title` itself is kept for display.
+    evidence_title = untruncated(title)
+    title_pairs = surface_tokens(evidence_title)
     title_terms = [term for term, _ in title_pairs]
     count(title_pairs, TITLE_WEIGHT)
     for sentence in lead:
@@ -343,8 +376,8 @@ def extract(title: str, summary: str = "", text: str = "") -> ItemFeatures:
         count(pairs, BODY_WEIGHT)
         budget -= len(pairs)
     title_case = is_title_case(title)
-    primary_text = "\n".join([title, *lead[:2]])
-    names = entities(title, title_case=title_case) + entities("\n".join(lead))
+    primary_text = "\n".join([evidence_title, *lead[:2]])
+    names = entities(evidence_title, title_case=title_case) + entities("\n".join(lead))
     return ItemFeatures(
         title=title,
         title_terms=title_terms,
@@ -353,8 +386,8 @@ def extract(title: str, summary: str = "", text: str = "") -> ItemFeatures:
         rarity=rarity,
         entity_names=names,
         primary_assets=assets(primary_text),
-        all_assets=assets("\n".join([title, *lead, *rest])),
-        places=places("\n".join(lead[:2])) or places(title),
+        all_assets=assets("\n".join([evidence_title, *lead, *rest])),
+        places=places("\n".join(lead[:2])) or places(evidence_title),
         primary_text=primary_text,
         has_body=len(weights) >= BODY_MIN_TERMS,
         names=sorted(
@@ -362,7 +395,7 @@ def extract(title: str, summary: str = "", text: str = "") -> ItemFeatures:
                 t
                 for name in names
                 for t in tokens(name)
-                if t in weights and rarity.get(t, 0.0) >= NAME_RARITY
+                if t in weights and rarity.get(t, 0.0) >= NAME_RARITY and t not in _UNITS
             }
         ),
     )
