@@ -304,3 +304,66 @@ def test_dateline_titles_are_placeholders_not_headlines() -> None:
         "Earthquake kills ten on Iran's Qeshm island",
         "b",
     )
+
+
+FIGHTS = [
+    (
+        "a",
+        "Klitschko stops Rahman to keep IBF heavyweight title",
+        "Wladimir Klitschko defended his IBF and IBO heavyweight titles on Saturday, stopping "
+        "Hasim Rahman in the seventh round in Mannheim, Germany. Rahman, a former champion, was "
+        "outclassed from the opening bell as Klitschko landed his jab at will.",
+    ),
+    (
+        "b",
+        "Wladimir Klitschko beats Hasim Rahman in Mannheim",
+        "Ukrainian champion Wladimir Klitschko retained his heavyweight belts by stopping "
+        "American Hasim Rahman in the seventh round in Mannheim on Saturday night. The referee "
+        "stopped the fight after Klitschko landed a series of unanswered punches.",
+    ),
+    (
+        "c",
+        "Klitschko stops Thompson to keep heavyweight titles",
+        "Wladimir Klitschko retained his WBA, IBF and WBO heavyweight titles on Saturday, "
+        "stopping American challenger Tony Thompson in the sixth round in Bern, Switzerland. "
+        "Thompson, who had lost to Klitschko in Mannheim four years earlier, was knocked down "
+        "twice.",
+    ),
+    (
+        "d",
+        "Rahman stopped by Klitschko in seventh round",
+        "Hasim Rahman was stopped in the seventh round by Wladimir Klitschko in Mannheim, "
+        "Germany, on Saturday as the Ukrainian defended his IBF heavyweight title. Klitschko "
+        "dominated the former champion from the start.",
+    ),
+]
+
+
+def test_a_new_opponent_in_the_headline_is_another_event() -> None:
+    clusterer = StoryClusterer()
+    placed = {
+        key: clusterer.add(
+            ClusterItem(key=key, title=title, text=text, published=T0 + timedelta(minutes=i))
+        )
+        for i, (key, title, text) in enumerate(FIGHTS)
+    }
+    assert placed["b"].story_key == placed["a"].story_key
+    # Same champion, same kind of event, most of the story's names: another fight.
+    assert placed["c"].is_new_story
+    assert placed["d"].story_key == placed["a"].story_key
+
+
+def test_restoring_a_survivor_drops_the_stale_fragment_it_absorbed() -> None:
+    """Another instance merged two fragments; this one still holds both and syncs the survivor."""
+    here, there = StoryClusterer(), StoryClusterer()
+    for i, title in enumerate(FRAGMENTS[:4]):
+        here.add(headline_item(f"f{i}", title, i))
+        there.add(headline_item(f"f{i}", title, i))
+    assert len(here) == 2
+    survivor = there.add(headline_item("f4", FRAGMENTS[4], 4))
+    absorbed = survivor.merged[0]
+    here.restore(survivor.story_key, there.export_state(survivor.story_key))
+    assert here.story_keys() == [survivor.story_key]
+    assert here.resolve(absorbed) == survivor.story_key
+    late = headline_item("late", "Banana giants create world's top fruit supplier", 9)
+    assert here.add(late).story_key == there.add(late).story_key

@@ -22,6 +22,7 @@ persist per story (the daemon stores each story's state next to the story row).
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -66,7 +67,7 @@ class ClusterConfig:
     # Two stories whose centroids are this similar (and whose anchors agree) are one event that
     # started as two fragments; checked when an item scores above the join threshold on both.
     merge_threshold: float = 0.3
-    merge_candidates: int = 4
+    merge_candidates: int = 2
 
     @classmethod
     def from_settings(cls, settings: Any) -> ClusterConfig:
@@ -130,11 +131,12 @@ def _story_key(item_key: str) -> str:
     return "s" + hashlib.blake2b(item_key.encode("utf-8"), digest_size=12).hexdigest()
 
 
-def _title_key(title: str) -> str | None:
+def _title_key(feats: ft.ItemFeatures) -> str | None:
     """The near-duplicate key of an informative title (placeholders have none)."""
-    if ft.is_placeholder_title(title) or len(ft.tokens(title)) < 4:
+    words = feats.title_terms
+    if len(words) < 4 or ft.is_placeholder_title(feats.title, words):
         return None
-    return " ".join(ft.tokens(title))
+    return " ".join(words)
 
 
 def _figures(quantities: list[Quantity]) -> list[tuple[str, float]]:
@@ -183,7 +185,7 @@ class StoryClusterer:
         feats = ft.extract(item.title, item.summary, item.text)
         vector = self._vector(feats)
         figures = _figures(extract_quantities(feats.primary_text))
-        title_key = _title_key(feats.title)
+        title_key = _title_key(feats)
 
         best_key: str | None = None
         best_score = 0.0
@@ -195,33 +197,35 @@ class StoryClusterer:
         threshold = self.config.join_threshold
         if not feats.lead_sentences:
             threshold = self.config.headline_join_threshold
-        # Other stories the item also fits: candidates for a merge with the one it joins.
-        also: list[tuple[float, str]] = []
+        scored: list[tuple[float, str]] = []
         for key in self._candidates(vector):
             story = self._stories[key]
             factor = self._time_factor(story, published)
             if factor <= 0 or key == near:
                 continue
-            score = self._cosine(vector, story) * factor
-            if score < threshold and score <= best_score:
+            scored.append((self._cosine(vector, story) * factor, key))
+        scored.sort(key=lambda pair: -pair[0])  # stable: ties keep the candidate order
+        # The best story the item may join, and the others it also fits (merge candidates);
+        # anchors are checked best first and only as far as they can matter.
+        also: list[tuple[float, str]] = []
+        for score, key in scored:
+            if score < threshold or len(also) >= self.config.merge_candidates:
+                break
+            if self._vetoed(self._stories[key], feats, figures):
                 continue
-            if self._vetoed(story, feats, figures):
-                continue
-            if score > best_score and not (near is not None and best_key == near):
-                if best_key is not None and best_score >= threshold:
-                    also.append((best_score, best_key))
+            if best_key is None:
                 best_key, best_score = key, score
-            elif score >= threshold:
+            else:
                 also.append((score, key))
         if best_key is not None and best_score >= threshold:
             story = self._stories[best_key]
-            self._join(story, item, feats, vector, figures, published, best_score)
+            self._join(story, item, feats, vector, figures, published, best_score, title_key)
             survivor, merged = self._merge_fragments(story, also, published)
             return Assignment(
                 story_key=survivor, is_new_story=False, similarity=best_score, merged=merged
             )
         story = self._start(item, published)
-        self._join(story, item, feats, vector, figures, published, 1.0)
+        self._join(story, item, feats, vector, figures, published, 1.0, title_key)
         return Assignment(story_key=story.key, is_new_story=True, similarity=1.0)
 
     # ----------------------------------------------------------------- merging fragments
@@ -341,14 +345,19 @@ class StoryClusterer:
             self._by_title[title] = keep.key
         self._index(keep)
         self._aliases[gone.key] = keep.key
-        for old, new in self._aliases.items():
-            if new == gone.key:
-                self._aliases[old] = keep.key
         self._merges.append((gone.key, keep.key))
 
     def resolve(self, story_key: str) -> str:
-        """The live key of a story that may since have been merged into another."""
-        return self._aliases.get(story_key, story_key)
+        """The live key of a story that may since have been merged into another (following
+        merges of merges, and shortening the chain for the next look-up)."""
+        chain = []
+        key = story_key
+        while key in self._aliases:
+            chain.append(key)
+            key = self._aliases[key]
+        for link in chain[:-1]:
+            self._aliases[link] = key
+        return key
 
     def drain_merges(self) -> list[tuple[str, str]]:
         """(absorbed key, surviving key) of the merges since the last call, in order."""
@@ -382,8 +391,13 @@ class StoryClusterer:
         for term, weight in query:
             for key in self._postings.get(term, ()):
                 hits[key] = hits.get(key, 0.0) + weight
-        ranked = sorted(hits.items(), key=lambda kv: (-kv[1], -self._stories[kv[0]].seq))
-        return [key for key, _ in ranked[: self.config.max_candidates]]
+        stories = self._stories
+        ranked = heapq.nsmallest(
+            self.config.max_candidates,
+            hits.items(),
+            key=lambda kv: (-kv[1], -stories[kv[0]].seq),
+        )
+        return [key for key, _ in ranked]
 
     @staticmethod
     def _cosine(vector: dict[str, float], story: _Story) -> float:
@@ -473,6 +487,7 @@ class StoryClusterer:
         figures: list[tuple[str, float]],
         published: datetime,
         similarity: float,
+        title_key: str | None,
     ) -> None:
         self._seq += 1
         story.seq = self._seq
@@ -518,7 +533,6 @@ class StoryClusterer:
         self._by_item[item.key] = story.key
         if item.url:
             self._by_url[item.url] = story.key
-        title_key = _title_key(feats.title)
         if title_key:
             story.titles.add(title_key)
             self._by_title[title_key] = story.key
@@ -726,6 +740,12 @@ class StoryClusterer:
             names={str(t): int(c) for t, c in state["names"].items()},
         )
         story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
+        # A story that holds members of the restored one was merged into it elsewhere (another
+        # instance on the same database): it is stale.
+        stale = {self._by_item.get(m.key) for m in story.members} - {None, story_key}
+        for key in sorted(k for k in stale if k is not None and k in self._stories):
+            self._unindex(self._stories.pop(key))
+            self._aliases[key] = story_key
         self._stories[story_key] = story
         self._seq = max(self._seq, story.seq)
         for term, count in story.term_df.items():

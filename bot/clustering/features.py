@@ -285,23 +285,22 @@ def places(text: str) -> list[str]:
     return out
 
 
-def is_dateline(title: str) -> bool:
+def is_dateline(title: str, words: list[str] | None = None) -> bool:
     """A "title" that is only a date, a time or a posted/updated stamp ("Updated Saturday,
-    December 05, 2009 8: 28 PM", "APR 28"): feeds and scrapers put these where a title belongs."""
-    words = tokens(title)
+    December 05, 2009 8: 28 PM", "APR 28"): feeds and scrapers put these where a title belongs.
+    `words` are the title's tokens when the caller has them."""
+    words = tokens(title) if words is None else words
     return bool(words) and all(w.isdigit() or w in _DATELINE_WORDS for w in words)
 
 
-def is_placeholder_title(title: str) -> bool:
+def is_placeholder_title(title: str, words: list[str] | None = None) -> bool:
     """Titles that cannot serve as a headline: labels, placeholders, datelines, almost no
-    content words."""
+    content words. `words` are the title's tokens when the caller has them."""
     stripped = title.strip()
-    return (
-        not stripped
-        or bool(_PLACEHOLDER.match(stripped))
-        or len(tokens(stripped)) < 2
-        or is_dateline(stripped)
-    )
+    if not stripped or _PLACEHOLDER.match(stripped):
+        return True
+    words = tokens(stripped) if words is None else words
+    return len(words) < 2 or is_dateline(stripped, words)
 
 
 def is_question(title: str) -> bool:
