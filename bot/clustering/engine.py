@@ -1,6 +1,6 @@
 """The incremental story clusterer: one story per event, in arrival order.
 
-Owns the three layers of story identity and the state that makes them fast and restartable:
+Owns the layers of story identity and the state that makes them fast and restartable:
 
 1. Exact identity: an item with a key or canonical URL already placed is an update of that entry
    and stays in its story.
@@ -11,10 +11,16 @@ Owns the three layers of story identity and the state that makes them fast and r
    by cosine similarity between its field-weighted TF-IDF vector and the story centroid, damped by
    the time since the story was last updated. Conflicting deal anchors (another instance of a
    named asset, "Colossus 1" vs "Colossus 2"; materially different power, money or chip figures in
-   the title and lead) veto a join.
+   the title and lead) veto a join, and so do conflicting actors (a report that leaves out the
+   story's core names and brings its own, in its headline or in numbers).
+4. Fragments: when an item fits two stories, the stories merge if their centroids are close and
+   their anchors and core names agree; the absorbed key stays resolvable (`resolve`), and the
+   merges are reported on the Assignment and by `drain_merges` so the daemon can move the
+   absorbed story's rows to the survivor.
 
-The IDF is learned from the stream itself: document frequencies of the stories in the active
-window, so it is rebuilt exactly from the exported story states after a restart. A hand-written
+Term weights are background rarity (general English word frequencies) discounted by how many
+active stories share the term (the stream's own statistics, read from the bounded index), so they
+are rebuilt exactly from the exported story states after a restart. A hand-written
 engine rather than a clustering library because it must be incremental, bounded per item, and
 persist per story (the daemon stores each story's state next to the story row).
 """
@@ -52,8 +58,8 @@ class ClusterConfig:
     centroid_terms: int = 160
     # Terms of the item used to look up candidates, postings kept per term, candidates scored.
     query_terms: int = 12
-    posting_limit: int = 64
-    max_candidates: int = 48
+    posting_limit: int = 32
+    max_candidates: int = 32
     # Share of members that must name a term for it to be part of the story's core.
     core_share: float = 0.5
     # Relative difference above which two figures of the same kind are different deals.
@@ -391,20 +397,25 @@ class StoryClusterer:
         for term, weight in query:
             for key in self._postings.get(term, ()):
                 hits[key] = hits.get(key, 0.0) + weight
+        limit = self.config.max_candidates
+        if len(hits) > limit:
+            # The weight of the limit-th best hit, found on bare floats (fast), then only the
+            # hits at or above it are ranked with the tie-break on recency.
+            cutoff = heapq.nlargest(limit, hits.values())[-1]
+            hits = {key: weight for key, weight in hits.items() if weight >= cutoff}
         stories = self._stories
-        ranked = heapq.nsmallest(
-            self.config.max_candidates,
-            hits.items(),
-            key=lambda kv: (-kv[1], -stories[kv[0]].seq),
-        )
-        return [key for key, _ in ranked]
+        ranked = sorted(hits.items(), key=lambda kv: (-kv[1], -stories[kv[0]].seq))
+        return [key for key, _ in ranked[:limit]]
 
     @staticmethod
     def _cosine(vector: dict[str, float], story: _Story) -> float:
         if story.norm <= 0:
             return 0.0
         centroid = story.centroid
-        return sum(w * centroid.get(t, 0.0) for t, w in vector.items()) / story.norm
+        # Only shared terms contribute; the set intersection runs in C, and summing in sorted
+        # term order keeps the result bit-identical whatever order the dicts were built in.
+        shared = sorted(vector.keys() & centroid.keys())
+        return sum(vector[t] * centroid[t] for t in shared) / story.norm
 
     def _names_conflict(self, story: _Story, feats: ft.ItemFeatures) -> bool:
         """A report that leaves out the story's core names and brings its own actors.
