@@ -93,12 +93,20 @@ def poll(ctx: click.Context, force: bool) -> None:
     _logging(ctx, "INFO")
     from bot.daemon.app import build_pipeline
     from bot.daemon.progress import PollProgress
+    from bot.storage.feeds import count_enabled_feeds
 
     settings = app(ctx).settings()
     pipeline = build_pipeline(settings)
-    if not settings.feeds:
-        fail("no feeds configured (add [[feeds]] entries to the configuration)", code=EXIT_CONFIG)
-    with PollProgress(total=len(settings.feeds)) as progress:
+    pipeline.poller.sync_config()  # the database lists configured and OPML-imported feeds
+    with pipeline.db.session() as session:
+        feeds = count_enabled_feeds(session)
+    if not feeds:
+        fail(
+            "no feeds to poll (add [[feeds]] entries to the configuration "
+            "or run `newsbot feeds import FILE.opml`)",
+            code=EXIT_CONFIG,
+        )
+    with PollProgress(total=feeds) as progress:
         report = asyncio.run(pipeline.poller.poll(force=force, on_feed=progress.advance))
     click.echo(report.summary())
     sys.exit(1 if report.feeds and all(r.outcome == "error" for r in report.feeds) else 0)

@@ -84,8 +84,10 @@ def feeds_command(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     settings = app(ctx).settings()
-    healths = [feed_health(feed, settings.fetch) for feed in _stored_feeds(ctx)]
+    rows = _stored_feeds(ctx)
+    healths = [feed_health(feed, settings.fetch) for feed in rows]
     stored = {health.url for health in healths}
+    stored.update(f.configured_url for f in rows if f.configured_url)
     for configured in settings.feeds:
         if configured.url not in stored:  # configured but never polled yet
             healths.append(FeedHealth(configured.url, configured.name, "new", 0, *[None] * 5))
@@ -123,7 +125,9 @@ def import_command(ctx: click.Context, file: Path) -> None:
     now = datetime.now(UTC)
     added = present = 0
     with app(ctx).database().session() as session:
-        known = set(session.scalars(select(Feed.url)))
+        known: set[str] = set()
+        for url, configured_url in session.execute(select(Feed.url, Feed.configured_url)):
+            known.update(u for u in (url, configured_url) if u)
         for feed in result.feeds:
             if feed.url in known:
                 present += 1
@@ -132,6 +136,7 @@ def import_command(ctx: click.Context, file: Path) -> None:
             session.add(
                 Feed(
                     url=feed.url,
+                    configured_url=feed.url,
                     name=feed.title,
                     enabled=True,
                     created_at=now,
@@ -151,12 +156,20 @@ def import_command(ctx: click.Context, file: Path) -> None:
 )
 @click.pass_context
 def export_command(ctx: click.Context, output: Path | None) -> None:
-    """Write every feed (stored and configured) as an OPML 2.0 document."""
+    """Write every feed (stored and configured) as an OPML 2.0 document.
+
+    A feed that moved (301/308) is written once, with its current URL.
+    """
     settings = app(ctx).settings()
+    stored = _stored_feeds(ctx)
+    moved = {
+        f.configured_url: f.url for f in stored if f.configured_url and f.configured_url != f.url
+    }
     listed: dict[str, OpmlFeed] = {}
     for configured in settings.feeds:
-        listed[configured.url] = OpmlFeed(url=configured.url, title=configured.name)
-    for feed in _stored_feeds(ctx):
+        url = moved.get(configured.url, configured.url)
+        listed[url] = OpmlFeed(url=url, title=configured.name)
+    for feed in stored:
         if feed.url not in listed:
             listed[feed.url] = OpmlFeed(url=feed.url, title=feed.name or feed.title)
     document = render_opml(listed.values())

@@ -27,29 +27,47 @@ class DueFeed:
 
 
 def sync_feeds(session: Session, feeds: list[FeedSettings], now: datetime) -> int:
-    """Insert configured feeds not stored yet and refresh names and intervals; returns added."""
-    existing = {feed.url: feed for feed in session.scalars(select(Feed))}
+    """Insert configured feeds not stored yet and refresh names and intervals; returns added.
+
+    A stored feed is recognised by its current URL or by the URL it was configured with: after
+    a 301/308 the row's `url` is the new address and `configured_url` the old one, which the
+    configuration still lists; adding that as a new feed would poll the feed twice.
+    """
+    existing: dict[str, Feed] = {}
+    for feed in session.scalars(select(Feed)):
+        existing[feed.url] = feed
+        if feed.configured_url:
+            existing.setdefault(feed.configured_url, feed)
     added = 0
     for configured in feeds:
         row = existing.get(configured.url)
         if row is None:
-            session.add(
-                Feed(
-                    url=configured.url,
-                    name=configured.name,
-                    interval_s=configured.interval,
-                    enabled=True,
-                    created_at=now,
-                    next_check_at=now,
-                    consecutive_failures=0,
-                )
+            row = Feed(
+                url=configured.url,
+                configured_url=configured.url,
+                name=configured.name,
+                interval_s=configured.interval,
+                enabled=True,
+                created_at=now,
+                next_check_at=now,
+                consecutive_failures=0,
             )
+            session.add(row)
+            existing[configured.url] = row
             added += 1
         else:
-            row.name = configured.name or row.name
-            row.interval_s = configured.interval
+            if configured.name and row.name != configured.name:
+                row.name = configured.name
+            if row.interval_s != configured.interval:
+                row.interval_s = configured.interval
     session.flush()
     return added
+
+
+def count_enabled_feeds(session: Session) -> int:
+    return int(
+        session.scalar(select(func.count()).select_from(Feed).where(Feed.enabled.is_(True))) or 0
+    )
 
 
 def claim_due_feeds(

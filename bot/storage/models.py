@@ -61,6 +61,9 @@ class Feed(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
+    # The URL as configured or imported; `url` follows 301/308 moves, this one does not, so a
+    # moved feed is still recognised as the configured one (migration 0003).
+    configured_url: Mapped[str | None] = mapped_column(String(2048))
     name: Mapped[str | None] = mapped_column(String(300))
     title: Mapped[str | None] = mapped_column(String(500))  # as the feed names itself
     interval_s: Mapped[int | None] = mapped_column(Integer)

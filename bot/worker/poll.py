@@ -1,8 +1,15 @@
 """One poll cycle: lease due feeds, fetch them concurrently, parse, store, match and cluster.
 
-Fetching is asynchronous; storing and processing are synchronous database work and run in a
-worker thread, so the daemon's event loop (health endpoint, signal handling) stays responsive
-during a long cycle.
+Fetching is asynchronous; parsing and storing are synchronous and run in a worker thread, so the
+daemon's event loop (health endpoint, signal handling) stays responsive during a long cycle and
+fetching goes on while earlier feeds are parsed and stored. Outcomes are stored in batches: while
+one batch is being stored, the next accumulates, and each batch is one transaction (a cycle of a
+thousand unchanged feeds is a handful of transactions, not a thousand). A crash loses at most the
+batch being stored; its feeds' leases expire and they are fetched again.
+
+Scheduling after each outcome comes from :mod:`bot.reader.fetcher.schedule`: ``next_check_delay``
+(configured interval, publishing rhythm, ``<ttl>``, ``sy:updatePeriod``, Cache-Control/Expires,
+Retry-After) after a success, ``failure_backoff`` after a failure.
 """
 
 from __future__ import annotations
@@ -10,25 +17,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from bot.config import Settings
-from bot.model import Entry, FetchOutcome, FetchStatus
+from bot.model import Entry, FetchOutcome, FetchStatus, ParsedFeed
 from bot.reader.fetcher import FeedRequest, Fetcher
+from bot.reader.fetcher.schedule import RHYTHM_SAMPLE, failure_backoff, next_check_delay
 from bot.reader.parser import FeedParseError, parse_feed
 from bot.storage import Database
 from bot.storage.entries import store_entries
-from bot.storage.feeds import DueFeed, claim_due_feeds, sync_feeds
+from bot.storage.feeds import DueFeed, claim_due_feeds, count_enabled_feeds, sync_feeds
+from bot.storage.models import Entry as EntryRow
 from bot.storage.models import Feed
 from bot.worker.process import ProcessReport, StoryProcessor, new_instance_id, utcnow
 
 log = logging.getLogger(__name__)
 
 FETCH_LEASE_MARGIN = timedelta(seconds=60)
+# A batch of outcomes stored in one transaction holds at most this many feeds (or entries), so
+# a batch stays a short transaction and a crash re-fetches little.
+BATCH_FEEDS = 200
+BATCH_ENTRIES = 5000
 
 
 def fetch_lease(feeds: int, concurrency: int, total_timeout: float) -> timedelta:
@@ -61,6 +76,10 @@ class PollReport:
         return sum(result.new_entries for result in self.feeds)
 
     @property
+    def updated_entries(self) -> int:
+        return sum(result.updated_entries for result in self.feeds)
+
+    @property
     def outcome_counts(self) -> Counter[str]:
         return Counter(result.outcome for result in self.feeds)
 
@@ -77,12 +96,6 @@ class PollReport:
             f"{self.processing.relevant} relevant; {self.processing.stories_created} new stories, "
             f"{self.processing.stories_updated} updated"
         )
-
-
-def _backoff(base_s: float, failures: int, cap_s: float) -> float:
-    """Exponential backoff with full jitter, so failing feeds do not retry in lockstep."""
-    ceiling = min(cap_s, base_s * (2 ** min(failures, 16)))
-    return random.uniform(ceiling / 2, ceiling)
 
 
 class Poller:
@@ -113,7 +126,11 @@ class Poller:
         force: bool = False,
         on_feed: Callable[[FeedResult], None] | None = None,
     ) -> PollReport:
-        """Run one cycle. `force` checks every enabled feed, due or not."""
+        """Run one cycle. `force` checks every enabled feed, due or not.
+
+        The feeds are those in the database: the configured ones (synced first) and those
+        imported from OPML.
+        """
         await asyncio.to_thread(self.sync_config)
         due = await asyncio.to_thread(self._claim, force)
         report = PollReport()
@@ -129,26 +146,76 @@ class Poller:
                     )
                     return feed, await fetcher.fetch(request)
 
-                # Each feed is stored as soon as it arrives: a slow feed delays nobody else's
-                # entries, a crash mid-cycle keeps what was already fetched, and bodies do not
-                # pile up in memory.
-                for arrival in asyncio.as_completed([fetch(feed) for feed in due]):
-                    feed, outcome = await arrival
-                    result = await asyncio.to_thread(self._record, feed, outcome)
-                    report.feeds.append(result)
-                    if on_feed is not None:
-                        on_feed(result)
-        report.processing = await asyncio.to_thread(self.processor.process_pending)
+                arrived: list[tuple[DueFeed, FetchOutcome]] = []
+                wake = asyncio.Event()
+                fetching = [asyncio.ensure_future(fetch(feed)) for feed in due]
+
+                failures: list[BaseException] = []
+
+                def done(task: asyncio.Future[tuple[DueFeed, FetchOutcome]]) -> None:
+                    if task.cancelled():
+                        return
+                    failure = task.exception()
+                    if failure is None:
+                        arrived.append(task.result())
+                    else:  # a bug: the fetcher reports every feed or network problem
+                        failures.append(failure)
+                    wake.set()
+
+                for task in fetching:
+                    task.add_done_callback(done)
+                stored = 0
+                try:
+                    while stored < len(due):
+                        await wake.wait()
+                        wake.clear()
+                        if failures:
+                            raise failures[0]
+                        while arrived:
+                            batch = self._take_batch(arrived)
+                            results = await asyncio.to_thread(self._record_batch, batch)
+                            stored += len(batch)
+                            report.feeds.extend(results)
+                            if on_feed is not None:
+                                for result in results:
+                                    on_feed(result)
+                finally:
+                    for task in fetching:
+                        task.cancel()
+        if (
+            report.new_entries
+            or report.updated_entries
+            or await asyncio.to_thread(self.processor.has_pending)
+        ):
+            report.processing = await asyncio.to_thread(self.processor.process_pending)
         return report
+
+    @staticmethod
+    def _take_batch(
+        arrived: list[tuple[DueFeed, FetchOutcome]],
+    ) -> list[tuple[DueFeed, FetchOutcome]]:
+        """The next batch to store: whole feeds, up to BATCH_FEEDS and about BATCH_ENTRIES
+        (estimated from body sizes, as a 50-item feed is some 60 KB)."""
+        taken = 0
+        weight = 0
+        for _, outcome in arrived:
+            taken += 1
+            weight += len(outcome.body or b"") // 1200
+            if taken >= BATCH_FEEDS or weight >= BATCH_ENTRIES:
+                break
+        batch = arrived[:taken]
+        del arrived[:taken]
+        return batch
 
     def _claim(self, force: bool) -> list[DueFeed]:
         fetch = self.settings.fetch
         with self.db.session() as session:
+            feeds = count_enabled_feeds(session)
             return claim_due_feeds(
                 session,
                 now=self.clock(),
                 owner=self.instance,
-                lease=fetch_lease(len(self.settings.feeds), fetch.concurrency, fetch.total_timeout),
+                lease=fetch_lease(feeds, fetch.concurrency, fetch.total_timeout),
                 include_not_due=force,
             )
 
@@ -158,72 +225,186 @@ class Poller:
         cutoff = now - timedelta(days=self.settings.daemon.retention_days)
         return [e for e in entries if e.published is None or e.published >= cutoff]
 
-    def _record(self, due: DueFeed, outcome: FetchOutcome) -> FeedResult:
-        """Parse and store one feed's outcome and its new schedule in one transaction."""
+    def _parse(
+        self, due: DueFeed, outcome: FetchOutcome, now: datetime, result: FeedResult
+    ) -> ParsedFeed | None:
+        if outcome.status is not FetchStatus.OK or outcome.body is None:
+            if outcome.status is FetchStatus.ERROR:
+                result.error_class = outcome.error_class or "unknown"
+                result.error = outcome.error_message
+            return None
+        try:
+            return parse_feed(
+                outcome.body,
+                url=outcome.final_url or due.url,
+                now=now,
+                source_name=due.name,
+                content_type=outcome.content_type,
+            )
+        except FeedParseError as exc:
+            result.outcome = "error"
+            result.error_class = exc.kind
+            result.error = str(exc)
+            return None
+        finally:
+            outcome.body = None  # the batch should not hold every body until it is stored
+
+    def _record_batch(self, batch: list[tuple[DueFeed, FetchOutcome]]) -> list[FeedResult]:
+        """Parse a batch of outcomes, then store them and their feeds' schedules in one
+        transaction."""
         now = self.clock()
-        result = FeedResult(url=due.url, outcome=outcome.status.value)
-        parsed = None
-        if outcome.status is FetchStatus.OK and outcome.body is not None:
-            try:
-                parsed = parse_feed(
-                    outcome.body,
-                    url=outcome.final_url or due.url,
-                    now=now,
-                    source_name=due.name,
-                    content_type=outcome.content_type,
-                )
-            except FeedParseError as exc:
-                result.outcome = "error"
-                result.error_class = "parse_error"
-                result.error = str(exc)
-        elif outcome.status is FetchStatus.ERROR:
-            result.error_class = outcome.error_class or "unknown"
-            result.error = outcome.error_message
+        parsed: list[tuple[DueFeed, FetchOutcome, FeedResult, ParsedFeed | None]] = []
+        for due, outcome in batch:
+            result = FeedResult(url=due.url, outcome=outcome.status.value)
+            parsed.append((due, outcome, result, self._parse(due, outcome, now, result)))
         with self.db.session() as session:
-            feed = session.get(Feed, due.id)
-            if feed is None:  # removed meanwhile
-                return result
-            feed.lease_owner = None
-            feed.lease_until = None
-            feed.last_checked_at = now
-            interval = float(feed.interval_s or self.settings.poll_interval)
-            fetch = self.settings.fetch
-            if outcome.status is FetchStatus.GONE:
-                feed.enabled = False
-                feed.disabled_reason = f"410 Gone at {now:%Y-%m-%d %H:%M} UTC"
-                log.warning(
-                    "feed %s is gone (410); disabled", feed.url, extra={"feed_url": feed.url}
+            rows = {
+                feed.id: feed
+                for feed in session.scalars(
+                    select(Feed).where(Feed.id.in_([due.id for due, *_ in parsed]))
                 )
-            elif result.outcome == "error":
-                feed.consecutive_failures += 1
-                feed.last_error = result.error
-                feed.last_error_class = result.error_class
-                delay = _backoff(interval, feed.consecutive_failures, fetch.max_interval)
-                if outcome.retry_after_s:
-                    delay = max(delay, outcome.retry_after_s)
-                feed.next_check_at = now + timedelta(seconds=delay)
-                log.warning(
-                    "feed %s failed (%s): %s",
-                    feed.url,
-                    result.error_class,
-                    result.error,
-                    extra={"feed_url": feed.url, "error_class": result.error_class},
-                )
-            else:
-                feed.consecutive_failures = 0
-                feed.last_success_at = now
-                feed.etag = outcome.etag or feed.etag
-                feed.last_modified = outcome.last_modified or feed.last_modified
-                if outcome.permanent_url and outcome.permanent_url != feed.url:
-                    log.info("feed %s moved permanently to %s", feed.url, outcome.permanent_url)
-                    feed.url = outcome.permanent_url
-                if parsed is not None:
-                    feed.body_hash = outcome.body_hash
-                    if parsed.title and not feed.title:
-                        feed.title = parsed.title[:500]
-                    stored = store_entries(session, feed, self._recent(parsed.entries, now), now)
-                    result.new_entries = stored.new
-                    result.updated_entries = stored.updated
-                delay = min(max(interval, fetch.min_interval), fetch.max_interval)
-                feed.next_check_at = now + timedelta(seconds=delay)
-        return result
+            }
+            unchanged = [
+                due.id
+                for due, outcome, result, _ in parsed
+                if result.outcome == "not_modified" and due.id in rows
+            ]
+            rhythm = _entry_times(session, unchanged, now)
+            for due, outcome, result, feed in parsed:
+                row = rows.get(due.id)
+                if row is None:  # removed meanwhile
+                    continue
+                self._record(session, row, outcome, result, feed, rhythm.get(due.id, []), now)
+        return [result for _, _, result, _ in parsed]
+
+    def _record(
+        self,
+        session: Session,
+        feed: Feed,
+        outcome: FetchOutcome,
+        result: FeedResult,
+        parsed: ParsedFeed | None,
+        entry_times: list[datetime],
+        now: datetime,
+    ) -> None:
+        """Store one feed's outcome and its next check."""
+        feed.lease_owner = None
+        feed.lease_until = None
+        feed.last_checked_at = now
+        interval = float(feed.interval_s or self.settings.poll_interval)
+        fetch = self.settings.fetch
+        context = {"feed_url": feed.url}
+        if outcome.status is FetchStatus.GONE:
+            feed.enabled = False
+            feed.disabled_reason = f"410 Gone at {now:%Y-%m-%d %H:%M} UTC"
+            feed.last_error = outcome.error_message
+            feed.last_error_class = outcome.error_class
+            feed.next_check_at = None
+            log.warning("feed %s is gone (410); disabled", feed.url, extra=context)
+            return
+        if result.outcome == "error":
+            feed.consecutive_failures += 1
+            feed.last_error = result.error
+            feed.last_error_class = result.error_class
+            delay = failure_backoff(
+                fetch,
+                consecutive_failures=feed.consecutive_failures,
+                interval_s=interval,
+                retry_after_s=outcome.retry_after_s,
+            )
+            feed.next_check_at = now + timedelta(seconds=delay)
+            log.warning(
+                "feed %s failed (%s): %s; next attempt in %.0fs",
+                feed.url,
+                result.error_class,
+                result.error,
+                delay,
+                extra={**context, "error_class": result.error_class},
+            )
+            return
+        if feed.consecutive_failures:
+            log.info(
+                "feed %s recovered after %d failures",
+                feed.url,
+                feed.consecutive_failures,
+                extra=context,
+            )
+        feed.consecutive_failures = 0
+        feed.last_success_at = now
+        if feed.etag != outcome.etag and outcome.etag:
+            feed.etag = outcome.etag
+        if feed.last_modified != outcome.last_modified and outcome.last_modified:
+            feed.last_modified = outcome.last_modified
+        if outcome.permanent_url and outcome.permanent_url != feed.url:
+            self._move(session, feed, outcome.permanent_url)
+        ttl_minutes = update_period_s = None
+        if parsed is not None:
+            feed.body_hash = outcome.body_hash
+            if parsed.title and not feed.title:
+                feed.title = parsed.title[:500]
+            recent = self._recent(parsed.entries, now)
+            stored = store_entries(session, feed, recent, now)
+            result.new_entries = stored.new
+            result.updated_entries = stored.updated
+            entry_times = [e.published for e in parsed.entries if e.published is not None]
+            ttl_minutes, update_period_s = parsed.ttl_minutes, parsed.update_period_s
+        elif outcome.body_hash and feed.body_hash != outcome.body_hash:
+            feed.body_hash = outcome.body_hash
+        delay = next_check_delay(
+            fetch,
+            interval_s=interval,
+            entry_times=entry_times,
+            ttl_minutes=ttl_minutes,
+            update_period_s=update_period_s,
+            cache_max_age_s=outcome.cache_max_age_s,
+            retry_after_s=outcome.retry_after_s,
+        )
+        feed.next_check_at = now + timedelta(seconds=delay)
+
+    def _move(self, session: Session, feed: Feed, new_url: str) -> None:
+        """Follow a permanent redirect: the stored URL changes, the configured one stays an
+        alias. If the new URL is already subscribed as another feed, this one is disabled
+        rather than polled twice."""
+        other = session.scalars(select(Feed.id).where(Feed.url == new_url)).first()
+        if other is not None and other != feed.id:
+            feed.enabled = False
+            feed.disabled_reason = f"moved permanently to {new_url}, which is already a feed"
+            log.warning(
+                "feed %s moved permanently to %s, already subscribed; disabled",
+                feed.url,
+                new_url,
+                extra={"feed_url": feed.url},
+            )
+            return
+        if feed.configured_url is None:
+            feed.configured_url = feed.url
+        log.warning(
+            "feed %s moved permanently to %s; stored URL updated",
+            feed.url,
+            new_url,
+            extra={"feed_url": feed.url},
+        )
+        feed.url = new_url
+
+
+def _entry_times(session: Session, feed_ids: list[int], now: datetime) -> dict[int, list[datetime]]:
+    """The publication times of the latest stored entries of each feed (its publishing rhythm),
+    read with one query for a whole batch of unchanged feeds."""
+    if not feed_ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(partition_by=EntryRow.feed_id, order_by=EntryRow.published_at.desc())
+        .label("rank")
+    )
+    ranked = (
+        select(EntryRow.feed_id, EntryRow.published_at, rank)
+        .where(EntryRow.feed_id.in_(feed_ids), EntryRow.published_at <= now)
+        .subquery()
+    )
+    times: dict[int, list[datetime]] = defaultdict(list)
+    for feed_id, published in session.execute(
+        select(ranked.c.feed_id, ranked.c.published_at).where(ranked.c.rank <= RHYTHM_SAMPLE)
+    ):
+        times[feed_id].append(published)
+    return times

@@ -163,6 +163,16 @@ class StoryProcessor:
                         # The connection is gone, and the lock with it; never pool it again.
                         conn.invalidate()
 
+    def has_pending(self) -> bool:
+        """Whether any stored entry still waits for matching and clustering."""
+        with self.db.session() as session:
+            return (
+                session.scalars(
+                    select(Entry.id).where(Entry.processed_at.is_(None)).limit(1)
+                ).first()
+                is not None
+            )
+
     def process_pending(self, batch_size: int = 500) -> ProcessReport:
         total = ProcessReport()
         with self._exclusive() as acquired:
