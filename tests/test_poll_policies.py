@@ -1,0 +1,266 @@
+"""The poll cycle applies the reader's policies: per-feed schedule from the feed's hints and
+rhythm, back-off on failures, error classes, permanent moves, 410 Gone, and feeds imported from
+OPML alone. Real feeds from FeedServer on 127.0.0.1, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from bot.cli.main import cli
+from bot.config.settings import Settings
+from bot.daemon.app import Pipeline, build_pipeline
+from bot.demo.server import FeedServer
+from bot.storage.models import Entry, Feed
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+INTERVAL = 900
+
+
+def rss(
+    name: str, items: int = 4, *, gap: timedelta = timedelta(hours=1), extra: str = ""
+) -> bytes:
+    """An RSS feed of `items` entries published `gap` apart, the newest an hour ago."""
+    parts = []
+    for number in range(items):
+        when = NOW - timedelta(hours=1) - number * gap
+        parts.append(
+            f"<item><title>{name} report {number}</title>"
+            f"<link>https://{name}.example/{number}</link><guid>{name}-{number}</guid>"
+            f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate>"
+            f"<description>Item {number} of {name}.</description></item>"
+        )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
+        f"<link>https://{name}.example/</link>{extra}{''.join(parts)}</channel></rss>"
+    ).encode()
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as feeds:
+        yield feeds
+
+
+def pipeline_for(db_url: str, tmp_path: Path, urls: list[str], **fetch: int) -> Pipeline:
+    settings = Settings.model_validate(
+        {
+            "database_url": db_url,
+            "data_dir": tmp_path,
+            "poll_interval": INTERVAL,
+            "fetch": {"min_interval": 60, **fetch},
+            "feeds": [{"url": url} for url in urls],
+        }
+    )
+    return build_pipeline(settings, clock=lambda: NOW)
+
+
+def poll(pipeline: Pipeline) -> None:
+    asyncio.run(pipeline.poller.poll(force=True))
+
+
+def feeds_by_url(pipeline: Pipeline) -> dict[str, Feed]:
+    with pipeline.db.session() as session:
+        rows = list(session.scalars(select(Feed)))
+        session.expunge_all()
+    return {row.url: row for row in rows}
+
+
+def delay_s(feed: Feed) -> float:
+    assert feed.next_check_at is not None
+    return (feed.next_check_at - NOW).total_seconds()
+
+
+def test_publisher_hints_set_the_next_check(
+    db_url: str, tmp_path: Path, server: FeedServer
+) -> None:
+    server.set("/ttl.rss", rss("ttl", extra="<ttl>180</ttl>"))
+    server.set(
+        "/period.rss",
+        rss(
+            "period",
+            extra="<sy:updatePeriod xmlns:sy='http://purl.org/rss/1.0/modules/syndication/'>"
+            "daily</sy:updatePeriod>",
+        ),
+    )
+    server.set("/cached.rss", rss("cached"), headers={"Cache-Control": "max-age=7200"})
+    server.set("/plain.rss", rss("plain"))
+    urls = [server.url(p) for p in ("ttl.rss", "period.rss", "cached.rss", "plain.rss")]
+    pipeline = pipeline_for(db_url, tmp_path, urls)
+    poll(pipeline)
+    feeds = feeds_by_url(pipeline)
+    assert delay_s(feeds[urls[0]]) == 180 * 60
+    assert delay_s(feeds[urls[1]]) == 86400
+    assert delay_s(feeds[urls[2]]) == 7200
+    assert delay_s(feeds[urls[3]]) == 1800  # no hint: twice per hour-long gap between items
+
+
+def test_busy_feeds_are_checked_more_often_than_quiet_ones_also_when_unchanged(
+    db_url: str, tmp_path: Path, server: FeedServer
+) -> None:
+    server.set("/busy.rss", rss("busy", 12, gap=timedelta(minutes=2)))
+    server.set("/quiet.rss", rss("quiet", 12, gap=timedelta(days=2)))
+    busy, quiet = server.url("busy.rss"), server.url("quiet.rss")
+    pipeline = pipeline_for(db_url, tmp_path, [busy, quiet])
+    poll(pipeline)
+    first = feeds_by_url(pipeline)
+    assert delay_s(first[busy]) == INTERVAL / 4  # the most the rhythm may speed checks up
+    assert delay_s(first[quiet]) == INTERVAL * 4
+    poll(pipeline)  # 304: the rhythm now comes from the stored entries
+    assert server.requests[-1].status == 304
+    second = feeds_by_url(pipeline)
+    assert second[busy].last_error is None and second[busy].consecutive_failures == 0
+    assert delay_s(second[busy]) == INTERVAL / 4
+    assert delay_s(second[quiet]) == INTERVAL * 4
+
+
+def test_failures_back_off_honour_retry_after_and_recover(
+    db_url: str, tmp_path: Path, server: FeedServer
+) -> None:
+    server.set("/flaky.rss", rss("flaky"))
+    server.set("/limited.rss", rss("limited"))
+    flaky, limited = server.url("flaky.rss"), server.url("limited.rss")
+    pipeline = pipeline_for(db_url, tmp_path, [flaky, limited], max_interval=20000)
+    server.set_status("/flaky.rss", 500)
+    server.set_status("/limited.rss", 429, {"Retry-After": "10000"})
+    delays = []
+    for failures in (1, 2, 3):
+        poll(pipeline)
+        feed = feeds_by_url(pipeline)[flaky]
+        assert feed.consecutive_failures == failures
+        assert feed.last_error_class == "http_status" and "500" in (feed.last_error or "")
+        ceiling = INTERVAL * 2 ** (failures - 1)
+        assert ceiling / 2 <= delay_s(feed) <= ceiling
+        delays.append(delay_s(feed))
+    assert delays[2] > delays[0]
+    limited_row = feeds_by_url(pipeline)[limited]
+    assert 10000 <= delay_s(limited_row) <= 20000
+    server.clear_status("/flaky.rss")
+    poll(pipeline)
+    feed = feeds_by_url(pipeline)[flaky]
+    assert feed.consecutive_failures == 0 and feed.last_success_at == NOW
+    assert delay_s(feed) == 1800  # back on the success schedule (hourly items)
+    with pipeline.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Entry)) == 4
+
+
+def test_documents_that_are_not_feeds_are_classified(
+    db_url: str, tmp_path: Path, server: FeedServer
+) -> None:
+    server.set("/page.html", b"<!doctype html><html><body>Hello</body></html>")
+    server.set("/broken.xml", b"<?xml version='1.0'?><foo><bar")
+    page, broken = server.url("page.html"), server.url("broken.xml")
+    pipeline = pipeline_for(db_url, tmp_path, [page, broken])
+    report = asyncio.run(pipeline.poller.poll(force=True))
+    assert {r.url: r.error_class for r in report.feeds} == {
+        page: "not_a_feed",
+        broken: "parse_error",
+    }
+    feeds = feeds_by_url(pipeline)
+    assert feeds[page].last_error_class == "not_a_feed"
+    assert "HTML page" in (feeds[page].last_error or "")
+    assert feeds[broken].last_error_class == "parse_error"
+    assert feeds[broken].consecutive_failures == 1
+
+
+@pytest.mark.parametrize("status", [301, 308])
+def test_permanent_moves_update_the_url_once(
+    db_url: str,
+    tmp_path: Path,
+    server: FeedServer,
+    status: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server.set("/new.rss", rss("moved"))
+    server.set("/old.rss", b"")
+    server.set_status("/old.rss", status, {"Location": server.url("new.rss")})
+    old, new = server.url("old.rss"), server.url("new.rss")
+    pipeline = pipeline_for(db_url, tmp_path, [old])
+    with caplog.at_level(logging.WARNING, logger="bot.worker.poll"):
+        poll(pipeline)
+    assert any(
+        "moved permanently" in r.getMessage() and new in r.getMessage() for r in caplog.records
+    )
+    feeds = feeds_by_url(pipeline)
+    assert list(feeds) == [new]
+    assert feeds[new].configured_url == old
+    poll(pipeline)  # the configuration still lists the old URL
+    feeds = feeds_by_url(pipeline)
+    assert list(feeds) == [new]
+    assert server.hits("/old.rss") == 1 and server.hits("/new.rss") == 2
+    with pipeline.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Entry)) == 4
+
+
+def test_temporary_redirects_keep_the_url(db_url: str, tmp_path: Path, server: FeedServer) -> None:
+    server.set("/target.rss", rss("target"))
+    server.set("/temp.rss", b"")
+    server.set_status("/temp.rss", 302, {"Location": server.url("target.rss")})
+    temp = server.url("temp.rss")
+    pipeline = pipeline_for(db_url, tmp_path, [temp])
+    poll(pipeline)
+    feeds = feeds_by_url(pipeline)
+    assert list(feeds) == [temp] and feeds[temp].last_success_at == NOW
+
+
+def test_a_move_onto_a_feed_already_subscribed_disables_the_old_one(
+    db_url: str, tmp_path: Path, server: FeedServer
+) -> None:
+    server.set("/new.rss", rss("moved"))
+    server.set("/old.rss", b"")
+    server.set_status("/old.rss", 301, {"Location": server.url("new.rss")})
+    old, new = server.url("old.rss"), server.url("new.rss")
+    pipeline = pipeline_for(db_url, tmp_path, [old, new])
+    poll(pipeline)
+    feeds = feeds_by_url(pipeline)
+    assert set(feeds) == {old, new}
+    assert not feeds[old].enabled and new in (feeds[old].disabled_reason or "")
+    assert feeds[new].enabled
+
+
+def test_gone_disables_the_feed_with_its_reason(
+    db_url: str, tmp_path: Path, server: FeedServer
+) -> None:
+    server.set("/gone.rss", rss("gone"))
+    gone = server.url("gone.rss")
+    pipeline = pipeline_for(db_url, tmp_path, [gone])
+    poll(pipeline)
+    server.set_status("/gone.rss", 410)
+    poll(pipeline)
+    feed = feeds_by_url(pipeline)[gone]
+    assert not feed.enabled and "410" in (feed.disabled_reason or "")
+    hits = server.hits("/gone.rss")
+    poll(pipeline)
+    assert server.hits("/gone.rss") == hits  # disabled feeds are not fetched
+
+
+def test_poll_command_polls_feeds_imported_from_opml_alone(
+    db_url: str, tmp_path: Path, server: FeedServer
+) -> None:
+    server.set("/a.rss", rss("alpha"))
+    server.set("/b.rss", rss("beta", 3))
+    config = tmp_path / "newsbot.toml"
+    config.write_text(f'database_url = "{db_url}"\ndata_dir = "{tmp_path}"\n')
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><body>'
+        f'<outline text="A" xmlUrl="{server.url("a.rss")}"/>'
+        f'<outline text="B" xmlUrl="{server.url("b.rss")}"/></body></opml>'
+    )
+    runner = CliRunner()
+    empty = runner.invoke(cli, ["-c", str(config), "poll"])
+    assert empty.exit_code != 0 and "feeds import" in empty.stderr
+    imported = runner.invoke(cli, ["-c", str(config), "feeds", "import", str(opml)])
+    assert imported.exit_code == 0, imported.stderr
+    polled = runner.invoke(cli, ["-c", str(config), "poll"])
+    assert polled.exit_code == 0, polled.stderr
+    assert "2 feeds checked" in polled.stdout and "7 new entries" in polled.stdout
+    assert server.hits("/a.rss") == 1 and server.hits("/b.rss") == 1
