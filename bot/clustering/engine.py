@@ -73,7 +73,7 @@ class ClusterConfig:
     # Two stories whose centroids are this similar (and whose anchors agree) are one event that
     # started as two fragments; checked when an item scores above the join threshold on both.
     merge_threshold: float = 0.3
-    merge_candidates: int = 2
+    merge_candidates: int = 1
 
     @classmethod
     def from_settings(cls, settings: Any) -> ClusterConfig:
