@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.model import Entry as EntryData
@@ -44,54 +45,66 @@ def store_entries(
     """Insert new entries, update changed ones (same feed + identity), leave the rest alone.
 
     An update keeps the row (and its story membership): a retitled item is the same item.
+    Rows are written with bulk statements (one INSERT and one UPDATE per call), not one ORM
+    object per entry: a cold cycle stores tens of thousands of entries.
     """
-    identities = [entry.identity for entry in entries]
-    existing = {
-        row.identity: row
-        for row in session.scalars(
-            select(Entry).where(Entry.feed_id == feed.id, Entry.identity.in_(identities))
+    identities = [entry.identity[:512] for entry in entries]
+    existing: dict[str, tuple[int, str]] = {
+        identity: (row_id, digest)
+        for row_id, identity, digest in session.execute(
+            select(Entry.id, Entry.identity, Entry.content_hash).where(
+                Entry.feed_id == feed.id, Entry.identity.in_(identities)
+            )
         )
     }
-    new = updated = unchanged = 0
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    unchanged = 0
     seen: set[str] = set()
-    for entry in entries:
-        if entry.identity in seen:  # a feed listing one item twice
+    for identity, entry in zip(identities, entries, strict=True):
+        if identity in seen:  # a feed listing one item twice
             continue
-        seen.add(entry.identity)
+        seen.add(identity)
         digest = content_hash(entry)
-        row = existing.get(entry.identity)
-        if row is None:
-            session.add(
-                Entry(
-                    feed_id=feed.id,
-                    identity=entry.identity[:512],
-                    guid=entry.guid,
-                    url=entry.link,
-                    title=entry.title,
-                    summary=entry.summary,
-                    text=entry.text,
-                    author=entry.author,
-                    categories=list(entry.categories),
-                    source_name=outlet_name(feed, entry.source, entry.link),
-                    published_at=entry.published or now,
-                    updated_at=entry.updated,
-                    first_seen_at=now,
-                    content_hash=digest,
-                )
+        stored = existing.get(identity)
+        if stored is None:
+            inserts.append(
+                {
+                    "feed_id": feed.id,
+                    "identity": identity,
+                    "guid": entry.guid,
+                    "url": entry.link,
+                    "title": entry.title,
+                    "summary": entry.summary,
+                    "text": entry.text,
+                    "author": entry.author,
+                    "categories": list(entry.categories),
+                    "source_name": outlet_name(feed, entry.source, entry.link),
+                    "published_at": entry.published or now,
+                    "updated_at": entry.updated,
+                    "first_seen_at": now,
+                    "content_hash": digest,
+                }
             )
-            new += 1
-        elif row.content_hash != digest:
-            row.title = entry.title
-            row.summary = entry.summary
-            row.text = entry.text
-            row.url = entry.link
-            row.updated_at = entry.updated or now
-            row.content_hash = digest
-            updated += 1
+        elif stored[1] != digest:
+            updates.append(
+                {
+                    "id": stored[0],
+                    "title": entry.title,
+                    "summary": entry.summary,
+                    "text": entry.text,
+                    "url": entry.link,
+                    "updated_at": entry.updated or now,
+                    "content_hash": digest,
+                }
+            )
         else:
             unchanged += 1
-    session.flush()
-    return StoreReport(new=new, updated=updated, unchanged=unchanged)
+    if inserts:
+        session.execute(insert(Entry), inserts)
+    if updates:
+        session.execute(update(Entry), updates)
+    return StoreReport(new=len(inserts), updated=len(updates), unchanged=unchanged)
 
 
 def pending_entries(session: Session, limit: int) -> list[Entry]:

@@ -19,15 +19,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session, selectinload
 
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
 from bot.matcher import RuleSet
 from bot.model import MatchItem
 from bot.storage import Database
-from bot.storage.entries import pending_entries
 from bot.storage.models import DigestStory, Entry, Story, StoryEvent, StoryMember
 from bot.storage.stories import active_stories, outlet_count, record_event, story_by_key
 
@@ -80,6 +81,8 @@ class StoryProcessor:
         self.clusterer = StoryClusterer(cluster_config)
         self._restored = False
         self._synced_at: datetime | None = None
+        # URLs some story member has, for the batch being processed (see _same_url_story).
+        self._story_urls: set[str] = set()
         self.restore_seconds = 0.0
         self.restored_stories = 0
         self.synced_stories = 0
@@ -194,38 +197,82 @@ class StoryProcessor:
         self.clusterer.expire(self.clock())
         return total
 
-    def _relevant(self, entry: Entry) -> bool:
+    def _match(self, row: Row[Any]) -> dict[str, Any]:
+        """Score one pending entry; returns its column values for a bulk update."""
         result = self.rules.match(
             MatchItem(
-                title=entry.title,
-                summary=entry.summary,
-                text=entry.text,
-                source=entry.source_name,
-                url=entry.url,
-                author=entry.author,
-                categories=list(entry.categories or []),
+                title=row.title,
+                summary=row.summary,
+                text=row.text,
+                source=row.source_name,
+                url=row.url,
+                author=row.author,
+                categories=list(row.categories or []),
             )
         )
-        entry.score = result.score
-        entry.relevant = result.score >= self.threshold
-        entry.match_hits = [
-            {"rule": h.rule, "weight": h.weight, "terms": list(h.terms), "fields": list(h.fields)}
-            for h in result.hits
-        ]
-        return entry.relevant
+        return {
+            "id": row.id,
+            "score": result.score,
+            "relevant": result.score >= self.threshold,
+            "match_hits": [
+                {
+                    "rule": h.rule,
+                    "weight": h.weight,
+                    "terms": list(h.terms),
+                    "fields": list(h.fields),
+                }
+                for h in result.hits
+            ],
+        }
 
     def _process_batch(self, batch_size: int) -> ProcessReport:
+        """Match a batch of pending entries and cluster the relevant ones, in one transaction.
+
+        Matching reads plain columns and writes its results with one bulk UPDATE; only relevant
+        entries (a few percent) are loaded as ORM objects for clustering, in publication order.
+        """
         report = ProcessReport()
         now = self.clock()
         with self.db.session() as session:
-            entries = pending_entries(session, batch_size)
-            for entry in entries:
-                report.processed += 1
-                entry.processed_at = now
-                if not self._relevant(entry):
-                    continue
-                report.relevant += 1
-                created = self._cluster(session, entry, now)
+            rows = session.execute(
+                select(
+                    Entry.id,
+                    Entry.title,
+                    Entry.summary,
+                    Entry.text,
+                    Entry.source_name,
+                    Entry.url,
+                    Entry.author,
+                    Entry.categories,
+                )
+                .where(Entry.processed_at.is_(None))
+                .order_by(Entry.published_at, Entry.id)
+                .limit(batch_size)
+            ).all()
+            if not rows:
+                return report
+            matched = [self._match(row) for row in rows]
+            for values in matched:
+                values["processed_at"] = now
+            session.execute(update(Entry), matched)
+            report.processed = len(matched)
+            relevant = [values["id"] for values in matched if values["relevant"]]
+            report.relevant = len(relevant)
+            if not relevant:
+                return report
+            loaded = {
+                entry.id: entry
+                for entry in session.scalars(
+                    select(Entry)
+                    .where(Entry.id.in_(relevant))
+                    .options(selectinload(Entry.membership))
+                )
+            }
+            self._story_urls = self._member_urls(
+                session, {entry.url for entry in loaded.values() if entry.url}
+            )
+            for entry_id in relevant:
+                created = self._cluster(session, loaded[entry_id], now)
                 if created is None:
                     continue
                 if created:
@@ -234,10 +281,28 @@ class StoryProcessor:
                     report.stories_updated += 1
         return report
 
+    @staticmethod
+    def _member_urls(session: Session, urls: set[str]) -> set[str]:
+        """Which of `urls` some story member already has (one query per batch)."""
+        found: set[str] = set()
+        ordered = sorted(urls)
+        for start in range(0, len(ordered), 500):
+            found.update(
+                url
+                for url in session.scalars(
+                    select(Entry.url)
+                    .join(StoryMember, StoryMember.entry_id == Entry.id)
+                    .where(Entry.url.in_(ordered[start : start + 500]))
+                    .distinct()
+                )
+                if url
+            )
+        return found
+
     def _same_url_story(self, session: Session, entry: Entry) -> Story | None:
         """Layer (a): the same canonical URL from another feed is the same report."""
-        if not entry.url:
-            return None
+        if not entry.url or entry.url not in self._story_urls:
+            return None  # no story member has this URL: skip the query
         return session.scalars(
             select(Story)
             .join(StoryMember, StoryMember.story_id == Story.id)
@@ -286,6 +351,8 @@ class StoryProcessor:
         session.add(
             StoryMember(story_id=story.id, entry_id=entry.id, joined_at=now, similarity=similarity)
         )
+        if entry.url:
+            self._story_urls.add(entry.url)
         session.flush()
         self._refresh_story(session, story, entry, now, from_clusterer=clustered)
         context = {"story_id": story.id, "entry_id": entry.id, "feed_id": entry.feed_id}
