@@ -79,6 +79,9 @@ class Feed(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_class: Mapped[str | None] = mapped_column(String(40))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Publication times (ISO 8601, newest first) of the entries in the last parsed body, so a
+    # 304 keeps the feed's publishing rhythm without reading its entries (migration 0004).
+    recent_entry_times: Mapped[list[Any] | None] = mapped_column(JSON)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None]
 

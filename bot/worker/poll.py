@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -264,17 +265,21 @@ class Poller:
                     select(Feed).where(Feed.id.in_([due.id for due, *_ in parsed]))
                 )
             }
-            unchanged = [
+            missing = [
                 due.id
-                for due, outcome, result, _ in parsed
-                if result.outcome == "not_modified" and due.id in rows
+                for due, _, result, _ in parsed
+                if result.outcome == "not_modified"
+                and due.id in rows
+                and rows[due.id].recent_entry_times is None
             ]
-            rhythm = _entry_times(session, unchanged, now)
+            # Feeds stored before their times were kept on the row: read them once.
+            rhythm = _entry_times(session, missing, now)
             for due, outcome, result, feed in parsed:
                 row = rows.get(due.id)
                 if row is None:  # removed meanwhile
                     continue
-                self._record(session, row, outcome, result, feed, rhythm.get(due.id, []), now)
+                times = rhythm.get(due.id) or _stored_times(row.recent_entry_times)
+                self._record(session, row, outcome, result, feed, times, now)
         return [result for _, _, result, _ in parsed]
 
     def _record(
@@ -346,7 +351,10 @@ class Poller:
             stored = store_entries(session, feed, recent, now)
             result.new_entries = stored.new
             result.updated_entries = stored.updated
-            entry_times = [e.published for e in parsed.entries if e.published is not None]
+            entry_times = sorted(
+                (e.published for e in parsed.entries if e.published is not None), reverse=True
+            )[:RHYTHM_SAMPLE]
+            feed.recent_entry_times = [time.isoformat() for time in entry_times]
             ttl_minutes, update_period_s = parsed.ttl_minutes, parsed.update_period_s
         elif outcome.body_hash and feed.body_hash != outcome.body_hash:
             feed.body_hash = outcome.body_hash
@@ -385,6 +393,16 @@ class Poller:
             extra={"feed_url": feed.url},
         )
         feed.url = new_url
+
+
+def _stored_times(values: list[Any] | None) -> list[datetime]:
+    times: list[datetime] = []
+    for value in values or []:
+        try:
+            times.append(datetime.fromisoformat(value))
+        except (TypeError, ValueError):
+            continue  # a damaged value only weakens the rhythm estimate
+    return times
 
 
 def _entry_times(session: Session, feed_ids: list[int], now: datetime) -> dict[int, list[datetime]]:
