@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, inspect, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, selectinload
 
@@ -83,6 +83,8 @@ class StoryProcessor:
         self._synced_at: datetime | None = None
         # URLs some story member has, for the batch being processed (see _same_url_story).
         self._story_urls: set[str] = set()
+        # Stories the clusterer changed in the batch being processed, by cluster key.
+        self._touched: dict[str, Story] = {}
         self.restore_seconds = 0.0
         self.restored_stories = 0
         self.synced_stories = 0
@@ -176,7 +178,7 @@ class StoryProcessor:
                 is not None
             )
 
-    def process_pending(self, batch_size: int = 500) -> ProcessReport:
+    def process_pending(self, batch_size: int = 2000) -> ProcessReport:
         total = ProcessReport()
         with self._exclusive() as acquired:
             if not acquired:
@@ -271,6 +273,7 @@ class StoryProcessor:
             self._story_urls = self._member_urls(
                 session, {entry.url for entry in loaded.values() if entry.url}
             )
+            self._touched.clear()
             for entry_id in relevant:
                 created = self._cluster(session, loaded[entry_id], now)
                 if created is None:
@@ -279,6 +282,7 @@ class StoryProcessor:
                     report.stories_created += 1
                 else:
                     report.stories_updated += 1
+            self._refresh_touched()
         return report
 
     @staticmethod
@@ -412,8 +416,22 @@ class StoryProcessor:
     def _refresh_story(
         self, session: Session, story: Story, entry: Entry, now: datetime, *, from_clusterer: bool
     ) -> None:
-        key = story.cluster_key
+        """Update a story after `entry` joined it. What the clusterer derives from the whole
+        story (headline, summary, facts, signature) is refreshed once per touched story at the
+        end of the batch (`_refresh_touched`): the batch is one transaction, so nobody sees the
+        states in between, and facts re-read the member reports, which per join would cost far
+        more than the join itself."""
         if from_clusterer:
+            self._touched[story.cluster_key] = story
+        story.source_count = outlet_count(session, story.id)
+        story.score = max(story.score, entry.score or 0.0)
+        story.last_updated_at = now
+
+    def _refresh_touched(self) -> None:
+        for key, story in self._touched.items():
+            state = inspect(story)
+            if state.deleted or state.was_deleted or key not in self.clusterer:
+                continue  # merged into another story meanwhile
             headline, headline_key = self.clusterer.headline(key)
             story.headline = headline
             story.headline_entry_id = int(headline_key) if headline_key.isdigit() else None
@@ -423,9 +441,7 @@ class StoryProcessor:
                 story.version += 1
             story.facts = facts
             story.signature = self.clusterer.export_state(key)
-        story.source_count = outlet_count(session, story.id)
-        story.score = max(story.score, entry.score or 0.0)
-        story.last_updated_at = now
+        self._touched.clear()
 
 
 def new_instance_id() -> str:
