@@ -264,3 +264,27 @@ def test_poll_command_polls_feeds_imported_from_opml_alone(
     assert polled.exit_code == 0, polled.stderr
     assert "2 feeds checked" in polled.stdout and "7 new entries" in polled.stdout
     assert server.hits("/a.rss") == 1 and server.hits("/b.rss") == 1
+
+
+def test_a_cycle_records_every_feed_once_and_releases_every_lease(
+    db_url: str, tmp_path: Path, server: FeedServer
+) -> None:
+    names = [f"f{number}" for number in range(30)]
+    for name in names:
+        server.set(f"/{name}.rss", rss(name, 2))
+    server.set_status("/f7.rss", 503)
+    urls = [server.url(f"{name}.rss") for name in names]
+    pipeline = pipeline_for(db_url, tmp_path, urls)
+    seen: list[str] = []
+    for cycle in range(2):  # new bodies, then 304s held and stored in shared transactions
+        seen.clear()
+        report = asyncio.run(pipeline.poller.poll(force=True, on_feed=lambda r: seen.append(r.url)))
+        assert sorted(seen) == sorted(urls)
+        assert report.outcome_counts["error"] == 1
+        assert report.outcome_counts["ok" if cycle == 0 else "not_modified"] == 29
+        feeds = feeds_by_url(pipeline)
+        assert all(f.lease_owner is None and f.lease_until is None for f in feeds.values())
+        assert all(f.last_checked_at == NOW for f in feeds.values())
+        assert feeds[server.url("f7.rss")].consecutive_failures == cycle + 1
+    with pipeline.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Entry)) == 58

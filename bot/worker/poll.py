@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ FETCH_LEASE_MARGIN = timedelta(seconds=60)
 # a batch stays a short transaction and a crash re-fetches little.
 BATCH_FEEDS = 200
 BATCH_ENTRIES = 5000
+# How long outcomes without a body may wait for others to share their transaction.
+HOLD_UNCHANGED_S = 0.5
 
 
 def fetch_lease(feeds: int, concurrency: int, total_timeout: float) -> timedelta:
@@ -166,12 +169,32 @@ class Poller:
                 for task in fetching:
                     task.add_done_callback(done)
                 stored = 0
+                held_since: float | None = None
                 try:
                     while stored < len(due):
-                        await wake.wait()
+                        if arrived and held_since is None:
+                            held_since = time.monotonic()
+                        try:
+                            async with asyncio.timeout(HOLD_UNCHANGED_S if arrived else None):
+                                await wake.wait()
+                        except TimeoutError:
+                            pass
                         wake.clear()
                         if failures:
                             raise failures[0]
+                        # Outcomes without a body (304, errors) are cheap to hold: gather them
+                        # into large batches. A body is parsed and stored without delay.
+                        if not (
+                            stored + len(arrived) == len(due)
+                            or len(arrived) >= BATCH_FEEDS
+                            or any(outcome.body is not None for _, outcome in arrived)
+                            or (
+                                held_since is not None
+                                and time.monotonic() - held_since >= HOLD_UNCHANGED_S
+                            )
+                        ):
+                            continue
+                        held_since = None
                         while arrived:
                             batch = self._take_batch(arrived)
                             results = await asyncio.to_thread(self._record_batch, batch)
@@ -354,7 +377,7 @@ class Poller:
             entry_times = sorted(
                 (e.published for e in parsed.entries if e.published is not None), reverse=True
             )[:RHYTHM_SAMPLE]
-            feed.recent_entry_times = [time.isoformat() for time in entry_times]
+            feed.recent_entry_times = [when.isoformat() for when in entry_times]
             ttl_minutes, update_period_s = parsed.ttl_minutes, parsed.update_period_s
         elif outcome.body_hash and feed.body_hash != outcome.body_hash:
             feed.body_hash = outcome.body_hash
