@@ -1,7 +1,9 @@
 """Matching and clustering of stored entries, turning clusterer decisions into story rows.
 
-Entries are processed in publication order from the `processed_at IS NULL` queue, in batches,
-each batch in one transaction: a crash re-processes at most the batch it interrupted.
+Entries are processed in publication order from the `processed_at IS NULL` queue, in two kinds
+of batches, each one transaction: matching batches score entries (irrelevant ones are then done,
+relevant ones stay queued with their score), then clustering batches place the relevant ones in
+publication order. A crash re-does at most the batch it interrupted.
 
 Several instances on one PostgreSQL database each hold an in-memory clusterer. Processing is
 serialised across them with a session-level advisory lock, and before processing an instance
@@ -41,6 +43,8 @@ LOCK_POLL_S = 0.2
 # Stories changed this long before the last sync are re-read too: instances' clocks differ a
 # little, and re-restoring a story is idempotent.
 SYNC_MARGIN = timedelta(minutes=2)
+# Relevant entries clustered per transaction.
+CLUSTER_BATCH = 1000
 
 
 def utcnow() -> datetime:
@@ -189,9 +193,16 @@ class StoryProcessor:
                 elif not self.db.is_sqlite:
                     self.sync()
                 while True:
-                    report = self._process_batch(batch_size)
+                    report = self._match_batch(batch_size)
                     total.add(report)
                     if report.processed < batch_size:
+                        break
+                while True:
+                    report = self._cluster_batch(CLUSTER_BATCH)
+                    # Entries were counted as processed and relevant when matched.
+                    total.stories_created += report.stories_created
+                    total.stories_updated += report.stories_updated
+                    if report.processed < CLUSTER_BATCH:
                         break
             except BaseException:
                 self.reset()
@@ -227,12 +238,10 @@ class StoryProcessor:
             ],
         }
 
-    def _process_batch(self, batch_size: int) -> ProcessReport:
-        """Match a batch of pending entries and cluster the relevant ones, in one transaction.
-
-        Matching reads plain columns and writes its results with one bulk UPDATE; only relevant
-        entries (a few percent) are loaded as ORM objects for clustering, in publication order.
-        """
+    def _match_batch(self, batch_size: int) -> ProcessReport:
+        """Match a batch of entries not matched yet, in one transaction: plain columns in, one
+        bulk UPDATE out. Irrelevant entries are done; relevant ones stay in the queue, scored,
+        for `_cluster_batch`."""
         report = ProcessReport()
         now = self.clock()
         with self.db.session() as session:
@@ -247,7 +256,7 @@ class StoryProcessor:
                     Entry.author,
                     Entry.categories,
                 )
-                .where(Entry.processed_at.is_(None))
+                .where(Entry.processed_at.is_(None), Entry.relevant.is_(None))
                 .order_by(Entry.published_at, Entry.id)
                 .limit(batch_size)
             ).all()
@@ -255,27 +264,42 @@ class StoryProcessor:
                 return report
             matched = [self._match(row) for row in rows]
             for values in matched:
-                values["processed_at"] = now
+                values["processed_at"] = None if values["relevant"] else now
             session.execute(update(Entry), matched)
             report.processed = len(matched)
-            relevant = [values["id"] for values in matched if values["relevant"]]
-            report.relevant = len(relevant)
-            if not relevant:
-                return report
-            loaded = {
-                entry.id: entry
-                for entry in session.scalars(
+            report.relevant = sum(1 for values in matched if values["relevant"])
+        return report
+
+    def _cluster_batch(self, batch_size: int) -> ProcessReport:
+        """Cluster a batch of matched relevant entries in publication order, in one transaction.
+
+        Relevant entries are clustered in the same order whether they were matched in one batch
+        or several, so splitting matching from clustering changes no decision; it lets one
+        clustering batch gather many entries of the same story, whose headline, summary and
+        facts are then refreshed once (`_refresh_touched`)."""
+        report = ProcessReport()
+        now = self.clock()
+        with self.db.session() as session:
+            entries = list(
+                session.scalars(
                     select(Entry)
-                    .where(Entry.id.in_(relevant))
+                    .where(Entry.processed_at.is_(None), Entry.relevant.is_(True))
+                    .order_by(Entry.published_at, Entry.id)
+                    .limit(batch_size)
                     .options(selectinload(Entry.membership))
                 )
-            }
+            )
+            if not entries:
+                return report
+            for entry in entries:
+                entry.processed_at = now
+            report.processed = len(entries)
             self._story_urls = self._member_urls(
-                session, {entry.url for entry in loaded.values() if entry.url}
+                session, {entry.url for entry in entries if entry.url}
             )
             self._touched.clear()
-            for entry_id in relevant:
-                created = self._cluster(session, loaded[entry_id], now)
+            for entry in entries:
+                created = self._cluster(session, entry, now)
                 if created is None:
                     continue
                 if created:
