@@ -1,0 +1,87 @@
+"""Story processing in two steps: matching batches, then clustering batches of relevant entries.
+A crash between them loses nothing and matches nothing twice; counts are reported once."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.clustering import ClusterConfig
+from bot.matcher.rules import parse_rules
+from bot.storage import Database, upgrade_schema
+from bot.storage.models import Entry, Feed, Story, StoryMember
+from bot.worker.process import StoryProcessor
+
+T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
+RULES = parse_rules(
+    'threshold = 1.0\n[[rule]]\nname = "fruit"\nquery = "chiquita OR fyffes"\nweight = 1.0\n'
+)
+TITLES = [
+    "Chiquita agrees to buy Irish rival Fyffes",
+    "Local council approves new cycle lanes",
+    "Chiquita to buy Fyffes in banana merger",
+    "Weather: a sunny weekend ahead",
+    "Fyffes accepts Chiquita takeover offer",
+]
+
+
+def add_entries(db: Database) -> None:
+    with db.session() as session:
+        feed = Feed(url="https://feed.example/rss", created_at=T0)
+        session.add(feed)
+        for index, title in enumerate(TITLES):
+            session.add(
+                Entry(
+                    feed=feed,
+                    identity=f"e{index}",
+                    url=f"https://outlet{index}.example/{index}",
+                    title=title,
+                    source_name=f"outlet-{index}",
+                    published_at=T0 + timedelta(minutes=index),
+                    first_seen_at=T0,
+                    content_hash=hashlib.sha256(title.encode()).hexdigest(),
+                )
+            )
+
+
+def processor_for(db: Database) -> StoryProcessor:
+    return StoryProcessor(db, RULES, ClusterConfig(), clock=lambda: T0 + timedelta(hours=1))
+
+
+def test_processing_reports_each_entry_once_and_clusters_the_relevant_ones(db_url: str) -> None:
+    db = Database(db_url)
+    upgrade_schema(db)
+    add_entries(db)
+    processor = processor_for(db)
+    report = processor.process_pending(batch_size=2)  # several matching batches
+    assert (report.processed, report.relevant) == (5, 3)
+    assert report.stories_created + report.stories_updated == 3
+    assert not processor.has_pending()
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(StoryMember)) == 3
+        assert session.scalar(select(func.count()).select_from(Story)) == report.stories_created
+        irrelevant = session.scalars(select(Entry).where(Entry.relevant.is_(False))).all()
+        assert len(irrelevant) == 2 and all(e.processed_at is not None for e in irrelevant)
+
+
+def test_a_crash_after_matching_clusters_the_scored_entries_on_restart(db_url: str) -> None:
+    db = Database(db_url)
+    upgrade_schema(db)
+    add_entries(db)
+    first = processor_for(db)
+    matched = first._match_batch(100)  # then the process dies before clustering
+    assert (matched.processed, matched.relevant) == (5, 3)
+    assert first.has_pending()
+    with db.session() as session:
+        waiting = session.scalars(select(Entry).where(Entry.processed_at.is_(None))).all()
+        assert {e.title for e in waiting} == {TITLES[0], TITLES[2], TITLES[4]}
+        assert all(e.relevant and e.score and e.match_hits for e in waiting)
+    restarted = processor_for(db)
+    report = restarted.process_pending()
+    assert report.processed == 0  # nothing matched twice
+    assert report.stories_created + report.stories_updated == 3
+    assert not restarted.has_pending()
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(StoryMember)) == 3
