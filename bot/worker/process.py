@@ -89,6 +89,8 @@ class StoryProcessor:
         self._story_urls: set[str] = set()
         # Stories the clusterer changed in the batch being processed, by cluster key.
         self._touched: dict[str, Story] = {}
+        # The outlets of the stories joined in the batch being processed, kept as entries join.
+        self._outlets: dict[int, set[str]] = {}
         self.restore_seconds = 0.0
         self.restored_stories = 0
         self.synced_stories = 0
@@ -298,6 +300,7 @@ class StoryProcessor:
                 session, {entry.url for entry in entries if entry.url}
             )
             self._touched.clear()
+            self._outlets.clear()
             for entry in entries:
                 created = self._cluster(session, entry, now)
                 if created is None:
@@ -432,6 +435,8 @@ class StoryProcessor:
             session.expire(keep)
             if keep.cluster_key in self.clusterer:
                 keep.signature = self.clusterer.export_state(keep.cluster_key)
+            self._outlets.pop(gone.id, None)
+            self._outlets.pop(keep.id, None)
             keep.source_count = outlet_count(session, keep.id)
             keep.version += 1
             keep.last_updated_at = now
@@ -447,7 +452,12 @@ class StoryProcessor:
         more than the join itself."""
         if from_clusterer:
             self._touched[story.cluster_key] = story
-        story.source_count = outlet_count(session, story.id)
+        outlets = self._outlets.get(story.id)
+        if outlets is None:  # first join of this story in the batch: read its outlets once
+            outlets = self._outlets[story.id] = story_outlets(session, story.id)
+        if entry.source_name is not None:
+            outlets.add(entry.source_name)
+        story.source_count = len(outlets)
         story.score = max(story.score, entry.score or 0.0)
         story.last_updated_at = now
 
@@ -470,3 +480,17 @@ class StoryProcessor:
 
 def new_instance_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def story_outlets(session: Session, story_id: int) -> set[str]:
+    """The distinct outlets (source names) of a story's members."""
+    return {
+        name
+        for name in session.scalars(
+            select(Entry.source_name)
+            .join(StoryMember, StoryMember.entry_id == Entry.id)
+            .where(StoryMember.story_id == story_id)
+            .distinct()
+        )
+        if name is not None  # as COUNT(DISTINCT) counts them
+    }
