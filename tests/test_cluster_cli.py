@@ -155,3 +155,35 @@ def test_halves_split_by_topic_or_story_order() -> None:
     halves = evaluation.half_of(rows)
     assert halves["a"] == halves["b"] == "odd" and halves["c"] == "even"
     assert {halves["d"], halves["e"]} == {"even", "odd"}
+
+
+def test_cluster_command_keeps_one_story_per_canonical_url(tmp_path: Path) -> None:
+    """Layer (a) of the daemon's path: a later item with an already placed URL is the same
+    report (a retitled update), whatever its title says; other items stay apart."""
+    items: list[dict[str, object]] = [
+        {
+            "id": "a",
+            "title": "Oracle books 4.5 GW of OpenAI capacity in Texas",
+            "url": "https://example.com/oracle-openai",
+            "published": "2025-07-02T09:00:00Z",
+        },
+        {
+            "id": "b",
+            "title": "Correction appended",
+            "url": "https://example.com/oracle-openai",
+            "published": "2025-07-02T15:00:00Z",
+        },
+        {
+            "id": "c",
+            "title": "Fika Jobs raises $4M for video hiring",
+            "url": "https://example.com/fika",
+            "published": "2025-07-02T16:00:00Z",
+        },
+    ]
+    source, target = tmp_path / "items.jsonl", tmp_path / "out.jsonl"
+    write_items(source, items)
+    result = CliRunner().invoke(cli, ["cluster", "--input", str(source), "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    story = {r["id"]: r["story_id"] for r in map(json.loads, target.read_text().splitlines())}
+    assert story["a"] == story["b"] != story["c"]
+    assert "3 items in 2 stories" in result.output

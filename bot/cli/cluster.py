@@ -1,23 +1,40 @@
 """`newsbot cluster`: place labelled or unlabelled items into stories, offline.
 
 Reads items (JSON lines: `id`, `title`, `summary`, optional `text`, `published`, `source`,
-`url`), runs them in published-time order through `bot.clustering.StoryClusterer` (the engine the
-worker and the daemon use, with the configuration's clustering settings), and writes one
-`{"id", "story_id"}` line per item in input order.
+`url`), stores them as entries of one feed in a temporary SQLite database and runs them through
+the daemon's own processing path (`bot.worker.process.StoryProcessor`: same-URL identity,
+near-duplicates, events, merges of story fragments, story rows), in published-time order and with
+the configuration's clustering settings. Every item counts as relevant: the command clusters
+what it is given, relevance is `newsbot match`'s job. Writes one `{"id", "story_id"}` line per
+item in input order; the story id is the story's cluster key.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import select
 
 from bot.cli.common import EXIT_CONFIG, app, fail
-from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+from bot.clustering import ClusterConfig, ClusterItem
+from bot.matcher import RuleSet
+from bot.model import Entry as EntryData
+from bot.storage import Database
+from bot.storage.database import upgrade_schema
+from bot.storage.entries import store_entries
+from bot.storage.models import Entry, Feed, Story, StoryMember
+from bot.worker.process import StoryProcessor
+
+# The feed the input items are stored under (the temporary database has no other).
+INPUT_FEED_URL = "file:newsbot-cluster-input"
+# An item id is stored as the entry's identity within that feed (a column of this width).
+MAX_ID_LENGTH = 512
 
 
 class InputError(ValueError):
@@ -59,6 +76,8 @@ def read_items(path: Path) -> list[ClusterItem]:
             if record.get("id") in (None, ""):
                 raise InputError(f"{where}: missing 'id'")
             key = str(record["id"])
+            if len(key) > MAX_ID_LENGTH:
+                raise InputError(f"{where}: 'id' longer than {MAX_ID_LENGTH} characters")
             if key in seen:
                 raise InputError(f"{where}: duplicate id {key!r}")
             seen.add(key)
@@ -94,15 +113,65 @@ def publication_order(items: Iterable[ClusterItem]) -> list[ClusterItem]:
 def assign_items(
     items: Iterable[ClusterItem], config: ClusterConfig | None = None
 ) -> Iterator[tuple[str, str]]:
-    """(item id, story id) for each item, placed in published-time order by one engine.
+    """(item id, story id) for each item, in input order, placed by the daemon's processing
+    path on a temporary database (see the module docstring).
 
     Story ids are final: an item placed in a story that was later merged into another (two
-    fragments of one event) gets the surviving story's id.
+    fragments of one event) gets the surviving story's id, as the daemon moves its row.
     """
-    clusterer = StoryClusterer(config or ClusterConfig())
-    placed = [(item.key, clusterer.add(item).story_key) for item in publication_order(items)]
-    for key, story in placed:
-        yield key, clusterer.resolve(story)
+    listed = list(items)
+    ordered = publication_order(listed)
+    with tempfile.TemporaryDirectory(prefix="newsbot-cluster-") as folder:
+        db = Database(f"sqlite:///{Path(folder) / 'cluster.db'}")
+        try:
+            upgrade_schema(db)
+            story_of = _process(db, ordered, config or ClusterConfig())
+        finally:
+            db.dispose()
+    for item in listed:
+        yield item.key, story_of[item.key]
+
+
+def _process(db: Database, ordered: list[ClusterItem], config: ClusterConfig) -> dict[str, str]:
+    """Store `ordered` as entries (ids in that order, so undated items, stored at the run's
+    time, keep their order), process them, and read back each entry's story key."""
+    run = datetime.now(UTC)
+    with db.session() as session:
+        feed = Feed(url=INPUT_FEED_URL, name="input", created_at=run)
+        session.add(feed)
+        session.flush()
+        store_entries(
+            session,
+            feed,
+            [
+                EntryData(
+                    identity=item.key,
+                    title=item.title,
+                    link=item.url,
+                    summary=item.summary,
+                    text=item.text,
+                    published=item.published,
+                    guid=item.key,
+                    source=item.source,
+                )
+                for item in ordered
+            ],
+            run,
+        )
+    # No rules and a threshold of zero: every item is relevant, so every item is clustered.
+    processor = StoryProcessor(db, RuleSet([], threshold=0.0), config, clock=lambda: run)
+    processor.process_pending()
+    with db.session() as session:
+        rows = session.execute(
+            select(Entry.identity, Story.cluster_key)
+            .join(StoryMember, StoryMember.entry_id == Entry.id)
+            .join(Story, Story.id == StoryMember.story_id)
+        ).all()
+    story_of = {str(identity): str(key) for identity, key in rows}
+    missing = [item.key for item in ordered if item.key not in story_of]
+    if missing:
+        raise RuntimeError(f"{len(missing)} items were not placed in a story: {missing[:5]}")
+    return story_of
 
 
 @click.command("cluster")
