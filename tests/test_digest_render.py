@@ -63,7 +63,7 @@ def test_text_digest_has_every_part_an_analyst_needs() -> None:
     assert "Power:\u00a0300 MW" in text and "Value:\u00a0$17.4B" in text
     assert "Power:\u00a01.3 GW" in text
     # earliest reports first; the earliest linked report is the story's link
-    assert "Reported by Outlet 1-4, Outlet 1-3, Outlet 1-2 +2" in text
+    assert "Reported by Outlet 1-4, Outlet 1-3, Outlet 1-2, Outlet 1-1, Outlet 1-0 ·" in text
     assert "first seen 14 May 2026" in text
     assert "    https://outlet-1-4.example/news/outlet-1-4-story\n" in text
     assert "A third" not in text and "Analysts put the value" not in text  # two sentences at most
@@ -245,3 +245,21 @@ def test_control_characters_never_reach_any_rendering() -> None:
         json.dumps(render_slack(result)),
     ):
         assert "\x1b" not in output and "\u202e" not in output and "\x07" not in output
+
+
+def test_text_names_six_outlets_and_slack_three_before_counting_the_rest() -> None:
+    many = digest([story(1, outlets=8)])
+    text = render_text(many)
+    assert (
+        "Reported by Outlet 1-7, Outlet 1-6, Outlet 1-5, Outlet 1-4, Outlet 1-3, Outlet 1-2 +2"
+        in (" ".join(text.split()))
+    )
+    slack = json.dumps(render_slack(many))
+    assert "+5" in slack and "Outlet 1-4" not in slack
+
+
+def test_a_lead_cut_mid_sentence_ends_with_an_ellipsis() -> None:
+    cut = digest([story(1, summary="xAI leases Colossus 1 to Anthropic, allowing")])
+    assert "xAI leases Colossus 1 to Anthropic, allowing…" in render_text(cut)
+    whole = digest([story(1, summary="xAI leases Colossus 1 to Anthropic.")])
+    assert "Anthropic.…" not in render_text(whole) and "Anthropic." in render_text(whole)

@@ -279,6 +279,9 @@ def clean_headline(headline: str) -> str:
     return _truncate(text, HEADLINE_MAX_CHARS) or "(untitled story)"
 
 
+_SENTENCE_CLOSERS = (".", "!", "?", "…", '"', "'", "”", "’", ")")
+
+
 def short_summary(text: str, max_sentences: int = 2, max_chars: int = SUMMARY_MAX_CHARS) -> str:
     """The first one or two sentences of a summary, bounded in length on a word boundary."""
     text = _WS.sub(" ", text).strip()
@@ -300,7 +303,12 @@ def short_summary(text: str, max_sentences: int = 2, max_chars: int = SUMMARY_MA
     result = " ".join(sentences[:max_sentences])
     if len(sentences) >= 2 and len(result) > max_chars:
         result = sentences[0]
-    return _truncate(result, max_chars)
+    result = _truncate(result, max_chars)
+    # Feeds cut leads mid-sentence (a paragraph split, an outlet's teaser length): say so rather
+    # than end on a dangling word.
+    if not result.endswith(_SENTENCE_CLOSERS):
+        result = result.rstrip(" ,;:-") + "…"
+    return result
 
 
 def _truncate(text: str, max_chars: int) -> str:

@@ -12,7 +12,10 @@ from datetime import UTC, datetime
 
 from bot.model import Digest, SourceRef, StoryFacts
 
+# Outlets named before "+N": a Slack context line is short; the text digest and the email have
+# room to name every outlet of a typical multi-outlet story.
 VISIBLE_OUTLETS = 3
+VISIBLE_OUTLETS_LONG = 6
 
 
 def format_power(megawatts: float) -> str:

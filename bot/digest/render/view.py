@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.digest.compose import is_http_url
 from bot.digest.render.common import (
+    VISIBLE_OUTLETS_LONG,
     fact_items,
     footer_lines,
     format_period,
@@ -47,7 +48,7 @@ def digest_context(digest: Digest) -> dict[str, Any]:
 
 
 def _story_context(number: int, story: DigestStory) -> dict[str, Any]:
-    who = reported_by(story.sources)
+    who = reported_by(story.sources, VISIBLE_OUTLETS_LONG)
     return {
         "number": number,
         "headline": _clean(story.headline),
