@@ -158,3 +158,18 @@ to = ["b@example.com"]
         tmp_path,
     )
     assert "localhost" in message
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_config_option_works_before_or_after_the_command(where: str, tmp_path: Path) -> None:
+    config = tmp_path / "newsbot.toml"
+    config.write_text("poll_interval = 1234\n", encoding="utf-8")
+    args = ["-c", str(config), "check"] if where == "before" else ["check", "-c", str(config)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert '"poll_interval": 1234' in result.output
+    # a wrong file is an error naming it, wherever the option is given
+    missing = str(tmp_path / "missing.toml")
+    args = ["-c", missing, "check"] if where == "before" else ["check", "-c", missing]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "missing.toml" in result.output

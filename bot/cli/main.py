@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from bot import __version__
-from bot.cli.common import AppContext
+from bot.cli.common import AppContext, app
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -64,3 +64,30 @@ cli.add_command(_match_command)
 from bot.cli.feeds import feeds_command as _feeds_command  # noqa: E402
 
 cli.add_command(_feeds_command)
+
+
+def _config_after_command(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        app(ctx).config_path = value
+
+
+def _accept_config_after_commands(group: click.Group) -> None:
+    """`newsbot run -c FILE` works as well as `newsbot -c FILE run`: people type the option
+    where they think of it, and a "No such option" there is a needless stumble."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_config_after_commands(command)
+        if any(param.name == "config_path" for param in command.params):
+            continue
+        command.params.append(
+            click.Option(
+                ["-c", "--config", "config_path"],
+                type=click.Path(dir_okay=False, path_type=Path),
+                expose_value=False,
+                callback=_config_after_command,
+                help="Configuration file (TOML); same as the global -c.",
+            )
+        )
+
+
+_accept_config_after_commands(cli)

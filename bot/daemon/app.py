@@ -201,6 +201,8 @@ class Daemon:
             with contextlib.suppress(Exception):
                 await asyncio.shield(task)
 
+        # APScheduler names jobs after their callable: "poll", not "Daemon._track.<locals>.runner".
+        runner.__name__ = runner.__qualname__ = name
         return runner
 
     async def _with_db_retries(self, job: Callable[[], Awaitable[None]], name: str) -> None:

@@ -57,3 +57,8 @@ def configure_logging(level: str = "INFO", json_format: bool = False) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # APScheduler logs every job run at INFO; our jobs log their own outcome, so its lines are
+    # noise except when debugging. Its warnings (misfires, skipped runs) still show.
+    logging.getLogger("apscheduler").setLevel(
+        logging.DEBUG if logging.getLevelName(level) == logging.DEBUG else logging.WARNING
+    )
