@@ -13,12 +13,14 @@ import zlib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from bot import USER_AGENT
 from bot.config.settings import FetchSettings
 from bot.model import FetchOutcome, FetchStatus
 from bot.reader.fetcher import FeedRequest, Fetcher
+from bot.reader.fetcher.transport import PerOriginTransport
 
 FEED = (
     b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
@@ -412,3 +414,32 @@ def test_global_limit_across_hosts(server: FeedServer) -> None:
     outcomes = asyncio.run(run())
     assert all(o.status is FetchStatus.OK for o in outcomes)
     assert server.max_in_flight == 3
+
+
+def test_idle_origins_are_bounded_least_recently_used_first() -> None:
+    servers = [FeedServer() for _ in range(3)]
+    for srv in servers:
+        srv.routes["/plain"] = lambda h: send(h, 200, FEED)
+    a, b, c = servers
+    order = [(a, "/plain?1"), (b, "/plain?2"), (c, "/plain?3"), (b, "/plain?4"), (a, "/plain?5")]
+
+    async def run() -> list[int]:
+        transport = PerOriginTransport(per_origin=2, max_idle_origins=2)
+        async with httpx.AsyncClient(transport=transport) as client:
+            opened = []
+            for srv, path in order:
+                response = await client.get(srv.url(path))
+                assert response.status_code == 200
+                opened.append(transport.open_origins)
+            return opened
+
+    try:
+        opened = asyncio.run(run())
+    finally:
+        for srv in servers:
+            srv.close()
+    assert max(opened) <= 2  # never more idle pools than allowed
+    # b was used after c closed a's pool: its connection was kept and reused ...
+    assert b.client_ports["/plain?4"] == b.client_ports["/plain?2"]
+    # ... while a, the least recently used origin, lost its idle connection.
+    assert a.client_ports["/plain?5"] != a.client_ports["/plain?1"]

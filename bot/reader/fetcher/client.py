@@ -1,5 +1,8 @@
 """The feed fetcher: one shared ``httpx.AsyncClient`` with global and per-host concurrency limits.
 
+The client's transport keeps one small connection pool per origin
+(:mod:`bot.reader.fetcher.transport`), sized to the per-host limit.
+
 Redirects are followed here rather than by httpx, because the hops matter: a chain of 301/308
 moves the feed (``permanent_url``), a 302/307 does not; loops, more than five hops and schemes
 other than http/https are classified errors. Conditional GET (ETag / Last-Modified) and a hash
@@ -33,6 +36,7 @@ from bot.reader.fetcher.errors import (
     classify_exception,
 )
 from bot.reader.fetcher.headers import parse_cache_lifetime, parse_retry_after
+from bot.reader.fetcher.transport import PerOriginTransport
 
 MAX_REDIRECTS = 5
 DRAIN_LIMIT = 64 * 1024
@@ -106,6 +110,11 @@ class Fetcher:
                 read=settings.read_timeout,
                 write=settings.read_timeout,
                 pool=settings.total_timeout,
+            ),
+            # One pool per origin, each as large as the per-host limit (see transport.py);
+            # these limits apply only to a proxy taken from the environment.
+            transport=PerOriginTransport(
+                per_origin=settings.per_host, max_idle_origins=settings.concurrency
             ),
             limits=httpx.Limits(
                 max_connections=settings.concurrency,
