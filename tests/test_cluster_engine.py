@@ -367,3 +367,125 @@ def test_restoring_a_survivor_drops_the_stale_fragment_it_absorbed() -> None:
     assert here.resolve(absorbed) == survivor.story_key
     late = headline_item("late", "Banana giants create world's top fruit supplier", 9)
     assert here.add(late).story_key == there.add(late).story_key
+
+
+def test_years_written_in_dates_not_bare_years() -> None:
+    from bot.clustering.features import dated_years
+
+    text = (
+        "Voting began on Dec. 14, 2008. Last Updated: Monday, 28 November 2005. "
+        "27 / 09 / 2013 - polls closed. The party, founded in 1998, plans a vote in 2030."
+    )
+    assert dated_years(text) == [2005, 2008, 2013]
+
+
+ELECTIONS = [
+    (
+        "Turkmenistan votes in parliamentary election",
+        "Voters in Turkmenistan cast ballots for the Mejlis on Dec. 14, 2008 in Ashgabat. "
+        "Officials said turnout in the parliamentary election was high across Turkmenistan.",
+    ),
+    (
+        "Turkmenistan votes in parliamentary elections",
+        "Voters in Turkmenistan cast ballots for the Mejlis on September 29, 2013 in Ashgabat. "
+        "Officials said turnout in the parliamentary elections was high across Turkmenistan.",
+    ),
+]
+
+
+def test_fragments_dated_in_different_years_stay_apart() -> None:
+    """Two stories of the same kind of event, each dating it in another year, are two
+    occurrences; a report that fits both (and dates nothing) does not merge them."""
+    states = []
+    for index, (title, text) in enumerate(ELECTIONS):
+        single = StoryClusterer()
+        key = single.add(ClusterItem(key=f"e{index}", title=title, text=text, published=T0))
+        states.append((key.story_key, single.export_state(key.story_key)))
+    clusterer = StoryClusterer()
+    for key, state in states:
+        clusterer.restore(key, state)
+    both = clusterer.add(
+        ClusterItem(
+            key="e2",
+            title="Turkmenistan votes in parliamentary election",
+            text="Voters in Turkmenistan cast ballots for the Mejlis in Ashgabat. Officials said "
+            "turnout in the parliamentary election was high across Turkmenistan.",
+            published=T0 + timedelta(hours=1),
+        )
+    )
+    assert both.merged == [] and len(clusterer) == 2
+    # Without the dates the same stories are one event in two fragments, and merge.
+    undated = StoryClusterer()
+    for key, state in states:
+        undated.restore(key, state | {"years": {}})
+    again = undated.add(
+        ClusterItem(
+            key="e2",
+            title=ELECTIONS[0][0],
+            text=ELECTIONS[0][1].replace("on Dec. 14, 2008 ", ""),
+            published=T0 + timedelta(hours=1),
+        )
+    )
+    assert again.merged and len(undated) == 1
+
+
+RIOTS = [
+    (
+        "a",
+        "Three killed as rioters firebomb Greek bank in Athens",
+        "Three employees died when protesters threw petrol bombs into the Marfin Egnatia bank "
+        "in Athens, Greece. Prime Minister George Papandreou called the deaths murder.",
+    ),
+    (
+        "b",
+        "Three dead after protesters torch bank in Athens",
+        "Three bank workers were killed at the Marfin Egnatia branch in Athens, Greece, during "
+        "the strike. Papandreou told parliament those responsible would be found.",
+    ),
+    (
+        "c",
+        "Greek bank firebombed in Athens riots, three dead",
+        "Rioters in Athens, Greece, hurled petrol bombs at a bank during the general strike "
+        "against austerity, and three workers died in the fire.",
+    ),
+    (
+        "d",
+        "Three die in Athens bank fire as Greek strike turns violent",
+        "Three people died in a bank set ablaze by rioters in Athens, Greece, as a general strike "
+        "against austerity turned violent.",
+    ),
+    (
+        "e",
+        "Athens bank blaze kills three during Greek austerity riots",
+        "A bank in Athens, Greece, was set on fire with petrol bombs during riots against "
+        "austerity, killing three workers, police said.",
+    ),
+    (
+        "other",
+        "Fresh wave of riots in Athens as Greek anger grows",
+        "Rioters threw petrol bombs at police in Athens, Greece, in protest at the death of "
+        "15-year-old Alexandros Grigoropoulos, who was shot by police in Exarchia.",
+    ),
+    (
+        "same",
+        "Athens mourns the three killed in Greek bank firebomb riots",
+        "Athens, Greece, mourned the three Marfin Egnatia employees killed by petrol bombs in the "
+        "riots. Papandreou met union leader Yiannis Panagopoulos.",
+    ),
+]
+
+
+def test_a_report_about_other_actors_starts_its_own_story() -> None:
+    """A report with prose that names rare actors the story never saw and leaves out the names
+    its reports share is a same-kind event elsewhere; one that keeps the shared names joins."""
+    clusterer = StoryClusterer()
+    placed = {
+        key: clusterer.add(
+            ClusterItem(key=key, title=title, text=text, published=T0 + timedelta(minutes=i))
+        )
+        for i, (key, title, text) in enumerate(RIOTS)
+    }
+    story = placed["a"].story_key
+    assert all(placed[key].story_key == story for key in "bcde")
+    assert placed["other"].is_new_story
+    assert placed["same"].story_key == story

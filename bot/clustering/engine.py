@@ -74,6 +74,13 @@ class ClusterConfig:
     # started as two fragments; checked when an item scores above the join threshold on both.
     merge_threshold: float = 0.3
     merge_candidates: int = 1
+    # Actors of a report with prose: names at least this rare in general English (Zipf <= 2.5:
+    # "Grigoropoulos", "Ketsoyan", not "Obama" or "Greece") that the story has never seen...
+    actor_rarity: float = 4.5
+    # ...conflict with the story when the report also leaves out this many of the names that at
+    # least this share of the story's reports (and two at least) put in their title or lead.
+    actor_missing: int = 2
+    actor_share: float = 0.3
 
     @classmethod
     def from_settings(cls, settings: Any) -> ClusterConfig:
@@ -123,6 +130,7 @@ class _Story:
     places: dict[str, int] = field(default_factory=dict)
     leads: list[tuple[str, str]] = field(default_factory=list)  # (item key, lead sentence)
     names: dict[str, int] = field(default_factory=dict)  # name-like lead terms -> members
+    years: dict[int, int] = field(default_factory=dict)  # years of written dates -> members
 
 
 def _utc(value: datetime | None) -> datetime:
@@ -291,6 +299,10 @@ class StoryClusterer:
         b_only = [t for t in self._core_names(b) if t not in a.names and t not in a.centroid]
         if a_only and b_only:
             return True
+        # Fragments whose reports date things only in different years: two occurrences of the
+        # same kind of event (this year's election and the last one), not one.
+        if a.years and b.years and not a.years.keys() & b.years.keys():
+            return True
         instances: dict[str, set[str]] = {}
         for asset in a.assets:
             name, _, instance = asset.rpartition(" ")
@@ -335,6 +347,8 @@ class StoryClusterer:
         ):
             for name, count in table_gone.items():
                 table_keep[name] = table_keep.get(name, 0) + count
+        for year, count in gone.years.items():
+            keep.years[year] = keep.years.get(year, 0) + count
         for figure in gone.quantities:
             if figure not in keep.quantities:
                 keep.quantities.append(figure)
@@ -441,6 +455,29 @@ class StoryClusterer:
         title_terms = set(feats.title_terms)
         return any(t in title_terms for t in new)
 
+    def _actors_conflict(self, story: _Story, feats: ft.ItemFeatures) -> bool:
+        """A report with prose about other actors: it brings rare names the story has never
+        seen (in any report's title, lead or body) and leaves out several names the story's
+        reports share.
+
+        Reports of one event name its people and places; a same-kind event elsewhere (another
+        riot in the same country, another quake on the same island) names its own victims,
+        officials and streets. Only for reports with a lead (a headline alone is too short to
+        list an event's actors) and stories of two reports or more, and only rare names count:
+        common ones ("Obama", "Greece") turn up in every kind of background.
+        """
+        if not feats.lead_sentences or len(story.members) < 2:
+            return False
+        rarity = self.config.actor_rarity
+        if not any(
+            t not in story.names and t not in story.centroid and feats.rarity.get(t, 0.0) >= rarity
+            for t in feats.names
+        ):
+            return False
+        needed = max(2.0, self.config.actor_share * len(story.members))
+        missing = sum(1 for t, n in story.names.items() if n >= needed and t not in feats.weights)
+        return missing >= self.config.actor_missing
+
     def _time_factor(self, story: _Story, published: datetime) -> float:
         if published > story.last_updated:
             gap = published - story.last_updated
@@ -456,7 +493,7 @@ class StoryClusterer:
     def _vetoed(
         self, story: _Story, feats: ft.ItemFeatures, figures: list[tuple[str, float]]
     ) -> bool:
-        if self._names_conflict(story, feats):
+        if self._names_conflict(story, feats) or self._actors_conflict(story, feats):
             return True
         # Another instance of the same named asset in the title or lead: another event.
         story_instances: dict[str, set[str]] = {}
@@ -539,6 +576,8 @@ class StoryClusterer:
             story.names = dict(ranked[: self.config.centroid_terms])
         for place in ft.unique(feats.places):
             story.places[place] = story.places.get(place, 0) + 1
+        for year in feats.years:
+            story.years[year] = story.years.get(year, 0) + 1
         if feats.lead_sentences and len(story.leads) < 8:
             story.leads.append((item.key, " ".join(feats.lead_sentences[:2])))
         self._by_item[item.key] = story.key
@@ -720,6 +759,7 @@ class StoryClusterer:
             "places": s.places,
             "leads": [list(lead) for lead in s.leads],
             "names": s.names,
+            "years": {str(year): count for year, count in s.years.items()},
         }
 
     def restore(self, story_key: str, state: dict[str, Any]) -> None:
@@ -749,6 +789,8 @@ class StoryClusterer:
             places={str(p): int(c) for p, c in state["places"].items()},
             leads=[(str(k), str(text)) for k, text in state["leads"]],
             names={str(t): int(c) for t, c in state["names"].items()},
+            # States written before dated years were kept have none.
+            years={int(y): int(c) for y, c in state.get("years", {}).items()},
         )
         story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
         # A story that holds members of the restored one was merged into it elsewhere (another

@@ -104,6 +104,23 @@ _ASSET_NAME_SKIP = (
     )
     | _MONTHS_DAYS
 )
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+# A year written as part of a date ("Dec. 14, 2008", "28 November 2005", "March 2014",
+# "27/09/2013"), not a bare year ("since 1998", "in 2020"): a date names when something happened
+# or was reported, a bare year is as often background or a plan.
+_DATED_YEAR = re.compile(
+    r"\b(?:"
+    + _MONTH
+    + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+|\d{1,2}(?:st|nd|rd|th)?\s+"
+    + _MONTH
+    + r",?\s+|"
+    + _MONTH
+    + r",?\s+|\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*)((?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
 _PLACE_CUE = re.compile(
     r"\b(?:in|at|near|outside|based in|headquartered in)\s+((?:[A-Z][a-z]+(?:\s|,\s)?){1,3})"
 )
@@ -285,6 +302,11 @@ def places(text: str) -> list[str]:
     return out
 
 
+def dated_years(text: str) -> list[int]:
+    """Years written as part of a date in `text`, sorted, without repeats."""
+    return sorted({int(year) for year in _DATED_YEAR.findall(text)})
+
+
 def is_dateline(title: str, words: list[str] | None = None) -> bool:
     """A "title" that is only a date, a time or a posted/updated stamp ("Updated Saturday,
     December 05, 2009 8: 28 PM", "APR 28"): feeds and scrapers put these where a title belongs.
@@ -323,6 +345,7 @@ class ItemFeatures:
     primary_text: str = ""  # title and lead: where deal anchors are read
     has_body: bool = False  # enough prose beyond the title to expect the story's key names
     names: list[str] = field(default_factory=list)  # name-like terms of the title and lead
+    years: list[int] = field(default_factory=list)  # years of the dates the item writes
 
 
 TITLE_WEIGHT = 3.0
@@ -333,6 +356,8 @@ BODY_MIN_TERMS = 30
 # Background rarity from which a capitalised word counts as a name (not "President"): Zipf < 5.
 NAME_RARITY = 2.1
 BODY_TOKEN_CAP = 250  # body tokens beyond this add nothing: long pages drift into other topics
+# Characters of the body read for dates: the dateline and the report, not the archive below.
+YEARS_SPAN = 1500
 
 
 def extract(title: str, summary: str = "", text: str = "") -> ItemFeatures:
@@ -397,6 +422,7 @@ def extract(title: str, summary: str = "", text: str = "") -> ItemFeatures:
                 if t in weights and rarity.get(t, 0.0) >= NAME_RARITY and t not in _UNITS
             }
         ),
+        years=dated_years(evidence_title + "\n" + body[:YEARS_SPAN]),
     )
 
 
