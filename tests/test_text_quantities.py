@@ -89,3 +89,66 @@ def test_power_wins_over_chip_reading_and_order_is_by_position() -> None:
         ("power", 1000),
         ("money", 10e9),
     ]
+
+
+def _texts() -> list[str]:
+    """Real headlines and reports (when the shared data is here) and generated quantity phrasings
+    in odd surroundings (line breaks, hyphens, Unicode spaces and case, currencies)."""
+    import json
+    import random
+    from pathlib import Path
+
+    shared = Path(__file__).resolve().parents[2] / "shared"
+    texts: list[str] = []
+    for name in ("data/stories/uci_dev.jsonl", "data/relevance/dev.jsonl"):
+        path = shared / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                texts.append(f"{row['title']}\n{row.get('summary') or ''}")
+    texts += [seed.read_text(encoding="utf-8") for seed in (shared / "seeds").glob("*.txt")]
+    rng = random.Random(2)
+    numbers = ["1", "17.4", "200,000", "1,000,000.5", "10", "2024", "3"]
+    units = ["MW", "mw", "Mw", "megawatts", "GW", "gigawatt", "kW", "TW", "MWh", "watts"]
+    money = ["$", "US$", "C$", "€", "£", "¥", "₹", "USD ", "usd", "EUR ", "RMB", "SEK "]
+    mults = ["", " billion", "bn", "m", " million", "k", "K", " thousand", "T", " trillion"]
+    words = ["dollars", "US dollars", "euros", "pounds sterling", "yen", "rupees", "GPUs"]
+    nouns = ["GPUs", "Nvidia H100 chips", "H100s", "TPUs", "accelerators", "gb200s", "MI300X"]
+    gaps = [" ", "\n", "-", "–", " to ", "\u00a0", "\u2009", "", "  "]
+    vague = ["billions of dollars", "hundreds of millions of U.S. dollars", "tens of thousands of"]
+    for _ in range(3000):
+        parts = [rng.choice(["up to ", "about ", "", "x", "a ", "(", "."])]
+        kind = rng.randrange(4)
+        if kind == 0:
+            parts += [rng.choice(money), rng.choice(numbers), rng.choice(mults)]
+        elif kind == 1:
+            parts += [rng.choice(numbers), rng.choice(mults), rng.choice(gaps), rng.choice(words)]
+        elif kind == 2:
+            parts += [rng.choice(numbers), rng.choice(gaps), rng.choice(numbers)]
+            parts += [rng.choice(gaps), rng.choice(units)]
+        else:
+            parts += [rng.choice(numbers + vague), rng.choice(gaps), rng.choice(nouns)]
+        parts.append(rng.choice([".", "", " of power", "s", "\n", " deal"]))
+        texts.append("".join(parts))
+    return texts
+
+
+def test_cues_are_implied_by_every_quantity_pattern() -> None:
+    """extract_quantities skips a kind's patterns where its cue is absent, and the matcher rules
+    out quantity comparisons the same way: no quantity may ever be found without its cue."""
+    from bot.text import quantities
+
+    patterns = {
+        "money": [quantities._MONEY_PREFIXED, quantities._MONEY_SUFFIXED, quantities._MONEY_VAGUE],
+        "power": [quantities._POWER],
+        "chips": [quantities._CHIPS, quantities._CHIPS_VAGUE],
+    }
+    found = 0
+    for text in _texts():
+        for kind, kind_patterns in patterns.items():
+            for pattern in kind_patterns:
+                for match in pattern.finditer(text):
+                    found += 1
+                    assert quantities.QUANTITY_CUES[kind].search(match.group(0)), (kind, text)
+                    assert quantities.may_contain(kind, text)  # type: ignore[arg-type]
+    assert found > 1000

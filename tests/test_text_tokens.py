@@ -55,3 +55,53 @@ def test_distinct_words_stay_apart(left: str, right: str) -> None:
 
 def test_stems_of_text() -> None:
     assert stems("Microsoft Leases Data Centers") == ["microsoft", "leas", "data", "center"]
+
+
+def _vocabulary() -> set[str]:
+    """Words of real text (the shared data and seeds when present), the irregular forms, and
+    random words with every suffix the stemmer strips."""
+    import json
+    import random
+    from pathlib import Path
+
+    from bot.text.tokens import _IRREGULAR
+
+    words: set[str] = set(_IRREGULAR)
+    shared = Path(__file__).resolve().parents[2] / "shared"
+    for name in ("data/stories/uci_dev.jsonl", "data/relevance/dev.jsonl"):
+        path = shared / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                words.update(tokenize(f"{row['title']} {row.get('summary') or ''}"))
+    for seed in (shared / "seeds").glob("*.txt"):
+        words.update(tokenize(seed.read_text(encoding="utf-8")))
+    rng = random.Random(1)
+    letters = "aeiouybcdlsnrtzxhgmpk1ø"
+    suffixes = ["", "s", "es", "ies", "ied", "ed", "ing", "e", "eed", "eing", "sses", "xes"]
+    suffixes += ["ches", "shes", "zes", "ying", "ings", "eds", "ss", "us", "is"]
+    for _ in range(20_000):
+        body = "".join(rng.choice(letters) for _ in range(rng.randint(1, 7)))
+        words.add(body + rng.choice(suffixes) + rng.choice(["", "", "s", "ed"]))
+    return words
+
+
+def test_forms_pattern_accepts_every_word_of_its_stem() -> None:
+    import re
+
+    from bot.text.tokens import forms_pattern
+
+    patterns: dict[str, re.Pattern[str]] = {}
+    missed = []
+    for word in _vocabulary():
+        word_stem = stem(word)
+        if word_stem not in patterns:
+            patterns[word_stem] = re.compile(forms_pattern(word_stem))
+        if not patterns[word_stem].fullmatch(word):
+            missed.append((word, word_stem))
+    assert missed == []
+    # and it is narrow: other words of the same beginning are not forms of the stem
+    lease = re.compile(forms_pattern(stem("lease")))
+    assert lease.fullmatch("leasing") and lease.fullmatch("leases")
+    assert not lease.fullmatch("leasehold") and not lease.fullmatch("leash")
+    assert re.fullmatch(forms_pattern(stem("buy")), "bought")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from functools import cached_property
+from typing import Any
 
 from bot.model.match import MatchItem
 from bot.text.quantities import Quantity, extract_quantities
@@ -32,7 +33,7 @@ META_FIELDS = ("source", "url", "author", "category")
 class AnalysedField:
     """One field's folded text, words and stems; positional indexes are built on first use."""
 
-    __slots__ = ("__dict__", "folded", "raw", "stem_set", "stems", "tokens")
+    __slots__ = ("__dict__", "folded", "memo", "raw", "stem_set", "stems", "tokens")
 
     def __init__(self, raw: str) -> None:
         self.raw = raw
@@ -40,6 +41,8 @@ class AnalysedField:
         self.tokens: list[str] = _WORD.findall(_POSSESSIVE.sub("", self.folded))
         self.stems: list[str] = [stem(token) for token in self.tokens]
         self.stem_set: frozenset[str] = frozenset(self.stems)
+        # Query leaves' results on this field, by id of the leaf (see Leaf.found_in).
+        self.memo: dict[int, bool] = {}
 
     @cached_property
     def sorted_tokens(self) -> list[str]:
@@ -51,6 +54,31 @@ class AnalysedField:
         for index, word in enumerate(self.stems):
             positions.setdefault(word, []).append(index)
         return positions
+
+    @cached_property
+    def token_positions(self) -> dict[str, list[int]]:
+        positions: dict[str, list[int]] = {}
+        for index, word in enumerate(self.tokens):
+            positions.setdefault(word, []).append(index)
+        return positions
+
+    @cached_property
+    def _prefix_positions(self) -> dict[str, list[int]]:
+        return {}
+
+    def prefix_positions(self, prefix: str, prefix_stem: str) -> list[int]:
+        """Positions of the words that begin with `prefix` or have its stem, in order."""
+        cached = self._prefix_positions.get(prefix)
+        if cached is not None:
+            return cached
+        found = set(self.stem_positions.get(prefix_stem, ()))
+        tokens = self.sorted_tokens
+        index = bisect_left(tokens, prefix)
+        while index < len(tokens) and tokens[index].startswith(prefix):
+            found.update(self.token_positions[tokens[index]])
+            index += 1
+        result = self._prefix_positions[prefix] = sorted(found)
+        return result
 
     @cached_property
     def quantities(self) -> list[Quantity]:
@@ -80,27 +108,53 @@ def lead_paragraph(text: str) -> str:
     return ""
 
 
+def item_fields(item: MatchItem) -> dict[str, str]:
+    """The raw text of each field of `item` that rules can search (empty ones left out)."""
+    raw: dict[str, str] = {
+        "title": item.title or "",
+        "summary": item.summary or "",
+        "source": item.source or "",
+        "url": item.url or "",
+        "author": item.author or "",
+        "category": " ; ".join(item.categories),
+    }
+    if item.text:
+        raw["text"] = item.text
+        raw["lead"] = lead_paragraph(item.text)
+    return {name: value for name, value in raw.items() if value}
+
+
+def raw_fields(item: MatchItem, *, for_prefilter: bool = False) -> list[str]:
+    """The raw text of every field of `item`.
+
+    `for_prefilter`: without the fields whose words and quantities another field already has:
+    a summary that is the text with its line breaks as spaces (feeds that give only a
+    description), and a lead paragraph that is a whole line of the text (it is unless a line
+    is longer than LEAD_MAX_CHARS and had to be cut).
+    """
+    if not for_prefilter:
+        return list(item_fields(item).values())
+    text = item.text or ""
+    fields = [item.title or ""]
+    if item.summary and item.summary != text.replace("\n", " "):
+        fields.append(item.summary)
+    fields += [text, item.source or "", item.url or "", item.author or ""]
+    fields.append(" ; ".join(item.categories))
+    if len(text) > LEAD_MAX_CHARS:
+        fields.append(lead_paragraph(text))
+    return fields
+
+
 class Document:
-    """All fields of one item, analysed; `tokens` (all its words) feed the rule prefilter."""
+    """All fields of one item, analysed once and shared by all rules."""
 
-    __slots__ = ("fields", "tokens")
+    __slots__ = ("fields", "memo", "present")
 
-    def __init__(self, item: MatchItem) -> None:
-        raw: dict[str, str] = {
-            "title": item.title or "",
-            "summary": item.summary or "",
-            "source": item.source or "",
-            "url": item.url or "",
-            "author": item.author or "",
-            "category": " ; ".join(item.categories),
-        }
-        if item.text:
-            raw["text"] = item.text
-            raw["lead"] = lead_paragraph(item.text)
+    def __init__(self, item: MatchItem, present: frozenset[tuple[str, str]] | None = None) -> None:
         self.fields: dict[str, AnalysedField] = {
-            name: AnalysedField(value) for name, value in raw.items() if value
+            name: AnalysedField(value) for name, value in item_fields(item).items()
         }
-        tokens: set[str] = set()
-        for analysed in self.fields.values():
-            tokens.update(analysed.tokens)
-        self.tokens = tokens
+        # The prefilter's atoms found in the item (see Node.possible); None: not known.
+        self.present = present
+        # Per-node results that do not depend on the scope (see Or), by id of the node.
+        self.memo: dict[int, Any] = {}

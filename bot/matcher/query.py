@@ -28,8 +28,9 @@ hand-written: a small recursive-descent parser whose errors name the column and 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import product
 from typing import Any, Literal
 
 import re2
@@ -68,6 +69,19 @@ EXCLUSION_SCOPE = Scope("exclusion", ("title", "summary", "lead"), frozenset(FIE
 
 Evidence = list[tuple[str, str, str]]  # (term as written, the text it matched, field name)
 
+# Necessary conditions for the prefilter (bot/matcher/prefilter.py). An atom is something an item
+# can be checked for without analysing it: ("stem", s) a word whose stem is s, ("prefix", p) a
+# word beginning with p, ("phrase", "stem:s prefix:p ...") adjacent words that are such stems and
+# prefixes, ("quantity", kind) a quantity of that kind. A clause holds when one of
+# its atoms occurs anywhere in the item; a query can only match an item where all its clauses
+# hold. No clauses: no condition could be derived (the query must always be evaluated).
+Atom = tuple[str, str]
+Clause = frozenset[Atom]
+Conditions = tuple[Clause, ...]
+# An OR of queries with several clauses each is expanded into all combinations up to this many
+# clauses; beyond, one clause of each alternative is kept (still necessary, less selective).
+MAX_EXPANDED_CLAUSES = 16
+
 
 def _reported_field(name: str) -> str:
     return "text" if name == "lead" else name
@@ -79,18 +93,47 @@ class Node:
     `shown` (on leaves) is the text a term matched, for explanations: "gpu*" shows "gpus".
     """
 
-    __slots__ = ()
+    __slots__ = ("_conditions", "_gate")
 
     def matches(self, doc: Document, scope: Scope) -> bool:
         raise NotImplementedError
 
+    def parts(self) -> tuple[Node, ...]:
+        """The nodes this one is made of."""
+        return ()
+
+    def conditions(self) -> Conditions:
+        """`necessary()`, derived once."""
+        found: Conditions | None = getattr(self, "_conditions", None)
+        if found is None:
+            found = self._conditions = self.necessary()
+        return found
+
+    def possible(self, doc: Document) -> bool:
+        """False when the item lacks every atom of one of this node's word clauses, so the
+        node cannot match it in any scope; a cheap test before evaluating a compound node.
+
+        `doc.present` holds the atoms the prefilter found in the item (None: not known)."""
+        present = doc.present
+        if present is None:
+            return True
+        gate: Conditions | None = getattr(self, "_gate", None)
+        if gate is None:
+            gate = self._gate = tuple(
+                clause
+                for clause in self.conditions()
+                if all(kind != "quantity" for kind, _ in clause)
+            )
+        return all(not clause.isdisjoint(present) for clause in gate)
+
     def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
         raise NotImplementedError
 
-    def triggers(self) -> frozenset[str] | None:
-        """Prefilter keys ("s:<stem>" or "p:<prefix>"), one of which a matching item must have.
+    def necessary(self) -> Conditions:
+        """Clauses of atoms that hold in every item this node matches, in any scope (see Atom).
 
-        None means the node cannot be prefiltered (regular expressions, quantities, exclusions).
+        Sound by construction: every field a scope searches is part of the item, and a term in a
+        field is an atom in the item; exclusions and regular expressions add no condition.
         """
         raise NotImplementedError
 
@@ -109,6 +152,15 @@ class Leaf(Node):
     def in_field(self, analysed: AnalysedField) -> bool:
         raise NotImplementedError
 
+    def found_in(self, analysed: AnalysedField) -> bool:
+        """`in_field`, remembered per field: the scopes overlap (title, then title and lead,
+        then all), and a rule that matches is evaluated in several of them and explained."""
+        memo = analysed.memo
+        found: bool | None = memo.get(id(self))
+        if found is None:
+            found = memo[id(self)] = self.in_field(analysed)
+        return found
+
     def shown(self, analysed: AnalysedField) -> str:
         return self.label
 
@@ -116,14 +168,14 @@ class Leaf(Node):
         fields = doc.fields
         for name in scope.fields_for(self.field):
             analysed = fields.get(name)
-            if analysed is not None and self.in_field(analysed):
+            if analysed is not None and self.found_in(analysed):
                 return True
         return False
 
     def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
         for name in scope.fields_for(self.field):
             analysed = doc.fields.get(name)
-            if analysed is not None and self.in_field(analysed):
+            if analysed is not None and self.found_in(analysed):
                 evidence.append((self.label, self.shown(analysed), _reported_field(name)))
 
     def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
@@ -142,14 +194,16 @@ class Word(Leaf):
     def in_field(self, analysed: AnalysedField) -> bool:
         return self.stem in analysed.stem_set
 
+    found_in = in_field  # a set lookup: cheaper than remembering it
+
     def shown(self, analysed: AnalysedField) -> str:
         return analysed.first_token_with_stem(self.stem)
 
     def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
         return [(i, i + 1) for i in analysed.stem_positions.get(self.stem, ())]
 
-    def triggers(self) -> frozenset[str] | None:
-        return frozenset({"s:" + self.stem})
+    def necessary(self) -> Conditions:
+        return (frozenset({("stem", self.stem)}),)
 
     def relabel(self, label: str, field: str | None) -> Word:
         return Word(label, self.stem, field)
@@ -171,26 +225,20 @@ class Prefix(Leaf):
     def in_field(self, analysed: AnalysedField) -> bool:
         return self.stem in analysed.stem_set or analysed.has_prefix(self.prefix)
 
+    found_in = in_field
+
     def _token_matches(self, token: str, token_stem: str) -> bool:
         return token.startswith(self.prefix) or token_stem == self.stem
 
     def shown(self, analysed: AnalysedField) -> str:
-        for token, token_stem in zip(analysed.tokens, analysed.stems, strict=True):
-            if self._token_matches(token, token_stem):
-                return token
-        return self.label
+        positions = analysed.prefix_positions(self.prefix, self.stem)
+        return analysed.tokens[positions[0]] if positions else self.label
 
     def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
-        return [
-            (i, i + 1)
-            for i, (token, token_stem) in enumerate(
-                zip(analysed.tokens, analysed.stems, strict=True)
-            )
-            if self._token_matches(token, token_stem)
-        ]
+        return [(i, i + 1) for i in analysed.prefix_positions(self.prefix, self.stem)]
 
-    def triggers(self) -> frozenset[str] | None:
-        return frozenset({"p:" + self.prefix, "s:" + self.stem})
+    def necessary(self) -> Conditions:
+        return (frozenset({("stem", self.stem), ("prefix", self.prefix)}),)
 
     def relabel(self, label: str, field: str | None) -> Prefix:
         return Prefix(label, self.prefix, field)
@@ -237,10 +285,16 @@ class Phrase(Leaf):
         start, end = spans[0]
         return " ".join(analysed.tokens[start:end])
 
-    def triggers(self) -> frozenset[str] | None:
-        # Any one word of a phrase must be present; the longest is usually the rarest.
-        longest = max(self.words, key=lambda w: len(w.stem if isinstance(w, Word) else w.prefix))
-        return longest.triggers()
+    def parts(self) -> tuple[Node, ...]:
+        return self.words
+
+    def necessary(self) -> Conditions:
+        # The whole phrase is one atom: its words are common ("data", "center"), the phrase is not.
+        key = " ".join(
+            ("stem:" + word.stem) if isinstance(word, Word) else ("prefix:" + word.prefix)
+            for word in self.words
+        )
+        return (frozenset({("phrase", key)}),)
 
 
 class AnyOf(Leaf):
@@ -261,14 +315,11 @@ class AnyOf(Leaf):
     def shown(self, analysed: AnalysedField) -> str:
         return next(o.shown(analysed) for o in self.options if o.in_field(analysed))
 
-    def triggers(self) -> frozenset[str] | None:
-        keys: set[str] = set()
-        for option in self.options:
-            option_keys = option.triggers()
-            if option_keys is None:
-                return None
-            keys |= option_keys
-        return frozenset(keys)
+    def parts(self) -> tuple[Node, ...]:
+        return self.options
+
+    def necessary(self) -> Conditions:
+        return any_of([option.conditions() for option in self.options])
 
 
 class Near(Leaf):
@@ -296,8 +347,11 @@ class Near(Leaf):
     def shown(self, analysed: AnalysedField) -> str:
         return " … ".join(op.shown(analysed) for op in self.operands)
 
-    def triggers(self) -> frozenset[str] | None:
-        return _narrowest([op.triggers() for op in self.operands])
+    def parts(self) -> tuple[Node, ...]:
+        return self.operands
+
+    def necessary(self) -> Conditions:
+        return all_of([op.conditions() for op in self.operands])
 
 
 def _window_within(labelled: list[tuple[int, int, int]], count: int, distance: int) -> bool:
@@ -340,8 +394,8 @@ class Regex(Leaf):
         found = self.pattern.search(analysed.folded)
         return str(found.group(0)) if found is not None else self.label
 
-    def triggers(self) -> frozenset[str] | None:
-        return None
+    def necessary(self) -> Conditions:
+        return ()
 
 
 QuantityName = Literal["power", "money", "chips"]
@@ -407,8 +461,8 @@ class QuantityCompare(Leaf):
     def shown(self, analysed: AnalysedField) -> str:
         return self._found(analysed) or self.label
 
-    def triggers(self) -> frozenset[str] | None:
-        return None
+    def necessary(self) -> Conditions:
+        return (frozenset({("quantity", self.kind)}),)
 
 
 class And(Node):
@@ -418,26 +472,35 @@ class And(Node):
         self.children = children
 
     def matches(self, doc: Document, scope: Scope) -> bool:
-        return all(child.matches(doc, scope) for child in self.children)
+        return all(child.possible(doc) and child.matches(doc, scope) for child in self.children)
 
     def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
         for child in self.children:
             child.explain(doc, scope, evidence)
 
-    def triggers(self) -> frozenset[str] | None:
-        return _narrowest([c.triggers() for c in self.children if c.is_positive()])
+    def parts(self) -> tuple[Node, ...]:
+        return self.children
+
+    def necessary(self) -> Conditions:
+        return all_of([child.conditions() for child in self.children])
 
     def is_positive(self) -> bool:
         return any(child.is_positive() for child in self.children)
 
 
+# An Or's children by the atoms of their first word clause, the atoms indexed, and the children
+# without a word clause (see Or._possible_children).
+_ChildIndex = tuple[dict[Atom, tuple[int, ...]], frozenset[Atom], tuple[int, ...]]
+
+
 class Or(Node):
     """Alternatives. Plain words and prefixes are checked as one set operation per field."""
 
-    __slots__ = ("children", "gated", "others", "prefixes", "stems")
+    __slots__ = ("_by_atom", "children", "gated", "others", "prefixes", "stems")
 
     def __init__(self, children: tuple[Node, ...]) -> None:
         self.children = children
+        self._by_atom: _ChildIndex | None = None  # built on first use
         stems: dict[str | None, set[str]] = {}
         prefixes: dict[str | None, list[str]] = {}
         gated: dict[str | None, list[tuple[str, Node]]] = {}
@@ -463,6 +526,8 @@ class Or(Node):
         self.others = tuple(others)
 
     def matches(self, doc: Document, scope: Scope) -> bool:
+        if doc.present is not None:
+            return any(child.matches(doc, scope) for child in self._possible_children(doc))
         fields = doc.fields
         for field, stems in self.stems:
             for name in scope.fields_for(field):
@@ -483,23 +548,52 @@ class Or(Node):
                     continue
                 present = analysed.stem_set
                 for gate, phrase in phrases:
-                    if gate in present and phrase.matches(doc, scope):
+                    if gate in present and phrase.possible(doc) and phrase.matches(doc, scope):
                         return True
-        return any(child.matches(doc, scope) for child in self.others)
+        return any(child.possible(doc) and child.matches(doc, scope) for child in self.others)
 
     def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
-        for child in self.children:
+        for child in self._possible_children(doc):
             if child.matches(doc, scope):
                 child.explain(doc, scope, evidence)
 
-    def triggers(self) -> frozenset[str] | None:
-        keys: set[str] = set()
-        for child in self.children:
-            child_keys = child.triggers()
-            if child_keys is None:
-                return None
-            keys |= child_keys
-        return frozenset(keys)
+    def _possible_children(self, doc: Document) -> list[Node] | tuple[Node, ...]:
+        """The children that pass `possible`, in order, found from the item's atoms through an
+        index instead of testing each of (often a hundred) alternatives."""
+        present = doc.present
+        if present is None:
+            return self.children
+        remembered: list[Node] | None = doc.memo.get(id(self))
+        if remembered is not None:
+            return remembered
+        if self._by_atom is None:
+            index: dict[Atom, list[int]] = {}
+            unindexed: list[int] = []
+            for position, child in enumerate(self.children):
+                gate = [c for c in child.conditions() if all(k != "quantity" for k, _ in c)]
+                if not gate:
+                    unindexed.append(position)
+                for atom in gate[0] if gate else ():
+                    index.setdefault(atom, []).append(position)
+            self._by_atom = (
+                {atom: tuple(positions) for atom, positions in index.items()},
+                frozenset(index),
+                tuple(unindexed),
+            )
+        by_atom, indexed, always = self._by_atom
+        chosen = set(always)
+        for atom in indexed & present:
+            chosen.update(by_atom[atom])
+        children = self.children
+        found = [children[i] for i in sorted(chosen) if children[i].possible(doc)]
+        doc.memo[id(self)] = found
+        return found
+
+    def parts(self) -> tuple[Node, ...]:
+        return self.children
+
+    def necessary(self) -> Conditions:
+        return any_of([child.conditions() for child in self.children])
 
     def is_positive(self) -> bool:
         return all(child.is_positive() for child in self.children)
@@ -517,16 +611,65 @@ class Not(Node):
     def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
         return None
 
-    def triggers(self) -> frozenset[str] | None:
-        return None
+    def parts(self) -> tuple[Node, ...]:
+        return (self.child,)
+
+    def necessary(self) -> Conditions:
+        return ()
 
     def is_positive(self) -> bool:
         return False
 
 
-def _narrowest(options: Sequence[frozenset[str] | None]) -> frozenset[str] | None:
-    usable = [keys for keys in options if keys is not None]
-    return min(usable, key=len) if usable else None
+def _simplified(clauses: Iterable[Clause]) -> Conditions:
+    """Without duplicates and without clauses implied by a smaller one (a superset of it)."""
+    kept: list[Clause] = []
+    for clause in sorted(set(clauses), key=len):
+        if not any(smaller <= clause for smaller in kept):
+            kept.append(clause)
+    return tuple(kept)
+
+
+def all_of(parts: Sequence[Conditions]) -> Conditions:
+    """The conditions of a conjunction: all clauses of all parts."""
+    return _simplified(clause for part in parts for clause in part)
+
+
+def _atom_commonness(kind: str, value: str) -> float:
+    if kind == "quantity":
+        return 1.0  # figures are frequent in news, and a quantity cue costs a regex search
+    if kind == "phrase":
+        return 0.1
+    return 1.0 / max(len(value), 1)  # short words are the common ones
+
+
+def _commonness(clause: Clause) -> float:
+    """A rough estimate of how often a clause holds, to keep the rarest clauses of an OR."""
+    return sum(_atom_commonness(kind, value) for kind, value in clause)
+
+
+def any_of(parts: Sequence[Conditions]) -> Conditions:
+    """The conditions of a disjunction: one clause of each alternative joined into one clause,
+    for every choice of clauses; when that would be more than MAX_EXPANDED_CLAUSES, only the
+    rarest clauses of each alternative are combined."""
+    if not parts or any(not part for part in parts):
+        return ()
+    ranked = [sorted(part, key=_commonness) for part in parts]
+    counts = [1] * len(ranked)
+    grown = True
+    while grown:  # give each alternative one more clause in turn while the product fits
+        grown = False
+        for position, part in enumerate(ranked):
+            if counts[position] >= len(part):
+                continue
+            total = 1
+            for other, count in enumerate(counts):
+                total *= count + 1 if other == position else count
+            if total <= MAX_EXPANDED_CLAUSES:
+                counts[position] += 1
+                grown = True
+    chosen = [part[:count] for part, count in zip(ranked, counts, strict=True)]
+    return _simplified(frozenset().union(*choice) for choice in product(*chosen))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,9 +19,11 @@ the article text contributes `weight * 0.35`, and all such text-only evidence to
 half the threshold, so page clutter ("Related articles") can never make an item relevant by itself.
 Each `MatchHit.weight` is the score that rule contributed; the item's score is their sum.
 
-Speed: every query is compiled once. Each rule also yields prefilter keys, words one of which an
-item must contain for the rule to possibly match; items are analysed once (`Document`) and only the
-rules whose keys occur in it are evaluated, so the cost grows slowly with the number of rules.
+Speed: every query is compiled once. Each rule also yields necessary conditions (words and
+quantities that must occur for it to match); one pass of the prefilter (`bot.matcher.prefilter`)
+over an item's text tells which rules can match, and only those are evaluated on the analysed item
+(`Document`, built once and shared by them). Most items can match no rule and are never analysed,
+so the cost grows slowly with the number of rules and with the length of the text.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.matcher.document import Document
+from bot.matcher.prefilter import Prefilter
 from bot.matcher.query import (
     FIELDS,
     FULL_SCOPE,
@@ -46,7 +49,6 @@ from bot.matcher.query import (
     parse_query,
 )
 from bot.model.match import MatchHit, MatchItem, MatchResult
-from bot.text.tokens import stem
 
 DEFAULT_THRESHOLD = 1.0
 TITLE_FACTOR = 1.5
@@ -54,7 +56,6 @@ LEAD_FACTOR = 1.0
 TEXT_FACTOR = 0.35
 TEXT_ONLY_SHARE = 0.5  # of the threshold: the most that text-only evidence may add
 
-_TOKEN_CACHE_LIMIT = 100_000
 _TOP_LEVEL_KEYS = ("threshold", "define", "rule")
 _RULE_KEYS = ("name", "query", "weight", "description", "enabled")
 
@@ -72,35 +73,6 @@ class Rule:
     node: Node
 
 
-@dataclass(frozen=True, slots=True)
-class _Prefilter:
-    by_stem: dict[str, tuple[int, ...]]
-    by_prefix: dict[int, dict[str, tuple[int, ...]]]  # prefix length -> prefix -> rules
-    always: tuple[int, ...]
-
-
-def _build_prefilter(rules: tuple[Rule, ...]) -> _Prefilter:
-    by_stem: dict[str, list[int]] = {}
-    by_prefix: dict[int, dict[str, list[int]]] = {}
-    always: list[int] = []
-    for index, rule in enumerate(rules):
-        keys = rule.node.triggers()
-        if keys is None:
-            always.append(index)
-            continue
-        for key in keys:
-            kind, value = key[:2], key[2:]
-            if kind == "s:":
-                by_stem.setdefault(value, []).append(index)
-            else:
-                by_prefix.setdefault(len(value), {}).setdefault(value, []).append(index)
-    return _Prefilter(
-        by_stem={k: tuple(v) for k, v in by_stem.items()},
-        by_prefix={n: {k: tuple(v) for k, v in d.items()} for n, d in by_prefix.items()},
-        always=tuple(always),
-    )
-
-
 class RuleSet:
     """Compiled rules and a threshold; `match` scores one item and explains the score."""
 
@@ -110,9 +82,7 @@ class RuleSet:
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.threshold = float(threshold)
         self.source = source
-        self._prefilter = _build_prefilter(self.rules)
-        # Words repeat across items (Zipf), so each word's rules are looked up once.
-        self._rules_by_token: dict[str, tuple[int, ...]] = {}
+        self._prefilter = Prefilter([rule.node for rule in self.rules])
 
     def __repr__(self) -> str:
         return f"RuleSet({self.source!r}, {len(self.rules)} rules, threshold={self.threshold})"
@@ -123,41 +93,31 @@ class RuleSet:
             return self
         return RuleSet(self.rules, threshold, self.source)
 
-    def _rules_for_token(self, token: str) -> tuple[int, ...]:
-        cached = self._rules_by_token.get(token)
-        if cached is not None:
-            return cached
-        prefilter = self._prefilter
-        found: set[int] = set(prefilter.by_stem.get(stem(token), ()))
-        for length, prefixes in prefilter.by_prefix.items():
-            if len(token) >= length:
-                found.update(prefixes.get(token[:length], ()))
-        result = tuple(sorted(found))
-        if len(self._rules_by_token) < _TOKEN_CACHE_LIMIT:
-            self._rules_by_token[token] = result
-        return result
-
-    def _candidates(self, doc: Document) -> list[int]:
-        found: set[int] = set(self._prefilter.always)
-        rules_for_token = self._rules_for_token
-        for token in doc.tokens:
-            rules = rules_for_token(token)
-            if rules:
-                found.update(rules)
-        return sorted(found)
-
     def match(self, item: MatchItem) -> MatchResult:
-        """Score `item`: the matched rules' weights, scaled by where they matched."""
-        return self.match_document(Document(item))
+        """Score `item`: the matched rules' weights, scaled by where they matched.
+
+        Only the rules the prefilter leaves are evaluated; the result is the same as
+        `match_document(Document(item))`, which evaluates every rule.
+        """
+        scan = self._prefilter.scan(item)
+        if scan is None:
+            return self.match_document(Document(item))
+        if not scan.rules:
+            return MatchResult(score=0.0, relevant=self.threshold <= 0.0, hits=[])
+        return self._score(Document(item, scan.present), scan.rules)
 
     def match_many(self, items: Iterable[MatchItem]) -> list[MatchResult]:
-        return [self.match_document(Document(item)) for item in items]
+        return [self.match(item) for item in items]
 
     def match_document(self, doc: Document) -> MatchResult:
+        """Score an analysed item against every rule (no prefilter)."""
+        return self._score(doc, range(len(self.rules)))
+
+    def _score(self, doc: Document, indexes: Iterable[int]) -> MatchResult:
         hits: list[MatchHit] = []
         score = 0.0
         text_only = 0.0
-        for index in self._candidates(doc):
+        for index in indexes:
             rule = self.rules[index]
             node = rule.node
             if not node.matches(doc, FULL_SCOPE):

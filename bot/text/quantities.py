@@ -162,6 +162,31 @@ _CHIPS_VAGUE = re.compile(
     re.IGNORECASE,
 )
 
+# Cues: cheap patterns that every quantity of a kind contains, so that text without a cue is
+# skipped without running that kind's patterns (most news text has no quantity at all), and so
+# that the matcher can tell that a rule's quantity comparison cannot hold. Each is implied by the
+# patterns above: a money amount has a currency sign or code right before its figure, or a currency
+# word after whitespace; a power figure has a digit right before its unit; a chip count has its
+# noun after whitespace. Same engine and flags as the patterns, so Unicode case and class rules
+# agree; `\s` and `\b` only, so a cue found in one field is also found in fields joined by "\n".
+QUANTITY_CUES: dict[QuantityKind, re.Pattern[str]] = {
+    "money": re.compile(
+        r"(?:[$€£¥₹]|USD|EUR|GBP|JPY|CAD|AUD|CHF|INR|RMB|CNY|SEK|NOK)\s?\d"
+        r"|\s(?:dollars?|usd|euros?|eur|pounds?|sterling|gbp|yen|yuan|renminbi|rupees?)\b",
+        re.IGNORECASE,
+    ),
+    "power": re.compile(
+        r"\d[\s-]?(?:kilowatt|megawatt|gigawatt|terawatt|kw|mw|gw|tw)", re.IGNORECASE
+    ),
+    "chips": re.compile(rf"\s{_CHIP_NOUN}\b", re.IGNORECASE),
+}
+
+
+def may_contain(kind: QuantityKind, text: str) -> bool:
+    """False when `text` certainly holds no quantity of `kind` (True means: look closer)."""
+    return QUANTITY_CUES[kind].search(text) is not None
+
+
 _VAGUE_SCALE = {"tens of ": 10.0, "hundreds of ": 100.0}
 _VAGUE_MULT = {"thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12}
 
@@ -194,7 +219,12 @@ def extract_quantities(text: str) -> list[Quantity]:
     of Instinct GPUs" is power, not a chip count.
     """
     found: list[Quantity] = []
-    for match in _MONEY_PREFIXED.finditer(text):
+    money = QUANTITY_CUES["money"].search(text) is not None
+    power = QUANTITY_CUES["power"].search(text) is not None
+    chips = QUANTITY_CUES["chips"].search(text) is not None
+    if not (money or power or chips):
+        return found
+    for match in _MONEY_PREFIXED.finditer(text) if money else ():
         mult = match.group("mult")
         if mult is None and match.group("cur").strip() == "":
             continue
@@ -209,7 +239,7 @@ def extract_quantities(text: str) -> list[Quantity]:
                 currency=_currency_from_prefix(match.group("cur")),
             )
         )
-    for match in _MONEY_SUFFIXED.finditer(text):
+    for match in _MONEY_SUFFIXED.finditer(text) if money else ():
         value = _number(match.group("num")) * _MULTIPLIERS[match.group("mult").lower()]
         found.append(
             Quantity(
@@ -221,7 +251,7 @@ def extract_quantities(text: str) -> list[Quantity]:
                 currency=_currency_from_word(match.group("cur")),
             )
         )
-    for match in _MONEY_VAGUE.finditer(text):
+    for match in _MONEY_VAGUE.finditer(text) if money else ():
         value = _vague_scale(match.group("scale")) * _VAGUE_MULT[match.group("mult").lower()]
         found.append(
             Quantity(
@@ -234,16 +264,16 @@ def extract_quantities(text: str) -> list[Quantity]:
                 approximate=True,
             )
         )
-    for match in _POWER.finditer(text):
+    for match in _POWER.finditer(text) if power else ():
         value = _number(match.group("num")) * _POWER_UNITS[match.group("unit").lower()]
         found.append(Quantity("power", value, match.group(0), match.start(), match.end()))
-    for match in _CHIPS.finditer(text):
+    for match in _CHIPS.finditer(text) if chips else ():
         mult = match.group("mult")
         if mult is None and _looks_like_year(match.group("num")):
             continue
         value = _number(match.group("num")) * (_MULTIPLIERS[mult.lower()] if mult else 1.0)
         found.append(Quantity("chips", value, match.group(0), match.start(), match.end()))
-    for match in _CHIPS_VAGUE.finditer(text):
+    for match in _CHIPS_VAGUE.finditer(text) if chips else ():
         value = _vague_scale(match.group("scale")) * _VAGUE_MULT[match.group("mult").lower()]
         found.append(
             Quantity("chips", value, match.group(0), match.start(), match.end(), approximate=True)

@@ -89,6 +89,24 @@ def stem(word: str) -> str:
     return result
 
 
+def forms_pattern(word_stem: str) -> str:
+    """A regular expression (the common subset of `re` and RE2 syntax) that fully matches every
+    folded word whose `stem` is `word_stem`, and a few more.
+
+    It follows `_stem` backwards: the stem, then an optional "e" (removed last), an optional
+    -ed/-ing with an optional doubled consonant, an optional plural "s"/"es"; for a stem ending
+    in "y", the -ies/-ied forms; and the irregular forms that fold to it. The matcher's prefilter
+    relies on it never missing a form (tests/test_text_tokens.py checks that on real text).
+    """
+    body = re.escape(word_stem)
+    last = re.escape(word_stem[-1:])
+    forms = [f"{body}e?(?:{last}?(?:ed|ing))?(?:e?s)?"]
+    if word_stem.endswith("y") and len(word_stem) > 1:
+        forms.append(f"{re.escape(word_stem[:-1])}ie[sd]s?")
+    forms.extend(re.escape(irregular) for irregular in _IRREGULAR if stem(irregular) == word_stem)
+    return "(?:" + "|".join(forms) + ")"
+
+
 def _has_vowel(part: str) -> bool:
     return any(ch in _VOWELS for ch in part)
 

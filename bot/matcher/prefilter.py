@@ -1,0 +1,202 @@
+"""The rule prefilter: which rules an item can possibly match, found in one pass over its text.
+
+Each rule's query yields necessary conditions (`Node.necessary`): clauses of atoms (a word stem, a
+word prefix, a quantity kind), and the rule can only match an item in which one atom of every
+clause occurs. All word atoms of a rule set are compiled into one RE2 set (a single automaton):
+one pass over the item's folded text tells which of them occur. Quantity atoms are checked with
+the cues of `bot.text.quantities`, and only for rules whose word clauses all hold. The rules left
+are evaluated on the analysed `Document`; for most items there are none, and the item is never
+analysed at all, which is what makes matching cheap for long texts.
+
+Soundness (the prefilter never drops a rule that would match): the fields are joined with "\\n",
+which is no part of any word or quantity, so an atom in any field is an atom of the joined text;
+a word pattern accepts every word whose stem is its atom (`forms_pattern`, tested on real text)
+between any two characters that are not ASCII letters or digits, which includes every word
+boundary of the tokeniser; quantity cues are implied by the quantity patterns. When RE2 cannot
+run (its memory budget exceeded, text that is not valid Unicode), every rule is evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import re2
+
+from bot.matcher.document import raw_fields
+from bot.matcher.query import Atom, Node
+from bot.model.match import MatchItem
+from bot.text.quantities import QUANTITY_CUES
+from bot.text.tokens import fold, forms_pattern, stem
+
+# Before a word: start of text or anything but an ASCII letter or digit. Looser than the
+# tokeniser's Unicode word boundary, so never stricter.
+_START = r"(?:^|[^a-z0-9])"
+_END = r"(?:[^a-z0-9]|$)"
+_MAX_MEM = 64 << 20
+
+
+# Between the words of a phrase: anything but ASCII letters and digits, and possessive "'s"
+# (the tokeniser drops it, making the words around it adjacent).
+_GAP = r"(?:[^a-z0-9]|'s)+"
+# The rest of a word after a prefix: ASCII letters and digits, and anything not ASCII.
+_REST = r"[^\x00-\x2f\x3a-\x60\x7b-\x7f]*"
+
+
+def atom_pattern(kind: str, value: str) -> str:
+    """The RE2 pattern that finds a word atom in folded text (see `Node.necessary`)."""
+    if kind == "stem":
+        return _START + forms_pattern(value) + _END
+    if kind == "prefix":
+        return _START + re.escape(value)
+    if kind == "phrase":
+        words = value.split(" ")
+        parts: list[str] = []
+        for position, word in enumerate(words):
+            word_kind, _, text = word.partition(":")
+            last = position == len(words) - 1
+            if word_kind == "stem":
+                parts.append(forms_pattern(text) + (_END if last else ""))
+            else:
+                # A prefix word is a word beginning with it, or of the same stem ("lease*" also
+                # finds "leasing").
+                rest = "" if last else _REST
+                ending = _END if last else ""
+                parts.append(f"(?:{re.escape(text)}{rest}|{forms_pattern(stem(text))}{ending})")
+        return _START + _GAP.join(parts)
+    raise ValueError(f"not a word atom: {kind}")
+
+
+class _RuleConditions:
+    """One rule's clauses, split into word atoms (ids in the RE2 set) and quantity kinds."""
+
+    __slots__ = ("clauses", "index")
+
+    def __init__(
+        self, index: int, clauses: tuple[tuple[frozenset[int], tuple[str, ...]], ...]
+    ) -> None:
+        self.index = index
+        self.clauses = clauses
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What one pass found in an item: the rules worth evaluating, in rule order, and the word
+    atoms that occur (for `Node.possible`, which prunes inside those rules)."""
+
+    rules: list[int]
+    present: frozenset[Atom]
+
+
+class Prefilter:
+    """Compiled conditions of a rule set; `scan(item)` finds the rules worth evaluating."""
+
+    def __init__(self, nodes: Sequence[Node]) -> None:
+        self.rule_count = len(nodes)
+        atom_ids: dict[Atom, int] = {}
+        # Every word atom of every node's conditions is searched for, so that `Node.possible`
+        # can rely on the atoms found: one missing from the scan is missing from the item.
+        for node in _walk(nodes):
+            for clause in node.conditions():
+                for atom in clause:
+                    if atom[0] != "quantity":
+                        atom_ids.setdefault(atom, len(atom_ids) + 1)  # 0 is the sentinel
+        compiled: list[_RuleConditions] = []
+        for index, node in enumerate(nodes):
+            clauses = node.conditions()
+            converted = []
+            for clause in clauses:
+                words = frozenset(atom_ids[atom] for atom in clause if atom[0] != "quantity")
+                kinds = tuple(sorted(value for kind, value in clause if kind == "quantity"))
+                converted.append((words, kinds))
+            # Clauses of words alone first: they cost nothing once the set has run.
+            converted.sort(key=lambda c: (bool(c[1]), len(c[0])))
+            compiled.append(_RuleConditions(index, tuple(converted)))
+        self._set = self._compile(atom_ids)
+        # Rules with a clause of words alone are looked at only when one of its atoms occurs:
+        # they are indexed by the atoms of that clause. The others are always looked at.
+        self._by_atom: dict[int, list[_RuleConditions]] = {}
+        self._always: list[_RuleConditions] = []
+        for rule in compiled:
+            anchor = next((words for words, kinds in rule.clauses if not kinds), None)
+            if anchor is None:
+                self._always.append(rule)
+                continue
+            for atom_id in anchor:
+                self._by_atom.setdefault(atom_id, []).append(rule)
+        self._atoms: list[Atom] = [("", "")] * (len(atom_ids) + 1)
+        for atom, atom_id in atom_ids.items():
+            self._atoms[atom_id] = atom
+
+    @staticmethod
+    def _compile(atom_ids: dict[tuple[str, str], int]) -> re2.Set | None:
+        options = re2.Options()
+        options.log_errors = False
+        options.never_capture = True
+        options.max_mem = _MAX_MEM
+        patterns = re2.Set.SearchSet(options)
+        # Pattern 0 matches every text: a result without it means the search itself failed.
+        if patterns.Add("") != 0:
+            return None
+        try:
+            for (kind, value), atom_id in atom_ids.items():
+                if patterns.Add(atom_pattern(kind, value)) != atom_id:
+                    return None
+            patterns.Compile()
+        except re2.error:
+            return None
+        return patterns
+
+    def scan(self, item: MatchItem) -> Scan | None:
+        """The rules `item` might match and the atoms it has; None: evaluate every rule."""
+        if self._set is None:
+            return None
+        raw = "\n".join(raw_fields(item, for_prefilter=True))
+        try:
+            found = self._set.Match(fold(raw).encode("utf-8"))
+        except UnicodeEncodeError:  # lone surrogates: RE2 takes valid UTF-8 only
+            return None
+        if not found or found[0] != 0:
+            return None  # RE2 gave up (memory): no answer is not "no atom"
+        atoms = self._atoms
+        present = frozenset(atoms[atom_id] for atom_id in found)
+        ids = set(found)
+        rules: dict[int, _RuleConditions] = {}
+        for atom_id in found:
+            for rule in self._by_atom.get(atom_id, ()):
+                rules[rule.index] = rule
+        for rule in self._always:
+            rules[rule.index] = rule
+        if not rules:
+            return Scan([], present)
+        cues: dict[str, bool] = {}
+        chosen: list[int] = []
+        for index in sorted(rules):
+            for words, kinds in rules[index].clauses:
+                if not words.isdisjoint(ids):
+                    continue
+                if any(_cue(kind, raw, cues) for kind in kinds):
+                    continue
+                break
+            else:
+                chosen.append(index)
+        return Scan(chosen, present)
+
+
+def _walk(nodes: Sequence[Node]) -> list[Node]:
+    seen: dict[int, Node] = {}
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen[id(node)] = node
+            stack.extend(node.parts())
+    return list(seen.values())
+
+
+def _cue(kind: str, raw: str, seen: dict[str, bool]) -> bool:
+    known = seen.get(kind)
+    if known is None:
+        known = seen[kind] = QUANTITY_CUES[kind].search(raw) is not None  # type: ignore[index]
+    return known
