@@ -489,3 +489,31 @@ def test_a_report_about_other_actors_starts_its_own_story() -> None:
     assert all(placed[key].story_key == story for key in "bcde")
     assert placed["other"].is_new_story
     assert placed["same"].story_key == story
+
+
+def test_a_common_word_opening_a_headline_is_not_a_name() -> None:
+    from bot.clustering.features import entities
+
+    assert entities("Comic film 'Neighbors' pits party-over against party-on") == ["Neighbors"]
+    assert entities("Currency taking off bit by bit in the Northeast") == ["Northeast"]
+    assert entities("Chiquita combines with Dublin-based Fyffes") == [
+        "Chiquita",
+        "Dublin-based Fyffes",
+    ]
+
+
+def test_figures_an_order_of_magnitude_apart_do_not_veto() -> None:
+    """A share price and a loss are different roles, not different deals; two deal values of
+    comparable size that differ materially still are."""
+    clusterer = StoryClusterer()
+    first = clusterer.add(
+        headline_item("a", "Icahn says eBay chief Donahoe cost investors $4 billion", 0)
+    )
+    price = clusterer.add(
+        headline_item("b", "Icahn says eBay chief Donahoe cost investors a $100 share price", 1)
+    )
+    other = clusterer.add(
+        headline_item("c", "Icahn says eBay chief Donahoe cost investors $9 billion", 2)
+    )
+    assert price.story_key == first.story_key
+    assert other.is_new_story

@@ -162,6 +162,25 @@ def _figures(quantities: list[Quantity]) -> list[tuple[str, float]]:
     ]
 
 
+# Figures of one kind this many times apart play different roles in a report.
+ROLE_RATIO = 10.0
+
+
+def _figures_conflict(mine: list[float], theirs: list[float], tolerance: float) -> bool:
+    """Figures of one kind that say "another deal": none within `tolerance` of another, and
+    some of comparable size. Figures an order of magnitude apart play different roles (a share
+    price and a loss, a fee and a total, a pay package and a market value), so they do not
+    contradict each other; $9bn against $17.4bn does."""
+    comparable = False
+    for a in mine:
+        for b in theirs:
+            if abs(a - b) <= tolerance * max(a, b):
+                return False
+            if max(a, b) < ROLE_RATIO * min(a, b):
+                comparable = True
+    return comparable
+
+
 class StoryClusterer:
     """Places items into stories one at a time; see the module docstring."""
 
@@ -316,9 +335,7 @@ class StoryClusterer:
         for kind in {kind for kind, _ in a.quantities}:
             mine = [v for k, v in a.quantities if k == kind]
             theirs = [v for k, v in b.quantities if k == kind]
-            if theirs and not any(
-                abs(x - y) <= tolerance * max(x, y) for x in mine for y in theirs
-            ):
+            if theirs and _figures_conflict(mine, theirs, tolerance):
                 return True
         return False
 
@@ -512,8 +529,7 @@ class StoryClusterer:
             theirs = [v for k, v in story.quantities if k == kind]
             if not theirs:
                 continue
-            close = any(abs(a - b) <= tolerance * max(a, b) for a in mine for b in theirs)
-            if not close:
+            if _figures_conflict(mine, theirs, tolerance):
                 return True
         return False
 

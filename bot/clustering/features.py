@@ -234,17 +234,33 @@ def is_title_case(title: str) -> bool:
     return capitalised / len(words) >= 0.75
 
 
+# Background rarity from which a lone capitalised word opening a sentence counts as a name
+# (Zipf < 3.5: "Chiquita", "Fyffes"; not "Comic", "Currency").
+OPENING_NAME_RARITY = 3.5
+
+
 def entities(text: str, title_case: bool = False) -> list[str]:
     """Capitalised spans ("Elon Musk", "xAI", "Colossus") in `text`, in order of appearance.
 
     In Title Case text only words with unusual capitals (xAI, iPhone, AMD) count, since every word
     is capitalised there. A capitalised word opening a sentence counts only if it is not a
-    stopword.
+    stopword and, standing alone, only if it is rare in English.
     """
     found: list[str] = []
+
+    def close(span: list[str], opening: bool) -> None:
+        # A lone capitalised word opening a sentence is a name only if it is rare in English
+        # ("Chiquita merges ..."), not a common word capitalised by its position ("Comic film
+        # ...", "Currency taking off ...").
+        if span and not (
+            opening and len(span) == 1 and background_idf(span[0]) < OPENING_NAME_RARITY
+        ):
+            found.append(" ".join(span))
+
     for sentence in sentences(text):
         words = _WORD.findall(sentence)
         span: list[str] = []
+        start = 0
         for index, word in enumerate(words):
             bare = word.strip(".'\u2019-").removesuffix("'s").removesuffix("\u2019s")
             folded = fold(bare)
@@ -266,16 +282,16 @@ def entities(text: str, title_case: bool = False) -> list[str]:
                 and len(bare) > 1
             )
             if good:
+                if not span:
+                    start = index
                 span.append(bare)
             else:
-                if span:
-                    found.append(" ".join(span))
+                close(span, start == 0)
                 span = []
             if word.endswith((",", ":", ";")) and span:
-                found.append(" ".join(span))
+                close(span, start == 0)
                 span = []
-        if span:
-            found.append(" ".join(span))
+        close(span, start == 0)
     return found
 
 
