@@ -14,16 +14,24 @@ the engine's rate on all of them.
 Two baselines are timed: the naive engine as described (rule by rule, one search per term of each
 rule), and a stricter one that searches each distinct term of the whole set only once.
 
-Prints progress, then one JSON object as the last line: items_per_s_default, items_per_s_200,
-naive rates, and speedup_vs_naive (200 rules against the rule-by-rule naive engine), with
-speedup_vs_naive_default / _200 / _distinct_* for the other comparisons.
+A third case has long items, as the reader stores feed items whose description is HTML: a
+headline, and a description of several paragraphs (a lead sentence and other headlines, the way
+CMSs pad descriptions) as the article text and, on one line, as the summary; one item in twenty
+reports a compute deal. They are matched against the default rules, and the naive engine searches
+all of their text.
 
-    .venv/bin/python bench/match.py [--items 100000] [--naive-items 5000]
+Prints progress, then one JSON object as the last line: items_per_s_default, items_per_s_200,
+items_per_s_long (default rules on long items), naive rates, and speedup_vs_naive (200 rules
+against the rule-by-rule naive engine), with speedup_vs_naive_default / _200 / _long /
+_distinct_* for the other comparisons.
+
+    .venv/bin/python bench/match.py [--items 100000] [--naive-items 5000] [--long-items 50000]
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import random
 import re
@@ -37,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from bot.matcher import RuleSet, load_rules, parse_rules  # noqa: E402
 from bot.matcher.query import AnyOf, Near, Node, Phrase, Prefix, Word  # noqa: E402
 from bot.model.match import MatchItem  # noqa: E402
+from bot.reader.processor.text import to_plain_text  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 
@@ -331,6 +340,48 @@ def build_items(count: int, seed: int = 11) -> list[MatchItem]:
     ]
 
 
+def deal_reports() -> list[tuple[str, str]]:
+    """Compute-deal headlines and summaries (the positives of the relevance dev set)."""
+    path = SHARED / "data" / "relevance" / "dev.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [(row["title"], row["summary"]) for row in rows if row.get("relevant")]
+
+
+def build_long_items(count: int, seed: int = 13) -> list[MatchItem]:
+    """Feed items with long HTML descriptions, reduced to plain text as the reader does."""
+    rng = random.Random(seed)
+    pool = [line for line in headlines() if len(line) > 20]
+    deals = deal_reports()
+    items: list[MatchItem] = []
+    for _ in range(count):
+        if rng.random() < 0.05:
+            title, lead = rng.choice(deals)
+        else:
+            title, lead = rng.choice(pool), rng.choice(pool)
+        paragraphs = [f"<p>{html.escape(lead)}</p>"]
+        for _ in range(rng.randint(2, 6)):
+            others = rng.sample(pool, rng.randint(1, 3))
+            paragraphs.append(
+                f"<p>{html.escape(others[0])}. <strong>{html.escape(' '.join(others[1:]))}"
+                f'</strong>, according to <a href="https://source.example/{rng.randrange(10**6)}">'
+                "people familiar with the matter</a>.</p>"
+            )
+        paragraphs.append('<p><a href="https://news.example/more">Read more &raquo;</a></p>')
+        text = to_plain_text("".join(paragraphs), keep_lines=True)
+        items.append(
+            MatchItem(
+                title=title,
+                summary=text.replace("\n", " ")[:1000],
+                text=text,
+                source=rng.choice(["Reuters", "Bloomberg", "The Register", "DatacenterDynamics"]),
+                url=f"https://news.example/{rng.randrange(10**6)}",
+                author=f"Staff {rng.randrange(40)}",
+                categories=[rng.choice(["Business", "Technology", "Markets", "AI"])],
+            )
+        )
+    return items
+
+
 def _leaves(node: Node) -> list[Node]:
     found: list[Node] = []
     stack: list[object] = [node]
@@ -376,7 +427,11 @@ def time_naive(patterns: list[re.Pattern[str]], items: list[MatchItem]) -> float
     start = time.perf_counter()
     hits = 0
     for item in items:
-        text = f"{item.title}\n{item.summary}"
+        text = (
+            f"{item.title}\n{item.summary}\n{item.text}"
+            if item.text
+            else f"{item.title}\n{item.summary}"
+        )
         for pattern in patterns:
             if pattern.search(text) is not None:
                 hits += 1
@@ -389,18 +444,31 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--naive-items", type=int, default=5_000)
     parser.add_argument("--rules", type=int, default=200)
+    parser.add_argument("--long-items", type=int, default=50_000)
     args = parser.parse_args()
 
     items = build_items(args.items)
+    long_items = build_long_items(args.long_items)
     default_rules = load_rules(ROOT / "config" / "rules" / "compute-deals.toml")
     many_rules = parse_rules(generate_rules(args.rules), f"<{args.rules} generated rules>")
-    report: dict[str, float | int] = {"items": len(items), "rules_200": len(many_rules.rules)}
-    for label, rules in (("default", default_rules), ("200", many_rules)):
-        rate, relevant = time_engine(rules, items)
+    report: dict[str, float | int] = {
+        "items": len(items),
+        "rules_200": len(many_rules.rules),
+        "long_items": len(long_items),
+        "long_item_chars": round(
+            sum(len(i.title) + len(i.text) for i in long_items) / len(long_items)
+        ),
+    }
+    cases = (("default", default_rules, items), ("200", many_rules, items))
+    cases += (("long", default_rules, long_items),)
+    for label, rules, case_items in cases:
+        rate, relevant = time_engine(rules, case_items)
+        # Long items take the naive engine several times longer each: fewer of them.
+        naive_items = case_items[: args.naive_items // (5 if label == "long" else 1)]
         patterns = naive_patterns(rules, distinct=False)
-        naive_rate = time_naive(patterns, items[: args.naive_items])
+        naive_rate = time_naive(patterns, naive_items)
         distinct = naive_patterns(rules, distinct=True)
-        distinct_rate = time_naive(distinct, items[: args.naive_items])
+        distinct_rate = time_naive(distinct, naive_items)
         print(
             f"{label}: {len(rules.rules)} rules, {len(patterns)} terms ({len(distinct)} distinct);"
             f" engine {rate:,.0f} items/s ({relevant} relevant); naive {naive_rate:,.0f} items/s,"

@@ -105,3 +105,18 @@ def test_forms_pattern_accepts_every_word_of_its_stem() -> None:
     assert lease.fullmatch("leasing") and lease.fullmatch("leases")
     assert not lease.fullmatch("leasehold") and not lease.fullmatch("leash")
     assert re.fullmatch(forms_pattern(stem("buy")), "bought")
+
+
+def test_fold_drops_every_combining_mark_and_keeps_other_characters() -> None:
+    import unicodedata
+
+    def reference(text: str) -> str:
+        for apostrophe in ("’", "‘", "ʼ", "`"):
+            text = text.replace(apostrophe, "'")
+        decomposed = unicodedata.normalize("NFKD", text)
+        return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+    for code in range(0x80, 0x110000, 7):
+        text = f"A{chr(code)}é{chr(code)}"
+        assert fold(text) == reference(text), hex(code)
+    assert fold("Cafe\u0301 » “x” — \U0001d165") == "cafe » “x” — "
