@@ -213,6 +213,7 @@ def run_pipeline(urls: list[str], workdir: Path) -> dict[str, Any]:
         "cold_relevant": cold.processing.relevant,
         "cold_stories": cold.processing.stories_created,
         "warm_not_modified": warm.outcome_counts["not_modified"],
+        "cold_phases_s": {k: round(v, 2) for k, v in cold.seconds.items()},
         "errors": dict(cold.error_counts + warm.error_counts),
     }
 

@@ -83,7 +83,15 @@ def build_pipeline(
     processor = StoryProcessor(
         database, rules, cluster_config, threshold=settings.threshold, clock=clock
     )
-    poller = Poller(settings, database, processor, instance=instance, clock=clock)
+    poller = Poller(
+        settings,
+        database,
+        processor,
+        instance=instance,
+        clock=clock,
+        # Parser processes rebuild the same rules from the file (see bot.worker.prepare).
+        rules_loader=functools.partial(load_rules, settings.rules),
+    )
     digests = DigestService(settings, database, instance=instance, clock=clock)
     return Pipeline(settings, database, processor, poller, digests, instance)
 

@@ -24,6 +24,7 @@ class DueFeed:
     last_modified: str | None
     body_hash: str | None
     consecutive_failures: int
+    title: str | None = None
 
 
 def sync_feeds(session: Session, feeds: list[FeedSettings], now: datetime) -> int:
@@ -96,6 +97,7 @@ def claim_due_feeds(
             Feed.last_modified,
             Feed.body_hash,
             Feed.consecutive_failures,
+            Feed.title,
         )
         .where(Feed.enabled.is_(True))
         .where(or_(Feed.lease_until.is_(None), Feed.lease_until < now, Feed.lease_owner == owner))

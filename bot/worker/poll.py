@@ -28,15 +28,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.model import Entry, FetchOutcome, FetchStatus, ParsedFeed
+from bot.matcher import RuleSet
+from bot.model import FetchOutcome, FetchStatus
 from bot.reader.fetcher import FeedRequest, Fetcher
 from bot.reader.fetcher.schedule import RHYTHM_SAMPLE, failure_backoff, next_check_delay
-from bot.reader.parser import FeedParseError, parse_feed
 from bot.storage import Database
-from bot.storage.entries import store_entries
+from bot.storage.entries import KnownEntries, known_entries, write_entries
 from bot.storage.feeds import DueFeed, claim_due_feeds, count_enabled_feeds, sync_feeds
 from bot.storage.models import Entry as EntryRow
 from bot.storage.models import Feed
+from bot.worker.prepare import PreparedFeed, PrepareJob, Preparer
 from bot.worker.process import ProcessReport, StoryProcessor, new_instance_id, utcnow
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class FeedResult:
     outcome: str  # ok | not_modified | gone | error
     new_entries: int = 0
     updated_entries: int = 0
+    matched_entries: int = 0  # new entries matched while prepared (not by the processor)
+    relevant_entries: int = 0  # of those, the relevant ones
     error_class: str | None = None
     error: str | None = None
 
@@ -74,6 +77,9 @@ class FeedResult:
 class PollReport:
     feeds: list[FeedResult] = field(default_factory=list)
     processing: ProcessReport = field(default_factory=ProcessReport)
+    # Wall-clock seconds of the cycle's phases: "fetch" (fetching, parsing and storing, which
+    # overlap) and "process" (matching what was not matched yet, and clustering).
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def new_entries(self) -> int:
@@ -102,8 +108,64 @@ class PollReport:
         )
 
 
+@dataclass(slots=True)
+class _Arrival:
+    """A fetched feed on its way to storage: its outcome and, if it had a body, the prepared
+    rows. `holds_slot`: it holds one of the cycle's slots for bodies not yet stored."""
+
+    due: DueFeed
+    outcome: FetchOutcome
+    prepared: PreparedFeed | None = None
+    holds_slot: bool = False
+
+
+class _KnownLookup:
+    """Reads the stored entries (identity, content hash) of feeds whose bodies arrived, for
+    all the feeds waiting at that moment with one query in a worker thread."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._waiting: dict[int, list[asyncio.Future[KnownEntries]]] = {}
+        self._running: asyncio.Task[None] | None = None
+
+    async def get(self, feed_id: int) -> KnownEntries:
+        future: asyncio.Future[KnownEntries] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(feed_id, []).append(future)
+        if self._running is None:
+            self._running = asyncio.ensure_future(self._run())
+        return await future
+
+    def _read(self, feed_ids: list[int]) -> dict[int, KnownEntries]:
+        with self.db.session() as session:
+            return known_entries(session, feed_ids)
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, {}
+                try:
+                    known = await asyncio.to_thread(self._read, list(batch))
+                except Exception as exc:
+                    for futures in batch.values():
+                        for future in futures:
+                            if not future.done():
+                                future.set_exception(exc)
+                    continue
+                for feed_id, futures in batch.items():
+                    for future in futures:
+                        if not future.done():
+                            future.set_result(known.get(feed_id, {}))
+        finally:
+            self._running = None
+
+
 class Poller:
-    """Fetches due feeds and stores what they carry; then hands new entries to the processor."""
+    """Fetches due feeds and stores what they carry; then hands new entries to the processor.
+
+    `rules_loader` rebuilds the processor's rules in parser processes (see
+    :mod:`bot.worker.prepare`); `parse_processes` fixes how many there are (0: parse in threads;
+    None: chosen per cycle from the cores and the number of due feeds).
+    """
 
     def __init__(
         self,
@@ -113,12 +175,16 @@ class Poller:
         *,
         instance: str | None = None,
         clock: Callable[[], datetime] = utcnow,
+        rules_loader: Callable[[], RuleSet] | None = None,
+        parse_processes: int | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.processor = processor
         self.instance = instance or new_instance_id()
         self.clock = clock
+        self.rules_loader = rules_loader
+        self.parse_processes = parse_processes
 
     def sync_config(self) -> int:
         with self.db.session() as session:
@@ -135,96 +201,164 @@ class Poller:
         The feeds are those in the database: the configured ones (synced first) and those
         imported from OPML.
         """
+        started = time.monotonic()
         await asyncio.to_thread(self.sync_config)
         due = await asyncio.to_thread(self._claim, force)
         report = PollReport()
         if due:
-            async with Fetcher(self.settings.fetch) as fetcher:
-
-                async def fetch(feed: DueFeed) -> tuple[DueFeed, FetchOutcome]:
-                    request = FeedRequest(
-                        url=feed.url,
-                        etag=feed.etag,
-                        last_modified=feed.last_modified,
-                        body_hash=feed.body_hash,
-                    )
-                    return feed, await fetcher.fetch(request)
-
-                arrived: list[tuple[DueFeed, FetchOutcome]] = []
-                wake = asyncio.Event()
-                fetching = [asyncio.ensure_future(fetch(feed)) for feed in due]
-
-                failures: list[BaseException] = []
-
-                def done(task: asyncio.Future[tuple[DueFeed, FetchOutcome]]) -> None:
-                    if task.cancelled():
-                        return
-                    failure = task.exception()
-                    if failure is None:
-                        arrived.append(task.result())
-                    else:  # a bug: the fetcher reports every feed or network problem
-                        failures.append(failure)
-                    wake.set()
-
-                for task in fetching:
-                    task.add_done_callback(done)
-                stored = 0
-                held_since: float | None = None
-                try:
-                    while stored < len(due):
-                        if arrived and held_since is None:
-                            held_since = time.monotonic()
-                        try:
-                            async with asyncio.timeout(HOLD_UNCHANGED_S if arrived else None):
-                                await wake.wait()
-                        except TimeoutError:
-                            pass
-                        wake.clear()
-                        if failures:
-                            raise failures[0]
-                        # Outcomes without a body (304, errors) are cheap to hold: gather them
-                        # into large batches. A body is parsed and stored without delay.
-                        if not (
-                            stored + len(arrived) == len(due)
-                            or len(arrived) >= BATCH_FEEDS
-                            or any(outcome.body is not None for _, outcome in arrived)
-                            or (
-                                held_since is not None
-                                and time.monotonic() - held_since >= HOLD_UNCHANGED_S
-                            )
-                        ):
-                            continue
-                        held_since = None
-                        while arrived:
-                            batch = self._take_batch(arrived)
-                            results = await asyncio.to_thread(self._record_batch, batch)
-                            stored += len(batch)
-                            report.feeds.extend(results)
-                            if on_feed is not None:
-                                for result in results:
-                                    on_feed(result)
-                finally:
-                    for task in fetching:
-                        task.cancel()
+            preparer = Preparer(
+                self.processor.rules,
+                self.processor.threshold,
+                rules_loader=self.rules_loader,
+                processes=self.parse_processes,
+                feeds=len(due),
+            )
+            try:
+                await self._fetch_and_store(due, preparer, report, on_feed)
+            finally:
+                await asyncio.to_thread(preparer.close)
+        report.seconds["fetch"] = time.monotonic() - started
+        # Entries matched while they were prepared count as processed here; the processor
+        # reports the rest (clustering, and matching where preparing could not).
+        report.processing.processed = sum(result.matched_entries for result in report.feeds)
+        report.processing.relevant = sum(result.relevant_entries for result in report.feeds)
         if (
             report.new_entries
             or report.updated_entries
             or await asyncio.to_thread(self.processor.has_pending)
         ):
-            report.processing = await asyncio.to_thread(self.processor.process_pending)
+            started = time.monotonic()
+            report.processing.add(await asyncio.to_thread(self.processor.process_pending))
+            report.seconds["process"] = time.monotonic() - started
         return report
 
+    async def _fetch_and_store(
+        self,
+        due: list[DueFeed],
+        preparer: Preparer,
+        report: PollReport,
+        on_feed: Callable[[FeedResult], None] | None,
+    ) -> None:
+        """Fetch every due feed; prepare each body (in parser processes when there are any)
+        as soon as it arrives, and store outcomes in batches while fetching goes on."""
+        fetch_settings = self.settings.fetch
+        lookup = _KnownLookup(self.db)
+        retention = timedelta(days=self.settings.daemon.retention_days)
+        # Bodies fetched but not stored yet are bounded: when parsing is the slower stage,
+        # fetching waits instead of holding every body of the cycle in memory.
+        slots = asyncio.Semaphore(max(2 * fetch_settings.concurrency, 8 * preparer.processes))
+
+        async with Fetcher(fetch_settings) as fetcher:
+
+            async def fetch(feed: DueFeed) -> _Arrival:
+                await slots.acquire()
+                arrival = _Arrival(feed, FetchOutcome(url=feed.url, status=FetchStatus.ERROR))
+                try:
+                    arrival.outcome = outcome = await fetcher.fetch(
+                        FeedRequest(
+                            url=feed.url,
+                            etag=feed.etag,
+                            last_modified=feed.last_modified,
+                            body_hash=feed.body_hash,
+                        )
+                    )
+                    if outcome.status is not FetchStatus.OK or outcome.body is None:
+                        return arrival
+                    known = await lookup.get(feed.id)
+                    now = self.clock()
+                    job = PrepareJob(
+                        feed_id=feed.id,
+                        feed_url=feed.url,
+                        fetched_url=outcome.final_url or feed.url,
+                        feed_name=feed.name,
+                        feed_title=feed.title,
+                        body=outcome.body,
+                        content_type=outcome.content_type,
+                        known=known,
+                        now=now,
+                        not_before=now - retention,
+                    )
+                    outcome.body = None  # the job holds it until it is parsed
+                    arrival.prepared = await preparer.prepare(job)
+                    arrival.holds_slot = True  # until stored: prepared rows weigh more
+                    return arrival
+                finally:
+                    if not arrival.holds_slot:
+                        slots.release()
+
+            arrived: list[_Arrival] = []
+            wake = asyncio.Event()
+            fetching = [asyncio.ensure_future(fetch(feed)) for feed in due]
+
+            failures: list[BaseException] = []
+
+            def done(task: asyncio.Future[_Arrival]) -> None:
+                if task.cancelled():
+                    return
+                failure = task.exception()
+                if failure is None:
+                    arrived.append(task.result())
+                else:  # a bug or a lost database: the fetcher reports every feed problem
+                    failures.append(failure)
+                wake.set()
+
+            for task in fetching:
+                task.add_done_callback(done)
+            stored = 0
+            held_since: float | None = None
+            try:
+                while stored < len(due):
+                    if arrived and held_since is None:
+                        held_since = time.monotonic()
+                    try:
+                        async with asyncio.timeout(HOLD_UNCHANGED_S if arrived else None):
+                            await wake.wait()
+                    except TimeoutError:
+                        pass
+                    wake.clear()
+                    if failures:
+                        raise failures[0]
+                    # Outcomes without a body (304, errors) are cheap to hold: gather them
+                    # into large batches. Prepared rows are stored without delay.
+                    if not (
+                        stored + len(arrived) == len(due)
+                        or len(arrived) >= BATCH_FEEDS
+                        or any(arrival.prepared is not None for arrival in arrived)
+                        or (
+                            held_since is not None
+                            and time.monotonic() - held_since >= HOLD_UNCHANGED_S
+                        )
+                    ):
+                        continue
+                    held_since = None
+                    while arrived:
+                        batch = self._take_batch(arrived)
+                        try:
+                            results = await asyncio.to_thread(self._record_batch, batch)
+                        finally:
+                            for arrival in batch:
+                                if arrival.holds_slot:
+                                    arrival.holds_slot = False
+                                    slots.release()
+                        stored += len(batch)
+                        report.feeds.extend(results)
+                        if on_feed is not None:
+                            for result in results:
+                                on_feed(result)
+            finally:
+                for task in fetching:
+                    task.cancel()
+
     @staticmethod
-    def _take_batch(
-        arrived: list[tuple[DueFeed, FetchOutcome]],
-    ) -> list[tuple[DueFeed, FetchOutcome]]:
-        """The next batch to store: whole feeds, up to BATCH_FEEDS and about BATCH_ENTRIES
-        (estimated from body sizes, as a 50-item feed is some 60 KB)."""
+    def _take_batch(arrived: list[_Arrival]) -> list[_Arrival]:
+        """The next batch to store: whole feeds, up to BATCH_FEEDS and about BATCH_ENTRIES."""
         taken = 0
         weight = 0
-        for _, outcome in arrived:
+        for arrival in arrived:
             taken += 1
-            weight += len(outcome.body or b"") // 1200
+            plan = arrival.prepared.plan if arrival.prepared is not None else None
+            if plan is not None:
+                weight += len(plan.inserts) + len(plan.updates)
             if taken >= BATCH_FEEDS or weight >= BATCH_ENTRIES:
                 break
         batch = arrived[:taken]
@@ -243,79 +377,60 @@ class Poller:
                 include_not_due=force,
             )
 
-    def _recent(self, entries: list[Entry], now: datetime) -> list[Entry]:
-        """Entries within the retention window: older ones would be deleted by housekeeping
-        and, if stored again, come back as new; a feed carrying years of archive adds none."""
-        cutoff = now - timedelta(days=self.settings.daemon.retention_days)
-        return [e for e in entries if e.published is None or e.published >= cutoff]
-
-    def _parse(
-        self, due: DueFeed, outcome: FetchOutcome, now: datetime, result: FeedResult
-    ) -> ParsedFeed | None:
-        if outcome.status is not FetchStatus.OK or outcome.body is None:
-            if outcome.status is FetchStatus.ERROR:
-                result.error_class = outcome.error_class or "unknown"
-                result.error = outcome.error_message
-            return None
-        try:
-            return parse_feed(
-                outcome.body,
-                url=outcome.final_url or due.url,
-                now=now,
-                source_name=due.name,
-                content_type=outcome.content_type,
-            )
-        except FeedParseError as exc:
+    @staticmethod
+    def _result(arrival: _Arrival) -> FeedResult:
+        outcome, prepared = arrival.outcome, arrival.prepared
+        result = FeedResult(url=arrival.due.url, outcome=outcome.status.value)
+        if outcome.status is FetchStatus.ERROR:
+            result.error_class = outcome.error_class or "unknown"
+            result.error = outcome.error_message
+        elif prepared is not None and prepared.plan is None:
             result.outcome = "error"
-            result.error_class = exc.kind
-            result.error = str(exc)
-            return None
-        finally:
-            outcome.body = None  # the batch should not hold every body until it is stored
+            result.error_class = prepared.error_kind or "parse_error"
+            result.error = prepared.error
+        return result
 
-    def _record_batch(self, batch: list[tuple[DueFeed, FetchOutcome]]) -> list[FeedResult]:
-        """Parse a batch of outcomes, then store them and their feeds' schedules in one
+    def _record_batch(self, batch: list[_Arrival]) -> list[FeedResult]:
+        """Store a batch of outcomes, their entries and their feeds' schedules in one
         transaction."""
         now = self.clock()
-        parsed: list[tuple[DueFeed, FetchOutcome, FeedResult, ParsedFeed | None]] = []
-        for due, outcome in batch:
-            result = FeedResult(url=due.url, outcome=outcome.status.value)
-            parsed.append((due, outcome, result, self._parse(due, outcome, now, result)))
+        results = [self._result(arrival) for arrival in batch]
         with self.db.session() as session:
             rows = {
                 feed.id: feed
                 for feed in session.scalars(
-                    select(Feed).where(Feed.id.in_([due.id for due, *_ in parsed]))
+                    select(Feed).where(Feed.id.in_([arrival.due.id for arrival in batch]))
                 )
             }
             missing = [
-                due.id
-                for due, _, result, _ in parsed
+                arrival.due.id
+                for arrival, result in zip(batch, results, strict=True)
                 if result.outcome == "not_modified"
-                and due.id in rows
-                and rows[due.id].recent_entry_times is None
+                and arrival.due.id in rows
+                and rows[arrival.due.id].recent_entry_times is None
             ]
             # Feeds stored before their times were kept on the row: read them once.
             rhythm = _entry_times(session, missing, now)
-            for due, outcome, result, feed in parsed:
-                row = rows.get(due.id)
+            for arrival, result in zip(batch, results, strict=True):
+                row = rows.get(arrival.due.id)
                 if row is None:  # removed meanwhile
                     continue
-                times = rhythm.get(due.id) or _stored_times(row.recent_entry_times)
-                self._record(session, row, outcome, result, feed, times, now)
-        return [result for _, _, result, _ in parsed]
+                times = rhythm.get(arrival.due.id) or _stored_times(row.recent_entry_times)
+                self._record(session, row, arrival, result, times, now)
+        return results
 
     def _record(
         self,
         session: Session,
         feed: Feed,
-        outcome: FetchOutcome,
+        arrival: _Arrival,
         result: FeedResult,
-        parsed: ParsedFeed | None,
         entry_times: list[datetime],
         now: datetime,
     ) -> None:
         """Store one feed's outcome and its next check."""
+        outcome = arrival.outcome
+        prepared = arrival.prepared
         feed.lease_owner = None
         feed.lease_until = None
         feed.last_checked_at = now
@@ -366,19 +481,19 @@ class Poller:
         if outcome.permanent_url and outcome.permanent_url != feed.url:
             self._move(session, feed, outcome.permanent_url)
         ttl_minutes = update_period_s = None
-        if parsed is not None:
+        if prepared is not None and prepared.plan is not None:
             feed.body_hash = outcome.body_hash
-            if parsed.title and not feed.title:
-                feed.title = parsed.title[:500]
-            recent = self._recent(parsed.entries, now)
-            stored = store_entries(session, feed, recent, now)
+            if prepared.title and not feed.title:
+                feed.title = prepared.title
+            stored = write_entries(session, prepared.plan)
             result.new_entries = stored.new
             result.updated_entries = stored.updated
-            entry_times = sorted(
-                (e.published for e in parsed.entries if e.published is not None), reverse=True
-            )[:RHYTHM_SAMPLE]
+            if prepared.matched:
+                result.matched_entries = stored.new
+                result.relevant_entries = stored.relevant
+            entry_times = prepared.entry_times
             feed.recent_entry_times = [when.isoformat() for when in entry_times]
-            ttl_minutes, update_period_s = parsed.ttl_minutes, parsed.update_period_s
+            ttl_minutes, update_period_s = prepared.ttl_minutes, prepared.update_period_s
         elif outcome.body_hash and feed.body_hash != outcome.body_hash:
             feed.body_hash = outcome.body_hash
         delay = next_check_delay(

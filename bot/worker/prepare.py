@@ -1,0 +1,259 @@
+"""Preparing a fetched feed for storage: parse, normalise, match new entries, plan the rows.
+
+This is the CPU-heavy part of a poll cycle (some 0.1-0.3 ms per entry), and it needs nothing
+but the body and a little about the feed, so :class:`Preparer` runs it in worker processes
+while the poller's event loop goes on fetching and the main process stores and clusters: on a
+machine with several cores a cold cycle is no longer bound by one. A cycle too small to pay
+for starting processes, or a machine with one core, prepares in a thread instead, through the
+same function (:func:`prepare`), so both give identical rows.
+
+The workers rebuild the rule set once each (a compiled :class:`~bot.matcher.RuleSet` holds
+closures that do not pickle) from a loader the pipeline provides, and check it against the
+poller's own rules; if they differ (the rule file changed on disk meanwhile), workers store
+entries unmatched and the processor matches them as before.
+
+Work items are plain picklable dataclasses; results are column values for bulk statements
+(:func:`bot.storage.entries.plan_entries`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import pickle
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.matcher import RuleSet
+from bot.model import Entry, MatchItem
+from bot.reader.fetcher.schedule import RHYTHM_SAMPLE
+from bot.reader.parser import FeedParseError, parse_feed
+from bot.storage.entries import EntryPlan, KnownEntries, Scorer, plan_entries
+
+log = logging.getLogger(__name__)
+
+# Cycles with fewer due feeds than this prepare in a thread: starting worker processes (about
+# half a second of imports each) would cost more than it saves.
+PROCESS_MIN_FEEDS = 64
+MAX_PROCESSES = 4
+
+
+@dataclass(slots=True)
+class PrepareJob:
+    """One fetched body and what preparing it needs to know about its feed."""
+
+    feed_id: int
+    feed_url: str  # the stored URL (outlet fallback)
+    fetched_url: str  # where the body came from (base for relative links)
+    feed_name: str | None
+    feed_title: str | None
+    body: bytes
+    content_type: str | None
+    known: KnownEntries
+    now: datetime
+    not_before: datetime  # entries published earlier are outside the retention window
+
+
+@dataclass(slots=True)
+class PreparedFeed:
+    """A parsed feed reduced to what the poller stores: its metadata and planned rows."""
+
+    title: str | None = None
+    ttl_minutes: int | None = None
+    update_period_s: int | None = None
+    entry_times: list[datetime] = field(default_factory=list)  # newest first, for the rhythm
+    plan: EntryPlan | None = None
+    matched: bool = False  # new entries were matched (else the processor matches them)
+    error_kind: str | None = None  # parse_error | not_a_feed, when nothing could be stored
+    error: str | None = None
+
+
+def match_columns(rules: RuleSet, threshold: float, item: MatchItem) -> dict[str, Any]:
+    """An entry's relevance columns: score, relevant, and the hits that explain the score."""
+    result = rules.match(item)
+    return {
+        "score": result.score,
+        "relevant": result.score >= threshold,
+        "match_hits": [
+            {"rule": h.rule, "weight": h.weight, "terms": list(h.terms), "fields": list(h.fields)}
+            for h in result.hits
+        ],
+    }
+
+
+def rule_fingerprint(rules: RuleSet) -> tuple[Any, ...]:
+    """What makes two rule sets score alike (threshold aside, which is passed separately)."""
+    return tuple((rule.name, rule.query, rule.weight) for rule in rules.rules)
+
+
+def scorer_for(rules: RuleSet, threshold: float) -> Scorer:
+    def score(entry: Entry, source: str) -> dict[str, Any]:
+        return match_columns(
+            rules,
+            threshold,
+            MatchItem(
+                title=entry.title,
+                summary=entry.summary,
+                text=entry.text,
+                source=source,
+                url=entry.link,
+                author=entry.author,
+                categories=list(entry.categories),
+            ),
+        )
+
+    return score
+
+
+def prepare(job: PrepareJob, scorer: Scorer | None) -> PreparedFeed:
+    """Parse and normalise `job.body`, and plan its entries' rows (matched with `scorer`)."""
+    try:
+        parsed = parse_feed(
+            job.body,
+            url=job.fetched_url,
+            now=job.now,
+            source_name=job.feed_name,
+            content_type=job.content_type,
+        )
+    except FeedParseError as exc:
+        return PreparedFeed(error_kind=exc.kind, error=str(exc))
+    title = parsed.title[:500] if parsed.title else None
+    recent = [e for e in parsed.entries if e.published is None or e.published >= job.not_before]
+    plan = plan_entries(
+        feed_id=job.feed_id,
+        feed_url=job.feed_url,
+        feed_name=job.feed_name,
+        feed_title=job.feed_title or title,
+        entries=recent,
+        known=job.known,
+        now=job.now,
+        scorer=scorer,
+    )
+    times = sorted((e.published for e in parsed.entries if e.published is not None), reverse=True)
+    return PreparedFeed(
+        title=title,
+        ttl_minutes=parsed.ttl_minutes,
+        update_period_s=parsed.update_period_s,
+        entry_times=times[:RHYTHM_SAMPLE],
+        plan=plan,
+        matched=scorer is not None,
+    )
+
+
+# --- worker processes --------------------------------------------------------------------------
+
+_worker_scorer: Scorer | None = None
+
+
+def _init_worker(
+    rules: RuleSet | Callable[[], RuleSet] | None, expected: Any, threshold: float
+) -> None:
+    global _worker_scorer
+    if rules is None:
+        return
+    rule_set = rules if isinstance(rules, RuleSet) else rules()
+    if rule_fingerprint(rule_set) == expected:
+        _worker_scorer = scorer_for(rule_set, threshold)
+
+
+def _prepare_in_worker(job: PrepareJob) -> PreparedFeed:
+    try:
+        return prepare(job, _worker_scorer)
+    except Exception as exc:  # a parser bug: report it as this feed's failure, keep the worker
+        detail = "".join(traceback.format_exception_only(exc)).strip()
+        return PreparedFeed(error_kind="parse_error", error=f"internal parser error: {detail}")
+
+
+class Preparer:
+    """Prepares fetched feeds in worker processes (or a thread); use within one poll cycle.
+
+    `processes`: how many worker processes; None chooses from the machine's cores and the
+    cycle's size (`feeds`), 0 prepares in threads. Processes start on the first body, so a cycle
+    in which nothing changed starts none, and stop with :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        threshold: float,
+        *,
+        rules_loader: Callable[[], RuleSet] | None = None,
+        processes: int | None = None,
+        feeds: int = 0,
+    ) -> None:
+        self.rules = rules
+        self.threshold = threshold
+        self._scorer = scorer_for(rules, threshold)
+        self._loader = rules_loader
+        if processes is None:
+            cores = os.cpu_count() or 1
+            processes = min(cores, MAX_PROCESSES) if cores > 1 and feeds >= PROCESS_MIN_FEEDS else 0
+        self.processes = processes
+        self._executor: Executor | None = None
+        self._broken = 0
+        self.warned = False  # about workers without rules
+
+    def _worker_rules(self) -> RuleSet | Callable[[], RuleSet] | None:
+        try:
+            pickle.dumps(self.rules)
+            return self.rules
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return self._loader  # None: workers store entries unmatched
+
+    def _start(self) -> Executor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.processes,
+                # Not fork: the poller runs threads (storage, the event loop's executor).
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self._worker_rules(), rule_fingerprint(self.rules), self.threshold),
+            )
+        return self._executor
+
+    async def prepare(self, job: PrepareJob) -> PreparedFeed:
+        if not self.processes:
+            try:
+                return await asyncio.to_thread(prepare, job, self._scorer)
+            except Exception as exc:
+                log.exception("preparing feed %s failed", job.feed_url)
+                return PreparedFeed(error_kind="parse_error", error=f"internal parser error: {exc}")
+        loop = asyncio.get_running_loop()
+        for attempt in range(2):
+            executor = self._start()
+            try:
+                result: PreparedFeed = await loop.run_in_executor(executor, _prepare_in_worker, job)
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory, a crash in a C extension). Every job
+                # in flight fails with it: start a new pool and try this feed once more.
+                if self._executor is executor:
+                    self._executor = None
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    self._broken += 1
+                    log.warning("a feed parser process died; restarting the parser processes")
+                if attempt:
+                    break
+                continue
+            plan = result.plan
+            if plan is not None and plan.inserts and not result.matched and not self.warned:
+                self.warned = True
+                log.warning(
+                    "parser processes could not load the same rules; new entries are "
+                    "matched after storing instead"
+                )
+            return result
+        return PreparedFeed(
+            error_kind="parse_error", error="the parser process died while reading this feed"
+        )
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

@@ -1,0 +1,178 @@
+"""Parsing and matching in parser processes stores exactly what parsing in a thread stores, on
+SQLite and PostgreSQL; a parser process that dies is replaced; workers that cannot rebuild the
+same rules leave matching to the processor. Real feeds from the demo FeedServer on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import multiprocessing
+import os
+import signal
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.config.settings import Settings
+from bot.daemon.app import Pipeline, build_pipeline
+from bot.demo.data import demo_feeds, render_demo_feeds
+from bot.demo.server import FeedServer
+from bot.matcher import load_rules, parse_rules
+from bot.storage.models import Entry, StoryMember
+from bot.worker.poll import PollReport
+from bot.worker.prepare import PrepareJob, Preparer
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FeedServer]:
+    with FeedServer(render_demo_feeds(NOW)) as feeds:
+        yield feeds
+
+
+def pipeline_for(db_url: str, tmp_path: Path, server: FeedServer, processes: int) -> Pipeline:
+    settings = Settings.model_validate(
+        {
+            "database_url": db_url,
+            "data_dir": tmp_path,
+            "feeds": [{"url": server.url(feed.path)} for feed in demo_feeds()],
+        }
+    )
+    pipeline = build_pipeline(settings, clock=lambda: NOW)
+    pipeline.poller.parse_processes = processes
+    return pipeline
+
+
+def stored(pipeline: Pipeline) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """Every entry's columns that parsing, storing and matching decide, by (feed URL, identity),
+    and whether it is done (processed) and in a story."""
+    with pipeline.db.session() as session:
+        members = set(session.scalars(select(StoryMember.entry_id)))
+        rows = {}
+        for entry in session.scalars(select(Entry)):
+            rows[(entry.feed.url, entry.identity)] = (
+                entry.title,
+                entry.summary,
+                entry.text,
+                entry.url,
+                entry.source_name,
+                entry.published_at,
+                entry.categories,
+                entry.content_hash,
+                round(entry.score or 0.0, 9),
+                entry.relevant,
+                entry.match_hits,
+                entry.processed_at is not None,
+                entry.id in members,
+            )
+    return rows
+
+
+def comparable(rows: dict[tuple[str, str], tuple[Any, ...]], server: FeedServer) -> Any:
+    # The two pipelines fetch from the same server; only the feed URL prefix is shared.
+    return {(url.removeprefix(server.url("")), identity): v for (url, identity), v in rows.items()}
+
+
+def run(pipeline: Pipeline) -> PollReport:
+    return asyncio.run(pipeline.poller.poll(force=True))
+
+
+def test_parser_processes_store_what_a_thread_stores(
+    db_url: str, tmp_path: Path, server: FeedServer
+) -> None:
+    threaded = pipeline_for(f"sqlite:///{tmp_path / 'threaded.db'}", tmp_path, server, 0)
+    parallel = pipeline_for(db_url, tmp_path, server, 2)
+    by_thread, by_processes = run(threaded), run(parallel)
+
+    assert by_processes.new_entries == by_thread.new_entries > 0
+    assert by_processes.processing.relevant == by_thread.processing.relevant > 0
+    # Matched in the parser processes, so the processor only clustered.
+    assert sum(r.matched_entries for r in by_processes.feeds) == by_processes.new_entries
+    rows = stored(parallel)
+    assert comparable(rows, server) == comparable(stored(threaded), server)
+    assert all(done for *_, done, _ in rows.values())  # every entry matched and clustered
+    assert {in_story for *_, relevant, _, _, in_story in rows.values() if relevant} == {True}
+
+    # A second cycle: nothing changed, nothing parsed, nothing stored twice.
+    again = run(parallel)
+    assert again.new_entries == 0
+    assert stored(parallel) == rows
+    threaded.db.dispose()
+    parallel.db.dispose()
+
+
+def test_workers_with_other_rules_leave_matching_to_the_processor(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    expected = pipeline_for(f"sqlite:///{tmp_path / 'expected.db'}", tmp_path, server, 0)
+    run(expected)
+    pipeline = pipeline_for(f"sqlite:///{tmp_path / 'other.db'}", tmp_path, server, 1)
+    other_rules = 'threshold = 1.0\n[[rule]]\nname = "any"\nquery = "the"\nweight = 5\n'
+    pipeline.poller.rules_loader = functools.partial(parse_rules, other_rules, "other")
+    if not _pickles(pipeline.processor.rules):
+        report = run(pipeline)
+        assert sum(r.matched_entries for r in report.feeds) == 0
+        assert report.processing.processed == report.new_entries > 0
+    else:  # the rule set itself travels to the workers: the loader is not used
+        run(pipeline)
+    assert comparable(stored(pipeline), server) == comparable(stored(expected), server)
+    expected.db.dispose()
+    pipeline.db.dispose()
+
+
+def _pickles(value: object) -> bool:
+    import pickle
+
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return False
+    return True
+
+
+def test_a_parser_process_that_dies_is_replaced(tmp_path: Path, server: FeedServer) -> None:
+    settings = Settings.model_validate({"data_dir": tmp_path, "feeds": []})
+    rules = load_rules(settings.rules)
+    feed = demo_feeds()[0]
+    body = server.get(feed.path)
+    assert body is not None
+    job = PrepareJob(
+        feed_id=1,
+        feed_url=server.url(feed.path),
+        fetched_url=server.url(feed.path),
+        feed_name=None,
+        feed_title=None,
+        body=body,
+        content_type=None,
+        known={},
+        now=NOW,
+        not_before=datetime(2000, 1, 1, tzinfo=UTC),
+    )
+
+    async def scenario() -> tuple[int, int]:
+        preparer = Preparer(
+            rules,
+            rules.threshold,
+            rules_loader=functools.partial(load_rules, settings.rules),
+            processes=1,
+        )
+        try:
+            first = await preparer.prepare(job)
+            assert first.plan is not None
+            for child in multiprocessing.active_children():
+                if child.pid is not None and "SpawnProcess" in child.name:
+                    os.kill(child.pid, signal.SIGKILL)
+            await asyncio.sleep(0.5)  # let the pool notice
+            second = await preparer.prepare(job)
+            assert second.plan is not None, second.error
+            return len(first.plan.inserts), len(second.plan.inserts)
+        finally:
+            preparer.close()
+
+    first, second = asyncio.run(scenario())
+    assert first == second > 0
