@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy import select
 
 from bot.cli.common import EXIT_CONFIG, app, fail
 from bot.clustering import ClusterConfig, ClusterItem
+from bot.clustering.semantic import SemanticUnavailable, default_embedder
 from bot.matcher import RuleSet
 from bot.model import Entry as EntryData
 from bot.storage import Database
@@ -209,19 +211,21 @@ def cluster_command(
     if config_path is not None:
         obj.config_path = config_path
     settings = obj.settings()
-    if semantic or settings.clustering.semantic:
-        fail(
-            "the semantic extra is not available in this build; run without --semantic "
-            "(and with clustering.semantic = false)",
-            code=EXIT_CONFIG,
-        )
+    config = ClusterConfig.from_settings(settings.clustering)
+    if semantic or config.semantic:
+        # Sentence embeddings (the [semantic] extra): checked and loaded before reading items.
+        try:
+            default_embedder()
+        except SemanticUnavailable as exc:
+            fail(str(exc), code=EXIT_CONFIG)
+        config = replace(config, semantic=True)
     try:
         items = read_items(input_path)
     except InputError as exc:
         fail(str(exc), prefix="input error")
     except UnicodeDecodeError as exc:
         fail(f"{input_path}: not UTF-8 text ({exc.reason})", prefix="input error")
-    story_of = dict(assign_items(items, ClusterConfig.from_settings(settings.clustering)))
+    story_of = dict(assign_items(items, config))
     with output_path.open("w", encoding="utf-8") as out:
         for item in items:
             out.write(json.dumps({"id": item.key, "story_id": story_of[item.key]}) + "\n")

@@ -32,12 +32,15 @@ import heapq
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.clustering import features as ft
 from bot.clustering.facts import Report, fact_lead, story_facts
 from bot.model.story import Assignment, StoryFacts
 from bot.text.quantities import Quantity, extract_quantities
+
+if TYPE_CHECKING:
+    from bot.clustering.semantic import SemanticIndex
 
 STATE_VERSION = 1
 
@@ -74,6 +77,8 @@ class ClusterConfig:
     # started as two fragments; checked when an item scores above the join threshold on both.
     merge_threshold: float = 0.3
     merge_candidates: int = 1
+    # Blend sentence embeddings into the similarity (the [semantic] extra, semantic.py).
+    semantic: bool = False
     # Actors of a report with prose: names at least this rare in general English (Zipf <= 2.5:
     # "Grigoropoulos", "Ketsoyan", not "Obama" or "Greece") that the story has never seen...
     actor_rarity: float = 4.5
@@ -85,7 +90,10 @@ class ClusterConfig:
     @classmethod
     def from_settings(cls, settings: Any) -> ClusterConfig:
         """From `bot.config.settings.ClusteringSettings` (only the fields it has)."""
-        return cls(active_window_hours=float(settings.active_window_hours))
+        return cls(
+            active_window_hours=float(settings.active_window_hours),
+            semantic=bool(getattr(settings, "semantic", False)),
+        )
 
 
 @dataclass(slots=True)
@@ -184,8 +192,17 @@ def _figures_conflict(mine: list[float], theirs: list[float], tolerance: float) 
 class StoryClusterer:
     """Places items into stories one at a time; see the module docstring."""
 
-    def __init__(self, config: ClusterConfig | None = None) -> None:
+    def __init__(
+        self, config: ClusterConfig | None = None, semantic: SemanticIndex | None = None
+    ) -> None:
         self.config = config or ClusterConfig()
+        # Sentence embeddings (semantic.py), loaded only when asked for: the default install
+        # has no torch.
+        if semantic is None and self.config.semantic:
+            from bot.clustering.semantic import load_index
+
+            semantic = load_index()
+        self.semantic = semantic
         self._stories: dict[str, _Story] = {}
         self._df: dict[str, int] = {}
         self._docs = 0
@@ -201,6 +218,12 @@ class StoryClusterer:
         self._merges: list[tuple[str, str]] = []
 
     # ----------------------------------------------------------------- placing items
+    def prepare(self, items: list[ClusterItem]) -> None:
+        """Items about to be added, in one batch: lets the semantic signal embed them in one
+        call (a no-op without it)."""
+        if self.semantic is not None:
+            self.semantic.prepare(items)
+
     def add(self, item: ClusterItem) -> Assignment:
         """Place `item` into an active story or start a new one."""
         published = _utc(item.published)
@@ -219,6 +242,7 @@ class StoryClusterer:
         vector = self._vector(feats)
         figures = _figures(extract_quantities(feats.primary_text))
         title_key = _title_key(feats)
+        embedding = self.semantic.item_vector(item) if self.semantic is not None else None
 
         best_key: str | None = None
         best_score = 0.0
@@ -231,12 +255,23 @@ class StoryClusterer:
         if not feats.lead_sentences:
             threshold = self.config.headline_join_threshold
         scored: list[tuple[float, str]] = []
-        for key in self._candidates(vector):
+        candidates = self._candidates(vector)
+        if self.semantic is not None and embedding is not None:
+            # Stories close in meaning that share no salient term (bounded look-up).
+            candidates += [
+                key
+                for key in self.semantic.neighbours(embedding, candidates)
+                if key in self._stories
+            ]
+        for key in candidates:
             story = self._stories[key]
             factor = self._time_factor(story, published)
             if factor <= 0 or key == near:
                 continue
-            scored.append((self._cosine(vector, story) * factor, key))
+            similarity = self._cosine(vector, story)
+            if self.semantic is not None and embedding is not None:
+                similarity = self.semantic.blend(similarity, embedding, key)
+            scored.append((similarity * factor, key))
         scored.sort(key=lambda pair: -pair[0])  # stable: ties keep the candidate order
         # The best story the item may join, and the others it also fits (merge candidates);
         # anchors are checked best first and only as far as they can matter.
@@ -253,12 +288,16 @@ class StoryClusterer:
         if best_key is not None and best_score >= threshold:
             story = self._stories[best_key]
             self._join(story, item, feats, vector, figures, published, best_score, title_key)
+            if self.semantic is not None and embedding is not None:
+                self.semantic.join(story.key, embedding)
             survivor, merged = self._merge_fragments(story, also, published)
             return Assignment(
                 story_key=survivor, is_new_story=False, similarity=best_score, merged=merged
             )
         story = self._start(item, published)
         self._join(story, item, feats, vector, figures, published, 1.0, title_key)
+        if self.semantic is not None and embedding is not None:
+            self.semantic.join(story.key, embedding)
         return Assignment(story_key=story.key, is_new_story=True, similarity=1.0)
 
     # ----------------------------------------------------------------- merging fragments
@@ -341,6 +380,8 @@ class StoryClusterer:
 
     def _absorb(self, keep: _Story, gone: _Story) -> None:
         """Fold story `gone` into `keep`: members, centroid, anchors and index entries."""
+        if self.semantic is not None:
+            self.semantic.absorb(keep.key, gone.key)
         self._unindex(gone)
         del self._stories[gone.key]
         self._seq += 1
@@ -640,6 +681,8 @@ class StoryClusterer:
                 del self._postings[term]
 
     def _unindex(self, story: _Story) -> None:
+        if self.semantic is not None:
+            self.semantic.forget(story.key)
         for term in story.centroid:
             self._drop_posting(term, story.key)
         for term, count in story.term_df.items():
@@ -775,6 +818,8 @@ class StoryClusterer:
             "places": s.places,
             "leads": [list(lead) for lead in s.leads],
             "names": s.names,
+            # The story's mean sentence embedding, with the semantic extra (optional key).
+            **(self.semantic.export(story_key) if self.semantic is not None else {}),
             "years": {str(year): count for year, count in s.years.items()},
         }
 
@@ -831,3 +876,5 @@ class StoryClusterer:
             if current is None or self._stories[current].seq < story.seq:
                 self._by_title[title] = story_key
         self._index(story)
+        if self.semantic is not None:
+            self.semantic.restore(story_key, state)

@@ -84,6 +84,19 @@ class ClusteringSettings(Strict):
     active_window_hours: Annotated[float, Field(gt=0, le=24 * 60)] = 72.0
     semantic: bool = False
 
+    @field_validator("semantic")
+    @classmethod
+    def _extra_installed(cls, value: bool) -> bool:
+        # Checked here so that `newsbot check` and every command reading the file say what to
+        # install, instead of the daemon failing when it first clusters.
+        if value:
+            from bot.clustering.semantic import missing_extra
+
+            problem = missing_extra()
+            if problem:
+                raise ValueError(problem)
+        return value
+
 
 class DigestSchedule(Strict):
     cron: str = "0 8 * * 1-5"

@@ -79,7 +79,7 @@ def build_pipeline(
         upgrade_schema(database)
     instance = instance or new_instance_id()
     rules = load_rules(settings.rules)
-    cluster_config = ClusterConfig(active_window_hours=settings.clustering.active_window_hours)
+    cluster_config = ClusterConfig.from_settings(settings.clustering)
     processor = StoryProcessor(
         database, rules, cluster_config, threshold=settings.threshold, clock=clock
     )

@@ -301,6 +301,8 @@ class StoryProcessor:
             )
             self._touched.clear()
             self._outlets.clear()
+            # The whole batch at once: the semantic extra embeds it in one call (a no-op without).
+            self.clusterer.prepare([cluster_item(e) for e in entries if e.membership is None])
             for entry in entries:
                 created = self._cluster(session, entry, now)
                 if created is None:
@@ -351,17 +353,7 @@ class StoryProcessor:
         similarity = 1.0
         clustered = story is None
         if story is None:
-            assignment = self.clusterer.add(
-                ClusterItem(
-                    key=str(entry.id),
-                    title=entry.title,
-                    summary=entry.summary,
-                    text=entry.text,
-                    published=entry.published_at,
-                    source=entry.source_name,
-                    url=entry.url,
-                )
-            )
+            assignment = self.clusterer.add(cluster_item(entry))
             similarity = assignment.similarity
             self._merge_stories(session, now)
             story = story_by_key(session, assignment.story_key)
@@ -476,6 +468,19 @@ class StoryProcessor:
             story.facts = facts
             story.signature = self.clusterer.export_state(key)
         self._touched.clear()
+
+
+def cluster_item(entry: Entry) -> ClusterItem:
+    """What the clusterer sees of a stored entry."""
+    return ClusterItem(
+        key=str(entry.id),
+        title=entry.title,
+        summary=entry.summary,
+        text=entry.text,
+        published=entry.published_at,
+        source=entry.source_name,
+        url=entry.url,
+    )
 
 
 def new_instance_id() -> str:

