@@ -2,6 +2,7 @@
 
 Usage:
     python bench/cluster_eval.py [DATASET.jsonl ...] [--assignments ASSIGN.jsonl] [--halves]
+        [--semantic]
 
 Each data set (one JSON object per line with `id`, `cluster_id`, `title`, optional `summary`,
 `text`, `published`, `source`, `url`) is run through the shipped default configuration in
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.cli.cluster import assign_items, read_items  # noqa: E402
+from bot.clustering import ClusterConfig  # noqa: E402
 
 DEFAULT_SETS = [
     ROOT.parent / "shared" / "data" / "stories" / "uci_dev.jsonl",
@@ -78,7 +80,10 @@ def half_of(rows: list[dict[str, object]]) -> dict[str, str]:
 
 
 def evaluate(
-    path: Path, assignments: Path | None = None, half: str | None = None
+    path: Path,
+    assignments: Path | None = None,
+    half: str | None = None,
+    config: ClusterConfig | None = None,
 ) -> dict[str, object]:
     rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
     if half is not None:
@@ -87,7 +92,7 @@ def evaluate(
     gold = {str(r["id"]): str(r["cluster_id"]) for r in rows}
     started = time.perf_counter()
     if half is not None and assignments is None:
-        pred = dict(assign_items([i for i in read_items(path) if i.key in gold]))
+        pred = dict(assign_items([i for i in read_items(path) if i.key in gold], config))
     elif assignments is not None:
         pred = {}
         for line in assignments.open(encoding="utf-8"):
@@ -95,7 +100,7 @@ def evaluate(
                 record = json.loads(line)
                 pred[str(record["id"])] = str(record["story_id"])
     else:
-        pred = dict(assign_items(read_items(path)))
+        pred = dict(assign_items(read_items(path), config))
     pred = {key: story for key, story in pred.items() if key in gold}
     elapsed = time.perf_counter() - started
     missing = [i for i in gold if i not in pred]
@@ -127,6 +132,9 @@ def main() -> None:
     parser.add_argument("datasets", nargs="*", type=Path)
     parser.add_argument("--assignments", type=Path, default=None)
     parser.add_argument("--halves", action="store_true", help="also score each half on its own")
+    parser.add_argument(
+        "--semantic", action="store_true", help="blend sentence embeddings (the [semantic] extra)"
+    )
     args = parser.parse_args()
     paths = args.datasets or DEFAULT_SETS
     runs: list[tuple[Path, str | None]] = []
@@ -136,7 +144,7 @@ def main() -> None:
             runs.extend([(path, "even"), (path, "odd")])
     results = []
     for path, half in runs:
-        result = evaluate(path, args.assignments, half)
+        result = evaluate(path, args.assignments, half, ClusterConfig(semantic=args.semantic))
         results.append(result)
         print(
             f"{result['dataset']}: B3 P={result['bcubed_precision']:.3f} "
