@@ -270,3 +270,23 @@ def test_the_prefilter_skips_items_no_rule_can_match() -> None:
     scan = rules._prefilter.scan(MatchItem(title="A 300 MW data-center", summary=""))
     assert scan is not None and scan.rules == [1]
     assert rules.match(MatchItem(title="A 300 MW data-center")).rules == ["b"]
+
+
+def test_a_pickled_rule_set_matches_the_same() -> None:
+    """Rule sets go to parser processes by pickle; the RE2 parts are rebuilt there."""
+    import pickle
+
+    rules = parse_rules(
+        DEFAULT_RULES.read_text(encoding="utf-8")
+        + "\n[[rule]]\nname = 'regex'\nquery = '/gb[23]00/ (deal OR power>=1GW)'\n",
+        "default+regex.toml",
+    )
+    copy = pickle.loads(pickle.dumps(rules))
+    rng = random.Random(9)
+    items = [_random_item(rng) for _ in range(100)]
+    items += [
+        MatchItem(title="CoreWeave signs $5 billion GPU deal with OpenAI", summary="a 300 MW site"),
+        MatchItem(title="GB200 deal", summary="2 GW"),
+    ]
+    assert [copy.match(item) for item in items] == [rules.match(item) for item in items]
+    assert "regex" in copy.match(items[-1]).rules

@@ -27,6 +27,7 @@ hand-written: a small recursive-descent parser whose errors name the column and 
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -378,14 +379,28 @@ def _window_within(labelled: list[tuple[int, int, int]], count: int, distance: i
     return False
 
 
+def compile_regex(source: str) -> Any:
+    """A rule's /regular expression/, case-insensitive, in RE2 with a memory budget."""
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    options.max_mem = 8 << 20
+    return re2.compile(source, options)
+
+
 class Regex(Leaf):
     """A regular expression on the folded field text, run by RE2 (linear time, no backtracking)."""
 
-    __slots__ = ("pattern",)
+    __slots__ = ("pattern", "source")
 
-    def __init__(self, label: str, pattern: Any, field: str | None) -> None:
+    def __init__(self, label: str, source: str, field: str | None) -> None:
         super().__init__(label, field)
-        self.pattern = pattern
+        self.source = source
+        self.pattern = compile_regex(source)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Compiled RE2 patterns cannot be pickled (rule sets go to parser processes).
+        return (Regex, (self.label, self.source, self.field))
 
     def in_field(self, analysed: AnalysedField) -> bool:
         return self.pattern.search(analysed.folded) is not None
@@ -401,12 +416,18 @@ class Regex(Leaf):
 QuantityName = Literal["power", "money", "chips"]
 Comparison = Literal[">", ">=", "<", "<=", "="]
 
+
+def _about_equal(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
+
+
+# Module-level functions, not lambdas: compiled rules are pickled for parser processes.
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    "=": lambda a, b: abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0),
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "=": _about_equal,
 }
 
 # Approximate US-dollar value of one unit, used only to compare amounts with rule thresholds
@@ -1019,18 +1040,13 @@ class Parser:
         return result
 
     def regex(self, token: Token, field: str | None) -> Regex:
-        options = re2.Options()
-        options.case_sensitive = False
-        options.log_errors = False
-        options.max_mem = 8 << 20
         try:
-            pattern = re2.compile(token.value, options)
+            return Regex(token.text, token.value, field)
         except re2.error as error:
             message = error.args[0] if error.args else error
             if isinstance(message, bytes):
                 message = message.decode("utf-8", "replace")
             raise self.fail(f"a valid RE2 regular expression ({message})", token) from None
-        return Regex(token.text, pattern, field)
 
     def quantity(self, token: Token, field: str | None) -> QuantityCompare:
         found = _QUANTITY.fullmatch(token.text)

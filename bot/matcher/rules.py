@@ -87,6 +87,11 @@ class RuleSet:
     def __repr__(self) -> str:
         return f"RuleSet({self.source!r}, {len(self.rules)} rules, threshold={self.threshold})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The prefilter holds a compiled RE2 set, which cannot be pickled: it is rebuilt from
+        # the rules (rule sets are sent to parser processes).
+        return (RuleSet, (self.rules, self.threshold, self.source))
+
     def with_threshold(self, threshold: float | None) -> RuleSet:
         """The same rules with another threshold (a channel's own); None keeps this one."""
         if threshold is None or threshold == self.threshold:
