@@ -1,8 +1,28 @@
-"""Orchestration of one poll cycle and one digest run: the stages wired to storage."""
+"""Orchestration of one poll cycle and one digest run: the stages wired to storage.
 
-from bot.worker.digests import DigestRun, DigestService
-from bot.worker.poll import FeedResult, Poller, PollReport
-from bot.worker.process import ProcessReport, StoryProcessor
+The names below are imported on first use, so that a parser process importing
+:mod:`bot.worker.prepare` does not load the digest, clustering and delivery stacks it never uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.worker.digests import DigestRun, DigestService
+    from bot.worker.poll import FeedResult, Poller, PollReport
+    from bot.worker.process import ProcessReport, StoryProcessor
+
+_EXPORTS = {
+    "DigestRun": "bot.worker.digests",
+    "DigestService": "bot.worker.digests",
+    "FeedResult": "bot.worker.poll",
+    "PollReport": "bot.worker.poll",
+    "Poller": "bot.worker.poll",
+    "ProcessReport": "bot.worker.process",
+    "StoryProcessor": "bot.worker.process",
+}
 
 __all__ = [
     "DigestRun",
@@ -13,3 +33,10 @@ __all__ = [
     "ProcessReport",
     "StoryProcessor",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bot.worker' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
