@@ -189,6 +189,17 @@ def feed_urls(ports: list[int], feeds: int) -> list[str]:
     return [f"http://127.0.0.1:{ports[i % len(ports)]}/feeds/{i}.xml" for i in range(feeds)]
 
 
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds of this process and of its finished children (the parser processes; the
+    feed server is still running and not counted)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "main": own.ru_utime + own.ru_stime,
+        "parsers": children.ru_utime + children.ru_stime,
+    }
+
+
 def run_pipeline(urls: list[str], workdir: Path) -> dict[str, Any]:
     from bot.config.settings import Settings
     from bot.daemon.app import build_pipeline
@@ -197,9 +208,11 @@ def run_pipeline(urls: list[str], workdir: Path) -> dict[str, Any]:
         {"data_dir": workdir, "feeds": [{"url": url} for url in urls], "poll_interval": 900}
     )
     pipeline = build_pipeline(settings)
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     cold = asyncio.run(pipeline.poller.poll(force=True))
     cold_s = time.perf_counter() - started
+    cold_cpu = {k: round(v - cpu[k], 2) for k, v in _cpu_seconds().items()}
     print(f"cold: {cold_s:.2f}s: {cold.summary()}", file=sys.stderr)
     started = time.perf_counter()
     warm = asyncio.run(pipeline.poller.poll(force=True))
@@ -214,6 +227,7 @@ def run_pipeline(urls: list[str], workdir: Path) -> dict[str, Any]:
         "cold_stories": cold.processing.stories_created,
         "warm_not_modified": warm.outcome_counts["not_modified"],
         "cold_phases_s": {k: round(v, 2) for k, v in cold.seconds.items()},
+        "cold_cpu_s": cold_cpu,
         "errors": dict(cold.error_counts + warm.error_counts),
     }
 

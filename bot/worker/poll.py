@@ -277,6 +277,7 @@ class Poller:
                         known=known,
                         now=now,
                         not_before=now - retention,
+                        rhythm_sample=RHYTHM_SAMPLE,
                     )
                     outcome.body = None  # the job holds it until it is parsed
                     arrival.prepared = await preparer.prepare(job)

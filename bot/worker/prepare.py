@@ -33,7 +33,6 @@ from typing import Any
 
 from bot.matcher import RuleSet
 from bot.model import Entry, MatchItem
-from bot.reader.fetcher.schedule import RHYTHM_SAMPLE
 from bot.reader.parser import FeedParseError, parse_feed
 from bot.storage.entries import EntryPlan, KnownEntries, Scorer, plan_entries
 
@@ -59,6 +58,7 @@ class PrepareJob:
     known: KnownEntries
     now: datetime
     not_before: datetime  # entries published earlier are outside the retention window
+    rhythm_sample: int = 20  # publication times kept for the feed's rhythm (RHYTHM_SAMPLE)
 
 
 @dataclass(slots=True)
@@ -141,7 +141,7 @@ def prepare(job: PrepareJob, scorer: Scorer | None) -> PreparedFeed:
         title=title,
         ttl_minutes=parsed.ttl_minutes,
         update_period_s=parsed.update_period_s,
-        entry_times=times[:RHYTHM_SAMPLE],
+        entry_times=times[: job.rhythm_sample],
         plan=plan,
         matched=scorer is not None,
     )
