@@ -215,6 +215,9 @@ class StoryClusterer:
         self._latest: datetime | None = None
         # Absorbed story key -> the key that absorbed it; resolve() follows the chain.
         self._aliases: dict[str, str] = {}
+        # Story key -> its live sequence number (story.seq), for evicting the stalest story of a
+        # full posting list with a C-level key function (one dict look-up per entry).
+        self._seq_of: dict[str, int] = {}
         self._merges: list[tuple[str, str]] = []
 
     # ----------------------------------------------------------------- placing items
@@ -386,6 +389,7 @@ class StoryClusterer:
         del self._stories[gone.key]
         self._seq += 1
         keep.seq = self._seq
+        self._seq_of[keep.key] = keep.seq
         keep.first_seen = min(keep.first_seen, gone.first_seen)
         keep.last_updated = max(keep.last_updated, gone.last_updated)
         keep.members.extend(gone.members)
@@ -596,6 +600,7 @@ class StoryClusterer:
     ) -> None:
         self._seq += 1
         story.seq = self._seq
+        self._seq_of[story.key] = story.seq
         story.first_seen = min(story.first_seen, published)
         story.last_updated = max(story.last_updated, published)
         story.members.append(
@@ -661,7 +666,7 @@ class StoryClusterer:
         older stories stay reachable through their rarer terms.
         """
         limit = self.config.posting_limit
-        stories = self._stories
+        seq_of = self._seq_of.__getitem__
         for term in story.centroid:
             posting = self._postings.get(term)
             if posting is None:
@@ -671,7 +676,7 @@ class StoryClusterer:
                 continue
             posting.add(story.key)
             if len(posting) > limit:
-                posting.discard(min(posting, key=lambda key: stories[key].seq))
+                posting.discard(min(posting, key=seq_of))
 
     def _drop_posting(self, term: str, story_key: str) -> None:
         posting = self._postings.get(term)
@@ -681,6 +686,7 @@ class StoryClusterer:
                 del self._postings[term]
 
     def _unindex(self, story: _Story) -> None:
+        self._seq_of.pop(story.key, None)
         if self.semantic is not None:
             self.semantic.forget(story.key)
         for term in story.centroid:
@@ -861,6 +867,7 @@ class StoryClusterer:
             self._unindex(self._stories.pop(key))
             self._aliases[key] = story_key
         self._stories[story_key] = story
+        self._seq_of[story_key] = story.seq
         self._seq = max(self._seq, story.seq)
         for term, count in story.term_df.items():
             self._df[term] = self._df.get(term, 0) + count
