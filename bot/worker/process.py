@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import delete, inspect, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
 from bot.matcher import RuleSet
@@ -91,6 +92,9 @@ class StoryProcessor:
         self._touched: dict[str, Story] = {}
         # The outlets of the stories joined in the batch being processed, kept as entries join.
         self._outlets: dict[int, set[str]] = {}
+        # The story rows the batch being processed has read or created, by cluster key: most
+        # entries join a story another entry of the batch joined, and need not read it again.
+        self._stories: dict[str, Story] = {}
         self.restore_seconds = 0.0
         self.restored_stories = 0
         self.synced_stories = 0
@@ -293,14 +297,13 @@ class StoryProcessor:
             )
             if not entries:
                 return report
-            for entry in entries:
-                entry.processed_at = now
             report.processed = len(entries)
             self._story_urls = self._member_urls(
                 session, {entry.url for entry in entries if entry.url}
             )
             self._touched.clear()
             self._outlets.clear()
+            self._stories.clear()
             # The whole batch at once: the semantic extra embeds it in one call (a no-op without).
             self.clusterer.prepare([cluster_item(e) for e in entries if e.membership is None])
             for entry in entries:
@@ -312,7 +315,28 @@ class StoryProcessor:
                 else:
                     report.stories_updated += 1
             self._refresh_touched()
+            # One statement for the batch rather than an UPDATE per entry at the flush.
+            session.execute(
+                update(Entry)
+                .where(Entry.id.in_([entry.id for entry in entries]))
+                .values(processed_at=now),
+                execution_options={"synchronize_session": False},
+            )
+            self._stories.clear()
         return report
+
+    def _story(self, session: Session, key: str) -> Story | None:
+        """The story row of a cluster key, read once per batch."""
+        story = self._stories.get(key)
+        if story is None:
+            # Story rows are written as soon as they are made, so nothing pending in the
+            # session can change this answer: no autoflush (which would write the members and
+            # events of the batch so far in one more small flush).
+            with session.no_autoflush:
+                story = story_by_key(session, key)
+            if story is not None:
+                self._stories[key] = story
+        return story
 
     @staticmethod
     def _member_urls(session: Session, urls: set[str]) -> set[str]:
@@ -345,8 +369,11 @@ class StoryProcessor:
         ).one_or_none()
 
     def _cluster(self, session: Session, entry: Entry, now: datetime) -> bool | None:
-        """Place one relevant entry; returns True for a new story, False for an update."""
-        session.flush()  # the entry needs its id
+        """Place one relevant entry; returns True for a new story, False for an update.
+
+        Nothing is flushed per entry: new members and events wait in the session and go in
+        bulk when a query needs them (autoflush) or at the end of the batch; only a new story
+        is flushed at once, for its id."""
         if entry.membership is not None:
             return None
         story = self._same_url_story(session, entry)
@@ -356,7 +383,7 @@ class StoryProcessor:
             assignment = self.clusterer.add(cluster_item(entry))
             similarity = assignment.similarity
             self._merge_stories(session, now)
-            story = story_by_key(session, assignment.story_key)
+            story = self._story(session, assignment.story_key)
             if story is None:
                 story = Story(
                     cluster_key=assignment.story_key,
@@ -369,6 +396,12 @@ class StoryProcessor:
                 )
                 session.add(story)
                 session.flush()
+                # A story row just written has no members and no outlets yet: known without
+                # reading them back (the members as a loaded, empty collection, which is what
+                # reading it gave).
+                set_committed_value(story, "members", [])
+                self._outlets[story.id] = set()
+                self._stories[story.cluster_key] = story
         created = story.source_count == 0 and not story.members
         outlets_before = story.source_count
         session.add(
@@ -376,7 +409,6 @@ class StoryProcessor:
         )
         if entry.url:
             self._story_urls.add(entry.url)
-        session.flush()
         self._refresh_story(session, story, entry, now, from_clusterer=clustered)
         context = {"story_id": story.id, "entry_id": entry.id, "feed_id": entry.feed_id}
         if created:
@@ -402,8 +434,8 @@ class StoryProcessor:
         "was this story sent" keeps its answer for the merged story.
         """
         for gone_key, keep_key in self.clusterer.drain_merges():
-            gone = story_by_key(session, gone_key)
-            keep = story_by_key(session, self.clusterer.resolve(keep_key))
+            gone = self._story(session, gone_key)
+            keep = self._story(session, self.clusterer.resolve(keep_key))
             if gone is None or keep is None or gone.id == keep.id:
                 continue
             session.execute(
@@ -423,6 +455,7 @@ class StoryProcessor:
             keep.score = max(keep.score, gone.score)
             session.expire(gone, ["members"])
             session.delete(gone)
+            self._stories.pop(gone_key, None)
             session.flush()
             session.expire(keep)
             if keep.cluster_key in self.clusterer:
@@ -446,7 +479,10 @@ class StoryProcessor:
             self._touched[story.cluster_key] = story
         outlets = self._outlets.get(story.id)
         if outlets is None:  # first join of this story in the batch: read its outlets once
-            outlets = self._outlets[story.id] = story_outlets(session, story.id)
+            # Without autoflush: the only member of this story the batch has not written yet
+            # is this entry's, added just below (merges write theirs before they run).
+            with session.no_autoflush:
+                outlets = self._outlets[story.id] = story_outlets(session, story.id)
         if entry.source_name is not None:
             outlets.add(entry.source_name)
         story.source_count = len(outlets)
