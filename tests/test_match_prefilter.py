@@ -290,3 +290,25 @@ def test_a_pickled_rule_set_matches_the_same() -> None:
     ]
     assert [copy.match(item) for item in items] == [rules.match(item) for item in items]
     assert "regex" in copy.match(items[-1]).rules
+
+
+def test_a_summary_made_of_the_text_shares_its_words_and_quantities_exactly() -> None:
+    from bot.matcher.document import AnalysedField
+
+    rng = random.Random(11)
+    checked = 0
+    for _ in range(300):
+        text = "\n".join(_text(rng, rng.randint(3, 60)) for _ in range(rng.randint(1, 4)))
+        text += "\n$5\nbillion for 300\nMW and 20,000\nGPUs"  # figures across line breaks
+        doc = Document(MatchItem(title="t", summary=text.replace("\n", " "), text=text))
+        shared = doc.fields["summary"]
+        alone = AnalysedField(text.replace("\n", " "))
+        assert shared.with_line_breaks is doc.fields["text"]
+        assert (shared.tokens, shared.stems, shared.folded) == (
+            alone.tokens,
+            alone.stems,
+            alone.folded,
+        )
+        assert shared.quantities == alone.quantities
+        checked += len(alone.quantities)
+    assert checked > 900

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -33,14 +34,32 @@ META_FIELDS = ("source", "url", "author", "category")
 class AnalysedField:
     """One field's folded text, words and stems; positional indexes are built on first use."""
 
-    __slots__ = ("__dict__", "folded", "memo", "raw", "stem_set", "stems", "tokens")
+    __slots__ = (
+        "__dict__",
+        "folded",
+        "memo",
+        "raw",
+        "stem_set",
+        "stems",
+        "tokens",
+        "with_line_breaks",
+    )
 
-    def __init__(self, raw: str) -> None:
+    def __init__(self, raw: str, with_line_breaks: AnalysedField | None = None) -> None:
+        """`with_line_breaks`: the analysis of the same text with line breaks where this one
+        has spaces (a summary made of the article text), whose words and quantities this
+        field shares: line breaks and spaces separate words and figures alike."""
         self.raw = raw
         self.folded = fold(raw)
-        self.tokens: list[str] = _WORD.findall(_POSSESSIVE.sub("", self.folded))
-        self.stems: list[str] = [stem(token) for token in self.tokens]
-        self.stem_set: frozenset[str] = frozenset(self.stems)
+        self.with_line_breaks = with_line_breaks
+        if with_line_breaks is not None:
+            self.tokens: list[str] = with_line_breaks.tokens
+            self.stems: list[str] = with_line_breaks.stems
+            self.stem_set: frozenset[str] = with_line_breaks.stem_set
+        else:
+            self.tokens = _WORD.findall(_POSSESSIVE.sub("", self.folded))
+            self.stems = [stem(token) for token in self.tokens]
+            self.stem_set = frozenset(self.stems)
         # Query leaves' results on this field, by id of the leaf (see Leaf.found_in).
         self.memo: dict[int, bool] = {}
 
@@ -82,6 +101,11 @@ class AnalysedField:
 
     @cached_property
     def quantities(self) -> list[Quantity]:
+        if self.with_line_breaks is not None:
+            return [
+                replace(q, text=q.text.replace("\n", " ")) if "\n" in q.text else q
+                for q in self.with_line_breaks.quantities
+            ]
         return extract_quantities(self.raw)
 
     def has_prefix(self, prefix: str) -> bool:
@@ -151,8 +175,18 @@ class Document:
     __slots__ = ("fields", "memo", "present")
 
     def __init__(self, item: MatchItem, present: frozenset[tuple[str, str]] | None = None) -> None:
+        raw = item_fields(item)
+        text = raw.get("text")
+        shared = None
+        if text is not None and raw.get("summary") == text.replace("\n", " "):
+            shared = AnalysedField(text)
         self.fields: dict[str, AnalysedField] = {
-            name: AnalysedField(value) for name, value in item_fields(item).items()
+            name: (
+                shared
+                if name == "text" and shared is not None
+                else AnalysedField(value, shared if name == "summary" else None)
+            )
+            for name, value in raw.items()
         }
         # The prefilter's atoms found in the item (see Node.possible); None: not known.
         self.present = present

@@ -27,7 +27,7 @@ import re2
 from bot.matcher.document import raw_fields
 from bot.matcher.query import Atom, Node
 from bot.model.match import MatchItem
-from bot.text.quantities import QUANTITY_CUES
+from bot.text.quantities import may_contain
 from bot.text.tokens import fold, forms_pattern, stem
 
 # Before a word: start of text or anything but an ASCII letter or digit. Looser than the
@@ -198,5 +198,5 @@ def _walk(nodes: Sequence[Node]) -> list[Node]:
 def _cue(kind: str, raw: str, seen: dict[str, bool]) -> bool:
     known = seen.get(kind)
     if known is None:
-        known = seen[kind] = QUANTITY_CUES[kind].search(raw) is not None  # type: ignore[index]
+        known = seen[kind] = may_contain(kind, raw)  # type: ignore[arg-type]
     return known

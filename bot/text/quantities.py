@@ -169,22 +169,29 @@ _CHIPS_VAGUE = re.compile(
 # word after whitespace; a power figure has a digit right before its unit; a chip count has its
 # noun after whitespace. Same engine and flags as the patterns, so Unicode case and class rules
 # agree; `\s` and `\b` only, so a cue found in one field is also found in fields joined by "\n".
-QUANTITY_CUES: dict[QuantityKind, re.Pattern[str]] = {
-    "money": re.compile(
-        r"(?:[$€£¥₹]|USD|EUR|GBP|JPY|CAD|AUD|CHF|INR|RMB|CNY|SEK|NOK)\s?\d"
-        r"|\s(?:dollars?|usd|euros?|eur|pounds?|sterling|gbp|yen|yuan|renminbi|rupees?)\b",
-        re.IGNORECASE,
+_CODES = "usd|eur|gbp|jpy|cad|aud|chf|inr|rmb|cny|sek|nok"
+# Each cue pattern begins with a character class (a sign, a digit, whitespace), which the regex
+# engine scans for quickly; a pattern beginning with letters under IGNORECASE is tried at every
+# position.
+QUANTITY_CUES: dict[QuantityKind, tuple[re.Pattern[str], ...]] = {
+    "money": (
+        re.compile(r"[$€£¥₹]\s?\d"),
+        re.compile(rf"\d(?:(?<=(?:{_CODES})\d)|(?<=(?:{_CODES})\s\d))", re.IGNORECASE),
+        re.compile(
+            r"\s(?:dollars?|usd|euros?|eur|pounds?|sterling|gbp|yen|yuan|renminbi|rupees?)\b",
+            re.IGNORECASE,
+        ),
     ),
-    "power": re.compile(
-        r"\d[\s-]?(?:kilowatt|megawatt|gigawatt|terawatt|kw|mw|gw|tw)", re.IGNORECASE
+    "power": (
+        re.compile(r"\d[\s-]?(?:kilowatt|megawatt|gigawatt|terawatt|kw|mw|gw|tw)", re.IGNORECASE),
     ),
-    "chips": re.compile(rf"\s{_CHIP_NOUN}\b", re.IGNORECASE),
+    "chips": (re.compile(rf"\s{_CHIP_NOUN}\b", re.IGNORECASE),),
 }
 
 
 def may_contain(kind: QuantityKind, text: str) -> bool:
     """False when `text` certainly holds no quantity of `kind` (True means: look closer)."""
-    return QUANTITY_CUES[kind].search(text) is not None
+    return any(cue.search(text) is not None for cue in QUANTITY_CUES[kind])
 
 
 _VAGUE_SCALE = {"tens of ": 10.0, "hundreds of ": 100.0}
@@ -219,12 +226,15 @@ def extract_quantities(text: str) -> list[Quantity]:
     of Instinct GPUs" is power, not a chip count.
     """
     found: list[Quantity] = []
-    money = QUANTITY_CUES["money"].search(text) is not None
-    power = QUANTITY_CUES["power"].search(text) is not None
-    chips = QUANTITY_CUES["chips"].search(text) is not None
-    if not (money or power or chips):
+    sign_cue, code_cue, word_cue = QUANTITY_CUES["money"]
+    # A sign or code before a figure for prefixed amounts, a currency word for the others.
+    prefixed = sign_cue.search(text) is not None or code_cue.search(text) is not None
+    suffixed = word_cue.search(text) is not None
+    power = may_contain("power", text)
+    chips = may_contain("chips", text)
+    if not (prefixed or suffixed or power or chips):
         return found
-    for match in _MONEY_PREFIXED.finditer(text) if money else ():
+    for match in _MONEY_PREFIXED.finditer(text) if prefixed else ():
         mult = match.group("mult")
         if mult is None and match.group("cur").strip() == "":
             continue
@@ -239,7 +249,7 @@ def extract_quantities(text: str) -> list[Quantity]:
                 currency=_currency_from_prefix(match.group("cur")),
             )
         )
-    for match in _MONEY_SUFFIXED.finditer(text) if money else ():
+    for match in _MONEY_SUFFIXED.finditer(text) if suffixed else ():
         value = _number(match.group("num")) * _MULTIPLIERS[match.group("mult").lower()]
         found.append(
             Quantity(
@@ -251,7 +261,7 @@ def extract_quantities(text: str) -> list[Quantity]:
                 currency=_currency_from_word(match.group("cur")),
             )
         )
-    for match in _MONEY_VAGUE.finditer(text) if money else ():
+    for match in _MONEY_VAGUE.finditer(text) if suffixed else ():
         value = _vague_scale(match.group("scale")) * _VAGUE_MULT[match.group("mult").lower()]
         found.append(
             Quantity(
