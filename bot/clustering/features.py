@@ -111,16 +111,20 @@ _MONTH = (
 # A year written as part of a date ("Dec. 14, 2008", "28 November 2005", "March 2014",
 # "27/09/2013"), not a bare year ("since 1998", "in 2020"): a date names when something happened
 # or was reported, a bare year is as often background or a plan.
-_DATED_YEAR = re.compile(
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# What comes right before a year that is part of a date; matched only against the few
+# characters before each year found (a scan of the whole text with this pattern costs more).
+_DATE_BEFORE_YEAR = re.compile(
     r"\b(?:"
     + _MONTH
     + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+|\d{1,2}(?:st|nd|rd|th)?\s+"
     + _MONTH
     + r",?\s+|"
     + _MONTH
-    + r",?\s+|\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*)((?:19|20)\d\d)\b",
+    + r",?\s+|\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*)$",
     re.IGNORECASE,
 )
+_DATE_REACH = 32
 _PLACE_CUE = re.compile(
     r"\b(?:in|at|near|outside|based in|headquartered in)\s+((?:[A-Z][a-z]+(?:\s|,\s)?){1,3})"
 )
@@ -320,7 +324,12 @@ def places(text: str) -> list[str]:
 
 def dated_years(text: str) -> list[int]:
     """Years written as part of a date in `text`, sorted, without repeats."""
-    return sorted({int(year) for year in _DATED_YEAR.findall(text)})
+    years: set[int] = set()
+    for match in _YEAR.finditer(text):
+        start = match.start()
+        if _DATE_BEFORE_YEAR.search(text, max(0, start - _DATE_REACH), start):
+            years.add(int(match.group()))
+    return sorted(years)
 
 
 def is_dateline(title: str, words: list[str] | None = None) -> bool:
