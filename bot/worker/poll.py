@@ -46,9 +46,11 @@ FETCH_LEASE_MARGIN = timedelta(seconds=60)
 # A batch of outcomes stored in one transaction holds at most this many feeds (or entries), so
 # a batch stays a short transaction and a crash re-fetches little.
 BATCH_FEEDS = 200
-BATCH_ENTRIES = 5000
-# How long outcomes without a body may wait for others to share their transaction.
+BATCH_ENTRIES = 2500
+# How long outcomes without a body, and prepared feeds, may wait for others to share their
+# transaction.
 HOLD_UNCHANGED_S = 0.5
+HOLD_PREPARED_S = 0.25
 
 
 def fetch_lease(feeds: int, concurrency: int, total_timeout: float) -> timedelta:
@@ -117,6 +119,7 @@ class _Arrival:
     outcome: FetchOutcome
     prepared: PreparedFeed | None = None
     holds_slot: bool = False
+    arrived_at: float = 0.0  # time.monotonic() when it was ready to store
 
 
 class _KnownLookup:
@@ -246,7 +249,8 @@ class Poller:
         retention = timedelta(days=self.settings.daemon.retention_days)
         # Bodies fetched but not stored yet are bounded: when parsing is the slower stage,
         # fetching waits instead of holding every body of the cycle in memory.
-        slots = asyncio.Semaphore(max(2 * fetch_settings.concurrency, 8 * preparer.processes))
+        # (A batch of prepared feeds gathering for its transaction holds slots too.)
+        slots = asyncio.Semaphore(max(3 * fetch_settings.concurrency, 8 * preparer.processes))
 
         async with Fetcher(fetch_settings) as fetcher:
 
@@ -298,7 +302,9 @@ class Poller:
                     return
                 failure = task.exception()
                 if failure is None:
-                    arrived.append(task.result())
+                    arrival = task.result()
+                    arrival.arrived_at = time.monotonic()
+                    arrived.append(arrival)
                 else:  # a bug or a lost database: the fetcher reports every feed problem
                     failures.append(failure)
                 wake.set()
@@ -306,49 +312,61 @@ class Poller:
             for task in fetching:
                 task.add_done_callback(done)
             stored = 0
-            held_since: float | None = None
             try:
                 while stored < len(due):
-                    if arrived and held_since is None:
-                        held_since = time.monotonic()
-                    try:
-                        async with asyncio.timeout(HOLD_UNCHANGED_S if arrived else None):
-                            await wake.wait()
-                    except TimeoutError:
-                        pass
-                    wake.clear()
                     if failures:
                         raise failures[0]
-                    # Outcomes without a body (304, errors) are cheap to hold: gather them
-                    # into large batches. Prepared rows are stored without delay.
-                    if not (
-                        stored + len(arrived) == len(due)
-                        or len(arrived) >= BATCH_FEEDS
-                        or any(arrival.prepared is not None for arrival in arrived)
-                        or (
-                            held_since is not None
-                            and time.monotonic() - held_since >= HOLD_UNCHANGED_S
-                        )
-                    ):
-                        continue
-                    held_since = None
-                    while arrived:
-                        batch = self._take_batch(arrived)
+                    wait = self._hold(arrived, stored, len(due))
+                    if wait is None or wait > 0:
                         try:
-                            results = await asyncio.to_thread(self._record_batch, batch)
-                        finally:
-                            for arrival in batch:
-                                if arrival.holds_slot:
-                                    arrival.holds_slot = False
-                                    slots.release()
-                        stored += len(batch)
-                        report.feeds.extend(results)
-                        if on_feed is not None:
-                            for result in results:
-                                on_feed(result)
+                            async with asyncio.timeout(wait):
+                                await wake.wait()
+                        except TimeoutError:
+                            pass
+                        wake.clear()
+                        continue
+                    batch = self._take_batch(arrived)
+                    try:
+                        results = await asyncio.to_thread(self._record_batch, batch)
+                    finally:
+                        for arrival in batch:
+                            if arrival.holds_slot:
+                                arrival.holds_slot = False
+                                slots.release()
+                    stored += len(batch)
+                    report.feeds.extend(results)
+                    if on_feed is not None:
+                        for result in results:
+                            on_feed(result)
             finally:
                 for task in fetching:
                     task.cancel()
+
+    @staticmethod
+    def _hold(arrived: list[_Arrival], stored: int, due: int) -> float | None:
+        """How long the arrived outcomes may still wait for others to share their transaction:
+        0 to store a batch now, None when nothing has arrived.
+
+        Every transaction has a fixed cost (reading the feed rows, flushing, committing) of a
+        few milliseconds, more than storing one feed's entries: outcomes are gathered for a
+        moment rather than stored one feed at a time. Outcomes without a body wait longer.
+        """
+        if not arrived:
+            return None
+        if stored + len(arrived) == due or len(arrived) >= BATCH_FEEDS:
+            return 0.0
+        deadline = arrived[0].arrived_at + HOLD_UNCHANGED_S
+        weight = 0
+        for arrival in arrived:
+            if arrival.prepared is not None:
+                deadline = min(deadline, arrival.arrived_at + HOLD_PREPARED_S)
+                if arrival.prepared.plan is not None:
+                    weight += len(arrival.prepared.plan.inserts) + len(
+                        arrival.prepared.plan.updates
+                    )
+        if weight >= BATCH_ENTRIES:
+            return 0.0
+        return max(0.0, deadline - time.monotonic())
 
     @staticmethod
     def _take_batch(arrived: list[_Arrival]) -> list[_Arrival]:
