@@ -16,6 +16,8 @@ report of one of 300 generated compute deals, each reported by several outlets i
 Prints progress on stderr, then one JSON object as the last line of stdout with at least:
 feeds, cold_s, warm_s, baseline_s, cold_speedup, warm_speedup, peak_rss_mib (the benchmark
 process's peak resident memory after the cold and warm cycles, before the baseline runs).
+Diagnostics follow: the cold cycle's phases (seconds), CPU seconds of the main process and of
+the parser processes it started, and the parser processes' peak resident memory.
 
     .venv/bin/python bench/poll.py [--feeds 1000] [--items 50] [--baseline-feeds 1000]
 """
@@ -213,6 +215,8 @@ def run_pipeline(urls: list[str], workdir: Path) -> dict[str, Any]:
     cold = asyncio.run(pipeline.poller.poll(force=True))
     cold_s = time.perf_counter() - started
     cold_cpu = {k: round(v - cpu[k], 2) for k, v in _cpu_seconds().items()}
+    # The parser processes have ended (the feed server has not): their largest resident set.
+    parser_rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"cold: {cold_s:.2f}s: {cold.summary()}", file=sys.stderr)
     started = time.perf_counter()
     warm = asyncio.run(pipeline.poller.poll(force=True))
@@ -228,6 +232,7 @@ def run_pipeline(urls: list[str], workdir: Path) -> dict[str, Any]:
         "warm_not_modified": warm.outcome_counts["not_modified"],
         "cold_phases_s": {k: round(v, 2) for k, v in cold.seconds.items()},
         "cold_cpu_s": cold_cpu,
+        "parser_peak_rss_mib": round(parser_rss_mib, 1),
         "errors": dict(cold.error_counts + warm.error_counts),
     }
 
