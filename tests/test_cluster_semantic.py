@@ -167,12 +167,21 @@ def test_a_batch_is_encoded_in_one_call() -> None:
 
 
 def test_item_text_is_the_title_and_first_lead_sentences_without_clutter() -> None:
-    text = item_text(
-        "xAI sells Colossus 1 capacity",
+    summary = (
         "xAI sells Colossus 1 capacity. It goes to Anthropic. Terms were not given. "
-        "A fourth sentence.\nRelated articles\nOther news entirely.",
+        "A fourth sentence.\nRelated articles\nOther news entirely."
     )
-    assert text == "xAI sells Colossus 1 capacity It goes to Anthropic. Terms were not given."
+    # The summary's first sentence repeats the title: the next one is the lead.
+    assert item_text("xAI sells Colossus 1 capacity", summary) == (
+        "xAI sells Colossus 1 capacity It goes to Anthropic."
+    )
+    two = item_text(
+        "xAI sells Colossus 1 capacity", summary, config=SemanticConfig(lead_sentences=2)
+    )
+    assert two == "xAI sells Colossus 1 capacity It goes to Anthropic. Terms were not given."
+    # Page clutter after a "Related articles" line is never embedded.
+    many = item_text("Title", summary, config=SemanticConfig(lead_sentences=9))
+    assert "Other news" not in many and "A fourth sentence." in many
 
 
 # ------------------------------------------------------------------------ persistence
