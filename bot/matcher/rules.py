@@ -77,12 +77,18 @@ class RuleSet:
     """Compiled rules and a threshold; `match` scores one item and explains the score."""
 
     def __init__(
-        self, rules: Iterable[Rule], threshold: float = DEFAULT_THRESHOLD, source: str = "<rules>"
+        self,
+        rules: Iterable[Rule],
+        threshold: float = DEFAULT_THRESHOLD,
+        source: str = "<rules>",
+        *,
+        prefilter: Prefilter | None = None,
     ) -> None:
+        """`prefilter`: the compiled prefilter of the same rules, to share it."""
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.threshold = float(threshold)
         self.source = source
-        self._prefilter = Prefilter([rule.node for rule in self.rules])
+        self._prefilter = prefilter or Prefilter([rule.node for rule in self.rules])
 
     def __repr__(self) -> str:
         return f"RuleSet({self.source!r}, {len(self.rules)} rules, threshold={self.threshold})"
@@ -96,7 +102,7 @@ class RuleSet:
         """The same rules with another threshold (a channel's own); None keeps this one."""
         if threshold is None or threshold == self.threshold:
             return self
-        return RuleSet(self.rules, threshold, self.source)
+        return RuleSet(self.rules, threshold, self.source, prefilter=self._prefilter)
 
     def match(self, item: MatchItem) -> MatchResult:
         """Score `item`: the matched rules' weights, scaled by where they matched.
