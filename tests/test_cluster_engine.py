@@ -517,3 +517,15 @@ def test_figures_an_order_of_magnitude_apart_do_not_veto() -> None:
     )
     assert price.story_key == first.story_key
     assert other.is_new_story
+
+
+def test_expiry_counts_from_the_last_update() -> None:
+    clusterer = StoryClusterer(ClusterConfig(active_window_hours=24))
+    story = clusterer.add(
+        headline_item("a", "Microsoft books Nebius GPU capacity in New Jersey", 0)
+    )
+    clusterer.add(headline_item("b", "Microsoft books Nebius GPU capacity in New Jersey", 60 * 20))
+    assert clusterer.expire(T0 + timedelta(hours=26)) == []  # updated 6 hours before
+    assert story.story_key in clusterer
+    assert clusterer.expire(T0 + timedelta(hours=45)) == [story.story_key]
+    assert clusterer.expire(T0 + timedelta(hours=90)) == [] and len(clusterer) == 0

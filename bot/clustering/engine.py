@@ -221,6 +221,10 @@ class StoryClusterer:
         # Story key -> its live sequence number (story.seq), for evicting the stalest story of a
         # full posting list with a C-level key function (one dict look-up per entry).
         self._seq_of: dict[str, int] = {}
+        # (last update as a timestamp, story key) per update, a heap: expiry pops what fell out
+        # of the active window instead of scanning every story. Entries of stories updated
+        # since, or gone, are skipped when popped.
+        self._expiry: list[tuple[float, str]] = []
         self._merges: list[tuple[str, str]] = []
 
     # ----------------------------------------------------------------- placing items
@@ -395,6 +399,7 @@ class StoryClusterer:
         self._seq_of[keep.key] = keep.seq
         keep.first_seen = min(keep.first_seen, gone.first_seen)
         keep.last_updated = max(keep.last_updated, gone.last_updated)
+        heapq.heappush(self._expiry, (keep.last_updated.timestamp(), keep.key))
         keep.members.extend(gone.members)
         keep.members.sort(key=lambda m: (m.published, m.key))
         for term, weight in gone.centroid.items():
@@ -606,6 +611,7 @@ class StoryClusterer:
         self._seq_of[story.key] = story.seq
         story.first_seen = min(story.first_seen, published)
         story.last_updated = max(story.last_updated, published)
+        heapq.heappush(self._expiry, (story.last_updated.timestamp(), story.key))
         story.members.append(
             _Member(
                 item.key,
@@ -713,9 +719,15 @@ class StoryClusterer:
     def expire(self, now: datetime) -> list[str]:
         """Drop stories not updated within the active window before `now`; returns their keys."""
         cutoff = _utc(now) - timedelta(hours=self.config.active_window_hours)
-        gone = [key for key, story in self._stories.items() if story.last_updated < cutoff]
-        for key in gone:
-            self._unindex(self._stories.pop(key))
+        limit = cutoff.timestamp()
+        heap = self._expiry
+        gone: list[str] = []
+        while heap and heap[0][0] < limit:
+            _, key = heapq.heappop(heap)
+            story = self._stories.get(key)
+            if story is not None and story.last_updated < cutoff:
+                self._unindex(self._stories.pop(key))
+                gone.append(key)
         return gone
 
     def __len__(self) -> int:
@@ -871,6 +883,7 @@ class StoryClusterer:
             self._aliases[key] = story_key
         self._stories[story_key] = story
         self._seq_of[story_key] = story.seq
+        heapq.heappush(self._expiry, (story.last_updated.timestamp(), story_key))
         self._seq = max(self._seq, story.seq)
         for term, count in story.term_df.items():
             self._df[term] = self._df.get(term, 0) + count
