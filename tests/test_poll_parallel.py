@@ -1,6 +1,7 @@
 """Parsing and matching in parser processes stores exactly what parsing in a thread stores, on
-SQLite and PostgreSQL; a parser process that dies is replaced; workers that cannot rebuild the
-same rules leave matching to the processor. Real feeds from the demo FeedServer on 127.0.0.1."""
+SQLite and PostgreSQL; a parser process that dies is replaced, and parser processes end with a
+poller that is killed; workers that cannot rebuild the same rules leave matching to the
+processor. Real feeds from the demo FeedServer on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import functools
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,3 +180,55 @@ def test_a_parser_process_that_dies_is_replaced(tmp_path: Path, server: FeedServ
 
     first, second = asyncio.run(scenario())
     assert first == second > 0
+
+
+def test_parser_processes_end_when_the_poller_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "poller.py"
+    script.write_text(
+        "import asyncio, multiprocessing, sys, time\n"
+        "from datetime import UTC, datetime\n"
+        "from pathlib import Path\n"
+        "from bot.matcher import load_rules\n"
+        "from bot.worker.prepare import PrepareJob, Preparer\n"
+        "async def main() -> None:\n"
+        "    rules = load_rules(Path(sys.argv[1]))\n"
+        "    preparer = Preparer(rules, rules.threshold, processes=2)\n"
+        "    body = b'<rss version=\"2.0\"><channel><title>T</title><item><title>A</title>'\n"
+        "    body += b'<link>https://ex.com/a</link></item></channel></rss>'\n"
+        "    now = datetime.now(UTC)\n"
+        "    job = PrepareJob(1, 'https://ex.com/f', 'https://ex.com/f', None, None, body,\n"
+        "                     None, {}, now, now.replace(year=2000))\n"
+        "    await asyncio.gather(preparer.prepare(job), preparer.prepare(job))\n"
+        "    pids = [c.pid for c in multiprocessing.active_children()]\n"
+        "    print(' '.join(map(str, pids)), flush=True)\n"
+        "    time.sleep(60)\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n"
+    )
+    settings = Settings.model_validate({"data_dir": tmp_path, "feeds": []})
+    poller = subprocess.Popen(
+        [sys.executable, str(script), str(settings.rules)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    try:
+        assert poller.stdout is not None
+        children = [int(pid) for pid in poller.stdout.readline().split()]
+        assert children
+    finally:
+        poller.kill()
+        poller.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in children)
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` is a running process (an exited one not reaped yet counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status

@@ -21,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
+import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -152,10 +154,20 @@ def prepare(job: PrepareJob, scorer: Scorer | None) -> PreparedFeed:
 _worker_scorer: Scorer | None = None
 
 
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
+
+
 def _init_worker(
     rules: RuleSet | Callable[[], RuleSet] | None, expected: Any, threshold: float
 ) -> None:
     global _worker_scorer
+    # A poller killed outright (SIGKILL, out of memory) cannot shut its pool down, and an idle
+    # worker would wait for work forever: each worker ends when its parent does.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     if rules is None:
         return
     rule_set = rules if isinstance(rules, RuleSet) else rules()
@@ -227,9 +239,20 @@ class Preparer:
                 return PreparedFeed(error_kind="parse_error", error=f"internal parser error: {exc}")
         loop = asyncio.get_running_loop()
         for attempt in range(2):
-            executor = self._start()
             try:
-                result: PreparedFeed = await loop.run_in_executor(executor, _prepare_in_worker, job)
+                executor = self._start()
+                future = loop.run_in_executor(executor, _prepare_in_worker, job)
+            except (OSError, RuntimeError) as exc:
+                # No process could be started (out of processes or memory; or an embedding
+                # program whose main module starts a poll when imported, which spawn does).
+                log.warning("cannot start parser processes (%s); parsing in threads", exc)
+                broken, self._executor = self._executor, None
+                if broken is not None:
+                    broken.shutdown(wait=False, cancel_futures=True)
+                self.processes = 0
+                return await self.prepare(job)
+            try:
+                result: PreparedFeed = await future
             except BrokenProcessPool:
                 # A worker died (killed, out of memory, a crash in a C extension). Every job
                 # in flight fails with it: start a new pool and try this feed once more.
@@ -254,6 +277,6 @@ class Preparer:
         )
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
