@@ -34,6 +34,7 @@ from bot.model import MatchItem
 from bot.storage import Database
 from bot.storage.models import DigestStory, Entry, Story, StoryEvent, StoryMember
 from bot.storage.stories import active_stories, outlet_count, record_event, story_by_key
+from bot.worker.prepare import match_columns
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +221,11 @@ class StoryProcessor:
         return total
 
     def _match(self, row: Row[Any]) -> dict[str, Any]:
-        """Score one pending entry; returns its column values for a bulk update."""
-        result = self.rules.match(
+        """Score one pending entry; returns its column values for a bulk update (the same
+        columns the poller's parser processes give entries they match before storing)."""
+        columns = match_columns(
+            self.rules,
+            self.threshold,
             MatchItem(
                 title=row.title,
                 summary=row.summary,
@@ -230,22 +234,10 @@ class StoryProcessor:
                 url=row.url,
                 author=row.author,
                 categories=list(row.categories or []),
-            )
+            ),
         )
-        return {
-            "id": row.id,
-            "score": result.score,
-            "relevant": result.score >= self.threshold,
-            "match_hits": [
-                {
-                    "rule": h.rule,
-                    "weight": h.weight,
-                    "terms": list(h.terms),
-                    "fields": list(h.fields),
-                }
-                for h in result.hits
-            ],
-        }
+        columns["id"] = row.id
+        return columns
 
     def _match_batch(self, batch_size: int) -> ProcessReport:
         """Match a batch of entries not matched yet, in one transaction: plain columns in, one
