@@ -1,12 +1,14 @@
 """The rule prefilter: which rules an item can possibly match, found in one pass over its text.
 
 Each rule's query yields necessary conditions (`Node.necessary`): clauses of atoms (a word stem, a
-word prefix, a quantity kind), and the rule can only match an item in which one atom of every
-clause occurs. All word atoms of a rule set are compiled into one RE2 set (a single automaton):
-one pass over the item's folded text tells which of them occur. Quantity atoms are checked with
-the cues of `bot.text.quantities`, and only for rules whose word clauses all hold. The rules left
-are evaluated on the analysed `Document`; for most items there are none, and the item is never
-analysed at all, which is what makes matching cheap for long texts.
+word prefix, a phrase, a quantity kind), and the rule can only match an item in which one atom of
+every clause occurs. All word atoms of a rule set are compiled into one RE2 set (a single
+automaton): one pass over the item's folded text tells which of them occur. Quantity atoms are
+checked with the cues of `bot.text.quantities`, and only for rules whose word clauses all hold.
+The rules left are evaluated on the analysed `Document`; for most items there are none, and the
+item is never analysed at all, which is what makes matching cheap for long texts. Inside the
+rules left, the atoms found let compound nodes be skipped without evaluating them
+(`Node.possible`).
 
 Soundness (the prefilter never drops a rule that would match): the fields are joined with "\\n",
 which is no part of any word or quantity, so an atom in any field is an atom of the joined text;
