@@ -529,3 +529,23 @@ def test_expiry_counts_from_the_last_update() -> None:
     assert story.story_key in clusterer
     assert clusterer.expire(T0 + timedelta(hours=45)) == [story.story_key]
     assert clusterer.expire(T0 + timedelta(hours=90)) == [] and len(clusterer) == 0
+
+
+def test_written_dates_do_not_join_reports_of_the_same_day() -> None:
+    """Daily columns share only their date ("3/10/14", "March 10, 2014"): not one event."""
+    clusterer = StoryClusterer()
+    placed = [
+        clusterer.add(headline_item(f"d{i}", title, i))
+        for i, title in enumerate(
+            [
+                "The Energy Report 3/10/14",
+                "Video Games News And Rumors 3/10/14",
+                "Stock Market News for March 10, 2014",
+                "Honolulu Weekly Gas Price Update - March 10, 2014",
+            ]
+        )
+    ]
+    assert all(a.is_new_story for a in placed)
+    # The same column the next day shares its words: dates neither join reports nor split them.
+    again = clusterer.add(headline_item("d9", "Stock Market News for March 11, 2014", 9))
+    assert again.story_key == placed[2].story_key

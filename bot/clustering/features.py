@@ -125,6 +125,28 @@ _DATE_BEFORE_YEAR = re.compile(
     re.IGNORECASE,
 )
 _DATE_REACH = 32
+# Written dates and clock times ("March 10, 2014", "10 March", "3/10/14", "2:02 am"): when a
+# report was filed, not what happened. Their numbers as terms join unrelated reports of the same
+# day ("Stock Market News for March 10, 2014" and "The Energy Report 3/10/14"); the years they
+# carry are read separately (dated_years).
+_DATE_EXPR = re.compile(
+    r"\b(?:"
+    + _MONTH
+    + r"\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+(?:19|20)\d\d)?|\d{1,2}(?:st|nd|rd|th)?\s+"
+    + _MONTH
+    + r"(?:,?\s+(?:19|20)\d\d)?|"
+    + _MONTH
+    + r",?\s+(?:19|20)\d\d|\d{1,2}\s*/\s*\d{1,2}\s*/\s*(?:19|20)?\d\d"
+    + r"|\d{1,2}:\d\d(?:\s*[ap]\.?m\.?)?)(?![\w/])",
+    re.IGNORECASE,
+)
+
+
+def undated(text: str) -> str:
+    """`text` without its written dates and clock times (see _DATE_EXPR)."""
+    return _DATE_EXPR.sub(" ", text) if any(ch.isdigit() for ch in text) else text
+
+
 _PLACE_CUE = re.compile(
     r"\b(?:in|at|near|outside|based in|headquartered in)\s+((?:[A-Z][a-z]+(?:\s|,\s)?){1,3})"
 )
@@ -414,14 +436,16 @@ def extract(title: str, summary: str = "", text: str = "") -> ItemFeatures:
     evidence_title = untruncated(title)
     title_pairs = surface_tokens(evidence_title)
     title_terms = [term for term, _ in title_pairs]
-    count(title_pairs, TITLE_WEIGHT)
+    # Terms without the numbers of written dates (the near-duplicate key keeps them: two daily
+    # columns that differ only in their date are two reports).
+    count(surface_tokens(undated(evidence_title)), TITLE_WEIGHT)
     for sentence in lead:
-        count(surface_tokens(sentence), LEAD_WEIGHT)
+        count(surface_tokens(undated(sentence)), LEAD_WEIGHT)
     budget = BODY_TOKEN_CAP
     for sentence in rest:
         if budget <= 0:
             break
-        pairs = surface_tokens(sentence)[:budget]
+        pairs = surface_tokens(undated(sentence))[:budget]
         count(pairs, BODY_WEIGHT)
         budget -= len(pairs)
     title_case = is_title_case(title)
