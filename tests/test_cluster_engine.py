@@ -549,3 +549,35 @@ def test_written_dates_do_not_join_reports_of_the_same_day() -> None:
     # The same column the next day shares its words: dates neither join reports nor split them.
     again = clusterer.add(headline_item("d9", "Stock Market News for March 11, 2014", 9))
     assert again.story_key == placed[2].story_key
+
+
+SPEAKER = [
+    "Edward Snowden warns of personal data vulnerability",
+    "Snowden says NSA surveillance puts privacy of Americans at risk",
+    "Edward Snowden to speak at SXSW festival by video",
+    "Snowden: NSA spying hurts internet privacy",
+    "Edward Snowden to address SXSW festival about privacy",
+]
+FESTIVAL = [
+    "SXSW festival opens in Austin with bands and films",
+    "The bands to see at SXSW festival in Austin",
+    "SXSW festival crowds flood Austin for music and film",
+    "Austin braces for SXSW festival week with Snowden talk",
+    "SXSW festival: our picks of films and bands in Austin",
+]
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.2])
+def test_established_stories_need_closer_centroids_to_merge(slope: float) -> None:
+    """A report that fits two stories of five reports each (a speaker, the festival he speaks
+    at) merges them under a flat bar; the bar rises with the smaller story's size."""
+    clusterer = StoryClusterer(ClusterConfig(merge_size_slope=slope))
+    speaker = [clusterer.add(headline_item(f"a{i}", t, 2 * i)) for i, t in enumerate(SPEAKER)]
+    festival = [clusterer.add(headline_item(f"b{i}", t, 2 * i + 1)) for i, t in enumerate(FESTIVAL)]
+    assert len({a.story_key for a in speaker}) == 1 and len({a.story_key for a in festival}) == 1
+    both = clusterer.add(
+        headline_item(
+            "x", "Edward Snowden speaks to SXSW festival crowd in Austin about privacy", 20
+        )
+    )
+    assert bool(both.merged) == (slope == 0.0)
