@@ -84,7 +84,9 @@ class ClusterConfig:
     # festival he spoke at; both halves of the headline dev set score higher with the slope).
     merge_threshold: float = 0.22
     merge_size_slope: float = 0.02
-    merge_candidates: int = 1
+    # Other stories the item also fits that may merge with the one it joins (the two best: a
+    # third adds nothing on either dev set).
+    merge_candidates: int = 2
     # Blend sentence embeddings into the similarity (the [semantic] extra, semantic.py).
     semantic: bool = False
     # Actors of a report with prose: names at least this rare in general English (Zipf <= 2.5:
