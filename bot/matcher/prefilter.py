@@ -37,6 +37,9 @@ from bot.text.tokens import fold, forms_pattern, stem
 _START = r"(?:^|[^a-z0-9])"
 _END = r"(?:[^a-z0-9]|$)"
 _MAX_MEM = 64 << 20
+# Quantity cues cheapest first (a power cue begins with a digit; money and chip cues are tried
+# at every space), so a clause that one of them satisfies skips the dearer ones.
+_CUE_ORDER = ("power", "money", "chips")
 
 
 # Between the words of a phrase: anything but ASCII letters and digits, and possessive "'s"
@@ -110,7 +113,12 @@ class Prefilter:
             converted = []
             for clause in clauses:
                 words = frozenset(atom_ids[atom] for atom in clause if atom[0] != "quantity")
-                kinds = tuple(sorted(value for kind, value in clause if kind == "quantity"))
+                kinds = tuple(
+                    sorted(
+                        (value for kind, value in clause if kind == "quantity"),
+                        key=_CUE_ORDER.index,
+                    )
+                )
                 converted.append((words, kinds))
             # Clauses of words alone first: they cost nothing once the set has run.
             converted.sort(key=lambda c: (bool(c[1]), len(c[0])))
