@@ -63,12 +63,8 @@ class ClusterConfig:
     query_terms: int = 12
     posting_limit: int = 32
     max_candidates: int = 32
-    # Share of members that must name a term for it to be part of the story's core. Reports of
-    # one event name its second party less often than its first (the champion in every
-    # headline, his opponent in two of five): 0.5 left the opponent out of the core, so a
-    # report of the champion's next fight joined. (0.35 to 0.45 score alike on the dev sets,
-    # 0.3 loses precision.)
-    core_share: float = 0.4
+    # Share of members that must name a term for it to be part of the story's core.
+    core_share: float = 0.5
     # Relative difference above which two figures of the same kind are different deals.
     quantity_tolerance: float = 0.15
     # A smoothing mass for the stream IDF (in stories): how far a term's spread over the active
