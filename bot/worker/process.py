@@ -285,7 +285,10 @@ class StoryProcessor:
                 session.scalars(
                     select(Entry)
                     .where(Entry.processed_at.is_(None), Entry.relevant.is_(True))
-                    .order_by(Entry.published_at, Entry.id)
+                    # Ties in publication time (feeds date to the minute) are broken by feed,
+                    # then by the feed's own order, not by which fetch finished first: the
+                    # same entries make the same stories on every run.
+                    .order_by(Entry.published_at, Entry.feed_id, Entry.id)
                     .limit(batch_size)
                     .options(selectinload(Entry.membership))
                 )
