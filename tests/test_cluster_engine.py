@@ -519,6 +519,29 @@ def test_figures_an_order_of_magnitude_apart_do_not_veto() -> None:
     assert other.is_new_story
 
 
+def test_power_and_chip_counts_an_order_of_magnitude_apart_are_other_deals() -> None:
+    """Sums of money have roles (a price, a total); a deal's megawatts and GPUs do not: reports
+    with the same wording about the same seller but 50 MW against 700 MW, or 4,000 against
+    48,000 GPUs, are two deals, and hiding one inside the other is the costly error."""
+    clusterer = StoryClusterer()
+    first = clusterer.add(
+        headline_item("a", "Nebius leases 50 MW Wyoming data center to Google in contract", 0)
+    )
+    bigger = clusterer.add(
+        headline_item("b", "Nebius leases 700 MW Wyoming data center to Google in contract", 1)
+    )
+    again = clusterer.add(
+        headline_item("c", "Google leases 50 MW Wyoming data center from Nebius in contract", 2)
+    )
+    gpus = clusterer.add(headline_item("d", "Crusoe to supply Meta with 4,000 GPUs in Texas", 3))
+    more_gpus = clusterer.add(
+        headline_item("e", "Crusoe to supply Meta with 48,000 GPUs in Texas", 4)
+    )
+    assert bigger.is_new_story and more_gpus.is_new_story
+    assert again.story_key == first.story_key
+    assert gpus.story_key != first.story_key
+
+
 def test_expiry_counts_from_the_last_update() -> None:
     clusterer = StoryClusterer(ClusterConfig(active_window_hours=24))
     story = clusterer.add(
