@@ -293,7 +293,7 @@ def test_a_pickled_rule_set_matches_the_same() -> None:
 
 
 def test_a_summary_made_of_the_text_shares_its_words_and_quantities_exactly() -> None:
-    from bot.matcher.document import AnalysedField
+    from bot.matcher.document import AnalysedField, lead_paragraph
 
     rng = random.Random(11)
     checked = 0
@@ -302,6 +302,11 @@ def test_a_summary_made_of_the_text_shares_its_words_and_quantities_exactly() ->
         text += "\n$5\nbillion for 300\nMW and 20,000\nGPUs"  # figures across line breaks
         doc = Document(MatchItem(title="t", summary=text.replace("\n", " "), text=text))
         shared = doc.fields["summary"]
+        if "lead" in doc.fields:
+            # a description-only feed: its lead paragraph stands for the summary
+            assert shared is doc.fields["lead"]
+            assert shared.raw == lead_paragraph(text)
+            continue
         alone = AnalysedField(text.replace("\n", " "))
         assert shared.with_line_breaks is doc.fields["text"]
         assert (shared.tokens, shared.stems, shared.folded) == (
@@ -311,4 +316,4 @@ def test_a_summary_made_of_the_text_shares_its_words_and_quantities_exactly() ->
         )
         assert shared.quantities == alone.quantities
         checked += len(alone.quantities)
-    assert checked > 900
+    assert checked > 200

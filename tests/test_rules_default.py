@@ -128,3 +128,33 @@ def test_clutter_in_full_text_alone_cannot_make_an_item_relevant(rules: RuleSet)
     assert result.hits, "text evidence should still be reported"
     assert 0 < result.score < rules.threshold
     assert not result.relevant
+
+
+@pytest.mark.parametrize(
+    "teaser",
+    [
+        "Miley Cyrus fan arrested after sneaking into dressing room.",
+        "Hackers allege exchange head controls stolen Bitcoin; fraud committed.",
+        "Chipmaker beats estimates as quarterly earnings jump.",
+    ],
+)
+def test_a_teaser_in_a_description_only_feed_does_not_exclude_the_deal(
+    rules: RuleSet, teaser: str
+) -> None:
+    """Feeds that give only a description have the whole body as summary and text; the noise
+    exclusions judge the item by its lead paragraph, not by the headlines around it."""
+    lead = (
+        "Lambda will provide Microsoft with 57,000 GPUs (650 MW) of AI infrastructure in "
+        "Arizona under a 5-year agreement valued at about $25 billion, the companies said."
+    )
+    text = f"{lead}\n{teaser} Read more about it here.\nRead more »"
+    item = MatchItem(
+        title="Microsoft signs $25 billion deal for 650 MW of AI compute from Lambda",
+        summary=text.replace("\n", " "),
+        text=text,
+    )
+    assert rules.match(item).relevant
+    # The same words in the lead itself still exclude: an earnings story is not a deal.
+    noisy = f"{lead} {teaser}\nRead more »"
+    excluded = MatchItem(title=item.title, summary=noisy.replace("\n", " "), text=noisy)
+    assert not rules.match(excluded).relevant

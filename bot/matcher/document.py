@@ -145,6 +145,13 @@ def item_fields(item: MatchItem) -> dict[str, str]:
     if item.text:
         raw["text"] = item.text
         raw["lead"] = lead_paragraph(item.text)
+        # A feed that gives only a description has it as both summary and text, so the summary
+        # is the whole body: teasers, "related" headlines and newsletter lines included. Rules
+        # would then read clutter as the item's summary, and an exclusion would drop a real
+        # deal for a teaser about an arrest or a share price. The lead paragraph is what a
+        # summary would have said; the rest stays searchable as text.
+        if raw["lead"] and raw["summary"] == item.text.replace("\n", " "):
+            raw["summary"] = raw["lead"]
     return {name: value for name, value in raw.items() if value}
 
 
@@ -187,7 +194,10 @@ class Document:
                 else AnalysedField(value, shared if name == "summary" else None)
             )
             for name, value in raw.items()
+            if not (name == "lead" and value == raw.get("summary"))
         }
+        if "lead" in raw and "lead" not in self.fields:
+            self.fields["lead"] = self.fields["summary"]  # the summary is the lead: analyse once
         # The prefilter's atoms found in the item (see Node.possible); None: not known.
         self.present = present
         # Per-node results that do not depend on the scope (see Or), by id of the node.
