@@ -152,6 +152,31 @@ def test_failures_back_off_honour_retry_after_and_recover(
         assert session.scalar(select(func.count()).select_from(Entry)) == 4
 
 
+def test_a_failing_feed_recovers_on_a_304_and_keeps_its_schedule(
+    db_url: str, tmp_path: Path, server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.set("/steady.rss", rss("steady"))
+    steady = server.url("steady.rss")
+    pipeline = pipeline_for(db_url, tmp_path, [steady])
+    poll(pipeline)
+    etag = feeds_by_url(pipeline)[steady].etag
+    assert etag
+    server.set_status("/steady.rss", 503)
+    poll(pipeline)
+    poll(pipeline)
+    assert feeds_by_url(pipeline)[steady].consecutive_failures == 2
+    server.clear_status("/steady.rss")
+    with caplog.at_level("INFO", logger="bot.worker.poll"):
+        poll(pipeline)
+    assert server.requests[-1].status == 304
+    feed = feeds_by_url(pipeline)[steady]
+    assert feed.consecutive_failures == 0 and feed.last_success_at == NOW
+    assert feed.lease_owner is None and feed.lease_until is None
+    assert feed.etag == etag and feed.last_checked_at == NOW
+    assert delay_s(feed) == 1800  # the success schedule from the stored rhythm (hourly items)
+    assert "recovered after 2 failures" in caplog.text
+
+
 def test_documents_that_are_not_feeds_are_classified(
     db_url: str, tmp_path: Path, server: FeedServer
 ) -> None:

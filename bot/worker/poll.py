@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -414,29 +414,99 @@ class Poller:
         transaction."""
         now = self.clock()
         results = [self._result(arrival) for arrival in batch]
+        pairs = list(zip(batch, results, strict=True))
+        unchanged = [arrival for arrival, _ in pairs if _plain_not_modified(arrival)]
+        others = [
+            (arrival, result) for arrival, result in pairs if not _plain_not_modified(arrival)
+        ]
         with self.db.session() as session:
+            if unchanged:
+                self._record_not_modified(session, unchanged, now)
+            if not others:
+                return results
             rows = {
                 feed.id: feed
                 for feed in session.scalars(
-                    select(Feed).where(Feed.id.in_([arrival.due.id for arrival in batch]))
+                    select(Feed).where(Feed.id.in_([arrival.due.id for arrival, _ in others]))
                 )
             }
             missing = [
                 arrival.due.id
-                for arrival, result in zip(batch, results, strict=True)
+                for arrival, result in others
                 if result.outcome == "not_modified"
                 and arrival.due.id in rows
                 and rows[arrival.due.id].recent_entry_times is None
             ]
             # Feeds stored before their times were kept on the row: read them once.
             rhythm = _entry_times(session, missing, now)
-            for arrival, result in zip(batch, results, strict=True):
+            for arrival, result in others:
                 row = rows.get(arrival.due.id)
                 if row is None:  # removed meanwhile
                     continue
                 times = rhythm.get(arrival.due.id) or _stored_times(row.recent_entry_times)
                 self._record(session, row, arrival, result, times, now)
         return results
+
+    def _record_not_modified(
+        self, session: Session, arrivals: list[_Arrival], now: datetime
+    ) -> None:
+        """Store 304 answers, most of a warm cycle, as one executemany UPDATE of the schedule
+        columns: the same outcome as `_record`, without loading and flushing a thousand ORM
+        objects (which cost about half a second of CPU a cycle, taken from the fetching)."""
+        rows = {
+            row.id: row
+            for row in session.execute(
+                select(
+                    Feed.id,
+                    Feed.url,
+                    Feed.interval_s,
+                    Feed.recent_entry_times,
+                    Feed.consecutive_failures,
+                    Feed.etag,
+                    Feed.last_modified,
+                ).where(Feed.id.in_([arrival.due.id for arrival in arrivals]))
+            )
+        }
+        missing = [id_ for id_, row in rows.items() if row.recent_entry_times is None]
+        rhythm = _entry_times(session, missing, now)
+        fetch = self.settings.fetch
+        params: list[dict[str, Any]] = []
+        for arrival in arrivals:
+            row = rows.get(arrival.due.id)
+            if row is None:  # removed meanwhile
+                continue
+            outcome = arrival.outcome
+            if row.consecutive_failures:
+                log.info(
+                    "feed %s recovered after %d failures",
+                    row.url,
+                    row.consecutive_failures,
+                    extra={"feed_url": row.url},
+                )
+            delay = next_check_delay(
+                fetch,
+                interval_s=float(row.interval_s or self.settings.poll_interval),
+                entry_times=rhythm.get(row.id) or _stored_times(row.recent_entry_times),
+                ttl_minutes=None,
+                update_period_s=None,
+                cache_max_age_s=outcome.cache_max_age_s,
+                retry_after_s=outcome.retry_after_s,
+            )
+            params.append(
+                {
+                    "id": row.id,
+                    "lease_owner": None,
+                    "lease_until": None,
+                    "last_checked_at": now,
+                    "last_success_at": now,
+                    "consecutive_failures": 0,
+                    "etag": outcome.etag or row.etag,
+                    "last_modified": outcome.last_modified or row.last_modified,
+                    "next_check_at": now + timedelta(seconds=delay),
+                }
+            )
+        if params:
+            session.execute(update(Feed), params)
 
     def _record(
         self,
@@ -550,6 +620,16 @@ class Poller:
             extra={"feed_url": feed.url},
         )
         feed.url = new_url
+
+
+def _plain_not_modified(arrival: _Arrival) -> bool:
+    """A 304 that moved nowhere: only the feed's schedule columns change."""
+    outcome = arrival.outcome
+    return (
+        outcome.status is FetchStatus.NOT_MODIFIED
+        and arrival.prepared is None
+        and not outcome.permanent_url
+    )
 
 
 def _stored_times(values: list[Any] | None) -> list[datetime]:
