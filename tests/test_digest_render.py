@@ -63,7 +63,10 @@ def test_text_digest_has_every_part_an_analyst_needs() -> None:
     assert "Power:\u00a0300 MW" in text and "Value:\u00a0$17.4B" in text
     assert "Power:\u00a01.3 GW" in text
     # earliest reports first; the earliest linked report is the story's link
-    assert "Reported by Outlet 1-4, Outlet 1-3, Outlet 1-2, Outlet 1-1, Outlet 1-0 ·" in text
+    assert "Reported by Outlet 1-4, Outlet 1-3, Outlet 1-2, Outlet 1-1, Outlet 1-0 ·" in (
+        " ".join(text.split())
+    )
+    assert max(len(line) for line in text.splitlines()) <= 72  # reads in a terminal and mail
     assert "first seen 14 May 2026" in text
     assert "    https://outlet-1-4.example/news/outlet-1-4-story\n" in text
     assert "A third" not in text and "Analysts put the value" not in text  # two sentences at most
