@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
 from bot.config import FeedSettings
@@ -13,7 +15,7 @@ from bot.storage.database import current_revision
 from bot.storage.digests import claim_due_digests, enqueue_digest, previously_sent
 from bot.storage.entries import store_entries
 from bot.storage.feeds import claim_due_feeds, sync_feeds
-from bot.storage.models import Digest, Entry, Feed, Story
+from bot.storage.models import Base, Digest, Entry, Feed, Story
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -43,6 +45,17 @@ def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     db.dispose()
+
+
+def test_migrations_build_exactly_the_schema_the_models_describe(db_url: str) -> None:
+    """Every model change comes with its migration: Alembic's autogenerate comparison of the
+    migrated database with the models finds nothing to do (tables, columns, types, indexes)."""
+    db = _db(db_url)
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    db.dispose()
+    assert differences == []
 
 
 def _entry(identity: str, title: str, published: datetime | None = NOW) -> EntryData:

@@ -96,7 +96,8 @@ class Entry(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    # Lookups by feed use the leading column of the unique (feed_id, identity) index.
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     identity: Mapped[str] = mapped_column(String(512))
     guid: Mapped[str | None] = mapped_column(String(2048))
     url: Mapped[str | None] = mapped_column(String(2048), index=True)
