@@ -185,14 +185,13 @@ def _figures(quantities: list[Quantity]) -> list[tuple[str, float]]:
 ROLE_RATIO = 10.0
 
 
-def _figures_conflict(
-    mine: list[float], theirs: list[float], tolerance: float, roles: bool = True
-) -> bool:
+def _figures_conflict(kind: str, mine: list[float], theirs: list[float], tolerance: float) -> bool:
     """Figures of one kind that say "another deal": none within `tolerance` of another, and
     some of comparable size. Sums of money an order of magnitude apart play different roles (a
-    share price and a loss, a fee and a total, a pay package and a market value), so with
-    `roles` they do not contradict each other; $9bn against $17.4bn does. Power and chip counts
-    have no such roles in a deal report: 50 MW against 700 MW is another deal."""
+    share price and a loss, a fee and a total, a pay package and a market value), so they do
+    not contradict each other; $9bn against $17.4bn does. Power and chip counts have no such
+    roles in a deal report: 50 MW against 700 MW is another deal."""
+    roles = kind.startswith("money")
     comparable = False
     for a in mine:
         for b in theirs:
@@ -401,7 +400,7 @@ class StoryClusterer:
         for kind in {kind for kind, _ in a.quantities}:
             mine = [v for k, v in a.quantities if k == kind]
             theirs = [v for k, v in b.quantities if k == kind]
-            if theirs and _figures_conflict(mine, theirs, tolerance, kind.startswith("money")):
+            if theirs and _figures_conflict(kind, mine, theirs, tolerance):
                 return True
         return False
 
@@ -599,7 +598,7 @@ class StoryClusterer:
             theirs = [v for k, v in story.quantities if k == kind]
             if not theirs:
                 continue
-            if _figures_conflict(mine, theirs, tolerance, kind.startswith("money")):
+            if _figures_conflict(kind, mine, theirs, tolerance):
                 return True
         return False
 

@@ -18,6 +18,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.model import Entry as EntryData
+from bot.model.match import MatchItem
 from bot.storage.models import Entry, Feed
 
 
@@ -197,13 +198,14 @@ def store_entries(
     return write_entries(session, plan)
 
 
-def pending_entries(session: Session, limit: int) -> list[Entry]:
-    """Entries stored but not yet matched and clustered, oldest publication first."""
-    return list(
-        session.scalars(
-            select(Entry)
-            .where(Entry.processed_at.is_(None))
-            .order_by(Entry.published_at, Entry.id)
-            .limit(limit)
-        )
+def stored_match_item(entry: Any) -> MatchItem:
+    """What the rules read of a stored entry: an `Entry` row, or a row of its columns."""
+    return MatchItem(
+        title=entry.title,
+        summary=entry.summary,
+        text=entry.text,
+        source=entry.source_name,
+        url=entry.url,
+        author=entry.author,
+        categories=list(entry.categories or []),
     )

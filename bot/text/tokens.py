@@ -62,21 +62,26 @@ _STEM_CACHE: dict[str, str] = {}
 _STEM_CACHE_LIMIT = 200_000
 
 
-def _combining_marks() -> re.Pattern[str]:
-    """Runs of combining marks of the Basic Multilingual Plane and of astral characters (few of
-    which are marks; they are checked one by one): one character class, which the regex engine
-    tests with a bitmap lookup, where filtering characters one by one in Python costs ten times
-    more."""
+def _combining_ranges(end: int) -> list[list[int]]:
+    """[low, high] runs of the combining-mark code points below `end`."""
     ranges: list[list[int]] = []
-    for code in range(0x10000):
+    for code in range(end):
         if unicodedata.combining(chr(code)):
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1][1] = code
             else:
                 ranges.append([code, code])
+    return ranges
+
+
+def _combining_marks() -> re.Pattern[str]:
+    """Runs of combining marks of the Basic Multilingual Plane and of astral characters (few of
+    which are marks; they are checked one by one): one character class, which the regex engine
+    tests with a bitmap lookup, where filtering characters one by one in Python costs ten times
+    more."""
     marks = "".join(
         re.escape(chr(low)) + ("" if low == high else "-" + re.escape(chr(high)))
-        for low, high in ranges
+        for low, high in _combining_ranges(0x10000)
     )
     return re.compile(f"[{marks}\\U00010000-\\U0010ffff]+")
 
@@ -89,15 +94,9 @@ def _any_mark() -> Any:
     """RE2 (one pass over UTF-8, several times faster than the regex above) finding any
     combining mark: most non-ASCII text (quotes, dashes, other scripts) has none after NFKD, and
     is then only case-folded. Built on first use (it walks every code point)."""
-    ranges: list[list[int]] = []
-    for code in range(0x110000):
-        if unicodedata.combining(chr(code)):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1][1] = code
-            else:
-                ranges.append([code, code])
     marks = "".join(
-        f"\\x{{{low:x}}}" + ("" if low == high else f"-\\x{{{high:x}}}") for low, high in ranges
+        f"\\x{{{low:x}}}" + ("" if low == high else f"-\\x{{{high:x}}}")
+        for low, high in _combining_ranges(0x110000)
     )
     options = re2.Options()
     options.log_errors = False

@@ -67,7 +67,7 @@ from bot.integration.slack import SlackBot, SlackWebhook
 from bot.matcher import RuleSet, load_rules
 from bot.model import Digest as DigestData
 from bot.model import DigestStory as DigestStoryData
-from bot.model import MatchItem, StoryFacts
+from bot.model import StoryFacts
 from bot.storage import Database
 from bot.storage.digests import (
     SentStory,
@@ -82,8 +82,9 @@ from bot.storage.digests import (
     set_message_ref,
     start_attempt,
 )
+from bot.storage.entries import stored_match_item
 from bot.storage.feeds import unhealthy_feeds
-from bot.storage.models import Delivery, Digest, Entry
+from bot.storage.models import Delivery, Digest
 from bot.storage.stories import stories_updated_since, to_record
 from bot.worker.process import new_instance_id, utcnow
 
@@ -207,7 +208,7 @@ class DigestService:
             total_entries = 0
             for story in stories:
                 if channel_rules is not None and not any(
-                    channel_rules.match(_match_item(member.entry)).relevant
+                    channel_rules.match(stored_match_item(member.entry)).relevant
                     for member in story.members
                 ):
                     continue
@@ -638,15 +639,3 @@ class DigestService:
             )
         assert slack.webhook_url is not None
         return SlackWebhook(slack.webhook_url.get_secret_value())
-
-
-def _match_item(entry: Entry) -> MatchItem:
-    return MatchItem(
-        title=entry.title,
-        summary=entry.summary,
-        text=entry.text,
-        source=entry.source_name,
-        url=entry.url,
-        author=entry.author,
-        categories=list(entry.categories or []),
-    )

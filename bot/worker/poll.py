@@ -414,11 +414,13 @@ class Poller:
         transaction."""
         now = self.clock()
         results = [self._result(arrival) for arrival in batch]
-        pairs = list(zip(batch, results, strict=True))
-        unchanged = [arrival for arrival, _ in pairs if _plain_not_modified(arrival)]
-        others = [
-            (arrival, result) for arrival, result in pairs if not _plain_not_modified(arrival)
-        ]
+        unchanged: list[_Arrival] = []
+        others: list[tuple[_Arrival, FeedResult]] = []
+        for arrival, result in zip(batch, results, strict=True):
+            if _plain_not_modified(arrival):
+                unchanged.append(arrival)
+            else:
+                others.append((arrival, result))
         with self.db.session() as session:
             if unchanged:
                 self._record_not_modified(session, unchanged, now)
@@ -477,12 +479,7 @@ class Poller:
                 continue
             outcome = arrival.outcome
             if row.consecutive_failures:
-                log.info(
-                    "feed %s recovered after %d failures",
-                    row.url,
-                    row.consecutive_failures,
-                    extra={"feed_url": row.url},
-                )
+                _log_recovery(row.url, row.consecutive_failures)
             delay = next_check_delay(
                 fetch,
                 interval_s=float(row.interval_s or self.settings.poll_interval),
@@ -555,12 +552,7 @@ class Poller:
             )
             return
         if feed.consecutive_failures:
-            log.info(
-                "feed %s recovered after %d failures",
-                feed.url,
-                feed.consecutive_failures,
-                extra=context,
-            )
+            _log_recovery(feed.url, feed.consecutive_failures)
         feed.consecutive_failures = 0
         feed.last_success_at = now
         if feed.etag != outcome.etag and outcome.etag:
@@ -620,6 +612,10 @@ class Poller:
             extra={"feed_url": feed.url},
         )
         feed.url = new_url
+
+
+def _log_recovery(url: str, failures: int) -> None:
+    log.info("feed %s recovered after %d failures", url, failures, extra={"feed_url": url})
 
 
 def _plain_not_modified(arrival: _Arrival) -> bool:

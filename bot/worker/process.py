@@ -30,8 +30,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
 from bot.matcher import RuleSet
-from bot.model import MatchItem
 from bot.storage import Database
+from bot.storage.entries import stored_match_item
 from bot.storage.models import DigestStory, Entry, Story, StoryEvent, StoryMember
 from bot.storage.stories import active_stories, outlet_count, record_event, story_by_key
 from bot.worker.prepare import match_columns
@@ -223,19 +223,7 @@ class StoryProcessor:
     def _match(self, row: Row[Any]) -> dict[str, Any]:
         """Score one pending entry; returns its column values for a bulk update (the same
         columns the poller's parser processes give entries they match before storing)."""
-        columns = match_columns(
-            self.rules,
-            self.threshold,
-            MatchItem(
-                title=row.title,
-                summary=row.summary,
-                text=row.text,
-                source=row.source_name,
-                url=row.url,
-                author=row.author,
-                categories=list(row.categories or []),
-            ),
-        )
+        columns = match_columns(self.rules, self.threshold, stored_match_item(row))
         columns["id"] = row.id
         return columns
 
