@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from support.entries import add_titled_entries
 
 from bot.clustering import ClusterConfig
 from bot.matcher.rules import parse_rules
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Digest, DigestStory, Entry, Feed, Story, StoryEvent, StoryMember
+from bot.storage.models import Digest, DigestStory, Story, StoryEvent, StoryMember
 from bot.worker.process import StoryProcessor
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
@@ -29,33 +29,13 @@ FRAGMENTS = [
 ]
 
 
-def add_entries(db: Database, titles: list[str], start: int) -> None:
-    with db.session() as session:
-        feed = session.scalar(select(Feed)) or Feed(url="https://feed.example/rss", created_at=T0)
-        session.add(feed)
-        for offset, title in enumerate(titles):
-            index = start + offset
-            session.add(
-                Entry(
-                    feed=feed,
-                    identity=f"e{index}",
-                    url=f"https://outlet{index}.example/{index}",
-                    title=title,
-                    source_name=f"outlet-{index}",
-                    published_at=T0 + timedelta(minutes=index),
-                    first_seen_at=T0,
-                    content_hash=hashlib.sha256(title.encode()).hexdigest(),
-                )
-            )
-
-
 def test_merged_fragments_become_one_story_row(db_url: str) -> None:
     db = Database(db_url)
     upgrade_schema(db)
     processor = StoryProcessor(
         db, parse_rules(EVERYTHING), ClusterConfig(), clock=lambda: T0 + timedelta(hours=1)
     )
-    add_entries(db, FRAGMENTS[:4], 0)
+    add_titled_entries(db, FRAGMENTS[:4], 0)
     processor.process_pending()
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Story)) == 2
@@ -75,7 +55,7 @@ def test_merged_fragments_become_one_story_row(db_url: str) -> None:
         session.add(
             DigestStory(digest_id=digest.id, story_id=fragment.id, story_version=1, source_count=2)
         )
-    add_entries(db, FRAGMENTS[4:], 4)
+    add_titled_entries(db, FRAGMENTS[4:], 4)
     processor.process_pending()
     with db.session() as session:
         stories = session.scalars(select(Story)).all()
@@ -90,7 +70,7 @@ def test_merged_fragments_become_one_story_row(db_url: str) -> None:
         assert session.scalars(select(DigestStory.story_id)).all() == [story.id]
     # A restart rebuilds the merged story from its row.
     fresh = StoryProcessor(db, parse_rules(EVERYTHING), ClusterConfig(), clock=processor.clock)
-    add_entries(db, ["Banana giants create world's top fruit supplier, Chiquita says"], 5)
+    add_titled_entries(db, ["Banana giants create world's top fruit supplier, Chiquita says"], 5)
     fresh.process_pending()
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Story)) == 1

@@ -8,7 +8,6 @@ installed (`make semantic` installs it); the tests of the missing-extra errors s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
+from support.entries import add_titled_entries
 
 from bot.cli.main import cli
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
@@ -34,7 +34,7 @@ from bot.clustering.semantic import (
 )
 from bot.matcher import RuleSet
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Entry, Feed, Story
+from bot.storage.models import Story
 from bot.worker.process import StoryProcessor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -331,22 +331,7 @@ def test_daemon_path_persists_story_embeddings_and_restores_them(tmp_path: Path)
         "Microsoft to pay Nebius $17.4bn for AI computing capacity",
         "Heavy rain floods roads across northern Italy",
     ]
-    with db.session() as session:
-        feed = Feed(url="https://feed.example/rss", created_at=T0)
-        session.add(feed)
-        for index, title in enumerate(titles):
-            session.add(
-                Entry(
-                    feed=feed,
-                    identity=f"e{index}",
-                    url=f"https://outlet{index}.example/{index}",
-                    title=title,
-                    source_name=f"outlet-{index}",
-                    published_at=T0 + timedelta(minutes=index),
-                    first_seen_at=T0,
-                    content_hash=hashlib.sha256(title.encode()).hexdigest(),
-                )
-            )
+    add_titled_entries(db, titles)
     config = ClusterConfig(semantic=True)
     clock = lambda: T0 + timedelta(hours=1)  # noqa: E731
     processor = StoryProcessor(db, RuleSet([], threshold=0.0), config, clock=clock)

@@ -3,15 +3,15 @@ A crash between them loses nothing and matches nothing twice; counts are reporte
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from support.entries import add_titled_entries
 
 from bot.clustering import ClusterConfig
 from bot.matcher.rules import parse_rules
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Entry, Feed, Story, StoryMember
+from bot.storage.models import Entry, Story, StoryMember
 from bot.worker.process import StoryProcessor
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
@@ -27,25 +27,6 @@ TITLES = [
 ]
 
 
-def add_entries(db: Database) -> None:
-    with db.session() as session:
-        feed = Feed(url="https://feed.example/rss", created_at=T0)
-        session.add(feed)
-        for index, title in enumerate(TITLES):
-            session.add(
-                Entry(
-                    feed=feed,
-                    identity=f"e{index}",
-                    url=f"https://outlet{index}.example/{index}",
-                    title=title,
-                    source_name=f"outlet-{index}",
-                    published_at=T0 + timedelta(minutes=index),
-                    first_seen_at=T0,
-                    content_hash=hashlib.sha256(title.encode()).hexdigest(),
-                )
-            )
-
-
 def processor_for(db: Database) -> StoryProcessor:
     return StoryProcessor(db, RULES, ClusterConfig(), clock=lambda: T0 + timedelta(hours=1))
 
@@ -53,7 +34,7 @@ def processor_for(db: Database) -> StoryProcessor:
 def test_processing_reports_each_entry_once_and_clusters_the_relevant_ones(db_url: str) -> None:
     db = Database(db_url)
     upgrade_schema(db)
-    add_entries(db)
+    add_titled_entries(db, TITLES)
     processor = processor_for(db)
     report = processor.process_pending(batch_size=2)  # several matching batches
     assert (report.processed, report.relevant) == (5, 3)
@@ -69,7 +50,7 @@ def test_processing_reports_each_entry_once_and_clusters_the_relevant_ones(db_ur
 def test_a_crash_after_matching_clusters_the_scored_entries_on_restart(db_url: str) -> None:
     db = Database(db_url)
     upgrade_schema(db)
-    add_entries(db)
+    add_titled_entries(db, TITLES)
     first = processor_for(db)
     matched = first._match_batch(100)  # then the process dies before clustering
     assert (matched.processed, matched.relevant) == (5, 3)
