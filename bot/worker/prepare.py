@@ -7,10 +7,11 @@ machine with several cores a cold cycle is no longer bound by one. A cycle too s
 for starting processes, or a machine with one core, prepares in a thread instead, through the
 same function (:func:`prepare`), so both give identical rows.
 
-The workers rebuild the rule set once each (a compiled :class:`~bot.matcher.RuleSet` holds
-closures that do not pickle) from a loader the pipeline provides, and check it against the
-poller's own rules; if they differ (the rule file changed on disk meanwhile), workers store
-entries unmatched and the processor matches them as before.
+Each worker receives the poller's compiled :class:`~bot.matcher.RuleSet` once, pickled (its
+RE2 patterns and prefilter are rebuilt on load). Should a rule set not pickle, workers load it
+with the loader the pipeline provides and check it against the poller's own rules; if they
+differ (the rule file changed on disk meanwhile), workers store entries unmatched and the
+processor matches them as before.
 
 Work items are plain picklable dataclasses; results are column values for bulk statements
 (:func:`bot.storage.entries.plan_entries`).
