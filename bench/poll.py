@@ -43,6 +43,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 DATA = ROOT.parent / "shared" / "data"
 
 PORTS = 25  # 25 "hosts" x the default per-host limit of 4 > the default concurrency of 50
@@ -202,7 +203,36 @@ def _cpu_seconds() -> dict[str, float]:
     }
 
 
-def run_pipeline(urls: list[str], workdir: Path) -> dict[str, Any]:
+def story_quality(database: Any, feeds: int, items: int) -> dict[str, float]:
+    """B-cubed precision, recall and F1 of the cold cycle's stories against the deals the
+    generator reported (bench/deal_stream.py replays its draws): a faster cycle must not make
+    worse stories."""
+    from cluster_eval import bcubed
+    from deal_stream import deal_events
+    from sqlalchemy import select
+
+    from bot.storage.models import Entry, StoryMember
+
+    general, _ = _headlines()
+    gold: dict[str, str] = {}
+    for index in range(feeds):
+        gold.update(
+            {guid: str(event) for guid, event in deal_events(index, items, general).items()}
+        )
+    with database.session() as session:
+        rows = session.execute(
+            select(Entry.guid, StoryMember.story_id).join(
+                StoryMember, StoryMember.entry_id == Entry.id
+            )
+        ).all()
+    predicted = {guid: str(story) for guid, story in rows if guid in gold}
+    # A deal report left out of every story counts as a story of its own.
+    predicted.update({guid: f"unclustered:{guid}" for guid in gold if guid not in predicted})
+    precision, recall, f1 = bcubed(gold, predicted)
+    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3)}
+
+
+def run_pipeline(urls: list[str], items: int, workdir: Path) -> dict[str, Any]:
     from bot.config.settings import Settings
     from bot.daemon.app import build_pipeline
 
@@ -218,6 +248,7 @@ def run_pipeline(urls: list[str], workdir: Path) -> dict[str, Any]:
     # The parser processes have ended (the feed server has not): their largest resident set.
     parser_rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"cold: {cold_s:.2f}s: {cold.summary()}", file=sys.stderr)
+    quality = story_quality(pipeline.db, len(urls), items)
     started = time.perf_counter()
     warm = asyncio.run(pipeline.poller.poll(force=True))
     warm_s = time.perf_counter() - started
@@ -230,6 +261,7 @@ def run_pipeline(urls: list[str], workdir: Path) -> dict[str, Any]:
         "cold_relevant": cold.processing.relevant,
         "cold_stories": cold.processing.stories_created,
         "warm_not_modified": warm.outcome_counts["not_modified"],
+        "cold_deal_stories_b3": quality,
         "cold_phases_s": {k: round(v, 2) for k, v in cold.seconds.items()},
         "cold_cpu_s": cold_cpu,
         "parser_peak_rss_mib": round(parser_rss_mib, 1),
@@ -267,7 +299,7 @@ def main() -> None:
             file=sys.stderr,
         )
         with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as workdir:
-            result = run_pipeline(urls, Path(workdir))
+            result = run_pipeline(urls, args.items, Path(workdir))
         peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         sample = urls[: args.baseline_feeds] if args.baseline_feeds else urls
         sample_s, baseline_entries = run_baseline(sample)

@@ -232,3 +232,55 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return "\nState:\tZ" not in status
+
+
+def _parser_processes() -> set[int]:
+    return {
+        child.pid
+        for child in multiprocessing.active_children()
+        if child.pid is not None and "SpawnProcess" in child.name
+    }
+
+
+def test_processes_started_early_serve_the_cycle_and_end_with_it(tmp_path: Path) -> None:
+    """`start_early` starts the pool in the background (the event loop goes on meanwhile);
+    bodies parsed afterwards use those same processes, and closing the preparer ends them,
+    also when it is closed while they are still starting and no body ever came."""
+    settings = Settings.model_validate({"data_dir": tmp_path, "feeds": []})
+    rules = load_rules(settings.rules)
+    body = (
+        b'<rss version="2.0"><channel><title>T</title><item><title>A</title>'
+        b"<link>https://ex.com/a</link></item></channel></rss>"
+    )
+    job = PrepareJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
+                     datetime(2000, 1, 1, tzinfo=UTC))  # fmt: skip
+
+    async def used_early() -> tuple[set[int], set[int], int, int]:
+        preparer = Preparer(rules, rules.threshold, processes=2)
+        preparer.start_early()
+        ticks = 0
+        async with asyncio.timeout(60):
+            while len(_parser_processes()) < 2:
+                await asyncio.sleep(0.01)  # the loop is free while the processes start
+                ticks += 1
+        started = _parser_processes()
+        results = await asyncio.gather(*(preparer.prepare(job) for _ in range(4)))
+        during = _parser_processes()
+        await preparer.aclose()
+        inserts = sum(len(r.plan.inserts) for r in results if r.plan is not None)
+        return started, during, ticks, inserts
+
+    started, during, ticks, inserts = asyncio.run(used_early())
+    assert len(started) == 2 and during == started
+    assert ticks > 0
+    assert inserts == 4
+    assert not _parser_processes()
+
+    async def closed_while_starting() -> None:
+        preparer = Preparer(rules, rules.threshold, processes=2)
+        preparer.start_early()
+        await asyncio.sleep(0)
+        await preparer.aclose()
+
+    asyncio.run(closed_while_starting())
+    assert not _parser_processes()

@@ -216,10 +216,12 @@ class Poller:
                 processes=self.parse_processes,
                 feeds=len(due),
             )
+            if any(feed.body_hash is None for feed in due):
+                preparer.start_early()  # a feed never fetched before will have a body to parse
             try:
                 await self._fetch_and_store(due, preparer, report, on_feed)
             finally:
-                await asyncio.to_thread(preparer.close)
+                await preparer.aclose()
         report.seconds["fetch"] = time.monotonic() - started
         # Entries matched while they were prepared count as processed here; the processor
         # reports the rest (clustering, and matching where preparing could not).

@@ -210,6 +210,8 @@ class Preparer:
             processes = min(cores, MAX_PROCESSES) if cores > 1 and feeds >= PROCESS_MIN_FEEDS else 0
         self.processes = processes
         self._executor: Executor | None = None
+        self._starting: asyncio.Lock | None = None
+        self._early_start: asyncio.Future[Executor] | None = None
         self._broken = 0
         self.warned = False  # about workers without rules
 
@@ -221,15 +223,46 @@ class Preparer:
             return self._loader  # None: workers store entries unmatched
 
     def _start(self) -> Executor:
+        """The pool, its processes started and ready (their imports done).
+
+        Called from a thread: starting a spawn process blocks its caller until the child has
+        imported enough to read its arguments (about half a second each), which on the event
+        loop would stall every fetch in flight."""
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(
+            executor = ProcessPoolExecutor(
                 max_workers=self.processes,
                 # Not fork: the poller runs threads (storage, the event loop's executor).
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
                 initargs=(self._worker_rules(), rule_fingerprint(self.rules), self.threshold),
             )
+            # The pool starts a process per submission while none is idle, up to its size.
+            try:
+                for ready in [executor.submit(os.getpid) for _ in range(self.processes)]:
+                    ready.result()
+            except BaseException:
+                executor.shutdown(wait=False, cancel_futures=True)
+                raise
+            self._executor = executor
         return self._executor
+
+    def start_early(self) -> None:
+        """Start the worker processes now, in the background, rather than on the first body:
+        for a cycle that will surely parse (feeds never fetched before), so that their
+        imports overlap the first requests."""
+        if not self.processes or self._executor is not None or self._early_start is not None:
+            return
+        self._early_start = asyncio.ensure_future(self._started())
+        # A failure shows again, and is logged, when the first body needs the processes.
+        self._early_start.add_done_callback(lambda task: task.cancelled() or task.exception())
+
+    async def _started(self) -> Executor:
+        if self._executor is not None:
+            return self._executor
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            return await asyncio.to_thread(self._start)
 
     async def prepare(self, job: PrepareJob) -> PreparedFeed:
         if not self.processes:
@@ -241,7 +274,7 @@ class Preparer:
         loop = asyncio.get_running_loop()
         for attempt in range(2):
             try:
-                executor = self._start()
+                executor = await self._started()
                 future = loop.run_in_executor(executor, _prepare_in_worker, job)
             except (OSError, RuntimeError) as exc:
                 # No process could be started (out of processes or memory; or an embedding
@@ -276,6 +309,12 @@ class Preparer:
         return PreparedFeed(
             error_kind="parse_error", error="the parser process died while reading this feed"
         )
+
+    async def aclose(self) -> None:
+        """:meth:`close` from the event loop, after a start begun by :meth:`start_early`."""
+        if self._early_start is not None:
+            await asyncio.wait([self._early_start])
+        await asyncio.to_thread(self.close)
 
     def close(self) -> None:
         executor, self._executor = self._executor, None
