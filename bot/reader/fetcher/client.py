@@ -12,6 +12,7 @@ of the body tell the caller when nothing changed, so it can skip parsing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
 from collections.abc import Sequence
@@ -58,6 +59,11 @@ class FeedRequest:
     body_hash: str | None = None
 
 
+# Per-URL work repeats for the same feeds every cycle: parsed once per process (bounded).
+_URL_CACHE = 65536
+
+
+@functools.lru_cache(maxsize=_URL_CACHE)
 def _host_key(url: str) -> str:
     try:
         parts = urlsplit(url)
@@ -66,9 +72,20 @@ def _host_key(url: str) -> str:
         return url
 
 
+@functools.lru_cache(maxsize=_URL_CACHE)
+def _scheme(url: str) -> str:
+    return urlsplit(url).scheme.lower()
+
+
+@functools.lru_cache(maxsize=_URL_CACHE)
+def _request_url(url: str) -> httpx.URL:
+    """httpx's parsed form of `url` (httpx would parse the string again for every request)."""
+    return httpx.URL(url)
+
+
 def _check_scheme(url: str) -> None:
     try:
-        scheme = urlsplit(url).scheme.lower()
+        scheme = _scheme(url)
     except ValueError as exc:
         raise FetchError(BAD_SCHEME, f"invalid URL {url!r}: {exc}") from None
     if scheme not in ("http", "https"):
@@ -186,7 +203,7 @@ class Fetcher:
         redirect_kinds: list[int] = []
         for _hop in range(MAX_REDIRECTS + 1):
             _check_scheme(url)
-            async with self._client.stream("GET", url, headers=headers) as response:
+            async with self._client.stream("GET", _request_url(url), headers=headers) as response:
                 status = response.status_code
                 if status in _REDIRECT_CODES:
                     location = response.headers.get("location", "").strip()

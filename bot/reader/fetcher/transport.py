@@ -17,6 +17,7 @@ cycle over thousands of hosts stay bounded. No other behaviour changes: each poo
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -24,6 +25,13 @@ from collections.abc import AsyncIterator
 import httpx
 
 Origin = tuple[bytes, bytes, int | None]
+
+
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """httpx's default TLS context (certifi's CA bundle), built once per process: loading the
+    bundle takes ~20 ms, and a context is safe to share between connections."""
+    return httpx.create_ssl_context()
 
 
 class _ReleasingStream(httpx.AsyncByteStream):
@@ -75,8 +83,7 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
             keepalive_expiry=keepalive_expiry,
         )
         self._max_idle = max(0, max_idle_origins)
-        # Loading the CA bundle takes ~20 ms: once for all pools.
-        self._ssl = ssl_context or httpx.create_ssl_context()
+        self._ssl = ssl_context or default_ssl_context()
         self._pools: OrderedDict[Origin, httpx.AsyncHTTPTransport] = OrderedDict()
         self._in_flight: dict[Origin, int] = {}
         self._closed = False
