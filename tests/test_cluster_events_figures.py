@@ -1,0 +1,71 @@
+"""Figures as event anchors: a story's figure vetoes other figures while its reports cite it,
+not when one report in many quoted it (in-memory, pure engine logic)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+
+T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
+
+MERGER = [
+    "Chiquita to acquire Fyffes creating biggest banana supplier",
+    "Chiquita buys rival Fyffes for $526 million",
+    "Chiquita and Fyffes merge to create biggest banana supplier",
+    "Fyffes and Chiquita merge, creating the biggest banana supplier",
+    "Banana rivals Chiquita and Fyffes merge into biggest supplier",
+    "Chiquita, Fyffes merger creates biggest banana supplier",
+]
+OTHER_FIGURE = "Chiquita and Fyffes agree $1.07 billion banana merger"
+
+
+def item(key: str, title: str, minutes: int) -> ClusterItem:
+    return ClusterItem(key=key, title=title, published=T0 + timedelta(minutes=minutes))
+
+
+def test_a_figure_few_reports_cite_does_not_veto_the_story() -> None:
+    """One report in six quotes the price: a report giving the merger's combined value joins."""
+    clusterer = StoryClusterer()
+    keys = {clusterer.add(item(f"m{i}", title, i)).story_key for i, title in enumerate(MERGER)}
+    assert len(keys) == 1
+    joined = clusterer.add(item("x", OTHER_FIGURE, 10))
+    assert joined.story_key in keys
+
+
+def test_with_no_share_needed_every_figure_vetoes() -> None:
+    """With the share at zero every figure a report ever gave anchors the story, and the
+    other value is vetoed: the share is what lets the report above join."""
+    strict = StoryClusterer(ClusterConfig(figure_share=0.0))
+    for i, title in enumerate(MERGER):
+        strict.add(item(f"m{i}", title, i))
+    assert strict.add(item("x", OTHER_FIGURE, 10)).is_new_story
+
+
+def test_a_young_storys_figure_is_its_anchor() -> None:
+    """The first reports' figure is the story's: a comparable, materially different amount is
+    another deal."""
+    clusterer = StoryClusterer()
+    first = clusterer.add(
+        item("a", "CoreWeave signs $11.9 billion compute contract with OpenAI", 0)
+    )
+    again = clusterer.add(item("b", "OpenAI signs $11.9bn compute contract with CoreWeave", 1))
+    other = clusterer.add(item("c", "CoreWeave signs $4 billion compute contract with OpenAI", 2))
+    assert again.story_key == first.story_key
+    assert other.is_new_story
+
+
+def test_figure_counts_survive_export_and_restore() -> None:
+    """Restored stories decide like the live one; states without counts keep every figure
+    as an anchor (the behaviour they were written under)."""
+    live = StoryClusterer()
+    key = ""
+    for i, title in enumerate(MERGER):
+        key = live.add(item(f"m{i}", title, i)).story_key
+    state = live.export_state(key)
+    restored = StoryClusterer()
+    restored.restore(key, state)
+    assert restored.add(item("x", OTHER_FIGURE, 10)).story_key == key
+    old = StoryClusterer()
+    old.restore(key, {k: v for k, v in state.items() if k != "quantity_counts"})
+    assert old.add(item("x", OTHER_FIGURE, 10)).is_new_story
