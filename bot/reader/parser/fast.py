@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from feedparser.datetimes import _parse_date
 
@@ -103,8 +103,44 @@ def _text(element: ET.Element) -> str:
     return (element.text or "").strip()
 
 
+# The RFC 822 form nearly every RSS feed writes ("Sat, 28 Nov 2026 18:18:00 GMT" or "+0100"),
+# read directly; anything else (and any value out of range) goes to feedparser's date parsers,
+# whose result for this form it equals (tests/test_parse_dates.py).
+_RFC822 = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+    r" (\d{4}) (\d\d):(\d\d):(\d\d) (?:GMT|UTC|UT|Z|([+-])(\d\d)(\d\d))"
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
+def _rfc822(value: str) -> datetime | None:
+    found = _RFC822.fullmatch(value)
+    if found is None:
+        return None
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = found.groups()
+    if not "1900" <= year <= "9998":
+        return None
+    try:
+        stamp = datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=UTC
+        )
+    except ValueError:
+        return None
+    if sign is None:
+        return stamp
+    offset = timedelta(hours=int(zone_hours), minutes=int(zone_minutes))
+    return stamp - offset if sign == "+" else stamp + offset
+
+
 def _date(value: str) -> datetime | None:
-    return from_struct_time(_parse_date(value)) if value else None
+    if not value:
+        return None
+    return _rfc822(value) or from_struct_time(_parse_date(value))
 
 
 def _check_encoding(body: bytes, content_type: str | None) -> None:

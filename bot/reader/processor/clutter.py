@@ -118,6 +118,15 @@ _LABEL_ONLY = re.compile(
 )
 _WORD = re.compile(r"[\w'-]+")
 
+# Words every match of the sign-up patterns contains, lower-cased: a line without any of them is
+# not searched (the searches try an alternation at every word). Exact for a line whose letters
+# lower-case to ASCII letters only where the patterns' case-insensitive matching says so; the
+# three letters that match ASCII ones without lower-casing to them send the line to the search.
+_STRONG_WORDS: tuple[str, ...] = ("sign", "subscribe", "register", "join", "inbox", "delivered")
+_STRONG_WORDS += ("daily", "weekly", "monthly")
+_WEAK_WORDS = ("newsletter", "inbox", "mail", "privacy", "terms", "subscribe", "subscriber")
+_ODD_CASE = re.compile("[\u0130\u0131\u017f]")  # İ ı ſ
+
 
 def _is_section_heading(line: str, word_count: int) -> bool:
     return word_count <= _HEADING_MAX_WORDS and _SECTION_HEADING.match(line) is not None
@@ -126,13 +135,21 @@ def _is_section_heading(line: str, word_count: int) -> bool:
 def _is_clutter_line(line: str, word_count: int) -> bool:
     if _TEASER_LINE.match(line) or _READ_MORE.match(line) or _LABEL_ONLY.match(line):
         return True
-    if word_count <= 30 and _NEWSLETTER_STRONG.search(line):
+    if word_count > 30:
+        return False
+    lowered = line.lower()
+    odd = not line.isascii() and _ODD_CASE.search(line) is not None
+    if (odd or any(word in lowered for word in _STRONG_WORDS)) and _NEWSLETTER_STRONG.search(line):
         return True
-    if word_count <= 15 and _NEWSLETTER_WEAK.search(line):
+    if (
+        word_count <= 15
+        and (odd or any(word in lowered for word in _WEAK_WORDS))
+        and _NEWSLETTER_WEAK.search(line)
+    ):
         return True
     if word_count > 8:
         return False
-    words = _WORD.findall(line.lower())
+    words = _WORD.findall(lowered)
     return bool(words) and all(word in _SOCIAL_WORDS for word in words)
 
 

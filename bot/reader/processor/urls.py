@@ -165,6 +165,56 @@ def _redirect_target(host: str, path: str, query: str, raw: str) -> str | None:
     return None
 
 
+# The common link: an absolute http(s) URL with a plain host name, no user, no port, and only
+# visible ASCII after it. For those `urlsplit` splits exactly here (it removes nothing and lower-
+# cases only the host), so `canonical_url` skips it and its checks.
+_PLAIN_URL = re.compile(
+    r"(?P<scheme>[Hh][Tt][Tt][Pp][Ss]?)://(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)"
+    r"(?P<path>/[!-\"$->@-~]*)?(?:\?(?P<query>[!-\"$-~]*))?(?:#(?P<fragment>[!-~]*))?"
+)
+
+
+def _is_redirector(host: str) -> bool:
+    return (
+        host in _REDIRECTORS
+        or host == "href.li"
+        or host == "news.google.com"
+        or host.endswith("search.yahoo.com")
+    )
+
+
+def _clean_query(query: str) -> str:
+    if query and _TRACKING_HINT.search(query):
+        # Filter the raw pairs so the remaining parameters keep their exact encoding.
+        kept = [
+            pair
+            for pair in query.split("&")
+            if pair and not _is_tracking(unquote(pair.split("=", 1)[0]))
+        ]
+        query = "&".join(kept)
+    return query
+
+
+def _plain_canonical(candidate: str) -> str | None:
+    """`canonical_url` of a plain URL (see _PLAIN_URL); None when it is not one."""
+    found = _PLAIN_URL.fullmatch(candidate)
+    if found is None:
+        return None
+    host = found.group("host").lower()
+    if _is_redirector(host):
+        return None
+    scheme = found.group("scheme").lower()
+    path = found.group("path") or "/"
+    query = _clean_query(found.group("query") or "")
+    fragment = found.group("fragment") or ""
+    url = f"{scheme}://{host}{path}"
+    if query:
+        url = f"{url}?{query}"
+    if fragment.startswith("!"):
+        url = f"{url}#{fragment}"
+    return url
+
+
 def canonical_url(url: str | None, base: str | None = None) -> str | None:
     """The canonical absolute http(s) form of ``url`` (resolved against ``base``), or None.
 
@@ -175,6 +225,11 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     candidate = url.strip()
     if not candidate:
         return None
+    return _plain_canonical(candidate) or _split_canonical(candidate, base)
+
+
+def _split_canonical(candidate: str, base: str | None) -> str | None:
+    """`canonical_url` of a stripped, non-empty `candidate`, the general way."""
     if base and not _ABSOLUTE_WEB.match(candidate):
         try:
             candidate = urljoin(base, candidate)
@@ -200,15 +255,7 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
         netloc = f"{netloc}:{port}"
     if parts.username or parts.password:
         netloc = f"{parts.username or ''}{':' + parts.password if parts.password else ''}@{netloc}"
-    query = parts.query
-    if query and _TRACKING_HINT.search(query):
-        # Filter the raw pairs so the remaining parameters keep their exact encoding.
-        kept = [
-            pair
-            for pair in query.split("&")
-            if pair and not _is_tracking(unquote(pair.split("=", 1)[0]))
-        ]
-        query = "&".join(kept)
+    query = _clean_query(parts.query)
     path = parts.path or "/"
     path = path.replace(" ", "%20")
     # "#!" fragments address content on old single-page sites; other fragments are positions.
