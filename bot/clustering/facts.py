@@ -41,7 +41,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+import string
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -245,6 +246,7 @@ def _us_states() -> frozenset[str]:
 # ---------------------------------------------------------------------------- text handling
 
 
+@functools.lru_cache(maxsize=65_536)
 def _stem(word: str) -> str:
     return ft.stem(ft.fold(word))
 
@@ -257,12 +259,23 @@ def _is_rare(folded: str) -> bool:
     return zipf_frequency(ft.stem(folded), "en") < 3.3
 
 
+_ASCII_UPPER = string.ascii_uppercase.encode("ascii")
+_ASCII_LETTERS = string.ascii_letters.encode("ascii")
+
+
 def _is_heading(line: str) -> bool:
-    words = line.split()
-    letters = [ch for ch in line if ch.isalpha()]
-    if letters and sum(ch.isupper() for ch in letters) / len(letters) > _ALL_CAPS_SHARE:
-        return True
-    return not line.rstrip().endswith(_TERMINAL) and len(words) <= 14
+    if line.isascii():
+        # The same shares counted in C: the letters and capitals deleted from the bytes.
+        raw = line.encode("ascii")
+        letters = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
+        upper = len(raw) - len(raw.translate(None, _ASCII_UPPER))
+        if letters and upper / letters > _ALL_CAPS_SHARE:
+            return True
+    else:
+        alpha = [ch for ch in line if ch.isalpha()]
+        if alpha and sum(ch.isupper() for ch in alpha) / len(alpha) > _ALL_CAPS_SHARE:
+            return True
+    return not line.rstrip().endswith(_TERMINAL) and len(line.split()) <= 14
 
 
 def _joined_lines(text: str) -> list[str]:
@@ -362,62 +375,64 @@ class _Word:
 _WORD = re.compile(r"[^\W_][\w&'\u2019.\-]*")
 
 
+_INITIALISM = re.compile(r"(?:[A-Za-z]\.){2,}")
+
+
 def _tokens(text: str) -> list[_Word]:
     words: list[_Word] = []
     previous_end = 0
+    fold = ft.fold
     for match in _WORD.finditer(text):
         raw = match.group(0)
+        start, end = match.span()
         surface = raw.rstrip(".-'\u2019")
-        if raw.endswith(".") and re.fullmatch(r"(?:[A-Za-z]\.){2,}", raw):
+        if raw.endswith(".") and _INITIALISM.fullmatch(raw):
             surface = raw  # "U.S."
         possessive = False
-        for tail in ("'s", "\u2019s"):
-            if surface.endswith(tail):
-                surface, possessive = surface[: -len(tail)], True
+        if surface.endswith("s"):
+            for tail in ("'s", "\u2019s"):
+                if surface.endswith(tail):
+                    surface, possessive = surface[: -len(tail)], True
         if raw.endswith(("s'", "s\u2019")):
             possessive = True
-        gap = text[previous_end : match.start()]
+        gap = text[previous_end:start]
         words.append(
             _Word(
-                surface=surface,
-                folded=ft.fold(surface),
-                start=match.start(),
-                end=match.start() + len(surface),
-                possessive=possessive,
-                break_before=bool(_CLAUSE_BREAK.search(gap)) or '"' in gap,
+                surface,
+                fold(surface),
+                start,
+                start + len(surface),
+                possessive,
+                # A single space (most gaps) holds neither a clause break nor a quote.
+                gap != " " and (bool(_CLAUSE_BREAK.search(gap)) or '"' in gap),
             )
         )
         # A word that ends a sentence or clause with its own punctuation ("Inc.," / "Texas,")
-        previous_end = match.end()
+        previous_end = end
     return words
 
 
+@functools.lru_cache(maxsize=65_536)
+def _is_deal_word(word: str) -> bool:
+    return _stem(word) in _DEAL_TERMS or ft.fold(word) in _DEAL_TERMS
+
+
 def _is_deal_text(text: str) -> bool:
-    return any(_stem(w) in _DEAL_TERMS or ft.fold(w) in _DEAL_TERMS for w in tokenize(text))
+    return any(map(_is_deal_word, tokenize(text)))
 
 
-def _segments(reports: Sequence[Report]) -> list[_Segment]:
-    segments: list[_Segment] = []
-    for index, report in enumerate(reports):
-        title = " ".join(report.title.split())
-        if title and not ft.is_placeholder_title(title):
-            segments.append(
-                _Segment(
-                    title,
-                    index,
-                    is_title=True,
-                    position=0,
-                    headline_case=ft.is_title_case(title),
-                    deal=_is_deal_text(title),
-                )
-            )
-        for position, sentence in enumerate(lead_sentences(report.summary, report.text, title)):
-            segments.append(
-                _Segment(sentence, index, False, position, deal=_is_deal_text(sentence))
-            )
+def _report_segments(title: str, summary: str, text: str) -> list[tuple[str, bool, int]]:
+    """The title and lead sentences of one report: (text, is title, position)."""
+    segments: list[tuple[str, bool, int]] = []
+    title = " ".join(title.split())
+    if title and not ft.is_placeholder_title(title):
+        segments.append((title, True, 0))
+    for position, sentence in enumerate(lead_sentences(summary, text, title)):
+        segments.append((sentence, False, position))
     return segments
 
 
+@functools.lru_cache(maxsize=65_536)
 def _unusual_caps(word: str) -> bool:
     """Capitals a plain word does not have: "xAI", "CoreWeave" (not "Multi-Year")."""
     return any(
@@ -436,23 +451,21 @@ def _is_capitalised(word: str) -> bool:
     return word[:1].isupper() or _unusual_caps(word) or bool(_MODEL_CODE.match(word))
 
 
-def _proper_words(segments: Iterable[_Segment]) -> frozenset[str]:
-    """Words written capitalised mid-sentence in sentence-case text anywhere in the story."""
-    proper: set[str] = set()
-    for segment in segments:
-        if segment.headline_case:
+def _proper_words(segment: _Segment, words: list[_Word]) -> Iterator[str]:
+    """Words written capitalised mid-sentence in a segment of sentence-case text (`words` are
+    its tokens); the story's proper words are those of all its segments."""
+    if segment.headline_case:
+        return
+    for index, word in enumerate(words):
+        if index == 0 or (word.break_before and word.surface[:1] in _QUOTES):
             continue
-        for index, word in enumerate(_tokens(segment.text)):
-            if index == 0 or (word.break_before and word.surface[:1] in _QUOTES):
-                continue
-            if (
-                word.surface[:1].isupper()
-                and not word.surface.isupper()
-                and word.folded not in ft.STOPWORDS
-                and word.folded not in _GENERIC
-            ):
-                proper.add(word.folded)
-    return frozenset(proper)
+        if (
+            word.surface[:1].isupper()
+            and not word.surface.isupper()
+            and word.folded not in ft.STOPWORDS
+            and word.folded not in _GENERIC
+        ):
+            yield word.folded
 
 
 def _name_like(word: _Word, proper: frozenset[str]) -> bool:
@@ -491,9 +504,13 @@ class _Span:
         return "" if self.break_after or not self.after else self.after[0].folded
 
 
-def _spans(segment: _Segment, proper: frozenset[str]) -> list[_Span]:
-    """Maximal runs of capitalised words (name candidates) in one segment."""
-    words = _tokens(segment.text)
+def _spans(
+    segment: _Segment, proper: frozenset[str], words: list[_Word] | None = None
+) -> list[_Span]:
+    """Maximal runs of capitalised words (name candidates) in one segment (`words`: its
+    tokens, when the caller has them)."""
+    if words is None:
+        words = _tokens(segment.text)
     runs: list[list[int]] = []
     current: list[int] = []
 
@@ -637,23 +654,156 @@ def _without_appositions(text: str) -> str:
     return _APPOSITION.sub(lambda m: " " * (len(m.group(0)) - 1) + ",", text)
 
 
-def _read_mentions(segments: list[_Segment]) -> _Mentions:
-    proper = _proper_words(segments)
-    found = _Mentions()
-    for segment in segments:
-        text = segment.text if segment.is_title else _without_appositions(segment.text)
-        view = _Segment(
+@dataclass(slots=True)
+class _SegmentReading:
+    """A title or lead sentence and what it gives, whatever report or story it is read in
+    (syndicated reports repeat titles and sentences word for word)."""
+
+    segment: _Segment  # as report 0
+    view: _Segment  # the text names are read from: a lead sentence without its appositions
+    proper: frozenset[str]  # its words written capitalised mid-sentence
+    folded: frozenset[str]  # the view's words whose reading depends on the story's proper...
+    assets: list[str]  # ft.assets of the segment
+    funding: bool  # a title about raising money
+    # ...words (`_proper_sensitive`); the mentions read with each such part (as report 0).
+    mentions: dict[frozenset[str], _Mentions] = field(default_factory=dict)
+    # Its first acceptable figure of a kind, by (kind, funding_deal, foreign assets).
+    figures: dict[tuple[str, bool, frozenset[str]], float | None] = field(default_factory=dict)
+    words: list[_Word] | None = None  # the view's tokens, until its first reading
+
+
+@dataclass(slots=True)
+class _Reading:
+    """What one report contributes to the facts of any story it is a member of."""
+
+    segments: list[_SegmentReading]
+    proper: frozenset[str]  # its words written capitalised mid-sentence
+    funding_title: bool  # a title about raising money
+
+
+# Readings are kept for the reports and sentences read last: a story's facts are read again
+# each time it gains members, from the same first members (MAX_REPORTS). A reading is a few KB.
+READING_CACHE = 4096
+SEGMENT_CACHE = 16_384
+VARIANTS = 8  # mentions and figures kept per segment, one per story context met
+
+
+@functools.lru_cache(maxsize=READING_CACHE)
+def _read_report(title: str, summary: str, text: str) -> _Reading:
+    parts = [_read_segment(*key) for key in _report_segments(title, summary, text)]
+    proper = frozenset().union(*(part.proper for part in parts))
+    return _Reading(parts, proper, any(part.funding for part in parts))
+
+
+@functools.lru_cache(maxsize=SEGMENT_CACHE)
+def _read_segment(text: str, is_title: bool, position: int) -> _SegmentReading:
+    if is_title:
+        segment = _Segment(
             text,
-            segment.report,
-            segment.is_title,
-            segment.position,
-            segment.headline_case,
-            segment.deal,
+            0,
+            is_title=True,
+            position=0,
+            headline_case=ft.is_title_case(text),
+            deal=_is_deal_text(text),
         )
-        spans = _spans(view, proper)
+    else:
+        segment = _Segment(text, 0, False, position, deal=_is_deal_text(text))
+    words = _tokens(text)
+    proper = frozenset(_proper_words(segment, words))
+    view = segment
+    funding = False
+    if not is_title:
+        view_text = _without_appositions(text)
+        view = _Segment(view_text, 0, False, position, segment.headline_case, segment.deal)
+        if view_text != text:
+            words = _tokens(view_text)
+    else:
+        funding = bool(set(tokenize(text)) & _FUNDING_TERMS)
+    return _SegmentReading(
+        segment=segment,
+        view=view,
+        proper=proper,
+        folded=_proper_sensitive(view, words),
+        assets=ft.assets(text),
+        funding=funding,
+        words=words,
+    )
+
+
+def _proper_sensitive(segment: _Segment, words: list[_Word]) -> frozenset[str]:
+    """The folded words of a segment whose reading as a name depends on the story's proper
+    words: `_spans` asks `_name_like` only about a sentence's first word or, in Headline Case,
+    any word, and `_name_like` looks a word up in the proper words only when nothing else
+    decides (not a stopword, generic or deal word, no odd capitals, not an acronym, not a prior
+    name, and not rare anyway)."""
+    out: set[str] = set()
+    for index, word in enumerate(words):
+        if index and not segment.headline_case:
+            break
+        folded = word.folded
+        if (
+            folded in ft.STOPWORDS
+            or folded in _GENERIC
+            or _stem(folded) in _DEAL_TERMS
+            or _unusual_caps(word.surface)
+            or _is_acronym(word.surface)
+            or folded in _PRIOR
+            or all(_is_rare(part) for part in folded.split("-") if part)
+        ):
+            continue
+        out.add(folded)
+    return frozenset(out)
+
+
+def _segment_mentions(part: _SegmentReading, proper: frozenset[str]) -> _Mentions:
+    """The names, places and facilities of one segment, given the story's proper words."""
+    key = part.folded & proper
+    found = part.mentions.get(key)
+    if found is None:
+        found = _Mentions()
+        spans = _spans(part.view, key, part.words)
+        part.words = None
         for index, span in enumerate(spans):
             _classify(span, spans[index + 1 :], found)
+        if len(part.mentions) >= VARIANTS:
+            part.mentions.clear()
+        part.mentions[key] = found
     return found
+
+
+def _as_report(segment: _Segment, report: int) -> _Segment:
+    return _Segment(
+        segment.text,
+        report,
+        segment.is_title,
+        segment.position,
+        segment.headline_case,
+        segment.deal,
+    )
+
+
+def _read_mentions(
+    readings: Sequence[_Reading],
+) -> tuple[_Mentions, list[tuple[_Segment, list[str]]]]:
+    """The mentions of a story's reports (the report numbers in their order), and each
+    segment with its assets."""
+    proper = frozenset().union(*(reading.proper for reading in readings))
+    found = _Mentions()
+    segments: list[tuple[_Segment, list[str]]] = []
+    for report, reading in enumerate(readings):
+        for part in reading.segments:
+            segments.append((_as_report(part.segment, report), part.assets))
+            local = _segment_mentions(part, proper)
+            view = _as_report(part.view, report)
+            found.names.extend((key, surface, view, w) for key, surface, _, w in local.names)
+            for key, count in local.place_cued.items():
+                found.place_cued[key] = found.place_cued.get(key, 0) + count
+            found.other_role.update(local.other_role)
+            found.people.update(local.people)
+            found.places.extend((region, city, view) for region, city, _ in local.places)
+            found.facilities.extend((name, view) for name, _ in local.facilities)
+            found.asset_cued.update(local.asset_cued)
+    return found, segments
 
 
 def _classify(span: _Span, later: list[_Span], found: _Mentions) -> None:
@@ -827,7 +977,9 @@ def _parties(found: _Mentions, assets: list[str], places: list[str]) -> list[str
     for key in sorted(scores, key=lambda k: (len(k), order[k])):
         target = key
         for other in keys:
-            if other != key and _variant_of(key, other):
+            if len(other) <= len(key):
+                break  # a variant is always shorter than its full form (keys: longest first)
+            if _variant_of(key, other):
                 target = other
                 break
         canonical[key] = target
@@ -995,6 +1147,7 @@ def _places(found: _Mentions) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=8192)
 def _facility_text(text: str) -> bool:
     folded = set(tokenize(text))
     return bool(folded & _FACILITY_NOUNS) or bool(
@@ -1002,13 +1155,15 @@ def _facility_text(text: str) -> bool:
     )
 
 
-def _assets(found: _Mentions, segments: list[_Segment], places: list[str]) -> list[str]:
+def _assets(
+    found: _Mentions, segments: list[tuple[_Segment, list[str]]], places: list[str]
+) -> list[str]:
     """Named facilities: one instance per name ("Colossus 1", not its sister "Colossus 2")."""
     cities = {ft.fold(place.split(",")[0]) for place in places}
     scores: dict[str, float] = {}
     order: dict[str, int] = {}
-    for segment in segments:
-        for asset in ft.unique(ft.assets(segment.text)):
+    for segment, named in segments:
+        for asset in ft.unique(named):
             if asset not in found.asset_cued:
                 continue
             scores[asset] = scores.get(asset, 0.0) + (2.0 if segment.is_title else 1.0)
@@ -1035,40 +1190,74 @@ def _assets(found: _Mentions, segments: list[_Segment], places: list[str]) -> li
 # ---------------------------------------------------------------------------- the story
 
 
+def _figure_of(
+    reading: _Reading,
+    kind: str,
+    exclude: frozenset[str],
+    *,
+    needs_deal: bool,
+    funding_deal: bool = False,
+    foreign_assets: frozenset[str] = frozenset(),
+) -> float | None:
+    """`_report_figure` of a report, segment by segment (it takes the first segment's figure
+    that passes), kept with the segments' readings."""
+    key = (kind, funding_deal, foreign_assets)
+    for part in reading.segments:
+        if key in part.figures:
+            value = part.figures[key]
+        else:
+            value = _report_figure(
+                [part.segment],
+                kind,
+                exclude,
+                needs_deal=needs_deal,
+                funding_deal=funding_deal,
+                foreign_assets=foreign_assets,
+            )
+            if len(part.figures) >= VARIANTS:
+                part.figures.clear()
+            part.figures[key] = value
+        if value is not None:
+            return value
+    return None
+
+
 def story_facts(reports: Sequence[Report]) -> StoryFacts:
-    """The deal facts the member reports of one story agree on (the first `MAX_REPORTS`)."""
-    segments = _segments(reports[:MAX_REPORTS])
-    found = _read_mentions(segments)
+    """The deal facts the member reports of one story agree on (the first `MAX_REPORTS`).
+
+    What each report gives is read once and kept (`_read_report`), so reading a story again
+    after it gained members costs little more than combining its reports' readings."""
+    readings = [_read_report(r.title, r.summary, r.text) for r in reports[:MAX_REPORTS]]
+    found, segments = _read_mentions(readings)
     places = _places(found)
     assets = _assets(found, segments, places)
-    by_report: dict[int, list[_Segment]] = {}
-    for segment in segments:
-        by_report.setdefault(segment.report, []).append(segment)
     # Other instances of the story's assets (its sister sites) and other named assets.
     bases = {ft.fold(a.rpartition(" ")[0]) for a in assets if a[-1:].isdigit()}
-    mentioned = {a for s in segments for a in ft.assets(s.text)}
+    mentioned = {a for _, named in segments for a in named}
     foreign = frozenset(
         a
         for a in mentioned
         if a not in assets and (a in found.asset_cued or ft.fold(a.rpartition(" ")[0]) in bases)
     )
-    funding_deal = any(s.is_title and set(tokenize(s.text)) & _FUNDING_TERMS for s in segments)
+    funding_deal = any(reading.funding_title for reading in readings)
     money: list[float] = []
     power: list[float] = []
     chips: list[float] = []
-    for report_segments in by_report.values():
-        value = _report_figure(
-            report_segments, "money", _MONEY_EXCLUDE, needs_deal=True, funding_deal=funding_deal
+    for reading in readings:
+        if not reading.segments:
+            continue
+        value = _figure_of(
+            reading, "money", _MONEY_EXCLUDE, needs_deal=True, funding_deal=funding_deal
         )
         if value is not None:
             money.append(value)
-        value = _report_figure(
-            report_segments, "power", _POWER_EXCLUDE, needs_deal=False, foreign_assets=foreign
+        value = _figure_of(
+            reading, "power", _POWER_EXCLUDE, needs_deal=False, foreign_assets=foreign
         )
         if value is not None:
             power.append(value)
-        value = _report_figure(
-            report_segments, "chips", _CHIPS_EXCLUDE, needs_deal=False, foreign_assets=foreign
+        value = _figure_of(
+            reading, "chips", _CHIPS_EXCLUDE, needs_deal=False, foreign_assets=foreign
         )
         if value is not None:
             chips.append(value)

@@ -19,6 +19,7 @@ Conventions:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -219,12 +220,30 @@ def _vague_scale(scale: str | None) -> float:
     return _VAGUE_SCALE.get(" ".join(scale.lower().split()) + " ", 1.0)
 
 
+# Texts up to this length (titles, lead sentences: what the clusterer reads, often more than
+# once and often repeated word for word by syndicated reports) have their quantities kept, for
+# the last MEMO_SIZE texts: at most a few MB.
+MEMO_CHARS = 2000
+MEMO_SIZE = 4096
+
+
 def extract_quantities(text: str) -> list[Quantity]:
     """Every money amount, power figure and chip count in `text`, in order of position.
 
     Overlapping readings are resolved by taking the earliest, then the longest, match: "6 gigawatts
     of Instinct GPUs" is power, not a chip count.
     """
+    if len(text) > MEMO_CHARS:
+        return _extract(text)
+    return list(_remembered(text))
+
+
+@functools.lru_cache(maxsize=MEMO_SIZE)
+def _remembered(text: str) -> tuple[Quantity, ...]:
+    return tuple(_extract(text))
+
+
+def _extract(text: str) -> list[Quantity]:
     found: list[Quantity] = []
     sign_cue, code_cue, word_cue = QUANTITY_CUES["money"]
     # A sign or code before a figure for prefixed amounts, a currency word for the others.

@@ -443,12 +443,20 @@ class StoryProcessor:
             session.delete(gone)
             self._stories.pop(gone_key, None)
             session.flush()
-            session.expire(keep)
+            # Only the members changed in the database behind the session's back (the UPDATE
+            # above); every column of `keep` was just written, so it need not be read again.
+            session.expire(keep, ["members"])
             if keep.cluster_key in self.clusterer:
                 keep.signature = self.clusterer.export_state(keep.cluster_key)
-            self._outlets.pop(gone.id, None)
-            self._outlets.pop(keep.id, None)
-            keep.source_count = outlet_count(session, keep.id)
+            gone_outlets = self._outlets.pop(gone.id, None)
+            keep_outlets = self._outlets.pop(keep.id, None)
+            if gone_outlets is not None and keep_outlets is not None:
+                # Both stories' outlets are known (joined in this batch): the survivor has
+                # the members of both, so the outlets of both (what outlet_count would count).
+                self._outlets[keep.id] = keep_outlets | gone_outlets
+                keep.source_count = len(self._outlets[keep.id])
+            else:
+                keep.source_count = outlet_count(session, keep.id)
             keep.version += 1
             keep.last_updated_at = now
             log.info("merged story %s into %s", gone_key, keep.cluster_key)
