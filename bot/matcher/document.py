@@ -179,7 +179,7 @@ def raw_fields(item: MatchItem, *, for_prefilter: bool = False) -> list[str]:
 class Document:
     """All fields of one item, analysed once and shared by all rules."""
 
-    __slots__ = ("fields", "memo", "present")
+    __slots__ = ("fields", "memo", "present", "results")
 
     def __init__(self, item: MatchItem, present: frozenset[tuple[str, str]] | None = None) -> None:
         raw = item_fields(item)
@@ -202,3 +202,6 @@ class Document:
         self.present = present
         # Per-node results that do not depend on the scope (see Or), by id of the node.
         self.memo: dict[int, Any] = {}
+        # Compound nodes' results, by id of the node and name of the scope: rules share
+        # sub-queries, and a rule is evaluated in several scopes.
+        self.results: dict[tuple[int, str], bool] = {}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import re2
 
@@ -40,6 +40,31 @@ _MAX_MEM = 64 << 20
 # Quantity cues cheapest first (a power cue begins with a digit; money and chip cues are tried
 # at every space), so a clause that one of them satisfies skips the dearer ones.
 _CUE_ORDER = ("power", "money", "chips")
+
+# Looser forms of the quantity cues (`bot.text.quantities.QUANTITY_CUES`), searched for by the
+# RE2 set in the same pass as the word atoms, on the folded text: a cue is only searched for
+# (in the raw text, as before) when its loose form occurred, which most text lacks. Each is
+# implied by the cue it stands for, whatever folding does to the characters the cue matched
+# (tested over every code point): a Unicode digit folds to a digit, white space and "-" to one
+# character that is no letter or digit, a sign to itself, and a letter that matches an ASCII
+# letter case-insensitively to that letter, except dotless "ı", which stays (hence "[iı]");
+# word boundaries are left out (what folding does next to a word cannot be told).
+_I = "[i\u0131]"
+_ANY = "(?s:.)?"
+_SPACE = "[^\\p{L}\\p{N}]"
+_DIGIT = "\\p{Nd}"
+LOOSE_CUES: dict[str, tuple[str, ...]] = {
+    "money": (
+        f"[$\u20ac\u00a3\u00a5\u20b9]{_ANY}{_DIGIT}",
+        f"(?:usd|eur|gbp|jpy|cad|aud|chf|{_I}nr|rmb|cny|sek|nok){_ANY}{_DIGIT}",
+        f"{_SPACE}(?:dollar|usd|eur|pound|sterl{_I}ng|gbp|yen|yuan|renm{_I}nb{_I}|rupee)",
+    ),
+    "power": (f"{_DIGIT}{_ANY}(?:k{_I}lowatt|megawatt|g{_I}gawatt|terawatt|kw|mw|gw|tw)",),
+    "chips": (
+        f"{_SPACE}(?:gpu|tpu|xpu|npu|ch{_I}p|superch{_I}p|accelerator|processor|graph{_I}cs"
+        f"|g?[bh]{_DIGIT}{_DIGIT}|m{_I}{_DIGIT}{_DIGIT}{_DIGIT}|gaud{_I}|tra{_I}n{_I}um)",
+    ),
+}
 
 
 # Between the words of a phrase: anything but ASCII letters and digits, and possessive "'s"
@@ -88,10 +113,16 @@ class _RuleConditions:
 @dataclass(frozen=True, slots=True)
 class Scan:
     """What one pass found in an item: the rules worth evaluating, in rule order, and the word
-    atoms that occur (for `Node.possible`, which prunes inside those rules)."""
+    atoms that occur (`present`, for `Node.possible`, which prunes inside those rules)."""
 
     rules: list[int]
-    present: frozenset[Atom]
+    found: list[int]  # ids of the patterns found
+    atoms: list[Atom] = field(repr=False, compare=False)  # the atom of each pattern id
+
+    @property
+    def present(self) -> frozenset[Atom]:
+        atoms = self.atoms
+        return frozenset([atoms[atom_id] for atom_id in self.found])
 
 
 class Prefilter:
@@ -123,24 +154,36 @@ class Prefilter:
             # Clauses of words alone first: they cost nothing once the set has run.
             converted.sort(key=lambda c: (bool(c[1]), len(c[0])))
             compiled.append(_RuleConditions(index, tuple(converted)))
-        self._set = self._compile(atom_ids)
+        self._conditions: tuple[_RuleConditions, ...] = tuple(compiled)
+        # The loose cues follow the atoms in the set (their ids are no atom's).
+        cue_patterns: list[str] = []
+        self._cue_ids: dict[str, frozenset[int]] = {}
+        for kind in _CUE_ORDER:
+            first = len(atom_ids) + 1 + len(cue_patterns)
+            cue_patterns += LOOSE_CUES[kind]
+            self._cue_ids[kind] = frozenset(range(first, len(atom_ids) + 1 + len(cue_patterns)))
+        self._set = self._compile(atom_ids, cue_patterns)
         # Rules with a clause of words alone are looked at only when one of its atoms occurs:
         # they are indexed by the atoms of that clause. The others are always looked at.
-        self._by_atom: dict[int, list[_RuleConditions]] = {}
-        self._always: list[_RuleConditions] = []
+        by_atom: dict[int, list[_RuleConditions]] = {}
+        self._always: dict[int, _RuleConditions] = {}
         for rule in compiled:
             anchor = next((words for words, kinds in rule.clauses if not kinds), None)
             if anchor is None:
-                self._always.append(rule)
+                self._always[rule.index] = rule
                 continue
             for atom_id in anchor:
-                self._by_atom.setdefault(atom_id, []).append(rule)
-        self._atoms: list[Atom] = [("", "")] * (len(atom_ids) + 1)
+                by_atom.setdefault(atom_id, []).append(rule)
+        size = len(atom_ids) + 1 + len(cue_patterns)
+        self._by_atom: list[tuple[_RuleConditions, ...]] = [()] * size
+        for atom_id, rules in by_atom.items():
+            self._by_atom[atom_id] = tuple(rules)
+        self._atoms: list[Atom] = [("", "")] * size
         for atom, atom_id in atom_ids.items():
             self._atoms[atom_id] = atom
 
     @staticmethod
-    def _compile(atom_ids: dict[tuple[str, str], int]) -> re2.Set | None:
+    def _compile(atom_ids: dict[tuple[str, str], int], cues: list[str]) -> re2.Set | None:
         options = re2.Options()
         options.log_errors = False
         options.never_capture = True
@@ -152,6 +195,9 @@ class Prefilter:
         try:
             for (kind, value), atom_id in atom_ids.items():
                 if patterns.Add(atom_pattern(kind, value)) != atom_id:
+                    return None
+            for position, cue in enumerate(cues, start=len(atom_ids) + 1):
+                if patterns.Add(cue) != position:
                     return None
             patterns.Compile()
         except re2.error:
@@ -169,29 +215,39 @@ class Prefilter:
             return None
         if not found or found[0] != 0:
             return None  # RE2 gave up (memory): no answer is not "no atom"
-        atoms = self._atoms
-        present = frozenset(atoms[atom_id] for atom_id in found)
-        ids = set(found)
-        rules: dict[int, _RuleConditions] = {}
+        by_atom = self._by_atom
+        rules = dict(self._always) if self._always else None
         for atom_id in found:
-            for rule in self._by_atom.get(atom_id, ()):
-                rules[rule.index] = rule
-        for rule in self._always:
-            rules[rule.index] = rule
+            anchored = by_atom[atom_id]
+            if anchored:
+                if rules is None:
+                    rules = {}
+                for rule in anchored:
+                    rules[rule.index] = rule
         if not rules:
-            return Scan([], present)
+            return Scan([], found, self._atoms)
+        ids = frozenset(found)
         cues: dict[str, bool] = {}
         chosen: list[int] = []
         for index in sorted(rules):
             for words, kinds in rules[index].clauses:
                 if not words.isdisjoint(ids):
                     continue
-                if any(_cue(kind, raw, cues) for kind in kinds):
+                if any(self._cue(kind, ids, raw, cues) for kind in kinds):
                     continue
                 break
             else:
                 chosen.append(index)
-        return Scan(chosen, present)
+        return Scan(chosen, found, self._atoms)
+
+    def _cue(self, kind: str, ids: frozenset[int], raw: str, seen: dict[str, bool]) -> bool:
+        known = seen.get(kind)
+        if known is None:
+            known = seen[kind] = not self._cue_ids[kind].isdisjoint(ids) and may_contain(
+                kind,  # type: ignore[arg-type]
+                raw,
+            )
+        return known
 
 
 def _walk(nodes: Sequence[Node]) -> list[Node]:
@@ -203,10 +259,3 @@ def _walk(nodes: Sequence[Node]) -> list[Node]:
             seen[id(node)] = node
             stack.extend(node.parts())
     return list(seen.values())
-
-
-def _cue(kind: str, raw: str, seen: dict[str, bool]) -> bool:
-    known = seen.get(kind)
-    if known is None:
-        known = seen[kind] = may_contain(kind, raw)  # type: ignore[arg-type]
-    return known

@@ -493,7 +493,14 @@ class And(Node):
         self.children = children
 
     def matches(self, doc: Document, scope: Scope) -> bool:
-        return all(child.possible(doc) and child.matches(doc, scope) for child in self.children)
+        results = doc.results
+        key = (id(self), scope.name)
+        found: bool | None = results.get(key)
+        if found is None:
+            found = results[key] = all(
+                child.possible(doc) and child.matches(doc, scope) for child in self.children
+            )
+        return found
 
     def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
         for child in self.children:
@@ -547,6 +554,14 @@ class Or(Node):
         self.others = tuple(others)
 
     def matches(self, doc: Document, scope: Scope) -> bool:
+        results = doc.results
+        key = (id(self), scope.name)
+        found: bool | None = results.get(key)
+        if found is None:
+            found = results[key] = self._matches(doc, scope)
+        return found
+
+    def _matches(self, doc: Document, scope: Scope) -> bool:
         if doc.present is not None:
             return any(child.matches(doc, scope) for child in self._possible_children(doc))
         fields = doc.fields
@@ -627,7 +642,13 @@ class Not(Node):
         self.child = child
 
     def matches(self, doc: Document, scope: Scope) -> bool:
-        return not self.child.matches(doc, EXCLUSION_SCOPE)
+        # The same in every scope: exclusions look at the exclusion scope.
+        results = doc.results
+        key = (id(self), EXCLUSION_SCOPE.name)
+        found: bool | None = results.get(key)
+        if found is None:
+            found = results[key] = not self.child.matches(doc, EXCLUSION_SCOPE)
+        return found
 
     def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
         return None
@@ -847,10 +868,17 @@ class Parser:
         query: str,
         macros: dict[str, str] | None = None,
         expanding: tuple[str, ...] = (),
+        expansions: dict[tuple[str, str | None], Node] | None = None,
     ) -> None:
+        """`expansions`: @names already parsed (by name and field), shared by the queries of
+        one rule set, so that a sub-query used by several rules is one node: its results on an
+        item are then found once (see Document.results)."""
         self.query = query
         self.macros = macros or {}
         self.expanding = expanding
+        self.expansions: dict[tuple[str, str | None], Node] = (
+            expansions if expansions is not None else {}
+        )
         self.tokens = lex(query)
         self.position = 0
 
@@ -993,7 +1021,10 @@ class Parser:
             raise self.fail(f"a name from [define] ({known})", token)
         if name in self.expanding:
             raise self.fail("a definition that does not refer to itself", token)
-        inner = Parser(self.macros[name], self.macros, (*self.expanding, name))
+        parsed = self.expansions.get((name, field))
+        if parsed is not None:
+            return parsed
+        inner = Parser(self.macros[name], self.macros, (*self.expanding, name), self.expansions)
         try:
             node = inner.parse_or(field)
             if inner.peek() is not None:
@@ -1005,6 +1036,7 @@ class Parser:
                 f"an error in it at its column {error.column}: "
                 f"expected {error.expected}, got {error.got}",
             ) from None
+        self.expansions[(name, field)] = node
         return node
 
     def term(self, token: Token, field: str | None) -> Leaf:
@@ -1093,6 +1125,12 @@ def _quantity_value(kind: QuantityName, raw: str) -> float | None:
     return float(found.group(1)) * _SCALE.get((found.group(2) or "").lower(), 1.0)
 
 
-def parse_query(query: str, macros: dict[str, str] | None = None) -> Node:
-    """Parse one query; raises QuerySyntaxError with the column of the problem."""
-    return Parser(query, macros).parse()
+def parse_query(
+    query: str,
+    macros: dict[str, str] | None = None,
+    expansions: dict[tuple[str, str | None], Node] | None = None,
+) -> Node:
+    """Parse one query; raises QuerySyntaxError with the column of the problem.
+
+    `expansions`: shared by the queries of one rule set (see Parser)."""
+    return Parser(query, macros, expansions=expansions).parse()

@@ -23,7 +23,9 @@ Speed: every query is compiled once. Each rule also yields necessary conditions 
 quantities that must occur for it to match); one pass of the prefilter (`bot.matcher.prefilter`)
 over an item's text tells which rules can match, and only those are evaluated on the analysed item
 (`Document`, built once and shared by them). Most items can match no rule and are never analysed,
-so the cost grows slowly with the number of rules and with the length of the text.
+so the cost grows slowly with the number of rules and with the length of the text. A sub-query
+(@name) used by several rules is one node, and the results of compound nodes are remembered per
+item and scope (`Document.results`), so shared parts (the exclusions) are evaluated once per item.
 """
 
 from __future__ import annotations
@@ -213,8 +215,9 @@ def parse_rules(toml_text: str, source: str = "<rules>") -> RuleSet:
         raise RuleError(f"{source}: expected at least one [[rule]] table, got none")
     rules: list[Rule] = []
     seen: set[str] = set()
+    expansions: dict[tuple[str, str | None], Node] = {}
     for position, raw in enumerate(raw_rules, start=1):
-        rule = _rule(raw, position, macros, source)
+        rule = _rule(raw, position, macros, source, expansions)
         if rule is None:
             continue
         if rule.name in seen:
@@ -258,7 +261,13 @@ def _defines(raw: Any, source: str) -> dict[str, str]:
     return macros
 
 
-def _rule(raw: Any, position: int, macros: dict[str, str], source: str) -> Rule | None:
+def _rule(
+    raw: Any,
+    position: int,
+    macros: dict[str, str],
+    source: str,
+    expansions: dict[tuple[str, str | None], Node],
+) -> Rule | None:
     if not isinstance(raw, dict):
         raise RuleError(f"{source}: rule #{position}: expected a table, got {_describe(raw)}")
     name = raw.get("name")
@@ -283,7 +292,7 @@ def _rule(raw: Any, position: int, macros: dict[str, str], source: str) -> Rule 
     if not isinstance(enabled, bool):
         raise RuleError(f"{where}, key 'enabled': expected true or false, got {_describe(enabled)}")
     try:
-        node = parse_query(query, macros)
+        node = parse_query(query, macros, expansions)
     except QuerySyntaxError as error:
         raise RuleError(
             f"{where}, column {error.column}: expected {error.expected}, got {error.got}"

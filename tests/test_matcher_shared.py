@@ -1,0 +1,90 @@
+"""Sub-queries shared by the rules of a rule set are one node, evaluated once per item and scope."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import tomllib
+from pathlib import Path
+
+from bot.matcher import RuleSet, parse_rules
+from bot.matcher.document import Document
+from bot.matcher.query import And, Not, parse_query
+from bot.matcher.rules import Rule
+from bot.model.match import MatchItem
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+DEFAULT_RULES = ROOT / "config" / "rules" / "compute-deals.toml"
+
+RULES = """
+[define]
+noise = 'earnings OR lawsuit*'
+compute = 'gpu* OR "data center*"'
+
+[[rule]]
+name = "a"
+query = "@compute lease* -@noise"
+
+[[rule]]
+name = "b"
+query = "@compute deal -@noise"
+
+[[rule]]
+name = "c"
+query = "title:@compute deal"
+"""
+
+
+def test_a_sub_query_used_by_several_rules_is_one_node() -> None:
+    rules = parse_rules(RULES, "shared.toml")
+    a, b, c = (rule.node for rule in rules.rules)
+    assert isinstance(a, And) and isinstance(b, And) and isinstance(c, And)
+    assert a.children[0] is b.children[0]  # @compute
+    noise_a, noise_b = a.children[-1], b.children[-1]
+    assert isinstance(noise_a, Not) and isinstance(noise_b, Not)
+    assert noise_a.child is noise_b.child  # @noise
+    assert c.children[0] is not a.children[0]  # another field: another node
+    copy = pickle.loads(pickle.dumps(rules))
+    first, second = (rule.node for rule in copy.rules[:2])
+    assert isinstance(first, And) and isinstance(second, And)
+    assert first.children[0] is second.children[0]
+
+
+def _unshared(text: str) -> RuleSet:
+    """The rules of `text` with every query parsed on its own (no node shared between rules)."""
+    shared = parse_rules(text, "x.toml")
+    macros = tomllib.loads(text).get("define", {})
+    rules = [
+        Rule(rule.name, rule.query, rule.weight, rule.description, parse_query(rule.query, macros))
+        for rule in shared.rules
+    ]
+    return RuleSet(rules, shared.threshold)
+
+
+def _items() -> list[MatchItem]:
+    items = [
+        MatchItem(title="GPU lease deal", summary="A data center."),
+        MatchItem(title="GPU deal", summary="Earnings beat."),
+        MatchItem(title="Deal", summary="GPUs leased in a data center", text="lawsuits"),
+        MatchItem(title="Nothing here"),
+    ]
+    for path in (SHARED / "relevance" / "dev.jsonl", SHARED / "stories" / "uci_dev.jsonl"):
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines()[:1500]:
+                row = json.loads(line)
+                items.append(MatchItem(title=row["title"], summary=row.get("summary") or ""))
+    return items
+
+
+def test_shared_nodes_give_the_results_of_separate_ones() -> None:
+    items = _items()
+    for text in (RULES, DEFAULT_RULES.read_text(encoding="utf-8")):
+        rules, unshared = parse_rules(text, "x.toml"), _unshared(text)
+        for item in items:
+            expected = unshared.match_document(Document(item))
+            assert rules.match(item) == expected, item
+            assert rules.match_document(Document(item)) == expected, item
+    rules = parse_rules(RULES, "shared.toml")
+    assert rules.match(items[0]).rules == ["a", "b", "c"]
+    assert rules.match(items[1]).rules == ["c"]
