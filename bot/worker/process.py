@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, inspect, select, text, update
+from sqlalchemy import delete, insert, inspect, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -371,17 +371,25 @@ class StoryProcessor:
             self._merge_stories(session, now)
             story = self._story(session, assignment.story_key)
             if story is None:
-                story = Story(
-                    cluster_key=assignment.story_key,
-                    headline=entry.title,
-                    first_seen_at=now,
-                    last_updated_at=now,
-                    version=1,
-                    source_count=0,
-                    score=0.0,
-                )
-                session.add(story)
-                session.flush()
+                # The row is written at once, for its id, by itself: a flush here would also
+                # write every member, event and story change of the batch so far, many small
+                # flushes where one larger one does (they wait for the next query that needs
+                # them, or the end of the batch).
+                with session.no_autoflush:
+                    story = session.scalars(
+                        insert(Story).returning(Story),
+                        [
+                            {
+                                "cluster_key": assignment.story_key,
+                                "headline": entry.title,
+                                "first_seen_at": now,
+                                "last_updated_at": now,
+                                "version": 1,
+                                "source_count": 0,
+                                "score": 0.0,
+                            }
+                        ],
+                    ).one()
                 # A story row just written has no members and no outlets yet: known without
                 # reading them back (the members as a loaded, empty collection, which is what
                 # reading it gave).
@@ -424,19 +432,30 @@ class StoryProcessor:
             keep = self._story(session, self.clusterer.resolve(keep_key))
             if gone is None or keep is None or gone.id == keep.id:
                 continue
+            # The rows move in the database only: no object of the session is updated to
+            # match (which scans every loaded member and event in Python), as nothing reads a
+            # member's or event's story id after it was written, and the survivor's members
+            # are read again (expired below).
+            unsynced = {"synchronize_session": False}
             session.execute(
-                update(StoryMember).where(StoryMember.story_id == gone.id).values(story_id=keep.id)
+                update(StoryMember).where(StoryMember.story_id == gone.id).values(story_id=keep.id),
+                execution_options=unsynced,
             )
             session.execute(
-                update(StoryEvent).where(StoryEvent.story_id == gone.id).values(story_id=keep.id)
+                update(StoryEvent).where(StoryEvent.story_id == gone.id).values(story_id=keep.id),
+                execution_options=unsynced,
             )
             listed = select(DigestStory.digest_id).where(DigestStory.story_id == keep.id)
             session.execute(
                 update(DigestStory)
                 .where(DigestStory.story_id == gone.id, DigestStory.digest_id.not_in(listed))
-                .values(story_id=keep.id)
+                .values(story_id=keep.id),
+                execution_options=unsynced,
             )
-            session.execute(delete(DigestStory).where(DigestStory.story_id == gone.id))
+            session.execute(
+                delete(DigestStory).where(DigestStory.story_id == gone.id),
+                execution_options=unsynced,
+            )
             keep.first_seen_at = min(keep.first_seen_at, gone.first_seen_at)
             keep.score = max(keep.score, gone.score)
             session.expire(gone, ["members"])
@@ -446,8 +465,9 @@ class StoryProcessor:
             # Only the members changed in the database behind the session's back (the UPDATE
             # above); every column of `keep` was just written, so it need not be read again.
             session.expire(keep, ["members"])
-            if keep.cluster_key in self.clusterer:
-                keep.signature = self.clusterer.export_state(keep.cluster_key)
+            # The survivor's state (signature) is written with its headline and facts at the
+            # end of the batch: the entry whose placement merged the stories joins it.
+            self._touched.setdefault(keep.cluster_key, keep)
             gone_outlets = self._outlets.pop(gone.id, None)
             keep_outlets = self._outlets.pop(keep.id, None)
             if gone_outlets is not None and keep_outlets is not None:
