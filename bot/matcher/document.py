@@ -179,7 +179,7 @@ def raw_fields(item: MatchItem, *, for_prefilter: bool = False) -> list[str]:
 class Document:
     """All fields of one item, analysed once and shared by all rules."""
 
-    __slots__ = ("fields", "memo", "present", "results")
+    __slots__ = ("fields", "memo", "present", "results", "tiers")
 
     def __init__(self, item: MatchItem, present: frozenset[tuple[str, str]] | None = None) -> None:
         raw = item_fields(item)
@@ -205,3 +205,5 @@ class Document:
         # Compound nodes' results, by id of the node and name of the scope: rules share
         # sub-queries, and a rule is evaluated in several scopes.
         self.results: dict[tuple[int, str], bool] = {}
+        # Nodes' tiers (see Node.tier), by id of the node.
+        self.tiers: dict[int, int] = {}

@@ -50,6 +50,10 @@ class Scope:
     name: str
     default_fields: tuple[str, ...]
     allowed: frozenset[str]
+    # The scopes a rule is scored in are nested: title (0) within lead (1) within text (2), and
+    # a node matches in a scope exactly when its `tier` is at most the scope's level. The
+    # exclusion scope (-1) is not part of that order.
+    level: int = -1
 
     def fields_for(self, field: str | None) -> tuple[str, ...]:
         if field is None:
@@ -61,12 +65,19 @@ class Scope:
         return (field,)
 
 
-TITLE_SCOPE = Scope("title", ("title",), frozenset({"title", *META_FIELDS}))
+TITLE_SCOPE = Scope("title", ("title",), frozenset({"title", *META_FIELDS}), 0)
 LEAD_SCOPE = Scope(
-    "lead", ("title", "summary", "lead"), frozenset({"title", "summary", *META_FIELDS})
+    "lead", ("title", "summary", "lead"), frozenset({"title", "summary", *META_FIELDS}), 1
 )
-FULL_SCOPE = Scope("text", ("title", "summary", "lead", "text"), frozenset(FIELDS))
+FULL_SCOPE = Scope("text", ("title", "summary", "lead", "text"), frozenset(FIELDS), 2)
 EXCLUSION_SCOPE = Scope("exclusion", ("title", "summary", "lead"), frozenset(FIELDS))
+# The scored scopes by level, and the tier of a node that matches in none of them.
+SCOPES_BY_LEVEL = (TITLE_SCOPE, LEAD_SCOPE, FULL_SCOPE)
+NO_TIER = 3
+# The level of the smallest scored scope in which a term finds a field: unscoped terms by the
+# field they are found in, terms naming a field by that field (where each scope allows it).
+_UNSCOPED_LEVELS = (("title", 0), ("summary", 1), ("lead", 1), ("text", 2))
+_FIELD_LEVELS = {"title": 0, "summary": 1, "text": 2, **{name: 0 for name in META_FIELDS}}
 
 Evidence = list[tuple[str, str, str]]  # (term as written, the text it matched, field name)
 
@@ -97,6 +108,19 @@ class Node:
     __slots__ = ("_conditions", "_gate")
 
     def matches(self, doc: Document, scope: Scope) -> bool:
+        raise NotImplementedError
+
+    def tier(self, doc: Document) -> int:
+        """The level of the smallest scored scope this node matches in (SCOPES_BY_LEVEL), or
+        NO_TIER: `matches(doc, scope)` is `tier(doc) <= scope.level` for those scopes, which
+        are nested, found in one evaluation instead of one per scope. Remembered per item."""
+        tiers = doc.tiers
+        found = tiers.get(id(self))
+        if found is None:
+            found = tiers[id(self)] = self._tier(doc)
+        return found
+
+    def _tier(self, doc: Document) -> int:
         raise NotImplementedError
 
     def parts(self) -> tuple[Node, ...]:
@@ -172,6 +196,19 @@ class Leaf(Node):
             if analysed is not None and self.found_in(analysed):
                 return True
         return False
+
+    def _tier(self, doc: Document) -> int:
+        fields = doc.fields
+        if self.field is None:
+            for name, level in _UNSCOPED_LEVELS:
+                analysed = fields.get(name)
+                if analysed is not None and self.found_in(analysed):
+                    return level
+            return NO_TIER
+        analysed = fields.get(self.field)
+        if analysed is not None and self.found_in(analysed):
+            return _FIELD_LEVELS[self.field]
+        return NO_TIER
 
     def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
         for name in scope.fields_for(self.field):
@@ -502,6 +539,17 @@ class And(Node):
             )
         return found
 
+    def _tier(self, doc: Document) -> int:
+        highest = 0
+        for child in self.children:
+            if not child.possible(doc):
+                return NO_TIER
+            tier = child.tier(doc)
+            if tier == NO_TIER:
+                return NO_TIER
+            highest = max(highest, tier)
+        return highest
+
     def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
         for child in self.children:
             child.explain(doc, scope, evidence)
@@ -516,9 +564,9 @@ class And(Node):
         return any(child.is_positive() for child in self.children)
 
 
-# An Or's children by the atoms of their first word clause, the atoms indexed, and the children
-# without a word clause (see Or._possible_children).
-_ChildIndex = tuple[dict[Atom, tuple[int, ...]], frozenset[Atom], tuple[int, ...]]
+# An Or's children by the atoms of their first word clause, the atoms indexed, the children
+# without a word clause, and the children with at most one (see Or._possible_children).
+_ChildIndex = tuple[dict[Atom, tuple[int, ...]], frozenset[Atom], tuple[int, ...], frozenset[int]]
 
 
 class Or(Node):
@@ -588,9 +636,21 @@ class Or(Node):
                         return True
         return any(child.possible(doc) and child.matches(doc, scope) for child in self.others)
 
-    def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
+    def _tier(self, doc: Document) -> int:
+        lowest = NO_TIER
         for child in self._possible_children(doc):
-            if child.matches(doc, scope):
+            tier = child.tier(doc)
+            if tier < lowest:
+                if tier == 0:
+                    return 0
+                lowest = tier
+        return lowest
+
+    def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
+        # Explained in a scored scope: a child matches there when its tier is at most its level.
+        level = scope.level
+        for child in self._possible_children(doc):
+            if (child.tier(doc) <= level) if level >= 0 else child.matches(doc, scope):
                 child.explain(doc, scope, evidence)
 
     def _possible_children(self, doc: Document) -> list[Node] | tuple[Node, ...]:
@@ -605,23 +665,28 @@ class Or(Node):
         if self._by_atom is None:
             index: dict[Atom, list[int]] = {}
             unindexed: list[int] = []
+            single: list[int] = []
             for position, child in enumerate(self.children):
                 gate = [c for c in child.conditions() if all(k != "quantity" for k, _ in c)]
                 if not gate:
                     unindexed.append(position)
+                if len(gate) <= 1:
+                    single.append(position)
                 for atom in gate[0] if gate else ():
                     index.setdefault(atom, []).append(position)
             self._by_atom = (
                 {atom: tuple(positions) for atom, positions in index.items()},
                 frozenset(index),
                 tuple(unindexed),
+                frozenset(single),
             )
-        by_atom, indexed, always = self._by_atom
+        by_atom, indexed, always, single = self._by_atom
         chosen = set(always)
         for atom in indexed & present:
             chosen.update(by_atom[atom])
         children = self.children
-        found = [children[i] for i in sorted(chosen) if children[i].possible(doc)]
+        # A child found through the atom of its only word clause (or with none) is possible.
+        found = [children[i] for i in sorted(chosen) if i in single or children[i].possible(doc)]
         doc.memo[id(self)] = found
         return found
 
@@ -649,6 +714,9 @@ class Not(Node):
         if found is None:
             found = results[key] = not self.child.matches(doc, EXCLUSION_SCOPE)
         return found
+
+    def _tier(self, doc: Document) -> int:
+        return 0 if self.matches(doc, EXCLUSION_SCOPE) else NO_TIER
 
     def explain(self, doc: Document, scope: Scope, evidence: Evidence) -> None:
         return None

@@ -41,8 +41,8 @@ from bot.matcher.prefilter import Prefilter
 from bot.matcher.query import (
     FIELDS,
     FULL_SCOPE,
-    LEAD_SCOPE,
-    TITLE_SCOPE,
+    NO_TIER,
+    SCOPES_BY_LEVEL,
     Evidence,
     Node,
     Parser,
@@ -57,6 +57,7 @@ TITLE_FACTOR = 1.5
 LEAD_FACTOR = 1.0
 TEXT_FACTOR = 0.35
 TEXT_ONLY_SHARE = 0.5  # of the threshold: the most that text-only evidence may add
+_FACTORS = (TITLE_FACTOR, LEAD_FACTOR, TEXT_FACTOR)  # by scope level
 
 _TOP_LEVEL_KEYS = ("threshold", "define", "rule")
 _RULE_KEYS = ("name", "query", "weight", "description", "enabled")
@@ -133,15 +134,12 @@ class RuleSet:
         for index in indexes:
             rule = self.rules[index]
             node = rule.node
-            if not node.matches(doc, FULL_SCOPE):
+            # The smallest scope the rule matches in: title, else lead, else the whole text.
+            tier = node.tier(doc)
+            if tier == NO_TIER:
                 continue
-            scope: Scope
-            if node.matches(doc, TITLE_SCOPE):
-                scope, factor = TITLE_SCOPE, TITLE_FACTOR
-            elif node.matches(doc, LEAD_SCOPE):
-                scope, factor = LEAD_SCOPE, LEAD_FACTOR
-            else:
-                scope, factor = FULL_SCOPE, TEXT_FACTOR
+            scope: Scope = SCOPES_BY_LEVEL[tier]
+            factor = _FACTORS[tier]
             contribution = rule.weight * factor
             if scope is FULL_SCOPE and contribution > 0:
                 room = max(0.0, TEXT_ONLY_SHARE * self.threshold - text_only)
