@@ -665,20 +665,20 @@ class Or(Node):
         if self._by_atom is None:
             index: dict[Atom, list[int]] = {}
             unindexed: list[int] = []
-            single: list[int] = []
+            one_clause: list[int] = []
             for position, child in enumerate(self.children):
                 gate = [c for c in child.conditions() if all(k != "quantity" for k, _ in c)]
                 if not gate:
                     unindexed.append(position)
                 if len(gate) <= 1:
-                    single.append(position)
+                    one_clause.append(position)
                 for atom in gate[0] if gate else ():
                     index.setdefault(atom, []).append(position)
             self._by_atom = (
                 {atom: tuple(positions) for atom, positions in index.items()},
                 frozenset(index),
                 tuple(unindexed),
-                frozenset(single),
+                frozenset(one_clause),
             )
         by_atom, indexed, always, single = self._by_atom
         chosen = set(always)
