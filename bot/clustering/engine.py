@@ -160,6 +160,8 @@ class _Story:
     leads: list[tuple[str, str]] = field(default_factory=list)  # (item key, lead sentence)
     names: dict[str, int] = field(default_factory=dict)  # name-like lead terms -> members
     years: dict[int, int] = field(default_factory=dict)  # years of written dates -> members
+    # Some member says something: a title that is not a placeholder, or prose (_informative).
+    informative: bool = False
 
 
 def _utc(value: datetime | None) -> datetime:
@@ -180,6 +182,12 @@ def _title_key(feats: ft.ItemFeatures) -> str | None:
     if len(words) < 4 or ft.is_placeholder_title(feats.title, words):
         return None
     return " ".join(words)
+
+
+def _informative(title: str, has_lead: bool, title_terms: list[str] | None = None) -> bool:
+    """Whether a report says anything to compare: prose, or a title that is not a placeholder
+    ("Share this on:", "Business Highlights", a dateline)."""
+    return has_lead or not ft.is_placeholder_title(title, title_terms)
 
 
 def _figures(quantities: list[Quantity]) -> list[tuple[str, float]]:
@@ -441,6 +449,7 @@ class StoryClusterer:
         self._seq_of[keep.key] = keep.seq
         keep.first_seen = min(keep.first_seen, gone.first_seen)
         keep.last_updated = max(keep.last_updated, gone.last_updated)
+        keep.informative = keep.informative or gone.informative
         heapq.heappush(self._expiry, (keep.last_updated.timestamp(), keep.key))
         keep.members.extend(gone.members)
         keep.members.sort(key=lambda m: (m.published, m.key))
@@ -629,6 +638,12 @@ class StoryClusterer:
     def _vetoed(
         self, story: _Story, feats: ft.ItemFeatures, figures: list[tuple[str, float]]
     ) -> bool:
+        # A story whose reports say nothing (placeholder titles, no prose) has no event to
+        # compare with: its centroid is a word or two of page furniture ("share" of "Share this
+        # on:"), and joining it on that word gathers unrelated reports. Its own report may still
+        # join others.
+        if not story.informative:
+            return True
         if self._names_conflict(story, feats) or self._actors_conflict(story, feats):
             return True
         # Another instance of the same named asset in the title or lead: another event.
@@ -679,6 +694,10 @@ class StoryClusterer:
         story.first_seen = min(story.first_seen, published)
         story.last_updated = max(story.last_updated, published)
         heapq.heappush(self._expiry, (story.last_updated.timestamp(), story.key))
+        if not story.informative:
+            story.informative = _informative(
+                feats.title, bool(feats.lead_sentences), feats.title_terms
+            )
         story.members.append(
             _Member(
                 item.key,
@@ -949,6 +968,11 @@ class StoryClusterer:
             years={int(y): int(c) for y, c in state.get("years", {}).items()},
         )
         story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
+        # As _join decides it: some member had prose (then the story kept a lead sentence) or
+        # an informative title (read as extract reads it, without a truncated tail).
+        story.informative = bool(story.leads) or any(
+            _informative(m.title, False, ft.tokens(ft.untruncated(m.title))) for m in story.members
+        )
         # A story that holds members of the restored one was merged into it elsewhere (another
         # instance on the same database): it is stale.
         stale = {self._by_item.get(m.key) for m in story.members} - {None, story_key}
