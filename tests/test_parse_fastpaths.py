@@ -252,3 +252,24 @@ def test_clutter_lines_are_found_as_before() -> None:
         checked += expected
     assert checked > 1000
     assert strip_clutter("A GPU deal.\nSign up for our newsletter\nMore.") == "A GPU deal.\nMore."
+
+
+def test_the_combined_markup_hint_finds_whatever_the_three_hints_find() -> None:
+    rng = random.Random(6)
+    names = "script style noscript template iframe svg math object select button nav aside"
+    names += " form footer ul ol td th p div tr strong span li"
+    letters = {"s": "sSſ", "k": "kK\u212a", "i": "iIİı"}
+    checked = 0
+    for _ in range(20000):
+        name = rng.choice(names.split())
+        name = "".join(rng.choice(letters.get(ch, ch + ch.upper())) for ch in name)
+        text = rng.choice(["", "a ", "<p>"]) + "<" + rng.choice(["", "/"]) + name
+        text += rng.choice([">", " x>", "x>", "", "-", "_"])
+        hinted = any(
+            hint.search(text)
+            for hint in (text_module._DROP_HINT, text_module._LIST_HINT, text_module._CELL_HINT)
+        )
+        if hinted:
+            checked += 1
+            assert text_module._ANY_HINT.search(text), text
+    assert checked > 5000

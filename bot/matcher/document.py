@@ -114,8 +114,16 @@ class AnalysedField:
         return index < len(tokens) and tokens[index].startswith(prefix)
 
     def first_token_with_stem(self, word: str) -> str:
-        positions = self.stem_positions.get(word)
-        return self.tokens[positions[0]] if positions else word
+        # One search of the stems, unless their positions are indexed already: explaining a
+        # match looks up a few words, which would not pay for the index.
+        positions = self.__dict__.get("stem_positions")
+        if positions is not None:
+            found = positions.get(word)
+            return self.tokens[found[0]] if found else word
+        try:
+            return self.tokens[self.stems.index(word)]
+        except ValueError:
+            return word
 
 
 def lead_paragraph(text: str) -> str:

@@ -110,7 +110,7 @@ class _RuleConditions:
         self.clauses = clauses
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Scan:
     """What one pass found in an item: the rules worth evaluating, in rule order, and the word
     atoms that occur (`present`, for `Node.possible`, which prunes inside those rules)."""
@@ -175,6 +175,7 @@ class Prefilter:
             for atom_id in anchor:
                 by_atom.setdefault(atom_id, []).append(rule)
         size = len(atom_ids) + 1 + len(cue_patterns)
+        self._anchors = frozenset(by_atom)
         self._by_atom: list[tuple[_RuleConditions, ...]] = [()] * size
         for atom_id, rules in by_atom.items():
             self._by_atom[atom_id] = tuple(rules)
@@ -215,6 +216,8 @@ class Prefilter:
             return None
         if not found or found[0] != 0:
             return None  # RE2 gave up (memory): no answer is not "no atom"
+        if not self._always and self._anchors.isdisjoint(found):
+            return Scan([], found, self._atoms)  # no rule can match (most items)
         by_atom = self._by_atom
         rules = dict(self._always) if self._always else None
         for atom_id in found:

@@ -122,10 +122,26 @@ _WORD = re.compile(r"[\w'-]+")
 # not searched (the searches try an alternation at every word). Exact for a line whose letters
 # lower-case to ASCII letters only where the patterns' case-insensitive matching says so; the
 # three letters that match ASCII ones without lower-casing to them send the line to the search.
-_STRONG_WORDS: tuple[str, ...] = ("sign", "subscribe", "register", "join", "inbox", "delivered")
-_STRONG_WORDS += ("daily", "weekly", "monthly")
-_WEAK_WORDS = ("newsletter", "inbox", "mail", "privacy", "terms", "subscribe", "subscriber")
 _ODD_CASE = re.compile("[\u0130\u0131\u017f]")  # İ ı ſ
+
+
+def _may_be_prompt(lowered: str) -> bool:
+    """Whether a lower-cased line holds a word of the strong or the weak sign-up patterns."""
+    return (
+        "sign" in lowered
+        or "subscribe" in lowered
+        or "register" in lowered
+        or "join" in lowered
+        or "inbox" in lowered
+        or "delivered" in lowered
+        or "daily" in lowered
+        or "weekly" in lowered
+        or "monthly" in lowered
+        or "newsletter" in lowered
+        or "mail" in lowered
+        or "privacy" in lowered
+        or "terms" in lowered
+    )
 
 
 def _is_section_heading(line: str, word_count: int) -> bool:
@@ -138,15 +154,11 @@ def _is_clutter_line(line: str, word_count: int) -> bool:
     if word_count > 30:
         return False
     lowered = line.lower()
-    odd = not line.isascii() and _ODD_CASE.search(line) is not None
-    if (odd or any(word in lowered for word in _STRONG_WORDS)) and _NEWSLETTER_STRONG.search(line):
-        return True
-    if (
-        word_count <= 15
-        and (odd or any(word in lowered for word in _WEAK_WORDS))
-        and _NEWSLETTER_WEAK.search(line)
-    ):
-        return True
+    if _may_be_prompt(lowered) or (not line.isascii() and _ODD_CASE.search(line)):
+        if _NEWSLETTER_STRONG.search(line):
+            return True
+        if word_count <= 15 and _NEWSLETTER_WEAK.search(line):
+            return True
     if word_count > 8:
         return False
     words = _WORD.findall(lowered)

@@ -30,6 +30,12 @@ _DROP_HINT = re.compile(
 )
 _LIST_HINT = re.compile(r"<[uo]l\b", re.IGNORECASE)
 _CELL_HINT = re.compile(r"<t[dh]\b", re.IGNORECASE)
+# Any of the three hints above, in one search (most descriptions have none of them).
+_ANY_HINT = re.compile(
+    r"<(?:s(?:cript|tyle|vg|elect)|n(?:oscript|av)|t(?:emplate|[dh])|iframe|math|o(?:bject|l)"
+    r"|button|aside|f(?:orm|ooter)|ul)\b",
+    re.IGNORECASE,
+)
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|$)", re.DOTALL)
 _BLOCK_TAG = re.compile(
@@ -98,14 +104,18 @@ def to_plain_text(markup: str | None, *, keep_lines: bool = False, limit: int | 
             if "<!" in text:
                 text = _COMMENT.sub(" ", text)
                 text = _CDATA.sub(r"\1", text)
-            if _DROP_HINT.search(text):
-                text = _DROP_ELEMENTS.sub("\n", text)
-            if keep_lines and _LIST_HINT.search(text):
-                text = _drop_link_lists(text)
-            text = _BLOCK_TAG.sub("\n", text)
-            if _CELL_HINT.search(text):
-                text = _CELL_TAG.sub(" ", text)
-            text = _ANY_TAG.sub("", text)
+            if _ANY_HINT.search(text) is None:
+                # Replacing tags by white space creates no new tag: no hint appears later.
+                text = _ANY_TAG.sub("", _BLOCK_TAG.sub("\n", text))
+            else:
+                if _DROP_HINT.search(text):
+                    text = _DROP_ELEMENTS.sub("\n", text)
+                if keep_lines and _LIST_HINT.search(text):
+                    text = _drop_link_lists(text)
+                text = _BLOCK_TAG.sub("\n", text)
+                if _CELL_HINT.search(text):
+                    text = _CELL_TAG.sub(" ", text)
+                text = _ANY_TAG.sub("", text)
         text = html.unescape(text)
         # Descriptions escaped twice ("&lt;p&gt;") only show their tags after one unescape.
         if "<" in text and _HTML_TAG.search(text):
