@@ -159,6 +159,13 @@ def test_the_odd_white_space_class_is_every_white_space_but_space_and_newline() 
     assert "".join(text_module._ODD_SPACE.findall(ALL_CHARS)) == expected
 
 
+def test_the_control_or_odd_space_class_is_the_union_of_both() -> None:
+    found = set(text_module._CONTROL_OR_ODD_SPACE.findall(ALL_CHARS))
+    control = set(text_module._CONTROL.findall(ALL_CHARS))
+    assert found == control | set(text_module._ODD_SPACE.findall(ALL_CHARS))
+    assert "\n" not in found and " " not in found
+
+
 def test_white_space_is_collapsed_as_before() -> None:
     rng = random.Random(2)
     parts = [" ", "  ", "   ", "\n", "\n \n", "\t", "\xa0", "\u2003", "\u3000", "\r\n", "w"]
@@ -243,9 +250,14 @@ def test_clutter_lines_are_found_as_before() -> None:
     ]
     words += ["SIGN", "Subscribe", "ſubscribe", "İnbox", "ınbox", "NEWSLETTER", "e-mail", "K"]
     words += ["Register", "join", "monthly", "roundup", "unsubscribe", "for", "free", "→"]
+    words += ["Read", "more:", "MORE »", "Advertisement", "ſponsored", "İmage", "credit:", "ad"]
+    words += ["Continue", "reading", "Related:", "Watch:", "click", "here", "listen", "Skip"]
+    words += ["to", "content", "photo", "source:", "Don't", "miss:", "ıMAGE", "The", "post"]
     checked = 0
     for _ in range(30000):
         line = " ".join(rng.choice(words) for _ in range(rng.randrange(1, 34)))
+        if rng.random() < 0.3:
+            line = rng.choice(["Read more: ", "Advertisement", "Related: x", "Watch: "]) + line
         count = len(line.split())
         expected = _reference_is_clutter_line(line, count)
         assert clutter._is_clutter_line(line, count) == expected, line

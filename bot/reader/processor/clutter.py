@@ -148,8 +148,16 @@ def _is_section_heading(line: str, word_count: int) -> bool:
     return word_count <= _HEADING_MAX_WORDS and _SECTION_HEADING.match(line) is not None
 
 
+# The letters a teaser, "read more" or label line can begin with, in any case (with the three
+# letters that match ASCII ones case-insensitively without being ASCII): a line beginning with
+# any other character is not matched against those patterns.
+_LABEL_START = frozenset("acdilmprstwACDILMPRSTW\u0130\u0131\u017f")
+
+
 def _is_clutter_line(line: str, word_count: int) -> bool:
-    if _TEASER_LINE.match(line) or _READ_MORE.match(line) or _LABEL_ONLY.match(line):
+    if line[:1] in _LABEL_START and (
+        _TEASER_LINE.match(line) or _READ_MORE.match(line) or _LABEL_ONLY.match(line)
+    ):
         return True
     if word_count > 30:
         return False

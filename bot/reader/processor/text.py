@@ -65,6 +65,11 @@ _ODD_SPACE = re.compile(
     "[\t\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 )
 _SPACE_RUN = re.compile(" {2,}")
+# A control character (see _CONTROL) or odd white space: text without any has none to remove.
+_CONTROL_OR_ODD_SPACE = re.compile(
+    "[\x00-\x09\x0b\x0c\r\x0e-\x1f\x7f\x85\xa0\u1680\u2000-\u200d\u2028\u2029\u202f"
+    "\u205f\u2060\u3000\ufeff]"
+)
 _BLANK_LINES = re.compile(r"\n\s*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]")
 _LOOKS_LIKE_MARKUP = re.compile(r"<[A-Za-z/!?]|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]{1,31});")
@@ -122,7 +127,10 @@ def to_plain_text(markup: str | None, *, keep_lines: bool = False, limit: int | 
             text = _DROP_ELEMENTS.sub("\n", text)
             text = _BLOCK_TAG.sub("\n", text)
             text = _HTML_TAG.sub("", text)
-    text = collapse_space(_CONTROL.sub("", text), keep_lines=keep_lines)
+    if _CONTROL_OR_ODD_SPACE.search(text) is None:  # most text: one search instead of two
+        text = _collapse(text, keep_lines, odd=False)
+    else:
+        text = collapse_space(_CONTROL.sub("", text), keep_lines=keep_lines)
     if limit is not None:
         text = truncate(text, limit)
     return text
@@ -131,7 +139,11 @@ def to_plain_text(markup: str | None, *, keep_lines: bool = False, limit: int | 
 def collapse_space(text: str, *, keep_lines: bool = False) -> str:
     """`text` with every run of white space one space, or with `keep_lines` every run without a
     line break one space and every run with one a single line break; stripped."""
-    odd = _ODD_SPACE.search(text) is not None
+    return _collapse(text, keep_lines, odd=_ODD_SPACE.search(text) is not None)
+
+
+def _collapse(text: str, keep_lines: bool, *, odd: bool) -> str:
+    """collapse_space, told whether `text` has white space other than spaces and line breaks."""
     if keep_lines:
         if odd:
             text = _SPACES.sub(" ", text)
