@@ -58,6 +58,31 @@ def test_migrations_build_exactly_the_schema_the_models_describe(db_url: str) ->
     assert differences == []
 
 
+def test_the_pending_index_holds_only_pending_entries(db_url: str) -> None:
+    """The processor's queue index is partial (migration 0006): entries done when stored add
+    nothing to it, and the queue query can use it."""
+    db = _db(db_url)
+    with db.engine.connect() as conn:
+        if db.is_sqlite:
+            definition = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'ix_entries_pending'"
+            ).scalar()
+            plan = " ".join(
+                str(row[-1])
+                for row in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT id FROM entries WHERE processed_at IS NULL"
+                )
+            )
+            assert "ix_entries_pending" in plan
+        else:
+            definition = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_entries_pending'"
+            ).scalar()
+    db.dispose()
+    assert definition is not None
+    assert "processed_at IS NULL" in definition.replace("(", "").replace(")", "")
+
+
 def _entry(identity: str, title: str, published: datetime | None = NOW) -> EntryData:
     return EntryData(
         identity=identity,

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -92,7 +93,13 @@ class Entry(Base):
     __tablename__ = "entries"
     __table_args__ = (
         UniqueConstraint("feed_id", "identity", name="uq_entries_feed_identity"),
-        Index("ix_entries_pending", "processed_at"),
+        # Only the processor's queue reads it, and most entries are done once stored.
+        Index(
+            "ix_entries_pending",
+            "processed_at",
+            sqlite_where=text("processed_at IS NULL"),
+            postgresql_where=text("processed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
