@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -165,6 +166,8 @@ class _Story:
     years: dict[int, int] = field(default_factory=dict)  # years of written dates -> members
     # Some member says something: a title that is not a placeholder, or prose (_informative).
     informative: bool = False
+    # Years of the datelines of members dated away from their feed time (_dateline_year).
+    dated_years: dict[int, int] = field(default_factory=dict)
 
 
 def _utc(value: datetime | None) -> datetime:
@@ -185,6 +188,57 @@ def _title_key(feats: ft.ItemFeatures) -> str | None:
     if len(words) < 4 or ft.is_placeholder_title(feats.title, words):
         return None
     return " ".join(words)
+
+
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        start=1,
+    )
+}
+# A full written date: "March 4, 2009", "26 September 2013", "27 / 09 / 2013".
+_FULL_DATE = re.compile(
+    r"\b(?:" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)"
+    r"|(\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+((?:19|20)\d\d)"
+    r"|(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*((?:19|20)\d\d))(?![\w/])",
+    re.IGNORECASE,
+)
+# Where a dateline stands: at the start of the title or of one of the first body lines
+# ("WEDNESDAY, MARCH 4, 2009, 10:53 AM", "Published on Friday, 27 September 2013",
+# "27/09/2013 - Turkmenistan to hold ..."), not inside the report ("born April 22, 1923") or
+# in a teaser run into the first paragraph.
+DATELINE_LINES = 3
+DATELINE_REACH = 40
+
+
+def _dateline(title: str, body: str) -> datetime | None:
+    """The date a report gives itself in its dateline, if it writes one (see above)."""
+    lines = [title]
+    if body:
+        lines += ft.trim_clutter(body[:2000]).splitlines()[:DATELINE_LINES]
+    for line in lines:
+        match = _FULL_DATE.search(line)
+        if match is None or match.start() > DATELINE_REACH:
+            continue
+        g = match.groups()
+        try:
+            if g[0]:
+                return datetime(int(g[2]), _MONTHS[g[0][:3].lower()], int(g[1]), tzinfo=UTC)
+            if g[4]:
+                return datetime(int(g[5]), _MONTHS[g[4][:3].lower()], int(g[3]), tzinfo=UTC)
+            first, second, year = int(g[6]), int(g[7]), int(g[8])
+            # Month first or day first: either reading that is a date gives the year.
+            for month, day in ((first, second), (second, first)):
+                if 1 <= month <= 12 and 1 <= day <= 31:
+                    return datetime(year, month, day, tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
 
 
 def _informative(title: str, has_lead: bool, title_terms: list[str] | None = None) -> bool:
@@ -284,13 +338,16 @@ class StoryClusterer:
         figures = _figures(extract_quantities(feats.primary_text))
         title_key = _title_key(feats)
         embedding = self.semantic.item_vector(item) if self.semantic is not None else None
+        dated = self._dated_year(item, published)
 
         best_key: str | None = None
         best_score = 0.0
         near = self._by_title.get(title_key) if title_key else None
         if near is not None and near in self._stories:
             story = self._stories[near]
-            if self._time_factor(story, published) > 0 and not self._vetoed(story, feats, figures):
+            if self._time_factor(story, published) > 0 and not self._vetoed(
+                story, feats, figures, dated
+            ):
                 best_key, best_score = near, 1.0
         threshold = self.config.join_threshold
         if not feats.lead_sentences:
@@ -320,7 +377,7 @@ class StoryClusterer:
         for score, key in scored:
             if score < threshold or len(also) >= self.config.merge_candidates:
                 break
-            if self._vetoed(self._stories[key], feats, figures):
+            if self._vetoed(self._stories[key], feats, figures, dated):
                 continue
             if best_key is None:
                 best_key, best_score = key, score
@@ -328,7 +385,7 @@ class StoryClusterer:
                 also.append((score, key))
         if best_key is not None and best_score >= threshold:
             story = self._stories[best_key]
-            self._join(story, item, feats, vector, figures, published, best_score, title_key)
+            self._join(story, item, feats, vector, figures, published, best_score, title_key, dated)
             if self.semantic is not None and embedding is not None:
                 self.semantic.join(story.key, embedding)
             survivor, merged = self._merge_fragments(story, also, published)
@@ -336,7 +393,7 @@ class StoryClusterer:
                 story_key=survivor, is_new_story=False, similarity=best_score, merged=merged
             )
         story = self._start(item, published)
-        self._join(story, item, feats, vector, figures, published, 1.0, title_key)
+        self._join(story, item, feats, vector, figures, published, 1.0, title_key, dated)
         if self.semantic is not None and embedding is not None:
             self.semantic.join(story.key, embedding)
         return Assignment(story_key=story.key, is_new_story=True, similarity=1.0)
@@ -422,6 +479,12 @@ class StoryClusterer:
         # same kind of event (this year's election and the last one), not one.
         if a.years and b.years and not a.years.keys() & b.years.keys():
             return True
+        # A story of reports dated by their datelines (_dated_year) and a story whose reports
+        # write no date of those years: the same kind of event at another time, however alike
+        # the two read (an undated report that fits both joins one and merges nothing).
+        for x, y in ((a, b), (b, a)):
+            if x.dated_years and not x.dated_years.keys() & y.years.keys():
+                return True
         instances: dict[str, set[str]] = {}
         for asset in a.assets:
             name, _, instance = asset.rpartition(" ")
@@ -473,6 +536,8 @@ class StoryClusterer:
                 table_keep[name] = table_keep.get(name, 0) + count
         for year, count in gone.years.items():
             keep.years[year] = keep.years.get(year, 0) + count
+        for year, count in gone.dated_years.items():
+            keep.dated_years[year] = keep.dated_years.get(year, 0) + count
         for figure in gone.quantities:
             if figure not in keep.quantities:
                 keep.quantities.append(figure)
@@ -663,9 +728,38 @@ class StoryClusterer:
             return 0.0
         return float(0.5 ** (hours / self.config.decay_half_life_hours))
 
+    def _dated_year(self, item: ClusterItem, published: datetime) -> int | None:
+        """The year of the report's dateline when the dateline dates it away from its feed
+        time (another year, and outside the active window of it), else None.
+
+        Reports of one event are written within days, so a report's own date is time evidence
+        as good as its feed time. When the two disagree by a year or more the dateline is the
+        one to believe: the feed gave no time (an offline run stamps items with the run's
+        time) or republished an old article. Such a report is dated by its dateline year
+        (_vetoed, _stories_conflict); reports whose dateline agrees with their feed time, the
+        daemon's everyday case, are untouched.
+        """
+        body = item.text if len(item.text) > len(item.summary) else item.summary
+        date = _dateline(item.title, body)
+        if date is None or date.year == published.year:
+            return None
+        if abs(date - published) <= timedelta(hours=self.config.active_window_hours):
+            return None
+        return date.year
+
     def _vetoed(
-        self, story: _Story, feats: ft.ItemFeatures, figures: list[tuple[str, float]]
+        self,
+        story: _Story,
+        feats: ft.ItemFeatures,
+        figures: list[tuple[str, float]],
+        dated: int | None = None,
     ) -> bool:
+        # A report dated by its dateline (_dated_year) joins only a story whose reports write
+        # dates of that year: a story of undated reports or of other years is another
+        # occurrence (this year's election and the one five years before, both "Parliamentary
+        # elections in Turkmenistan").
+        if dated is not None and dated not in story.years:
+            return True
         # A story whose reports say nothing (placeholder titles, no prose) has no event to
         # compare with: its centroid is a word or two of page furniture ("share" of "Share this
         # on:"), and joining it on that word gathers unrelated reports. Its own report may still
@@ -717,6 +811,7 @@ class StoryClusterer:
         published: datetime,
         similarity: float,
         title_key: str | None,
+        dated: int | None = None,
     ) -> None:
         self._seq += 1
         story.seq = self._seq
@@ -767,6 +862,8 @@ class StoryClusterer:
             story.places[place] = story.places.get(place, 0) + 1
         for year in feats.years:
             story.years[year] = story.years.get(year, 0) + 1
+        if dated is not None:
+            story.dated_years[dated] = story.dated_years.get(dated, 0) + 1
         if feats.lead_sentences and len(story.leads) < 8:
             story.leads.append((item.key, " ".join(feats.lead_sentences[:2])))
         self._by_item[item.key] = story.key
@@ -961,6 +1058,7 @@ class StoryClusterer:
             # The story's mean sentence embedding, with the semantic extra (optional key).
             **(self.semantic.export(story_key) if self.semantic is not None else {}),
             "years": {str(year): count for year, count in s.years.items()},
+            "dated_years": {str(year): count for year, count in s.dated_years.items()},
         }
 
     def restore(self, story_key: str, state: dict[str, Any]) -> None:
@@ -996,6 +1094,7 @@ class StoryClusterer:
             names={str(t): int(c) for t, c in state["names"].items()},
             # States written before dated years were kept have none.
             years={int(y): int(c) for y, c in state.get("years", {}).items()},
+            dated_years={int(y): int(c) for y, c in state.get("dated_years", {}).items()},
         )
         story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
         # As _join decides it: some member had prose (then the story kept a lead sentence) or
