@@ -33,9 +33,14 @@ def test_a_placeholder_story_is_not_joined_on_its_furniture() -> None:
 def test_the_flag_survives_export_and_restore() -> None:
     clusterer = StoryClusterer()
     key = clusterer.add(item("p", "Share this on:", 0)).story_key
+    state = clusterer.export_state(key)
     restored = StoryClusterer()
-    restored.restore(key, clusterer.export_state(key))
+    restored.restore(key, state)
     assert restored.add(item("a", SHARES[0], 1)).is_new_story
+    # A state written before the flag was kept: rebuilt from the members.
+    older = StoryClusterer()
+    older.restore(key, {k: v for k, v in state.items() if k != "informative"})
+    assert older.add(item("a", SHARES[0], 1)).is_new_story
 
 
 def test_a_placeholder_title_with_prose_is_a_report() -> None:

@@ -1059,6 +1059,7 @@ class StoryClusterer:
             **(self.semantic.export(story_key) if self.semantic is not None else {}),
             "years": {str(year): count for year, count in s.years.items()},
             "dated_years": {str(year): count for year, count in s.dated_years.items()},
+            "informative": s.informative,
         }
 
     def restore(self, story_key: str, state: dict[str, Any]) -> None:
@@ -1097,10 +1098,18 @@ class StoryClusterer:
             dated_years={int(y): int(c) for y, c in state.get("dated_years", {}).items()},
         )
         story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
-        # As _join decides it: some member had prose (then the story kept a lead sentence) or
-        # an informative title (read as extract reads it, without a truncated tail).
-        story.informative = bool(story.leads) or any(
-            _informative(m.title, False, ft.tokens(ft.untruncated(m.title))) for m in story.members
+        # As _join decided it; states written before the flag was kept: some member had prose
+        # (then the story kept a lead sentence) or an informative title (read as extract reads
+        # it, without a truncated tail).
+        informative = state.get("informative")
+        story.informative = (
+            bool(informative)
+            if informative is not None
+            else bool(story.leads)
+            or any(
+                _informative(m.title, False, ft.tokens(ft.untruncated(m.title)))
+                for m in story.members
+            )
         )
         # A story that holds members of the restored one was merged into it elsewhere (another
         # instance on the same database): it is stale.
