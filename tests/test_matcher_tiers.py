@@ -31,6 +31,7 @@ from bot.matcher.query import (
     Scope,
 )
 from bot.model.match import MatchItem
+from bot.text.tokens import stem
 
 SCOPES = (TITLE_SCOPE, LEAD_SCOPE, FULL_SCOPE, EXCLUSION_SCOPE)
 
@@ -102,3 +103,23 @@ def test_a_rule_is_scored_in_the_smallest_scope_it_matches_in() -> None:
     text = rules.match(MatchItem(title="A lease", text="Many GPUs " * 3))
     assert [(hit.rule, hit.weight) for hit in text.hits] == [("a", 0.35)]
     assert SCOPES_BY_LEVEL == (TITLE_SCOPE, LEAD_SCOPE, FULL_SCOPE)
+
+
+def test_the_first_word_with_a_prefix_is_the_first_of_its_positions() -> None:
+    from bot.matcher.document import AnalysedField
+
+    rng = random.Random(12)
+    words = ["lease", "leases", "leasing", "leased", "lea", "gpu", "gpus", "data", "datacenter"]
+    words += ["chip", "chips", "chipmaker", "h100", "h100s", "the", "of", "ınfra", "Leasing"]
+    prefixes = ["leas", "lea", "gpu", "data", "chip", "h1", "ın", "zz", "the"]
+    for _ in range(3000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randrange(0, 15)))
+        for warm in (False, True):
+            field = AnalysedField(text)
+            for prefix in rng.sample(prefixes, 4):
+                prefix_stem = stem(prefix)
+                if warm:
+                    field.prefix_positions(prefix, prefix_stem)
+                positions = AnalysedField(text).prefix_positions(prefix, prefix_stem)
+                expected = positions[0] if positions else None
+                assert field.first_with_prefix(prefix, prefix_stem) == expected, (text, prefix)

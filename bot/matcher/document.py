@@ -99,6 +99,25 @@ class AnalysedField:
         result = self._prefix_positions[prefix] = sorted(found)
         return result
 
+    def first_with_prefix(self, prefix: str, prefix_stem: str) -> int | None:
+        """`prefix_positions(prefix, prefix_stem)[0]` (None: none), found by searching the
+        words rather than indexing all their positions, unless those are indexed already."""
+        cached = self.__dict__.get("_prefix_positions", {}).get(prefix)
+        if cached is not None:
+            return cached[0] if cached else None
+        tokens = self.tokens
+        first: int | None = None
+        if prefix_stem in self.stem_set:
+            first = self.stems.index(prefix_stem)
+        words = self.sorted_tokens
+        index = bisect_left(words, prefix)
+        while index < len(words) and words[index].startswith(prefix):
+            position = tokens.index(words[index])
+            if first is None or position < first:
+                first = position
+            index += 1
+        return first
+
     @cached_property
     def quantities(self) -> list[Quantity]:
         if self.with_line_breaks is not None:

@@ -269,8 +269,8 @@ class Prefix(Leaf):
         return token.startswith(self.prefix) or token_stem == self.stem
 
     def shown(self, analysed: AnalysedField) -> str:
-        positions = analysed.prefix_positions(self.prefix, self.stem)
-        return analysed.tokens[positions[0]] if positions else self.label
+        first = analysed.first_with_prefix(self.prefix, self.stem)
+        return analysed.tokens[first] if first is not None else self.label
 
     def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
         return [(i, i + 1) for i in analysed.prefix_positions(self.prefix, self.stem)]
