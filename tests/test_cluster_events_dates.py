@@ -113,3 +113,15 @@ def test_dated_years_survive_export_and_restore() -> None:
     restored = StoryClusterer()
     restored.restore(dated, state)
     assert restored.export_state(dated)["dated_years"] == {"2013": 1}
+
+
+def test_a_dateline_past_the_read_span_still_dates_the_story() -> None:
+    """A dateline on the second line after a very long first paragraph (past the 1,500
+    characters features read for years): the story it starts still takes the next report
+    dated that year."""
+    long_lead = " ".join([DATED[1].split("\n", 1)[1]] * 9)
+    assert 1500 < len(long_lead) < 1900
+    first = item("d", DATED[0], long_lead + "\n27 September 2013", RUN)
+    clusterer = StoryClusterer()
+    key = clusterer.add(first).story_key
+    assert clusterer.add(item("e", *DATED_AGAIN, RUN + timedelta(minutes=1))).story_key == key

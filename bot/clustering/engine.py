@@ -864,6 +864,10 @@ class StoryClusterer:
             story.years[year] = story.years.get(year, 0) + 1
         if dated is not None:
             story.dated_years[dated] = story.dated_years.get(dated, 0) + 1
+            # The dateline is a written date too, wherever it stands (features read the first
+            # 1,500 characters): the story it starts takes reports dated alike.
+            if dated not in feats.years:
+                story.years[dated] = story.years.get(dated, 0) + 1
         if feats.lead_sentences and len(story.leads) < 8:
             story.leads.append((item.key, " ".join(feats.lead_sentences[:2])))
         self._by_item[item.key] = story.key
