@@ -224,3 +224,39 @@ def test_default_rules_choose_the_same_rules_as_with_the_exact_cues_alone() -> N
         assert scan.rules == exact, item
         checked += bool(exact)
     assert checked > 100
+
+
+def test_the_framed_search_finds_the_atoms_that_anchors_would() -> None:
+    """Word atoms are searched for in the text framed by line breaks, with no "^" or "$" in the
+    patterns (which made RE2 build automaton states for every new text); the atoms found are
+    those that patterns accepting the start and end of the text would find."""
+    from bot.matcher.prefilter import atom_pattern
+
+    rules = load_rules(ROOT / "config" / "rules" / "compute-deals.toml")
+    prefilter = rules._prefilter
+    atoms = [atom for atom in prefilter._atoms[1:] if atom[0]]
+    options = re2.Options()
+    options.never_capture = True
+    anchored = re2.Set.SearchSet(options)
+    for atom in atoms:
+        pattern = atom_pattern(*atom)
+        assert "^" not in pattern.replace("[^", "") and "$" not in pattern
+        start, rest = "[^a-z0-9]", pattern.removeprefix("[^a-z0-9]")
+        assert pattern.startswith(start)
+        if rest.endswith(start):
+            rest = rest.removesuffix(start) + "(?:[^a-z0-9]|$)"
+        anchored.Add("(?:^|[^a-z0-9])" + rest)
+    anchored.Compile()
+    rng = random.Random(3)
+    texts = _shared_texts()[:2000] + [_random_text(rng) for _ in range(2000)]
+    texts += ["gpu", "gpus lease", "data center", "deal", "x deal", "deal x", "leasing"]
+    hits = 0
+    for text in texts:
+        scan = prefilter.scan(MatchItem(title=text))
+        assert scan is not None
+        words = {atom_id for atom_id in scan.found if atom_id and prefilter._atoms[atom_id][0]}
+        folded = fold("\n".join(raw_fields(MatchItem(title=text), for_prefilter=True)))
+        expected = {index + 1 for index in anchored.Match(folded.encode()) or []}
+        assert words == expected, text
+        hits += bool(words)
+    assert hits > 1000
