@@ -295,6 +295,9 @@ class StoryClusterer:
         self._df: dict[str, int] = {}
         self._docs = 0
         self._postings: dict[str, set[str]] = {}
+        # For postings that reached the limit: (sequence number, story) entries, possibly stale,
+        # from which the least recently updated story is evicted (see _evict_oldest).
+        self._posting_heaps: dict[str, list[tuple[int, str]]] = {}
         self._by_item: dict[str, str] = {}
         self._by_url: dict[str, str] = {}
         self._by_title: dict[str, str] = {}
@@ -599,9 +602,18 @@ class StoryClusterer:
             return list(self._stories)
         query = sorted(vector.items(), key=lambda kv: (-kv[1], kv[0]))[: self.config.query_terms]
         hits: dict[str, float] = {}
+        found = hits.get
+        postings = self._postings
         for term, weight in query:
-            for key in self._postings.get(term, ()):
-                hits[key] = hits.get(key, 0.0) + weight
+            posting = postings.get(term)
+            if posting is None:
+                continue
+            if not hits:
+                hits = dict.fromkeys(posting, weight)
+                found = hits.get
+                continue
+            for key in posting:
+                hits[key] = found(key, 0.0) + weight
         limit = self.config.max_candidates
         if len(hits) > limit:
             # The weight of the limit-th best hit, found on bare floats (fast), then only the
@@ -894,17 +906,47 @@ class StoryClusterer:
         older stories stay reachable through their rarer terms.
         """
         limit = self.config.posting_limit
-        seq_of = self._seq_of.__getitem__
+        heaps = self._posting_heaps
+        key = story.key
         for term in story.centroid:
             posting = self._postings.get(term)
             if posting is None:
-                self._postings[term] = {story.key}
+                self._postings[term] = {key}
                 continue
-            if story.key in posting:
+            if key in posting:
                 continue
-            posting.add(story.key)
+            posting.add(key)
+            heap = heaps.get(term)
+            if heap is not None:
+                heapq.heappush(heap, (story.seq, key))
             if len(posting) > limit:
-                posting.discard(min(posting, key=seq_of))
+                self._evict_oldest(term, posting)
+
+    def _evict_oldest(self, term: str, posting: set[str]) -> None:
+        """Drop the story of `posting` with the lowest live sequence number.
+
+        A scan of the posting for its minimum on every insertion into a full list was the cost
+        that grew most with the number of stories (common terms' lists are always full). A heap
+        per full posting gives the same story: each member has an entry whose number is at most
+        its live one (entries are pushed when a story enters the list; a story's number only
+        changes when it is updated), and an entry whose number is no longer the live one is
+        replaced by the live one before it can be chosen."""
+        seq_of = self._seq_of
+        heap = self._posting_heaps.get(term)
+        if heap is None or len(heap) > 4 * self.config.posting_limit:
+            heap = [(seq_of[key], key) for key in posting]
+            heapq.heapify(heap)
+            self._posting_heaps[term] = heap
+        while heap:
+            seq, key = heapq.heappop(heap)
+            if key not in posting:
+                continue
+            live = seq_of[key]
+            if seq != live:
+                heapq.heappush(heap, (live, key))
+                continue
+            posting.discard(key)
+            return
 
     def _drop_posting(self, term: str, story_key: str) -> None:
         posting = self._postings.get(term)
@@ -912,6 +954,7 @@ class StoryClusterer:
             posting.discard(story_key)
             if not posting:
                 del self._postings[term]
+                self._posting_heaps.pop(term, None)
 
     def _unindex(self, story: _Story) -> None:
         self._seq_of.pop(story.key, None)

@@ -1,0 +1,49 @@
+"""The engine's bounded posting lists evict the least recently updated story, exactly as a scan
+of the whole list for its lowest live sequence number would (the engine keeps a heap per full
+list instead): same lists, same candidates, same stories, on a stream of real headlines with
+joins, merges and re-indexing of updated stories."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+
+STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
+UCI = STORIES / "uci_dev.jsonl"
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+class ScanningClusterer(StoryClusterer):
+    """The reference: evict by scanning the posting for its minimum live sequence number."""
+
+    def _evict_oldest(self, term: str, posting: set[str]) -> None:
+        posting.discard(min(posting, key=self._seq_of.__getitem__))
+
+
+def _headlines() -> list[str]:
+    if UCI.is_file():
+        with UCI.open(encoding="utf-8") as handle:
+            return [json.loads(line)["title"] for line in handle][:1500]
+    # Without the shared data: a stream that still fills short lists and updates stories.
+    return [f"Company {i % 40} reports {['profit', 'loss', 'deal'][i % 3]} in {i % 7}" for i in
+            range(1500)]  # fmt: skip
+
+
+@pytest.mark.parametrize("limit", [2, 5])
+def test_heap_eviction_matches_the_scan(limit: int) -> None:
+    config = replace(ClusterConfig(), posting_limit=limit)
+    heap, scan = StoryClusterer(config), ScanningClusterer(config)
+    evictions = 0
+    for index, title in enumerate(_headlines()):
+        item = ClusterItem(key=str(index), title=title, published=T0 + timedelta(minutes=index))
+        assert heap.add(item).story_key == scan.add(item).story_key
+        evictions += sum(len(p) == limit for p in heap._postings.values())
+    assert heap._postings == scan._postings
+    assert evictions > 0  # lists were full, so evictions happened
+    assert sorted(heap.story_keys()) == sorted(scan.story_keys())
