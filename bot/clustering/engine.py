@@ -778,10 +778,6 @@ class StoryClusterer:
         # join others.
         if not story.informative:
             return True
-        if self._names_conflict(story, feats) or self._actors_conflict(story, feats):
-            return True
-        if self._places_conflict(story, feats):
-            return True
         # Another instance of the same named asset in the title or lead: another event.
         story_instances: dict[str, set[str]] = {}
         for asset in story.assets:
@@ -802,7 +798,12 @@ class StoryClusterer:
                 continue
             if _figures_conflict(kind, mine, theirs, tolerance):
                 return True
-        return False
+        # The name checks last: they cost the most, and every check is a pure veto of its
+        # own, so their order decides nothing but the time (a different deal of the same
+        # companies is usually told apart by its figures first).
+        if self._names_conflict(story, feats) or self._actors_conflict(story, feats):
+            return True
+        return self._places_conflict(story, feats)
 
     # ----------------------------------------------------------------- story upkeep
     def _start(self, item: ClusterItem, published: datetime) -> _Story:
