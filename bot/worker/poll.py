@@ -33,10 +33,11 @@ from bot.model import FetchOutcome, FetchStatus
 from bot.reader.fetcher import FeedRequest, Fetcher
 from bot.reader.fetcher.schedule import RHYTHM_SAMPLE, failure_backoff, next_check_delay
 from bot.storage import Database
-from bot.storage.entries import KnownEntries, known_entries, write_entries
+from bot.storage.entries import known_entries, write_entries
 from bot.storage.feeds import DueFeed, claim_due_feeds, count_enabled_feeds, sync_feeds
 from bot.storage.models import Entry as EntryRow
 from bot.storage.models import Feed
+from bot.storage.plan import KnownEntries
 from bot.worker.prepare import PreparedFeed, PrepareJob, Preparer
 from bot.worker.process import ProcessReport, StoryProcessor, new_instance_id, utcnow
 

@@ -14,7 +14,7 @@ differ (the rule file changed on disk meanwhile), workers store entries unmatche
 processor matches them as before.
 
 Work items are plain picklable dataclasses; results are column values for bulk statements
-(:func:`bot.storage.entries.plan_entries`).
+(:func:`bot.storage.plan.plan_entries`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from typing import Any
 from bot.matcher import RuleSet
 from bot.model import Entry, MatchItem
 from bot.reader.parser import FeedParseError, parse_feed
-from bot.storage.entries import EntryPlan, KnownEntries, Scorer, plan_entries
+from bot.storage.plan import EntryPlan, KnownEntries, Scorer, plan_entries
 
 log = logging.getLogger(__name__)
 
