@@ -13,6 +13,7 @@ minute on one core; nothing here needs a language model.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -42,6 +43,23 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*(?:'[a-z]+)?")
 # "MtGox", "PonoPlayer", "JetBlue": outlets write such names with and without the space.
 _CAMEL = re.compile(r"\b([A-Z][a-z]+)(?=[A-Z][a-z])")
 _WORD = re.compile(r"[A-Za-z0-9][\w'\u2019.-]*")
+# Name particles fused into one name ("McDonald", "MacArthur", "DeGrasse", "DiCaprio",
+# "LaGuardia", "LeBron", "VanDyke"): outlets do not write them apart, and apart the particle
+# would join unrelated names ("McDonald's" and "McConaughey" through "mc").
+_NAME_PARTICLES = frozenset(
+    {"mc", "mac", "fitz", "de", "di", "da", "du", "del", "della", "la", "le", "van", "von"}
+)
+
+
+def _camel_split(match: re.Match[str]) -> str:
+    """A camel-case word's first part and a space, unless that part cannot stand alone: a
+    name particle or a function word ("YouTube", "TheStreet") is no word of a name on its
+    own, so such a compound stays one name."""
+    part = match.group(1)
+    low = part.lower()
+    if low in _NAME_PARTICLES or low in STOPWORDS:
+        return part
+    return part + " "
 
 
 def _wordset(words: str) -> frozenset[str]:
@@ -238,7 +256,7 @@ def surface_tokens(text: str) -> list[tuple[str, str]]:
     """(stem, surface word) pairs of the content tokens of `text`."""
     out: list[tuple[str, str]] = []
     cache = _SURFACE_CACHE
-    for raw in _TOKEN.findall(fold(_CAMEL.sub(r"\1 ", text))):
+    for raw in _TOKEN.findall(fold(_CAMEL.sub(_camel_split, text))):
         if raw in cache:
             pair = cache[raw]
         else:
@@ -326,6 +344,12 @@ def _entity_word(word: str, title_case: bool) -> tuple[str, bool]:
     return bare, good
 
 
+def _mixed_case(word: str) -> bool:
+    """A capital right after a small letter: "McDonald", "iPhone", "xAI"; not "AMD", nor the
+    capitals of a Title Case compound ("Crude-Oil", "Metro-North")."""
+    return any(a.islower() and b.isupper() for a, b in itertools.pairwise(word))
+
+
 def entities(text: str, title_case: bool = False) -> list[str]:
     """Capitalised spans ("Elon Musk", "xAI", "Colossus") in `text`, in order of appearance.
 
@@ -338,9 +362,13 @@ def entities(text: str, title_case: bool = False) -> list[str]:
     def close(span: list[str], opening: bool) -> None:
         # A lone capitalised word opening a sentence is a name only if it is rare in English
         # ("Chiquita merges ..."), not a common word capitalised by its position ("Comic film
-        # ...", "Currency taking off ...").
+        # ...", "Currency taking off ..."). Mixed capitals ("McDonald's", "iPhone", "xAI") are
+        # not the position's doing: such a word is a name wherever it stands.
         if span and not (
-            opening and len(span) == 1 and background_idf(span[0]) < OPENING_NAME_RARITY
+            opening
+            and len(span) == 1
+            and not _mixed_case(span[0])
+            and background_idf(span[0]) < OPENING_NAME_RARITY
         ):
             found.append(" ".join(span))
 
