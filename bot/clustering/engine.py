@@ -168,6 +168,8 @@ class _Story:
     informative: bool = False
     # Years of the datelines of members dated away from their feed time (_dateline_year).
     dated_years: dict[int, int] = field(default_factory=dict)
+    # _anchor_figures of this state: (sequence number, members, share, tolerance) -> figures.
+    anchors: tuple[tuple[int, int, float, float], list[tuple[str, float]]] | None = None
 
 
 def _utc(value: datetime | None) -> datetime:
@@ -714,6 +716,11 @@ class StoryClusterer:
         if not story.quantities or needed <= 1:
             return story.quantities
         tolerance = self.config.quantity_tolerance
+        # Every candidate check of every item asks again; a story changes only when it gains
+        # reports (a new sequence number), so the answer is kept until then.
+        state = (story.seq, len(story.members), self.config.figure_share, tolerance)
+        if story.anchors is not None and story.anchors[0] == state:
+            return story.anchors[1]
         out = []
         for kind, value in story.quantities:
             if (kind, value) not in counts:  # a state from before the counts: an anchor
@@ -726,6 +733,7 @@ class StoryClusterer:
             )
             if support >= needed:
                 out.append((kind, value))
+        story.anchors = (state, out)
         return out
 
     def _time_factor(self, story: _Story, published: datetime) -> float:
