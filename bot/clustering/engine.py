@@ -480,6 +480,18 @@ class StoryClusterer:
                 unnamed = [t for t in core if t not in other.names]
                 if len(unnamed) >= 2 and 2 * len(unnamed) > len(core):
                     return True
+        # Fragments with no rare actor in common (each names two or more, and neither mentions
+        # any of the other's): another event of the same kind, however alike they read (see
+        # _strangers); the core-name checks above need stories of two reports or more.
+        a_rare, b_rare = self._rare_names(a), self._rare_names(b)
+        if (
+            min(len(a.members), len(b.members)) == 1
+            and len(a_rare) >= 2
+            and len(b_rare) >= 2
+            and not a_rare & (b.names.keys() | b.centroid.keys())
+            and not b_rare & (a.names.keys() | a.centroid.keys())
+        ):
+            return True
         # Fragments whose reports date things only in different years: two occurrences of the
         # same kind of event (this year's election and the last one), not one.
         if a.years and b.years and not a.years.keys() & b.years.keys():
@@ -811,7 +823,40 @@ class StoryClusterer:
         # companies is usually told apart by its figures first).
         if self._names_conflict(story, feats) or self._actors_conflict(story, feats):
             return True
+        if self._strangers(story, feats):
+            return True
         return self._places_conflict(story, feats)
+
+    def _rare_names(self, story: _Story) -> set[str]:
+        """The story's name-like terms rare in English at large (actors, not "President")."""
+        if not story.leads:  # headlines alone name too little to tell events apart by names
+            return set()
+        rarity = self.config.actor_rarity
+        return {t for t in story.names if ft.background_idf(t) >= rarity}
+
+    def _strangers(self, story: _Story, feats: ft.ItemFeatures) -> bool:
+        """A report with prose that shares no rare name with a story of one report with prose:
+        each names two rare actors or more (parties, places, people) and neither mentions any
+        of the other's, anywhere.
+
+        The name checks above need a story of two reports or more (they compare with the names
+        most of its reports share), so a second report was judged on its words alone: in a
+        templated field (deal announcements: "X will provide Y with N GPUs ... in Z") a report
+        of another deal between other companies read as close as a rewrite, joined, and the
+        story's shared names were then too few to stop the next ones. Two reports of one event
+        name at least one of the same actors."""
+        if len(story.members) != 1 or not feats.lead_sentences or not story.leads:
+            return False
+        rarity = self.config.actor_rarity
+        mine = {t for t in feats.names if feats.rarity.get(t, 0.0) >= rarity}
+        if len(mine) < 2:
+            return False
+        theirs = self._rare_names(story)
+        if len(theirs) < 2:
+            return False
+        return not (mine & (story.names.keys() | story.centroid.keys())) and not (
+            theirs & feats.weights.keys()
+        )
 
     # ----------------------------------------------------------------- story upkeep
     def _start(self, item: ClusterItem, published: datetime) -> _Story:
