@@ -482,10 +482,12 @@ class StoryClusterer:
                     return True
         # Fragments with no rare actor in common (each names two or more, and neither mentions
         # any of the other's): another event of the same kind, however alike they read (see
-        # _strangers); the core-name checks above need stories of two reports or more.
+        # _strangers). For a story of one report, because the core-name checks above need two;
+        # for two stories of deals (both cite money, power or chip figures) at any size, because
+        # the counterparties are what tells one deal from the next when figures are close.
         a_rare, b_rare = self._rare_names(a), self._rare_names(b)
         if (
-            min(len(a.members), len(b.members)) == 1
+            (min(len(a.members), len(b.members)) == 1 or bool(a.quantities and b.quantities))
             and len(a_rare) >= 2
             and len(b_rare) >= 2
             and not a_rare & (b.names.keys() | b.centroid.keys())
