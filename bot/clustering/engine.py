@@ -31,6 +31,7 @@ import hashlib
 import heapq
 import math
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -262,6 +263,28 @@ def _figures(quantities: list[Quantity]) -> list[tuple[str, float]]:
 ROLE_RATIO = 10.0
 
 
+def _no_actor_in_common(
+    a_rare: set[str], a_words: AbstractSet[str], b_rare: set[str], b_words: AbstractSet[str]
+) -> bool:
+    """Two accounts that each name two rare actors or more (`*_rare`) and neither of which
+    mentions any of the other's anywhere (`*_words`: every term it has)."""
+    return len(a_rare) >= 2 and len(b_rare) >= 2 and not a_rare & b_words and not b_rare & a_words
+
+
+def _any_figures_conflict(
+    mine: list[tuple[str, float]], theirs: list[tuple[str, float]], tolerance: float
+) -> bool:
+    """Whether, for some kind `mine` cites, `theirs` cites figures of that kind too and they
+    all differ materially (_figures_conflict)."""
+    for kind in {kind for kind, _ in mine}:
+        theirs_of_kind = [v for k, v in theirs if k == kind]
+        if theirs_of_kind and _figures_conflict(
+            kind, [v for k, v in mine if k == kind], theirs_of_kind, tolerance
+        ):
+            return True
+    return False
+
+
 def _figures_conflict(kind: str, mine: list[float], theirs: list[float], tolerance: float) -> bool:
     """Figures of one kind that say "another deal": none within `tolerance` of another, and
     some of comparable size. Sums of money an order of magnitude apart play different roles (a
@@ -485,13 +508,13 @@ class StoryClusterer:
         # _strangers). For a story of one report, because the core-name checks above need two;
         # for two stories of deals (both cite money, power or chip figures) at any size, because
         # the counterparties are what tells one deal from the next when figures are close.
-        a_rare, b_rare = self._rare_names(a), self._rare_names(b)
         if (
-            (min(len(a.members), len(b.members)) == 1 or bool(a.quantities and b.quantities))
-            and len(a_rare) >= 2
-            and len(b_rare) >= 2
-            and not a_rare & (b.names.keys() | b.centroid.keys())
-            and not b_rare & (a.names.keys() | a.centroid.keys())
+            min(len(a.members), len(b.members)) == 1 or bool(a.quantities and b.quantities)
+        ) and _no_actor_in_common(
+            self._rare_names(a),
+            a.names.keys() | a.centroid.keys(),
+            self._rare_names(b),
+            b.names.keys() | b.centroid.keys(),
         ):
             return True
         # Fragments whose reports date things only in different years: two occurrences of the
@@ -513,15 +536,9 @@ class StoryClusterer:
             known = instances.get(ft.fold(name))
             if known and instance not in known:
                 return True
-        tolerance = self.config.quantity_tolerance
-        a_figures = self._anchor_figures(a)
-        b_figures = self._anchor_figures(b)
-        for kind in {kind for kind, _ in a_figures}:
-            mine = [v for k, v in a_figures if k == kind]
-            theirs = [v for k, v in b_figures if k == kind]
-            if theirs and _figures_conflict(kind, mine, theirs, tolerance):
-                return True
-        return False
+        return _any_figures_conflict(
+            self._anchor_figures(a), self._anchor_figures(b), self.config.quantity_tolerance
+        )
 
     def _absorb(self, keep: _Story, gone: _Story) -> None:
         """Fold story `gone` into `keep`: members, centroid, anchors and index entries."""
@@ -811,15 +828,10 @@ class StoryClusterer:
             if known and instance not in known:
                 return True
         # Figures of the same kind that all differ materially: another deal.
-        tolerance = self.config.quantity_tolerance
-        anchors = self._anchor_figures(story) if figures else []
-        for kind in {kind for kind, _ in figures}:
-            mine = [v for k, v in figures if k == kind]
-            theirs = [v for k, v in anchors if k == kind]
-            if not theirs:
-                continue
-            if _figures_conflict(kind, mine, theirs, tolerance):
-                return True
+        if figures and _any_figures_conflict(
+            figures, self._anchor_figures(story), self.config.quantity_tolerance
+        ):
+            return True
         # The name checks last: they cost the most, and every check is a pure veto of its
         # own, so their order decides nothing but the time (a different deal of the same
         # companies is usually told apart by its figures first).
@@ -853,11 +865,11 @@ class StoryClusterer:
         mine = {t for t in feats.names if feats.rarity.get(t, 0.0) >= rarity}
         if len(mine) < 2:
             return False
-        theirs = self._rare_names(story)
-        if len(theirs) < 2:
-            return False
-        return not (mine & (story.names.keys() | story.centroid.keys())) and not (
-            theirs & feats.weights.keys()
+        return _no_actor_in_common(
+            mine,
+            feats.weights.keys(),
+            self._rare_names(story),
+            story.names.keys() | story.centroid.keys(),
         )
 
     # ----------------------------------------------------------------- story upkeep

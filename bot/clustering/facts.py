@@ -1045,31 +1045,30 @@ def _clause_of(text: str, quantity: Quantity) -> str:
     return text[start:end]
 
 
-def _report_figure(
-    segments: list[_Segment],
+def _segment_figure(
+    segment: _Segment,
     kind: str,
     exclude: frozenset[str],
     *,
     needs_deal: bool,
-    funding_deal: bool = False,
-    foreign_assets: frozenset[str] = frozenset(),
+    funding_deal: bool,
+    foreign_assets: frozenset[str],
 ) -> float | None:
-    """The one figure of `kind` a report states for the deal: its title's, else its lead's."""
-    for segment in segments:
-        for quantity in extract_quantities(segment.text):
-            if quantity.kind != kind or quantity.approximate or quantity.value <= 0:
-                continue
-            if kind == "money" and quantity.currency != "USD":
-                continue
-            context = _context_words(segment.text, quantity, 5, 4)
-            blocked = exclude - (_FUNDING_TERMS if funding_deal else frozenset())
-            if context & blocked:
-                continue
-            if needs_deal and not segment.is_title and not segment.deal:
-                continue
-            if foreign_assets and _near_foreign_asset(segment.text, quantity, foreign_assets):
-                continue
-            return quantity.value
+    """The first figure of `kind` a segment states for the deal (see `_figure_of`)."""
+    for quantity in extract_quantities(segment.text):
+        if quantity.kind != kind or quantity.approximate or quantity.value <= 0:
+            continue
+        if kind == "money" and quantity.currency != "USD":
+            continue
+        context = _context_words(segment.text, quantity, 5, 4)
+        blocked = exclude - (_FUNDING_TERMS if funding_deal else frozenset())
+        if context & blocked:
+            continue
+        if needs_deal and not segment.is_title and not segment.deal:
+            continue
+        if foreign_assets and _near_foreign_asset(segment.text, quantity, foreign_assets):
+            continue
+        return quantity.value
     return None
 
 
@@ -1201,15 +1200,15 @@ def _figure_of(
     funding_deal: bool = False,
     foreign_assets: frozenset[str] = frozenset(),
 ) -> float | None:
-    """`_report_figure` of a report, segment by segment (it takes the first segment's figure
-    that passes), kept with the segments' readings."""
+    """The one figure of `kind` a report states for the deal: its title's, else its lead's
+    (the first segment with one), each segment's answer kept with its reading."""
     key = (kind, funding_deal, foreign_assets)
     for part in reading.segments:
         if key in part.figures:
             value = part.figures[key]
         else:
-            value = _report_figure(
-                [part.segment],
+            value = _segment_figure(
+                part.segment,
                 kind,
                 exclude,
                 needs_deal=needs_deal,
