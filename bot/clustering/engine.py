@@ -193,10 +193,7 @@ def _title_key(feats: ft.ItemFeatures) -> str | None:
     return " ".join(words)
 
 
-_MONTH = (
-    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-)
+_MONTH = r"(" + ft.MONTH_NAME + r")\.?"
 _MONTHS = {
     name: number
     for number, name in enumerate(

@@ -122,10 +122,12 @@ _ASSET_NAME_SKIP = (
     )
     | _MONTHS_DAYS
 )
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+# A month as dates write it, full or abbreviated (a regular-expression alternation).
+MONTH_NAME = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 )
+_MONTH = r"(?:" + MONTH_NAME + r")\.?"
 # A year written as part of a date ("Dec. 14, 2008", "28 November 2005", "March 2014",
 # "27/09/2013"), not a bare year ("since 1998", "in 2020"): a date names when something happened
 # or was reported, a bare year is as often background or a plan.
