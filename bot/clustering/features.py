@@ -62,6 +62,17 @@ def _camel_split(match: re.Match[str]) -> str:
     return part + " "
 
 
+# A headline's call to action, leading ("WATCH:", "[Watch]") or trailing ("- Watch Now!",
+# ": watch"). "Watch" and "read" are words of events too (smart watches, a speed-reading app),
+# so they are not stopwords; only this label use of them is dropped.
+_CALL_TO_ACTION = re.compile(
+    r"^\W*(?:watch|read|listen)\s*(?:[\]):|]|\s[-\u2013\u2014]\s)\s*"
+    r"|\s*[-\u2013\u2014:|(\[]\s*(?:watch|read|listen)(?: (?:it|them|video))?"
+    r"(?: (?:now|here|more))?\W*$",
+    re.IGNORECASE,
+)
+
+
 def _wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
@@ -84,7 +95,7 @@ STOPWORDS = _wordset(
     days time times says told tells report reports reported according amid after update updated
     monday tuesday wednesday thursday friday saturday sunday january february march april june july
     august september october november december jan feb mar apr jun jul aug sep sept oct nov dec
-    am pm et gmt utc video photos photo watch live breaking exclusive watch read here via
+    am pm et gmt utc video photos photo live breaking exclusive here via
     """
 )
 _MONTHS_DAYS = _wordset(
@@ -537,6 +548,9 @@ def extract(title: str, summary: str = "", text: str = "") -> ItemFeatures:
 
     # The title as evidence: without a truncated tail; `title` itself is kept for display.
     evidence_title = untruncated(title)
+    # Without a call to action ("WATCH:", "- Watch Now!"): the same label on two headlines of
+    # different events is no shared word of theirs.
+    evidence_title = _CALL_TO_ACTION.sub("", evidence_title) or evidence_title
     title_pairs = surface_tokens(evidence_title)
     title_terms = [term for term, _ in title_pairs]
     # Terms without the numbers of written dates (the near-duplicate key keeps them: two daily

@@ -1,5 +1,6 @@
-"""The story clusterer's stems: inflections that headlines switch between share one stem, and a
-suffix that could leave two stems leaves the English word."""
+"""The story clusterer's words: inflections that headlines switch between share one stem, a
+suffix that could leave two stems leaves the English word, and "watch" or "read" count except
+as a headline's call to action."""
 
 from __future__ import annotations
 
@@ -47,3 +48,25 @@ def test_two_headlines_of_one_event_share_its_verbs() -> None:
     launched = ft.extract("Google launched a smartwatch SDK")
     launches = ft.extract("Google launches Android Wear for smartwatches")
     assert "launch" in launched.weights.keys() & launches.weights.keys()
+
+
+def test_watch_and_read_are_words_of_events() -> None:
+    watches = ft.extract("Google ready to unleash a flood of Android smart watches")
+    assert "watch" in watches.weights
+    reading = ft.extract("Speed reading app Spritz wants to change the way we read")
+    assert "read" in reading.weights
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "WATCH: Justin Bieber and Selena Gomez dance at SXSW",
+        "[Watch] Justin Bieber and Selena Gomez dance at SXSW",
+        "Justin Bieber and Selena Gomez dance at SXSW - Watch Now!",
+        "Justin Bieber and Selena Gomez dance at SXSW: watch",
+    ],
+)
+def test_a_call_to_action_is_no_word_of_the_headline(title: str) -> None:
+    features = ft.extract(title)
+    assert "watch" not in features.weights
+    assert {"bieber", "gomez", "dance", "sxsw"} <= features.weights.keys()
