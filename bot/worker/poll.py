@@ -38,6 +38,7 @@ from bot.storage.feeds import DueFeed, claim_due_feeds, count_enabled_feeds, syn
 from bot.storage.models import Entry as EntryRow
 from bot.storage.models import Feed
 from bot.storage.plan import KnownEntries
+from bot.worker.memory import full_collections_deferred, settle_long_lived
 from bot.worker.prepare import PreparedFeed, PrepareJob, Preparer
 from bot.worker.process import ProcessReport, StoryProcessor, new_instance_id, utcnow
 
@@ -81,7 +82,8 @@ class PollReport:
     feeds: list[FeedResult] = field(default_factory=list)
     processing: ProcessReport = field(default_factory=ProcessReport)
     # Wall-clock seconds of the cycle's phases: "fetch" (fetching, parsing and storing, which
-    # overlap) and "process" (matching what was not matched yet, and clustering).
+    # overlap), "process" (matching what was not matched yet, and clustering) and "settle"
+    # (after new entries: the garbage collector told about the long-lived state, memory.py).
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -205,6 +207,14 @@ class Poller:
         The feeds are those in the database: the configured ones (synced first) and those
         imported from OPML.
         """
+        with full_collections_deferred():
+            report = await self._poll(force, on_feed)
+        if report.new_entries:
+            # The cycle grew the long-lived state (entries' stories, the clusterer's index).
+            report.seconds["settle"] = settle_long_lived()
+        return report
+
+    async def _poll(self, force: bool, on_feed: Callable[[FeedResult], None] | None) -> PollReport:
         started = time.monotonic()
         await asyncio.to_thread(self.sync_config)
         due = await asyncio.to_thread(self._claim, force)

@@ -1,0 +1,46 @@
+"""The cyclic garbage collector's view of a poll cycle and of the daemon's long-lived state.
+
+A poll cycle allocates a great deal that lives on (stored entries' stories, the clusterer's
+centroids and postings, the feature caches) and almost nothing that only the cyclic collector
+can free. Python still walks every surviving object on each full collection, and the growing
+heap triggers such walks again and again: in bench/poll.py's cold cycle (50,000 new entries)
+nine full collections took 1.4 of 10.9 s and freed a few hundred objects; in its warm cycle
+(1,000 unchanged feeds) they were 0.25 of 0.87 s, walking the state the cold cycle left.
+
+So within a cycle only the young generations are collected (they free the short-lived cycles),
+and after a cycle that stored new entries everything is collected once and what survives moves to
+the permanent generation (`gc.freeze`), out of later walks. Unfreezing first means that cycles
+among objects frozen earlier and dropped since are freed then: nothing leaks, it is collected
+one cycle later. Measured on that cold cycle: the end-of-cycle collection takes 0.2 s and frees
+under 2,000 objects.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# A number of young collections no cycle reaches: no full collection within the block.
+_NEVER = 1_000_000
+
+
+@contextmanager
+def full_collections_deferred() -> Iterator[None]:
+    """Within the block, only the young generations are collected."""
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(young, middle, _NEVER)
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, old)
+
+
+def settle_long_lived() -> float:
+    """Collect everything, then exempt the survivors from later collections; returns seconds."""
+    started = time.perf_counter()
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    return time.perf_counter() - started
