@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.clustering import features as ft
-from bot.clustering.facts import Report, fact_lead, story_facts
+from bot.clustering.facts import Report, fact_lead, never_a_party, story_facts
 from bot.model.story import Assignment, StoryFacts
 from bot.text.quantities import Quantity, extract_quantities
 
@@ -171,6 +171,8 @@ class _Story:
     dated_years: dict[int, int] = field(default_factory=dict)
     # _anchor_figures of this state: (sequence number, members, share, tolerance) -> figures.
     anchors: tuple[tuple[int, int, float, float], list[tuple[str, float]]] | None = None
+    # Names the members' titles give that can be a deal's party (_title_parties) -> members.
+    title_parties: dict[str, int] = field(default_factory=dict)
 
 
 def _utc(value: datetime | None) -> datetime:
@@ -299,6 +301,18 @@ def _figures_conflict(kind: str, mine: list[float], theirs: list[float], toleran
     return comparable
 
 
+def _title_parties(feats: ft.ItemFeatures) -> frozenset[str]:
+    """The names a report's title gives that can be a party of a deal: not a deal word ("AI",
+    "GPUs": facts.never_a_party) and not the place it is set in ("in Iceland")."""
+    title_terms = set(feats.title_terms)
+    place_terms = {term for place in feats.places for term in ft.tokens(place)}
+    return frozenset(
+        term
+        for term in feats.names
+        if term in title_terms and term not in place_terms and not never_a_party(term)
+    )
+
+
 class StoryClusterer:
     """Places items into stories one at a time; see the module docstring."""
 
@@ -364,6 +378,7 @@ class StoryClusterer:
         title_key = _title_key(feats)
         embedding = self.semantic.item_vector(item) if self.semantic is not None else None
         dated = self._dated_year(item, published)
+        parties = _title_parties(feats) if figures else frozenset()
 
         best_key: str | None = None
         best_score = 0.0
@@ -371,7 +386,7 @@ class StoryClusterer:
         if near is not None and near in self._stories:
             story = self._stories[near]
             if self._time_factor(story, published) > 0 and not self._vetoed(
-                story, feats, figures, dated
+                story, feats, figures, dated, parties
             ):
                 best_key, best_score = near, 1.0
         threshold = self.config.join_threshold
@@ -402,7 +417,7 @@ class StoryClusterer:
         for score, key in scored:
             if score < threshold or len(also) >= self.config.merge_candidates:
                 break
-            if self._vetoed(self._stories[key], feats, figures, dated):
+            if self._vetoed(self._stories[key], feats, figures, dated, parties):
                 continue
             if best_key is None:
                 best_key, best_score = key, score
@@ -564,6 +579,7 @@ class StoryClusterer:
             (keep.entities, gone.entities),
             (keep.places, gone.places),
             (keep.names, gone.names),
+            (keep.title_parties, gone.title_parties),
         ):
             for name, count in table_gone.items():
                 table_keep[name] = table_keep.get(name, 0) + count
@@ -801,6 +817,7 @@ class StoryClusterer:
         feats: ft.ItemFeatures,
         figures: list[tuple[str, float]],
         dated: int | None = None,
+        parties: frozenset[str] = frozenset(),
     ) -> bool:
         # A report dated by its dateline (_dated_year) joins only a story whose reports write
         # dates of that year: a story of undated reports or of other years is another
@@ -836,7 +853,31 @@ class StoryClusterer:
             return True
         if self._strangers(story, feats):
             return True
+        if parties and self._other_parties(story, feats, parties):
+            return True
         return self._places_conflict(story, feats)
+
+    def _other_parties(
+        self, story: _Story, feats: ft.ItemFeatures, parties: frozenset[str]
+    ) -> bool:
+        """A report of a deal whose headline names a party the story never names, while it
+        never names a party that most of the story's headlines give: a deal of one company with
+        another (CoreWeave's with Amazon, not its deal with Anthropic).
+
+        Only between reports of deals (the report and the story cite money, power or chip
+        figures): their parties identify them, and templated announcements of one company's
+        deals read alike, with figures close enough to agree. Names common in English count
+        here ("Amazon", "Oracle"); the rare-actor checks above leave those out, and in a deal
+        they are the counterparties. `parties` are the report's (_title_parties)."""
+        if not story.quantities or not story.title_parties:
+            return False
+        if not parties - story.title_parties.keys() - story.centroid.keys():
+            return False  # every party of the headline is known to the story
+        needed = max(1.0, self.config.core_share * len(story.members))
+        return any(
+            count >= needed and term not in feats.weights
+            for term, count in story.title_parties.items()
+        )
 
     def _rare_names(self, story: _Story) -> set[str]:
         """The story's name-like terms rare in English at large (actors, not "President")."""
@@ -935,6 +976,11 @@ class StoryClusterer:
         if len(story.names) > self.config.centroid_terms:
             ranked = sorted(story.names.items(), key=lambda kv: (-kv[1], kv[0]))
             story.names = dict(ranked[: self.config.centroid_terms])
+        for party in _title_parties(feats):
+            story.title_parties[party] = story.title_parties.get(party, 0) + 1
+        if len(story.title_parties) > self.config.centroid_terms:
+            ranked = sorted(story.title_parties.items(), key=lambda kv: (-kv[1], kv[0]))
+            story.title_parties = dict(ranked[: self.config.centroid_terms])
         for place in ft.unique(feats.places):
             story.places[place] = story.places.get(place, 0) + 1
         for year in feats.years:
@@ -1167,6 +1213,7 @@ class StoryClusterer:
             "places": s.places,
             "leads": [list(lead) for lead in s.leads],
             "names": s.names,
+            "title_parties": s.title_parties,
             # The story's mean sentence embedding, with the semantic extra (optional key).
             **(self.semantic.export(story_key) if self.semantic is not None else {}),
             "years": {str(year): count for year, count in s.years.items()},
@@ -1208,6 +1255,9 @@ class StoryClusterer:
             # States written before dated years were kept have none.
             years={int(y): int(c) for y, c in state.get("years", {}).items()},
             dated_years={int(y): int(c) for y, c in state.get("dated_years", {}).items()},
+            # States written before title parties were kept have none: the check waits for
+            # the story's next reports.
+            title_parties={str(t): int(c) for t, c in state.get("title_parties", {}).items()},
         )
         story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
         # As _join decided it; states written before the flag was kept: some member had prose

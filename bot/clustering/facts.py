@@ -133,6 +133,14 @@ _GENERIC = _words(
     gas hydro renewable renewables group capital partners us u.s usa uk u.k eu un
     """
 )
+
+
+def never_a_party(term: str) -> bool:
+    """Whether `term` (folded, or a clusterer stem) is a word no deal party is named by alone:
+    units, sector nouns and the role words of deals ("AI", "GPUs", "cloud", "operator")."""
+    return term in _GENERIC
+
+
 # Words that make a name an organisation's when they follow a distinctive head word.
 _ORG_SUFFIX = _words(
     """
