@@ -1,7 +1,8 @@
 """Reports of deals are told apart by their parties: a deal report whose headline names a party
 the story never names, and never names a party the story's headlines give, is another deal of
 one of the companies, however close its figures; reports naming the story's parties still join,
-and reports without deal figures are not judged this way."""
+and reports without deal figures are not judged this way. A deal headline's figure is its deal's:
+a report that cites it only in passing is not that deal."""
 
 from __future__ import annotations
 
@@ -104,3 +105,83 @@ def test_reports_without_deal_figures_are_not_judged_by_parties() -> None:
         )
     )
     assert second.story_key == first.story_key
+
+
+# Reports of four deals of two neoclouds, written the ways outlets wrote them: (deal, headline,
+# lead). The Meta report names Nebius's earlier Microsoft deal and its amount in passing.
+NEOCLOUD_DEALS = [
+    (
+        "nebius-microsoft",
+        "Microsoft signs multibillion-dollar GPU capacity deal with Nebius",
+        "Nebius will supply Microsoft with dedicated GPU infrastructure from its new Vineland, "
+        "New Jersey data center under a five-year agreement worth $17.4 billion, which could "
+        "rise to $19.4 billion.",
+    ),
+    (
+        "nebius-microsoft",
+        "Nebius shares soar after $17.4 billion Microsoft deal",
+        "Shares of Nebius Group jumped more than 40% after the company said it would provide "
+        "Microsoft with GPU capacity worth $17.4 billion over five years from a data center in "
+        "Vineland, New Jersey.",
+    ),
+    (
+        "nebius-meta",
+        "Meta signs $3 billion AI infrastructure deal with Nebius",
+        "Nebius said it signed a five-year agreement worth about $3 billion to provide Meta with "
+        "AI infrastructure, its second big contract after a $17.4 billion deal with Microsoft.",
+    ),
+    (
+        "nebius-microsoft",
+        "Microsoft taps Nebius for up to $19.4 billion in AI compute",
+        "Microsoft will pay Nebius $17.4 billion, and up to $19.4 billion with additional "
+        "services, for GPU capacity at the Vineland, New Jersey site through 2031.",
+    ),
+    (
+        "coreweave-meta",
+        "CoreWeave signs $14 billion AI deal with Meta",
+        "CoreWeave will provide Meta with cloud computing capacity under a deal worth $14.2 "
+        "billion that runs through 2031, the company said in a filing.",
+    ),
+    (
+        "coreweave-openai",
+        "CoreWeave expands OpenAI contract by $6.5 billion",
+        "CoreWeave said OpenAI agreed to pay up to $6.5 billion more for computing capacity, "
+        "bringing the total value of its contracts with OpenAI to about $22.4 billion.",
+    ),
+    (
+        "coreweave-meta",
+        "Meta inks $14.2 billion computing pact with CoreWeave",
+        "Meta Platforms has agreed to a $14.2 billion deal with CoreWeave for access to Nvidia "
+        "GB300 systems through December 2031, with an option to expand.",
+    ),
+    (
+        "coreweave-openai",
+        "OpenAI boosts CoreWeave deal to $22.4 billion",
+        "OpenAI will pay CoreWeave up to $6.5 billion more for AI infrastructure, the cloud "
+        "provider said, taking the contracts' total to $22.4 billion.",
+    ),
+    (
+        "nebius-meta",
+        "Nebius lands $3bn Meta contract, shares jump",
+        "Nebius Group shares rose after it said Meta Platforms would buy about $3 billion of AI "
+        "infrastructure over five years.",
+    ),
+]
+
+
+def test_each_deal_is_one_story_when_reports_cite_another_deals_amount() -> None:
+    """The Microsoft report that fits both Nebius stories (it cites $17.4 billion, as the Meta
+    report does in passing) does not merge the Meta deal into the Microsoft one: the Meta
+    story's headline figure, $3 billion, is its deal's; and the OpenAI reports whose headlines
+    give the increment and the total stay one story, as both leads cite both."""
+    clusterer = StoryClusterer(ClusterConfig())
+    story_of: dict[str, str] = {}
+    for index, (deal, title, lead) in enumerate(NEOCLOUD_DEALS):
+        placed = clusterer.add(report(f"{deal}#{index}", title, lead, 10 * index))
+        story_of[f"{deal}#{index}"] = placed.story_key
+    final = {key: clusterer.resolve(story) for key, story in story_of.items()}
+    by_deal: dict[str, set[str]] = {}
+    for key, story in final.items():
+        by_deal.setdefault(key.split("#")[0], set()).add(story)
+    assert all(len(stories) == 1 for stories in by_deal.values()), by_deal
+    assert len({next(iter(stories)) for stories in by_deal.values()}) == len(by_deal)

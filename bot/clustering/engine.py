@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.clustering import features as ft
-from bot.clustering.facts import Report, fact_lead, never_a_party, story_facts
+from bot.clustering.facts import Report, announces_deal, fact_lead, never_a_party, story_facts
 from bot.model.story import Assignment, StoryFacts
 from bot.text.quantities import Quantity, extract_quantities
 
@@ -173,6 +173,8 @@ class _Story:
     anchors: tuple[tuple[int, int, float, float], list[tuple[str, float]]] | None = None
     # Names the members' titles give that can be a deal's party (_title_parties) -> members.
     title_parties: dict[str, int] = field(default_factory=dict)
+    # Figures the members' deal headlines cite (_headline_figures) -> members.
+    title_figures: dict[tuple[str, float], int] = field(default_factory=dict)
 
 
 def _utc(value: datetime | None) -> datetime:
@@ -301,6 +303,15 @@ def _figures_conflict(kind: str, mine: list[float], theirs: list[float], toleran
     return comparable
 
 
+def _headline_figures(feats: ft.ItemFeatures) -> list[tuple[str, float]]:
+    """The exact figures of a headline that announces a deal ("signs", "lease", "taps"): a
+    price in "Buy X and save $15" or a sum in "tops rich list with $40 million" is no deal's."""
+    headline = ft.untruncated(feats.title)
+    if not announces_deal(headline):
+        return []
+    return _figures(extract_quantities(headline))
+
+
 def _title_parties(feats: ft.ItemFeatures) -> frozenset[str]:
     """The names a report's title gives that can be a party of a deal: not a deal word ("AI",
     "GPUs": facts.never_a_party) and not the place it is set in ("in Iceland")."""
@@ -375,6 +386,7 @@ class StoryClusterer:
         feats = ft.extract(item.title, item.summary, item.text)
         vector = self._vector(feats)
         figures = _figures(extract_quantities(feats.primary_text))
+        headline_figures = _headline_figures(feats) if figures else []
         title_key = _title_key(feats)
         embedding = self.semantic.item_vector(item) if self.semantic is not None else None
         dated = self._dated_year(item, published)
@@ -386,7 +398,7 @@ class StoryClusterer:
         if near is not None and near in self._stories:
             story = self._stories[near]
             if self._time_factor(story, published) > 0 and not self._vetoed(
-                story, feats, figures, dated, parties
+                story, feats, figures, dated, parties, headline_figures
             ):
                 best_key, best_score = near, 1.0
         threshold = self.config.join_threshold
@@ -417,7 +429,7 @@ class StoryClusterer:
         for score, key in scored:
             if score < threshold or len(also) >= self.config.merge_candidates:
                 break
-            if self._vetoed(self._stories[key], feats, figures, dated, parties):
+            if self._vetoed(self._stories[key], feats, figures, dated, parties, headline_figures):
                 continue
             if best_key is None:
                 best_key, best_score = key, score
@@ -548,6 +560,14 @@ class StoryClusterer:
             known = instances.get(ft.fold(name))
             if known and instance not in known:
                 return True
+        # One story's deal headline figure that the other's figures all differ from (see
+        # _vetoed): a fragment that merely mentions another deal's amount is not that deal.
+        if _any_figures_conflict(
+            self._headline_anchors(a), self._anchor_figures(b), self.config.quantity_tolerance
+        ) or _any_figures_conflict(
+            self._headline_anchors(b), self._anchor_figures(a), self.config.quantity_tolerance
+        ):
+            return True
         return _any_figures_conflict(
             self._anchor_figures(a), self._anchor_figures(b), self.config.quantity_tolerance
         )
@@ -592,6 +612,8 @@ class StoryClusterer:
                 keep.quantities.append(figure)
         for figure, count in gone.quantity_counts.items():
             keep.quantity_counts[figure] = keep.quantity_counts.get(figure, 0) + count
+        for figure, count in gone.title_figures.items():
+            keep.title_figures[figure] = keep.title_figures.get(figure, 0) + count
         for figure in gone.all_quantities:
             if figure not in keep.all_quantities:
                 keep.all_quantities.append(figure)
@@ -752,6 +774,25 @@ class StoryClusterer:
             known.update(ft.tokens(place))
         return not any(known.intersection(ft.tokens(place)) for place in feats.places)
 
+    def _headline_anchors(self, story: _Story) -> list[tuple[str, float]]:
+        """The figures the story's deal headlines cite that at least figure_share of its
+        reports give in their headline (within the tolerance), as for _anchor_figures."""
+        counts = story.title_figures
+        if not counts:
+            return []
+        needed = max(1.0, self.config.figure_share * len(story.members))
+        tolerance = self.config.quantity_tolerance
+        out = []
+        for kind, value in counts:
+            support = sum(
+                n
+                for (k, v), n in counts.items()
+                if k == kind and abs(v - value) <= tolerance * max(v, value)
+            )
+            if support >= needed:
+                out.append((kind, value))
+        return out
+
     def _anchor_figures(self, story: _Story) -> list[tuple[str, float]]:
         """The story's primary figures that enough of its reports cite (figure_share of them,
         counting figures of one kind within the tolerance as the same figure)."""
@@ -818,6 +859,7 @@ class StoryClusterer:
         figures: list[tuple[str, float]],
         dated: int | None = None,
         parties: frozenset[str] = frozenset(),
+        headline_figures: list[tuple[str, float]] | None = None,
     ) -> bool:
         # A report dated by its dateline (_dated_year) joins only a story whose reports write
         # dates of that year: a story of undated reports or of other years is another
@@ -846,6 +888,18 @@ class StoryClusterer:
             figures, self._anchor_figures(story), self.config.quantity_tolerance
         ):
             return True
+        # The figure a deal's headline gives is the deal's own; its report may cite others in
+        # passing ("its second contract after a $17.4 billion deal with Microsoft"). A report
+        # none of whose figures of a kind comes close to the story's headline figure, or whose
+        # headline figure comes close to none of the story's, is another deal.
+        if figures:
+            tolerance = self.config.quantity_tolerance
+            if _any_figures_conflict(figures, self._headline_anchors(story), tolerance):
+                return True
+            if headline_figures and _any_figures_conflict(
+                headline_figures, self._anchor_figures(story), tolerance
+            ):
+                return True
         # The name checks last: they cost the most, and every check is a pure veto of its
         # own, so their order decides nothing but the time (a different deal of the same
         # companies is usually told apart by its figures first).
@@ -976,6 +1030,10 @@ class StoryClusterer:
         if len(story.names) > self.config.centroid_terms:
             ranked = sorted(story.names.items(), key=lambda kv: (-kv[1], kv[0]))
             story.names = dict(ranked[: self.config.centroid_terms])
+        if figures:
+            cited = set(_headline_figures(feats))
+            for figure in cited:
+                story.title_figures[figure] = story.title_figures.get(figure, 0) + 1
         for party in _title_parties(feats):
             story.title_parties[party] = story.title_parties.get(party, 0) + 1
         if len(story.title_parties) > self.config.centroid_terms:
@@ -1214,6 +1272,7 @@ class StoryClusterer:
             "leads": [list(lead) for lead in s.leads],
             "names": s.names,
             "title_parties": s.title_parties,
+            "title_figures": [[k, v, n] for (k, v), n in s.title_figures.items()],
             # The story's mean sentence embedding, with the semantic extra (optional key).
             **(self.semantic.export(story_key) if self.semantic is not None else {}),
             "years": {str(year): count for year, count in s.years.items()},
@@ -1258,6 +1317,9 @@ class StoryClusterer:
             # States written before title parties were kept have none: the check waits for
             # the story's next reports.
             title_parties={str(t): int(c) for t, c in state.get("title_parties", {}).items()},
+            title_figures={
+                (str(k), float(v)): int(n) for k, v, n in state.get("title_figures", [])
+            },
         )
         story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
         # As _join decided it; states written before the flag was kept: some member had prose

@@ -429,6 +429,11 @@ def _is_deal_text(text: str) -> bool:
     return any(map(_is_deal_word, tokenize(text)))
 
 
+def announces_deal(headline: str) -> bool:
+    """Whether `headline` speaks of a deal ("signs", "lease", "supply", "contract", "taps")."""
+    return _is_deal_text(headline)
+
+
 def _report_segments(title: str, summary: str, text: str) -> list[tuple[str, bool, int]]:
     """The title and lead sentences of one report: (text, is title, position)."""
     segments: list[tuple[str, bool, int]] = []
