@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
 from bot.clustering.engine import _title_parties
 from bot.clustering.features import extract
@@ -169,19 +171,80 @@ NEOCLOUD_DEALS = [
 ]
 
 
-def test_each_deal_is_one_story_when_reports_cite_another_deals_amount() -> None:
-    """The Microsoft report that fits both Nebius stories (it cites $17.4 billion, as the Meta
-    report does in passing) does not merge the Meta deal into the Microsoft one: the Meta
-    story's headline figure, $3 billion, is its deal's; and the OpenAI reports whose headlines
-    give the increment and the total stay one story, as both leads cite both."""
+# Three deals retold by several outlets, naming a party by another name ("AWS" for Amazon,
+# "Alphabet's Google Cloud"), and one company's deals with two sellers.
+HYPERSCALER_DEALS = [
+    (
+        "google-anthropic",
+        "Anthropic to use up to 1 million Google TPUs in deal worth tens of billions",
+        "Anthropic will expand its use of Google Cloud's tensor processing units to as many as 1 "
+        "million chips, bringing well over a gigawatt of capacity online in 2026.",
+    ),
+    (
+        "google-anthropic",
+        "Google, Anthropic seal cloud deal worth tens of billions of dollars",
+        "Alphabet's Google will supply Anthropic with up to one million of its TPU chips under "
+        "an agreement valued at tens of billions of dollars.",
+    ),
+    (
+        "google-anthropic",
+        "Alphabet's Google Cloud wins giant Anthropic TPU deal",
+        "The deal gives Anthropic access to up to 1 million TPUs and more than 1 GW of "
+        "capacity, the companies said on Thursday.",
+    ),
+    (
+        "amazon-openai",
+        "OpenAI signs $38 billion cloud deal with Amazon",
+        "OpenAI will buy $38 billion of computing capacity from Amazon Web Services over seven "
+        "years, gaining access to hundreds of thousands of Nvidia GPUs.",
+    ),
+    (
+        "amazon-openai",
+        "AWS and OpenAI announce $38bn multi-year strategic partnership",
+        "Amazon Web Services will provide OpenAI with Amazon EC2 UltraServers featuring "
+        "hundreds of thousands of Nvidia chips under a $38 billion agreement.",
+    ),
+    (
+        "amazon-openai",
+        "Amazon shares jump after $38 billion OpenAI deal",
+        "Amazon stock rose 5% after its cloud unit AWS agreed to supply OpenAI with $38 billion "
+        "of compute over seven years.",
+    ),
+    (
+        "microsoft-iren",
+        "Microsoft signs $9.7 billion AI cloud deal with IREN",
+        "IREN will provide Microsoft with access to Nvidia GB300 GPUs at its Childress, Texas "
+        "campus under a five-year contract worth $9.7 billion.",
+    ),
+    (
+        "microsoft-lambda",
+        "Microsoft inks multibillion-dollar deal with Lambda",
+        "Lambda will deploy tens of thousands of Nvidia GPUs for Microsoft under a "
+        "multibillion-dollar agreement, the startup said.",
+    ),
+    (
+        "microsoft-iren",
+        "IREN stock soars on $9.7bn Microsoft contract",
+        "Shares of IREN surged after the bitcoin miner turned AI cloud provider said Microsoft "
+        "will pay $9.7 billion over five years for GPU capacity in Texas.",
+    ),
+]
+
+
+@pytest.mark.parametrize("reports", [NEOCLOUD_DEALS, HYPERSCALER_DEALS])
+def test_each_deal_is_one_story(reports: list[tuple[str, str, str]]) -> None:
+    """Each deal's reports make one story and no two deals share one. In the neocloud deals,
+    the Microsoft report that fits both Nebius stories (it cites $17.4 billion, as the Meta
+    report does in passing) does not merge the Meta deal into the Microsoft one, whose
+    headline figure is $3 billion; the OpenAI reports whose headlines give the increment and
+    the total stay one story, as both leads cite both."""
     clusterer = StoryClusterer(ClusterConfig())
     story_of: dict[str, str] = {}
-    for index, (deal, title, lead) in enumerate(NEOCLOUD_DEALS):
+    for index, (deal, title, lead) in enumerate(reports):
         placed = clusterer.add(report(f"{deal}#{index}", title, lead, 10 * index))
         story_of[f"{deal}#{index}"] = placed.story_key
-    final = {key: clusterer.resolve(story) for key, story in story_of.items()}
     by_deal: dict[str, set[str]] = {}
-    for key, story in final.items():
-        by_deal.setdefault(key.split("#")[0], set()).add(story)
+    for key, story in story_of.items():
+        by_deal.setdefault(key.split("#")[0], set()).add(clusterer.resolve(story))
     assert all(len(stories) == 1 for stories in by_deal.values()), by_deal
     assert len({next(iter(stories)) for stories in by_deal.values()}) == len(by_deal)
