@@ -306,10 +306,9 @@ def _figures_conflict(kind: str, mine: list[float], theirs: list[float], toleran
 def _headline_figures(feats: ft.ItemFeatures) -> list[tuple[str, float]]:
     """The exact figures of a headline that announces a deal ("signs", "lease", "taps"): a
     price in "Buy X and save $15" or a sum in "tops rich list with $40 million" is no deal's."""
-    headline = ft.untruncated(feats.title)
-    if not announces_deal(headline):
+    if not announces_deal(feats.title_terms):
         return []
-    return _figures(extract_quantities(headline))
+    return _figures(extract_quantities(ft.untruncated(feats.title)))
 
 
 def _title_parties(feats: ft.ItemFeatures) -> frozenset[str]:
@@ -390,7 +389,7 @@ class StoryClusterer:
         title_key = _title_key(feats)
         embedding = self.semantic.item_vector(item) if self.semantic is not None else None
         dated = self._dated_year(item, published)
-        parties = _title_parties(feats) if figures else frozenset()
+        parties = _title_parties(feats)
 
         best_key: str | None = None
         best_score = 0.0
@@ -437,7 +436,19 @@ class StoryClusterer:
                 also.append((score, key))
         if best_key is not None and best_score >= threshold:
             story = self._stories[best_key]
-            self._join(story, item, feats, vector, figures, published, best_score, title_key, dated)
+            self._join(
+                story,
+                item,
+                feats,
+                vector,
+                figures,
+                published,
+                best_score,
+                title_key,
+                dated,
+                parties=parties,
+                headline_figures=headline_figures,
+            )
             if self.semantic is not None and embedding is not None:
                 self.semantic.join(story.key, embedding)
             survivor, merged = self._merge_fragments(story, also, published)
@@ -445,7 +456,19 @@ class StoryClusterer:
                 story_key=survivor, is_new_story=False, similarity=best_score, merged=merged
             )
         story = self._start(item, published)
-        self._join(story, item, feats, vector, figures, published, 1.0, title_key, dated)
+        self._join(
+            story,
+            item,
+            feats,
+            vector,
+            figures,
+            published,
+            1.0,
+            title_key,
+            dated,
+            parties=parties,
+            headline_figures=headline_figures,
+        )
         if self.semantic is not None and embedding is not None:
             self.semantic.join(story.key, embedding)
         return Assignment(story_key=story.key, is_new_story=True, similarity=1.0)
@@ -907,7 +930,7 @@ class StoryClusterer:
             return True
         if self._strangers(story, feats):
             return True
-        if parties and self._other_parties(story, feats, parties):
+        if figures and parties and self._other_parties(story, feats, parties):
             return True
         return self._places_conflict(story, feats)
 
@@ -984,7 +1007,12 @@ class StoryClusterer:
         similarity: float,
         title_key: str | None,
         dated: int | None = None,
+        *,
+        parties: frozenset[str] | None = None,
+        headline_figures: list[tuple[str, float]] | None = None,
     ) -> None:
+        """Add the item to `story`. `parties` and `headline_figures` are the item's
+        (_title_parties, _headline_figures) when the caller has them."""
         self._seq += 1
         story.seq = self._seq
         self._seq_of[story.key] = story.seq
@@ -1031,10 +1059,11 @@ class StoryClusterer:
             ranked = sorted(story.names.items(), key=lambda kv: (-kv[1], kv[0]))
             story.names = dict(ranked[: self.config.centroid_terms])
         if figures:
-            cited = set(_headline_figures(feats))
-            for figure in cited:
+            if headline_figures is None:
+                headline_figures = _headline_figures(feats)
+            for figure in set(headline_figures):
                 story.title_figures[figure] = story.title_figures.get(figure, 0) + 1
-        for party in _title_parties(feats):
+        for party in _title_parties(feats) if parties is None else parties:
             story.title_parties[party] = story.title_parties.get(party, 0) + 1
         if len(story.title_parties) > self.config.centroid_terms:
             ranked = sorted(story.title_parties.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -42,7 +42,7 @@ from __future__ import annotations
 import functools
 import re
 import string
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -429,9 +429,10 @@ def _is_deal_text(text: str) -> bool:
     return any(map(_is_deal_word, tokenize(text)))
 
 
-def announces_deal(headline: str) -> bool:
-    """Whether `headline` speaks of a deal ("signs", "lease", "supply", "contract", "taps")."""
-    return _is_deal_text(headline)
+def announces_deal(terms: Iterable[str]) -> bool:
+    """Whether a headline of these terms (the clusterer's stems of its words) speaks of a deal
+    ("signs", "lease", "supply", "contract", "taps")."""
+    return any(term in _DEAL_TERMS for term in terms)
 
 
 def _report_segments(title: str, summary: str, text: str) -> list[tuple[str, bool, int]]:
