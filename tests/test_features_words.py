@@ -21,6 +21,9 @@ from bot.clustering import features as ft
         ["cache", "caches", "cached"],
         ["check", "checks", "checked", "checking"],
         ["kill", "kills", "killed", "killing"],
+        ["movie", "movies"],
+        ["company", "companies"],
+        ["carry", "carries", "carried"],
     ],
 )
 def test_inflections_share_one_stem(forms: list[str]) -> None:

@@ -223,7 +223,7 @@ def stem(token: str) -> str:
     "updated"/"update", "planned"/"plan").
 
     Where a suffix can leave more than one stem ("updat" or "update", "launche" or "launch",
-    "plann" or "plan") the word English uses most is taken: stripping letters alone gave
+    "plann" or "plan", "movy" or "movie") the word English uses most is taken: stripping letters alone gave
     "Apple releases updated iOS" the stem "updat" and "Apple Releases iOS 7.1 Update" the stem
     "update", so two reports of one release shared one word fewer.
     """
@@ -232,7 +232,7 @@ def stem(token: str) -> str:
     if token.isdigit() or len(token) <= 3:
         return token
     if token.endswith("ies") and len(token) > 4:
-        return token[:-3] + "y"
+        return _commonest((token[:-3] + "y", token[:-1]))  # "companies", "movies"
     if token.endswith("sses"):
         return token[:-2]
     if token.endswith(("ches", "shes", "xes", "zes")) and len(token) > 4:
@@ -252,6 +252,8 @@ def _verb_stem(bare: str) -> str:
     whichever is the commoner English word; `bare` when none is a word ("succe" of "succeeded",
     as before)."""
     options = [bare, bare + "e"]
+    if bare.endswith("i"):
+        options.append(bare[:-1] + "y")  # "carried" -> "carry"
     if len(bare) >= 4 and bare[-1] == bare[-2] and bare[-1] not in "aeiou":
         options.append(bare[:-1])
     best = _commonest(options)
