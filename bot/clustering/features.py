@@ -223,9 +223,9 @@ def stem(token: str) -> str:
     "updated"/"update", "planned"/"plan").
 
     Where a suffix can leave more than one stem ("updat" or "update", "launche" or "launch",
-    "plann" or "plan", "movy" or "movie") the word English uses most is taken: stripping letters alone gave
-    "Apple releases updated iOS" the stem "updat" and "Apple Releases iOS 7.1 Update" the stem
-    "update", so two reports of one release shared one word fewer.
+    "plann" or "plan", "movy" or "movie") the word English uses most is taken: stripping
+    letters alone gave "Apple releases updated iOS" the stem "updat" and "Apple Releases iOS
+    7.1 Update" the stem "update", so two reports of one release shared one word fewer.
     """
     if "'" in token:
         token = token.split("'", 1)[0]
