@@ -73,3 +73,8 @@ def test_a_call_to_action_is_no_word_of_the_headline(title: str) -> None:
     features = ft.extract(title)
     assert "watch" not in features.weights
     assert {"bieber", "gomez", "dance", "sxsw"} <= features.weights.keys()
+
+
+def test_a_function_word_is_no_stem() -> None:
+    assert ft.stem("herring") != "her"
+    assert ft.tokens("Herring fleet returns") == ["herr", "fleet", "return"]

@@ -249,12 +249,17 @@ def stem(token: str) -> str:
 def _verb_stem(bare: str) -> str:
     """The stem of a verb form whose -ed or -ing was cut off: `bare` ("check"), `bare` with the
     silent e back ("updat" -> "update"), or with a doubled consonant undone ("plann" -> "plan"),
-    whichever is the commoner English word; `bare` when none is a word ("succe" of "succeeded",
-    as before)."""
+    whichever is the commoner English word; `bare` when none is a word ("noth" of "nothing", as
+    before). A function word is no verb's stem ("herring" is not "her")."""
     options = [bare, bare + "e"]
     if bare.endswith("i"):
         options.append(bare[:-1] + "y")  # "carried" -> "carry"
-    if len(bare) >= 4 and bare[-1] == bare[-2] and bare[-1] not in "aeiou":
+    if (
+        len(bare) >= 4
+        and bare[-1] == bare[-2]
+        and bare[-1] not in "aeiou"
+        and bare[:-1] not in STOPWORDS
+    ):
         options.append(bare[:-1])
     best = _commonest(options)
     return best if _word_frequency(best) > 0 else bare
