@@ -5,7 +5,7 @@ Every schema change comes with an Alembic migration in bot/storage/migrations/ve
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -34,18 +34,17 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
+        tzinfo = value.tzinfo
+        if tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        from datetime import UTC
-
-        value = value.astimezone(UTC)
+        # Values are nearly always UTC already (a cold poll cycle binds 200,000 of them).
+        if tzinfo is not UTC:
+            value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        from datetime import UTC
-
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
