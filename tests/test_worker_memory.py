@@ -90,3 +90,15 @@ def test_full_collections_wait_for_the_end_of_the_block() -> None:
         assert gc.get_threshold() == before
     finally:
         gc.callbacks.remove(count)
+
+
+def test_overlapping_blocks_restore_the_thresholds_when_the_last_ends() -> None:
+    before = gc.get_threshold()
+    first = full_collections_deferred()
+    second = full_collections_deferred()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first cycle ends while the second still runs
+    assert gc.get_threshold() != before
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before

@@ -24,17 +24,28 @@ from contextlib import contextmanager
 
 # A number of young collections no cycle reaches: no full collection within the block.
 _NEVER = 1_000_000
+# Blocks open now, and the thresholds from before the first of them (blocks may overlap: two
+# cycles in one event loop; the last to end restores them).
+_open_blocks = 0
+_thresholds_before: tuple[int, int, int] | None = None
 
 
 @contextmanager
 def full_collections_deferred() -> Iterator[None]:
     """Within the block, only the young generations are collected."""
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(young, middle, _NEVER)
+    global _open_blocks, _thresholds_before
+    if _open_blocks == 0:
+        _thresholds_before = gc.get_threshold()
+        young, middle, _ = _thresholds_before
+        gc.set_threshold(young, middle, _NEVER)
+    _open_blocks += 1
     try:
         yield
     finally:
-        gc.set_threshold(young, middle, old)
+        _open_blocks -= 1
+        if _open_blocks == 0 and _thresholds_before is not None:
+            gc.set_threshold(*_thresholds_before)
+            _thresholds_before = None
 
 
 def settle_long_lived() -> float:
