@@ -34,7 +34,7 @@ import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.clustering import features as ft
 from bot.clustering.facts import Report, announces_deal, fact_lead, never_a_party, story_facts
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from bot.clustering.semantic import SemanticIndex
 
 STATE_VERSION = 1
+_Key = TypeVar("_Key", str, int, tuple[str, float])
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +304,24 @@ def _figures_conflict(kind: str, mine: list[float], theirs: list[float], toleran
     return comparable
 
 
+def _add_counts(into: dict[_Key, int], more: dict[_Key, int]) -> None:
+    """Add the counts of `more` to those of `into` (a merged story's tables)."""
+    for key, count in more.items():
+        into[key] = into.get(key, 0) + count
+
+
+def _support(
+    counts: dict[tuple[str, float], int], figure: tuple[str, float], tolerance: float
+) -> int:
+    """How many reports cite `figure`, counting figures of its kind within `tolerance` of it."""
+    kind, value = figure
+    return sum(
+        n
+        for (k, v), n in counts.items()
+        if k == kind and abs(v - value) <= tolerance * max(v, value)
+    )
+
+
 def _headline_figures(feats: ft.ItemFeatures) -> list[tuple[str, float]]:
     """The exact figures of a headline that announces a deal ("signs", "lease", "taps"): a
     price in "Buy X and save $15" or a sum in "tops rich list with $40 million" is no deal's."""
@@ -435,27 +454,10 @@ class StoryClusterer:
             else:
                 also.append((score, key))
         if best_key is not None and best_score >= threshold:
-            story = self._stories[best_key]
-            self._join(
-                story,
-                item,
-                feats,
-                vector,
-                figures,
-                published,
-                best_score,
-                title_key,
-                dated,
-                parties=parties,
-                headline_figures=headline_figures,
-            )
-            if self.semantic is not None and embedding is not None:
-                self.semantic.join(story.key, embedding)
-            survivor, merged = self._merge_fragments(story, also, published)
-            return Assignment(
-                story_key=survivor, is_new_story=False, similarity=best_score, merged=merged
-            )
-        story = self._start(item, published)
+            story, similarity = self._stories[best_key], best_score
+        else:
+            best_key = None  # a new story
+            story, similarity = self._start(item, published), 1.0
         self._join(
             story,
             item,
@@ -463,15 +465,20 @@ class StoryClusterer:
             vector,
             figures,
             published,
-            1.0,
+            similarity,
             title_key,
             dated,
-            parties=parties,
-            headline_figures=headline_figures,
+            parties,
+            headline_figures,
         )
         if self.semantic is not None and embedding is not None:
             self.semantic.join(story.key, embedding)
-        return Assignment(story_key=story.key, is_new_story=True, similarity=1.0)
+        if best_key is None:
+            return Assignment(story_key=story.key, is_new_story=True, similarity=1.0)
+        survivor, merged = self._merge_fragments(story, also, published)
+        return Assignment(
+            story_key=survivor, is_new_story=False, similarity=similarity, merged=merged
+        )
 
     # ----------------------------------------------------------------- merging fragments
     def _merge_fragments(
@@ -617,26 +624,21 @@ class StoryClusterer:
             self._df[term] = self._df.get(term, 0) + count
         self._docs += len(gone.members)
         self._trim_centroid(keep)
-        for table_keep, table_gone in (
+        for counts_keep, counts_gone in (
             (keep.assets, gone.assets),
             (keep.entities, gone.entities),
             (keep.places, gone.places),
             (keep.names, gone.names),
             (keep.title_parties, gone.title_parties),
         ):
-            for name, count in table_gone.items():
-                table_keep[name] = table_keep.get(name, 0) + count
-        for year, count in gone.years.items():
-            keep.years[year] = keep.years.get(year, 0) + count
-        for year, count in gone.dated_years.items():
-            keep.dated_years[year] = keep.dated_years.get(year, 0) + count
+            _add_counts(counts_keep, counts_gone)
+        _add_counts(keep.years, gone.years)
+        _add_counts(keep.dated_years, gone.dated_years)
+        _add_counts(keep.quantity_counts, gone.quantity_counts)
+        _add_counts(keep.title_figures, gone.title_figures)
         for figure in gone.quantities:
             if figure not in keep.quantities:
                 keep.quantities.append(figure)
-        for figure, count in gone.quantity_counts.items():
-            keep.quantity_counts[figure] = keep.quantity_counts.get(figure, 0) + count
-        for figure, count in gone.title_figures.items():
-            keep.title_figures[figure] = keep.title_figures.get(figure, 0) + count
         for figure in gone.all_quantities:
             if figure not in keep.all_quantities:
                 keep.all_quantities.append(figure)
@@ -801,20 +803,9 @@ class StoryClusterer:
         """The figures the story's deal headlines cite that at least figure_share of its
         reports give in their headline (within the tolerance), as for _anchor_figures."""
         counts = story.title_figures
-        if not counts:
-            return []
         needed = max(1.0, self.config.figure_share * len(story.members))
         tolerance = self.config.quantity_tolerance
-        out = []
-        for kind, value in counts:
-            support = sum(
-                n
-                for (k, v), n in counts.items()
-                if k == kind and abs(v - value) <= tolerance * max(v, value)
-            )
-            if support >= needed:
-                out.append((kind, value))
-        return out
+        return [figure for figure in counts if _support(counts, figure, tolerance) >= needed]
 
     def _anchor_figures(self, story: _Story) -> list[tuple[str, float]]:
         """The story's primary figures that enough of its reports cite (figure_share of them,
@@ -829,18 +820,12 @@ class StoryClusterer:
         state = (story.seq, len(story.members), self.config.figure_share, tolerance)
         if story.anchors is not None and story.anchors[0] == state:
             return story.anchors[1]
-        out = []
-        for kind, value in story.quantities:
-            if (kind, value) not in counts:  # a state from before the counts: an anchor
-                out.append((kind, value))
-                continue
-            support = sum(
-                n
-                for (k, v), n in counts.items()
-                if k == kind and abs(v - value) <= tolerance * max(v, value)
-            )
-            if support >= needed:
-                out.append((kind, value))
+        out = [
+            figure
+            for figure in story.quantities
+            # A figure of a state from before the counts has none: it stays an anchor.
+            if figure not in counts or _support(counts, figure, tolerance) >= needed
+        ]
         story.anchors = (state, out)
         return out
 
@@ -880,9 +865,9 @@ class StoryClusterer:
         story: _Story,
         feats: ft.ItemFeatures,
         figures: list[tuple[str, float]],
-        dated: int | None = None,
-        parties: frozenset[str] = frozenset(),
-        headline_figures: list[tuple[str, float]] | None = None,
+        dated: int | None,
+        parties: frozenset[str],
+        headline_figures: list[tuple[str, float]],
     ) -> bool:
         # A report dated by its dateline (_dated_year) joins only a story whose reports write
         # dates of that year: a story of undated reports or of other years is another
@@ -906,21 +891,18 @@ class StoryClusterer:
             known = story_instances.get(ft.fold(name))
             if known and instance not in known:
                 return True
-        # Figures of the same kind that all differ materially: another deal.
-        if figures and _any_figures_conflict(
-            figures, self._anchor_figures(story), self.config.quantity_tolerance
-        ):
-            return True
-        # The figure a deal's headline gives is the deal's own; its report may cite others in
-        # passing ("its second contract after a $17.4 billion deal with Microsoft"). A report
-        # none of whose figures of a kind comes close to the story's headline figure, or whose
-        # headline figure comes close to none of the story's, is another deal.
+        # Figures of the same kind that all differ materially: another deal. The figure a deal's
+        # headline gives is the deal's own, and its report may cite others in passing ("its
+        # second contract after a $17.4 billion deal with Microsoft"): a report none of whose
+        # figures of a kind comes close to the story's headline figure, or whose headline
+        # figure comes close to none of the story's, is another deal too.
         if figures:
             tolerance = self.config.quantity_tolerance
-            if _any_figures_conflict(figures, self._headline_anchors(story), tolerance):
-                return True
-            if headline_figures and _any_figures_conflict(
-                headline_figures, self._anchor_figures(story), tolerance
+            anchors = self._anchor_figures(story)
+            if (
+                _any_figures_conflict(figures, anchors, tolerance)
+                or _any_figures_conflict(figures, self._headline_anchors(story), tolerance)
+                or _any_figures_conflict(headline_figures, anchors, tolerance)
             ):
                 return True
         # The name checks last: they cost the most, and every check is a pure veto of its
@@ -1006,13 +988,11 @@ class StoryClusterer:
         published: datetime,
         similarity: float,
         title_key: str | None,
-        dated: int | None = None,
-        *,
-        parties: frozenset[str] | None = None,
-        headline_figures: list[tuple[str, float]] | None = None,
+        dated: int | None,
+        parties: frozenset[str],
+        headline_figures: list[tuple[str, float]],
     ) -> None:
-        """Add the item to `story`. `parties` and `headline_figures` are the item's
-        (_title_parties, _headline_figures) when the caller has them."""
+        """Add the item to `story`; the arguments after `feats` are what `add` read of it."""
         self._seq += 1
         story.seq = self._seq
         self._seq_of[story.key] = story.seq
@@ -1058,12 +1038,9 @@ class StoryClusterer:
         if len(story.names) > self.config.centroid_terms:
             ranked = sorted(story.names.items(), key=lambda kv: (-kv[1], kv[0]))
             story.names = dict(ranked[: self.config.centroid_terms])
-        if figures:
-            if headline_figures is None:
-                headline_figures = _headline_figures(feats)
-            for figure in set(headline_figures):
-                story.title_figures[figure] = story.title_figures.get(figure, 0) + 1
-        for party in _title_parties(feats) if parties is None else parties:
+        for figure in set(headline_figures):
+            story.title_figures[figure] = story.title_figures.get(figure, 0) + 1
+        for party in parties:
             story.title_parties[party] = story.title_parties.get(party, 0) + 1
         if len(story.title_parties) > self.config.centroid_terms:
             ranked = sorted(story.title_parties.items(), key=lambda kv: (-kv[1], kv[0]))

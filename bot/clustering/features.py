@@ -388,8 +388,8 @@ def _entity_word(word: str, title_case: bool) -> tuple[str, bool]:
         or unusual
         or (bare.isupper() and 2 <= len(bare) <= 5)
     )
-    if title_case:
-        capital = unusual or (bare.isupper() and 2 <= len(bare) <= 5 and not title_case)
+    if title_case:  # capitals say nothing in Headline Case: only unusual ones count
+        capital = unusual
     good = capital and folded not in STOPWORDS and folded not in _MONTHS_DAYS and len(bare) > 1
     return bare, good
 
