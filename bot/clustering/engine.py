@@ -379,6 +379,9 @@ class StoryClusterer:
         # since, or gone, are skipped when popped.
         self._expiry: list[tuple[float, str]] = []
         self._merges: list[tuple[str, str]] = []
+        # Stories whose exported state went stale without their being updated: dropped from a
+        # full posting list, or a title of theirs taken over (see drain_restated).
+        self._restated: set[str] = set()
 
     # ----------------------------------------------------------------- placing items
     def prepare(self, items: list[ClusterItem]) -> None:
@@ -649,7 +652,7 @@ class StoryClusterer:
             if member.url:
                 self._by_url[member.url] = keep.key
         for title in keep.titles:
-            self._by_title[title] = keep.key
+            self._claim_title(title, keep.key)
         self._index(keep)
         self._aliases[gone.key] = keep.key
         self._merges.append((gone.key, keep.key))
@@ -665,6 +668,21 @@ class StoryClusterer:
         for link in chain[:-1]:
             self._aliases[link] = key
         return key
+
+    def _claim_title(self, title: str, story_key: str) -> None:
+        """Near-duplicates of `title` go to `story_key` from now on."""
+        previous = self._by_title.get(title)
+        if previous is not None and previous != story_key:
+            self._restated.add(previous)
+        self._by_title[title] = story_key
+
+    def drain_restated(self) -> list[str]:
+        """Active stories whose state changed since the last call without their being updated
+        (another story took a posting place or a title of theirs): a caller that keeps states
+        for a restart writes theirs again, as it does for the stories it placed items in."""
+        keys = sorted(self._restated)
+        self._restated.clear()
+        return keys
 
     def drain_merges(self) -> list[tuple[str, str]]:
         """(absorbed key, surviving key) of the merges since the last call, in order."""
@@ -1062,7 +1080,7 @@ class StoryClusterer:
             self._by_url[item.url] = story.key
         if title_key:
             story.titles.add(title_key)
-            self._by_title[title_key] = story.key
+            self._claim_title(title_key, story.key)
         self._index(story)
 
     def _trim_centroid(self, story: _Story) -> None:
@@ -1073,8 +1091,8 @@ class StoryClusterer:
                 self._drop_posting(term, story.key)
         story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
 
-    def _index(self, story: _Story) -> None:
-        """Make `story` findable under every centroid term.
+    def _index(self, story: _Story, unposted: AbstractSet[str] = frozenset()) -> None:
+        """Make `story` findable under every centroid term (but `unposted`, when restoring).
 
         Posting lists are bounded: a common term keeps the most recently updated stories (by live
         sequence number, so the lists are the same whatever order stories were restored in);
@@ -1084,6 +1102,8 @@ class StoryClusterer:
         heaps = self._posting_heaps
         key = story.key
         for term in story.centroid:
+            if term in unposted:
+                continue
             posting = self._postings.get(term)
             if posting is None:
                 self._postings[term] = {key}
@@ -1121,6 +1141,7 @@ class StoryClusterer:
                 heapq.heappush(heap, (live, key))
                 continue
             posting.discard(key)
+            self._restated.add(key)
             return
 
     def _drop_posting(self, term: str, story_key: str) -> None:
@@ -1133,6 +1154,7 @@ class StoryClusterer:
 
     def _unindex(self, story: _Story) -> None:
         self._seq_of.pop(story.key, None)
+        self._restated.discard(story.key)  # gone: no state to write again
         if self.semantic is not None:
             self.semantic.forget(story.key)
         for term in story.centroid:
@@ -1265,6 +1287,12 @@ class StoryClusterer:
             "centroid": s.centroid,
             "term_df": s.term_df,
             "titles": sorted(s.titles),
+            # Titles whose near-duplicates no longer come here (another story took them over,
+            # or the one that had took them left), and centroid terms whose full posting list
+            # dropped this story for more recent ones: a restart rebuilds the index as it is,
+            # not as it would be had every story just been indexed.
+            "lent_titles": sorted(t for t in s.titles if self._by_title.get(t) != s.key),
+            "unposted": sorted(t for t in s.centroid if s.key not in self._postings.get(t, ())),
             "members": [
                 [m.key, m.title, m.url, m.source, m.published.isoformat(), m.similarity, m.lead]
                 for m in s.members
@@ -1360,10 +1388,12 @@ class StoryClusterer:
                 self._by_url[member.url] = story_key
             if self._latest is None or member.published > self._latest:
                 self._latest = member.published
-        for title in story.titles:
+        # States written before lent titles and unposted terms were kept have none.
+        lent = set(state.get("lent_titles", ()))
+        for title in story.titles - lent:
             current = self._by_title.get(title)
             if current is None or self._stories[current].seq < story.seq:
                 self._by_title[title] = story_key
-        self._index(story)
+        self._index(story, unposted=frozenset(state.get("unposted", ())))
         if self.semantic is not None:
             self.semantic.restore(story_key, state)
