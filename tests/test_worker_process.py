@@ -3,8 +3,11 @@ A crash between them loses nothing and matches nothing twice; counts are reporte
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from support.entries import add_titled_entries
 
@@ -66,3 +69,49 @@ def test_a_crash_after_matching_clusters_the_scored_entries_on_restart(db_url: s
     assert not restarted.has_pending()
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(StoryMember)) == 3
+
+
+STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
+
+
+def stories_of(db: Database) -> set[frozenset[str]]:
+    """The stories as sets of entry identities."""
+    with db.session() as session:
+        rows = session.execute(
+            select(StoryMember.story_id, Entry.identity).join(
+                Entry, Entry.id == StoryMember.entry_id
+            )
+        ).all()
+    members: dict[int, set[str]] = {}
+    for story_id, identity in rows:
+        members.setdefault(story_id, set()).add(identity)
+    return {frozenset(identities) for identities in members.values()}
+
+
+@pytest.mark.skipif(not STORIES.is_dir(), reason=f"labelled stories not found at {STORIES}")
+def test_a_restart_between_runs_makes_the_stories_an_uninterrupted_daemon_makes(
+    db_url: str, sqlite_url: str
+) -> None:
+    rows = [json.loads(line) for line in (STORIES / "uci_dev.jsonl").open(encoding="utf-8")]
+    titles = [row["title"] for row in sorted(rows, key=lambda row: row["published"])][:600]
+    everything = parse_rules('threshold = 0.0\n[[rule]]\nname = "any"\nquery = "news"\n')
+    # Short posting lists, so that stories leave them (and lose titles to other stories)
+    # between the runs that write their states, as they do in a long stream.
+    config = ClusterConfig(posting_limit=4)
+
+    def processor(db: Database) -> StoryProcessor:
+        return StoryProcessor(db, everything, config, clock=lambda: T0 + timedelta(hours=1))
+
+    reference, restarted = Database(sqlite_url.replace(".db", "-reference.db")), Database(db_url)
+    upgrade_schema(reference)
+    upgrade_schema(restarted)
+    uninterrupted = processor(reference)
+    for start in range(0, len(titles), 60):
+        add_titled_entries(reference, titles[start : start + 60], start)
+        uninterrupted.process_pending()
+        add_titled_entries(restarted, titles[start : start + 60], start)
+        processor(restarted).process_pending()  # a new process each run, from the database
+    expected = stories_of(reference)
+    assert len(expected) > 20  # many stories, some of several reports
+    assert any(len(story) > 2 for story in expected)
+    assert stories_of(restarted) == expected

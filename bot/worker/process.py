@@ -300,7 +300,9 @@ class StoryProcessor:
                     report.stories_created += 1
                 else:
                     report.stories_updated += 1
+            placed = set(self._touched)
             self._refresh_touched()
+            self._write_restated(session, placed)
             # One statement for the batch rather than an UPDATE per entry at the flush.
             session.execute(
                 update(Entry)
@@ -502,6 +504,18 @@ class StoryProcessor:
         story.source_count = len(outlets)
         story.score = max(story.score, entry.score or 0.0)
         story.last_updated_at = now
+
+    def _write_restated(self, session: Session, written: set[str]) -> None:
+        """Write again the states of the stories the batch changed without placing an entry in
+        them (another story took their place in the clusterer's index, or one of their titles:
+        StoryClusterer.drain_restated), so that a restart restores the index as it is and makes
+        the decisions an uninterrupted run makes. `written`: the states written already."""
+        keys = [key for key in self.clusterer.drain_restated() if key not in written]
+        for start in range(0, len(keys), 500):
+            for story in session.scalars(
+                select(Story).where(Story.cluster_key.in_(keys[start : start + 500]))
+            ):
+                story.signature = self.clusterer.export_state(story.cluster_key)
 
     def _refresh_touched(self) -> None:
         for key, story in self._touched.items():
