@@ -14,7 +14,7 @@ from support.entries import add_titled_entries
 from bot.clustering import ClusterConfig
 from bot.matcher.rules import parse_rules
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Entry, Story, StoryMember
+from bot.storage.models import Entry, Feed, Story, StoryMember
 from bot.worker.process import StoryProcessor
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
@@ -114,4 +114,56 @@ def test_a_restart_between_runs_makes_the_stories_an_uninterrupted_daemon_makes(
     expected = stories_of(reference)
     assert len(expected) > 20  # many stories, some of several reports
     assert any(len(story) > 2 for story in expected)
+    assert stories_of(restarted) == expected
+
+
+def add_spaced_entries(db: Database, titles: list[str], start: int, spacing: timedelta) -> None:
+    """Entries e{start}... as add_titled_entries stores them, published `spacing` apart."""
+    with db.session() as session:
+        feed = session.scalar(select(Feed)) or Feed(url="https://feed.example/rss", created_at=T0)
+        session.add(feed)
+        for offset, title in enumerate(titles):
+            index = start + offset
+            session.add(
+                Entry(
+                    feed=feed,
+                    identity=f"e{index}",
+                    url=f"https://outlet{index}.example/{index}",
+                    title=title,
+                    source_name=f"outlet-{index}",
+                    published_at=T0 + index * spacing,
+                    first_seen_at=T0 + index * spacing,
+                    content_hash=f"{index}",
+                )
+            )
+
+
+@pytest.mark.skipif(not STORIES.is_dir(), reason=f"labelled stories not found at {STORIES}")
+def test_a_restart_makes_the_same_stories_when_old_ones_leave_the_active_window(
+    db_url: str, sqlite_url: str
+) -> None:
+    rows = [json.loads(line) for line in (STORIES / "uci_dev.jsonl").open(encoding="utf-8")]
+    titles = [row["title"] for row in sorted(rows, key=lambda row: row["published"])][:600]
+    everything = parse_rules('threshold = 0.0\n[[rule]]\nname = "any"\nquery = "news"\n')
+    # 600 reports 45 minutes apart: 450 hours, so stories leave the 72-hour window as the
+    # runs go on (a run every 30 hours of reports, processed as its last report comes in).
+    spacing = timedelta(minutes=45)
+    config = ClusterConfig(active_window_hours=72)
+    now = {"clock": T0}
+
+    def processor(db: Database) -> StoryProcessor:
+        return StoryProcessor(db, everything, config, clock=lambda: now["clock"])
+
+    reference, restarted = Database(sqlite_url.replace(".db", "-reference.db")), Database(db_url)
+    upgrade_schema(reference)
+    upgrade_schema(restarted)
+    uninterrupted = processor(reference)
+    for start in range(0, len(titles), 40):
+        now["clock"] = T0 + (start + 39) * spacing + timedelta(minutes=5)
+        add_spaced_entries(reference, titles[start : start + 40], start, spacing)
+        uninterrupted.process_pending()
+        add_spaced_entries(restarted, titles[start : start + 40], start, spacing)
+        processor(restarted).process_pending()  # a new process each run, from the database
+    expected = stories_of(reference)
+    assert len(expected) > 20
     assert stories_of(restarted) == expected

@@ -202,6 +202,10 @@ class StoryProcessor:
                     self.restore()
                 elif not self.db.is_sqlite:
                     self.sync()
+                # The stories of the active window as of now, whether they were kept in memory
+                # since the last run or restored (which reads by time of update, a superset):
+                # the same stories, so the same decisions, after a restart as without one.
+                self.clusterer.expire(self.clock())
                 while True:
                     report = self._match_batch(batch_size)
                     total.add(report)
