@@ -31,6 +31,7 @@ import hashlib
 import heapq
 import math
 import re
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -330,6 +331,21 @@ def _headline_figures(feats: ft.ItemFeatures) -> list[tuple[str, float]]:
     return _figures(extract_quantities(ft.untruncated(feats.title)))
 
 
+def _other_instance(known: Iterable[str], assets: Iterable[str]) -> bool:
+    """Whether `assets` name another instance of an asset `known` names ("Colossus 2" against
+    "Colossus 1"): another event."""
+    instances: dict[str, set[str]] = {}
+    for asset in known:
+        name, _, instance = asset.rpartition(" ")
+        instances.setdefault(ft.fold(name), set()).add(instance)
+    for asset in assets:
+        name, _, instance = asset.rpartition(" ")
+        seen = instances.get(ft.fold(name))
+        if seen and instance not in seen:
+            return True
+    return False
+
+
 def _title_parties(feats: ft.ItemFeatures) -> frozenset[str]:
     """The names a report's title gives that can be a party of a deal: not a deal word ("AI",
     "GPUs": facts.never_a_party) and not the place it is set in ("in Iceland")."""
@@ -584,15 +600,8 @@ class StoryClusterer:
         for x, y in ((a, b), (b, a)):
             if x.dated_years and not x.dated_years.keys() & y.years.keys():
                 return True
-        instances: dict[str, set[str]] = {}
-        for asset in a.assets:
-            name, _, instance = asset.rpartition(" ")
-            instances.setdefault(ft.fold(name), set()).add(instance)
-        for asset in b.assets:
-            name, _, instance = asset.rpartition(" ")
-            known = instances.get(ft.fold(name))
-            if known and instance not in known:
-                return True
+        if _other_instance(a.assets, b.assets):
+            return True
         # One story's deal headline figure that the other's figures all differ from (see
         # _vetoed): a fragment that merely mentions another deal's amount is not that deal.
         if _any_figures_conflict(
@@ -900,15 +909,8 @@ class StoryClusterer:
         if not story.informative:
             return True
         # Another instance of the same named asset in the title or lead: another event.
-        story_instances: dict[str, set[str]] = {}
-        for asset in story.assets:
-            name, _, instance = asset.rpartition(" ")
-            story_instances.setdefault(ft.fold(name), set()).add(instance)
-        for asset in feats.primary_assets:
-            name, _, instance = asset.rpartition(" ")
-            known = story_instances.get(ft.fold(name))
-            if known and instance not in known:
-                return True
+        if _other_instance(story.assets, feats.primary_assets):
+            return True
         # Figures of the same kind that all differ materially: another deal. The figure a deal's
         # headline gives is the deal's own, and its report may cite others in passing ("its
         # second contract after a $17.4 billion deal with Microsoft"): a report none of whose
