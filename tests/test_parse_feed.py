@@ -237,6 +237,34 @@ def test_html_page_error_names_the_feed_it_advertises() -> None:
     assert "https://news.example.com/feed.xml?a=1&b=2" in caught.value.reason
 
 
+@pytest.mark.parametrize(
+    ("link", "advertised"),
+    [
+        # A real capture (rometools/rome 2.rss): an apostrophe inside a double-quoted value.
+        (
+            b'<link rel="alternate" type="application/rss+xml" title="RSS" '
+            b'href="http://web.mac.com/sb/iPhoto/the-5-6-7-8\'s-red-cloth/index.rss" />',
+            "http://web.mac.com/sb/iPhoto/the-5-6-7-8's-red-cloth/index.rss",
+        ),
+        (
+            b"<link rel='alternate' type='application/atom+xml' href='/a \"b\".xml'>",
+            'https://news.example.com/a%20"b".xml',
+        ),
+        (
+            b"<link rel=alternate type='application/rss+xml' href=/rss>",
+            "https://news.example.com/rss",
+        ),
+    ],
+)
+def test_the_advertised_feed_is_read_whole_however_the_href_is_quoted(
+    link: bytes, advertised: str
+) -> None:
+    page = b"<!DOCTYPE html><html><head><title>News</title>" + link + b"</head><body></body></html>"
+    with pytest.raises(FeedParseError) as caught:
+        parse_feed(page, url="https://news.example.com/", now=NOW)
+    assert caught.value.reason.endswith(f"(the page names its feed: {advertised})")
+
+
 def test_broken_but_readable_feed_keeps_entries_and_warns() -> None:
     body = rss(item("Kept &nbsp; entry", "https://n.example/k")).replace(b"</channel></rss>", b"")
     parsed = parse_feed(body, url=URL, now=NOW)

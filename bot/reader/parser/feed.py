@@ -31,16 +31,18 @@ _ALTERNATE_LINK = re.compile(rb"<link\b[^>]*>", re.I)
 _FEED_TYPE = re.compile(
     rb"""type\s*=\s*["']application/(?:rss|atom|feed)\+(?:xml|json)["']""", re.I
 )
-_HREF = re.compile(rb"""href\s*=\s*["']([^"']+)["']""", re.I)
+# The value in double quotes (which may hold an apostrophe), single quotes, or none.
+_HREF = re.compile(rb"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>`=]+))""", re.I)
 
 
 def _advertised_feed(page: bytes, url: str) -> str | None:
     """The feed a web page advertises with <link rel="alternate" type="application/rss+xml">."""
     for tag in _ALTERNATE_LINK.findall(page[:65536]):
         href = _HREF.search(tag)
-        if _FEED_TYPE.search(tag) and b"alternate" in tag.lower() and href:
+        value = next((group for group in href.groups() if group), None) if href else None
+        if _FEED_TYPE.search(tag) and b"alternate" in tag.lower() and value:
             base = url if url.startswith(("http://", "https://")) else None
-            return canonical_url(html.unescape(href.group(1).decode("utf-8", "replace")), base)
+            return canonical_url(html.unescape(value.decode("utf-8", "replace")), base)
     return None
 
 
