@@ -355,3 +355,30 @@ def test_fast_and_reference_paths_agree_through_parse_feed() -> None:
     one = parse_feed(plain, url=URL, now=NOW).entries[0]
     two = parse_feed(exotic, url=URL, now=NOW).entries[0]
     assert (one.identity, one.link, one.title) == (two.identity, two.link, two.title)
+
+
+ATOM_WITH_RELATIVE_LINKS = (
+    '<?xml version="1.0" encoding="{encoding}"?>'
+    '<feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title>'
+    '<link rel="self" href="http://blog.example.org/blog/index.atom"/>'
+    '<link href="/blog/"/><id>tag:blog.example.org,2004:1</id>'
+    "<updated>2026-02-28T08:00:00Z</updated>"
+    '<entry><title>Plex</title><link href="/blog/2026/02/28/Plex"/>'
+    "<id>tag:blog.example.org,2004:3308</id><updated>2026-02-28T08:00:00Z</updated>"
+    "<summary>Media software.</summary></entry></feed>"
+)
+
+
+# utf-8 takes the fast path, iso-8859-1 feedparser's: both read the self link.
+@pytest.mark.parametrize("encoding", ["utf-8", "iso-8859-1"])
+def test_a_feed_read_from_a_file_resolves_relative_links_against_its_self_link(
+    encoding: str,
+) -> None:
+    body = ATOM_WITH_RELATIVE_LINKS.format(encoding=encoding).encode()
+    from_file = parse_feed(body, url="captures/SamRuby.xml", now=NOW)
+    assert [e.link for e in from_file.entries] == ["http://blog.example.org/blog/2026/02/28/Plex"]
+    assert from_file.link == "http://blog.example.org/blog/"
+    # Fetched from the web, the address it was fetched from is the base, as before.
+    fetched = parse_feed(body, url="https://mirror.example.net/feeds/sam.atom", now=NOW)
+    assert [e.link for e in fetched.entries] == ["https://mirror.example.net/blog/2026/02/28/Plex"]
+    assert from_file.entries[0].identity == fetched.entries[0].identity  # the GUID's

@@ -292,8 +292,12 @@ def _rss(root: ET.Element) -> RawFeed:
             feed.update_period = _text(child)
         elif tag == f"{SY}updateFrequency":
             feed.update_frequency = _text(child)
+        elif tag == f"{ATOM}link" and child.get("rel") == "self":
+            if feed.self_link is not None:
+                raise Decline("several self links")
+            feed.self_link = child.get("href")
         elif tag in (f"{ATOM}link", f"{DC}title", "{http://search.yahoo.com/mrss/}title") and (
-            tag != f"{ATOM}link" or child.get("rel") not in ("self", "hub", "next")
+            tag != f"{ATOM}link" or child.get("rel") not in ("hub", "next")
         ):
             raise Decline(f"channel element {tag}")
     return feed
@@ -314,6 +318,10 @@ def _atom(root: ET.Element) -> RawFeed:
                 if feed.link is not None:
                     raise Decline("several alternate feed links")
                 feed.link = _alternate_href(child)
+            elif child.get("rel") == "self":
+                if feed.self_link is not None:
+                    raise Decline("several self links")
+                feed.self_link = child.get("href", "").strip()
     if links and feed.link is None:
         raise Decline("feed links but no alternate link")
     return feed

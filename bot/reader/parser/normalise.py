@@ -72,6 +72,7 @@ class RawEntry:
 class RawFeed:
     title: str = ""
     link: str | None = None
+    self_link: str | None = None  # where the feed says it lives (atom:link rel="self")
     entries: list[RawEntry] = field(default_factory=list)
     ttl: str | None = None
     update_period: str | None = None
@@ -119,10 +120,15 @@ def _categories(raw: list[str]) -> list[str]:
 def normalise(raw: RawFeed, *, url: str, now: datetime, source_name: str | None) -> ParsedFeed:
     """The normalised form of ``raw``, fetched from ``url`` and first seen at ``now``."""
     web_url = url if url.startswith(("http://", "https://")) else None
-    feed_link = canonical_url(raw.link, web_url) if raw.link else None
+    # A document read from a file (`newsbot parse FILE`) has no web address of its own: its
+    # relative links are read against the address the feed gives itself, if it gives one.
+    document_url = web_url
+    if document_url is None and raw.self_link and _ABSOLUTE_WEB.match(raw.self_link):
+        document_url = canonical_url(raw.self_link)
+    feed_link = canonical_url(raw.link, document_url) if raw.link else None
     feed_title = to_plain_text(raw.title, limit=TITLE_CAP) or None
     own_urls = {u for u in (web_url, canonical_url(web_url), feed_link) if u}
-    base = web_url or feed_link
+    base = document_url or feed_link
 
     # feedparser lets a GUID stand in for a missing link; a GUID that is not an absolute web URL
     # ("post-123", "urn:...") must not become a link relative to the feed.
