@@ -17,7 +17,9 @@ Prints progress on stderr, then one JSON object as the last line of stdout with 
 feeds, cold_s, warm_s, baseline_s, cold_speedup, warm_speedup, peak_rss_mib (the benchmark
 process's peak resident memory after the cold and warm cycles, before the baseline runs).
 Diagnostics follow: the cold cycle's phases (seconds), CPU seconds of the main process and of
-the parser processes it started, and the parser processes' peak resident memory.
+the parser processes it started, and the parser processes' peak resident memory; then the
+machine's cores, the cold cycle's CPU seconds in all, and the CPU seconds those cores give in
+baseline_s / 5 (a cold cycle using more than that cannot be 5 times faster than the baseline).
 
     .venv/bin/python bench/poll.py [--feeds 1000] [--items 50] [--baseline-feeds 1000]
 """
@@ -29,6 +31,7 @@ import asyncio
 import html
 import json
 import multiprocessing
+import os
 import random
 import resource
 import sys
@@ -322,6 +325,11 @@ def main() -> None:
         "warm_speedup": round(baseline_s / result["warm_s"], 2),
         "peak_rss_mib": round(peak_rss_mib, 1),
         **{k: v for k, v in result.items() if k not in ("cold_s", "warm_s")},
+        # What a cold cycle 5 times faster than the baseline could spend: every core busy for
+        # baseline_s / 5, against the CPU seconds the cold cycle used (main and parsers).
+        "cores": os.cpu_count() or 1,
+        "cold_cpu_total_s": round(sum(result["cold_cpu_s"].values()), 2),
+        "cpu_s_within_5x": round((os.cpu_count() or 1) * baseline_s / 5, 2),
     }
     print(json.dumps(report))
 
