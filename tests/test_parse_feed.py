@@ -382,3 +382,17 @@ def test_a_feed_read_from_a_file_resolves_relative_links_against_its_self_link(
     fetched = parse_feed(body, url="https://mirror.example.net/feeds/sam.atom", now=NOW)
     assert [e.link for e in fetched.entries] == ["https://mirror.example.net/blog/2026/02/28/Plex"]
     assert from_file.entries[0].identity == fetched.entries[0].identity  # the GUID's
+
+
+def test_a_guid_that_is_the_feeds_own_address_is_no_identity_when_read_from_a_file() -> None:
+    placeholder = "https://news.example.com/feed.xml"
+    body = rss(
+        item("First", "/a", guid=placeholder),
+        channel_extra=(
+            f'<atom:link xmlns:atom="http://www.w3.org/2005/Atom" rel="self" href="{placeholder}"/>'
+        ),
+    )
+    # As when fetched from that address: a GUID naming the feed is a placeholder.
+    for url in ("captures/news.xml", placeholder):
+        parsed = parse_feed(body, url=url, now=NOW)
+        assert [e.identity for e in parsed.entries] == ["link:https://news.example.com/a"]

@@ -295,7 +295,7 @@ def _rss(root: ET.Element) -> RawFeed:
         elif tag == f"{ATOM}link" and child.get("rel") == "self":
             if feed.self_link is not None:
                 raise Decline("several self links")
-            feed.self_link = child.get("href")
+            feed.self_link = child.get("href", "").strip()
         elif tag in (f"{ATOM}link", f"{DC}title", "{http://search.yahoo.com/mrss/}title") and (
             tag != f"{ATOM}link" or child.get("rel") not in ("hub", "next")
         ):

@@ -127,7 +127,7 @@ def normalise(raw: RawFeed, *, url: str, now: datetime, source_name: str | None)
         document_url = canonical_url(raw.self_link)
     feed_link = canonical_url(raw.link, document_url) if raw.link else None
     feed_title = to_plain_text(raw.title, limit=TITLE_CAP) or None
-    own_urls = {u for u in (web_url, canonical_url(web_url), feed_link) if u}
+    own_urls = {u for u in (web_url, canonical_url(web_url), document_url, feed_link) if u}
     base = document_url or feed_link
 
     # feedparser lets a GUID stand in for a missing link; a GUID that is not an absolute web URL
