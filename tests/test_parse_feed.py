@@ -396,3 +396,20 @@ def test_a_guid_that_is_the_feeds_own_address_is_no_identity_when_read_from_a_fi
     for url in ("captures/news.xml", placeholder):
         parsed = parse_feed(body, url=url, now=NOW)
         assert [e.identity for e in parsed.entries] == ["link:https://news.example.com/a"]
+
+
+@pytest.mark.parametrize(
+    ("element", "author"),
+    [
+        # RSS's own form (a real capture, rometools test2.xml): the name, not the address.
+        ("<author>nobody@flickr.com (kebernet)</author>", "kebernet"),
+        ("<author>Jane Doe &lt;jane@example.com&gt;</author>", "Jane Doe"),
+        ("<author>jane@example.com</author>", "jane@example.com"),  # no name to keep
+        ("<dc:creator>Staff Reporter</dc:creator>", "Staff Reporter"),
+    ],
+)
+def test_an_author_is_named_without_the_e_mail_address_when_the_feed_gives_a_name(
+    element: str, author: str
+) -> None:
+    parsed = parse_feed(rss(item("A deal", extra=element)), url=URL, now=NOW)
+    assert [e.author for e in parsed.entries] == [author]

@@ -82,7 +82,8 @@ def _from_feedparser(result: Any) -> RawFeed:
     for item in result.get("entries", []):
         contents = [c.get("value") or "" for c in item.get("content") or [] if c.get("value")]
         source = item.get("source") or {}
-        author = _text(item.get("author")) or _text((item.get("author_detail") or {}).get("name"))
+        # The name alone where feedparser could read one out of "nobody@flickr.com (kebernet)".
+        author = _text((item.get("author_detail") or {}).get("name")) or _text(item.get("author"))
         raw.entries.append(
             RawEntry(
                 title=_text(item.get("title")),
