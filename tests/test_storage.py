@@ -10,6 +10,7 @@ from sqlalchemy import func, inspect, select
 
 from bot.config import FeedSettings
 from bot.model import Entry as EntryData
+from bot.reader.parser import parse_feed
 from bot.storage import Database, upgrade_schema
 from bot.storage.database import current_revision
 from bot.storage.digests import claim_due_digests, enqueue_digest, previously_sent
@@ -181,4 +182,50 @@ def test_outbox_stores_each_channel_period_once(db_url: str) -> None:
     with db.session() as session:  # leased: nobody else takes it until the lease runs out
         assert claim_due_digests(session, now=NOW, owner="b") == []
         assert len(claim_due_digests(session, now=NOW + timedelta(minutes=6), owner="b")) == 1
+    db.dispose()
+
+
+def _document(items: list[tuple[str, str, str]]) -> list[EntryData]:
+    """The entries of an RSS document listing (guid, link, title) items, as the poller reads it."""
+    body = "".join(
+        f'<item><guid isPermaLink="false">{guid}</guid><link>{link}</link>'
+        f"<title>{title}</title><description>{title}, in full.</description></item>"
+        for guid, link, title in items
+    )
+    document = f'<rss version="2.0"><channel><title>A</title>{body}</channel></rss>'.encode()
+    return parse_feed(document, url="https://a.example/feed", now=NOW).entries
+
+
+def _store(db: Database, entries: list[EntryData]) -> tuple[int, int, int]:
+    with db.session() as session:
+        feed = session.scalars(select(Feed)).one()
+        report = store_entries(session, feed, entries, NOW)
+        return report.new, report.updated, report.unchanged
+
+
+def test_a_feed_that_renews_its_guids_on_every_request_stores_each_item_once(db_url: str) -> None:
+    db = _db(db_url)
+    with db.session() as session:
+        sync_feeds(session, [FeedSettings(url="https://a.example/feed")], NOW)
+    a, b, c = "https://a.example/a", "https://a.example/b", "https://a.example/c"
+    assert _store(db, _document([("r1-a", a, "Alpha"), ("r1-b", b, "Beta")])) == (2, 0, 0)
+    assert _store(db, _document([("r2-a", a, "Alpha"), ("r2-b", b, "Beta")])) == (0, 0, 2)
+    assert _store(db, _document([("r3-c", c, "Gamma"), ("r3-a", a, "Alpha")])) == (1, 0, 1)
+    with db.session() as session:
+        assert sorted(session.scalars(select(Entry.title))) == ["Alpha", "Beta", "Gamma"]
+    db.dispose()
+
+
+def test_a_new_item_at_a_link_an_old_one_had_is_a_new_entry(db_url: str) -> None:
+    db = _db(db_url)
+    with db.session() as session:
+        sync_feeds(session, [FeedSettings(url="https://a.example/feed")], NOW)
+    briefing = "https://a.example/briefing"
+    assert _store(db, _document([("mon", briefing, "Monday briefing")])) == (1, 0, 0)
+    # The next day's briefing at the same address: another item, not a retitled one.
+    assert _store(db, _document([("tue", briefing, "Tuesday briefing")])) == (1, 0, 0)
+    # An item still listed under its own GUID keeps it; another at its link is new.
+    assert _store(
+        db, _document([("tue", briefing, "Tuesday briefing"), ("tue-2", briefing, "Tuesday")])
+    ) == (1, 0, 1)
     db.dispose()

@@ -19,6 +19,7 @@ from bot.model import Entry as EntryData
 from bot.model.match import MatchItem
 from bot.storage.models import Entry, Feed
 from bot.storage.plan import (
+    LINK_PREFIX,
     EntryPlan,
     KnownEntries,
     credited_outlet,
@@ -43,16 +44,32 @@ def outlet_name(feed: Feed, entry_source: str | None, link: str | None) -> str:
 
 
 def known_entries(session: Session, feed_ids: Iterable[int]) -> dict[int, KnownEntries]:
-    """The stored identities and content hashes of the entries of `feed_ids`, per feed."""
+    """The stored identities and content hashes of the entries of `feed_ids`, per feed.
+
+    An entry stored under its GUID is also known under its link (as `link:<url>`) where no
+    other entry of its feed has that link: a feed that gives an item a new GUID on every
+    request is then recognised by the link (see `plan_entries`)."""
     known: dict[int, KnownEntries] = {}
+    by_link: dict[int, dict[str, list[tuple[int, str] | None]]] = {}
     ids = sorted(set(feed_ids))
     for start in range(0, len(ids), 500):
-        for feed_id, row_id, identity, digest in session.execute(
-            select(Entry.feed_id, Entry.id, Entry.identity, Entry.content_hash).where(
+        for feed_id, row_id, identity, digest, url in session.execute(
+            select(Entry.feed_id, Entry.id, Entry.identity, Entry.content_hash, Entry.url).where(
                 Entry.feed_id.in_(ids[start : start + 500])
             )
         ):
             known.setdefault(feed_id, {})[identity] = (row_id, digest)
+            if url:
+                found = identity.startswith("guid:")
+                by_link.setdefault(feed_id, {}).setdefault(url, []).append(
+                    (row_id, digest) if found else None
+                )
+    for feed_id, links in by_link.items():
+        feed_known = known[feed_id]
+        for url, rows in links.items():
+            alias = f"{LINK_PREFIX}{url}"
+            if len(rows) == 1 and rows[0] is not None and alias not in feed_known:
+                feed_known[alias] = rows[0]
     return known
 
 

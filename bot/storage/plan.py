@@ -8,6 +8,7 @@ writes the plans.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,8 +17,10 @@ from urllib.parse import urlsplit
 
 from bot.model import Entry as EntryData
 
-# The stored identity and content hash of each of a feed's entries, by identity.
+# The stored row id and content hash of each of a feed's entries, by identity (and, for an
+# entry stored under its GUID, also by `link:<its link>` where that link is its alone).
 KnownEntries = dict[str, tuple[int, str]]
+LINK_PREFIX = "link:"
 # Relevance columns (score, relevant, match_hits) of a new entry, from the matcher.
 Scorer = Callable[[EntryData, str], dict[str, Any]]
 
@@ -75,6 +78,13 @@ def plan_entries(
     """
     plan = EntryPlan()
     seen: set[str] = set()
+    # A feed that gives an item a new GUID on every request: an entry whose GUID was never
+    # stored is the stored entry with its link when it says word for word what that entry
+    # says, the document no longer lists that entry under its own GUID, and no other entry of
+    # the document has the link. A new item at a link an old one had (a daily briefing at one
+    # address) says something else, and is a new entry.
+    listed = {known[e.identity[:512]][0] for e in entries if e.identity[:512] in known}
+    links = Counter(entry.link for entry in entries if entry.link)
     for entry in entries:
         identity = entry.identity[:512]
         if identity in seen:  # a feed listing one item twice
@@ -82,6 +92,16 @@ def plan_entries(
         seen.add(identity)
         digest = content_hash(entry)
         stored = known.get(identity)
+        if stored is None and identity.startswith("guid:") and entry.link:
+            moved = known.get(f"{LINK_PREFIX}{entry.link}")
+            if (
+                moved is not None
+                and moved[1] == digest
+                and moved[0] not in listed
+                and links[entry.link] == 1
+            ):
+                stored = moved
+                listed.add(moved[0])
         if stored is None:
             source = credited_outlet(feed_url, feed_name, feed_title, entry.source, entry.link)
             row: dict[str, Any] = {
