@@ -96,7 +96,22 @@ def _random_url(rng: random.Random) -> str:
     ]
     for _ in range(rng.randrange(4)):
         pieces.append(
-            rng.choice(["/", "/news", "/a b", "/%20", "//x", "/ü", "/a;b", "/url", "/l.php", "/:x"])
+            rng.choice(
+                [
+                    "/",
+                    "/news",
+                    "/a b",
+                    "/%20",
+                    "//x",
+                    "/ü",
+                    "/a;b",
+                    "/url",
+                    "/l.php",
+                    "/:x",
+                    "/a;jsessionid=F00",
+                    ";JSESSIONID=1",
+                ]
+            )
         )
     if rng.random() < 0.6:
         params = [
@@ -114,6 +129,8 @@ def _random_url(rng: random.Random) -> str:
                     "%75tm_source=1",
                     "u=http://a.example/?utm_x=1",
                     "b=?c",
+                    "PHPSESSID=42",
+                    "ASPSESSIONIDAB=C",
                 ]
             )
             for _ in range(rng.randrange(4))

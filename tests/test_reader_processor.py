@@ -94,6 +94,17 @@ def test_plain_text_limit() -> None:
             "https://www.youtube.com/watch?v=1&q=http://x",
         ),
         ("https://ex.com/app#!/story/1", None, "https://ex.com/app#!/story/1"),
+        # Session ids change with every request: the same item must keep one link.
+        ("https://ex.com/story/42;jsessionid=0A1B2C3D?id=7", None, "https://ex.com/story/42?id=7"),
+        ("https://ex.com/a;JSESSIONID=9F;v=2/b", None, "https://ex.com/a;v=2/b"),
+        ("https://ex.com/p?id=5&PHPSESSID=abc123", None, "https://ex.com/p?id=5"),
+        ("https://ex.com/p.asp?ASPSESSIONIDQQGG=X1&n=3", None, "https://ex.com/p.asp?n=3"),
+        ("https://ex.com/c.cfm?CFID=1&CFTOKEN=2&item=9", None, "https://ex.com/c.cfm?item=9"),
+        (
+            "https://slashdot.org/story?sid=23/11/30/1",
+            None,
+            "https://slashdot.org/story?sid=23/11/30/1",
+        ),
         ("mailto:news@ex.com", None, None),
         ("javascript:alert(1)", "https://ex.com/", None),
         ("", None, None),

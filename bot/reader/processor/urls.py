@@ -13,8 +13,21 @@ import binascii
 import re
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit, urlunsplit
 
-# Parameters that identify a campaign or a click, never the resource.
-_TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "hsa_", "itm_", "_hs", "oly_", "vero_", "ga_")
+# Parameters that identify a campaign, a click or a visitor's session, never the resource. A
+# session id changes from one request to the next: kept, it would make the same item a new
+# link on every poll.
+_TRACKING_PREFIXES = (
+    "utm_",
+    "mtm_",
+    "pk_",
+    "hsa_",
+    "itm_",
+    "_hs",
+    "oly_",
+    "vero_",
+    "ga_",
+    "aspsessionid",
+)
 _TRACKING_PARAMS = frozenset(
     [
         "fbclid",
@@ -69,8 +82,14 @@ _TRACKING_PARAMS = frozenset(
         "smid",
         "sh_kit",
         "xtor",
+        "jsessionid",
+        "phpsessid",
+        "cfid",
+        "cftoken",
     ]
 )
+# A Java servlet's session id, written into the path ("/story/42;jsessionid=0A1B2C").
+_SESSION_PATH_PARAM = re.compile(r";jsessionid=[^/;?#]*", re.IGNORECASE)
 
 # host -> (path of its click-through endpoint, query parameters that may hold the real target)
 _REDIRECTORS: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {}
@@ -195,6 +214,10 @@ def _clean_query(query: str) -> str:
     return query
 
 
+def _without_session(path: str) -> str:
+    return _SESSION_PATH_PARAM.sub("", path) if ";" in path else path
+
+
 def _plain_canonical(candidate: str) -> str | None:
     """`canonical_url` of a plain URL (see _PLAIN_URL); None when it is not one."""
     found = _PLAIN_URL.fullmatch(candidate)
@@ -204,7 +227,7 @@ def _plain_canonical(candidate: str) -> str | None:
     if _is_redirector(host):
         return None
     scheme = found.group("scheme").lower()
-    path = found.group("path") or "/"
+    path = _without_session(found.group("path") or "/")
     query = _clean_query(found.group("query") or "")
     fragment = found.group("fragment") or ""
     url = f"{scheme}://{host}{path}"
@@ -256,7 +279,7 @@ def _split_canonical(candidate: str, base: str | None) -> str | None:
     if parts.username or parts.password:
         netloc = f"{parts.username or ''}{':' + parts.password if parts.password else ''}@{netloc}"
     query = _clean_query(parts.query)
-    path = parts.path or "/"
+    path = _without_session(parts.path or "/")
     path = path.replace(" ", "%20")
     # "#!" fragments address content on old single-page sites; other fragments are positions.
     fragment = parts.fragment if parts.fragment.startswith("!") else ""
