@@ -59,10 +59,10 @@ def known_entries(session: Session, feed_ids: Iterable[int]) -> dict[int, KnownE
             )
         ):
             known.setdefault(feed_id, {})[identity] = (row_id, digest)
-            if url:
-                found = identity.startswith("guid:")
+            if url:  # None marks a row of that link stored under another kind of identity
+                stored_by_guid = identity.startswith("guid:")
                 by_link.setdefault(feed_id, {}).setdefault(url, []).append(
-                    (row_id, digest) if found else None
+                    (row_id, digest) if stored_by_guid else None
                 )
     for feed_id, links in by_link.items():
         feed_known = known[feed_id]
