@@ -14,7 +14,7 @@ from support.entries import add_titled_entries
 from bot.clustering import ClusterConfig
 from bot.matcher.rules import parse_rules
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Entry, Feed, Story, StoryMember
+from bot.storage.models import Entry, Story, StoryMember
 from bot.worker.process import StoryProcessor
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
@@ -88,67 +88,15 @@ def stories_of(db: Database) -> set[frozenset[str]]:
     return {frozenset(identities) for identities in members.values()}
 
 
-@pytest.mark.skipif(not STORIES.is_dir(), reason=f"labelled stories not found at {STORIES}")
-def test_a_restart_between_runs_makes_the_stories_an_uninterrupted_daemon_makes(
-    db_url: str, sqlite_url: str
-) -> None:
+def stories_with_and_without_restarts(
+    db_url: str, sqlite_url: str, config: ClusterConfig, run: int, spacing: timedelta
+) -> tuple[set[frozenset[str]], set[frozenset[str]]]:
+    """600 real headlines, `spacing` apart, processed in runs of `run` as each run's last one
+    comes in: the stories of one processor kept for every run (SQLite), and of a new processor
+    each run, restored from the database (`db_url`)."""
     rows = [json.loads(line) for line in (STORIES / "uci_dev.jsonl").open(encoding="utf-8")]
     titles = [row["title"] for row in sorted(rows, key=lambda row: row["published"])][:600]
     everything = parse_rules('threshold = 0.0\n[[rule]]\nname = "any"\nquery = "news"\n')
-    # Short posting lists, so that stories leave them (and lose titles to other stories)
-    # between the runs that write their states, as they do in a long stream.
-    config = ClusterConfig(posting_limit=4)
-
-    def processor(db: Database) -> StoryProcessor:
-        return StoryProcessor(db, everything, config, clock=lambda: T0 + timedelta(hours=1))
-
-    reference, restarted = Database(sqlite_url.replace(".db", "-reference.db")), Database(db_url)
-    upgrade_schema(reference)
-    upgrade_schema(restarted)
-    uninterrupted = processor(reference)
-    for start in range(0, len(titles), 60):
-        add_titled_entries(reference, titles[start : start + 60], start)
-        uninterrupted.process_pending()
-        add_titled_entries(restarted, titles[start : start + 60], start)
-        processor(restarted).process_pending()  # a new process each run, from the database
-    expected = stories_of(reference)
-    assert len(expected) > 20  # many stories, some of several reports
-    assert any(len(story) > 2 for story in expected)
-    assert stories_of(restarted) == expected
-
-
-def add_spaced_entries(db: Database, titles: list[str], start: int, spacing: timedelta) -> None:
-    """Entries e{start}... as add_titled_entries stores them, published `spacing` apart."""
-    with db.session() as session:
-        feed = session.scalar(select(Feed)) or Feed(url="https://feed.example/rss", created_at=T0)
-        session.add(feed)
-        for offset, title in enumerate(titles):
-            index = start + offset
-            session.add(
-                Entry(
-                    feed=feed,
-                    identity=f"e{index}",
-                    url=f"https://outlet{index}.example/{index}",
-                    title=title,
-                    source_name=f"outlet-{index}",
-                    published_at=T0 + index * spacing,
-                    first_seen_at=T0 + index * spacing,
-                    content_hash=f"{index}",
-                )
-            )
-
-
-@pytest.mark.skipif(not STORIES.is_dir(), reason=f"labelled stories not found at {STORIES}")
-def test_a_restart_makes_the_same_stories_when_old_ones_leave_the_active_window(
-    db_url: str, sqlite_url: str
-) -> None:
-    rows = [json.loads(line) for line in (STORIES / "uci_dev.jsonl").open(encoding="utf-8")]
-    titles = [row["title"] for row in sorted(rows, key=lambda row: row["published"])][:600]
-    everything = parse_rules('threshold = 0.0\n[[rule]]\nname = "any"\nquery = "news"\n')
-    # 600 reports 45 minutes apart: 450 hours, so stories leave the 72-hour window as the
-    # runs go on (a run every 30 hours of reports, processed as its last report comes in).
-    spacing = timedelta(minutes=45)
-    config = ClusterConfig(active_window_hours=72)
     now = {"clock": T0}
 
     def processor(db: Database) -> StoryProcessor:
@@ -158,12 +106,37 @@ def test_a_restart_makes_the_same_stories_when_old_ones_leave_the_active_window(
     upgrade_schema(reference)
     upgrade_schema(restarted)
     uninterrupted = processor(reference)
-    for start in range(0, len(titles), 40):
-        now["clock"] = T0 + (start + 39) * spacing + timedelta(minutes=5)
-        add_spaced_entries(reference, titles[start : start + 40], start, spacing)
+    for start in range(0, len(titles), run):
+        now["clock"] = T0 + (start + run - 1) * spacing + timedelta(minutes=5)
+        add_titled_entries(reference, titles[start : start + run], start, spacing)
         uninterrupted.process_pending()
-        add_spaced_entries(restarted, titles[start : start + 40], start, spacing)
+        add_titled_entries(restarted, titles[start : start + run], start, spacing)
         processor(restarted).process_pending()  # a new process each run, from the database
-    expected = stories_of(reference)
+    return stories_of(reference), stories_of(restarted)
+
+
+@pytest.mark.skipif(not STORIES.is_dir(), reason=f"labelled stories not found at {STORIES}")
+def test_a_restart_between_runs_makes_the_stories_an_uninterrupted_daemon_makes(
+    db_url: str, sqlite_url: str
+) -> None:
+    # Short posting lists, so that stories leave them (and lose titles to other stories)
+    # between the runs that write their states, as they do in a long stream.
+    expected, restarted = stories_with_and_without_restarts(
+        db_url, sqlite_url, ClusterConfig(posting_limit=4), 60, timedelta(minutes=1)
+    )
+    assert len(expected) > 20  # many stories, some of several reports
+    assert any(len(story) > 2 for story in expected)
+    assert restarted == expected
+
+
+@pytest.mark.skipif(not STORIES.is_dir(), reason=f"labelled stories not found at {STORIES}")
+def test_a_restart_makes_the_same_stories_when_old_ones_leave_the_active_window(
+    db_url: str, sqlite_url: str
+) -> None:
+    # 600 reports 45 minutes apart: 450 hours, so stories leave the 72-hour window as the
+    # runs go on (a run every 30 hours of reports).
+    expected, restarted = stories_with_and_without_restarts(
+        db_url, sqlite_url, ClusterConfig(active_window_hours=72), 40, timedelta(minutes=45)
+    )
     assert len(expected) > 20
-    assert stories_of(restarted) == expected
+    assert restarted == expected

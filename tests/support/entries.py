@@ -13,9 +13,11 @@ from bot.storage.models import Entry, Feed
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
 
 
-def add_titled_entries(db: Database, titles: list[str], start: int = 0) -> None:
+def add_titled_entries(
+    db: Database, titles: list[str], start: int = 0, spacing: timedelta = timedelta(minutes=1)
+) -> None:
     """Store `titles` as entries e{start}, e{start+1}, ... of the test feed (created on first
-    use), entry i from outlet-i, published T0 + i minutes."""
+    use), entry i from outlet-i, published T0 + i * `spacing`."""
     with db.session() as session:
         feed = session.scalar(select(Feed)) or Feed(url="https://feed.example/rss", created_at=T0)
         session.add(feed)
@@ -28,7 +30,7 @@ def add_titled_entries(db: Database, titles: list[str], start: int = 0) -> None:
                     url=f"https://outlet{index}.example/{index}",
                     title=title,
                     source_name=f"outlet-{index}",
-                    published_at=T0 + timedelta(minutes=index),
+                    published_at=T0 + index * spacing,
                     first_seen_at=T0,
                     content_hash=hashlib.sha256(title.encode()).hexdigest(),
                 )
