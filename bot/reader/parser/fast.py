@@ -273,6 +273,13 @@ def _atom_entry(node: ET.Element) -> RawEntry:
     return entry
 
 
+def _take_self_link(feed: RawFeed, link: ET.Element) -> None:
+    """The feed's own address, from its (single) atom:link rel="self"."""
+    if feed.self_link is not None:
+        raise Decline("several self links")
+    feed.self_link = link.get("href", "").strip()
+
+
 def _rss(root: ET.Element) -> RawFeed:
     if root.get("version") != "2.0" or len(root) != 1 or root[0].tag != "channel":
         raise Decline("not plain RSS 2.0")
@@ -293,9 +300,7 @@ def _rss(root: ET.Element) -> RawFeed:
         elif tag == f"{SY}updateFrequency":
             feed.update_frequency = _text(child)
         elif tag == f"{ATOM}link" and child.get("rel") == "self":
-            if feed.self_link is not None:
-                raise Decline("several self links")
-            feed.self_link = child.get("href", "").strip()
+            _take_self_link(feed, child)
         elif tag in (f"{ATOM}link", f"{DC}title", "{http://search.yahoo.com/mrss/}title") and (
             tag != f"{ATOM}link" or child.get("rel") not in ("hub", "next")
         ):
@@ -319,9 +324,7 @@ def _atom(root: ET.Element) -> RawFeed:
                     raise Decline("several alternate feed links")
                 feed.link = _alternate_href(child)
             elif child.get("rel") == "self":
-                if feed.self_link is not None:
-                    raise Decline("several self links")
-                feed.self_link = child.get("href", "").strip()
+                _take_self_link(feed, child)
     if links and feed.link is None:
         raise Decline("feed links but no alternate link")
     return feed

@@ -69,12 +69,12 @@ def _from_feedparser(result: Any) -> RawFeed:
     self_links = [
         _text(link.get("href")).strip()
         for link in feed.get("links") or []
-        if link.get("rel") == "self" and _text(link.get("href")).strip()
+        if link.get("rel") == "self"
     ]
     raw = RawFeed(
         title=_text(feed.get("title")),
         link=_text(feed.get("link")) or None,
-        self_link=self_links[0] if self_links else None,
+        self_link=next((href for href in self_links if href), None),
         ttl=_text(feed.get("ttl")) or None,
         update_period=_text(feed.get("sy_updateperiod")) or None,
         update_frequency=_text(feed.get("sy_updatefrequency")) or None,
