@@ -55,6 +55,42 @@ def test_a_young_storys_figure_is_its_anchor() -> None:
     assert other.is_new_story
 
 
+def test_a_headline_figure_cited_in_passing_is_no_anchor() -> None:
+    """The first report's headline gives the seller's backlog, its lead the deal's value: the
+    reports that give the value join it, and another value of the same companies does not."""
+    clusterer = StoryClusterer()
+    first = clusterer.add(
+        ClusterItem(
+            key="backlog",
+            title="Northlake's backlog swells to $9 billion after Microsoft signs on for GPU "
+            "capacity",
+            summary="A $6.2 billion, five-year capacity agreement with Microsoft gives the "
+            "neocloud its biggest customer yet.",
+            published=T0,
+        )
+    )
+    same = clusterer.add(
+        ClusterItem(
+            key="same",
+            title="Northlake Compute lands five-year Microsoft contract for 48,000 GPUs",
+            summary="The neocloud will reserve roughly 48,000 Nvidia GB300 GPUs for Microsoft "
+            "under a deal worth $6.2 billion.",
+            published=T0 + timedelta(minutes=90),
+        )
+    )
+    other = clusterer.add(
+        ClusterItem(
+            key="other",
+            title="Northlake Compute lands Microsoft contract for 20,000 GPUs",
+            summary="The neocloud will reserve 20,000 GPUs for Microsoft under a deal worth "
+            "$2.5 billion.",
+            published=T0 + timedelta(minutes=100),
+        )
+    )
+    assert same.story_key == first.story_key
+    assert other.story_key != first.story_key
+
+
 def test_figure_counts_survive_export_and_restore() -> None:
     """Restored stories decide like the live one; states without counts keep every figure
     as an anchor (the behaviour they were written under)."""

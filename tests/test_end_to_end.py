@@ -96,7 +96,8 @@ def test_seed_event_is_one_story_delivered_once_to_each_channel(
     assert report.new_entries >= 27
     assert report.outcome_counts["error"] == 0
 
-    # One story holds exactly the five seed reports; every story holds one event only.
+    # One story holds exactly the five seed reports; every story holds one event only, and
+    # every compute deal is one story holding all of its reports (the reader sees it once).
     event_of = {link: event.key for event in demo_events() for link in event.links}
     seed_links = {link for link, key in event_of.items() if key == SEED_EVENT}
     stories = story_members_by_link(pipeline)
@@ -104,6 +105,10 @@ def test_seed_event_is_one_story_delivered_once_to_each_channel(
     assert seed_stories == [seed_links]
     for links in stories.values():
         assert len({event_of[link] for link in links}) == 1, links
+    deals = [event for event in demo_events() if event.relevant]
+    assert sorted(stories.values(), key=sorted) == sorted(
+        (set(event.links) for event in deals), key=sorted
+    )
 
     # One digest to each channel.
     slack_run = asyncio.run(pipeline.digests.run("deals-slack", kind="manual"))

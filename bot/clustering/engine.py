@@ -38,7 +38,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.clustering import features as ft
-from bot.clustering.facts import Report, announces_deal, fact_lead, never_a_party, story_facts
+from bot.clustering.facts import (
+    Report,
+    announces_deal,
+    cited_in_passing,
+    fact_lead,
+    never_a_party,
+    story_facts,
+)
 from bot.model.story import Assignment, StoryFacts
 from bot.text.quantities import Quantity, extract_quantities
 
@@ -325,10 +332,13 @@ def _support(
 
 def _headline_figures(feats: ft.ItemFeatures) -> list[tuple[str, float]]:
     """The exact figures of a headline that announces a deal ("signs", "lease", "taps"): a
-    price in "Buy X and save $15" or a sum in "tops rich list with $40 million" is no deal's."""
+    price in "Buy X and save $15" or a sum in "tops rich list with $40 million" is no deal's,
+    and neither is a figure the headline cites in passing ("backlog swells to $9 billion after
+    Microsoft signs on"): reports of the deal give its value, not the seller's backlog."""
     if not announces_deal(feats.title_terms):
         return []
-    return _figures(extract_quantities(ft.untruncated(feats.title)))
+    headline = ft.untruncated(feats.title)
+    return _figures([q for q in extract_quantities(headline) if not cited_in_passing(headline, q)])
 
 
 def _other_instance(known: Iterable[str], assets: Iterable[str]) -> bool:

@@ -1052,6 +1052,23 @@ def _context_words(text: str, quantity: Quantity, before: int, after: int) -> se
     return set(words) | {_stem(w) for w in words}
 
 
+_EXCLUDED_BY_KIND = {"money": _MONEY_EXCLUDE, "power": _POWER_EXCLUDE, "chips": _CHIPS_EXCLUDE}
+
+
+def cited_in_passing(headline: str, quantity: Quantity) -> bool:
+    """Whether a headline's words say that one of its figures is not the deal's own: a backlog,
+    revenue or valuation ("Northlake's backlog swells to $9 billion after Microsoft signs on"),
+    a battery's or a planned expansion's power, a count per rack. The same words that keep such
+    a figure out of a story's facts (`_segment_figure`); money raised counts as the deal's own
+    where the headline is about raising it."""
+    exclude = _EXCLUDED_BY_KIND.get(quantity.kind)
+    if not exclude:
+        return False
+    if quantity.kind == "money" and set(tokenize(headline)) & _FUNDING_TERMS:
+        exclude = exclude - _FUNDING_TERMS
+    return bool(_context_words(headline, quantity, 5, 4) & exclude)
+
+
 def _clause_of(text: str, quantity: Quantity) -> str:
     start = max((m.end() for m in _CLAUSE_BREAK.finditer(text, 0, quantity.start)), default=0)
     end_match = _CLAUSE_BREAK.search(text, quantity.end)
