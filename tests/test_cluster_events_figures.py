@@ -105,3 +105,59 @@ def test_figure_counts_survive_export_and_restore() -> None:
     old = StoryClusterer()
     old.restore(key, {k: v for k, v in state.items() if k != "quantity_counts"})
     assert old.add(item("x", OTHER_FIGURE, 10)).is_new_story
+
+
+DEAL_LEAD = (
+    "Cipher Mining will provide Meta with 47,000 GPUs (850 MW) of AI infrastructure in Arizona "
+    "under a 9-year agreement valued at about $16 billion, the companies said."
+)
+
+
+def _deal_report(key: str, minutes: int, teasers: str, *, lead: str = DEAL_LEAD) -> ClusterItem:
+    """A report of the deal whose description carries teasers of other news as prose, as CMS
+    descriptions do (unrelated names, some of them rare)."""
+    return ClusterItem(
+        key=key,
+        title="Meta signs $16 billion deal for 850 MW of AI compute from Cipher Mining",
+        summary=f"{lead} {teasers}",
+        published=T0 + timedelta(minutes=minutes),
+    )
+
+
+MT_GOX = "Mt. Gox files for bankruptcy protection in Tokyo after losing bitcoins."
+WEARABLES = "Google releases developer preview for Android wearables, reports say."
+
+
+def test_a_report_giving_the_deals_terms_joins_whatever_other_news_it_carries() -> None:
+    """Teasers recur across some reports (two carry the Mt. Gox one, two the wearables one),
+    so their names look like the story's shared actors; a later report with other teasers
+    (rare names: Antonoff, Bangerz) leaves them out. It gives the deal's parties, money, power
+    and chips: it is a report of the deal. A report of the same parties with other figures is
+    still another deal."""
+    clusterer = StoryClusterer()
+    teasers = [MT_GOX, WEARABLES, MT_GOX, WEARABLES, ""]
+    keys = {
+        clusterer.add(_deal_report(f"r{i}", i * 60, text)).story_key
+        for i, text in enumerate(teasers)
+    }
+    assert len(keys) == 1
+    later = clusterer.add(
+        _deal_report(
+            "later",
+            400,
+            "Lena Dunham and Jack Antonoff pictured on a double date. Miley Cyrus performs at "
+            "the Bangerz concert in Oslo.",
+        )
+    )
+    assert later.story_key in keys
+    other = clusterer.add(
+        ClusterItem(
+            key="other",
+            title="Meta signs $4 billion deal for 200 MW of AI compute from Cipher Mining",
+            summary=DEAL_LEAD.replace("47,000", "12,000")
+            .replace("850 MW", "200 MW")
+            .replace("$16", "$4"),
+            published=T0 + timedelta(minutes=410),
+        )
+    )
+    assert other.story_key not in keys

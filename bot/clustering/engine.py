@@ -312,6 +312,26 @@ def _figures_conflict(kind: str, mine: list[float], theirs: list[float], toleran
     return comparable
 
 
+def _figures_agree(
+    mine: list[tuple[str, float]], theirs: list[tuple[str, float]], tolerance: float
+) -> bool:
+    """Whether `mine` gives figures of two kinds or more (money, power, chips) and each kind's
+    figures come close to one of `theirs` of that kind: the terms of one deal."""
+    kinds = {kind for kind, _ in mine}
+    if len(kinds) < 2:
+        return False
+    for kind in kinds:
+        theirs_of_kind = [v for k, v in theirs if k == kind]
+        if not any(
+            abs(a - b) <= tolerance * max(a, b)
+            for k, a in mine
+            if k == kind
+            for b in theirs_of_kind
+        ):
+            return False
+    return True
+
+
 def _add_counts(into: dict[_Key, int], more: dict[_Key, int]) -> None:
     """Add the counts of `more` to those of `into` (a merged story's tables)."""
     for key, count in more.items():
@@ -926,6 +946,7 @@ class StoryClusterer:
         # second contract after a $17.4 billion deal with Microsoft"): a report none of whose
         # figures of a kind comes close to the story's headline figure, or whose headline
         # figure comes close to none of the story's, is another deal too.
+        same_terms = False
         if figures:
             tolerance = self.config.quantity_tolerance
             anchors = self._anchor_figures(story)
@@ -935,10 +956,18 @@ class StoryClusterer:
                 or _any_figures_conflict(headline_figures, anchors, tolerance)
             ):
                 return True
+            same_terms = _figures_agree(figures, anchors, tolerance) and not (
+                parties - story.title_parties.keys() - story.centroid.keys()
+            )
         # The name checks last: they cost the most, and every check is a pure veto of its
         # own, so their order decides nothing but the time (a different deal of the same
         # companies is usually told apart by its figures first).
-        if self._names_conflict(story, feats) or self._actors_conflict(story, feats):
+        if self._names_conflict(story, feats):
+            return True
+        # A report that gives the story's deal terms (two kinds of figure, its parties) is a
+        # report of that deal whatever else its prose names: the rare names of unrelated
+        # sentences around it (teasers of other news a description carries) are no actors.
+        if not same_terms and self._actors_conflict(story, feats):
             return True
         if self._strangers(story, feats):
             return True
