@@ -1,7 +1,8 @@
 """The engine's bounded posting lists evict the least recently updated story, exactly as a scan
 of the whole list for its lowest live sequence number would (the engine keeps a heap per full
 list instead): same lists, same candidates, same stories, on a stream of real headlines with
-joins, merges and re-indexing of updated stories."""
+joins, merges and re-indexing of updated stories. And what is looked up through them ranks a
+story sharing the item's rare terms above stories sharing only words of every story."""
 
 from __future__ import annotations
 
@@ -47,3 +48,44 @@ def test_heap_eviction_matches_the_scan(limit: int) -> None:
     assert heap._postings == scan._postings
     assert evictions > 0  # lists were full, so evictions happened
     assert sorted(heap.story_keys()) == sorted(scan.story_keys())
+
+
+def test_a_rare_shared_term_outranks_several_common_ones() -> None:
+    """Candidates are looked up through the item's terms: a story sharing its rare terms (a
+    party, a figure) with the item must rank above stories that share only words every story
+    of the stream has (their postings full), or it is never compared and the item starts a
+    second story of the same event."""
+    config = replace(ClusterConfig(), posting_limit=4, max_candidates=2)
+    clusterer = StoryClusterer(config)
+    start = datetime(2026, 5, 6, tzinfo=UTC)
+    target = clusterer.add(
+        ClusterItem(
+            key="target",
+            title="Zephyrine Systems books 48,000 GPUs from Northlake",
+            published=start,
+        )
+    )
+    deals = [
+        ("Microsoft", "Nebius"),
+        ("Oracle", "Lambda"),
+        ("Amazon", "Crusoe"),
+        ("Meta", "Nscale"),
+    ]
+    for index, (buyer, seller) in enumerate([*deals, ("OpenAI", "Fluidstack")]):
+        other = clusterer.add(
+            ClusterItem(
+                key=f"other{index}",
+                title=f"{buyer} signs multiyear GPU supply contract with {seller} for "
+                f"{(index + 1) * 100} MW",
+                published=start + timedelta(minutes=index + 1),
+            )
+        )
+        assert other.is_new_story
+    again = clusterer.add(
+        ClusterItem(
+            key="again",
+            title="Zephyrine signs multiyear GPU supply contract for 48,000 chips",
+            published=start + timedelta(minutes=10),
+        )
+    )
+    assert again.story_key == target.story_key

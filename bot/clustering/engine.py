@@ -754,10 +754,15 @@ class StoryClusterer:
         hits: dict[str, float] = {}
         found = hits.get
         postings = self._postings
+        full = self.config.posting_limit
         for term, weight in query:
             posting = postings.get(term)
             if posting is None:
                 continue
+            # A term few stories have locates a story better than one in a full posting list
+            # (a word of every deal: "gpus", "multiyear"); without this, stories sharing several
+            # such words with the item outrank the one sharing its rare figure and party.
+            weight *= 1.0 + math.log(full / min(full, len(posting)))
             if not hits:
                 hits = dict.fromkeys(posting, weight)
                 found = hits.get
