@@ -161,3 +161,35 @@ def test_a_report_giving_the_deals_terms_joins_whatever_other_news_it_carries() 
         )
     )
     assert other.story_key not in keys
+
+
+def test_a_second_report_of_the_deal_joins_though_their_teasers_name_other_people() -> None:
+    """A story of one report: its teaser names two rare people, the second report's teaser
+    two others, and no report names the other's. Two accounts of different events would
+    look like that (the strangers check); these give the same parties and figures."""
+    clusterer = StoryClusterer()
+    first = clusterer.add(
+        _deal_report("first", 0, "Grigoropoulos and Ketsoyan were pictured in Yerevan.")
+    )
+    second = clusterer.add(
+        _deal_report("second", 30, "Tshabalala and Oyelaran-Adeyemi confirm a reunion in Gqeberha.")
+    )
+    assert second.story_key == first.story_key
+
+
+def test_teasers_recurring_in_half_the_reports_are_not_the_storys_core() -> None:
+    """Two of four reports carry the same teaser, so its names count as names most reports
+    share; a fifth report with another teaser leaves them out and names its own people."""
+    clusterer = StoryClusterer()
+    bachelor = (
+        "The Bachelor Juan Pablo Galavis and Taylor Swift discuss the finale with Lena Dunham."
+    )
+    keys = {
+        clusterer.add(_deal_report(f"r{i}", i * 60, text)).story_key
+        for i, text in enumerate([bachelor, "", bachelor, ""])
+    }
+    assert len(keys) == 1
+    fifth = clusterer.add(
+        _deal_report("fifth", 300, "Detective apologizes on HBO after an inappropriate tweet.")
+    )
+    assert fifth.story_key in keys

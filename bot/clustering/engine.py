@@ -961,20 +961,23 @@ class StoryClusterer:
                 or _any_figures_conflict(headline_figures, anchors, tolerance)
             ):
                 return True
-            same_terms = _figures_agree(figures, anchors, tolerance) and not (
-                parties - story.title_parties.keys() - story.centroid.keys()
+            same_terms = (
+                bool(parties)
+                and not parties - story.title_parties.keys() - story.centroid.keys()
+                and _figures_agree(figures, anchors, tolerance)
             )
         # The name checks last: they cost the most, and every check is a pure veto of its
         # own, so their order decides nothing but the time (a different deal of the same
-        # companies is usually told apart by its figures first).
-        if self._names_conflict(story, feats):
-            return True
-        # A report that gives the story's deal terms (two kinds of figure, its parties) is a
-        # report of that deal whatever else its prose names: the rare names of unrelated
-        # sentences around it (teasers of other news a description carries) are no actors.
-        if not same_terms and self._actors_conflict(story, feats):
-            return True
-        if self._strangers(story, feats):
+        # companies is usually told apart by its figures first). A report that gives the
+        # story's deal terms (figures of two kinds, its headline's parties) is a report of that
+        # deal whatever else its prose names: the names of unrelated sentences around it
+        # (teasers of other news a description carries, some recurring in several reports)
+        # are neither the story's actors nor the report's.
+        if not same_terms and (
+            self._names_conflict(story, feats)
+            or self._actors_conflict(story, feats)
+            or self._strangers(story, feats)
+        ):
             return True
         if figures and parties and self._other_parties(story, feats, parties):
             return True
