@@ -54,3 +54,40 @@ def test_without_agreement_on_a_place_there_is_no_place_anchor() -> None:
     the Texas report joins on its words and figures: the anchor is what kept it out above."""
     clusterer, key = arizona_story(ClusterConfig(place_share=2.0))
     assert clusterer.add(item("t", TITLES[0], 10, "Texas")).story_key == key
+
+
+def test_a_deal_reported_once_has_its_place_already() -> None:
+    """Two deals of the same companies with close figures: the story of the first has one
+    report, and its place tells the second deal apart; the same deal written from the city
+    joins it."""
+    clusterer = StoryClusterer()
+    first = clusterer.add(item("a", TITLES[0], 0, "Arizona"))
+    elsewhere = clusterer.add(item("f", TITLES[1], 5, "Finland"))
+    city = clusterer.add(item("c", TITLES[2], 10, "Phoenix, Arizona"))
+    assert elsewhere.is_new_story
+    assert city.story_key == first.story_key
+
+
+def test_a_single_reports_place_decides_nothing_outside_deals() -> None:
+    """Without figures a report's place cue is too weak alone: another outlet may name the
+    county rather than the town."""
+    clusterer = StoryClusterer()
+    first = clusterer.add(
+        ClusterItem(
+            key="a",
+            title="Wildfire forces evacuation of thousands near Santa Rosa",
+            text="Firefighters battled a wildfire in Santa Rosa on Tuesday as thousands of "
+            "residents fled their homes.",
+            published=T0,
+        )
+    )
+    county = clusterer.add(
+        ClusterItem(
+            key="b",
+            title="Wildfire forces evacuation of thousands of residents",
+            text="Firefighters battled a wildfire in Sonoma County on Tuesday as thousands of "
+            "residents fled their homes.",
+            published=T0 + timedelta(minutes=20),
+        )
+    )
+    assert county.story_key == first.story_key

@@ -836,7 +836,7 @@ class StoryClusterer:
         missing = sum(1 for t, n in story.names.items() if n >= needed and t not in feats.weights)
         return missing >= self.config.actor_missing
 
-    def _places_conflict(self, story: _Story, feats: ft.ItemFeatures) -> bool:
+    def _places_conflict(self, story: _Story, feats: ft.ItemFeatures, *, deal: bool) -> bool:
         """A report that places its event where none of the story's reports go, while the
         story's reports agree on a place the report never names: another event of the same
         kind (the same buyer's data center in Texas, not the one in Arizona; another riot in
@@ -847,9 +847,17 @@ class StoryClusterer:
         the report, or the report's place among the story's places or centroid terms (a
         festival's town and the festival, a state and a city of it that the story names).
         """
-        if not feats.places or len(story.members) < 2:
+        if not feats.places:
             return False
-        needed = max(2.0, self.config.place_share * len(story.members))
+        if len(story.members) < 2:
+            # One report's place cue decides only between two reports of deals (both cite
+            # figures): the same companies' 550 MW in Arizona is not their 600 MW in Finland,
+            # however close the figures. Elsewhere a single report's odd cue would split events.
+            if not (deal and story.quantities):
+                return False
+            needed = 1.0
+        else:
+            needed = max(2.0, self.config.place_share * len(story.members))
         core = [place for place, count in story.places.items() if count >= needed]
         if not core:
             return False
@@ -981,7 +989,7 @@ class StoryClusterer:
             return True
         if figures and parties and self._other_parties(story, feats, parties):
             return True
-        return self._places_conflict(story, feats)
+        return self._places_conflict(story, feats, deal=bool(figures))
 
     def _other_parties(
         self, story: _Story, feats: ft.ItemFeatures, parties: frozenset[str]
