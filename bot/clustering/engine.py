@@ -117,7 +117,7 @@ class ClusterConfig:
     # unchanged), the deal stream unchanged (0.2 to 0.34 give the same on the dev sets).
     figure_share: float = 0.25
     # A story's place (title and lead, "in Arizona") is an anchor when at least this share of
-    # its reports (two at least) give it; see _places_conflict.
+    # its reports (two at least; the one report of a deal story) give it; see _places_conflict.
     place_share: float = 0.3
 
     @classmethod
