@@ -87,6 +87,19 @@ def test_preferred_outlets_win_the_link() -> None:
     assert best_link([SourceRef("X", "ftp://x.example/a", "t", None)]) is None
 
 
+def test_the_link_leads_to_the_report_whose_headline_the_story_shows() -> None:
+    """The headline is the link's text: without a preferred outlet the link is that report's,
+    not the earliest report's (another outlet's angle: "Northlake's backlog swells")."""
+    sources = [source("Capex Journal", 9), source("Compute Ledger", 5)]
+    headline_link = sources[1].link
+    assert best_link(sources, headline_link=headline_link) == headline_link
+    assert best_link(sources, ["capex journal"], headline_link=headline_link) == sources[0].link
+    assert best_link(sources, headline_link="javascript:alert(1)") == sources[0].link
+    view = story(1, sources=sources)
+    view.headline_link = headline_link
+    assert digest([view]).stories[0].link == headline_link
+
+
 def test_summary_is_one_or_two_sentences_and_bounded() -> None:
     text = (
         "The U.S. firm Acme Inc. signed a 1.3 GW deal with Beta Corp. on Monday. "

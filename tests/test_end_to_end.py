@@ -124,6 +124,10 @@ def test_seed_event_is_one_story_delivered_once_to_each_channel(
     assert "Colossus 1" in headline and "What's Happening" not in headline
     seed_story = next(s for s in slack_run.digest.stories if "Colossus 1" in s.headline)  # type: ignore[union-attr]
     assert len(seed_story.sources) == 5
+    # Each story's headline links to the report it is the headline of.
+    for shown in slack_run.digest.stories:  # type: ignore[union-attr]
+        linked = [s.title for s in shown.sources if s.link == shown.link]
+        assert linked == [shown.headline], (shown.headline, shown.link)
     html = mail.message.get_body(("html",))
     assert html is not None and "Colossus 1" in html.get_content()
 

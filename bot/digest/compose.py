@@ -24,7 +24,8 @@ Sources
     One source per outlet (the earliest report with an http(s) link wins), outlets compared
     case-insensitively. The story's link is the best source: an outlet named in
     ``preferred_outlets`` (the channel's reputable outlets, in order) if any reported it, else the
-    earliest report with a link.
+    report whose headline the story shows (the headline is the link's text: it must lead to that
+    article, not to another outlet's angle on the deal), else the earliest report with a link.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class StoryView:
     last_updated: datetime
     score: float
     version: int
+    headline_link: str | None = None  # the link of the report whose headline the story shows
 
 
 @dataclass(slots=True, frozen=True)
@@ -150,7 +152,7 @@ def compose_digest(
         DigestStory(
             story_id=view.story_id,
             headline=clean_headline(view.headline),
-            link=best_link(sources, preferred_outlets),
+            link=best_link(sources, preferred_outlets, headline_link=view.headline_link),
             summary=short_summary(view.summary),
             facts=view.facts,
             sources=_order_sources(sources, preferred_outlets),
@@ -227,9 +229,21 @@ def dedupe_sources(sources: Iterable[SourceRef]) -> list[SourceRef]:
     return list(best.values())
 
 
-def best_link(sources: Sequence[SourceRef], preferred_outlets: Sequence[str] = ()) -> str | None:
-    """The link of the preferred outlet's report if any, else of the earliest linked report."""
+def best_link(
+    sources: Sequence[SourceRef],
+    preferred_outlets: Sequence[str] = (),
+    *,
+    headline_link: str | None = None,
+) -> str | None:
+    """The link of the preferred outlet's report if any, else `headline_link` (the report
+    whose headline the story shows), else of the earliest linked report."""
+    preference = {_outlet_key(name) for name in preferred_outlets}
     ordered = _order_sources(sources, preferred_outlets)
+    for source in ordered:
+        if _outlet_key(source.outlet) in preference and is_http_url(source.link):
+            return source.link
+    if is_http_url(headline_link):
+        return headline_link
     for source in ordered:
         if is_http_url(source.link):
             return source.link

@@ -25,6 +25,7 @@ class StoryRecord:
     last_updated: datetime
     score: float
     version: int
+    headline_link: str | None = None  # the link of the report whose headline the story shows
 
 
 def sources_of(story: Story) -> list[SourceRef]:
@@ -51,6 +52,9 @@ def to_record(story: Story) -> StoryRecord:
         last_updated=story.last_updated_at,
         score=story.score,
         version=story.version,
+        headline_link=next(
+            (m.entry.url for m in story.members if m.entry_id == story.headline_entry_id), None
+        ),
     )
 
 

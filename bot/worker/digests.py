@@ -227,6 +227,7 @@ class DigestService:
                         last_updated=record.last_updated,
                         score=record.score,
                         version=record.version,
+                        headline_link=record.headline_link,
                     )
                 )
             sent = last_inclusions(session, channel.name, [c.story_id for c in candidates])
