@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from support.digests import (
     PERIOD_END,
     Clock,
@@ -22,6 +23,7 @@ from support.slack_stand_in import SlackStandIn
 from bot.config import Settings
 from bot.model import StoryFacts
 from bot.storage import Database, upgrade_schema
+from bot.storage.models import Entry, Story, StoryMember
 from bot.worker import DigestService
 
 
@@ -143,3 +145,38 @@ def test_ranking_cap_more_count_and_footer_with_failing_feeds(
     # the two below the cut were not sent: they lead the next digest
     status, ids, _ = run(svc, "desk")
     assert status == "sent" and ids == [also, low]
+
+
+def test_a_story_links_to_a_preferred_outlet_else_to_its_headlines_report(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    clock = Clock(PERIOD_END)
+    store = StoryStore(db, clock.now)
+    settings = service_settings(
+        db_url,
+        tmp_path,
+        slack_channel_toml("plain", webhook_url=slack.webhook_url)
+        + "\n"
+        + slack_channel_toml(
+            "desk", webhook_url=slack.webhook_url, extra='preferred_outlets = ["Wire C"]'
+        ),
+    )
+    story_id = store.add("Oracle leases 1 GW to OpenAI", ["Wire A", "Wire B", "Wire C"])
+    with db.session() as session:
+        urls = {
+            entry.source_name: (entry.id, entry.url)
+            for entry in session.scalars(
+                select(Entry)
+                .join(StoryMember, StoryMember.entry_id == Entry.id)
+                .where(StoryMember.story_id == story_id)
+            )
+        }
+        story = session.get(Story, story_id)
+        assert story is not None
+        story.headline_entry_id = urls["Wire B"][0]
+    svc = service(settings, db, clock)
+    plain = asyncio.run(svc.run("plain", kind="manual"))
+    desk = asyncio.run(svc.run("desk", kind="manual"))
+    assert plain.digest is not None and desk.digest is not None
+    assert plain.digest.stories[0].link == urls["Wire B"][1]
+    assert desk.digest.stories[0].link == urls["Wire C"][1]

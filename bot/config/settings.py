@@ -206,6 +206,8 @@ class ChannelSettings(Strict):
     rules: str | None = None  # a rule-set file; default: the top-level rules
     threshold: float | None = None  # minimum story score; default: the rule set's threshold
     max_stories: Annotated[int, Field(ge=1, le=200)] = 15
+    # Outlets whose report a story links to when they reported it, first listed first.
+    preferred_outlets: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     send_empty: bool = False
     breaking_min_sources: Annotated[int, Field(ge=2)] | None = None
     breaking_min_score: float | None = None

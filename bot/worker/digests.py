@@ -246,6 +246,7 @@ class DigestService:
             min_score=self._threshold(channel),
             unhealthy_feeds=unhealthy,
             total_entries=total_entries,
+            preferred_outlets=channel.preferred_outlets,
         )
 
     def render(self, channel: ChannelSettings, digest: DigestData) -> dict[str, Any]:
