@@ -243,29 +243,41 @@ def digests(ctx: click.Context, limit: int) -> None:
 @click.command()
 @click.option("--limit", default=20, show_default=True, help="How many stories to show.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per story.")
+@click.option(
+    "--why",
+    is_flag=True,
+    help="Also show the relevance rules that matched each story's reports, and on which terms.",
+)
 @click.pass_context
-def stories(ctx: click.Context, limit: int, as_json: bool) -> None:
+def stories(ctx: click.Context, limit: int, as_json: bool, why: bool) -> None:
     """Show the most recently updated stories and their sources."""
-    from bot.storage.stories import stories_updated_since, to_record
+    from bot.storage.stories import rule_reasons, stories_updated_since, to_record
 
     database = app(ctx).database()
     with database.session() as session:
-        records = [to_record(s) for s in stories_updated_since(session, None, limit)]
+        rows = stories_updated_since(session, None, limit)
+        records = [(to_record(s), rule_reasons(s)) for s in rows]
     if not records:
         click.echo("no stories yet (run `newsbot poll` first)")
-    for record in records:
+    for record, reasons in records:
         if as_json:
             click.echo(
                 json.dumps(
                     {
                         "id": record.id,
                         "headline": record.headline,
+                        "link": record.headline_link,
+                        "score": record.score,
                         "first_seen": record.first_seen.isoformat(),
                         "last_updated": record.last_updated.isoformat(),
                         "facts": record.facts.to_json(),
                         "sources": [
                             {"outlet": s.outlet, "link": s.link, "title": s.title}
                             for s in record.sources
+                        ],
+                        "rules": [
+                            {"rule": r.rule, "reports": r.reports, "terms": r.terms}
+                            for r in reasons
                         ],
                     },
                     ensure_ascii=False,
@@ -279,6 +291,13 @@ def stories(ctx: click.Context, limit: int, as_json: bool) -> None:
         )
         for source in record.sources:
             click.echo(f"    - {source.outlet}: {source.title}  <{source.link or 'no link'}>")
+        if why:
+            for reason in reasons or []:
+                shown = ", ".join(reason.terms[:6])
+                reports = f"{reason.reports} report{'s' if reason.reports != 1 else ''}"
+                click.echo(f"    why: {reason.rule} ({reports}: {shown})")
+            if not reasons:
+                click.echo("    why: no rule hits stored (matched before they were kept)")
 
 
 @click.command()

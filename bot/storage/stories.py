@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +40,36 @@ def sources_of(story: Story) -> list[SourceRef]:
                 outlet=outlet, link=entry.url, title=entry.title, published=entry.published_at
             )
     return list(by_outlet.values())
+
+
+@dataclass(frozen=True, slots=True)
+class RuleReason:
+    """One relevance rule that matched a story's reports: in how many, and on which terms
+    (most often matched first)."""
+
+    rule: str
+    reports: int
+    terms: list[str]
+
+
+def rule_reasons(story: Story) -> list[RuleReason]:
+    """Why a story's reports were kept: the rules that matched them (as stored with each entry
+    when it was matched), the rule matching most reports first."""
+    reports: Counter[str] = Counter()
+    terms: dict[str, Counter[str]] = {}
+    for member in story.members:
+        rules_seen: set[str] = set()
+        for hit in member.entry.match_hits or []:
+            rule = str(hit.get("rule", ""))
+            if not rule:
+                continue
+            rules_seen.add(rule)
+            terms.setdefault(rule, Counter()).update(str(t) for t in hit.get("terms", []))
+        reports.update(rules_seen)
+    return [
+        RuleReason(rule, count, [term for term, _ in terms[rule].most_common()])
+        for rule, count in sorted(reports.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
 
 
 def to_record(story: Story) -> StoryRecord:
