@@ -51,19 +51,16 @@ def deal_events(index: int, items: int, general: list[str]) -> dict[str, int]:
     return events
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("output", type=Path)
-    parser.add_argument("--feeds", type=int, default=1000)
-    parser.add_argument("--items", type=int, default=50)
-    args = parser.parse_args()
+def write_deal_stream(output: Path, feeds: int = 1000, items: int = 50) -> int:
+    """Write the deal reports of feeds 0..`feeds`-1 to `output` as JSON lines; returns how
+    many."""
     general, _ = poll._headlines()
     now = datetime.now(UTC)
     written = 0
-    with args.output.open("w", encoding="utf-8") as out:
-        for index in range(args.feeds):
-            events = deal_events(index, args.items, general)
-            body = poll.render_feed(index, args.items)
+    with output.open("w", encoding="utf-8") as out:
+        for index in range(feeds):
+            events = deal_events(index, items, general)
+            body = poll.render_feed(index, items)
             parsed = parse_feed(body, url=f"http://outlet{index}.example/feed.xml", now=now)
             found = 0
             for entry in parsed.entries:
@@ -84,6 +81,16 @@ def main() -> None:
             if found != len(events):  # the replay no longer follows render_feed
                 raise SystemExit(f"feed {index}: {found} deal reports parsed, {len(events)} made")
             written += found
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=50)
+    args = parser.parse_args()
+    written = write_deal_stream(args.output, args.feeds, args.items)
     print(f"{written} reports of {poll.EVENTS} deals written to {args.output}", file=sys.stderr)
 
 

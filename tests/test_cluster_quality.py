@@ -1,0 +1,58 @@
+"""Story quality floors on the labelled data, through the path of `newsbot cluster` (entries in a
+temporary database, the daemon's processor): B-cubed precision and recall on the UCI headlines,
+the ECB+ events with their hard negatives, and the poll benchmark's stream of 300 compute deals
+(several outlets each, page clutter inside, deals of the same companies with close figures).
+The floors sit just under what the shipped configuration scores, so a change that makes worse
+stories on any of them fails here rather than in a benchmark nobody ran."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STORIES = ROOT.parent / "shared" / "data" / "stories"
+
+
+def _bench(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _evaluate(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        pytest.skip(f"the shared evaluation data is missing: {path}")
+    result: dict[str, Any] = _bench("cluster_eval").evaluate(path)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("name", "precision", "recall"),
+    [("uci_dev.jsonl", 0.89, 0.80), ("ecbplus_dev.jsonl", 0.98, 0.88)],
+)
+def test_labelled_story_sets_keep_their_quality(name: str, precision: float, recall: float) -> None:
+    result = _evaluate(STORIES / name)
+    assert result["missing"] == 0
+    assert result["bcubed_precision"] >= precision, result
+    assert result["bcubed_recall"] >= recall, result
+
+
+def test_every_generated_deal_is_one_story(tmp_path: Path) -> None:
+    """Each deal is one story with all its outlets' reports (a split shows it twice), and no
+    story holds two deals (a merge hides one)."""
+    if not (STORIES / "uci_dev.jsonl").is_file():
+        pytest.skip("the shared evaluation data is missing: the deal reports' page clutter")
+    stream = tmp_path / "deals.jsonl"
+    assert _bench("deal_stream").write_deal_stream(stream) > 2000
+    result = _evaluate(stream)
+    assert result["bcubed_precision"] >= 0.995, result
+    assert result["bcubed_recall"] >= 0.99, result
