@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 import tracemalloc
@@ -413,3 +414,32 @@ def test_an_author_is_named_without_the_e_mail_address_when_the_feed_gives_a_nam
 ) -> None:
     parsed = parse_feed(rss(item("A deal", extra=element)), url=URL, now=NOW)
     assert [e.author for e in parsed.entries] == [author]
+
+
+def test_a_gzip_compressed_document_is_read_like_the_plain_one() -> None:
+    """A ".xml.gz" capture, or a server sending the compressed file as application/gzip
+    without Content-Encoding: the same entries as the plain document."""
+    body = rss(item("Deal one", guid="1") + item("Deal two", "https://news.example.com/b", "2"))
+    plain = parse_feed(body, url=URL, now=NOW)
+    # Two gzip members, as concatenated .gz files are.
+    packed = gzip.compress(body[:100]) + gzip.compress(body[100:])
+    compressed = parse_feed(packed, url=URL, now=NOW, content_type="application/gzip")
+    assert [(e.identity, e.title, e.link) for e in compressed.entries] == [
+        (e.identity, e.title, e.link) for e in plain.entries
+    ]
+
+
+def test_a_compressed_bomb_or_a_truncated_archive_is_a_clear_error() -> None:
+    bomb = gzip.compress(b"<rss>" + b" " * (64 * 1024 * 1024))
+    tracemalloc.start()
+    try:
+        with pytest.raises(FeedParseError, match="inflates to more than 1048576 bytes"):
+            parse_feed(bomb, url=URL, now=NOW, max_inflated_bytes=1024 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024
+    with pytest.raises(FeedParseError, match="truncated gzip"):
+        parse_feed(gzip.compress(rss(item()))[:40], url=URL, now=NOW)
+    with pytest.raises(FeedParseError, match="damaged gzip"):
+        parse_feed(b"\x1f\x8b" + b"not really gzip at all", url=URL, now=NOW)

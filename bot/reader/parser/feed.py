@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import zlib
 from datetime import datetime
 from typing import Any
 
@@ -107,6 +108,36 @@ def _from_feedparser(result: Any) -> RawFeed:
     return raw
 
 
+# A document that is itself gzip-compressed (a ".xml.gz" file, or a server that sends one as
+# application/gzip without Content-Encoding) inflates to at most this much: the fetcher's
+# default cap on a decoded body, so that a compressed bomb cannot exhaust memory here either.
+MAX_INFLATED_BYTES = 10 * 1024 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """The inflated document, refusing to produce more than `limit` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    data = body
+    try:
+        while data:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out = inflater.decompress(data, limit - size + 1)
+            size += len(out)
+            if size > limit or inflater.unconsumed_tail:
+                raise FeedParseError(
+                    f"gzip-compressed document inflates to more than {limit} bytes"
+                )
+            parts.append(out)
+            if not inflater.eof:
+                raise FeedParseError("truncated gzip-compressed document")
+            data = inflater.unused_data  # another gzip member follows
+    except zlib.error as exc:
+        raise FeedParseError(f"damaged gzip-compressed document: {exc}") from None
+    return b"".join(parts)
+
+
 def parse_feed(
     body: bytes,
     *,
@@ -114,13 +145,17 @@ def parse_feed(
     now: datetime,
     source_name: str | None = None,
     content_type: str | None = None,
+    max_inflated_bytes: int = MAX_INFLATED_BYTES,
 ) -> ParsedFeed:
     """Parse and normalise one feed document fetched from ``url`` at ``now``.
 
     Raises :class:`FeedParseError` when the document holds nothing usable (not a feed, or too
     broken to recover any entry or feed title). A recoverable problem is kept in
-    ``ParsedFeed.warning``.
+    ``ParsedFeed.warning``. A gzip-compressed document is inflated first (at most
+    `max_inflated_bytes`).
     """
+    if body.startswith(_GZIP_MAGIC):
+        body = _gunzip(body, max_inflated_bytes)
     if not body or not body.strip():
         raise FeedParseError("empty document", kind="not_a_feed")
     if looks_like_json(body):
