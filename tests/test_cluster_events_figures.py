@@ -20,8 +20,10 @@ MERGER = [
 OTHER_FIGURE = "Chiquita and Fyffes agree $1.07 billion banana merger"
 
 
-def item(key: str, title: str, minutes: int) -> ClusterItem:
-    return ClusterItem(key=key, title=title, published=T0 + timedelta(minutes=minutes))
+def item(key: str, title: str, minutes: int, summary: str = "") -> ClusterItem:
+    return ClusterItem(
+        key=key, title=title, summary=summary, published=T0 + timedelta(minutes=minutes)
+    )
 
 
 def test_a_figure_few_reports_cite_does_not_veto_the_story() -> None:
@@ -60,31 +62,29 @@ def test_a_headline_figure_cited_in_passing_is_no_anchor() -> None:
     reports that give the value join it, and another value of the same companies does not."""
     clusterer = StoryClusterer()
     first = clusterer.add(
-        ClusterItem(
-            key="backlog",
-            title="Northlake's backlog swells to $9 billion after Microsoft signs on for GPU "
-            "capacity",
-            summary="A $6.2 billion, five-year capacity agreement with Microsoft gives the "
+        item(
+            "backlog",
+            "Northlake's backlog swells to $9 billion after Microsoft signs on for GPU capacity",
+            0,
+            "A $6.2 billion, five-year capacity agreement with Microsoft gives the "
             "neocloud its biggest customer yet.",
-            published=T0,
         )
     )
     same = clusterer.add(
-        ClusterItem(
-            key="same",
-            title="Northlake Compute lands five-year Microsoft contract for 48,000 GPUs",
-            summary="The neocloud will reserve roughly 48,000 Nvidia GB300 GPUs for Microsoft "
+        item(
+            "same",
+            "Northlake Compute lands five-year Microsoft contract for 48,000 GPUs",
+            90,
+            "The neocloud will reserve roughly 48,000 Nvidia GB300 GPUs for Microsoft "
             "under a deal worth $6.2 billion.",
-            published=T0 + timedelta(minutes=90),
         )
     )
     other = clusterer.add(
-        ClusterItem(
-            key="other",
-            title="Northlake Compute lands Microsoft contract for 20,000 GPUs",
-            summary="The neocloud will reserve 20,000 GPUs for Microsoft under a deal worth "
-            "$2.5 billion.",
-            published=T0 + timedelta(minutes=100),
+        item(
+            "other",
+            "Northlake Compute lands Microsoft contract for 20,000 GPUs",
+            100,
+            "The neocloud will reserve 20,000 GPUs for Microsoft under a deal worth $2.5 billion.",
         )
     )
     assert same.story_key == first.story_key
@@ -113,13 +113,13 @@ DEAL_LEAD = (
 )
 
 
-def _deal_report(key: str, minutes: int, teasers: str, *, lead: str = DEAL_LEAD) -> ClusterItem:
+def _deal_report(key: str, minutes: int, teasers: str) -> ClusterItem:
     """A report of the deal whose description carries teasers of other news as prose, as CMS
     descriptions do (unrelated names, some of them rare)."""
     return ClusterItem(
         key=key,
         title="Meta signs $16 billion deal for 850 MW of AI compute from Cipher Mining",
-        summary=f"{lead} {teasers}",
+        summary=f"{DEAL_LEAD} {teasers}",
         published=T0 + timedelta(minutes=minutes),
     )
 
@@ -151,13 +151,11 @@ def test_a_report_giving_the_deals_terms_joins_whatever_other_news_it_carries() 
     )
     assert later.story_key in keys
     other = clusterer.add(
-        ClusterItem(
-            key="other",
-            title="Meta signs $4 billion deal for 200 MW of AI compute from Cipher Mining",
-            summary=DEAL_LEAD.replace("47,000", "12,000")
-            .replace("850 MW", "200 MW")
-            .replace("$16", "$4"),
-            published=T0 + timedelta(minutes=410),
+        item(
+            "other",
+            "Meta signs $4 billion deal for 200 MW of AI compute from Cipher Mining",
+            410,
+            DEAL_LEAD.replace("47,000", "12,000").replace("850 MW", "200 MW").replace("$16", "$4"),
         )
     )
     assert other.story_key not in keys

@@ -292,7 +292,7 @@ def stories(ctx: click.Context, limit: int, as_json: bool, why: bool) -> None:
         for source in record.sources:
             click.echo(f"    - {source.outlet}: {source.title}  <{source.link or 'no link'}>")
         if why:
-            for reason in reasons or []:
+            for reason in reasons:
                 shown = ", ".join(reason.terms[:6])
                 reports = f"{reason.reports} report{'s' if reason.reports != 1 else ''}"
                 click.echo(f"    why: {reason.rule} ({reports}: {shown})")

@@ -295,6 +295,11 @@ def _any_figures_conflict(
     return False
 
 
+def _close(a: float, b: float, tolerance: float) -> bool:
+    """Two figures of one kind within `tolerance` of the larger: the same figure."""
+    return abs(a - b) <= tolerance * max(a, b)
+
+
 def _figures_conflict(kind: str, mine: list[float], theirs: list[float], tolerance: float) -> bool:
     """Figures of one kind that say "another deal": none within `tolerance` of another, and
     some of comparable size. Sums of money an order of magnitude apart play different roles (a
@@ -305,7 +310,7 @@ def _figures_conflict(kind: str, mine: list[float], theirs: list[float], toleran
     comparable = False
     for a in mine:
         for b in theirs:
-            if abs(a - b) <= tolerance * max(a, b):
+            if _close(a, b, tolerance):
                 return False
             if not roles or max(a, b) < ROLE_RATIO * min(a, b):
                 comparable = True
@@ -322,12 +327,7 @@ def _figures_agree(
         return False
     for kind in kinds:
         theirs_of_kind = [v for k, v in theirs if k == kind]
-        if not any(
-            abs(a - b) <= tolerance * max(a, b)
-            for k, a in mine
-            if k == kind
-            for b in theirs_of_kind
-        ):
+        if not any(_close(a, b, tolerance) for k, a in mine if k == kind for b in theirs_of_kind):
             return False
     return True
 
@@ -343,11 +343,7 @@ def _support(
 ) -> int:
     """How many reports cite `figure`, counting figures of its kind within `tolerance` of it."""
     kind, value = figure
-    return sum(
-        n
-        for (k, v), n in counts.items()
-        if k == kind and abs(v - value) <= tolerance * max(v, value)
-    )
+    return sum(n for (k, v), n in counts.items() if k == kind and _close(v, value, tolerance))
 
 
 def _headline_figures(feats: ft.ItemFeatures) -> list[tuple[str, float]]:
@@ -359,6 +355,11 @@ def _headline_figures(feats: ft.ItemFeatures) -> list[tuple[str, float]]:
         return []
     headline = ft.untruncated(feats.title)
     return _figures([q for q in extract_quantities(headline) if not cited_in_passing(headline, q)])
+
+
+def _unknown_parties(story: _Story, parties: frozenset[str]) -> frozenset[str]:
+    """The headline parties (`_title_parties`) the story never names, in a title or anywhere."""
+    return parties - story.title_parties.keys() - story.centroid.keys()
 
 
 def _other_instance(known: Iterable[str], assets: Iterable[str]) -> bool:
@@ -971,7 +972,7 @@ class StoryClusterer:
                 return True
             same_terms = (
                 bool(parties)
-                and not parties - story.title_parties.keys() - story.centroid.keys()
+                and not _unknown_parties(story, parties)
                 and _figures_agree(figures, anchors, tolerance)
             )
         # The name checks last: they cost the most, and every check is a pure veto of its
@@ -1005,7 +1006,7 @@ class StoryClusterer:
         they are the counterparties. `parties` are the report's (_title_parties)."""
         if not story.quantities or not story.title_parties:
             return False
-        if not parties - story.title_parties.keys() - story.centroid.keys():
+        if not _unknown_parties(story, parties):
             return False  # every party of the headline is known to the story
         needed = max(1.0, self.config.core_share * len(story.members))
         return any(

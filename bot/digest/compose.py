@@ -237,17 +237,14 @@ def best_link(
 ) -> str | None:
     """The link of the preferred outlet's report if any, else `headline_link` (the report
     whose headline the story shows), else of the earliest linked report."""
-    preference = {_outlet_key(name) for name in preferred_outlets}
-    ordered = _order_sources(sources, preferred_outlets)
-    for source in ordered:
-        if _outlet_key(source.outlet) in preference and is_http_url(source.link):
-            return source.link
+    # Preferred outlets sort first: the first linked source is a preferred one if any is.
+    linked = [s for s in _order_sources(sources, preferred_outlets) if is_http_url(s.link)]
+    preferred = {_outlet_key(name) for name in preferred_outlets}
+    if linked and _outlet_key(linked[0].outlet) in preferred:
+        return linked[0].link
     if is_http_url(headline_link):
         return headline_link
-    for source in ordered:
-        if is_http_url(source.link):
-            return source.link
-    return None
+    return linked[0].link if linked else None
 
 
 def _order_sources(
