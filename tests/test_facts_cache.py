@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.clustering import facts
 from bot.clustering import features as ft
-from bot.clustering.facts import Report, story_facts
+from bot.clustering.facts import Report, readings, story_facts
 from bot.text.quantities import extract_quantities
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -21,8 +20,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 def _fresh(reports: list[Report]) -> dict[str, object]:
     """The facts of `reports` read with nothing kept from earlier stories."""
-    facts._read_report.cache_clear()
-    facts._read_segment.cache_clear()
+    readings.read_report.cache_clear()
+    readings.read_segment.cache_clear()
     return story_facts(reports).to_json()
 
 
@@ -38,8 +37,8 @@ def test_a_sentence_start_reads_as_a_name_only_in_stories_that_write_it_mid_sent
         "Oracle signs GPU lease",
         "Oracle said on Monday that it signed a lease with Summit for 50 MW of capacity in Texas.",
     )
-    facts._read_report.cache_clear()
-    facts._read_segment.cache_clear()
+    readings.read_report.cache_clear()
+    readings.read_segment.cache_clear()
     assert story_facts([alone]).parties == ["Oracle"]
     assert story_facts([alone, other]).parties == ["Oracle", "Summit"]
     # The same report read again in a story without the mid-sentence mention.
@@ -100,8 +99,8 @@ def test_kept_readings_give_the_facts_of_a_fresh_reading() -> None:
     stories += [reports[n : n + 3] for n in range(0, len(reports) - 3, 2)]
     stories += [reports[n::7][:12] for n in range(7)]
     stories += [list(reversed(s)) for s in stories[:6]] + [[reports[0]] * 3]
-    facts._read_report.cache_clear()
-    facts._read_segment.cache_clear()
+    readings.read_report.cache_clear()
+    readings.read_segment.cache_clear()
     kept = [story_facts(s).to_json() for s in stories]
     assert kept == [_fresh(s) for s in stories]
 

@@ -1,0 +1,120 @@
+"""The figures of a deal: value, power and chips, as each report states them.
+
+Owns which figure of a kind a segment states for the deal (`segment_figure`: not one next to
+words that make it something else, not one of a sister site), whether a headline cites a figure
+in passing (`cited_in_passing`, for the clusterer), and the majority vote of the reports.
+"""
+
+from __future__ import annotations
+
+from bot.clustering import features as ft
+from bot.clustering.facts.segments import Segment
+from bot.clustering.facts.vocabulary import (
+    CHIPS_EXCLUDE,
+    CLAUSE_BREAK,
+    FUNDING_TERMS,
+    MONEY_EXCLUDE,
+    POWER_EXCLUDE,
+    word_stem,
+)
+from bot.text.quantities import Quantity, extract_quantities
+from bot.text.tokens import tokenize
+
+# Figures within this relative distance are the same figure ("$6.2 billion", "$6.25bn").
+FIGURE_TOLERANCE = 0.05
+
+
+def _context_words(text: str, quantity: Quantity, before: int, after: int) -> set[str]:
+    """Words (as written and stemmed) of the clause around a figure, `before`/`after` of it."""
+    start = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, quantity.start)), default=0)
+    end_match = CLAUSE_BREAK.search(text, quantity.end)
+    end = end_match.start() if end_match else len(text)
+    words = tokenize(text[start : quantity.start])[-before:]
+    words += tokenize(text[quantity.end : end])[:after]
+    return set(words) | {word_stem(w) for w in words}
+
+
+_EXCLUDED_BY_KIND = {"money": MONEY_EXCLUDE, "power": POWER_EXCLUDE, "chips": CHIPS_EXCLUDE}
+
+
+def cited_in_passing(headline: str, quantity: Quantity) -> bool:
+    """Whether a headline's words say that one of its figures is not the deal's own: a backlog,
+    revenue or valuation ("Northlake's backlog swells to $9 billion after Microsoft signs on"),
+    a battery's or a planned expansion's power, a count per rack. The same words that keep such
+    a figure out of a story's facts (`segment_figure`); money raised counts as the deal's own
+    where the headline is about raising it."""
+    exclude = _EXCLUDED_BY_KIND.get(quantity.kind)
+    if not exclude:
+        return False
+    if quantity.kind == "money" and set(tokenize(headline)) & FUNDING_TERMS:
+        exclude = exclude - FUNDING_TERMS
+    return bool(_context_words(headline, quantity, 5, 4) & exclude)
+
+
+def _clause_of(text: str, quantity: Quantity) -> str:
+    start = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, quantity.start)), default=0)
+    end_match = CLAUSE_BREAK.search(text, quantity.end)
+    end = end_match.start() if end_match else len(text)
+    return text[start:end]
+
+
+def segment_figure(
+    segment: Segment,
+    kind: str,
+    exclude: frozenset[str],
+    *,
+    needs_deal: bool,
+    funding_deal: bool,
+    foreign_assets: frozenset[str],
+) -> float | None:
+    """The first figure of `kind` a segment states for the deal (a report's figure is its
+    first segment's with one: `story`)."""
+    for quantity in extract_quantities(segment.text):
+        if quantity.kind != kind or quantity.approximate or quantity.value <= 0:
+            continue
+        if kind == "money" and quantity.currency != "USD":
+            continue
+        context = _context_words(segment.text, quantity, 5, 4)
+        blocked = exclude - (FUNDING_TERMS if funding_deal else frozenset())
+        if context & blocked:
+            continue
+        if needs_deal and not segment.is_title and not segment.deal:
+            continue
+        if foreign_assets and _near_foreign_asset(segment.text, quantity, foreign_assets):
+            continue
+        return quantity.value
+    return None
+
+
+def _near_foreign_asset(text: str, quantity: Quantity, foreign: frozenset[str]) -> bool:
+    """A figure of a sister site ("The first phase of Colossus 2, about 200 MW")."""
+    clause = ft.fold(_clause_of(text, quantity))
+    if any(ft.fold(a) in clause for a in foreign):
+        return True
+    if len(clause.split()) <= 4:
+        head = ft.fold(text[: quantity.start])
+        pieces = CLAUSE_BREAK.split(head)
+        previous = pieces[-2] if len(pieces) >= 2 else ""
+        return any(ft.fold(a) in previous for a in foreign)
+    return False
+
+
+def vote(values: list[float]) -> float | None:
+    """The figure a majority of reports agree on (within `FIGURE_TOLERANCE`), else None."""
+    if not values:
+        return None
+    groups: list[list[float]] = []
+    for value in values:
+        for group in groups:
+            if abs(group[0] - value) <= FIGURE_TOLERANCE * max(group[0], value):
+                group.append(value)
+                break
+        else:
+            groups.append([value])
+    groups.sort(key=len, reverse=True)
+    top = groups[0]
+    if len(groups) > 1 and len(groups[1]) >= len(top):
+        return None
+    if len(top) * 2 < len(values):
+        return None
+    return max(set(top), key=lambda v: (top.count(v), -top.index(v)))

@@ -1,0 +1,117 @@
+"""The facts of one story: `story_facts` over its member `Report`s.
+
+Owns the `Report` type, how many reports are read per story, each report's one vote per kind of
+figure (read once per segment and kept with its reading), and putting parties, figures, places
+and assets together into `StoryFacts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clustering import features as ft
+from bot.clustering.facts.figures import segment_figure, vote
+from bot.clustering.facts.parties import parties_of
+from bot.clustering.facts.places import assets_of, places_of
+from bot.clustering.facts.readings import VARIANTS, Reading, read_mentions, read_report
+from bot.clustering.facts.vocabulary import CHIPS_EXCLUDE, MONEY_EXCLUDE, POWER_EXCLUDE
+from bot.model.story import StoryFacts
+
+# Reports read per story: agreement is settled well before this, and the clusterer asks for the
+# facts after every join, so the cost per call must not grow with the story (about 2 ms a report).
+MAX_REPORTS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One member report of a story, as the clusterer keeps it."""
+
+    title: str
+    summary: str = ""
+    text: str = ""
+    published: datetime | None = None
+    outlet: str | None = None
+
+
+def _figure_of(
+    reading: Reading,
+    kind: str,
+    exclude: frozenset[str],
+    *,
+    needs_deal: bool,
+    funding_deal: bool = False,
+    foreign_assets: frozenset[str] = frozenset(),
+) -> float | None:
+    """The one figure of `kind` a report states for the deal: its title's, else its lead's
+    (the first segment with one), each segment's answer kept with its reading."""
+    key = (kind, funding_deal, foreign_assets)
+    for part in reading.segments:
+        if key in part.figures:
+            value = part.figures[key]
+        else:
+            value = segment_figure(
+                part.segment,
+                kind,
+                exclude,
+                needs_deal=needs_deal,
+                funding_deal=funding_deal,
+                foreign_assets=foreign_assets,
+            )
+            if len(part.figures) >= VARIANTS:
+                part.figures.clear()
+            part.figures[key] = value
+        if value is not None:
+            return value
+    return None
+
+
+def story_facts(reports: Sequence[Report]) -> StoryFacts:
+    """The deal facts the member reports of one story agree on (the first `MAX_REPORTS`).
+
+    What each report gives is read once and kept (`read_report`), so reading a story again
+    after it gained members costs little more than combining its reports' readings."""
+    readings = [read_report(r.title, r.summary, r.text) for r in reports[:MAX_REPORTS]]
+    found, segments = read_mentions(readings)
+    places = places_of(found)
+    assets = assets_of(found, segments, places)
+    # Other instances of the story's assets (its sister sites) and other named assets.
+    bases = {ft.fold(a.rpartition(" ")[0]) for a in assets if a[-1:].isdigit()}
+    mentioned = {a for _, named in segments for a in named}
+    foreign = frozenset(
+        a
+        for a in mentioned
+        if a not in assets and (a in found.asset_cued or ft.fold(a.rpartition(" ")[0]) in bases)
+    )
+    funding_deal = any(reading.funding_title for reading in readings)
+    money: list[float] = []
+    power: list[float] = []
+    chips: list[float] = []
+    for reading in readings:
+        if not reading.segments:
+            continue
+        value = _figure_of(
+            reading, "money", MONEY_EXCLUDE, needs_deal=True, funding_deal=funding_deal
+        )
+        if value is not None:
+            money.append(value)
+        value = _figure_of(
+            reading, "power", POWER_EXCLUDE, needs_deal=False, foreign_assets=foreign
+        )
+        if value is not None:
+            power.append(value)
+        value = _figure_of(
+            reading, "chips", CHIPS_EXCLUDE, needs_deal=False, foreign_assets=foreign
+        )
+        if value is not None:
+            chips.append(value)
+    chip_count = vote(chips)
+    return StoryFacts(
+        parties=parties_of(found, assets, places),
+        power_mw=vote(power),
+        amount_usd=vote(money),
+        chips=int(chip_count) if chip_count is not None else None,
+        places=places,
+        assets=assets,
+    )

