@@ -24,16 +24,22 @@ from bot.text.tokens import tokenize
 FIGURE_TOLERANCE = 0.05
 
 
-def _context_words(text: str, quantity: Quantity, before: int, after: int) -> set[str]:
-    """Words (as written and stemmed) of the clause around a figure, `before`/`after` of it."""
+def _clause_bounds(text: str, quantity: Quantity) -> tuple[int, int]:
+    """Where the clause around a figure starts and ends in `text`."""
     start = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, quantity.start)), default=0)
     end_match = CLAUSE_BREAK.search(text, quantity.end)
-    end = end_match.start() if end_match else len(text)
+    return start, end_match.start() if end_match else len(text)
+
+
+def _context_words(text: str, quantity: Quantity, before: int, after: int) -> set[str]:
+    """Words (as written and stemmed) of the clause around a figure, `before`/`after` of it."""
+    start, end = _clause_bounds(text, quantity)
     words = tokenize(text[start : quantity.start])[-before:]
     words += tokenize(text[quantity.end : end])[:after]
     return set(words) | {word_stem(w) for w in words}
 
 
+# Words near a figure of a kind that make it something other than the deal's.
 _EXCLUDED_BY_KIND = {"money": MONEY_EXCLUDE, "power": POWER_EXCLUDE, "chips": CHIPS_EXCLUDE}
 
 
@@ -51,17 +57,9 @@ def cited_in_passing(headline: str, quantity: Quantity) -> bool:
     return bool(_context_words(headline, quantity, 5, 4) & exclude)
 
 
-def _clause_of(text: str, quantity: Quantity) -> str:
-    start = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, quantity.start)), default=0)
-    end_match = CLAUSE_BREAK.search(text, quantity.end)
-    end = end_match.start() if end_match else len(text)
-    return text[start:end]
-
-
 def segment_figure(
     segment: Segment,
     kind: str,
-    exclude: frozenset[str],
     *,
     needs_deal: bool,
     funding_deal: bool,
@@ -75,7 +73,7 @@ def segment_figure(
         if kind == "money" and quantity.currency != "USD":
             continue
         context = _context_words(segment.text, quantity, 5, 4)
-        blocked = exclude - (FUNDING_TERMS if funding_deal else frozenset())
+        blocked = _EXCLUDED_BY_KIND[kind] - (FUNDING_TERMS if funding_deal else frozenset())
         if context & blocked:
             continue
         if needs_deal and not segment.is_title and not segment.deal:
@@ -88,7 +86,8 @@ def segment_figure(
 
 def _near_foreign_asset(text: str, quantity: Quantity, foreign: frozenset[str]) -> bool:
     """A figure of a sister site ("The first phase of Colossus 2, about 200 MW")."""
-    clause = ft.fold(_clause_of(text, quantity))
+    start, end = _clause_bounds(text, quantity)
+    clause = ft.fold(text[start:end])
     if any(ft.fold(a) in clause for a in foreign):
         return True
     if len(clause.split()) <= 4:

@@ -19,6 +19,11 @@ MAX_PLACES = 2
 MAX_ASSETS = 2
 
 
+def _mention_weight(segment: Segment) -> float:
+    """A place or facility named in a title counts twice one named in a lead sentence."""
+    return 2.0 if segment.is_title else 1.0
+
+
 def places_of(found: Mentions) -> list[str]:
     """At most `MAX_PLACES` places of the asset, fullest form first ("Memphis, Tennessee")."""
     scored: dict[tuple[str, str], float] = {}
@@ -30,7 +35,7 @@ def places_of(found: Mentions) -> list[str]:
         if city and region == "" and tuple(ft.fold(city).split()) in other_names:
             continue  # "invest in OpenAI": an organisation after "in"
         key = (city or "", region)
-        weight = 2.0 if segment.is_title else 1.0
+        weight = _mention_weight(segment)
         scored[key] = scored.get(key, 0.0) + weight
         order.setdefault(key, len(order))
     # Partial mentions count for the fullest form: "Texas" and "Fort Worth" for "Fort Worth, Texas".
@@ -77,14 +82,14 @@ def assets_of(
         for asset in ft.unique(named):
             if asset not in found.asset_cued:
                 continue
-            scores[asset] = scores.get(asset, 0.0) + (2.0 if segment.is_title else 1.0)
+            scores[asset] = scores.get(asset, 0.0) + _mention_weight(segment)
             order.setdefault(asset, len(order))
     for name, segment in found.facilities:
         if any(ft.fold(a).startswith(ft.fold(name)) for a in scores):
             continue
         if ft.fold(name) in cities:
             continue  # "its Stavanger site": the place, already shown as one
-        scores[name] = scores.get(name, 0.0) + (2.0 if segment.is_title else 1.0)
+        scores[name] = scores.get(name, 0.0) + _mention_weight(segment)
         order.setdefault(name, len(order))
     if not scores:
         return []

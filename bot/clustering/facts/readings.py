@@ -19,22 +19,14 @@ from bot.clustering.facts.mentions import Mentions, classify_span
 from bot.clustering.facts.segments import (
     Segment,
     Word,
-    is_acronym,
     is_deal_text,
+    name_like_alone,
     proper_words,
     report_segments,
-    unusual_caps,
     word_tokens,
 )
 from bot.clustering.facts.spans import name_spans
-from bot.clustering.facts.vocabulary import (
-    DEAL_TERMS,
-    FUNDING_TERMS,
-    GENERIC,
-    PRIOR_NAMES,
-    is_rare,
-    word_stem,
-)
+from bot.clustering.facts.vocabulary import FUNDING_TERMS
 from bot.text.tokens import tokenize
 
 _APPOSITION = re.compile(
@@ -128,25 +120,14 @@ def read_segment(text: str, is_title: bool, position: int) -> SegmentReading:
 def _proper_sensitive(segment: Segment, words: list[Word]) -> frozenset[str]:
     """The folded words of a segment whose reading as a name depends on the story's proper
     words: `name_spans` asks `name_like` only about a sentence's first word or, in Headline Case,
-    any word, and `name_like` looks a word up in the proper words only when nothing else
-    decides (not a stopword, generic or deal word, no odd capitals, not an acronym, not a prior
-    name, and not rare anyway)."""
+    any word, and `name_like` looks a word up in the proper words only when the word alone does
+    not decide (`name_like_alone`)."""
     out: set[str] = set()
     for index, word in enumerate(words):
         if index and not segment.headline_case:
             break
-        folded = word.folded
-        if (
-            folded in ft.STOPWORDS
-            or folded in GENERIC
-            or word_stem(folded) in DEAL_TERMS
-            or unusual_caps(word.surface)
-            or is_acronym(word.surface)
-            or folded in PRIOR_NAMES
-            or all(is_rare(part) for part in folded.split("-") if part)
-        ):
-            continue
-        out.add(folded)
+        if name_like_alone(word) is None:
+            out.add(word.folded)
     return frozenset(out)
 
 

@@ -166,12 +166,21 @@ def proper_words(segment: Segment, words: list[Word]) -> Iterator[str]:
 
 
 def name_like(word: Word, proper: frozenset[str]) -> bool:
-    """Whether a word whose capital says nothing (headline, sentence start) is a name."""
+    """Whether a word whose capital says nothing (headline, sentence start) is a name: where
+    the word alone does not say, whether the story writes it capitalised mid-sentence."""
+    alone = name_like_alone(word)
+    return word.folded in proper if alone is None else alone
+
+
+def name_like_alone(word: Word) -> bool | None:
+    """What the word alone says of `name_like`: never a name (a stopword, generic or deal word),
+    a name (odd capitals, an acronym, a prior name, rare in English), or None (it depends on
+    the story's proper words)."""
     folded = word.folded
     if folded in ft.STOPWORDS or folded in GENERIC or word_stem(folded) in DEAL_TERMS:
         return False
-    if unusual_caps(word.surface) or is_acronym(word.surface):
+    if unusual_caps(word.surface) or is_acronym(word.surface) or folded in PRIOR_NAMES:
         return True
-    if folded in PRIOR_NAMES or folded in proper:
+    if all(is_rare(part) for part in folded.split("-") if part):
         return True
-    return all(is_rare(part) for part in folded.split("-") if part)
+    return None

@@ -16,7 +16,6 @@ from bot.clustering.facts.figures import segment_figure, vote
 from bot.clustering.facts.parties import parties_of
 from bot.clustering.facts.places import assets_of, places_of
 from bot.clustering.facts.readings import VARIANTS, Reading, read_mentions, read_report
-from bot.clustering.facts.vocabulary import CHIPS_EXCLUDE, MONEY_EXCLUDE, POWER_EXCLUDE
 from bot.model.story import StoryFacts
 
 # Reports read per story: agreement is settled well before this, and the clusterer asks for the
@@ -38,7 +37,6 @@ class Report:
 def _figure_of(
     reading: Reading,
     kind: str,
-    exclude: frozenset[str],
     *,
     needs_deal: bool,
     funding_deal: bool = False,
@@ -54,7 +52,6 @@ def _figure_of(
             value = segment_figure(
                 part.segment,
                 kind,
-                exclude,
                 needs_deal=needs_deal,
                 funding_deal=funding_deal,
                 foreign_assets=foreign_assets,
@@ -91,19 +88,13 @@ def story_facts(reports: Sequence[Report]) -> StoryFacts:
     for reading in readings:
         if not reading.segments:
             continue
-        value = _figure_of(
-            reading, "money", MONEY_EXCLUDE, needs_deal=True, funding_deal=funding_deal
-        )
+        value = _figure_of(reading, "money", needs_deal=True, funding_deal=funding_deal)
         if value is not None:
             money.append(value)
-        value = _figure_of(
-            reading, "power", POWER_EXCLUDE, needs_deal=False, foreign_assets=foreign
-        )
+        value = _figure_of(reading, "power", needs_deal=False, foreign_assets=foreign)
         if value is not None:
             power.append(value)
-        value = _figure_of(
-            reading, "chips", CHIPS_EXCLUDE, needs_deal=False, foreign_assets=foreign
-        )
+        value = _figure_of(reading, "chips", needs_deal=False, foreign_assets=foreign)
         if value is not None:
             chips.append(value)
     chip_count = vote(chips)
