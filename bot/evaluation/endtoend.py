@@ -14,10 +14,9 @@
   either judged not relevant or not placed (not stored, or relevant but never clustered).
 
 Time: the poll runs "as of" a moment just after the latest report (:func:`as_of`), as if the
-daemon had polled the outlets then. Labelled sets span years, and a poll at today's date would
-drop most of them as older than the retention window, and compare them with stories long out of
-the active window; the poll's clock is the pipeline's own injectable clock, nothing else changes.
-The retention window is widened to reach the earliest report.
+daemon had polled the outlets then, through the pipeline's own injectable clock; and the
+retention window is widened to reach the earliest report (:func:`retention_days`). Labelled sets
+span years: a poll at today's date would drop every report older than the retention window.
 """
 
 from __future__ import annotations
