@@ -132,6 +132,7 @@ def _database_url(_ctx: click.Context, _param: click.Parameter, value: str | Non
 )
 @click.option(
     "--database-url",
+    metavar="URL",
     callback=_database_url,
     help="Run on this PostgreSQL server: a temporary database is created there (the user needs "
     "CREATEDB) and dropped afterwards. Default: a temporary SQLite file.",
