@@ -22,46 +22,21 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.cli.cluster import assign_items, read_items  # noqa: E402
+from bot.cli.cluster import assign_items  # noqa: E402
 from bot.clustering import ClusterConfig  # noqa: E402
+from bot.evaluation.items import read_items  # noqa: E402
+from bot.evaluation.scores import bcubed, pairwise  # noqa: E402
 
 DEFAULT_SETS = [
     ROOT.parent / "shared" / "data" / "stories" / "uci_dev.jsonl",
     ROOT.parent / "shared" / "data" / "stories" / "ecbplus_dev.jsonl",
 ]
-
-
-def bcubed(gold: dict[str, str], pred: dict[str, str]) -> tuple[float, float, float]:
-    """Item-averaged B-cubed precision, recall and F1 (Bagga & Baldwin 1998)."""
-    pair_count: Counter[tuple[str, str]] = Counter((gold[i], pred[i]) for i in gold)
-    gold_size = Counter(gold.values())
-    pred_size = Counter(pred[i] for i in gold)
-    n = len(gold)
-    precision = sum(c * c / pred_size[p] for (_, p), c in pair_count.items()) / n
-    recall = sum(c * c / gold_size[g] for (g, _), c in pair_count.items()) / n
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
-
-
-def pairwise(gold: dict[str, str], pred: dict[str, str]) -> tuple[float, float, float]:
-    """Precision, recall and F1 over all item pairs placed in the same cluster."""
-
-    def pairs(counter: Counter[object]) -> int:
-        return sum(c * (c - 1) // 2 for c in counter.values())
-
-    both = pairs(Counter((gold[i], pred[i]) for i in gold))
-    in_pred = pairs(Counter(pred[i] for i in gold))
-    in_gold = pairs(Counter(gold.values()))
-    precision = both / in_pred if in_pred else 1.0
-    recall = both / in_gold if in_gold else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
 
 
 def half_of(rows: list[dict[str, object]]) -> dict[str, str]:
@@ -106,8 +81,8 @@ def evaluate(
     missing = [i for i in gold if i not in pred]
     for index, item in enumerate(missing):
         pred[item] = f"missing-{index}"
-    bp, br, bf = bcubed(gold, pred)
-    pp, pr, pf = pairwise(gold, pred)
+    bp, br, bf = bcubed(gold, pred).as_tuple()
+    pp, pr, pf = pairwise(gold, pred).as_tuple()
     members: defaultdict[str, int] = defaultdict(int)
     for item in gold:
         members[pred[item]] += 1

@@ -210,10 +210,10 @@ def story_quality(database: Any, feeds: int, items: int) -> dict[str, float]:
     """B-cubed precision, recall and F1 of the cold cycle's stories against the deals the
     generator reported (bench/deal_stream.py replays its draws): a faster cycle must not make
     worse stories."""
-    from cluster_eval import bcubed
     from deal_stream import deal_events
     from sqlalchemy import select
 
+    from bot.evaluation.scores import bcubed
     from bot.storage.models import Entry, StoryMember
 
     general, _ = _headlines()
@@ -231,7 +231,7 @@ def story_quality(database: Any, feeds: int, items: int) -> dict[str, float]:
     predicted = {guid: str(story) for guid, story in rows if guid in gold}
     # A deal report left out of every story counts as a story of its own.
     predicted.update({guid: f"unclustered:{guid}" for guid in gold if guid not in predicted})
-    precision, recall, f1 = bcubed(gold, predicted)
+    precision, recall, f1 = bcubed(gold, predicted).as_tuple()
     return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3)}
 
 

@@ -1,12 +1,13 @@
 """`newsbot cluster`: place labelled or unlabelled items into stories, offline.
 
 Reads items (JSON lines: `id`, `title`, `summary`, optional `text`, `published`, `source`,
-`url`), stores them as entries of one feed in a temporary SQLite database and runs them through
-the daemon's own processing path (`bot.worker.process.StoryProcessor`: same-URL identity,
-near-duplicates, events, merges of story fragments, story rows), in published-time order and with
-the configuration's clustering settings. Every item counts as relevant: the command clusters
-what it is given, relevance is `newsbot match`'s job. Writes one `{"id", "story_id"}` line per
-item in input order; the story id is the story's cluster key.
+`url`; see `bot.evaluation.items`), stores them as entries of one feed in a temporary SQLite
+database and runs them through the daemon's own processing path
+(`bot.worker.process.StoryProcessor`: same-URL identity, near-duplicates, events, merges of
+story fragments, story rows), in published-time order and with the configuration's clustering
+settings. Every item counts as relevant: the command clusters what it is given, relevance is
+`newsbot match`'s job. Writes one `{"id", "story_id"}` line per item in input order; the story
+id is the story's cluster key.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from sqlalchemy import select
 from bot.cli.common import EXIT_CONFIG, app, fail
 from bot.clustering import ClusterConfig, ClusterItem
 from bot.clustering.semantic import SemanticUnavailable, default_embedder
+from bot.evaluation.items import InputError, read_items
 from bot.matcher import RuleSet
 from bot.model import Entry as EntryData
 from bot.storage import Database
@@ -35,68 +36,6 @@ from bot.worker.process import StoryProcessor
 
 # The feed the input items are stored under (the temporary database has no other).
 INPUT_FEED_URL = "file:newsbot-cluster-input"
-# An item id is stored as the entry's identity within that feed (a column of this width).
-MAX_ID_LENGTH = 512
-
-
-class InputError(ValueError):
-    """An input line that is not a usable item; names the file and line."""
-
-
-def _published(value: Any, where: str) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise InputError(f"{where}: 'published' must be an ISO 8601 string, got {value!r}")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InputError(f"{where}: 'published' is not ISO 8601: {value!r}") from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _text(record: dict[str, Any], name: str) -> str:
-    value = record.get(name)
-    return value if isinstance(value, str) else ""
-
-
-def read_items(path: Path) -> list[ClusterItem]:
-    """Items of a JSON-lines file, in file order; raises InputError naming the bad line."""
-    items: list[ClusterItem] = []
-    seen: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where}: not JSON ({exc.msg})") from exc
-            if not isinstance(record, dict):
-                raise InputError(f"{where}: expected a JSON object")
-            if record.get("id") in (None, ""):
-                raise InputError(f"{where}: missing 'id'")
-            key = str(record["id"])
-            if len(key) > MAX_ID_LENGTH:
-                raise InputError(f"{where}: 'id' longer than {MAX_ID_LENGTH} characters")
-            if key in seen:
-                raise InputError(f"{where}: duplicate id {key!r}")
-            seen.add(key)
-            if not _text(record, "title") and not _text(record, "summary"):
-                raise InputError(f"{where}: item {key!r} has neither 'title' nor 'summary'")
-            items.append(
-                ClusterItem(
-                    key=key,
-                    title=_text(record, "title"),
-                    summary=_text(record, "summary"),
-                    text=_text(record, "text"),
-                    published=_published(record.get("published"), where),
-                    source=record.get("source") if isinstance(record.get("source"), str) else None,
-                    url=record.get("url") if isinstance(record.get("url"), str) else None,
-                )
-            )
-    return items
 
 
 def publication_order(items: Iterable[ClusterItem]) -> list[ClusterItem]:
@@ -223,8 +162,6 @@ def cluster_command(
         items = read_items(input_path)
     except InputError as exc:
         fail(str(exc), prefix="input error")
-    except UnicodeDecodeError as exc:
-        fail(f"{input_path}: not UTF-8 text ({exc.reason})", prefix="input error")
     story_of = dict(assign_items(items, config))
     with output_path.open("w", encoding="utf-8") as out:
         for item in items:

@@ -64,6 +64,9 @@ cli.add_command(_match_command)
 from bot.cli.feeds import feeds_command as _feeds_command  # noqa: E402
 
 cli.add_command(_feeds_command)
+from bot.cli.eval import eval_command as _eval_command  # noqa: E402
+
+cli.add_command(_eval_command)
 
 
 def _config_after_command(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:

@@ -39,7 +39,7 @@ from bot.daemon.health import HealthServer
 from bot.daemon.housekeeping import run_housekeeping
 from bot.daemon.instances import Presence, release_all_leases
 from bot.daemon.logs import redact, register_secrets
-from bot.matcher import load_rules
+from bot.matcher import RuleSet, load_rules
 from bot.storage import Database, upgrade_schema
 from bot.storage.feeds import count_unhealthy_feeds
 from bot.worker import DigestService, Poller, StoryProcessor
@@ -71,14 +71,19 @@ def build_pipeline(
     instance: str | None = None,
     upgrade: bool = True,
     clock: Callable[[], datetime] = utcnow,
+    rules: RuleSet | None = None,
 ) -> Pipeline:
-    """The stages of one newsbot instance, sharing a database, rules and a clusterer."""
+    """The stages of one newsbot instance, sharing a database, rules and a clusterer.
+
+    `rules` replaces the configured rule file (`newsbot eval --all-relevant` matches with a rule
+    set that keeps every entry); parser processes receive it pickled."""
     register_secrets(_secrets(settings))
     database = db or Database(settings.resolved_database_url)
     if upgrade:
         upgrade_schema(database)
     instance = instance or new_instance_id()
-    rules = load_rules(settings.rules)
+    rules_loader = None if rules is not None else functools.partial(load_rules, settings.rules)
+    rules = rules if rules is not None else load_rules(settings.rules)
     cluster_config = ClusterConfig.from_settings(settings.clustering)
     processor = StoryProcessor(
         database, rules, cluster_config, threshold=settings.threshold, clock=clock
@@ -90,7 +95,7 @@ def build_pipeline(
         instance=instance,
         clock=clock,
         # Parser processes rebuild the same rules from the file (see bot.worker.prepare).
-        rules_loader=functools.partial(load_rules, settings.rules),
+        rules_loader=rules_loader,
     )
     digests = DigestService(settings, database, instance=instance, clock=clock)
     return Pipeline(settings, database, processor, poller, digests, instance)

@@ -119,3 +119,18 @@ def stored_match_item(entry: Any) -> MatchItem:
         author=entry.author,
         categories=list(entry.categories or []),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EntryVerdict:
+    """What matching made of one stored entry: `relevant` is None until it is matched."""
+
+    guid: str | None
+    link: str | None
+    relevant: bool | None
+
+
+def entry_verdicts(session: Session) -> list[EntryVerdict]:
+    """Every stored entry's GUID, link and relevance, in the order they were stored."""
+    rows = session.execute(select(Entry.guid, Entry.url, Entry.relevant).order_by(Entry.id))
+    return [EntryVerdict(guid, link, relevant) for guid, link, relevant in rows]

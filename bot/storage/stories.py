@@ -89,7 +89,11 @@ def to_record(story: Story) -> StoryRecord:
     )
 
 
-def stories_updated_since(session: Session, since: datetime | None, limit: int) -> list[Story]:
+def stories_updated_since(
+    session: Session, since: datetime | None, limit: int | None
+) -> list[Story]:
+    """Stories with their members' entries, the most recently updated first; `limit` None
+    reads them all."""
     query = (
         select(Story)
         .options(selectinload(Story.members).selectinload(StoryMember.entry))
