@@ -64,7 +64,7 @@ LOOSE_CUES: dict[str, tuple[str, ...]] = {
     ),
     "power": (f"{_DIGIT}{_ANY}(?:k{_I}lowatt|megawatt|g{_I}gawatt|terawatt|kw|mw|gw|tw)",),
     "chips": (
-        f"{_SPACE}(?:gpu|tpu|xpu|npu|ch{_I}p|superch{_I}p|accelerator|processor|graph{_I}cs"
+        f"{_SPACE}(?:gpu|tpu|xpu|npu|lpu|ch{_I}p|superch{_I}p|accelerator|processor|graph{_I}cs"
         f"|g?[bh]{_DIGIT}{_DIGIT}|m{_I}{_DIGIT}{_DIGIT}{_DIGIT}|gaud{_I}|tra{_I}n{_I}um)",
     ),
 }
