@@ -127,6 +127,30 @@ class AnalysedField:
             ]
         return extract_quantities(self.raw)
 
+    @cached_property
+    def quantity_spans(self) -> list[tuple[int, int]]:
+        """The word positions (start, end) of each of `quantities`, in the same order, so that
+        a quantity can be an operand of NEAR: "18,000 GB300 chips" spans four words."""
+        if self.with_line_breaks is not None:
+            return self.with_line_breaks.quantity_spans
+        spans: list[tuple[int, int]] = []
+        raw = self.raw
+        # Words are counted segment by segment between the quantities' ends: quantities begin
+        # and end at word boundaries, so the counts add up to the positions in `tokens`.
+        position = 0
+        words = 0
+        last = len(self.tokens)
+        for quantity in self.quantities:
+            if quantity.start >= position:
+                words += _count_words(raw[position : quantity.start])
+                start = words
+                words += _count_words(raw[quantity.start : quantity.end])
+                position = quantity.end
+            else:  # overlapping quantities are removed by extraction; kept safe regardless
+                start = words
+            spans.append((min(start, last), min(max(words, start + 1), last)))
+        return spans
+
     def has_prefix(self, prefix: str) -> bool:
         tokens = self.sorted_tokens
         index = bisect_left(tokens, prefix)
@@ -143,6 +167,10 @@ class AnalysedField:
             return self.tokens[self.stems.index(word)]
         except ValueError:
             return word
+
+
+def _count_words(text: str) -> int:
+    return len(_WORD.findall(_POSSESSIVE.sub("", fold(text))))
 
 
 def lead_paragraph(text: str) -> str:

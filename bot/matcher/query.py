@@ -11,7 +11,10 @@ Syntax (operators are upper-case; everything else is case-insensitive and accent
     ( ... )                  grouping
     title:a  title:(a OR b)  field scope: title, summary, text, source, url, author, category
     NEAR/5(lease "data center")   every operand within 5 words of the others, in any order;
-                             operands are words, phrases, wildcards or (x OR y) groups of them
+                             operands are words, phrases, wildcards, quantity comparisons (a
+                             figure counts as its words: "18,000 GB300 chips" is four), @names
+                             whose definition lists such alternatives, or (x OR y) groups of them:
+                             NEAR/6(chips>=1000 @acquire), NEAR/2(amount<=5000 off)
     /gb[23]00/               a regular expression (RE2 syntax, no backtracking) on the folded field
     power>=100MW  amount>=1B  chips>=10k    quantity comparisons (>, >=, <, <=, =)
     @name                    a named sub-query from the rule file's [define] table
@@ -37,6 +40,7 @@ from typing import Any, Literal
 import re2
 
 from bot.matcher.document import META_FIELDS, AnalysedField, Document
+from bot.text.quantities import Quantity
 from bot.text.tokens import fold, stem, tokenize
 
 FIELDS = ("title", "summary", "text", "source", "url", "author", "category")
@@ -502,16 +506,19 @@ class QuantityCompare(Leaf):
 
     def _found(self, analysed: AnalysedField) -> str | None:
         for quantity in analysed.quantities:
-            if quantity.kind != self.kind:
-                continue
-            if quantity.approximate and not self.lower_bound_ok:
-                continue
-            value = quantity.value
-            if quantity.kind == "money":
-                value *= USD_PER_UNIT.get(quantity.currency, 0.0)
-            if self.compare(value, self.value):
+            if self._holds(quantity):
                 return quantity.text
         return None
+
+    def _holds(self, quantity: Quantity) -> bool:
+        if quantity.kind != self.kind:
+            return False
+        if quantity.approximate and not self.lower_bound_ok:
+            return False
+        value = quantity.value
+        if quantity.kind == "money":
+            value *= USD_PER_UNIT.get(quantity.currency, 0.0)
+        return self.compare(value, self.value)
 
     def in_field(self, analysed: AnalysedField) -> bool:
         return self._found(analysed) is not None
@@ -519,15 +526,24 @@ class QuantityCompare(Leaf):
     def shown(self, analysed: AnalysedField) -> str:
         return self._found(analysed) or self.label
 
+    def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
+        """The word positions of the quantities that satisfy the comparison (inside NEAR)."""
+        return [
+            span
+            for quantity, span in zip(analysed.quantities, analysed.quantity_spans, strict=True)
+            if self._holds(quantity)
+        ]
+
     def necessary(self) -> Conditions:
         return (frozenset({("quantity", self.kind)}),)
 
 
 class And(Node):
-    __slots__ = ("children",)
+    __slots__ = ("children", "label")
 
-    def __init__(self, children: tuple[Node, ...]) -> None:
+    def __init__(self, children: tuple[Node, ...], label: str = "") -> None:
         self.children = children
+        self.label = label  # the query text it was parsed from, for explanations
 
     def matches(self, doc: Document, scope: Scope) -> bool:
         results = doc.results
@@ -572,10 +588,11 @@ _ChildIndex = tuple[dict[Atom, tuple[int, ...]], frozenset[Atom], tuple[int, ...
 class Or(Node):
     """Alternatives. Plain words and prefixes are checked as one set operation per field."""
 
-    __slots__ = ("_by_atom", "children", "gated", "others", "prefixes", "stems")
+    __slots__ = ("_by_atom", "children", "gated", "label", "others", "prefixes", "stems")
 
-    def __init__(self, children: tuple[Node, ...]) -> None:
+    def __init__(self, children: tuple[Node, ...], label: str = "") -> None:
         self.children = children
+        self.label = label  # the query text it was parsed from, for explanations
         self._by_atom: _ChildIndex | None = None  # built on first use
         stems: dict[str | None, set[str]] = {}
         prefixes: dict[str | None, list[str]] = {}
@@ -701,10 +718,11 @@ class Or(Node):
 
 
 class Not(Node):
-    __slots__ = ("child",)
+    __slots__ = ("child", "label")
 
-    def __init__(self, child: Node) -> None:
+    def __init__(self, child: Node, label: str = "") -> None:
         self.child = child
+        self.label = label  # the query text it was parsed from, for explanations
 
     def matches(self, doc: Document, scope: Scope) -> bool:
         # The same in every scope: exclusions look at the exclusion scope.
@@ -981,26 +999,41 @@ class Parser:
             )
         return node
 
+    def text_since(self, first: int) -> str:
+        """The query text of the tokens taken since token number `first`."""
+        if first >= self.position:
+            return ""
+        last = self.tokens[self.position - 1]
+        return self.query[self.tokens[first].column - 1 : last.column - 1 + len(last.text)]
+
     def parse_or(self, field: str | None) -> Node:
+        first = self.position
         children = [self.parse_and(field)]
         while (token := self.peek()) is not None and token.kind == "or":
             self.take()
             children.append(self.parse_and(field))
-        return children[0] if len(children) == 1 else Or(tuple(children))
+        if len(children) == 1:
+            return children[0]
+        return Or(tuple(children), self.text_since(first))
 
     def parse_and(self, field: str | None) -> Node:
+        first = self.position
         children = [self.parse_unary(field)]
         while (token := self.peek()) is not None and token.kind not in ("or", "rparen"):
             if token.kind == "and":
                 self.take()
             children.append(self.parse_unary(field))
-        return children[0] if len(children) == 1 else And(tuple(children))
+        if len(children) == 1:
+            return children[0]
+        return And(tuple(children), self.text_since(first))
 
     def parse_unary(self, field: str | None) -> Node:
         token = self.peek()
         if token is not None and token.kind in ("not", "minus"):
+            first = self.position
             self.take()
-            return Not(self.parse_unary(field))
+            child = self.parse_unary(field)
+            return Not(child, self.text_since(first))
         return self.parse_primary(field)
 
     def parse_primary(self, field: str | None) -> Node:
@@ -1018,13 +1051,17 @@ class Parser:
             self.take()
             return node
         if token.kind == "field":
+            first = self.position
             self.take()
             if field is not None:
                 raise self.fail(f"no second field inside {field}:", token)
             nxt = self.peek()
             if nxt is None or nxt.kind in ("rparen", "or", "and"):
                 raise self.fail(f"a term after {_show(token.text)}", nxt)
-            return self.parse_primary(token.value)
+            scoped = self.parse_primary(token.value)
+            if isinstance(scoped, And | Or | Not) and nxt.kind == "lparen":
+                scoped.label = self.text_since(first)
+            return scoped
         if token.kind == "near":
             return self.parse_near(field)
         if token.kind == "macro":
@@ -1068,6 +1105,13 @@ class Parser:
         if token is not None and token.kind in ("word", "phrase"):
             self.take()
             return self.term(token, field)
+        if token is not None and token.kind == "quantity":
+            # A figure is a stretch of words too: NEAR/5(chips>=1000 order*).
+            self.take()
+            return self.quantity(token, field)
+        if token is not None and token.kind == "macro":
+            self.take()
+            return self.expand_near_operand(token, field)
         if token is not None and token.kind == "lparen":
             self.take()
             options: list[Leaf] = [self.near_operand(field)]
@@ -1080,7 +1124,43 @@ class Parser:
             self.take()
             shown = [o.label for o in options[:3]] + (["…"] if len(options) > 3 else [])
             return AnyOf("(" + " OR ".join(shown) + ")", tuple(options), field)
-        raise self.fail("a word, phrase, wildcard or (a OR b) group inside NEAR", token)
+        raise self.fail(
+            "a word, phrase, wildcard, quantity, @name or (a OR b) group inside NEAR", token
+        )
+
+    def expand_near_operand(self, token: Token, field: str | None) -> Leaf:
+        """`@name` inside NEAR: its definition must list alternatives that NEAR can place
+        (words, phrases, wildcards, quantities, groups of them, other such @names)."""
+        name = token.value
+        if name not in self.macros:
+            known = ", ".join("@" + n for n in sorted(self.macros)) or "none defined"
+            raise self.fail(f"a name from [define] ({known})", token)
+        if name in self.expanding:
+            raise self.fail("a definition that does not refer to itself", token)
+        key = ("near:" + name, field)
+        parsed = self.expansions.get(key)
+        if isinstance(parsed, Leaf):
+            return parsed
+        inner = Parser(self.macros[name], self.macros, (*self.expanding, name), self.expansions)
+        try:
+            if not inner.tokens:
+                raise inner.fail("a term", None)
+            options = [inner.near_operand(field)]
+            while (nxt := inner.peek()) is not None and nxt.kind == "or":
+                inner.take()
+                options.append(inner.near_operand(field))
+            if inner.peek() is not None:
+                raise inner.fail("OR or the end (inside NEAR, a @name lists alternatives)", nxt)
+        except QuerySyntaxError as error:
+            raise QuerySyntaxError(
+                token.column,
+                f"a @{name} that NEAR can use",
+                f"an error in it at its column {error.column}: "
+                f"expected {error.expected}, got {error.got}",
+            ) from None
+        node: Leaf = options[0] if len(options) == 1 else AnyOf(token.text, tuple(options), field)
+        self.expansions[key] = node
+        return node
 
     def expand(self, token: Token, field: str | None) -> Node:
         name = token.value
@@ -1104,6 +1184,8 @@ class Parser:
                 f"an error in it at its column {error.column}: "
                 f"expected {error.expected}, got {error.got}",
             ) from None
+        if isinstance(node, And | Or | Not):
+            node.label = f"{field}:@{name}" if field else f"@{name}"
         self.expansions[(name, field)] = node
         return node
 
