@@ -165,6 +165,21 @@ def test_near_tells_a_retail_price_from_a_contract_value() -> None:
     assert not matches(query, "GPU maker's shares are $700 after a 5% drop")
 
 
+def test_pre_wants_its_operands_in_the_order_written() -> None:
+    query = "PRE/1(for (anthropic OR openai))"
+    assert matches(query, "AWS unveils a Trainium2 cluster for Anthropic")
+    assert matches(query, "A cluster built for the OpenAI team")
+    assert not matches(query, "Anthropic researchers for a new team")
+    assert not matches(query, "A cluster for a lab called Anthropic")
+    query = "PRE/4((buy OR acquire*) startup*)"
+    assert matches(query, "Nvidia acquires synthetic data startup Gretel")
+    assert not matches(query, "The startup buys more GPUs")
+    # Three operands: each after the previous, within the words allowed between all of them.
+    assert matches("PRE/2(to train on)", "OpenAI to train its models on TPUs")
+    assert not matches("PRE/2(to train on)", "OpenAI to train its largest models on TPUs")
+    assert not matches("PRE/2(to train on)", "on TPUs, to train")
+
+
 def test_named_alternatives_inside_near() -> None:
     defines = "buyer = 'buy* OR order* OR \"to use\" OR (deploy* OR install*)'"
     rules = ruleset("NEAR/4(chips>=1000 @buyer)", defines=defines)
@@ -256,6 +271,7 @@ def test_defines_are_reusable_and_scoped() -> None:
         ("NEAR/3(gpu)", 11, "at least two operands", "')'"),
         ("NEAR/x(gpu deal)", 1, "NEAR/<number>", "'NEAR/x'"),
         ("NEAR/3 (gpu deal)", 8, "'(' right after NEAR/3", "'('"),
+        ("PRE/x(gpu deal)", 1, "PRE/<number>", "'PRE/x'"),
         ("gpu*deal", 1, "'*' only at the end", "'gpu*deal'"),
         ("g*", 1, "at least 2 letters before '*'", "'g*'"),
         ("power>=12XW", 8, "a power such as 100MW", "'12XW'"),

@@ -15,6 +15,8 @@ Syntax (operators are upper-case; everything else is case-insensitive and accent
                              figure counts as its words: "18,000 GB300 chips" is four), @names
                              whose definition lists such alternatives, or (x OR y) groups of them:
                              NEAR/6(chips>=1000 @acquire), NEAR/2(amount<=5000 off)
+    PRE/2(for @ai_lab)       as NEAR, with the operands in the order written: "for Anthropic",
+                             not "Anthropic for"
     /gb[23]00/               a regular expression (RE2 syntax, no backtracking) on the folded field
     power>=100MW  amount>=1B  chips>=10k    quantity comparisons (>, >=, <, <=, =)
     @name                    a named sub-query from the rule file's [define] table
@@ -365,20 +367,29 @@ class AnyOf(Leaf):
 
 
 class Near(Leaf):
-    """All operands within `distance` words of each other (words between them), in any order."""
+    """All operands within `distance` words of each other (words between them), in any order,
+    or, `ordered` (PRE/n), in the order written."""
 
-    __slots__ = ("distance", "operands")
+    __slots__ = ("distance", "operands", "ordered")
 
     def __init__(
-        self, label: str, distance: int, operands: tuple[Leaf, ...], field: str | None
+        self,
+        label: str,
+        distance: int,
+        operands: tuple[Leaf, ...],
+        field: str | None,
+        ordered: bool = False,
     ) -> None:
         super().__init__(label, field)
         self.distance = distance
         self.operands = operands
+        self.ordered = ordered
 
     def in_field(self, analysed: AnalysedField) -> bool:
         if not all(op.in_field(analysed) for op in self.operands):
             return False
+        if self.ordered:
+            return _in_order_within([op.spans(analysed) for op in self.operands], self.distance)
         labelled = sorted(
             (start, end, index)
             for index, op in enumerate(self.operands)
@@ -394,6 +405,27 @@ class Near(Leaf):
 
     def necessary(self) -> Conditions:
         return all_of([op.conditions() for op in self.operands])
+
+
+def _in_order_within(spans: list[list[tuple[int, int]]], distance: int) -> bool:
+    """Is there one span of each operand, each after the previous one, with at most `distance`
+    other words between the first and the last? From each span of the first operand, the
+    earliest span of each next operand that starts after the previous one ends (which leaves
+    the fewest words between)."""
+    for _, first_end in spans[0]:
+        end = first_end
+        between = 0
+        for later in spans[1:]:
+            following = next((span for span in later if span[0] >= end), None)
+            if following is None:
+                return False  # no later span of this operand follows any later start either
+            between += following[0] - end
+            if between > distance:
+                break
+            end = following[1]
+        else:
+            return True
+    return False
 
 
 def _window_within(labelled: list[tuple[int, int, int]], count: int, distance: int) -> bool:
@@ -823,7 +855,7 @@ class Token:
 
 
 _DELIMITERS = frozenset(' \t\r\n()"')
-_NEAR = re.compile(r"NEAR/(\d+)")
+_NEAR = re.compile(r"(NEAR|PRE)/(\d+)")
 _QUANTITY = re.compile(r"([A-Za-z]+)(>=|<=|>|<|=)(.*)")
 _QUANTITY_NAMES: dict[str, QuantityName] = {
     "power": "power",
@@ -914,9 +946,10 @@ def _classify(word: str, column: int) -> list[Token]:
         return [Token(word.lower(), word, column)]
     near = _NEAR.fullmatch(word)
     if near:
-        return [Token("near", word, column, near.group(1))]
-    if word == "NEAR" or word.startswith("NEAR/"):
-        raise QuerySyntaxError(column, "NEAR/<number> followed by (", _show(word))
+        return [Token("near", word, column, near.group(2))]
+    for operator_name in ("NEAR", "PRE"):
+        if word == operator_name or word.startswith(operator_name + "/"):
+            raise QuerySyntaxError(column, f"{operator_name}/<number> followed by (", _show(word))
     if word.startswith("@"):
         return [Token("macro", word, column, word[1:])]
     if word[0] in "<>=":
@@ -1098,7 +1131,7 @@ class Parser:
         if len(operands) < 2:
             raise self.fail(f"at least two operands in {near.text}(...)", token)
         label = f"{near.text}(" + " ".join(op.label for op in operands) + ")"
-        return Near(label, distance, tuple(operands), field)
+        return Near(label, distance, tuple(operands), field, near.text.startswith("PRE"))
 
     def near_operand(self, field: str | None) -> Leaf:
         token = self.peek()
