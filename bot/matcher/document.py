@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.model.match import MatchItem
 from bot.text.quantities import Quantity, extract_quantities
-from bot.text.tokens import fold, stem
+from bot.text.tokens import fold, stem_words
 
 _POSSESSIVE = re.compile(r"'s\b")
 _WORD = re.compile(r"[^\W_]+")
@@ -58,7 +58,7 @@ class AnalysedField:
             self.stem_set: frozenset[str] = with_line_breaks.stem_set
         else:
             self.tokens = _WORD.findall(_POSSESSIVE.sub("", self.folded))
-            self.stems = [stem(token) for token in self.tokens]
+            self.stems = stem_words(self.tokens)
             self.stem_set = frozenset(self.stems)
         # Query leaves' results on this field, by id of the leaf (see Leaf.found_in).
         self.memo: dict[int, bool] = {}
@@ -210,13 +210,14 @@ def item_fields(item: MatchItem) -> dict[str, str]:
     return {name: value for name, value in raw.items() if value}
 
 
-def raw_fields(item: MatchItem, *, for_prefilter: bool = False) -> list[str]:
+def raw_fields(item: MatchItem, *, for_prefilter: bool = False, meta: bool = True) -> list[str]:
     """The raw text of every field of `item`.
 
     `for_prefilter`: without the fields whose words and quantities another field already has:
     a summary that is the text with its line breaks as spaces (feeds that give only a
     description), and a lead paragraph that is a whole line of the text (it is unless a line
-    is longer than LEAD_MAX_CHARS and had to be cut).
+    is longer than LEAD_MAX_CHARS and had to be cut). `meta`: with the metadata fields (source,
+    url, author, category), which only terms naming them search.
     """
     if not for_prefilter:
         return list(item_fields(item).values())
@@ -224,8 +225,10 @@ def raw_fields(item: MatchItem, *, for_prefilter: bool = False) -> list[str]:
     fields = [item.title or ""]
     if item.summary and item.summary != text.replace("\n", " "):
         fields.append(item.summary)
-    fields += [text, item.source or "", item.url or "", item.author or ""]
-    fields.append(" ; ".join(item.categories))
+    fields.append(text)
+    if meta:
+        fields += [item.source or "", item.url or "", item.author or ""]
+        fields.append(" ; ".join(item.categories))
     if len(text) > LEAD_MAX_CHARS:
         fields.append(lead_paragraph(text))
     return fields
@@ -236,8 +239,18 @@ class Document:
 
     __slots__ = ("fields", "memo", "present", "results", "tiers")
 
-    def __init__(self, item: MatchItem, present: frozenset[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        item: MatchItem,
+        present: frozenset[tuple[str, str]] | None = None,
+        *,
+        meta: bool = True,
+    ) -> None:
+        """`meta`: analyse the metadata fields too (rules that never name them need not)."""
         raw = item_fields(item)
+        if not meta:
+            for name in META_FIELDS:
+                raw.pop(name, None)
         text = raw.get("text")
         shared = None
         if text is not None and raw.get("summary") == text.replace("\n", " "):

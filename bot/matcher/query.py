@@ -483,7 +483,17 @@ class Regex(Leaf):
         return str(found.group(0)) if found is not None else self.label
 
     def necessary(self) -> Conditions:
-        return ()
+        # /\bearnings\b/ can only match where a word begins with "earnings"; other
+        # expressions give no condition.
+        literal = _LEADING_LITERAL.match(self.source)
+        if literal is None or "|" in self.source:
+            return ()
+        return (frozenset({("prefix", literal.group(1))}),)
+
+
+# A regular expression that begins at a word boundary with three or more plain lower-case
+# letters, none of them made optional or repeated by what follows.
+_LEADING_LITERAL = re.compile(r"\\b([a-z]{3,})(?![a-z*+?{])")
 
 
 QuantityName = Literal["power", "money", "chips"]
@@ -791,8 +801,24 @@ def _simplified(clauses: Iterable[Clause]) -> Conditions:
 
 
 def all_of(parts: Sequence[Conditions]) -> Conditions:
-    """The conditions of a conjunction: all clauses of all parts."""
-    return _simplified(clause for part in parts for clause in part)
+    """The conditions of a conjunction: all clauses of all parts, less those made only of
+    function words ("to", "for"), which every text has: they would cost a search and prune
+    nothing. Any subset of necessary clauses is still necessary."""
+    clauses = _simplified(clause for part in parts for clause in part)
+    telling = tuple(clause for clause in clauses if not _only_function_words(clause))
+    return telling if telling or not clauses else clauses
+
+
+def _only_function_words(clause: Clause) -> bool:
+    return all(kind == "stem" and value in _FUNCTION_WORDS for kind, value in clause)
+
+
+# Words found in almost every text: a clause of them is no condition worth checking first.
+_FUNCTION_WORDS = frozenset(
+    {"a", "an", "and", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it", "its"}
+    | {"no", "not", "of", "on", "or", "out", "over", "the", "their", "to", "up", "will", "with"}
+    | {"without", "yet"}
+)
 
 
 def _atom_commonness(kind: str, value: str) -> float:
@@ -800,10 +826,12 @@ def _atom_commonness(kind: str, value: str) -> float:
         return 1.0  # figures are frequent in news, and a quantity cue costs a regex search
     if kind == "phrase":
         return 0.1
+    if value in _FUNCTION_WORDS:
+        return 5.0
     return 1.0 / max(len(value), 1)  # short words are the common ones
 
 
-def _commonness(clause: Clause) -> float:
+def commonness(clause: Clause) -> float:
     """A rough estimate of how often a clause holds, to keep the rarest clauses of an OR."""
     return sum(_atom_commonness(kind, value) for kind, value in clause)
 
@@ -814,7 +842,7 @@ def any_of(parts: Sequence[Conditions]) -> Conditions:
     rarest clauses of each alternative are combined."""
     if not parts or any(not part for part in parts):
         return ()
-    ranked = [sorted(part, key=_commonness) for part in parts]
+    ranked = [sorted(part, key=commonness) for part in parts]
     counts = [1] * len(ranked)
     grown = True
     while grown:  # give each alternative one more clause in turn while the product fits

@@ -119,7 +119,7 @@ class RuleSet:
             return self.match_document(Document(item))
         if not scan.rules:
             return MatchResult(score=0.0, relevant=self.threshold <= 0.0, hits=[])
-        return self._score(Document(item, scan.present), scan.rules)
+        return self._score(Document(item, scan.present, meta=self._prefilter.meta), scan.rules)
 
     def nearest(self, item: MatchItem) -> NearestRule | None:
         """The rule `item` came nearest to matching among those it did not match: what it has of
