@@ -138,3 +138,21 @@ def test_a_label_that_is_not_true_or_false_is_an_input_error(tmp_path: Path) -> 
     code, _, err = _invoke("--input", str(items), "--output", "-")
     assert code == 2
     assert "line 1: 'relevant' must be true or false, got 'yes'" in err
+
+
+def test_a_line_of_newsbot_parse_is_an_item_its_link_the_url(tmp_path: Path) -> None:
+    rule_file = tmp_path / "rules.toml"
+    rule_file.write_text("[[rule]]\nname = 'slug'\nquery = 'url:gpu lease'\n", encoding="utf-8")
+    line = {
+        "id": "guid:1",
+        "title": "Lease signed",
+        "link": "https://x.example/gpu-deal",
+        "summary": None,
+        "categories": ["AI"],
+        "published": None,
+    }
+    items = tmp_path / "items.jsonl"
+    items.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    code, out, err = _invoke("--input", str(items), "--output", "-", "--rules", str(rule_file))
+    assert code == 0, err
+    assert json.loads(out)["rules"] == ["slug"]

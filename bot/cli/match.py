@@ -1,7 +1,8 @@
 """`newsbot match --input ITEMS.jsonl --output OUT.jsonl`: score items with the daemon's rules.
 
 Each input line is a JSON object with `id`, `title` and optionally `summary`, `text`, `source`,
-`url`, `author` and `categories` (a list, or one string). Each output line is
+`url` (or `link`), `author` and `categories` (a list, or one string): `newsbot parse` prints such
+lines. Each output line is
 `{"id", "relevant", "score", "rules"}`, plus, with `--explain`, `"matches"` (rule, weight, terms,
 fields) and, for an item that is not relevant, `"nearest"`: the rule it came nearest to matching,
 the parts of it the item has, those it lacks and the exclusions that vetoed it (null when no rule
@@ -49,6 +50,8 @@ def item_from_record(record: Any, line: int) -> tuple[str | int, MatchItem]:
     if not isinstance(title, str):
         raise InputError(f"line {line}: expected a 'title' string, got {title!r}")
     fields = {key: _text(record.get(key), key, line) for key in _OPTIONAL_TEXT}
+    if fields["url"] is None:  # `newsbot parse` calls it the entry's link
+        fields["url"] = _text(record.get("link"), "link", line)
     raw_categories = record.get("categories", record.get("category", []))
     if isinstance(raw_categories, str):
         categories = [raw_categories]
