@@ -2,20 +2,23 @@
 
 Each rule's query yields necessary conditions (`Node.necessary`): clauses of atoms (a word stem, a
 word prefix, a phrase, a quantity kind), and the rule can only match an item in which one atom of
-every clause occurs. All word atoms of a rule set are compiled into one RE2 set (a single
-automaton): one pass over the item's folded text tells which of them occur. Quantity atoms are
-checked with the cues of `bot.text.quantities`, and only for rules whose word clauses all hold.
-The rules left are evaluated on the analysed `Document`; for most items there are none, and the
-item is never analysed at all, which is what makes matching cheap for long texts. Inside the
-rules left, the atoms found let compound nodes be skipped without evaluating them
-(`Node.possible`).
+every clause occurs; a rule that is an OR of cases ("(A B) OR (C D)") has such clauses for each
+case (`alternatives`) and can only match where the clauses of one case hold. All word atoms of a
+rule set are compiled into one RE2 set (a single automaton): one pass over the item's folded text
+tells which of them occur. Quantity atoms are checked with the cues of `bot.text.quantities`, and
+only for rules whose word clauses all hold. The rules left are evaluated on the analysed
+`Document`; for most items there are none, and the item is never analysed at all, which is what
+makes matching cheap for long texts. Inside the rules left, the atoms found let compound nodes be
+skipped without evaluating them (`Node.possible`).
 
 Soundness (the prefilter never drops a rule that would match): the fields are joined with "\\n",
-which is no part of any word or quantity, so an atom in any field is an atom of the joined text;
-a word pattern accepts every word whose stem is its atom (`forms_pattern`, tested on real text)
-between any two characters that are not ASCII letters or digits, which includes every word
-boundary of the tokeniser; quantity cues are implied by the quantity patterns. When RE2 cannot
-run (its memory budget exceeded, text that is not valid Unicode), every rule is evaluated.
+which is no part of any word or quantity, so an atom in any field is an atom of the joined text
+(the metadata fields are left out only when no term of the rule set names one, and the analysed
+item then leaves them out too); a word pattern accepts every word whose stem is its atom
+(`forms_pattern`, tested on real text) between any two characters that are not ASCII letters or
+digits, which includes every word boundary of the tokeniser; quantity cues are implied by the
+quantity patterns. When RE2 cannot run (its memory budget exceeded, text that is not valid
+Unicode), every rule is evaluated.
 """
 
 from __future__ import annotations
