@@ -164,7 +164,7 @@ QUERY_WORDS = [
 PREFIXES = ["leas*", "agree*", "gpu*", "h1*", "data*", "cent*", "chip*", "camp*", "inv*", "ø*"]
 FIELDS = ["title:", "summary:", "text:", "source:", "url:", "author:", "category:"]
 QUANTITIES = ["power>=100MW", "power<1GW", "amount>=1B", "amount>=500M", "chips>=10k", "chips<5"]
-REGEXES = ["/gb[23]00/", "/data.?cent/", r"/\d+ ?mw/"]
+REGEXES = ["/gb[23]00/", "/data.?cent/", r"/\d+ ?mw/", r"/\bdeal\b/", r"/\bcapacit/"]
 
 
 def _term(rng: random.Random, depth: int) -> str:
@@ -186,7 +186,10 @@ def _term(rng: random.Random, depth: int) -> str:
         operands = [rng.choice(QUERY_WORDS + PREFIXES) for _ in range(2)]
         if rng.random() < 0.4:
             operands[1] = "(" + " OR ".join(rng.sample(QUERY_WORDS, 3)) + ")"
-        return f"NEAR/{rng.randint(0, 4)}({' '.join(operands)})"
+        if rng.random() < 0.3:
+            operands[0] = rng.choice(QUANTITIES)  # a figure is a stretch of words too
+        operator = rng.choice(["NEAR", "NEAR", "PRE"])
+        return f"{operator}/{rng.randint(0, 4)}({' '.join(operands)})"
     if roll < 0.78:
         return rng.choice(QUANTITIES)
     if roll < 0.81:
@@ -204,10 +207,13 @@ def _query(rng: random.Random, depth: int = 0) -> str:
     return "".join(parts)
 
 
-def _random_rules(rng: random.Random, count: int) -> RuleSet:
+def _random_rules(rng: random.Random, count: int, *, metadata: bool = True) -> RuleSet:
+    """`metadata`: may name the metadata fields (without, the prefilter skips them)."""
     queries: list[str] = []
     while len(queries) < count:
         query = _query(rng)
+        if not metadata and any(name in query for name in FIELDS[3:]):
+            continue
         try:
             parse_query(query)
         except QuerySyntaxError:
@@ -247,10 +253,11 @@ def _random_item(rng: random.Random) -> MatchItem:
     )
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))
 def test_random_rules_give_the_same_results_on_random_items(seed: int) -> None:
     rng = random.Random(seed)
-    rules = _random_rules(rng, 40)
+    rules = _random_rules(rng, 40, metadata=seed % 2 == 0)
+    assert rules._prefilter.meta is (seed % 2 == 0)
     items = [_random_item(rng) for _ in range(150)]
     matched = sum(bool(rules.match(item).hits) for item in items)
     assert matched > 30  # the random items do match random rules
@@ -270,6 +277,45 @@ def test_the_prefilter_skips_items_no_rule_can_match() -> None:
     scan = rules._prefilter.scan(MatchItem(title="A 300 MW data-center", summary=""))
     assert scan is not None and scan.rules == [1]
     assert rules.match(MatchItem(title="A 300 MW data-center")).rules == ["b"]
+
+
+def test_a_rule_of_cases_is_looked_at_only_where_one_case_holds() -> None:
+    """Three cases of three words: an item with two words of each case has none of them. The
+    conditions of the whole OR (one word of each case, for as many combinations as are kept)
+    would have let it through."""
+    rules = parse_rules(
+        "[[rule]]\nname = 'a'\nquery = '(gpu lease campus) OR (nuclear reactor offtake)"
+        " OR (chip order supply) -earnings'\n",
+        "cases.toml",
+    )
+    item = MatchItem(title="GPU lease", summary="nuclear reactor chip order")
+    scan = rules._prefilter.scan(item)
+    assert scan is not None and scan.rules == []
+    assert not rules.match_document(Document(item)).hits
+    item = MatchItem(title="GPU lease", summary="nuclear reactor offtake")
+    scan = rules._prefilter.scan(item)
+    assert scan is not None and scan.rules == [0]
+    assert rules.match(item).rules == ["a"]
+
+
+def test_metadata_fields_are_scanned_only_for_rules_that_name_them() -> None:
+    item = MatchItem(
+        title="Markets rally", source="GPU Lease Weekly", url="https://x.example/gpu-lease-deal"
+    )
+    plain = parse_rules("[[rule]]\nname = 'a'\nquery = 'gpu* lease*'\n", "plain.toml")
+    scan = plain._prefilter.scan(item)
+    assert scan is not None and scan.rules == [] and not plain._prefilter.meta
+    scoped = parse_rules("[[rule]]\nname = 'a'\nquery = 'url:gpu* lease*'\n", "scoped.toml")
+    scan = scoped._prefilter.scan(item)
+    assert scan is not None and scan.rules == [0] and scoped._prefilter.meta
+    assert scoped.match(MatchItem(title="Lease", url="https://x.example/gpu")).rules == ["a"]
+
+
+def test_a_regular_expression_that_begins_with_a_word_needs_that_word() -> None:
+    rules = parse_rules("[[rule]]\nname = 'a'\nquery = '/\\bearnings\\b/ gpu'\n", "re.toml")
+    scan = rules._prefilter.scan(MatchItem(title="GPU learnings", summary="no results"))
+    assert scan is not None and scan.rules == []
+    assert rules.match(MatchItem(title="GPU earnings beat")).rules == ["a"]
 
 
 def test_a_pickled_rule_set_matches_the_same() -> None:

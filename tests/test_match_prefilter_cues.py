@@ -216,9 +216,12 @@ def test_default_rules_choose_the_same_rules_as_with_the_exact_cues_alone() -> N
         ids = set(scan.found)
         exact = []
         for index, conditions in enumerate(prefilter._conditions):
-            if all(
-                not words.isdisjoint(ids) or any(may_contain(kind, raw) for kind in kinds)  # type: ignore[arg-type]
-                for words, kinds in conditions.clauses
+            if any(
+                all(
+                    not words.isdisjoint(ids) or any(may_contain(kind, raw) for kind in kinds)  # type: ignore[arg-type]
+                    for words, kinds in clauses
+                )
+                for clauses in conditions.alternatives
             ):
                 exact.append(index)
         assert scan.rules == exact, item

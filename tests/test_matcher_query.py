@@ -143,6 +143,56 @@ def test_near_does_not_cross_fields() -> None:
     assert not matches("NEAR/2(lease gpu)", "lease", "gpu")
 
 
+def test_near_places_a_quantity_as_the_words_of_its_figure() -> None:
+    query = "NEAR/3(chips>=1000 (buy OR order*))"
+    assert matches(query, "Humain orders 18,000 Nvidia GB300 chips")
+    assert matches(query, "18,693 GPUs the ministry will buy")
+    assert matches(query, "plans to buy up to 4,000-GPU clusters")
+    assert not matches(query, "Humain orders 16 GB300 chips")  # the comparison still holds
+    assert not matches(query, "Humain orders more racks after a year of talks, then 18,000 GPUs")
+    assert not matches(query, "Humain orders", "18,000 GB300 chips")  # not across fields
+    result = run(query, "Humain orders 18,000 Nvidia GB300 chips")
+    assert result.hits[0].terms == (
+        "NEAR/3(chips>=1000 (buy OR order*)) (18,000 Nvidia GB300 chips … orders)",
+    )
+
+
+def test_near_tells_a_retail_price_from_a_contract_value() -> None:
+    query = 'NEAR/2(amount<=5000 (off OR "drops to" OR discount*))'
+    assert matches(query, "This RTX 4090 gaming laptop is $700 off at Best Buy")
+    assert matches(query, "RTX 4070 Super drops to $549 in early Black Friday GPU deal")
+    assert not matches(query, "xAI pays $700 million for GPUs, a discount to list prices")
+    assert not matches(query, "GPU maker's shares are $700 after a 5% drop")
+
+
+def test_pre_wants_its_operands_in_the_order_written() -> None:
+    query = "PRE/1(for (anthropic OR openai))"
+    assert matches(query, "AWS unveils a Trainium2 cluster for Anthropic")
+    assert matches(query, "A cluster built for the OpenAI team")
+    assert not matches(query, "Anthropic researchers for a new team")
+    assert not matches(query, "A cluster for a lab called Anthropic")
+    query = "PRE/4((buy OR acquire*) startup*)"
+    assert matches(query, "Nvidia acquires synthetic data startup Gretel")
+    assert not matches(query, "The startup buys more GPUs")
+    # Three operands: each after the previous, within the words allowed between all of them.
+    assert matches("PRE/2(to train on)", "OpenAI to train its models on TPUs")
+    assert not matches("PRE/2(to train on)", "OpenAI to train its largest models on TPUs")
+    assert not matches("PRE/2(to train on)", "on TPUs, to train")
+
+
+def test_named_alternatives_inside_near() -> None:
+    defines = "buyer = 'buy* OR order* OR \"to use\" OR (deploy* OR install*)'"
+    rules = ruleset("NEAR/4(chips>=1000 @buyer)", defines=defines)
+    assert rules.match(MatchItem(title="Mistral to deploy 18,000 Grace Blackwell GPUs")).hits
+    assert rules.match(MatchItem(title="Meta to use 350,000 H100s")).hits
+    far = "Meta to use Llama 3, a model that it trained on 350,000 H100s"
+    assert not rules.match(MatchItem(title=far)).hits
+    with pytest.raises(RuleError) as caught:
+        ruleset("NEAR/4(chips>=1000 @buyer)", defines="buyer = 'buy AND order'")
+    assert "expected a @buyer that NEAR can use" in str(caught.value)
+    assert "expected OR or the end" in str(caught.value)
+
+
 # -- regular expressions -----------------------------------------------------------------
 
 
@@ -221,6 +271,7 @@ def test_defines_are_reusable_and_scoped() -> None:
         ("NEAR/3(gpu)", 11, "at least two operands", "')'"),
         ("NEAR/x(gpu deal)", 1, "NEAR/<number>", "'NEAR/x'"),
         ("NEAR/3 (gpu deal)", 8, "'(' right after NEAR/3", "'('"),
+        ("PRE/x(gpu deal)", 1, "PRE/<number>", "'PRE/x'"),
         ("gpu*deal", 1, "'*' only at the end", "'gpu*deal'"),
         ("g*", 1, "at least 2 letters before '*'", "'g*'"),
         ("power>=12XW", 8, "a power such as 100MW", "'12XW'"),

@@ -62,6 +62,12 @@ def test_power_in_megawatts(text: str, megawatts: float) -> None:
         ("up to 1 million Google TPUs", 1_000_000, False),
         ("hundreds of thousands of Nvidia GPUs", 100_000, True),
         ("tens of thousands of accelerators", 10_000, True),
+        ("an AWS cluster of more than 4,000-GPU scale", 4_000, False),
+        ("a 100k-GPU cluster", 100_000, False),
+        ("18,000 Grace Blackwell chips", 18_000, False),
+        ("10,000 Vera Rubin Ultra GPUs", 10_000, False),
+        ("50,000 Huawei Ascend 910C chips", 50_000, False),
+        ("19,000 LPUs", 19_000, False),
     ],
 )
 def test_chip_counts(text: str, count: float, approximate: bool) -> None:
@@ -78,6 +84,7 @@ def test_vague_money_is_a_marked_lower_bound_and_adjectives_are_skipped() -> Non
 
 def test_not_quantities() -> None:
     assert extract_quantities("In 2025 chips were scarce") == []
+    assert extract_quantities("the 2026-GPU roadmap") == []
     assert extract_quantities("a 500 MWh battery and Colossus 1") == []
     assert extract_quantities("up 5.2% after 3 nm chips") == []
 

@@ -1,10 +1,15 @@
 """`newsbot match --input ITEMS.jsonl --output OUT.jsonl`: score items with the daemon's rules.
 
 Each input line is a JSON object with `id`, `title` and optionally `summary`, `text`, `source`,
-`url`, `author` and `categories` (a list, or one string). Each output line is
-`{"id", "relevant", "score", "rules"}`, plus `"matches"` (rule, weight, terms, fields) with
-`--explain`. The whole input is validated before anything is written, so a bad line (named by its
-number) leaves no half-written output.
+`url` (or `link`), `author` and `categories` (a list, or one string): `newsbot parse` prints such
+lines. Each output line is
+`{"id", "relevant", "score", "rules"}`, plus, with `--explain`, `"matches"` (rule, weight, terms,
+fields) and, for an item that is not relevant, `"nearest"`: the rule it came nearest to matching,
+the parts of it the item has, those it lacks and the exclusions that vetoed it (null when no rule
+comes near). Input lines labelled `"relevant": true/false` are compared with the decisions: the
+recall, the share of negatives matched and the ids decided wrongly are printed to stderr, which is
+the loop for tuning rules on one's own feed (README). The whole input is validated before anything
+is written, so a bad line (named by its number) leaves no half-written output.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import click
 from bot.cli.common import app, fail
 from bot.config.settings import packaged_rules_path
 from bot.matcher import RuleError, RuleSet, load_rules
-from bot.model.match import MatchItem, MatchResult
+from bot.model.match import MatchItem, MatchResult, NearestRule
 
 EXIT_INPUT = 2
 _OPTIONAL_TEXT = ("summary", "text", "source", "url", "author")
@@ -45,6 +50,8 @@ def item_from_record(record: Any, line: int) -> tuple[str | int, MatchItem]:
     if not isinstance(title, str):
         raise InputError(f"line {line}: expected a 'title' string, got {title!r}")
     fields = {key: _text(record.get(key), key, line) for key in _OPTIONAL_TEXT}
+    if fields["url"] is None:  # `newsbot parse` calls it the entry's link
+        fields["url"] = _text(record.get("link"), "link", line)
     raw_categories = record.get("categories", record.get("category", []))
     if isinstance(raw_categories, str):
         categories = [raw_categories]
@@ -66,7 +73,11 @@ def item_from_record(record: Any, line: int) -> tuple[str | int, MatchItem]:
     return item_id, item
 
 
-def read_items(stream: IO[str]) -> list[tuple[str | int, MatchItem]]:
+def read_items(
+    stream: IO[str], labels: dict[str | int, bool] | None = None
+) -> list[tuple[str | int, MatchItem]]:
+    """The items of a JSON-lines stream; `labels`, when given, receives each labelled item's
+    `relevant` value (true or false) by id."""
     items: list[tuple[str | int, MatchItem]] = []
     for number, line in enumerate(stream, start=1):
         if not line.strip():
@@ -77,11 +88,19 @@ def read_items(stream: IO[str]) -> list[tuple[str | int, MatchItem]]:
             raise InputError(
                 f"line {number}: expected a JSON object, got invalid JSON ({error.msg})"
             ) from None
-        items.append(item_from_record(record, number))
+        item_id, item = item_from_record(record, number)
+        items.append((item_id, item))
+        label = record.get("relevant")
+        if label is not None and not isinstance(label, bool):
+            raise InputError(f"line {number}: 'relevant' must be true or false, got {label!r}")
+        if labels is not None and label is not None:
+            labels[item_id] = label
     return items
 
 
-def result_record(item_id: str | int, result: MatchResult, explain: bool) -> dict[str, Any]:
+def result_record(
+    item_id: str | int, result: MatchResult, explain: bool, nearest: NearestRule | None = None
+) -> dict[str, Any]:
     record: dict[str, Any] = {
         "id": item_id,
         "relevant": result.relevant,
@@ -98,7 +117,46 @@ def result_record(item_id: str | int, result: MatchResult, explain: bool) -> dic
             }
             for hit in result.hits
         ]
+        if not result.relevant:
+            record["nearest"] = (
+                None
+                if nearest is None
+                else {
+                    "rule": nearest.rule,
+                    "share": nearest.share,
+                    "has": list(nearest.has),
+                    "lacks": list(nearest.lacks),
+                    "excluded_by": list(nearest.excluded_by),
+                }
+            )
     return record
+
+
+def labelled_summary(decisions: list[tuple[str | int, bool, bool]]) -> list[str]:
+    """Lines comparing decisions with labels: (id, label, decision) for each labelled item."""
+    positives = [(i, d) for i, label, d in decisions if label]
+    negatives = [(i, d) for i, label, d in decisions if not label]
+    missed = [i for i, d in positives if not d]
+    wrong = [i for i, d in negatives if d]
+    lines = []
+    if positives:
+        found = len(positives) - len(missed)
+        lines.append(
+            f"labelled relevant: {found} of {len(positives)} matched "
+            f"(recall {found / len(positives):.3f})"
+            + (f"; missed: {_ids(missed)}" if missed else "")
+        )
+    if negatives:
+        lines.append(
+            f"labelled not relevant: {len(wrong)} of {len(negatives)} matched "
+            f"({len(wrong) / len(negatives):.1%})" + (f": {_ids(wrong)}" if wrong else "")
+        )
+    return lines
+
+
+def _ids(ids: list[str | int], limit: int = 20) -> str:
+    shown = ", ".join(str(i) for i in ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 def _rules_path(ctx: click.Context, rules: Path | None) -> Path:
@@ -150,17 +208,24 @@ def match_command(
     if threshold is None and rules is None and app(ctx).config_path is not None:
         threshold = app(ctx).settings().threshold
     rule_set = rule_set.with_threshold(threshold)
+    labels: dict[str | int, bool] = {}
     try:
-        items = read_items(input_file)
+        items = read_items(input_file, labels)
     except InputError as error:
         fail(f"{input_file.name}: {error}", code=EXIT_INPUT, prefix="input error")
     relevant = 0
+    decisions: list[tuple[str | int, bool, bool]] = []
     for item_id, item in items:
         result = rule_set.match(item)
         relevant += result.relevant
-        output_file.write(json.dumps(result_record(item_id, result, explain)) + "\n")
+        nearest = rule_set.nearest(item) if explain and not result.relevant else None
+        output_file.write(json.dumps(result_record(item_id, result, explain, nearest)) + "\n")
+        if item_id in labels:
+            decisions.append((item_id, labels[item_id], result.relevant))
     output_file.flush()
     click.echo(
         f"{len(items)} items, {relevant} relevant (threshold {rule_set.threshold:g}, rules {path})",
         err=True,
     )
+    for line in labelled_summary(decisions):
+        click.echo(line, err=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.model.match import MatchItem
 from bot.text.quantities import Quantity, extract_quantities
-from bot.text.tokens import fold, stem
+from bot.text.tokens import fold, stem_words
 
 _POSSESSIVE = re.compile(r"'s\b")
 _WORD = re.compile(r"[^\W_]+")
@@ -58,7 +58,7 @@ class AnalysedField:
             self.stem_set: frozenset[str] = with_line_breaks.stem_set
         else:
             self.tokens = _WORD.findall(_POSSESSIVE.sub("", self.folded))
-            self.stems = [stem(token) for token in self.tokens]
+            self.stems = stem_words(self.tokens)
             self.stem_set = frozenset(self.stems)
         # Query leaves' results on this field, by id of the leaf (see Leaf.found_in).
         self.memo: dict[int, bool] = {}
@@ -127,6 +127,30 @@ class AnalysedField:
             ]
         return extract_quantities(self.raw)
 
+    @cached_property
+    def quantity_spans(self) -> list[tuple[int, int]]:
+        """The word positions (start, end) of each of `quantities`, in the same order, so that
+        a quantity can be an operand of NEAR: "18,000 GB300 chips" spans four words."""
+        if self.with_line_breaks is not None:
+            return self.with_line_breaks.quantity_spans
+        spans: list[tuple[int, int]] = []
+        raw = self.raw
+        # Words are counted segment by segment between the quantities' ends: quantities begin
+        # and end at word boundaries, so the counts add up to the positions in `tokens`.
+        position = 0
+        words = 0
+        last = len(self.tokens)
+        for quantity in self.quantities:
+            if quantity.start >= position:
+                words += _count_words(raw[position : quantity.start])
+                start = words
+                words += _count_words(raw[quantity.start : quantity.end])
+                position = quantity.end
+            else:  # overlapping quantities are removed by extraction; kept safe regardless
+                start = words
+            spans.append((min(start, last), min(max(words, start + 1), last)))
+        return spans
+
     def has_prefix(self, prefix: str) -> bool:
         tokens = self.sorted_tokens
         index = bisect_left(tokens, prefix)
@@ -143,6 +167,10 @@ class AnalysedField:
             return self.tokens[self.stems.index(word)]
         except ValueError:
             return word
+
+
+def _count_words(text: str) -> int:
+    return len(_WORD.findall(_POSSESSIVE.sub("", fold(text))))
 
 
 def lead_paragraph(text: str) -> str:
@@ -182,13 +210,14 @@ def item_fields(item: MatchItem) -> dict[str, str]:
     return {name: value for name, value in raw.items() if value}
 
 
-def raw_fields(item: MatchItem, *, for_prefilter: bool = False) -> list[str]:
+def raw_fields(item: MatchItem, *, for_prefilter: bool = False, meta: bool = True) -> list[str]:
     """The raw text of every field of `item`.
 
     `for_prefilter`: without the fields whose words and quantities another field already has:
     a summary that is the text with its line breaks as spaces (feeds that give only a
     description), and a lead paragraph that is a whole line of the text (it is unless a line
-    is longer than LEAD_MAX_CHARS and had to be cut).
+    is longer than LEAD_MAX_CHARS and had to be cut). `meta`: with the metadata fields (source,
+    url, author, category), which only terms naming them search.
     """
     if not for_prefilter:
         return list(item_fields(item).values())
@@ -196,8 +225,10 @@ def raw_fields(item: MatchItem, *, for_prefilter: bool = False) -> list[str]:
     fields = [item.title or ""]
     if item.summary and item.summary != text.replace("\n", " "):
         fields.append(item.summary)
-    fields += [text, item.source or "", item.url or "", item.author or ""]
-    fields.append(" ; ".join(item.categories))
+    fields.append(text)
+    if meta:
+        fields += [item.source or "", item.url or "", item.author or ""]
+        fields.append(" ; ".join(item.categories))
     if len(text) > LEAD_MAX_CHARS:
         fields.append(lead_paragraph(text))
     return fields
@@ -208,8 +239,18 @@ class Document:
 
     __slots__ = ("fields", "memo", "present", "results", "tiers")
 
-    def __init__(self, item: MatchItem, present: frozenset[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        item: MatchItem,
+        present: frozenset[tuple[str, str]] | None = None,
+        *,
+        meta: bool = True,
+    ) -> None:
+        """`meta`: analyse the metadata fields too (rules that never name them need not)."""
         raw = item_fields(item)
+        if not meta:
+            for name in META_FIELDS:
+                raw.pop(name, None)
         text = raw.get("text")
         shared = None
         if text is not None and raw.get("summary") == text.replace("\n", " "):

@@ -2,20 +2,23 @@
 
 Each rule's query yields necessary conditions (`Node.necessary`): clauses of atoms (a word stem, a
 word prefix, a phrase, a quantity kind), and the rule can only match an item in which one atom of
-every clause occurs. All word atoms of a rule set are compiled into one RE2 set (a single
-automaton): one pass over the item's folded text tells which of them occur. Quantity atoms are
-checked with the cues of `bot.text.quantities`, and only for rules whose word clauses all hold.
-The rules left are evaluated on the analysed `Document`; for most items there are none, and the
-item is never analysed at all, which is what makes matching cheap for long texts. Inside the
-rules left, the atoms found let compound nodes be skipped without evaluating them
-(`Node.possible`).
+every clause occurs; a rule that is an OR of cases ("(A B) OR (C D)") has such clauses for each
+case (`alternatives`) and can only match where the clauses of one case hold. All word atoms of a
+rule set are compiled into one RE2 set (a single automaton): one pass over the item's folded text
+tells which of them occur. Quantity atoms are checked with the cues of `bot.text.quantities`, and
+only for rules whose word clauses all hold. The rules left are evaluated on the analysed
+`Document`; for most items there are none, and the item is never analysed at all, which is what
+makes matching cheap for long texts. Inside the rules left, the atoms found let compound nodes be
+skipped without evaluating them (`Node.possible`).
 
 Soundness (the prefilter never drops a rule that would match): the fields are joined with "\\n",
-which is no part of any word or quantity, so an atom in any field is an atom of the joined text;
-a word pattern accepts every word whose stem is its atom (`forms_pattern`, tested on real text)
-between any two characters that are not ASCII letters or digits, which includes every word
-boundary of the tokeniser; quantity cues are implied by the quantity patterns. When RE2 cannot
-run (its memory budget exceeded, text that is not valid Unicode), every rule is evaluated.
+which is no part of any word or quantity, so an atom in any field is an atom of the joined text
+(the metadata fields are left out only when no term of the rule set names one, and the analysed
+item then leaves them out too); a word pattern accepts every word whose stem is its atom
+(`forms_pattern`, tested on real text) between any two characters that are not ASCII letters or
+digits, which includes every word boundary of the tokeniser; quantity cues are implied by the
+quantity patterns. When RE2 cannot run (its memory budget exceeded, text that is not valid
+Unicode), every rule is evaluated.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from dataclasses import dataclass, field
 
 import re2
 
-from bot.matcher.document import raw_fields
-from bot.matcher.query import Atom, Node
+from bot.matcher.document import META_FIELDS, raw_fields
+from bot.matcher.query import And, Atom, Clause, Conditions, Leaf, Node, Or, all_of, commonness
 from bot.model.match import MatchItem
 from bot.text.quantities import may_contain
 from bot.text.tokens import fold, forms_pattern, stem
@@ -64,7 +67,7 @@ LOOSE_CUES: dict[str, tuple[str, ...]] = {
     ),
     "power": (f"{_DIGIT}{_ANY}(?:k{_I}lowatt|megawatt|g{_I}gawatt|terawatt|kw|mw|gw|tw)",),
     "chips": (
-        f"{_SPACE}(?:gpu|tpu|xpu|npu|ch{_I}p|superch{_I}p|accelerator|processor|graph{_I}cs"
+        f"{_SPACE}(?:gpu|tpu|xpu|npu|lpu|ch{_I}p|superch{_I}p|accelerator|processor|graph{_I}cs"
         f"|g?[bh]{_DIGIT}{_DIGIT}|m{_I}{_DIGIT}{_DIGIT}{_DIGIT}|gaud{_I}|tra{_I}n{_I}um)",
     ),
 }
@@ -101,16 +104,21 @@ def atom_pattern(kind: str, value: str) -> str:
     raise ValueError(f"not a word atom: {kind}")
 
 
+# One clause as the scan checks it: the ids of its word atoms and its quantity kinds.
+_Clause = tuple[frozenset[int], tuple[str, ...]]
+# A rule whose query is an OR of cases ("(A AND B) OR (C AND D)") is looked at for each case on
+# its own, up to this many cases; the conditions of an OR of all of them would be much looser.
+MAX_ALTERNATIVES = 8
+
+
 class _RuleConditions:
-    """One rule's clauses, split into word atoms (ids in the RE2 set) and quantity kinds."""
+    """One rule's alternatives (any may hold), each a tuple of clauses (all must hold)."""
 
-    __slots__ = ("clauses", "index")
+    __slots__ = ("alternatives", "index")
 
-    def __init__(
-        self, index: int, clauses: tuple[tuple[frozenset[int], tuple[str, ...]], ...]
-    ) -> None:
+    def __init__(self, index: int, alternatives: tuple[tuple[_Clause, ...], ...]) -> None:
         self.index = index
-        self.clauses = clauses
+        self.alternatives = alternatives
 
 
 @dataclass(slots=True)
@@ -133,6 +141,12 @@ class Prefilter:
 
     def __init__(self, nodes: Sequence[Node]) -> None:
         self.rule_count = len(nodes)
+        # The metadata fields (source, url, author, category) are scanned only when some term
+        # names one: unscoped terms never look at them, and a feed's name or an article's URL
+        # slug ("...-data-center-deal") would otherwise wake rules that cannot match.
+        self.meta = any(
+            getattr(node, "field", None) in META_FIELDS for node in _walk(nodes, leaves=True)
+        )
         atom_ids: dict[Atom, int] = {}
         # Every word atom of every node's conditions is searched for, so that `Node.possible`
         # can rely on the atoms found: one missing from the scan is missing from the item.
@@ -142,20 +156,30 @@ class Prefilter:
                     if atom[0] != "quantity":
                         atom_ids.setdefault(atom, len(atom_ids) + 1)  # 0 is the sentinel
         compiled: list[_RuleConditions] = []
+        # Each alternative's rarest clause, by the estimate of `commonness`: the rule is looked
+        # at only where one of their atoms (or the loose cue of a quantity kind) occurs.
+        rarest: dict[int, list[Clause]] = {}
         for index, node in enumerate(nodes):
-            clauses = node.conditions()
+            cases = alternatives(node)
+            if all(cases):
+                rarest[index] = _anchor_clauses(cases)
             converted = []
-            for clause in clauses:
-                words = frozenset(atom_ids[atom] for atom in clause if atom[0] != "quantity")
-                kinds = tuple(
-                    sorted(
-                        (value for kind, value in clause if kind == "quantity"),
-                        key=_CUE_ORDER.index,
+            for clauses in cases:
+                checks = [
+                    (
+                        frozenset(atom_ids[atom] for atom in clause if atom[0] != "quantity"),
+                        tuple(
+                            sorted(
+                                (value for kind, value in clause if kind == "quantity"),
+                                key=_CUE_ORDER.index,
+                            )
+                        ),
                     )
-                )
-                converted.append((words, kinds))
-            # Clauses of words alone first: they cost nothing once the set has run.
-            converted.sort(key=lambda c: (bool(c[1]), len(c[0])))
+                    for clause in clauses
+                ]
+                # Clauses of words alone first: they cost nothing once the set has run.
+                checks.sort(key=lambda c: (bool(c[1]), len(c[0])))
+                converted.append(tuple(checks))
             compiled.append(_RuleConditions(index, tuple(converted)))
         self._conditions: tuple[_RuleConditions, ...] = tuple(compiled)
         # The loose cues follow the atoms in the set (their ids are no atom's).
@@ -166,15 +190,22 @@ class Prefilter:
             cue_patterns += LOOSE_CUES[kind]
             self._cue_ids[kind] = frozenset(range(first, len(atom_ids) + 1 + len(cue_patterns)))
         self._set = self._compile(atom_ids, cue_patterns)
-        # Rules with a clause of words alone are looked at only when one of its atoms occurs:
-        # they are indexed by the atoms of that clause. The others are always looked at.
+        # Rules are indexed by the atoms of their rarest clause, a quantity kind by the ids of
+        # its loose cues (a clause holds only where one of them is found); rules without
+        # conditions are always looked at.
         by_atom: dict[int, list[_RuleConditions]] = {}
         self._always: dict[int, _RuleConditions] = {}
         for rule in compiled:
-            anchor = next((words for words, kinds in rule.clauses if not kinds), None)
-            if anchor is None:
+            if rule.index not in rarest:
                 self._always[rule.index] = rule
                 continue
+            anchor: set[int] = set()
+            for clause in rarest[rule.index]:
+                for kind, value in clause:
+                    if kind == "quantity":
+                        anchor |= self._cue_ids[value]
+                    else:
+                        anchor.add(atom_ids[(kind, value)])
             for atom_id in anchor:
                 by_atom.setdefault(atom_id, []).append(rule)
         size = len(atom_ids) + 1 + len(cue_patterns)
@@ -212,7 +243,7 @@ class Prefilter:
         """The rules `item` might match and the atoms it has; None: evaluate every rule."""
         if self._set is None:
             return None
-        raw = "\n".join(raw_fields(item, for_prefilter=True))
+        raw = "\n".join(raw_fields(item, for_prefilter=True, meta=self.meta))
         try:
             found = self._set.Match(f"\n{fold(raw)}\n".encode())
         except UnicodeEncodeError:  # lone surrogates: RE2 takes valid UTF-8 only
@@ -236,15 +267,22 @@ class Prefilter:
         cues: dict[str, bool] = {}
         chosen: list[int] = []
         for index in sorted(rules):
-            for words, kinds in rules[index].clauses:
-                if not words.isdisjoint(ids):
-                    continue
-                if any(self._cue(kind, ids, raw, cues) for kind in kinds):
-                    continue
-                break
-            else:
-                chosen.append(index)
+            for clauses in rules[index].alternatives:
+                if self._holds(clauses, ids, raw, cues):
+                    chosen.append(index)
+                    break
         return Scan(chosen, found, self._atoms)
+
+    def _holds(
+        self, clauses: tuple[_Clause, ...], ids: frozenset[int], raw: str, cues: dict[str, bool]
+    ) -> bool:
+        for words, kinds in clauses:
+            if not words.isdisjoint(ids):
+                continue
+            if any(self._cue(kind, ids, raw, cues) for kind in kinds):
+                continue
+            return False
+        return True
 
     def _cue(self, kind: str, ids: frozenset[int], raw: str, seen: dict[str, bool]) -> bool:
         known = seen.get(kind)
@@ -256,12 +294,62 @@ class Prefilter:
         return known
 
 
-def _walk(nodes: Sequence[Node]) -> list[Node]:
+def _anchor_clauses(cases: list[Conditions]) -> list[Clause]:
+    """The clauses a rule is looked at by: one of each case's, the rarest, or, if rarer
+    altogether, one clause that every case has (a company every case names)."""
+    own = [min(clauses, key=commonness) for clauses in cases]
+    shared = set(cases[0]).intersection(*cases[1:])
+    if shared:
+        best = min(shared, key=commonness)
+        if commonness(best) <= commonness(frozenset().union(*own)):
+            return [best]
+    return own
+
+
+def alternatives(node: Node) -> list[Conditions]:
+    """Cases of `node` of which one holds wherever it matches, each with its conditions: an
+    OR's alternatives, an AND's combinations of its parts' cases; at most MAX_ALTERNATIVES
+    (where there would be more, a part's cases are merged into its own conditions, the
+    loosest of them first). Sound: a matching OR has a matching alternative, a matching AND a
+    matching case of each required part."""
+    if isinstance(node, Or):
+        cases = [case for child in node.children for case in alternatives(child)]
+        if len(cases) <= MAX_ALTERNATIVES:
+            return cases
+        if len(node.children) <= MAX_ALTERNATIVES:
+            return [child.conditions() for child in node.children]
+        return [node.conditions()]
+    if isinstance(node, And):
+        parts = [alternatives(child) for child in node.children if child.is_positive()]
+        required = [child for child in node.children if child.is_positive()]
+
+        def count() -> int:
+            total = 1
+            for options in parts:
+                total *= len(options)
+            return total
+
+        while count() > MAX_ALTERNATIVES:
+            widest = max(range(len(parts)), key=lambda position: len(parts[position]))
+            parts[widest] = [required[widest].conditions()]
+        combined: list[list[Conditions]] = [[]]
+        for options in parts:
+            combined = [[*chosen, option] for chosen in combined for option in options]
+        return [all_of(chosen) for chosen in combined]
+    return [node.conditions()]
+
+
+def _walk(nodes: Sequence[Node], *, leaves: bool = False) -> list[Node]:
+    """The nodes `Node.possible` may be asked about: the rules' compound nodes and the leaves
+    they hold. The words inside a phrase or a NEAR are never asked (the leaf is, with its own
+    conditions), so their atoms, often as common as "to" or "for", are not searched for.
+    `leaves`: those words too."""
     seen: dict[int, Node] = {}
     stack = list(nodes)
     while stack:
         node = stack.pop()
         if id(node) not in seen:
             seen[id(node)] = node
-            stack.extend(node.parts())
+            if leaves or not isinstance(node, Leaf):
+                stack.extend(node.parts())
     return list(seen.values())

@@ -11,7 +11,12 @@ Syntax (operators are upper-case; everything else is case-insensitive and accent
     ( ... )                  grouping
     title:a  title:(a OR b)  field scope: title, summary, text, source, url, author, category
     NEAR/5(lease "data center")   every operand within 5 words of the others, in any order;
-                             operands are words, phrases, wildcards or (x OR y) groups of them
+                             operands are words, phrases, wildcards, quantity comparisons (a
+                             figure counts as its words: "18,000 GB300 chips" is four), @names
+                             whose definition lists such alternatives, or (x OR y) groups of them:
+                             NEAR/6(chips>=1000 @acquire), NEAR/2(amount<=5000 off)
+    PRE/2(for @ai_lab)       as NEAR, with the operands in the order written: "for Anthropic",
+                             not "Anthropic for"
     /gb[23]00/               a regular expression (RE2 syntax, no backtracking) on the folded field
     power>=100MW  amount>=1B  chips>=10k    quantity comparisons (>, >=, <, <=, =)
     @name                    a named sub-query from the rule file's [define] table
@@ -37,6 +42,7 @@ from typing import Any, Literal
 import re2
 
 from bot.matcher.document import META_FIELDS, AnalysedField, Document
+from bot.text.quantities import Quantity
 from bot.text.tokens import fold, stem, tokenize
 
 FIELDS = ("title", "summary", "text", "source", "url", "author", "category")
@@ -361,20 +367,29 @@ class AnyOf(Leaf):
 
 
 class Near(Leaf):
-    """All operands within `distance` words of each other (words between them), in any order."""
+    """All operands within `distance` words of each other (words between them), in any order,
+    or, `ordered` (PRE/n), in the order written."""
 
-    __slots__ = ("distance", "operands")
+    __slots__ = ("distance", "operands", "ordered")
 
     def __init__(
-        self, label: str, distance: int, operands: tuple[Leaf, ...], field: str | None
+        self,
+        label: str,
+        distance: int,
+        operands: tuple[Leaf, ...],
+        field: str | None,
+        ordered: bool = False,
     ) -> None:
         super().__init__(label, field)
         self.distance = distance
         self.operands = operands
+        self.ordered = ordered
 
     def in_field(self, analysed: AnalysedField) -> bool:
         if not all(op.in_field(analysed) for op in self.operands):
             return False
+        if self.ordered:
+            return _in_order_within([op.spans(analysed) for op in self.operands], self.distance)
         labelled = sorted(
             (start, end, index)
             for index, op in enumerate(self.operands)
@@ -390,6 +405,27 @@ class Near(Leaf):
 
     def necessary(self) -> Conditions:
         return all_of([op.conditions() for op in self.operands])
+
+
+def _in_order_within(spans: list[list[tuple[int, int]]], distance: int) -> bool:
+    """Is there one span of each operand, each after the previous one, with at most `distance`
+    other words between the first and the last? From each span of the first operand, the
+    earliest span of each next operand that starts after the previous one ends (which leaves
+    the fewest words between)."""
+    for _, first_end in spans[0]:
+        end = first_end
+        between = 0
+        for later in spans[1:]:
+            following = next((span for span in later if span[0] >= end), None)
+            if following is None:
+                return False  # no later span of this operand follows any later start either
+            between += following[0] - end
+            if between > distance:
+                break
+            end = following[1]
+        else:
+            return True
+    return False
 
 
 def _window_within(labelled: list[tuple[int, int, int]], count: int, distance: int) -> bool:
@@ -447,7 +483,17 @@ class Regex(Leaf):
         return str(found.group(0)) if found is not None else self.label
 
     def necessary(self) -> Conditions:
-        return ()
+        # /\bearnings\b/ can only match where a word begins with "earnings"; other
+        # expressions give no condition.
+        literal = _LEADING_LITERAL.match(self.source)
+        if literal is None or "|" in self.source:
+            return ()
+        return (frozenset({("prefix", literal.group(1))}),)
+
+
+# A regular expression that begins at a word boundary with three or more plain lower-case
+# letters, none of them made optional or repeated by what follows.
+_LEADING_LITERAL = re.compile(r"\\b([a-z]{3,})(?![a-z*+?{])")
 
 
 QuantityName = Literal["power", "money", "chips"]
@@ -502,16 +548,19 @@ class QuantityCompare(Leaf):
 
     def _found(self, analysed: AnalysedField) -> str | None:
         for quantity in analysed.quantities:
-            if quantity.kind != self.kind:
-                continue
-            if quantity.approximate and not self.lower_bound_ok:
-                continue
-            value = quantity.value
-            if quantity.kind == "money":
-                value *= USD_PER_UNIT.get(quantity.currency, 0.0)
-            if self.compare(value, self.value):
+            if self._holds(quantity):
                 return quantity.text
         return None
+
+    def _holds(self, quantity: Quantity) -> bool:
+        if quantity.kind != self.kind:
+            return False
+        if quantity.approximate and not self.lower_bound_ok:
+            return False
+        value = quantity.value
+        if quantity.kind == "money":
+            value *= USD_PER_UNIT.get(quantity.currency, 0.0)
+        return self.compare(value, self.value)
 
     def in_field(self, analysed: AnalysedField) -> bool:
         return self._found(analysed) is not None
@@ -519,15 +568,24 @@ class QuantityCompare(Leaf):
     def shown(self, analysed: AnalysedField) -> str:
         return self._found(analysed) or self.label
 
+    def spans(self, analysed: AnalysedField) -> list[tuple[int, int]]:
+        """The word positions of the quantities that satisfy the comparison (inside NEAR)."""
+        return [
+            span
+            for quantity, span in zip(analysed.quantities, analysed.quantity_spans, strict=True)
+            if self._holds(quantity)
+        ]
+
     def necessary(self) -> Conditions:
         return (frozenset({("quantity", self.kind)}),)
 
 
 class And(Node):
-    __slots__ = ("children",)
+    __slots__ = ("children", "label")
 
-    def __init__(self, children: tuple[Node, ...]) -> None:
+    def __init__(self, children: tuple[Node, ...], label: str = "") -> None:
         self.children = children
+        self.label = label  # the query text it was parsed from, for explanations
 
     def matches(self, doc: Document, scope: Scope) -> bool:
         results = doc.results
@@ -572,10 +630,11 @@ _ChildIndex = tuple[dict[Atom, tuple[int, ...]], frozenset[Atom], tuple[int, ...
 class Or(Node):
     """Alternatives. Plain words and prefixes are checked as one set operation per field."""
 
-    __slots__ = ("_by_atom", "children", "gated", "others", "prefixes", "stems")
+    __slots__ = ("_by_atom", "children", "gated", "label", "others", "prefixes", "stems")
 
-    def __init__(self, children: tuple[Node, ...]) -> None:
+    def __init__(self, children: tuple[Node, ...], label: str = "") -> None:
         self.children = children
+        self.label = label  # the query text it was parsed from, for explanations
         self._by_atom: _ChildIndex | None = None  # built on first use
         stems: dict[str | None, set[str]] = {}
         prefixes: dict[str | None, list[str]] = {}
@@ -701,10 +760,11 @@ class Or(Node):
 
 
 class Not(Node):
-    __slots__ = ("child",)
+    __slots__ = ("child", "label")
 
-    def __init__(self, child: Node) -> None:
+    def __init__(self, child: Node, label: str = "") -> None:
         self.child = child
+        self.label = label  # the query text it was parsed from, for explanations
 
     def matches(self, doc: Document, scope: Scope) -> bool:
         # The same in every scope: exclusions look at the exclusion scope.
@@ -741,8 +801,24 @@ def _simplified(clauses: Iterable[Clause]) -> Conditions:
 
 
 def all_of(parts: Sequence[Conditions]) -> Conditions:
-    """The conditions of a conjunction: all clauses of all parts."""
-    return _simplified(clause for part in parts for clause in part)
+    """The conditions of a conjunction: all clauses of all parts, less those made only of
+    function words ("to", "for"), which every text has: they would cost a search and prune
+    nothing. Any subset of necessary clauses is still necessary."""
+    clauses = _simplified(clause for part in parts for clause in part)
+    telling = tuple(clause for clause in clauses if not _only_function_words(clause))
+    return telling if telling or not clauses else clauses
+
+
+def _only_function_words(clause: Clause) -> bool:
+    return all(kind == "stem" and value in _FUNCTION_WORDS for kind, value in clause)
+
+
+# Words found in almost every text: a clause of them is no condition worth checking first.
+_FUNCTION_WORDS = frozenset(
+    {"a", "an", "and", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it", "its"}
+    | {"no", "not", "of", "on", "or", "out", "over", "the", "their", "to", "up", "will", "with"}
+    | {"without", "yet"}
+)
 
 
 def _atom_commonness(kind: str, value: str) -> float:
@@ -750,10 +826,12 @@ def _atom_commonness(kind: str, value: str) -> float:
         return 1.0  # figures are frequent in news, and a quantity cue costs a regex search
     if kind == "phrase":
         return 0.1
+    if value in _FUNCTION_WORDS:
+        return 5.0
     return 1.0 / max(len(value), 1)  # short words are the common ones
 
 
-def _commonness(clause: Clause) -> float:
+def commonness(clause: Clause) -> float:
     """A rough estimate of how often a clause holds, to keep the rarest clauses of an OR."""
     return sum(_atom_commonness(kind, value) for kind, value in clause)
 
@@ -764,7 +842,7 @@ def any_of(parts: Sequence[Conditions]) -> Conditions:
     rarest clauses of each alternative are combined."""
     if not parts or any(not part for part in parts):
         return ()
-    ranked = [sorted(part, key=_commonness) for part in parts]
+    ranked = [sorted(part, key=commonness) for part in parts]
     counts = [1] * len(ranked)
     grown = True
     while grown:  # give each alternative one more clause in turn while the product fits
@@ -805,7 +883,7 @@ class Token:
 
 
 _DELIMITERS = frozenset(' \t\r\n()"')
-_NEAR = re.compile(r"NEAR/(\d+)")
+_NEAR = re.compile(r"(NEAR|PRE)/(\d+)")
 _QUANTITY = re.compile(r"([A-Za-z]+)(>=|<=|>|<|=)(.*)")
 _QUANTITY_NAMES: dict[str, QuantityName] = {
     "power": "power",
@@ -896,9 +974,10 @@ def _classify(word: str, column: int) -> list[Token]:
         return [Token(word.lower(), word, column)]
     near = _NEAR.fullmatch(word)
     if near:
-        return [Token("near", word, column, near.group(1))]
-    if word == "NEAR" or word.startswith("NEAR/"):
-        raise QuerySyntaxError(column, "NEAR/<number> followed by (", _show(word))
+        return [Token("near", word, column, near.group(2))]
+    for operator_name in ("NEAR", "PRE"):
+        if word == operator_name or word.startswith(operator_name + "/"):
+            raise QuerySyntaxError(column, f"{operator_name}/<number> followed by (", _show(word))
     if word.startswith("@"):
         return [Token("macro", word, column, word[1:])]
     if word[0] in "<>=":
@@ -981,26 +1060,41 @@ class Parser:
             )
         return node
 
+    def text_since(self, first: int) -> str:
+        """The query text of the tokens taken since token number `first`."""
+        if first >= self.position:
+            return ""
+        last = self.tokens[self.position - 1]
+        return self.query[self.tokens[first].column - 1 : last.column - 1 + len(last.text)]
+
     def parse_or(self, field: str | None) -> Node:
+        first = self.position
         children = [self.parse_and(field)]
         while (token := self.peek()) is not None and token.kind == "or":
             self.take()
             children.append(self.parse_and(field))
-        return children[0] if len(children) == 1 else Or(tuple(children))
+        if len(children) == 1:
+            return children[0]
+        return Or(tuple(children), self.text_since(first))
 
     def parse_and(self, field: str | None) -> Node:
+        first = self.position
         children = [self.parse_unary(field)]
         while (token := self.peek()) is not None and token.kind not in ("or", "rparen"):
             if token.kind == "and":
                 self.take()
             children.append(self.parse_unary(field))
-        return children[0] if len(children) == 1 else And(tuple(children))
+        if len(children) == 1:
+            return children[0]
+        return And(tuple(children), self.text_since(first))
 
     def parse_unary(self, field: str | None) -> Node:
         token = self.peek()
         if token is not None and token.kind in ("not", "minus"):
+            first = self.position
             self.take()
-            return Not(self.parse_unary(field))
+            child = self.parse_unary(field)
+            return Not(child, self.text_since(first))
         return self.parse_primary(field)
 
     def parse_primary(self, field: str | None) -> Node:
@@ -1018,13 +1112,17 @@ class Parser:
             self.take()
             return node
         if token.kind == "field":
+            first = self.position
             self.take()
             if field is not None:
                 raise self.fail(f"no second field inside {field}:", token)
             nxt = self.peek()
             if nxt is None or nxt.kind in ("rparen", "or", "and"):
                 raise self.fail(f"a term after {_show(token.text)}", nxt)
-            return self.parse_primary(token.value)
+            scoped = self.parse_primary(token.value)
+            if isinstance(scoped, And | Or | Not) and nxt.kind == "lparen":
+                scoped.label = self.text_since(first)
+            return scoped
         if token.kind == "near":
             return self.parse_near(field)
         if token.kind == "macro":
@@ -1061,13 +1159,20 @@ class Parser:
         if len(operands) < 2:
             raise self.fail(f"at least two operands in {near.text}(...)", token)
         label = f"{near.text}(" + " ".join(op.label for op in operands) + ")"
-        return Near(label, distance, tuple(operands), field)
+        return Near(label, distance, tuple(operands), field, near.text.startswith("PRE"))
 
     def near_operand(self, field: str | None) -> Leaf:
         token = self.peek()
         if token is not None and token.kind in ("word", "phrase"):
             self.take()
             return self.term(token, field)
+        if token is not None and token.kind == "quantity":
+            # A figure is a stretch of words too: NEAR/5(chips>=1000 order*).
+            self.take()
+            return self.quantity(token, field)
+        if token is not None and token.kind == "macro":
+            self.take()
+            return self.expand_near_operand(token, field)
         if token is not None and token.kind == "lparen":
             self.take()
             options: list[Leaf] = [self.near_operand(field)]
@@ -1080,7 +1185,43 @@ class Parser:
             self.take()
             shown = [o.label for o in options[:3]] + (["…"] if len(options) > 3 else [])
             return AnyOf("(" + " OR ".join(shown) + ")", tuple(options), field)
-        raise self.fail("a word, phrase, wildcard or (a OR b) group inside NEAR", token)
+        raise self.fail(
+            "a word, phrase, wildcard, quantity, @name or (a OR b) group inside NEAR", token
+        )
+
+    def expand_near_operand(self, token: Token, field: str | None) -> Leaf:
+        """`@name` inside NEAR: its definition must list alternatives that NEAR can place
+        (words, phrases, wildcards, quantities, groups of them, other such @names)."""
+        name = token.value
+        if name not in self.macros:
+            known = ", ".join("@" + n for n in sorted(self.macros)) or "none defined"
+            raise self.fail(f"a name from [define] ({known})", token)
+        if name in self.expanding:
+            raise self.fail("a definition that does not refer to itself", token)
+        key = ("near:" + name, field)
+        parsed = self.expansions.get(key)
+        if isinstance(parsed, Leaf):
+            return parsed
+        inner = Parser(self.macros[name], self.macros, (*self.expanding, name), self.expansions)
+        try:
+            if not inner.tokens:
+                raise inner.fail("a term", None)
+            options = [inner.near_operand(field)]
+            while (nxt := inner.peek()) is not None and nxt.kind == "or":
+                inner.take()
+                options.append(inner.near_operand(field))
+            if inner.peek() is not None:
+                raise inner.fail("OR or the end (inside NEAR, a @name lists alternatives)", nxt)
+        except QuerySyntaxError as error:
+            raise QuerySyntaxError(
+                token.column,
+                f"a @{name} that NEAR can use",
+                f"an error in it at its column {error.column}: "
+                f"expected {error.expected}, got {error.got}",
+            ) from None
+        node: Leaf = options[0] if len(options) == 1 else AnyOf(token.text, tuple(options), field)
+        self.expansions[key] = node
+        return node
 
     def expand(self, token: Token, field: str | None) -> Node:
         name = token.value
@@ -1104,6 +1245,8 @@ class Parser:
                 f"an error in it at its column {error.column}: "
                 f"expected {error.expected}, got {error.got}",
             ) from None
+        if isinstance(node, And | Or | Not):
+            node.label = f"{field}:@{name}" if field else f"@{name}"
         self.expansions[(name, field)] = node
         return node
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.matcher.diagnosis import Diagnosis, diagnose
 from bot.matcher.document import Document
 from bot.matcher.prefilter import Prefilter
 from bot.matcher.query import (
@@ -50,7 +51,7 @@ from bot.matcher.query import (
     Scope,
     parse_query,
 )
-from bot.model.match import MatchHit, MatchItem, MatchResult
+from bot.model.match import MatchHit, MatchItem, MatchResult, NearestRule
 
 DEFAULT_THRESHOLD = 1.0
 TITLE_FACTOR = 1.5
@@ -118,7 +119,30 @@ class RuleSet:
             return self.match_document(Document(item))
         if not scan.rules:
             return MatchResult(score=0.0, relevant=self.threshold <= 0.0, hits=[])
-        return self._score(Document(item, scan.present), scan.rules)
+        return self._score(Document(item, scan.present, meta=self._prefilter.meta), scan.rules)
+
+    def nearest(self, item: MatchItem) -> NearestRule | None:
+        """The rule `item` came nearest to matching among those it did not match: what it has of
+        that rule, what it lacks, what excluded it. None when it matched every rule, or has no
+        required part of any rule it did not match."""
+        doc = Document(item)
+        best: tuple[tuple[float, int, int], int, Diagnosis] | None = None
+        for index, rule in enumerate(self.rules):
+            if rule.weight <= 0 or rule.node.tier(doc) != NO_TIER:
+                continue
+            found = diagnose(rule.node, doc)
+            if best is None or found.rank() > best[0]:
+                best = (found.rank(), index, found)
+        if best is None or best[2].share == 0.0:
+            return None  # no rule has any of its required parts in the item
+        _, index, found = best
+        return NearestRule(
+            self.rules[index].name,
+            round(found.share, 3),
+            tuple(found.has),
+            tuple(found.lacks),
+            tuple(found.excluded_by),
+        )
 
     def match_many(self, items: Iterable[MatchItem]) -> list[MatchResult]:
         return [self.match(item) for item in items]

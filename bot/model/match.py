@@ -15,6 +15,18 @@ class MatchHit:
     fields: tuple[str, ...]
 
 
+@dataclass(slots=True, frozen=True)
+class NearestRule:
+    """For an item that is not relevant: the rule it came nearest to matching, the parts of that
+    rule it has (with the terms found), those it lacks, and the exclusions that vetoed it."""
+
+    rule: str
+    share: float  # of the rule's required parts that the item has
+    has: tuple[str, ...]
+    lacks: tuple[str, ...]
+    excluded_by: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class MatchResult:
     """Score of an item against a rule set, and whether it passes the threshold."""

@@ -142,18 +142,20 @@ _POWER = re.compile(
 )
 
 _CHIP_NOUN = (
-    r"(?:gpus?|tpus?|xpus?|npus?|chips?|superchips?|accelerators?|processors?|"
+    r"(?:gpus?|tpus?|xpus?|npus?|lpus?|chips?|superchips?|accelerators?|processors?|"
     r"graphics\sprocessing\sunits?|graphics\sprocessors?|"
     r"(?:g?[bh]\d{2,3}|mi\d{3}x?|gaudi\s?\d?|trainium\s?\d?)s?)"
 )
-# Up to three qualifiers between the figure and the noun: "100,000 Nvidia H100 chips".
+# Up to three qualifiers between the figure and the noun: "100,000 Nvidia H100 chips",
+# "18,000 Grace Blackwell chips", "50,000 Huawei Ascend chips".
 _CHIP_QUALIFIER = r"(?:(?:nvidia|amd|intel|google|amazon|aws|blackwell|hopper|rubin|instinct|"
+_CHIP_QUALIFIER += r"grace|vera|ultra|huawei|ascend|"
 _CHIP_QUALIFIER += (
     r"ai|custom|advanced|additional|more|new|of|its|their|the|[a-z]{0,3}\d{2,4}[a-z]{0,3})\s)"
 )
 _CHIPS = re.compile(
     rf"(?<![\w.,$€£])(?:up\sto\s|about\s|around\s|nearly\s|over\s|more\sthan\s)?"
-    rf"(?P<num>{_NUMBER})(?:[\s-]?(?P<mult>thousand|million|k|m)\b)?\s"
+    rf"(?P<num>{_NUMBER})(?:[\s-]?(?P<mult>thousand|million|k|m)\b)?[\s-]"
     rf"{_CHIP_QUALIFIER}{{0,3}}{_CHIP_NOUN}\b",
     re.IGNORECASE,
 )
@@ -168,8 +170,9 @@ _CHIPS_VAGUE = re.compile(
 # that the matcher can tell that a rule's quantity comparison cannot hold. Each is implied by the
 # patterns above: a money amount has a currency sign or code right before its figure, or a currency
 # word after whitespace; a power figure has a digit right before its unit; a chip count has its
-# noun after whitespace. Same engine and flags as the patterns, so Unicode case and class rules
-# agree; `\s` and `\b` only, so a cue found in one field is also found in fields joined by "\n".
+# noun after whitespace or a hyphen ("a 4,000-GPU cluster"). Same engine and flags as the
+# patterns, so Unicode case and class rules agree; `\s` and `\b` only, so a cue found in one
+# field is also found in fields joined by "\n".
 _CODES = "usd|eur|gbp|jpy|cad|aud|chf|inr|rmb|cny|sek|nok"
 # Each cue pattern begins with a character class (a sign, a digit, whitespace), which the regex
 # engine scans for quickly; a pattern beginning with letters under IGNORECASE is tried at every
@@ -186,7 +189,7 @@ QUANTITY_CUES: dict[QuantityKind, tuple[re.Pattern[str], ...]] = {
     "power": (
         re.compile(r"\d[\s-]?(?:kilowatt|megawatt|gigawatt|terawatt|kw|mw|gw|tw)", re.IGNORECASE),
     ),
-    "chips": (re.compile(rf"\s{_CHIP_NOUN}\b", re.IGNORECASE),),
+    "chips": (re.compile(rf"[\s-]{_CHIP_NOUN}\b", re.IGNORECASE),),
 }
 
 

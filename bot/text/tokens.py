@@ -148,6 +148,13 @@ def stem(word: str) -> str:
     return result
 
 
+def stem_words(words: list[str]) -> list[str]:
+    """`stem` of each folded word; the cache is read inline, a function call per word being
+    most of the cost of stemming a text whose words are already known."""
+    known = _STEM_CACHE.get
+    return [known(word) or stem(word) for word in words]
+
+
 def forms_pattern(word_stem: str) -> str:
     """A regular expression (the common subset of `re` and RE2 syntax) that fully matches every
     folded word whose `stem` is `word_stem`, and a few more.
@@ -205,4 +212,4 @@ def _stem(word: str) -> str:
 
 def stems(text: str) -> list[str]:
     """`stem` of every word of `text`."""
-    return [stem(token) for token in tokenize(text)]
+    return stem_words(tokenize(text))
