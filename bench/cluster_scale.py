@@ -3,9 +3,9 @@
 The stream is built from real headlines (the UCI news-aggregator, STS-headlines and ECB+ titles
 in ../shared/data/stories). Background stories are distinct headlines spliced from the first half
 of one real headline and the second half of another, so that 100,000 stories can be stored; the
-probes are real headlines in their original order. Background items are stored with a join
-threshold no score reaches, so that each becomes its own story (spliced halves of one real story
-would otherwise join); probes run with the shipped defaults. At 1,000, 10,000 and 100,000 stored
+probes are real headlines in their original order. Background items are placed each in a story
+of its own (StoryClusterer.add_labelled: spliced halves of one real story would otherwise join);
+probes run with the shipped defaults. At 1,000, 10,000 and 100,000 stored
 stories the script times `StoryClusterer.add` on the probes (the indexed engine; the median
 per-item CPU time over chunks of 100 probes, robust to load from other processes), and at
 100,000 also the same
@@ -105,12 +105,10 @@ def main() -> None:
         if target > args.max_stories:
             break
         started = time.perf_counter()
-        defaults = clusterer.config
-        clusterer.config = replace(defaults, join_threshold=2.0, headline_join_threshold=2.0)
         while len(clusterer) < target:
-            clusterer.add(stream.item(spliced(titles, fill), "bg"))
+            # Each background item starts its own story, as a labeller would place it.
+            clusterer.add_labelled(stream.item(spliced(titles, fill), "bg"), None)
             fill += 1
-        clusterer.config = defaults
         fill_s = time.perf_counter() - started
         stored = len(clusterer)
         ms = time_probes(clusterer, stream, probes)
@@ -139,10 +137,10 @@ def main() -> None:
             print(f"export {export_ms:.0f} ms, restore {restore_ms:.0f} ms for {len(keys)} stories")
             del restored, states
         if label == "100k":
-            indexed = clusterer.config
-            clusterer.config = replace(indexed, exhaustive_search=True)
+            indexed = clusterer.index.config
+            clusterer.index.config = replace(indexed, exhaustive_search=True)
             baseline = time_probes(clusterer, stream, titles[-args.baseline_probes :])
-            clusterer.config = indexed
+            clusterer.index.config = indexed
             result["baseline_ms_per_item_100k"] = round(baseline, 4)
             print(f"brute force at {len(clusterer)} stories: {baseline:.3f} ms/item")
     result["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)

@@ -14,17 +14,26 @@ from pathlib import Path
 import pytest
 
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+from bot.clustering.index import StoryIndex
 
 STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
 UCI = STORIES / "uci_dev.jsonl"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-class ScanningClusterer(StoryClusterer):
+class ScanningIndex(StoryIndex):
     """The reference: evict by scanning the posting for its minimum live sequence number."""
 
     def _evict_oldest(self, term: str, posting: set[str]) -> None:
-        posting.discard(min(posting, key=self._seq_of.__getitem__))
+        oldest = min(posting, key=self._seq_of.__getitem__)
+        posting.discard(oldest)
+        self.restated.add(oldest)
+
+
+class ScanningClusterer(StoryClusterer):
+    def __init__(self, config: ClusterConfig) -> None:
+        super().__init__(config)
+        self.index = ScanningIndex(self.config)
 
 
 def _headlines() -> list[str]:
@@ -44,8 +53,8 @@ def test_heap_eviction_matches_the_scan(limit: int) -> None:
     for index, title in enumerate(_headlines()):
         item = ClusterItem(key=str(index), title=title, published=T0 + timedelta(minutes=index))
         assert heap.add(item).story_key == scan.add(item).story_key
-        evictions += sum(len(p) == limit for p in heap._postings.values())
-    assert heap._postings == scan._postings
+        evictions += sum(len(p) == limit for p in heap.index._postings.values())
+    assert heap.index._postings == scan.index._postings
     assert evictions > 0  # lists were full, so evictions happened
     assert sorted(heap.story_keys()) == sorted(scan.story_keys())
 

@@ -23,6 +23,7 @@ from support.entries import add_titled_entries
 
 from bot.cli.main import cli
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+from bot.clustering.scoring import JoinModel, load_model
 from bot.clustering.semantic import (
     SemanticConfig,
     SemanticIndex,
@@ -78,9 +79,14 @@ def item(key: str, title: str, minutes: int = 0, summary: str = "") -> ClusterIt
     )
 
 
-def semantic_clusterer(embedder: ConceptEmbedder, **config: float) -> StoryClusterer:
+def semantic_clusterer(
+    embedder: ConceptEmbedder, model: JoinModel | None = None, **config: float
+) -> StoryClusterer:
+    """With the semantic join model (trained with the embedding cosine) unless `model`."""
     return StoryClusterer(
-        ClusterConfig(semantic=True), semantic=SemanticIndex(embedder, SemanticConfig(**config))
+        ClusterConfig(semantic=True),
+        semantic=SemanticIndex(embedder, SemanticConfig(**config)),
+        model=model,
     )
 
 
@@ -118,19 +124,19 @@ def test_story_embedding_is_the_running_mean_of_its_members_and_merges_weighted(
 
 def test_a_paraphrase_sharing_no_salient_term_joins_only_with_embeddings() -> None:
     titles = [
-        ("a", "Nebius lands Microsoft GPU contract in New Jersey"),
-        ("b", "Redmond giant rents Dutch neocloud accelerators at Vineland"),
+        ("a", "Wildfire forces thousands to flee near Santa Rosa"),
+        ("b", "Blaze drives residents from their homes in Sonoma County"),
     ]
-    concepts = {"nebius": 0, "neocloud": 0}
+    concepts = {"wildfire": 0, "blaze": 0}
     plain = StoryClusterer()
     lexical = [plain.add(item(key, title, n)) for n, (key, title) in enumerate(titles)]
     assert lexical[0].story_key != lexical[1].story_key
     clusterer = semantic_clusterer(ConceptEmbedder(concepts))
+    assert clusterer.model.semantic and clusterer.model.weights["embedding_cosine"] > 0
     placed = [clusterer.add(item(key, title, n)) for n, (key, title) in enumerate(titles)]
+    # Found through the neighbour index (no term in common), joined on the embedding cosine.
     assert placed[1].story_key == placed[0].story_key
-    # Found through the neighbour index (no term in common): lexical 0 raised by cosine 1,
-    # less a minute of time decay.
-    assert placed[1].similarity == pytest.approx(1.0 - SemanticConfig().raise_above, rel=1e-3)
+    assert placed[1].similarity >= clusterer.threshold
 
 
 def test_anchor_vetoes_still_veto_identical_embeddings() -> None:
@@ -149,8 +155,13 @@ def test_a_low_cosine_keeps_a_lexically_close_report_out() -> None:
     second = item("b", "Oracle cloud deal with OpenAI for Stargate draws scrutiny", 5)
     plain = StoryClusterer()
     assert plain.add(first).story_key == plain.add(second).story_key
-    # The embedder says the two are unrelated (orthogonal), which outweighs shared words.
-    clusterer = semantic_clusterer(ConceptEmbedder({"signs": 0, "scrutiny": 1}), lower_weight=5.0)
+    # With weights trained without embeddings, the embedding cosine moves the text similarity
+    # (SemanticIndex.blend): the embedder says the two are unrelated (orthogonal), which
+    # outweighs shared words.
+    clusterer = semantic_clusterer(
+        ConceptEmbedder({"signs": 0, "scrutiny": 1}), model=load_model(), lower_weight=5.0
+    )
+    assert not clusterer.model.semantic
     assert clusterer.add(first).story_key != clusterer.add(second).story_key
 
 

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.clustering import features as ft
 
 if TYPE_CHECKING:
-    from bot.clustering.engine import ClusterItem
+    from bot.clustering.item import ClusterItem
 
 Vector = tuple[float, ...]
 

@@ -51,7 +51,7 @@ from bot.clustering.facts.figures import cited_in_passing
 from bot.clustering.facts.leads import fact_lead, lead_sentences
 from bot.clustering.facts.segments import announces_deal
 from bot.clustering.facts.story import Report, story_facts
-from bot.clustering.facts.vocabulary import never_a_party
+from bot.clustering.facts.vocabulary import never_a_party, template_word
 
 __all__ = [
     "Report",
@@ -61,4 +61,5 @@ __all__ = [
     "lead_sentences",
     "never_a_party",
     "story_facts",
+    "template_word",
 ]

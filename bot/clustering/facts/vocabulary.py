@@ -37,6 +37,7 @@ MONEY_EXCLUDE = _words(
     backlog revenue revenues sales valuation valuing values market cap capitalization stake
     shares earnings profit income guidance forecast capex ipo total totals cumulative rise
     previously previous already loss losses debt-free raised raises raise raising funding round
+    buyback buybacks repurchase repurchases dividend dividends
     """
 )
 FUNDING_TERMS = _words("raise raises raised raising funding round series financing")
@@ -58,15 +59,23 @@ GENERIC = _words(
     models company companies inc corp news report reports exclusive update breaking analysis
     business tech technology markets market first second third fourth q1 q2 q3 q4 h1 h2 fy
     giant maker lab labs firm provider operator developer utility bitcoin miner nuclear solar wind
-    gas hydro renewable renewables group capital partners us u.s usa uk u.k eu un
+    gas hydro renewable renewables group capital partners us u.s usa uk u.k eu un hpc jv
+    brief briefing morning wrap roundup daily weekly
     """
 )
 
 
+def template_word(term: str) -> bool:
+    """Whether `term` (a clusterer stem) is a word every deal headline may use ("signs",
+    "deal", "GPUs", "data center"): it says which kind of news a headline is, not which event."""
+    return term in DEAL_TERMS or never_a_party(term)
+
+
 def never_a_party(term: str) -> bool:
     """Whether `term` (folded, or a clusterer stem) is a word no deal party is named by alone:
-    units, sector nouns and the role words of deals ("AI", "GPUs", "cloud", "operator")."""
-    return term in GENERIC
+    units, sector nouns and the role words of deals ("AI", "GPUs", "cloud", "operator"), and
+    figures ("500mw", "22k", "2gw": a word that starts with a digit is a quantity)."""
+    return term in GENERIC or term[:1].isdigit()
 
 
 # Words that make a name an organisation's when they follow a distinctive head word.
