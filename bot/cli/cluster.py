@@ -16,7 +16,7 @@ import json
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -74,9 +74,13 @@ def assign_items(
 
 
 def _process(db: Database, ordered: list[ClusterItem], config: ClusterConfig) -> dict[str, str]:
-    """Store `ordered` as entries (ids in that order, so undated items, stored at the run's
-    time, keep their order), process them, and read back each entry's story key."""
+    """Store `ordered` as entries, process them, and read back each entry's story key.
+
+    Undated items are stored at the run's time, a microsecond apart in their input order: the
+    processor breaks ties in publication time by the entry's identity (as the daemon does for
+    entries of many feeds), and undated items keep the order they were given in."""
     run = datetime.now(UTC)
+    undated = iter(range(len(ordered)))
     with db.session() as session:
         feed = Feed(url=INPUT_FEED_URL, name="input", created_at=run)
         session.add(feed)
@@ -91,7 +95,7 @@ def _process(db: Database, ordered: list[ClusterItem], config: ClusterConfig) ->
                     link=item.url,
                     summary=item.summary,
                     text=item.text,
-                    published=item.published,
+                    published=item.published or run + timedelta(microseconds=next(undated)),
                     guid=item.key,
                     source=item.source,
                 )

@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.clustering.config import JOIN_WINDOW_HOURS
+
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "rules" / "compute-deals.toml"
 
@@ -81,7 +83,7 @@ class FetchSettings(Strict):
 
 
 class ClusteringSettings(Strict):
-    active_window_hours: Annotated[float, Field(gt=0, le=24 * 60)] = 72.0
+    active_window_hours: Annotated[float, Field(gt=0, le=24 * 60)] = JOIN_WINDOW_HOURS
     semantic: bool = False
 
     @field_validator("semantic")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -115,6 +115,16 @@ def active_stories(session: Session, since: datetime) -> list[Story]:
             select(Story).where(Story.last_updated_at >= since).order_by(Story.first_seen_at)
         )
     )
+
+
+def newest_placed_report(session: Session) -> datetime | None:
+    """The publication time of the newest entry placed in a story, None before the first."""
+    newest = session.scalar(
+        select(func.max(Entry.published_at)).join(StoryMember, StoryMember.entry_id == Entry.id)
+    )
+    if newest is not None and newest.tzinfo is None:
+        newest = newest.replace(tzinfo=UTC)
+    return newest
 
 
 def record_event(

@@ -95,6 +95,9 @@ MAX_INLINE_ATTEMPTS = 4
 BACKOFF_BASE_S = 30.0
 MAX_BACKOFF = timedelta(hours=1)
 MAX_CANDIDATES = 2000
+# How far back a channel's digest looks for stories: since its last digest, and at least this
+# far (its first digest shows the last three days, not every story still open to new reports).
+FIRST_DIGEST_LOOKBACK = timedelta(hours=72)
 MAX_BREAKING_PER_POLL = 5  # a flood of breaking posts is a digest: leave the rest to it
 
 
@@ -198,7 +201,7 @@ class DigestService:
     ) -> DigestData:
         """The digest this channel would get now: stories new or materially updated since they
         were last sent to it, passing its rules and threshold, ranked and capped."""
-        window = timedelta(hours=self.settings.clustering.active_window_hours)
+        window = FIRST_DIGEST_LOOKBACK
         with self.db.session() as session:
             since = last_digest_time(session, channel.name)
             lookback = now - window if since is None else min(since, now - window)

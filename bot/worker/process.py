@@ -33,7 +33,13 @@ from bot.matcher import RuleSet
 from bot.storage import Database
 from bot.storage.entries import stored_match_item
 from bot.storage.models import DigestStory, Entry, Story, StoryEvent, StoryMember
-from bot.storage.stories import active_stories, outlet_count, record_event, story_by_key
+from bot.storage.stories import (
+    active_stories,
+    newest_placed_report,
+    outlet_count,
+    record_event,
+    story_by_key,
+)
 from bot.worker.prepare import match_columns
 
 log = logging.getLogger(__name__)
@@ -108,14 +114,22 @@ class StoryProcessor:
         return timedelta(hours=self.config.active_window_hours)
 
     def restore(self) -> None:
-        """Rebuild the clusterer from the stories of the active window (done once, lazily)."""
+        """Rebuild the clusterer from the stories of the join window (done once, lazily).
+
+        The window is the clusterer's: it ends at the newest report placed so far, not at the
+        clock, so a restart holds the stories an uninterrupted run holds. Stories are read by
+        the time their row was last updated (never earlier than their reports' times), a
+        superset that the clusterer trims to its window (StoryClusterer.trim)."""
         started = datetime.now(UTC)
         self._synced_at = self.clock()
         with self.db.session() as session:
-            for story in active_stories(session, self.clock() - self.window):
-                if story.signature:
-                    self.clusterer.restore(story.cluster_key, story.signature)
-                    self.restored_stories += 1
+            newest = newest_placed_report(session)
+            if newest is not None:
+                for story in active_stories(session, newest - self.window):
+                    if story.signature:
+                        self.clusterer.restore(story.cluster_key, story.signature)
+                        self.restored_stories += 1
+        self.clusterer.trim()
         self._restored = True
         self.restore_seconds = (datetime.now(UTC) - started).total_seconds()
         if self.restored_stories:
@@ -202,10 +216,6 @@ class StoryProcessor:
                     self.restore()
                 elif not self.db.is_sqlite:
                     self.sync()
-                # The stories of the active window as of now, whether they were kept in memory
-                # since the last run or restored (which reads by time of update, a superset):
-                # the same stories, so the same decisions, after a restart as without one.
-                self.clusterer.expire(self.clock())
                 while True:
                     report = self._match_batch(batch_size)
                     total.add(report)
@@ -221,7 +231,6 @@ class StoryProcessor:
             except BaseException:
                 self.reset()
                 raise
-        self.clusterer.expire(self.clock())
         return total
 
     def _match(self, row: Row[Any]) -> dict[str, Any]:
@@ -277,10 +286,11 @@ class StoryProcessor:
                 session.scalars(
                     select(Entry)
                     .where(Entry.processed_at.is_(None), Entry.relevant.is_(True))
-                    # Ties in publication time (feeds date to the minute) are broken by feed,
-                    # then by the feed's own order, not by which fetch finished first: the
-                    # same entries make the same stories on every run.
-                    .order_by(Entry.published_at, Entry.feed_id, Entry.id)
+                    # Ties in publication time (feeds date to the minute) are broken by the
+                    # entry's identity (its GUID or link), not by the feed or by which fetch
+                    # stored it first: the same entries make the same stories whether they
+                    # come in one poll or several, from one feed or many (newsbot cluster).
+                    .order_by(Entry.published_at, Entry.identity, Entry.id)
                     .limit(batch_size)
                     .options(selectinload(Entry.membership))
                 )
