@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
-from bot.clustering.merging import mergeable
+from bot.clustering.merging import brings_other_deal, mergeable
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
@@ -692,3 +692,72 @@ def test_established_stories_need_closer_centroids_to_merge(slope: float) -> Non
         assert len(keys) == 1
         stories.append(clusterer.index.stories[keys.pop()])
     assert mergeable(stories[0], stories[1], config) == (slope == 0.0)
+
+
+FLUIDSTACK = [
+    ClusterItem(
+        key="fluidstack-1",
+        title="Anthropic to spend $50 billion on US data centers with Fluidstack",
+        summary="The AI company will build custom facilities in Texas and New York with the "
+        "neocloud Fluidstack, coming online through 2026.",
+        published=T0 + timedelta(hours=5),
+    ),
+    ClusterItem(
+        key="fluidstack-2",
+        title="Anthropic commits $50 billion to American AI infrastructure",
+        summary="Anthropic will build data centers in Texas and New York with Fluidstack in a "
+        "$50 billion investment.",
+        published=T0 + timedelta(hours=6),
+    ),
+]
+
+
+@needs_seeds
+def test_a_merge_that_would_bring_a_second_deals_figures_is_refused() -> None:
+    """The xAI-Anthropic Colossus 1 deal (300 MW) and Anthropic's $50 billion Fluidstack build
+    are two deals of one company: a report naming both must not fold one story into the other,
+    or every digest would show the Colossus story with "$50B" and "Texas"."""
+    clusterer = StoryClusterer()
+    colossus = place_seeds(clusterer)
+    fluidstack = {clusterer.add(item).story_key for item in FLUIDSTACK}
+    assert len(fluidstack) == 1 and colossus not in fluidstack
+    (other,) = fluidstack
+    a, b = clusterer.index.stories[colossus], clusterer.index.stories[other]
+    assert brings_other_deal(a, b, clusterer.config)
+    assert not mergeable(a, b, clusterer.config)
+    bridge = clusterer.add(
+        ClusterItem(
+            key="bridge",
+            title="Anthropic's compute spree: xAI's Colossus 1 and $50 billion with Fluidstack",
+            summary="Anthropic takes all of Colossus 1's 300 MW from xAI, weeks after it agreed "
+            "to spend $50 billion on data centers in Texas and New York with Fluidstack.",
+            published=T0 + timedelta(hours=7),
+        )
+    )
+    assert bridge.merged == [] and clusterer.drain_merges() == []
+    assert colossus in clusterer and other in clusterer
+    facts = clusterer.facts(colossus)
+    assert facts.amount_usd != 50e9 and "Texas" not in facts.places
+
+
+def _story_of(title: str) -> tuple[StoryClusterer, str]:
+    clusterer = StoryClusterer()
+    return clusterer, clusterer.add(headline_item(title[:12], title, 0)).story_key
+
+
+@pytest.mark.parametrize(
+    ("other", "second_deal"),
+    [
+        ("IREN shares soar on $9.7 billion Microsoft deal for Nvidia GB300s", False),
+        ("Microsoft signs $19.4 billion GPU capacity contract with Nebius", True),
+    ],
+)
+def test_only_a_second_deals_figures_refuse_a_merge(other: str, second_deal: bool) -> None:
+    """The refusal is about another deal's figures, not about figures: a fragment citing the
+    deal's own value may merge; one citing only another value may not."""
+    first, a = _story_of("Microsoft signs $9.7 billion AI cloud contract with IREN")
+    second, b = _story_of(other)
+    config = first.config
+    assert brings_other_deal(first.index.stories[a], second.index.stories[b], config) == (
+        second_deal
+    )

@@ -99,7 +99,7 @@ class StoryClusterer:
         probability, best, _ = joinable[0]
         story = self.place(reading, best, probability, embedding)
         also = [key for _, key, _ in joinable[1 : 1 + self.config.merge_candidates]]
-        survivor, merged = self._merge_fragments(story, also, published)
+        survivor, merged = self._merge_fragments(story, also, reading)
         return Assignment(
             story_key=survivor, is_new_story=False, similarity=probability, merged=merged
         )
@@ -238,18 +238,20 @@ class StoryClusterer:
 
     # ----------------------------------------------------------------- merging fragments
     def _merge_fragments(
-        self, story: StoryState, also: list[str], published: datetime
+        self, story: StoryState, also: list[str], reading: ItemReading
     ) -> tuple[str, list[str]]:
-        """Merge `story` with the other stories the new item also fits, where they are
-        fragments of one event (merging.mergeable); returns the surviving key and the keys
-        absorbed into it."""
+        """Merge `story` with the other stories the new item (`reading`, just placed in
+        `story`) also fits, where they are fragments of one event (merging.mergeable); returns
+        the surviving key and the keys absorbed into it."""
+        published = reading.published
+        bridge = set(reading.figures)
         merged: list[str] = []
         window = timedelta(hours=self.config.active_window_hours)
         for key in also:
             other = self.index.stories.get(key)
             if other is None or other is story or published - other.last_updated > window:
                 continue
-            if not mergeable(story, other, self.config):
+            if not mergeable(story, other, self.config, bridge):
                 continue
             keep, gone = (story, other) if outranks(story, other) else (other, story)
             if self.semantic is not None:
