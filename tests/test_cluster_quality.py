@@ -8,6 +8,7 @@ stories on any of them fails here rather than in a benchmark nobody ran."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -93,3 +94,30 @@ def test_deals_end_to_end_keep_their_quality(variant: str) -> None:
     precision, recall = DEALS_END_TO_END_FLOORS[variant]
     assert result.bcubed.precision >= precision, figures
     assert result.bcubed.recall >= recall, figures
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="dense same-company news joins: with the seed reports and relevance/dev.jsonl polled "
+    "as one stream, the shipped join model scores B-cubed precision 0.675 (the Fluidstack $50 "
+    "billion report and two other Anthropic and xAI items join the Colossus 1 story; an Nvidia "
+    "results item joins a CoreWeave deal). The story sets hold almost no one-report events, so "
+    "the model joins a story of one report on a shared company name; training with such "
+    "events (bench/train_join.py --other-news) lifts this but costs the story sets recall "
+    "(issue 15)",
+)
+def test_other_news_of_the_deals_companies_stays_out_of_their_stories(tmp_path: Path) -> None:
+    """The live case: a daemon polling the shared relevance items and the five seed reports as
+    one feed. Every relevance item is an event of its own; the seeds are one story."""
+    stream = [
+        item
+        for item in _bench("relevance_stream").relevance_stream()
+        if str(item["id"]).startswith(("rel-dev", "seed"))
+    ]
+    if not stream:
+        pytest.skip("the shared evaluation data is missing: seeds and relevance items")
+    path = tmp_path / "stream.jsonl"
+    path.write_text("".join(json.dumps(item) + "\n" for item in stream), encoding="utf-8")
+    result = _evaluate(path)
+    assert result["bcubed_recall"] == 1.0, result
+    assert result["bcubed_precision"] >= 0.95, result
