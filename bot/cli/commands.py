@@ -155,13 +155,14 @@ def _outbox_takeover(pipeline: Pipeline) -> Iterator[None]:
     "--format",
     "fmt",
     type=click.Choice(["text", "slack", "email"]),
-    help="Preview format for --dry-run (default: text).",
+    help="Preview format (default: text). Implies --dry-run.",
 )
 @click.option(
     "--html",
     "html_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="With --dry-run: also write the email's HTML to this file.",
+    help="Write the email's HTML to this file (one file per channel, FILE.<channel>.html, "
+    "when several channels are previewed). Implies --dry-run.",
 )
 @click.pass_context
 def digest(
@@ -175,6 +176,9 @@ def digest(
 
     Stories already posted to a channel are not posted again; a story that gained sources
     since comes back marked as updated.
+
+    A preview never delivers: --format and --html imply --dry-run, so nothing is stored or sent
+    when either is given.
     """
     _logging(ctx, "INFO")
     from bot.daemon.app import build_pipeline
@@ -192,14 +196,15 @@ def digest(
     except KeyError as exc:
         fail(str(exc.args[0]), code=EXIT_CONFIG)
     pipeline = build_pipeline(settings)
-    if dry_run:
+    if dry_run or fmt is not None or html_file is not None:
         for name in names:
             composed, text = pipeline.digests.preview(name, fmt)
             click.echo(f"--- {name} (dry run: nothing stored or sent) ---")
             click.echo(text)
             if html_file is not None:
-                html_file.write_text(render_email_html(composed), encoding="utf-8")
-                click.echo(f"HTML written to {html_file}", err=True)
+                target = html_file if len(names) == 1 else _per_channel(html_file, name)
+                target.write_text(render_email_html(composed), encoding="utf-8")
+                click.echo(f"HTML written to {target}", err=True)
         sys.exit(0)
     failed = False
     with _outbox_takeover(pipeline):
@@ -217,6 +222,11 @@ def digest(
             )
             failed = failed or run.status == "failed"
     sys.exit(1 if failed else 0)
+
+
+def _per_channel(path: Path, channel: str) -> Path:
+    """``digest.html`` -> ``digest.<channel>.html``: one preview file per channel."""
+    return path.with_name(f"{path.stem}.{channel}{path.suffix or '.html'}")
 
 
 @click.command()
