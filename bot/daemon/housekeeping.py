@@ -81,7 +81,9 @@ def purge_expired(db: Database, *, now: datetime, retention_days: int) -> tuple[
     stories = _delete_chunks(db, empty_stories, Story)
     old_digests = (
         select(Digest.id)
-        .where(Digest.created_at < cutoff, Digest.status.in_(("sent", "failed", "empty")))
+        .where(
+            Digest.created_at < cutoff, Digest.status.in_(("sent", "failed", "abandoned", "empty"))
+        )
         .order_by(Digest.id)
     )
     digests = _delete_chunks(db, old_digests, Digest)
