@@ -266,3 +266,42 @@ def test_a_lead_cut_mid_sentence_ends_with_an_ellipsis() -> None:
     assert "xAI leases Colossus 1 to Anthropic, allowing…" in render_text(cut)
     whole = digest([story(1, summary="xAI leases Colossus 1 to Anthropic.")])
     assert "Anthropic.…" not in render_text(whole) and "Anthropic." in render_text(whole)
+
+
+def story_ids_in(message: dict[str, object]) -> list[str]:
+    return [
+        str(b["block_id"])
+        for b in message["blocks"]  # type: ignore[attr-defined]
+        if re.fullmatch(r"story-\d+", str(b.get("block_id", "")))
+    ]
+
+
+def test_sixteen_stories_capped_at_fifteen_go_out_as_one_message_with_one_count() -> None:
+    result = digest([story(i, f"Deal {i}") for i in range(1, 17)], max_stories=15)
+    messages = render_slack(result)
+    assert len(messages) == 1  # 3 + 15 * 3 + cut notice + footer = 50 blocks: Slack's limit
+    (message,) = messages
+    assert len(message["blocks"]) <= 50 and len(story_ids_in(message)) == 15
+    text = json.dumps(message)
+    assert "1 more story below the cut" in text and "digest-footer" in text
+    assert message["text"].startswith("Compute deals: 16 stories")
+
+
+@pytest.mark.parametrize("shown", range(1, 41))
+@pytest.mark.parametrize("unhealthy", [[], ["broken-feed"]])
+def test_no_message_holds_only_the_cut_notice_and_every_part_counts_alike(
+    shown: int, unhealthy: list[str]
+) -> None:
+    candidates = [story(i, f"Deal {i}") for i in range(1, shown + 2)]
+    result = digest(candidates, max_stories=shown, unhealthy_feeds=unhealthy)
+    packed = pack_slack_messages(result)
+    assert [i for m in packed for i in m.story_ids] == [s.story_id for s in result.stories]
+    for message in packed:
+        assert message.story_ids, "a message with no story (only the cut notice and footer)"
+        assert len(message.payload["blocks"]) <= 50
+    # what fits Slack's 50 blocks is one message: nothing is held back for a continuation line
+    if 3 + 3 * shown + 2 + len(unhealthy) <= 50:
+        assert len(packed) == 1
+    counts = {re.sub(r"^[^:]*: ", "", m.payload["text"]).split(" — ")[0] for m in packed}
+    assert counts == {f"{shown + 1} stories"}
+    assert "below the cut" in json.dumps(packed[-1].payload)

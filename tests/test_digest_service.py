@@ -180,3 +180,39 @@ def test_a_story_links_to_a_preferred_outlet_else_to_its_headlines_report(
     assert plain.digest is not None and desk.digest is not None
     assert plain.digest.stories[0].link == urls["Wire B"][1]
     assert desk.digest.stories[0].link == urls["Wire C"][1]
+
+
+def test_a_story_below_the_cut_comes_back_marked_held_over_not_as_new(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    clock = Clock(PERIOD_END)
+    store = StoryStore(db, clock.now)
+    settings = service_settings(
+        db_url, tmp_path, slack_channel_toml("desk", webhook_url=slack.webhook_url)
+    )  # max_stories = 15, the default
+    svc = service(settings, db, clock)
+    ids = [store.add(f"Deal {n}: a GPU lease", ["Reuters"], score=9.0 - n * 0.1) for n in range(16)]
+
+    first = asyncio.run(svc.run("desk", kind="manual"))
+    assert first.status == "sent" and first.digest is not None
+    assert len(first.digest.stories) == 15 and first.digest.more_count == 1
+    assert len(slack.messages) == 1  # one message: cut notice and footer with the stories
+    (message,) = slack.messages
+    assert message["text"].startswith("Compute deals digest · desk: 16 stories")
+    posted = json.dumps(message)
+    assert "1 more story below the cut, held over to the next digest" in posted
+
+    clock.advance(3600)  # nothing new arrives
+    second = asyncio.run(svc.run("desk", kind="manual"))
+    assert second.status == "sent" and second.digest is not None
+    assert [s.story_id for s in second.digest.stories] == [ids[15]]
+    assert second.digest.stories[0].held_over
+    held = slack.messages[1]
+    text = json.dumps(held)
+    assert held["text"].startswith("Compute deals digest · desk: 1 story, held over")
+    assert "Held over from an earlier digest" in text
+    assert "from 0 new entries" not in text
+    assert "1 story held over from an earlier digest; no new entries." in text
+    # shown once: not held over again
+    clock.advance(3600)
+    assert asyncio.run(svc.run("desk", kind="manual")).status == "empty"

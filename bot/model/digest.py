@@ -31,6 +31,9 @@ class DigestStory:
     first_seen: datetime
     score: float
     updated: bool = False  # was in an earlier digest of this channel and gained sources
+    # never sent to this channel, and unchanged since its last digest: left below that digest's
+    # cut (or out of it otherwise) and shown now, marked as such
+    held_over: bool = False
     version: int = 1  # the story's version when composed, recorded with the digest
 
 
@@ -50,3 +53,16 @@ class Digest:
     @property
     def is_empty(self) -> bool:
         return not self.stories
+
+    @property
+    def total(self) -> int:
+        """Every story the digest selected: those shown and those below the cut."""
+        return len(self.stories) + self.more_count
+
+    @property
+    def held_over_count(self) -> int:
+        return sum(1 for story in self.stories if story.held_over)
+
+    @property
+    def updated_count(self) -> int:
+        return sum(1 for story in self.stories if story.updated)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.model import Digest, SourceRef, StoryFacts
+from bot.text.plural import plural
 
 # Outlets named before "+N": a Slack context line is short; the text digest and the email have
 # room to name every outlet of a typical multi-outlet story.
@@ -126,38 +127,57 @@ def reported_by(sources: list[SourceRef], visible: int = VISIBLE_OUTLETS) -> Rep
     return ReportedBy(shown=tuple(sources[:visible]), more=max(len(sources) - visible, 0))
 
 
+def count_phrase(digest: Digest, *, with_updated: bool = True) -> str:
+    """The one count of a digest, said alike in its intro, subject and every Slack part:
+    "16 stories", "3 stories, 1 held over, 1 updated", "1 story, held over", "no new stories"."""
+    total = digest.total
+    if not total:
+        return "no new stories"
+    phrase = plural(total, "story", "stories")
+    held = digest.held_over_count
+    if held and held == total:
+        phrase += ", held over"
+    elif held:
+        phrase += f", {held:,} held over"
+    if with_updated and digest.updated_count:
+        phrase += f", {digest.updated_count:,} updated"
+    return phrase
+
+
 def footer_lines(digest: Digest) -> list[str]:
     """Counts, what was left out, and which feeds are failing: plain text, unescaped."""
-    shown = len(digest.stories)
-    total = shown + digest.more_count
-    lines = []
-    counts = f"{_plural(total, 'story', 'stories')}"
-    if digest.more_count:
-        counts += f" ({shown} shown, {digest.more_count} more not shown)"
-    counts += f" from {_plural(digest.total_entries, 'new entry', 'new entries')}"
-    updated = sum(1 for story in digest.stories if story.updated)
-    if updated:
-        counts += f"; {updated} updated since the last digest"
-    lines.append(counts + ".")
+    total, held, more = digest.total, digest.held_over_count, digest.more_count
+    entries = (
+        plural(digest.total_entries, "new entry", "new entries")
+        if digest.total_entries
+        else "no new entries"
+    )
+    if held and held == total:
+        counts = f"{plural(held, 'story', 'stories')} held over from an earlier digest; {entries}"
+    else:
+        counts = plural(total, "story", "stories")
+        if more:
+            counts += f" ({len(digest.stories):,} shown, {more:,} below the cut)"
+        counts += f" from {entries}"
+        if held:
+            counts += f"; {held:,} held over from an earlier digest"
+    if digest.updated_count:
+        counts += f"; {digest.updated_count:,} updated since the last digest"
+    lines = [counts + "."]
     if digest.unhealthy_feeds:
         lines.append(
-            f"{_plural(len(digest.unhealthy_feeds), 'feed is', 'feeds are')} failing: "
+            f"{plural(len(digest.unhealthy_feeds), 'feed is', 'feeds are')} failing: "
             + ", ".join(digest.unhealthy_feeds)
         )
     return lines
 
 
 def more_line(digest: Digest) -> str:
-    return f"…and {_plural(digest.more_count, 'more story', 'more stories')} below the cut."
+    more = plural(digest.more_count, "more story", "more stories")
+    return f"…and {more} below the cut, held over to the next digest."
 
 
 def subject_line(digest: Digest) -> str:
     """The email subject / message title: the digest title, period end and story count."""
-    total = len(digest.stories) + digest.more_count
     end = _utc(digest.period_end)
-    count = _plural(total, "story", "stories") if total else "no new stories"
-    return f"{digest.title} · {end.day} {end:%b %Y} · {count}"
-
-
-def _plural(count: int, singular: str, plural: str) -> str:
-    return f"{format_count(count)} {singular if count == 1 else plural}"
+    return f"{digest.title} · {end.day} {end:%b %Y} · {count_phrase(digest, with_updated=False)}"
