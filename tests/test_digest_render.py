@@ -108,7 +108,9 @@ def test_evil_headline_is_inert_in_slack() -> None:
     messages = render_slack(digest([evil]))
     for text in all_mrkdwn(messages):
         for sequence in re.findall(r"<[^>]*>?", text):
-            assert re.fullmatch(r"<https?://[^\s|<>]+(\|[^<>|]*)?>", sequence), sequence
+            assert re.fullmatch(
+                r"<(https?://[^\s|<>]+(\|[^<>|]*)?|!date\^\d+\^[^|<>^]*\|[^<>|]+)>", sequence
+            ), sequence
         assert "@here" not in text and "@channel" not in text
     section = messages[0]["blocks"][3]["text"]["text"]
     assert "&lt;!channel&gt; Free GPUs &lt;https://evil.example¦click&gt;" in section
@@ -305,3 +307,24 @@ def test_no_message_holds_only_the_cut_notice_and_every_part_counts_alike(
     counts = {re.sub(r"^[^:]*: ", "", m.payload["text"]).split(" — ")[0] for m in packed}
     assert counts == {f"{shown + 1} stories"}
     assert "below the cut" in json.dumps(packed[-1].payload)
+
+
+def test_periods_read_in_the_channels_zone_and_name_both_sides_of_a_clock_change() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from bot.digest.render.common import format_period
+
+    base = digest([story(1)])
+    new_york = replace(
+        base,
+        timezone="America/New_York",
+        period_start=datetime(2026, 10, 31, 12, 0, tzinfo=UTC),  # 08:00 EDT
+        period_end=datetime(2026, 11, 1, 13, 0, tzinfo=UTC),  # 08:00 EST, clocks went back
+    )
+    assert format_period(new_york) == "31 Oct 2026, 08:00 EDT – 1 Nov 2026, 08:00 EST"
+    same_day = replace(new_york, period_start=datetime(2026, 11, 1, 6, 0, tzinfo=UTC))
+    assert format_period(same_day) == "1 Nov 2026, 01:00 – 08:00 EST"
+    assert format_period(base) == "13 May 2026, 08:00 – 14 May 2026, 08:00 UTC"
+    text = render_text(same_day)
+    assert "1 Nov 2026, 01:00 – 08:00 EST" in text and "UTC" not in text

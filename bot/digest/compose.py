@@ -133,6 +133,7 @@ def compose_digest(
     unhealthy_feeds: Sequence[str],
     total_entries: int,
     preferred_outlets: Sequence[str] = (),
+    timezone: str = "UTC",
 ) -> Digest:
     """Select, rank and cap the stories of one channel for one period.
 
@@ -180,6 +181,7 @@ def compose_digest(
         more_count=len(ranked) - len(kept),
         total_entries=total_entries,
         unhealthy_feeds=sorted(set(unhealthy_feeds), key=str.casefold),
+        timezone=timezone,
     )
 
 

@@ -49,6 +49,7 @@ class Digest:
     more_count: int = 0  # stories left out by the cap
     total_entries: int = 0
     unhealthy_feeds: list[str] = field(default_factory=list)
+    timezone: str = "UTC"  # the channel's IANA time zone: times are shown in it
 
     @property
     def is_empty(self) -> bool:

@@ -254,6 +254,7 @@ class DigestService:
             unhealthy_feeds=unhealthy,
             total_entries=total_entries,
             preferred_outlets=channel.preferred_outlets,
+            timezone=channel.schedule.timezone,
         )
 
     def render(self, channel: ChannelSettings, digest: DigestData) -> dict[str, Any]:
@@ -266,7 +267,9 @@ class DigestService:
                 "story_ids": [list(message.story_ids) for message in packed],
             }
         assert channel.email is not None
-        message = render_email(digest, from_addr=channel.email.from_addr, to=channel.email.to)
+        message = render_email(
+            digest, from_addr=channel.email.from_addr, to=channel.email.to, date=digest.period_end
+        )
         return {"format": "email", "eml": message.as_string()}
 
     def preview(self, channel_name: str, fmt: str | None = None) -> tuple[DigestData, str]:
@@ -344,6 +347,7 @@ class DigestService:
             return queued
         with self.db.session() as session:
             sent = last_inclusions(session, channel.name, [s.story_id for s in updated])
+            zone = channel.schedule.timezone
             for story in updated:
                 ref = sent[story.story_id].message_ref if story.story_id in sent else None
                 if ref is None:
@@ -353,9 +357,9 @@ class DigestService:
                     current = posted_message(session, channel.name, ref)
                     if current is None:
                         continue  # the posted message is unknown: the digest reports it
-                    message = replace_story_blocks(current, story)
+                    message = replace_story_blocks(current, story, timezone=zone)
                 else:
-                    message = render_slack_story_update(story)
+                    message = render_slack_story_update(story, timezone=zone)
                 row = enqueue_digest(
                     session,
                     channel=channel.name,
@@ -413,6 +417,7 @@ class DigestService:
                 stories=[story],
                 total_entries=len(story.sources),
                 unhealthy_feeds=digest.unhealthy_feeds,
+                timezone=digest.timezone,
             )
             payload = self.render(channel, single)
             with self.db.session() as session:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from bot.model import Digest, SourceRef, StoryFacts
 from bot.text.plural import plural
@@ -94,21 +95,31 @@ def _unique(values: list[str]) -> list[str]:
     return result
 
 
-def format_when(moment: datetime) -> str:
-    """An unambiguous UTC time: "14 May 2026, 09:12 UTC"."""
-    utc = _utc(moment)
-    return f"{utc.day} {utc:%b %Y, %H:%M} UTC"
+def local_time(moment: datetime, timezone: str = "UTC") -> datetime:
+    """``moment`` (naive means UTC) in the IANA zone ``timezone``."""
+    return _utc(moment).astimezone(ZoneInfo(timezone))
+
+
+def format_when(moment: datetime, timezone: str = "UTC") -> str:
+    """An unambiguous time in the channel's zone (an IANA name; naive ``moment`` means UTC):
+    "4 Dec 2026, 23:51 EST", "14 May 2026, 09:12 UTC"."""
+    local = local_time(moment, timezone)
+    return f"{local.day} {local:%b %Y, %H:%M} {local:%Z}"
 
 
 def format_period(digest: Digest) -> str:
-    """The period a digest covers, compactly: "13 May 2026, 08:00 – 14 May 2026, 08:00 UTC"."""
-    end = _utc(digest.period_end)
+    """The period a digest covers, compactly, in its channel's zone:
+    "13 May 2026, 08:00 – 14 May 2026, 08:00 UTC", "4 Dec 2026, 08:00 – 23:51 EST"."""
+    zone = digest.timezone
+    end = local_time(digest.period_end, zone)
     if digest.period_start is None:
-        return f"up to {format_when(end)}"
-    start = _utc(digest.period_start)
+        return f"up to {format_when(end, zone)}"
+    start = local_time(digest.period_start, zone)
+    if start.tzname() != end.tzname():  # a clock change in between: name both zones
+        return f"{format_when(start, zone)} – {format_when(end, zone)}"
     if start.date() == end.date():
-        return f"{start.day} {start:%b %Y}, {start:%H:%M} – {end:%H:%M} UTC"
-    return f"{start.day} {start:%b %Y, %H:%M} – {format_when(end)}"
+        return f"{start.day} {start:%b %Y}, {start:%H:%M} – {end:%H:%M} {end:%Z}"
+    return f"{start.day} {start:%b %Y, %H:%M} – {format_when(end, zone)}"
 
 
 def _utc(moment: datetime) -> datetime:
@@ -179,5 +190,5 @@ def more_line(digest: Digest) -> str:
 
 def subject_line(digest: Digest) -> str:
     """The email subject / message title: the digest title, period end and story count."""
-    end = _utc(digest.period_end)
+    end = local_time(digest.period_end, digest.timezone)
     return f"{digest.title} · {end.day} {end:%b %Y} · {count_phrase(digest, with_updated=False)}"

@@ -36,7 +36,6 @@ from bot.digest.render.common import (
     count_phrase,
     fact_items,
     footer_lines,
-    format_period,
     format_when,
     more_line,
     reported_by,
@@ -81,7 +80,7 @@ def pack_slack_messages(digest: Digest) -> list[SlackMessage]:
     the last story, that story moves to the next message with them.
     """
     title = _plain(digest.title, MAX_HEADER_TEXT)
-    intro_text = f"{format_period(digest)} · {mrkdwn.escape(count_phrase(digest))}"
+    intro_text = f"{_period(digest)} · {mrkdwn.escape(count_phrase(digest))}"
     opening: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}},
         _context(intro_text, block_id="digest-intro"),
@@ -106,7 +105,7 @@ def pack_slack_messages(digest: Digest) -> list[SlackMessage]:
     def page(first: bool, stories: list[DigestStory], end: bool) -> list[Block]:
         blocks = [*opening] if first else [widest_label]
         for story in stories:
-            blocks += [*story_blocks(story), {"type": "divider"}]
+            blocks += [*story_blocks(story, timezone=digest.timezone), {"type": "divider"}]
         return blocks + (closing if end else [])
 
     def fits(first: bool, stories: list[DigestStory], end: bool) -> bool:
@@ -134,27 +133,31 @@ def pack_slack_messages(digest: Digest) -> list[SlackMessage]:
     return messages
 
 
-def story_blocks(story: DigestStory) -> list[Block]:
-    """The section and context of one story, each within Slack's text limits."""
-    return [_story_section(story), _story_context(story)]
+def story_blocks(story: DigestStory, *, timezone: str = "UTC") -> list[Block]:
+    """The section and context of one story, each within Slack's text limits; ``timezone`` is
+    the channel's, for the fallback text of date tokens."""
+    return [_story_section(story), _story_context(story, timezone)]
 
 
-def render_slack_story_update(story: DigestStory) -> Message:
+def render_slack_story_update(story: DigestStory, *, timezone: str = "UTC") -> Message:
     """A thread reply for a story that gained sources after it was posted."""
     count = len(story.sources)
     note = f":arrows_counterclockwise: *Update:* now reported by {plural(count, 'outlet')}"
-    blocks = [_section(note, block_id=f"story-{story.story_id}-update"), *story_blocks(story)]
+    blocks = [
+        _section(note, block_id=f"story-{story.story_id}-update"),
+        *story_blocks(story, timezone=timezone),
+    ]
     fallback = f"Update: {mrkdwn.escape(story.headline)}, now reported by {plural(count, 'outlet')}"
     return {"text": _bounded(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
 
 
-def replace_story_blocks(message: Message, story: DigestStory) -> Message:
+def replace_story_blocks(message: Message, story: DigestStory, *, timezone: str = "UTC") -> Message:
     """A copy of a posted message with one story's blocks replaced by its current version.
 
     Used to edit a message in place (``chat.update``) when a story gains sources.
     """
     updated = copy.deepcopy(message)
-    section, context = story_blocks(story)
+    section, context = story_blocks(story, timezone=timezone)
     replacements = {section["block_id"]: section, context["block_id"]: context}
     updated["blocks"] = [replacements.get(b.get("block_id", ""), b) for b in updated["blocks"]]
     return updated
@@ -186,7 +189,16 @@ def _story_section(story: DigestStory) -> Block:
     return _section(text, block_id=f"story-{story.story_id}")
 
 
-def _story_context(story: DigestStory) -> Block:
+def _period(digest: Digest) -> str:
+    """The digest's period as Slack date tokens, the channel's zone in their fallback."""
+    zone = digest.timezone
+    end = mrkdwn.date(digest.period_end, format_when(digest.period_end, zone))
+    if digest.period_start is None:
+        return f"up to {end}"
+    return f"{mrkdwn.date(digest.period_start, format_when(digest.period_start, zone))} – {end}"
+
+
+def _story_context(story: DigestStory, timezone: str) -> Block:
     who = reported_by(story.sources)
     names = []
     for source in who.shown:
@@ -198,7 +210,9 @@ def _story_context(story: DigestStory) -> Block:
         if who.more:
             reported += f" +{who.more}"
         parts.append(reported)
-    parts.append(f"First seen {format_when(story.first_seen)}")
+    parts.append(
+        f"First seen {mrkdwn.date(story.first_seen, format_when(story.first_seen, timezone))}"
+    )
     return _context(" · ".join(parts), block_id=f"story-{story.story_id}-meta")
 
 

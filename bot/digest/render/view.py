@@ -33,7 +33,10 @@ class Reporter:
 
 
 def digest_context(digest: Digest) -> dict[str, Any]:
-    stories = [_story_context(number, story) for number, story in enumerate(digest.stories, 1)]
+    stories = [
+        _story_context(number, story, digest.timezone)
+        for number, story in enumerate(digest.stories, 1)
+    ]
     headlines = "; ".join(str(story["headline"]) for story in stories[:3])
     return {
         "title": _clean(digest.title),
@@ -47,7 +50,7 @@ def digest_context(digest: Digest) -> dict[str, Any]:
     }
 
 
-def _story_context(number: int, story: DigestStory) -> dict[str, Any]:
+def _story_context(number: int, story: DigestStory, timezone: str) -> dict[str, Any]:
     who = reported_by(story.sources, VISIBLE_OUTLETS_LONG)
     return {
         "number": number,
@@ -59,7 +62,7 @@ def _story_context(number: int, story: DigestStory) -> dict[str, Any]:
         "facts": [(label, _clean(value)) for label, value in fact_items(story.facts)],
         "reporters": [Reporter(_clean(s.outlet), safe_link(s.link)) for s in who.shown],
         "more_reporters": who.more,
-        "first_seen": format_when(story.first_seen),
+        "first_seen": format_when(story.first_seen, timezone),
     }
 
 
