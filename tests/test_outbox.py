@@ -151,7 +151,7 @@ def test_invalid_auth_is_permanent_loud_and_listed_as_failed(
     listing = CliRunner().invoke(cli, ["-c", str(tmp_path / "newsbot.toml"), "digests"])
     assert listing.exit_code == 0, listing.output
     line = next(line for line in listing.output.splitlines() if line.startswith("#"))
-    assert "desk" in line and " failed " in line and "1 attempts" in line
+    assert "desk" in line and " failed " in line and "1 attempt " in line
     assert "invalid_auth" in line and "the bot token is invalid" in line
     assert "xoxb-wrong" not in listing.output
 

@@ -15,6 +15,7 @@ import click
 
 from bot.cli.common import EXIT_CONFIG, app, fail, setup_logging
 from bot.config.loader import masked_dump
+from bot.text.plural import plural
 
 if TYPE_CHECKING:
     from bot.daemon.app import Pipeline
@@ -60,8 +61,8 @@ def check(ctx: click.Context, file: Path | None) -> None:
     data = masked_dump(settings)
     click.echo(json.dumps(data, indent=2, default=str))
     click.echo(
-        f"OK: {settings.source or 'defaults'}: {len(settings.feeds)} feeds, "
-        f"{len(settings.channels)} channels, {len(rules.rules)} rules",
+        f"OK: {settings.source or 'defaults'}: {plural(len(settings.feeds), 'feed')}, "
+        f"{plural(len(settings.channels), 'channel')}, {plural(len(rules.rules), 'rule')}",
         err=True,
     )
 
@@ -212,10 +213,10 @@ def digest(
             run = asyncio.run(pipeline.digests.run(name, kind="manual"))
             stories = len(run.digest.stories) if run.digest else 0
             click.echo(
-                f"{name}: {run.status} ({stories} stories)"
+                f"{name}: {run.status} ({plural(stories, 'story', 'stories')})"
                 + (f": {run.error}" if run.error else "")
                 + (
-                    f"; delivered {len(run.delivered_earlier)} earlier queued digest(s)"
+                    f"; delivered {plural(len(run.delivered_earlier), 'earlier queued digest')}"
                     if run.delivered_earlier
                     else ""
                 )
@@ -244,8 +245,9 @@ def digests(ctx: click.Context, limit: int) -> None:
         for row in rows:
             error = f"  last error: {row.last_error}" if row.last_error else ""
             click.echo(
-                f"#{row.id} {row.channel:<16} {row.status:<8} {row.story_count:>3} stories  "
-                f"{row.attempts} attempts  created {row.created_at:%Y-%m-%d %H:%M}Z  "
+                f"#{row.id} {row.channel:<16} {row.status:<9} "
+                f"{plural(row.story_count, 'story', 'stories'):>11}  "
+                f"{plural(row.attempts, 'attempt')}  created {row.created_at:%Y-%m-%d %H:%M}Z  "
                 f"period {row.period_key}{error}"
             )
 
@@ -297,14 +299,14 @@ def stories(ctx: click.Context, limit: int, as_json: bool, why: bool) -> None:
         click.echo(f"[{record.id}] {record.headline}")
         click.echo(
             f"    first seen {record.first_seen:%Y-%m-%d %H:%M}Z, "
-            f"{len(record.sources)} sources, score {record.score:.1f}"
+            f"{plural(len(record.sources), 'source')}, score {record.score:.1f}"
         )
         for source in record.sources:
             click.echo(f"    - {source.outlet}: {source.title}  <{source.link or 'no link'}>")
         if why:
             for reason in reasons:
                 shown = ", ".join(reason.terms[:6])
-                reports = f"{reason.reports} report{'s' if reason.reports != 1 else ''}"
+                reports = plural(reason.reports, "report")
                 click.echo(f"    why: {reason.rule} ({reports}: {shown})")
             if not reasons:
                 click.echo("    why: no rule hits stored (matched before they were kept)")

@@ -321,7 +321,10 @@ class DigestService:
                 return DigestRun(channel=channel.name, status="already_done", digest=digest)
             outbox_id = row.id
         log.info(
-            "digest %d queued for %s (%d stories)", outbox_id, channel.name, len(digest.stories)
+            "digest %d queued for %s (%s)",
+            outbox_id,
+            channel.name,
+            plural(len(digest.stories), "story", "stories"),
         )
         return DigestRun(
             channel=channel.name,
@@ -379,9 +382,9 @@ class DigestService:
                 if row is not None:
                     queued.append(story.story_id)
                     log.info(
-                        "story %d updated (%d outlets): %s queued for %s",
+                        "story %d updated (%s): %s queued for %s",
                         story.story_id,
-                        len(story.sources),
+                        plural(len(story.sources), "outlet"),
                         "thread reply" if action == "thread" else "message edit",
                         channel.name,
                     )
@@ -435,9 +438,9 @@ class DigestService:
             if row is not None:
                 queued.append(story.story_id)
                 log.info(
-                    "breaking: story %d (%d outlets, score %.1f) queued for %s",
+                    "breaking: story %d (%s, score %.1f) queued for %s",
                     story.story_id,
-                    len(story.sources),
+                    plural(len(story.sources), "outlet"),
                     story.score,
                     channel.name,
                 )
