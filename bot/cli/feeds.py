@@ -20,6 +20,7 @@ from bot.config.settings import FetchSettings
 from bot.reader.fetcher.schedule import is_unhealthy
 from bot.reader.opml import OpmlError, OpmlFeed, parse_opml, render_opml
 from bot.storage.models import Feed
+from bot.text.plural import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +148,9 @@ def import_command(ctx: click.Context, file: Path) -> None:
             added += 1
     for reason in result.skipped:
         click.echo(f"newsbot feeds import: {file}: skipped {reason}", err=True)
-    click.echo(f"{added} feeds added, {present} already present, {len(result.skipped)} skipped")
+    click.echo(
+        f"{plural(added, 'feed')} added, {present} already present, {len(result.skipped)} skipped"
+    )
 
 
 @feeds_command.command("export")
@@ -177,4 +180,4 @@ def export_command(ctx: click.Context, output: Path | None) -> None:
         click.echo(document, nl=False)
     else:
         output.write_bytes(document)
-        click.echo(f"{len(listed)} feeds written to {output}", err=True)
+        click.echo(f"{plural(len(listed), 'feed')} written to {output}", err=True)

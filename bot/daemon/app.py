@@ -42,6 +42,7 @@ from bot.daemon.logs import redact, register_secrets
 from bot.matcher import RuleSet, load_rules
 from bot.storage import Database, upgrade_schema
 from bot.storage.feeds import count_unhealthy_feeds
+from bot.text.plural import plural
 from bot.worker import DigestService, Poller, StoryProcessor
 from bot.worker.process import new_instance_id, utcnow
 
@@ -254,7 +255,7 @@ class Daemon:
             self.last_poll_ok = datetime.now(UTC)
             self.last_poll_error = None
         else:
-            self.last_poll_error = f"all {len(report.feeds)} feeds failed"
+            self.last_poll_error = f"all {plural(len(report.feeds), 'feed')} failed"
         log.info("poll: %s", report.summary())
         await asyncio.to_thread(self._update_feed_gauge)
         if not self._caught_up:
@@ -383,7 +384,11 @@ class Daemon:
         if self.pipeline.db.is_sqlite:
             feeds, digests = await asyncio.to_thread(release_all_leases, self.pipeline.db)
             if feeds or digests:
-                log.info("took over %d feed and %d digest leases of a previous run", feeds, digests)
+                log.info(
+                    "took over %s and %s of a previous run",
+                    plural(feeds, "feed lease"),
+                    plural(digests, "digest lease"),
+                )
         else:
             await asyncio.to_thread(self.presence.announce)
         try:
@@ -402,9 +407,9 @@ class Daemon:
         self.schedule()
         self.scheduler.start()
         log.info(
-            "newsbot running: %d feeds, %d channels, instance %s",
-            len(self.settings.feeds),
-            len(self.settings.channels),
+            "newsbot running: %s, %s, instance %s",
+            plural(len(self.settings.feeds), "feed"),
+            plural(len(self.settings.channels), "channel"),
             self.pipeline.instance,
         )
         await stop.wait()
@@ -418,7 +423,9 @@ class Daemon:
             for task in pending:
                 task.cancel()
             if pending:
-                log.warning("%d jobs did not finish within the grace period", len(pending))
+                log.warning(
+                    "%s did not finish within the grace period", plural(len(pending), "job")
+                )
         self.scheduler.shutdown(wait=False)
         await self.health.stop()
         self.presence.close()

@@ -23,6 +23,7 @@ from sqlalchemy import Select, delete, exists, select, text
 
 from bot.storage import Database
 from bot.storage.models import Digest, Entry, Story, StoryMember
+from bot.text.plural import plural
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,9 @@ def purge_expired(db: Database, *, now: datetime, retention_days: int) -> tuple[
     stories = _delete_chunks(db, empty_stories, Story)
     old_digests = (
         select(Digest.id)
-        .where(Digest.created_at < cutoff, Digest.status.in_(("sent", "failed", "empty")))
+        .where(
+            Digest.created_at < cutoff, Digest.status.in_(("sent", "failed", "abandoned", "empty"))
+        )
         .order_by(Digest.id)
     )
     digests = _delete_chunks(db, old_digests, Digest)
@@ -100,13 +103,13 @@ def compact(db: Database) -> str:
         pages = int(conn.execute(text("PRAGMA page_count")).scalar() or 1)
         if mode == 2:
             conn.execute(text("PRAGMA incremental_vacuum"))
-            action = f"incremental_vacuum freed {free} pages"
+            action = f"incremental_vacuum freed {plural(free, 'page')}"
         elif free > VACUUM_FREE_FRACTION * pages:
             conn.execute(text("PRAGMA auto_vacuum=INCREMENTAL"))
             conn.execute(text("VACUUM"))
-            action = f"VACUUM ({free} of {pages} pages free), now auto_vacuum=INCREMENTAL"
+            action = f"VACUUM ({free} of {plural(pages, 'page')} free), now auto_vacuum=INCREMENTAL"
         else:
-            action = f"nothing to vacuum ({free} of {pages} pages free)"
+            action = f"nothing to vacuum ({free} of {plural(pages, 'page')} free)"
         busy, log_pages, _ = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
         return f"{action}; wal_checkpoint(TRUNCATE) busy={busy} log={log_pages}"
 
@@ -116,11 +119,11 @@ def run_housekeeping(db: Database, *, now: datetime, retention_days: int) -> Hou
     compaction = compact(db)
     report = HousekeepingReport(entries, stories, digests, compaction)
     log.info(
-        "housekeeping: deleted %d entries, %d stories, %d digests older than %d days; %s",
-        entries,
-        stories,
-        digests,
-        retention_days,
+        "housekeeping: deleted %s, %s, %s older than %s; %s",
+        plural(entries, "entry", "entries"),
+        plural(stories, "story", "stories"),
+        plural(digests, "digest"),
+        plural(retention_days, "day"),
         compaction,
     )
     return report

@@ -192,7 +192,7 @@ class Digest(Base):
     period_start: Mapped[datetime | None]
     period_end: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    # pending | sending | sent | failed (permanent) | empty
+    # pending | sending | sent | failed (permanent) | abandoned (channel removed) | empty
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the rendered messages
     story_count: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,7 +12,9 @@ Delivery outcomes
     job. Permanent (SMTP 5xx, ``invalid_auth``, unknown channel, rejected payload): the row is
     ``failed``, an ERROR is logged, ``newsbot_digests_failed{reason="permanent"}`` is counted and
     ``newsbot digests`` shows it with the error. Its stories are not counted as sent, so they
-    come back in the channel's next digest rather than being lost.
+    come back in the channel's next digest rather than being lost. A row whose channel is no
+    longer configured (removed before a restart) is ``abandoned`` with a WARNING, and delivery to
+    the other channels goes on.
 
 Updates of posted stories (Slack with a bot token)
     Each story's Slack message ``ts`` is stored with its outbox row
@@ -72,6 +74,7 @@ from bot.storage import Database
 from bot.storage.digests import (
     SentStory,
     StoryInclusion,
+    abandon_digest,
     claim_digest,
     claim_due_digests,
     enqueue_digest,
@@ -86,6 +89,7 @@ from bot.storage.entries import stored_match_item
 from bot.storage.feeds import unhealthy_feeds
 from bot.storage.models import Delivery, Digest
 from bot.storage.stories import stories_updated_since, to_record
+from bot.text.plural import plural
 from bot.worker.process import new_instance_id, utcnow
 
 log = logging.getLogger(__name__)
@@ -106,7 +110,7 @@ class DigestRun:
     """The result of one digest run for one channel."""
 
     channel: str
-    status: str  # sent | empty | already_done | queued | failed | preview
+    status: str  # sent | empty | already_done | queued | failed | abandoned | preview
     digest: DigestData | None = None
     outbox_id: int | None = None
     error: str | None = None
@@ -250,6 +254,7 @@ class DigestService:
             unhealthy_feeds=unhealthy,
             total_entries=total_entries,
             preferred_outlets=channel.preferred_outlets,
+            timezone=channel.schedule.timezone,
         )
 
     def render(self, channel: ChannelSettings, digest: DigestData) -> dict[str, Any]:
@@ -262,7 +267,9 @@ class DigestService:
                 "story_ids": [list(message.story_ids) for message in packed],
             }
         assert channel.email is not None
-        message = render_email(digest, from_addr=channel.email.from_addr, to=channel.email.to)
+        message = render_email(
+            digest, from_addr=channel.email.from_addr, to=channel.email.to, date=digest.period_end
+        )
         return {"format": "email", "eml": message.as_string()}
 
     def preview(self, channel_name: str, fmt: str | None = None) -> tuple[DigestData, str]:
@@ -314,7 +321,10 @@ class DigestService:
                 return DigestRun(channel=channel.name, status="already_done", digest=digest)
             outbox_id = row.id
         log.info(
-            "digest %d queued for %s (%d stories)", outbox_id, channel.name, len(digest.stories)
+            "digest %d queued for %s (%s)",
+            outbox_id,
+            channel.name,
+            plural(len(digest.stories), "story", "stories"),
         )
         return DigestRun(
             channel=channel.name,
@@ -340,6 +350,7 @@ class DigestService:
             return queued
         with self.db.session() as session:
             sent = last_inclusions(session, channel.name, [s.story_id for s in updated])
+            zone = channel.schedule.timezone
             for story in updated:
                 ref = sent[story.story_id].message_ref if story.story_id in sent else None
                 if ref is None:
@@ -349,9 +360,9 @@ class DigestService:
                     current = posted_message(session, channel.name, ref)
                     if current is None:
                         continue  # the posted message is unknown: the digest reports it
-                    message = replace_story_blocks(current, story)
+                    message = replace_story_blocks(current, story, timezone=zone)
                 else:
-                    message = render_slack_story_update(story)
+                    message = render_slack_story_update(story, timezone=zone)
                 row = enqueue_digest(
                     session,
                     channel=channel.name,
@@ -371,9 +382,9 @@ class DigestService:
                 if row is not None:
                     queued.append(story.story_id)
                     log.info(
-                        "story %d updated (%d outlets): %s queued for %s",
+                        "story %d updated (%s): %s queued for %s",
                         story.story_id,
-                        len(story.sources),
+                        plural(len(story.sources), "outlet"),
                         "thread reply" if action == "thread" else "message edit",
                         channel.name,
                     )
@@ -409,6 +420,7 @@ class DigestService:
                 stories=[story],
                 total_entries=len(story.sources),
                 unhealthy_feeds=digest.unhealthy_feeds,
+                timezone=digest.timezone,
             )
             payload = self.render(channel, single)
             with self.db.session() as session:
@@ -426,9 +438,9 @@ class DigestService:
             if row is not None:
                 queued.append(story.story_id)
                 log.info(
-                    "breaking: story %d (%d outlets, score %.1f) queued for %s",
+                    "breaking: story %d (%s, score %.1f) queued for %s",
                     story.story_id,
-                    len(story.sources),
+                    plural(len(story.sources), "outlet"),
                     story.score,
                     channel.name,
                 )
@@ -470,7 +482,8 @@ class DigestService:
     async def deliver_due(self, channel: str | None = None) -> list[tuple[int, str, str | None]]:
         """Deliver every due digest in the outbox; returns (id, status, error) per digest.
 
-        status is ``sent``, ``failed`` (permanent) or ``queued`` (to be retried later)."""
+        status is ``sent``, ``failed`` (permanent), ``queued`` (to be retried later) or
+        ``abandoned`` (its channel is no longer configured)."""
         with self.db.session() as session:
             claimed = [
                 d.id
@@ -508,8 +521,21 @@ class DigestService:
         with self.db.session() as session:
             row = session.get(Digest, digest_id)
             assert row is not None
+            channel = self._configured_channel(row.channel)
+            if channel is None:
+                # queued before a restart that removed the channel: nowhere to send it to
+                reason = f"channel {row.channel!r} is no longer configured"
+                abandon_digest(session, digest_id, reason)
+                log.warning(
+                    "digest %d (%s) for channel %r abandoned: %s; its %s will not be delivered",
+                    digest_id,
+                    row.kind,
+                    row.channel,
+                    "the channel is no longer configured",
+                    plural(row.story_count, "story", "stories"),
+                )
+                return "abandoned", reason, None
             attempt_id = start_attempt(session, row, now).id
-            channel = self.settings.channel(row.channel)
             payload = dict(row.payload)
             progress = dict(row.progress or {})
             kind, created_at = row.kind, row.created_at
@@ -572,6 +598,9 @@ class DigestService:
         )
         log.info("digest %d (%s) delivered to %s", digest_id, kind, channel.name)
         return "sent", None, None
+
+    def _configured_channel(self, name: str) -> ChannelSettings | None:
+        return next((c for c in self.settings.channels if c.name == name), None)
 
     def _finish_attempt(
         self,

@@ -38,6 +38,7 @@ from bot.storage.feeds import DueFeed, claim_due_feeds, count_enabled_feeds, syn
 from bot.storage.models import Entry as EntryRow
 from bot.storage.models import Feed
 from bot.storage.plan import KnownEntries
+from bot.text.plural import plural
 from bot.worker.memory import full_collections_deferred, settle_long_lived
 from bot.worker.prepare import PreparedFeed, PrepareJob, Preparer
 from bot.worker.process import ProcessReport, StoryProcessor, new_instance_id, utcnow
@@ -105,10 +106,11 @@ class PollReport:
     def summary(self) -> str:
         counts = self.outcome_counts
         return (
-            f"{len(self.feeds)} feeds checked ({counts['ok']} changed, "
+            f"{plural(len(self.feeds), 'feed')} checked ({counts['ok']} changed, "
             f"{counts['not_modified']} unchanged, {counts['error']} failed, "
-            f"{counts['gone']} gone); {self.new_entries} new entries; "
-            f"{self.processing.relevant} relevant; {self.processing.stories_created} new stories, "
+            f"{counts['gone']} gone); {plural(self.new_entries, 'new entry', 'new entries')}; "
+            f"{self.processing.relevant} relevant; "
+            f"{plural(self.processing.stories_created, 'new story', 'new stories')}, "
             f"{self.processing.stories_updated} updated"
         )
 
@@ -628,7 +630,9 @@ class Poller:
 
 
 def _log_recovery(url: str, failures: int) -> None:
-    log.info("feed %s recovered after %d failures", url, failures, extra={"feed_url": url})
+    log.info(
+        "feed %s recovered after %s", url, plural(failures, "failure"), extra={"feed_url": url}
+    )
 
 
 def _plain_not_modified(arrival: _Arrival) -> bool:
