@@ -84,7 +84,7 @@ from bot.storage.digests import (
 )
 from bot.storage.entries import stored_match_item
 from bot.storage.feeds import unhealthy_feeds
-from bot.storage.models import Delivery, Digest
+from bot.storage.models import Delivery, Digest, Story
 from bot.storage.stories import stories_updated_since, to_record
 from bot.worker.process import new_instance_id, utcnow
 
@@ -97,6 +97,10 @@ MAX_BACKOFF = timedelta(hours=1)
 MAX_CANDIDATES = 2000
 # How far back a channel's digest looks for stories: since its last digest, and at least this
 # far (its first digest shows the last three days, not every story still open to new reports).
+# A story is in it only when one of its reports was also published within that time: a story
+# row is updated when an entry joins it, whenever the entry was published, so the backlog of a
+# feed just added (its first poll keeps its newest items, however old) or back after a long
+# outage would otherwise come out as news.
 FIRST_DIGEST_LOOKBACK = timedelta(hours=72)
 MAX_BREAKING_PER_POLL = 5  # a flood of breaking posts is a digest: leave the rest to it
 
@@ -122,6 +126,11 @@ class AfterPollReport:
     breaking: dict[str, list[int]] = field(default_factory=dict)  # channel -> story ids
     updates: dict[str, list[int]] = field(default_factory=dict)  # channel -> story ids
     delivered: list[tuple[int, str, str | None]] = field(default_factory=list)
+
+
+def reported_since(story: Story, since: datetime) -> bool:
+    """Whether one of the story's reports was published at or after `since`."""
+    return any(member.entry.published_at >= since for member in story.members)
 
 
 def backoff_delay(attempt: int) -> timedelta:
@@ -210,6 +219,8 @@ class DigestService:
             candidates: list[StoryView] = []
             total_entries = 0
             for story in stories:
+                if not reported_since(story, lookback):
+                    continue
                 if channel_rules is not None and not any(
                     channel_rules.match(stored_match_item(member.entry)).relevant
                     for member in story.members
