@@ -262,3 +262,37 @@ def test_times_are_shown_in_the_channels_time_zone(
     assert token in text
     assert f"<!date^{int(sent_at.timestamp())}^" in text and "UTC" not in text
     assert slack.violations == []
+
+
+def test_a_held_over_story_comes_back_though_its_reports_aged_out_of_the_period(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """Digests show only stories reported within their period (at least 72 hours), and a story
+    left below the cut of the last digest is shown in the next one: its reports were within the
+    last digest's period, so it is held over even when they are older than this one's."""
+    clock = Clock(PERIOD_END)
+    store = StoryStore(db, clock.now)
+    settings = service_settings(
+        db_url, tmp_path, slack_channel_toml("desk", webhook_url=slack.webhook_url)
+    )  # max_stories = 15, the default
+    svc = service(settings, db, clock)
+    ids = [store.add(f"Deal {n}: a GPU lease", ["Reuters"], score=9.0 - n * 0.1) for n in range(16)]
+    stale = store.add("An old deal, first reported long ago", ["Reuters"], score=9.5)
+    with db.session() as session:  # reported 70 h before the first digest, joined just now
+        for member in session.scalars(select(StoryMember)):
+            entry = session.get(Entry, member.entry_id)
+            assert entry is not None
+            days = 30 if member.story_id == stale else 0  # the backlog of a feed just added
+            entry.published_at = PERIOD_END - timedelta(hours=70, days=days)
+
+    first = asyncio.run(svc.run("desk", kind="manual"))
+    assert first.digest is not None and first.digest.more_count == 1
+    assert stale not in [s.story_id for s in first.digest.stories]  # not reported in the period
+
+    clock.advance(24 * 3600)  # the next day: the reports are now 94 h old, nothing new
+    second = asyncio.run(svc.run("desk", kind="manual"))
+    assert second.status == "sent" and second.digest is not None
+    assert [s.story_id for s in second.digest.stories] == [ids[15]]
+    assert second.digest.stories[0].held_over
+    clock.advance(3600)
+    assert asyncio.run(svc.run("desk", kind="manual")).status == "empty"

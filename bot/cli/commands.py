@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,11 +15,13 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.cli.common import EXIT_CONFIG, app, fail, setup_logging
-from bot.config.loader import masked_dump
+from bot.config.loader import config_warnings, masked_dump
 from bot.text.plural import plural
 
 if TYPE_CHECKING:
     from bot.daemon.app import Pipeline
+
+log = logging.getLogger("bot.cli")
 
 
 def _logging(ctx: click.Context, default: str = "WARNING") -> None:
@@ -60,6 +63,8 @@ def check(ctx: click.Context, file: Path | None) -> None:
                 fail(str(exc), code=EXIT_CONFIG, prefix="rules error")
     data = masked_dump(settings)
     click.echo(json.dumps(data, indent=2, default=str))
+    for warning in config_warnings(settings):
+        click.echo(f"newsbot: warning: {warning}", err=True)
     click.echo(
         f"OK: {settings.source or 'defaults'}: {plural(len(settings.feeds), 'feed')}, "
         f"{plural(len(settings.channels), 'channel')}, {plural(len(rules.rules), 'rule')}",
@@ -97,8 +102,12 @@ def poll(ctx: click.Context, force: bool) -> None:
     from bot.storage.feeds import count_enabled_feeds
 
     settings = app(ctx).settings()
+    for warning in config_warnings(settings):
+        log.warning("%s", warning)
     pipeline = build_pipeline(settings)
-    pipeline.poller.sync_config()  # the database lists configured and OPML-imported feeds
+    # The database lists configured and OPML-imported feeds; those dropped from the
+    # configuration are no longer polled (logged one per feed).
+    pipeline.poller.sync_config()
     with pipeline.db.session() as session:
         feeds = count_enabled_feeds(session)
     if not feeds:

@@ -107,6 +107,22 @@ def last_digest_time(session: Session, channel: str) -> datetime | None:
     )
 
 
+def last_digest_period(session: Session, channel: str) -> tuple[datetime | None, datetime] | None:
+    """(period_start, period_end) of the channel's last scheduled or manual digest (the one
+    `last_digest_time` ends), or None before its first."""
+    row = session.execute(
+        select(Digest.period_start, Digest.period_end)
+        .where(
+            Digest.channel == channel,
+            Digest.status.in_(LIVE_STATUSES),
+            Digest.kind.in_(PERIOD_KINDS),
+        )
+        .order_by(Digest.period_end.desc(), Digest.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 def period_stored(session: Session, channel: str, period_key: str) -> bool:
     """Whether this channel's period is already in the outbox (in any status)."""
     key = f"{channel}:{period_key}"

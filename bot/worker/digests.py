@@ -13,8 +13,8 @@ Delivery outcomes
     ``failed``, an ERROR is logged, ``newsbot_digests_failed{reason="permanent"}`` is counted and
     ``newsbot digests`` shows it with the error. Its stories are not counted as sent, so they
     come back in the channel's next digest rather than being lost. A row whose channel is no
-    longer configured (removed before a restart) is ``abandoned`` with a WARNING, and delivery to
-    the other channels goes on.
+    longer configured (removed before a restart or a SIGHUP reload) is ``abandoned`` with a
+    WARNING, and delivery to the other channels goes on.
 
 Updates of posted stories (Slack with a bot token)
     Each story's Slack message ``ts`` is stored with its outbox row
@@ -78,7 +78,7 @@ from bot.storage.digests import (
     claim_digest,
     claim_due_digests,
     enqueue_digest,
-    last_digest_time,
+    last_digest_period,
     last_inclusions,
     period_stored,
     posted_message,
@@ -87,7 +87,7 @@ from bot.storage.digests import (
 )
 from bot.storage.entries import stored_match_item
 from bot.storage.feeds import unhealthy_feeds
-from bot.storage.models import Delivery, Digest
+from bot.storage.models import Delivery, Digest, Story
 from bot.storage.stories import stories_updated_since, to_record
 from bot.text.plural import plural
 from bot.worker.process import new_instance_id, utcnow
@@ -101,6 +101,10 @@ MAX_BACKOFF = timedelta(hours=1)
 MAX_CANDIDATES = 2000
 # How far back a channel's digest looks for stories: since its last digest, and at least this
 # far (its first digest shows the last three days, not every story still open to new reports).
+# A story is in it only when one of its reports was also published within that time: a story
+# row is updated when an entry joins it, whenever the entry was published, so the backlog of a
+# feed just added (its first poll keeps its newest items, however old) or back after a long
+# outage would otherwise come out as news.
 FIRST_DIGEST_LOOKBACK = timedelta(hours=72)
 MAX_BREAKING_PER_POLL = 5  # a flood of breaking posts is a digest: leave the rest to it
 
@@ -126,6 +130,29 @@ class AfterPollReport:
     breaking: dict[str, list[int]] = field(default_factory=dict)  # channel -> story ids
     updates: dict[str, list[int]] = field(default_factory=dict)  # channel -> story ids
     delivered: list[tuple[int, str, str | None]] = field(default_factory=list)
+
+
+def reported_since(story: Story, since: datetime) -> bool:
+    """Whether one of the story's reports was published at or after `since`."""
+    return any(member.entry.published_at >= since for member in story.members)
+
+
+def digest_lookback(since: datetime | None, now: datetime) -> datetime:
+    """How far back a digest composed at `now` looks, its channel's last digest ending at
+    `since` (None before the first): since then, and at least FIRST_DIGEST_LOOKBACK."""
+    return now - FIRST_DIGEST_LOOKBACK if since is None else min(since, now - FIRST_DIGEST_LOOKBACK)
+
+
+def report_cutoff(
+    story: Story, last_period: tuple[datetime | None, datetime] | None, lookback: datetime
+) -> datetime:
+    """How recent one of the story's reports must be for the story to be in a digest looking
+    back to `lookback`. A story unchanged since the channel's last digest (`last_period`, its
+    start and end) keeps the eligibility it had in that digest: left below its cut, it comes
+    back held over (bot.digest.compose) even when its reports have aged out of this period."""
+    if last_period is not None and story.last_updated_at <= last_period[1]:
+        return min(lookback, digest_lookback(*last_period))
+    return lookback
 
 
 def backoff_delay(attempt: int) -> timedelta:
@@ -205,15 +232,17 @@ class DigestService:
     ) -> DigestData:
         """The digest this channel would get now: stories new or materially updated since they
         were last sent to it, passing its rules and threshold, ranked and capped."""
-        window = FIRST_DIGEST_LOOKBACK
         with self.db.session() as session:
-            since = last_digest_time(session, channel.name)
-            lookback = now - window if since is None else min(since, now - window)
+            last_period = last_digest_period(session, channel.name)
+            since = last_period[1] if last_period is not None else None
+            lookback = digest_lookback(since, now)
             stories = stories_updated_since(session, lookback, limit=MAX_CANDIDATES)
             channel_rules = self._rule_set(channel.rules) if channel.rules else None
             candidates: list[StoryView] = []
             total_entries = 0
             for story in stories:
+                if not reported_since(story, report_cutoff(story, last_period, lookback)):
+                    continue
                 if channel_rules is not None and not any(
                     channel_rules.match(stored_match_item(member.entry)).relevant
                     for member in story.members
@@ -523,7 +552,7 @@ class DigestService:
             assert row is not None
             channel = self._configured_channel(row.channel)
             if channel is None:
-                # queued before a restart that removed the channel: nowhere to send it to
+                # queued before a restart or reload that removed the channel: nowhere to send it to
                 reason = f"channel {row.channel!r} is no longer configured"
                 abandon_digest(session, digest_id, reason)
                 log.warning(
