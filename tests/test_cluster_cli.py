@@ -126,7 +126,7 @@ def test_cluster_command_writes_final_story_ids_after_merges(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     story = [json.loads(line)["story_id"] for line in target.read_text().splitlines()]
     assert len(set(story)) == 1  # the second fragment's items carry the survivor's id
-    assert "1 stories" in result.output
+    assert "5 items in 1 story ->" in result.output
 
 
 def test_halves_split_by_topic_or_story_order() -> None:

@@ -173,3 +173,40 @@ def test_config_option_works_before_or_after_the_command(where: str, tmp_path: P
     args = ["-c", missing, "check"] if where == "before" else ["check", "-c", missing]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2 and "missing.toml" in result.output
+
+
+def test_check_warns_of_a_poll_interval_below_min_interval_and_no_feeds_or_channels(
+    tmp_path: Path,
+) -> None:
+    file = tmp_path / "newsbot.toml"
+    file.write_text("poll_interval = 60\n[fetch]\nmin_interval = 300\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(file)])
+    assert result.exit_code == 0, result.output  # valid, but probably not what was meant
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 3, result.stderr
+    interval, feeds, channels = warnings
+    assert str(file) in interval and "poll_interval = 60" in interval
+    assert "fetch.min_interval = 300" in interval
+    assert str(file) in feeds and "no [[feeds]]" in feeds
+    assert str(file) in channels and "no [[channels]]" in channels
+
+    file.write_text(
+        'poll_interval = 600\n[[feeds]]\nurl = "https://a.example/rss"\n'
+        '[[channels]]\nname = "desk"\ntype = "slack"\n'
+        '[channels.slack]\nwebhook_url = "https://hooks.slack.example/T/B/x"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["check", str(file)])
+    assert result.exit_code == 0 and "warning" not in result.stderr
+
+
+def test_poll_logs_the_same_warnings(tmp_path: Path) -> None:
+    file = tmp_path / "newsbot.toml"
+    file.write_text(
+        f'data_dir = "{tmp_path}"\npoll_interval = 60\n[fetch]\nmin_interval = 300\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["poll", "-c", str(file)])
+    assert result.exit_code == 2  # nothing to poll
+    assert "poll_interval = 60 is below fetch.min_interval = 300" in result.stderr
+    assert "no [[channels]] configured" in result.stderr

@@ -48,6 +48,6 @@ def test_without_a_terminal_each_feed_is_a_log_line(caplog: pytest.LogCaptureFix
     assert lines == [
         ("INFO", "http://127.0.0.1/a.rss: ok, 3 new entries"),
         ("INFO", "http://127.0.0.1/b.rss: not_modified, 0 new entries"),
-        ("INFO", "http://127.0.0.1/c.rss: ok, 1 new entries"),
+        ("INFO", "http://127.0.0.1/c.rss: ok, 1 new entry"),
         ("WARNING", "http://127.0.0.1/d.rss: timeout (no answer)"),
     ]

@@ -108,3 +108,41 @@ def test_delivered_evil_title_is_inert_in_slack(
     assert scalar(sqlite_url, "SELECT count(*) FROM digests WHERE status = 'sent'") == 1
     again = invoke(config, "--channel", "desk")
     assert "desk: empty" in again.stdout and len(slack.messages) == 1
+
+
+@pytest.mark.parametrize(
+    "preview_option",
+    [
+        ["--channel", "desk", "--html", "{html}"],
+        ["--format", "slack"],
+        ["--format", "email", "--html", "{html}"],
+    ],
+)
+def test_preview_options_without_dry_run_deliver_nothing_and_write_the_file(
+    config: Path, sqlite_url: str, slack: SlackStandIn, tmp_path: Path, preview_option: list[str]
+) -> None:
+    html_file = tmp_path / "digest.html"
+    args = [arg.replace("{html}", str(html_file)) for arg in preview_option]
+    result = invoke(config, *args)  # no --dry-run
+    assert slack.requests == 0 and slack.messages == []
+    assert scalar(sqlite_url, "SELECT count(*) FROM digests") == 0
+    assert "dry run: nothing stored or sent" in result.stdout
+    if "--html" not in args:
+        return
+    # one channel: FILE itself; several: one file per channel beside it, each named on stderr
+    expected = (
+        [html_file]
+        if "--channel" in args
+        else [tmp_path / "digest.desk.html", tmp_path / "digest.mail.html"]
+    )
+    for path in expected:
+        html = path.read_text(encoding="utf-8")
+        assert "Oracle leases 1 GW" in html and html.lstrip().startswith("<!DOCTYPE html>")
+        assert f"HTML written to {path}" in result.stderr
+
+
+def test_help_says_preview_options_imply_a_dry_run(config: Path) -> None:
+    result = CliRunner().invoke(cli, ["digest", "--help"])
+    assert result.exit_code == 0
+    help_text = " ".join(result.output.split())
+    assert "--format and --html imply --dry-run" in help_text

@@ -108,7 +108,9 @@ def test_evil_headline_is_inert_in_slack() -> None:
     messages = render_slack(digest([evil]))
     for text in all_mrkdwn(messages):
         for sequence in re.findall(r"<[^>]*>?", text):
-            assert re.fullmatch(r"<https?://[^\s|<>]+(\|[^<>|]*)?>", sequence), sequence
+            assert re.fullmatch(
+                r"<(https?://[^\s|<>]+(\|[^<>|]*)?|!date\^\d+\^[^|<>^]*\|[^<>|]+)>", sequence
+            ), sequence
         assert "@here" not in text and "@channel" not in text
     section = messages[0]["blocks"][3]["text"]["text"]
     assert "&lt;!channel&gt; Free GPUs &lt;https://evil.example¦click&gt;" in section
@@ -266,3 +268,63 @@ def test_a_lead_cut_mid_sentence_ends_with_an_ellipsis() -> None:
     assert "xAI leases Colossus 1 to Anthropic, allowing…" in render_text(cut)
     whole = digest([story(1, summary="xAI leases Colossus 1 to Anthropic.")])
     assert "Anthropic.…" not in render_text(whole) and "Anthropic." in render_text(whole)
+
+
+def story_ids_in(message: dict[str, object]) -> list[str]:
+    return [
+        str(b["block_id"])
+        for b in message["blocks"]  # type: ignore[attr-defined]
+        if re.fullmatch(r"story-\d+", str(b.get("block_id", "")))
+    ]
+
+
+def test_sixteen_stories_capped_at_fifteen_go_out_as_one_message_with_one_count() -> None:
+    result = digest([story(i, f"Deal {i}") for i in range(1, 17)], max_stories=15)
+    messages = render_slack(result)
+    assert len(messages) == 1  # 3 + 15 * 3 + cut notice + footer = 50 blocks: Slack's limit
+    (message,) = messages
+    assert len(message["blocks"]) <= 50 and len(story_ids_in(message)) == 15
+    text = json.dumps(message)
+    assert "1 more story below the cut" in text and "digest-footer" in text
+    assert message["text"].startswith("Compute deals: 16 stories")
+
+
+@pytest.mark.parametrize("shown", range(1, 41))
+@pytest.mark.parametrize("unhealthy", [[], ["broken-feed"]])
+def test_no_message_holds_only_the_cut_notice_and_every_part_counts_alike(
+    shown: int, unhealthy: list[str]
+) -> None:
+    candidates = [story(i, f"Deal {i}") for i in range(1, shown + 2)]
+    result = digest(candidates, max_stories=shown, unhealthy_feeds=unhealthy)
+    packed = pack_slack_messages(result)
+    assert [i for m in packed for i in m.story_ids] == [s.story_id for s in result.stories]
+    for message in packed:
+        assert message.story_ids, "a message with no story (only the cut notice and footer)"
+        assert len(message.payload["blocks"]) <= 50
+    # what fits Slack's 50 blocks is one message: nothing is held back for a continuation line
+    if 3 + 3 * shown + 2 + len(unhealthy) <= 50:
+        assert len(packed) == 1
+    counts = {re.sub(r"^[^:]*: ", "", m.payload["text"]).split(" — ")[0] for m in packed}
+    assert counts == {f"{shown + 1} stories"}
+    assert "below the cut" in json.dumps(packed[-1].payload)
+
+
+def test_periods_read_in_the_channels_zone_and_name_both_sides_of_a_clock_change() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from bot.digest.render.common import format_period
+
+    base = digest([story(1)])
+    new_york = replace(
+        base,
+        timezone="America/New_York",
+        period_start=datetime(2026, 10, 31, 12, 0, tzinfo=UTC),  # 08:00 EDT
+        period_end=datetime(2026, 11, 1, 13, 0, tzinfo=UTC),  # 08:00 EST, clocks went back
+    )
+    assert format_period(new_york) == "31 Oct 2026, 08:00 EDT – 1 Nov 2026, 08:00 EST"
+    same_day = replace(new_york, period_start=datetime(2026, 11, 1, 6, 0, tzinfo=UTC))
+    assert format_period(same_day) == "1 Nov 2026, 01:00 – 08:00 EST"
+    assert format_period(base) == "13 May 2026, 08:00 – 14 May 2026, 08:00 UTC"
+    text = render_text(same_day)
+    assert "1 Nov 2026, 01:00 – 08:00 EST" in text and "UTC" not in text

@@ -38,7 +38,7 @@ def test_bcubed_by_hand_on_an_uneven_partition() -> None:
 
 
 def test_an_item_without_a_predicted_story_is_an_error() -> None:
-    with pytest.raises(ValueError, match="1 items have no predicted story"):
+    with pytest.raises(ValueError, match="1 item has no predicted story"):
         bcubed(GOLD, {"a": "1", "b": "1", "c": "2"})
 
 

@@ -151,7 +151,7 @@ def test_invalid_auth_is_permanent_loud_and_listed_as_failed(
     listing = CliRunner().invoke(cli, ["-c", str(tmp_path / "newsbot.toml"), "digests"])
     assert listing.exit_code == 0, listing.output
     line = next(line for line in listing.output.splitlines() if line.startswith("#"))
-    assert "desk" in line and " failed " in line and "1 attempts" in line
+    assert "desk" in line and " failed " in line and "1 attempt " in line
     assert "invalid_auth" in line and "the bot token is invalid" in line
     assert "xoxb-wrong" not in listing.output
 
@@ -258,3 +258,42 @@ def test_a_digest_being_sent_is_not_claimed_by_another_service(
     assert asyncio.run(second.deliver_due()) == []
     assert len(slack.messages) == 1
     other_db.dispose()
+
+
+def test_a_pending_digest_of_a_removed_channel_is_abandoned_and_others_still_deliver(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock(PERIOD_END)
+    StoryStore(db, clock.now).add("Oracle leases 1 GW to OpenAI", ["Reuters"])
+    channels = slack_channel_toml("desk", webhook_url=slack.webhook_url)
+    before = service_settings(
+        db_url, tmp_path, channels + slack_channel_toml("gone", webhook_url=slack.webhook_url)
+    )
+    queued = DigestService(before, db, clock=clock, sleep=clock.sleep).enqueue("gone")
+    assert queued.status == "queued"
+
+    # restart with "gone" removed from the configuration
+    after = DigestService(
+        service_settings(db_url, tmp_path, channels), db, clock=clock, sleep=clock.sleep
+    )
+    desk = after.enqueue("desk")
+    with caplog.at_level(logging.WARNING, logger="bot.worker.digests"):
+        report = asyncio.run(after.after_poll())  # must not raise KeyError
+
+    assert (queued.outbox_id, "abandoned") in [(i, s) for i, s, _ in report.delivered]
+    assert (desk.outbox_id, "sent") in [(i, s) for i, s, _ in report.delivered]
+    assert len(slack.messages) == 1  # desk's digest only
+    rows = {row.channel: row for row in outbox(db)}
+    assert rows["gone"].status == "abandoned" and rows["desk"].status == "sent"
+    assert "no longer configured" in (rows["gone"].last_error or "")
+    assert rows["gone"].lease_owner is None and rows["gone"].next_attempt_at is None
+    assert any(
+        r.levelno == logging.WARNING
+        and "abandoned" in r.getMessage()
+        and "'gone'" in r.getMessage()
+        and "no longer configured" in r.getMessage()
+        for r in caplog.records
+    )
+    clock.advance(3600)  # past any lease: it is never claimed again
+    assert asyncio.run(after.after_poll()).delivered == []
+    assert asyncio.run(after.run("desk", kind="manual")).status == "empty"

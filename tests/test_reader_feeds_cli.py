@@ -69,16 +69,20 @@ def test_health_listing(tmp_path: Path) -> None:
     with db.session() as session:
         session.add_all(
             [
-                Feed(url="https://ok.example/", enabled=True, created_at=now,
+                Feed(url="https://ok.example/", imported_from="subs.opml",
+                     enabled=True, created_at=now,
                      last_success_at=now, next_check_at=now + timedelta(minutes=15),
                      consecutive_failures=0),
-                Feed(url="https://flaky.example/", enabled=True, created_at=now,
+                Feed(url="https://flaky.example/", imported_from="subs.opml",
+                     enabled=True, created_at=now,
                      consecutive_failures=1, last_error="HTTP 503 Service Unavailable",
                      last_error_class="http_status", next_check_at=now),
-                Feed(url="https://down.example/", enabled=True, created_at=now,
+                Feed(url="https://down.example/", imported_from="subs.opml",
+                     enabled=True, created_at=now,
                      consecutive_failures=3, last_error="DNS lookup failed",
                      last_error_class="dns", next_check_at=now),
-                Feed(url="https://gone.example/", enabled=False, created_at=now,
+                Feed(url="https://gone.example/", imported_from="subs.opml",
+                     enabled=False, created_at=now,
                      disabled_reason="410 Gone", consecutive_failures=0),
             ]
         )  # fmt: skip

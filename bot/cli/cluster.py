@@ -32,6 +32,7 @@ from bot.storage import Database
 from bot.storage.database import upgrade_schema
 from bot.storage.entries import store_entries
 from bot.storage.models import Entry, Feed, Story, StoryMember
+from bot.text.plural import plural
 from bot.worker.process import StoryProcessor
 
 # The feed the input items are stored under (the temporary database has no other).
@@ -115,7 +116,9 @@ def _process(db: Database, ordered: list[ClusterItem], config: ClusterConfig) ->
     story_of = {str(identity): str(key) for identity, key in rows}
     missing = [item.key for item in ordered if item.key not in story_of]
     if missing:
-        raise RuntimeError(f"{len(missing)} items were not placed in a story: {missing[:5]}")
+        raise RuntimeError(
+            f"{plural(len(missing), 'item was', 'items were')} not placed in a story: {missing[:5]}"
+        )
     return story_of
 
 
@@ -171,5 +174,7 @@ def cluster_command(
         for item in items:
             out.write(json.dumps({"id": item.key, "story_id": story_of[item.key]}) + "\n")
     click.echo(
-        f"{len(items)} items in {len(set(story_of.values()))} stories -> {output_path}", err=True
+        f"{plural(len(items), 'item')} in "
+        f"{plural(len(set(story_of.values())), 'story', 'stories')} -> {output_path}",
+        err=True,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,10 +15,13 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.cli.common import EXIT_CONFIG, app, fail, setup_logging
-from bot.config.loader import masked_dump
+from bot.config.loader import config_warnings, masked_dump
+from bot.text.plural import plural
 
 if TYPE_CHECKING:
     from bot.daemon.app import Pipeline
+
+log = logging.getLogger("bot.cli")
 
 
 def _logging(ctx: click.Context, default: str = "WARNING") -> None:
@@ -59,9 +63,11 @@ def check(ctx: click.Context, file: Path | None) -> None:
                 fail(str(exc), code=EXIT_CONFIG, prefix="rules error")
     data = masked_dump(settings)
     click.echo(json.dumps(data, indent=2, default=str))
+    for warning in config_warnings(settings):
+        click.echo(f"newsbot: warning: {warning}", err=True)
     click.echo(
-        f"OK: {settings.source or 'defaults'}: {len(settings.feeds)} feeds, "
-        f"{len(settings.channels)} channels, {len(rules.rules)} rules",
+        f"OK: {settings.source or 'defaults'}: {plural(len(settings.feeds), 'feed')}, "
+        f"{plural(len(settings.channels), 'channel')}, {plural(len(rules.rules), 'rule')}",
         err=True,
     )
 
@@ -96,8 +102,12 @@ def poll(ctx: click.Context, force: bool) -> None:
     from bot.storage.feeds import count_enabled_feeds
 
     settings = app(ctx).settings()
+    for warning in config_warnings(settings):
+        log.warning("%s", warning)
     pipeline = build_pipeline(settings)
-    pipeline.poller.sync_config()  # the database lists configured and OPML-imported feeds
+    # The database lists configured and OPML-imported feeds; those dropped from the
+    # configuration are no longer polled (logged one per feed).
+    pipeline.poller.sync_config()
     with pipeline.db.session() as session:
         feeds = count_enabled_feeds(session)
     if not feeds:
@@ -155,13 +165,14 @@ def _outbox_takeover(pipeline: Pipeline) -> Iterator[None]:
     "--format",
     "fmt",
     type=click.Choice(["text", "slack", "email"]),
-    help="Preview format for --dry-run (default: text).",
+    help="Preview format (default: text). Implies --dry-run.",
 )
 @click.option(
     "--html",
     "html_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="With --dry-run: also write the email's HTML to this file.",
+    help="Write the email's HTML to this file (one file per channel, FILE.<channel>.html, "
+    "when several channels are previewed). Implies --dry-run.",
 )
 @click.pass_context
 def digest(
@@ -175,6 +186,9 @@ def digest(
 
     Stories already posted to a channel are not posted again; a story that gained sources
     since comes back marked as updated.
+
+    A preview never delivers: --format and --html imply --dry-run, so nothing is stored or sent
+    when either is given.
     """
     _logging(ctx, "INFO")
     from bot.daemon.app import build_pipeline
@@ -192,14 +206,15 @@ def digest(
     except KeyError as exc:
         fail(str(exc.args[0]), code=EXIT_CONFIG)
     pipeline = build_pipeline(settings)
-    if dry_run:
+    if dry_run or fmt is not None or html_file is not None:
         for name in names:
             composed, text = pipeline.digests.preview(name, fmt)
             click.echo(f"--- {name} (dry run: nothing stored or sent) ---")
             click.echo(text)
             if html_file is not None:
-                html_file.write_text(render_email_html(composed), encoding="utf-8")
-                click.echo(f"HTML written to {html_file}", err=True)
+                target = html_file if len(names) == 1 else _per_channel(html_file, name)
+                target.write_text(render_email_html(composed), encoding="utf-8")
+                click.echo(f"HTML written to {target}", err=True)
         sys.exit(0)
     failed = False
     with _outbox_takeover(pipeline):
@@ -207,16 +222,21 @@ def digest(
             run = asyncio.run(pipeline.digests.run(name, kind="manual"))
             stories = len(run.digest.stories) if run.digest else 0
             click.echo(
-                f"{name}: {run.status} ({stories} stories)"
+                f"{name}: {run.status} ({plural(stories, 'story', 'stories')})"
                 + (f": {run.error}" if run.error else "")
                 + (
-                    f"; delivered {len(run.delivered_earlier)} earlier queued digest(s)"
+                    f"; delivered {plural(len(run.delivered_earlier), 'earlier queued digest')}"
                     if run.delivered_earlier
                     else ""
                 )
             )
             failed = failed or run.status == "failed"
     sys.exit(1 if failed else 0)
+
+
+def _per_channel(path: Path, channel: str) -> Path:
+    """``digest.html`` -> ``digest.<channel>.html``: one preview file per channel."""
+    return path.with_name(f"{path.stem}.{channel}{path.suffix or '.html'}")
 
 
 @click.command()
@@ -234,8 +254,9 @@ def digests(ctx: click.Context, limit: int) -> None:
         for row in rows:
             error = f"  last error: {row.last_error}" if row.last_error else ""
             click.echo(
-                f"#{row.id} {row.channel:<16} {row.status:<8} {row.story_count:>3} stories  "
-                f"{row.attempts} attempts  created {row.created_at:%Y-%m-%d %H:%M}Z  "
+                f"#{row.id} {row.channel:<16} {row.status:<9} "
+                f"{plural(row.story_count, 'story', 'stories'):>11}  "
+                f"{plural(row.attempts, 'attempt')}  created {row.created_at:%Y-%m-%d %H:%M}Z  "
                 f"period {row.period_key}{error}"
             )
 
@@ -287,14 +308,14 @@ def stories(ctx: click.Context, limit: int, as_json: bool, why: bool) -> None:
         click.echo(f"[{record.id}] {record.headline}")
         click.echo(
             f"    first seen {record.first_seen:%Y-%m-%d %H:%M}Z, "
-            f"{len(record.sources)} sources, score {record.score:.1f}"
+            f"{plural(len(record.sources), 'source')}, score {record.score:.1f}"
         )
         for source in record.sources:
             click.echo(f"    - {source.outlet}: {source.title}  <{source.link or 'no link'}>")
         if why:
             for reason in reasons:
                 shown = ", ".join(reason.terms[:6])
-                reports = f"{reason.reports} report{'s' if reason.reports != 1 else ''}"
+                reports = plural(reason.reports, "report")
                 click.echo(f"    why: {reason.rule} ({reports}: {shown})")
             if not reasons:
                 click.echo("    why: no rule hits stored (matched before they were kept)")

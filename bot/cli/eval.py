@@ -21,6 +21,7 @@ from bot.evaluation.endtoend import EndToEndResult, EvaluationError, evaluate_en
 from bot.evaluation.items import InputError, LabelledItem, read_labelled
 from bot.evaluation.scores import Disagreement
 from bot.matcher import RuleError, load_rules
+from bot.text.plural import plural
 
 
 def _shown(rules: str) -> str:
@@ -37,11 +38,15 @@ def _shown(rules: str) -> str:
 def _figures(result: EndToEndResult, name: str) -> list[str]:
     figures = result.summary()
     return [
-        f"{name}: {figures['items']} items in {figures['gold_stories']} gold stories, served as "
-        f"{figures['feeds']} feeds; rules: {_shown(result.rules)}; database: {result.database}",
+        f"{name}: {plural(len(result.gold), 'item')} in "
+        f"{plural(len(set(result.gold.values())), 'gold story', 'gold stories')}, served as "
+        f"{plural(result.feeds, 'feed')}; rules: {_shown(result.rules)}; "
+        f"database: {result.database}",
         f"poll: {figures['poll']}",
-        f"stories: {figures['stories']} made; {figures['not_relevant']} items not relevant, "
-        f"{figures['not_placed']} not placed; {figures['predicted_stories']} predicted stories "
+        f"stories: {figures['stories']} made; "
+        f"{plural(len(result.placement.not_relevant), 'item')} not relevant, "
+        f"{figures['not_placed']} not placed; "
+        f"{plural(result.predicted_stories, 'predicted story', 'predicted stories')} "
         "(an item in no story counts as one)",
         f"B-cubed   P {result.bcubed.precision:.3f}  R {result.bcubed.recall:.3f}  "
         f"F1 {result.bcubed.f1:.3f}",
@@ -75,13 +80,19 @@ def _details(result: EndToEndResult, titles: dict[str, str]) -> tuple[list[str],
 
     lines = [f"gold stories split over several predicted stories: {len(result.split)}"]
     for found in result.split:
-        lines.append(f"  {found.story}: {size(found)} items in {len(found.parts)} stories")
+        lines.append(
+            f"  {found.story}: {plural(size(found), 'item')} in "
+            f"{plural(len(found.parts), 'story', 'stories')}"
+        )
         for story, keys in found.parts.items():
             lines += [f"    {_where(result, story)}:", *_listing(titles, keys)]
     lines.append(f"predicted stories mixing gold stories: {len(result.mixed)}")
     for found in result.mixed:
         where = _where(result, found.story)
-        lines.append(f"  {where}: {size(found)} items of {len(found.parts)} gold stories")
+        lines.append(
+            f"  {where}: {plural(size(found), 'item')} of "
+            f"{plural(len(found.parts), 'gold story', 'gold stories')}"
+        )
         for gold, keys in found.parts.items():
             lines += [f"    {gold}:", *_listing(titles, keys)]
     data: dict[str, object] = {
@@ -194,7 +205,8 @@ def eval_command(
             click.echo(line)
     if result.failed_feeds:
         click.echo(
-            f"newsbot: error: {result.failed_feeds} of {result.feeds} feeds could not be read; "
+            f"newsbot: error: {result.failed_feeds} of {plural(result.feeds, 'feed')} "
+            f"could not be read; "
             "their items count as not placed",
             err=True,
         )

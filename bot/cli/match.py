@@ -24,6 +24,7 @@ from bot.cli.common import app, fail
 from bot.config.settings import packaged_rules_path
 from bot.matcher import RuleError, RuleSet, load_rules
 from bot.model.match import MatchItem, MatchResult, NearestRule
+from bot.text.plural import plural
 
 EXIT_INPUT = 2
 _OPTIONAL_TEXT = ("summary", "text", "source", "url", "author")
@@ -224,7 +225,8 @@ def match_command(
             decisions.append((item_id, labels[item_id], result.relevant))
     output_file.flush()
     click.echo(
-        f"{len(items)} items, {relevant} relevant (threshold {rule_set.threshold:g}, rules {path})",
+        f"{plural(len(items), 'item')}, {relevant} relevant "
+        f"(threshold {rule_set.threshold:g}, rules {path})",
         err=True,
     )
     for line in labelled_summary(decisions):

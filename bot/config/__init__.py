@@ -1,6 +1,13 @@
 """Configuration: one TOML file validated by pydantic, secrets from environment variables."""
 
-from bot.config.loader import ConfigError, load_config, load_config_text
+from bot.config.loader import (
+    ConfigError,
+    config_file_name,
+    config_warnings,
+    load_config,
+    load_config_text,
+    mask_url,
+)
 from bot.config.settings import (
     ChannelSettings,
     ClusteringSettings,
@@ -22,6 +29,9 @@ __all__ = [
     "FetchSettings",
     "Settings",
     "SlackSettings",
+    "config_file_name",
+    "config_warnings",
     "load_config",
     "load_config_text",
+    "mask_url",
 ]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from pydantic import SecretStr, ValidationError
 
 from bot.config.settings import Settings
 
 ENV_CONFIG = "NEWSBOT_CONFIG"
+MASK = "***"
 
 
 class ConfigError(Exception):
@@ -93,6 +96,39 @@ def load_config(path: Path | str | None) -> Settings:
     return load_config_text(text, file)
 
 
+def config_file_name(settings: Settings) -> str:
+    """The configuration file that configured feeds are recorded as coming from."""
+    source = settings.source
+    if source is None:
+        return "<configuration>"
+    if str(source).startswith("<"):  # "<string>", "<defaults>": not a file
+        return str(source)
+    return str(source.resolve())
+
+
+def config_warnings(settings: Settings) -> list[str]:
+    """What in a valid configuration is probably a mistake, each naming the file and the key."""
+    name = str(settings.source) if settings.source is not None else "<defaults>"
+    warnings: list[str] = []
+    if settings.poll_interval < settings.fetch.min_interval:
+        warnings.append(
+            f"{name}: poll_interval = {settings.poll_interval} is below fetch.min_interval = "
+            f"{settings.fetch.min_interval}: no feed is checked more often than every "
+            f"{settings.fetch.min_interval} s (raise poll_interval or lower fetch.min_interval)"
+        )
+    if not settings.feeds:
+        warnings.append(
+            f"{name}: feeds: no [[feeds]] configured: only feeds imported with "
+            "`newsbot feeds import FILE.opml` are polled"
+        )
+    if not settings.channels:
+        warnings.append(
+            f"{name}: channels: no [[channels]] configured: stories are stored but no digest "
+            "is sent"
+        )
+    return warnings
+
+
 def masked_dump(settings: Settings) -> dict[str, Any]:
     """The resolved configuration as plain data with every secret masked."""
 
@@ -110,6 +146,38 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
     data = mask(settings.model_dump(mode="python", by_alias=True))
     data["database_url"] = _mask_url(settings.resolved_database_url)
     return dict(data)
+
+
+# Query parameters whose values are credentials in feed URLs (private feeds, paid newsletters).
+_SECRET_PARAMETER = re.compile(
+    r"(?:^|[_-])(?:key|apikey|token|secret|password|passwd|pass|auth|sig|signature|"
+    r"credential|session|sid)s?$|^(?:access|api|auth|private)[_-]?",
+    re.IGNORECASE,
+)
+
+
+def mask_url(url: str) -> str:
+    """A URL fit for logs and listings: the password of its user information and the values of
+    credential-like query parameters (token, key, secret, signature...) are masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, has_password, _ = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if has_password else f"{MASK}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_SECRET_PARAMETER.search(name) for name, _ in pairs):
+            query = "&".join(
+                f"{quote(name, safe='')}="
+                + (MASK if _SECRET_PARAMETER.search(name) else quote(value, safe=""))
+                for name, value in pairs
+            )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _mask_url(url: str) -> str:

@@ -6,6 +6,7 @@ within the misfire grace), an outbox job that retries due deliveries, and housek
 (retention and compaction). A job that loses its database connection is retried with backoff
 instead of failing. `/healthz` and `/metrics` are served on `daemon.health_bind:health_port`.
 SIGTERM/SIGINT stop new work and let in-flight jobs finish within `daemon.shutdown_grace` s.
+SIGHUP reloads the configuration file (`Daemon.reload`); an invalid one is logged and ignored.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.clustering import ClusterConfig
-from bot.config import Settings
+from bot.config import Settings, config_warnings, load_config
 from bot.daemon import metrics
 from bot.daemon.health import HealthServer
 from bot.daemon.housekeeping import run_housekeeping
@@ -42,6 +43,7 @@ from bot.daemon.logs import redact, register_secrets
 from bot.matcher import RuleSet, load_rules
 from bot.storage import Database, upgrade_schema
 from bot.storage.feeds import count_unhealthy_feeds
+from bot.text.plural import plural
 from bot.worker import DigestService, Poller, StoryProcessor
 from bot.worker.process import new_instance_id, utcnow
 
@@ -188,6 +190,7 @@ class Daemon:
             settings.daemon.health_bind, settings.daemon.health_port, self.health_check
         )
         self._inflight: set[asyncio.Task[Any]] = set()
+        self._reloads: set[asyncio.Future[bool]] = set()
         self._stopping = False
         self._caught_up = False
         self.started_at = datetime.now(UTC)
@@ -254,7 +257,7 @@ class Daemon:
             self.last_poll_ok = datetime.now(UTC)
             self.last_poll_error = None
         else:
-            self.last_poll_error = f"all {len(report.feeds)} feeds failed"
+            self.last_poll_error = f"all {plural(len(report.feeds), 'feed')} failed"
         log.info("poll: %s", report.summary())
         await asyncio.to_thread(self._update_feed_gauge)
         if not self._caught_up:
@@ -338,7 +341,8 @@ class Daemon:
         schedule = self.settings.channel(channel_name).schedule
         return CronTrigger.from_crontab(schedule.cron, timezone=ZoneInfo(schedule.timezone))
 
-    def schedule(self) -> None:
+    def _schedule_poll(self) -> None:
+        """The poll job, first run now (at start, and after a reload: feeds just added)."""
         interval = self.settings.poll_interval
         self.scheduler.add_job(
             self._track(self.poll_job, "poll"),
@@ -348,7 +352,13 @@ class Daemon:
             max_instances=1,
             misfire_grace_time=interval,
             next_run_time=datetime.now(UTC),
+            replace_existing=True,
         )
+
+    def _schedule_digests(self) -> None:
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
         for channel in self.settings.channels:
             name = channel.name
             self.scheduler.add_job(
@@ -359,6 +369,10 @@ class Daemon:
                 max_instances=1,
                 misfire_grace_time=DIGEST_MISFIRE_GRACE_S,
             )
+
+    def schedule(self) -> None:
+        self._schedule_poll()
+        self._schedule_digests()
         self.scheduler.add_job(
             self._track(self.outbox_job, "outbox"),
             IntervalTrigger(seconds=60),
@@ -375,15 +389,85 @@ class Daemon:
             next_run_time=datetime.now(UTC) + timedelta(seconds=HOUSEKEEPING_FIRST_DELAY_S),
         )
 
+    async def reload(self) -> bool:
+        """SIGHUP: read and validate the configuration file again and run with it (feeds,
+        channels and their schedules, rules, intervals, retention). On any error the daemon
+        keeps its current configuration and logs why; returns whether it reloaded.
+
+        The database, the health address and the instance stay as they were at start-up:
+        changes to database_url, data_dir and daemon.health_* take effect at a restart."""
+        source = self.settings.source
+        if source is None or str(source).startswith("<"):
+            log.warning("SIGHUP: no configuration file to reload (running on built-in defaults)")
+            return False
+        log.info("SIGHUP: reloading the configuration from %s", source)
+        try:
+            settings = await asyncio.to_thread(load_config, source)
+            pipeline = await asyncio.to_thread(
+                build_pipeline,
+                settings,
+                db=self.pipeline.db,
+                instance=self.pipeline.instance,
+                upgrade=False,
+            )
+        except Exception as exc:  # ConfigError, RuleError: the operator's to fix
+            log.error(
+                "configuration not reloaded, still running with the previous one: %s",
+                redact(str(exc)),
+            )
+            return False
+        for key in _restart_only_changes(self.settings, settings):
+            log.warning("SIGHUP: %s changed in %s; takes effect at the next restart", key, source)
+        for warning in config_warnings(settings):
+            log.warning("%s", warning)
+        self.settings = settings
+        self.pipeline = pipeline
+        await self._sync_feeds()
+        if not self._stopping:
+            self._schedule_digests()
+            self._schedule_poll()  # polls now: feeds just added are fetched at once
+        log.info(
+            "configuration reloaded from %s: %s, %s",
+            source,
+            plural(len(settings.feeds), "feed"),
+            plural(len(settings.channels), "channel"),
+        )
+        return True
+
+    async def _sync_feeds(self) -> None:
+        """Make the stored feeds follow the configuration now; should that fail (another
+        instance syncing the same new feeds, a lost connection), each poll syncs again."""
+        try:
+            await asyncio.to_thread(self.pipeline.poller.sync_config)
+        except Exception as exc:
+            log.warning(
+                "syncing the configured feeds failed (%s); the next poll syncs them",
+                redact(f"{type(exc).__name__}: {exc}").strip()[:300],
+            )
+
+    def _on_sighup(self) -> None:
+        task = asyncio.ensure_future(self.reload())
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
     async def serve(self) -> int:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
+        for warning in config_warnings(self.settings):
+            log.warning("%s", warning)
+        # Feeds dropped from the configuration stop being polled now (one log line each).
+        await self._sync_feeds()
         if self.pipeline.db.is_sqlite:
             feeds, digests = await asyncio.to_thread(release_all_leases, self.pipeline.db)
             if feeds or digests:
-                log.info("took over %d feed and %d digest leases of a previous run", feeds, digests)
+                log.info(
+                    "took over %s and %s of a previous run",
+                    plural(feeds, "feed lease"),
+                    plural(digests, "digest lease"),
+                )
         else:
             await asyncio.to_thread(self.presence.announce)
         try:
@@ -402,9 +486,9 @@ class Daemon:
         self.schedule()
         self.scheduler.start()
         log.info(
-            "newsbot running: %d feeds, %d channels, instance %s",
-            len(self.settings.feeds),
-            len(self.settings.channels),
+            "newsbot running: %s, %s, instance %s",
+            plural(len(self.settings.feeds), "feed"),
+            plural(len(self.settings.channels), "channel"),
             self.pipeline.instance,
         )
         await stop.wait()
@@ -418,13 +502,28 @@ class Daemon:
             for task in pending:
                 task.cancel()
             if pending:
-                log.warning("%d jobs did not finish within the grace period", len(pending))
+                log.warning(
+                    "%s did not finish within the grace period", plural(len(pending), "job")
+                )
         self.scheduler.shutdown(wait=False)
         await self.health.stop()
         self.presence.close()
         self.pipeline.db.dispose()
         log.info("stopped")
         return 0
+
+
+def _restart_only_changes(old: Settings, new: Settings) -> list[str]:
+    """The keys a reload cannot apply to a running daemon."""
+    changed = []
+    if old.resolved_database_url != new.resolved_database_url:
+        changed.append("database_url (or data_dir)")
+    if (old.daemon.health_bind, old.daemon.health_port) != (
+        new.daemon.health_bind,
+        new.daemon.health_port,
+    ):
+        changed.append("daemon.health_bind/health_port")
+    return changed
 
 
 def run_daemon(settings: Settings) -> int:

@@ -5,7 +5,11 @@ deleted unless it belongs to a story updated within the window (a long-running s
 its sources); entries not yet processed are never deleted. Stories left without members and
 not updated within the window go with them (their events and digest links cascade), and so do
 finished digests (sent, failed) older than the window, with their delivery attempts. The poller
-does not store entries older than the window, so a feed's archive does not come back as news.
+does not store entries older than the window (except a feed's newest items on its first poll,
+which are first seen then and so kept a whole window), so a feed's archive does not come back
+as news. A deleted entry's identity is remembered (`expired_entries`) while its feed still
+lists it, so the poller does not store it again (an undated item would otherwise come back,
+dated anew); it is forgotten once the feed was parsed without it and the window has passed.
 
 Compaction: SQLite gets a WAL checkpoint that truncates the log, then frees pages with
 `incremental_vacuum` (databases are created with auto_vacuum=INCREMENTAL); a database created
@@ -15,14 +19,18 @@ PostgreSQL's autovacuum does this job, so nothing heavy runs there.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, exists, select, text
+from sqlalchemy import Select, delete, exists, insert, literal, select, text
+from sqlalchemy.orm import Session
 
 from bot.storage import Database
-from bot.storage.models import Digest, Entry, Story, StoryMember
+from bot.storage.models import Digest, Entry, ExpiredEntry, Feed, Story, StoryMember
+from bot.text.plural import plural
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +47,10 @@ class HousekeepingReport:
 
 
 def _delete_chunks(
-    db: Database, ids_query: Select[int], model: type[Entry | Story | Digest]
+    db: Database,
+    ids_query: Select[int],
+    model: type[Entry | Story | Digest],
+    before_delete: Callable[[Session, list[int]], None] | None = None,
 ) -> int:
     total = 0
     while True:
@@ -47,6 +58,8 @@ def _delete_chunks(
             ids = list(session.scalars(ids_query.limit(CHUNK)))
             if not ids:
                 return total
+            if before_delete is not None:
+                before_delete(session, ids)
             session.execute(
                 delete(model).where(model.id.in_(ids)),
                 execution_options={"synchronize_session": False},
@@ -54,6 +67,29 @@ def _delete_chunks(
             total += len(ids)
         if len(ids) < CHUNK:
             return total
+
+
+def _remember_expired(session: Session, entry_ids: list[int], *, now: datetime) -> None:
+    """Remember the identities of entries about to be deleted: their feed may still list them
+    (an undated item would otherwise be stored again, as news, with a new first-seen time)."""
+    session.execute(
+        insert(ExpiredEntry).from_select(
+            ["feed_id", "identity", "last_listed_at"],
+            select(
+                Entry.feed_id,
+                Entry.identity,
+                literal(now, ExpiredEntry.__table__.c.last_listed_at.type),
+            ).where(
+                Entry.id.in_(entry_ids),
+                ~exists(
+                    select(ExpiredEntry.feed_id).where(
+                        ExpiredEntry.feed_id == Entry.feed_id,
+                        ExpiredEntry.identity == Entry.identity,
+                    )
+                ),
+            ),
+        )
+    )
 
 
 def purge_expired(db: Database, *, now: datetime, retention_days: int) -> tuple[int, int, int]:
@@ -71,7 +107,18 @@ def purge_expired(db: Database, *, now: datetime, retention_days: int) -> tuple[
         .where(~exists(recent_member))
         .order_by(Entry.id)
     )
-    entries = _delete_chunks(db, old_entries, Entry)
+    entries = _delete_chunks(db, old_entries, Entry, functools.partial(_remember_expired, now=now))
+    # An expired entry is forgotten once its feed was parsed without listing it, and the
+    # window has passed since it was last listed.
+    last_parsed = select(Feed.last_parsed_at).where(Feed.id == ExpiredEntry.feed_id)
+    with db.session() as session:
+        session.execute(
+            delete(ExpiredEntry).where(
+                ExpiredEntry.last_listed_at < cutoff,
+                ExpiredEntry.last_listed_at < last_parsed.scalar_subquery(),
+            ),
+            execution_options={"synchronize_session": False},
+        )
     empty_stories = (
         select(Story.id)
         .where(Story.last_updated_at < cutoff)
@@ -81,7 +128,9 @@ def purge_expired(db: Database, *, now: datetime, retention_days: int) -> tuple[
     stories = _delete_chunks(db, empty_stories, Story)
     old_digests = (
         select(Digest.id)
-        .where(Digest.created_at < cutoff, Digest.status.in_(("sent", "failed", "empty")))
+        .where(
+            Digest.created_at < cutoff, Digest.status.in_(("sent", "failed", "abandoned", "empty"))
+        )
         .order_by(Digest.id)
     )
     digests = _delete_chunks(db, old_digests, Digest)
@@ -100,13 +149,13 @@ def compact(db: Database) -> str:
         pages = int(conn.execute(text("PRAGMA page_count")).scalar() or 1)
         if mode == 2:
             conn.execute(text("PRAGMA incremental_vacuum"))
-            action = f"incremental_vacuum freed {free} pages"
+            action = f"incremental_vacuum freed {plural(free, 'page')}"
         elif free > VACUUM_FREE_FRACTION * pages:
             conn.execute(text("PRAGMA auto_vacuum=INCREMENTAL"))
             conn.execute(text("VACUUM"))
-            action = f"VACUUM ({free} of {pages} pages free), now auto_vacuum=INCREMENTAL"
+            action = f"VACUUM ({free} of {plural(pages, 'page')} free), now auto_vacuum=INCREMENTAL"
         else:
-            action = f"nothing to vacuum ({free} of {pages} pages free)"
+            action = f"nothing to vacuum ({free} of {plural(pages, 'page')} free)"
         busy, log_pages, _ = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
         return f"{action}; wal_checkpoint(TRUNCATE) busy={busy} log={log_pages}"
 
@@ -116,11 +165,11 @@ def run_housekeeping(db: Database, *, now: datetime, retention_days: int) -> Hou
     compaction = compact(db)
     report = HousekeepingReport(entries, stories, digests, compaction)
     log.info(
-        "housekeeping: deleted %d entries, %d stories, %d digests older than %d days; %s",
-        entries,
-        stories,
-        digests,
-        retention_days,
+        "housekeeping: deleted %s, %s, %s older than %s; %s",
+        plural(entries, "entry", "entries"),
+        plural(stories, "story", "stories"),
+        plural(digests, "digest"),
+        plural(retention_days, "day"),
         compaction,
     )
     return report

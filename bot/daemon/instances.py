@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from bot.storage import Database
 from bot.storage.feeds import lease_owners, release_leases
 from bot.storage.models import Digest
+from bot.text.plural import plural
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,9 @@ class Presence:
                 feeds = release_leases(session, owner)
             digests = release_digest_leases(self.db, owner)
             log.warning(
-                "instance %s is gone: took over %d feed and %d digest leases", owner, feeds, digests
+                "instance %s is gone: took over %s and %s",
+                owner,
+                plural(feeds, "feed lease"),
+                plural(digests, "digest lease"),
             )
         return dead

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bot.text.plural import plural
+
 if TYPE_CHECKING:
     from bot.worker.poll import FeedResult
 
@@ -51,7 +53,12 @@ class PollProgress:
         elif result.outcome == "error":
             log.warning("%s: %s (%s)", result.url, result.error_class, result.error)
         else:
-            log.info("%s: %s, %d new entries", result.url, result.outcome, result.new_entries)
+            log.info(
+                "%s: %s, %s",
+                result.url,
+                result.outcome,
+                plural(result.new_entries, "new entry", "new entries"),
+            )
 
     def __exit__(
         self,

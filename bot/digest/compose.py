@@ -11,6 +11,13 @@ Selection
     or a named facility). A new party spelling, a place or a reworded summary is not material: the
     analyst has already read the story. Stories under ``min_score`` are left out.
 
+Below the cut
+    Stories ranked below ``max_stories`` are counted ("…and K more below the cut") but not
+    recorded as sent, so they stay candidates: the next digest shows them if they still rank,
+    marked *held over* (``DigestStory.held_over``: never sent to the channel and unchanged since
+    its last digest), and its counts say so rather than presenting them as news from no new
+    entries. A story is shown once; it is not sent again unless materially updated.
+
 Ranking
     Analysts want the most important deals first, and importance has several signals of
     different scales, so each is normalised to 0..1 across the candidates and combined with fixed
@@ -126,6 +133,7 @@ def compose_digest(
     unhealthy_feeds: Sequence[str],
     total_entries: int,
     preferred_outlets: Sequence[str] = (),
+    timezone: str = "UTC",
 ) -> Digest:
     """Select, rank and cap the stories of one channel for one period.
 
@@ -159,6 +167,7 @@ def compose_digest(
             first_seen=view.first_seen,
             score=view.score,
             updated=updated,
+            held_over=not updated and _unchanged_since(view, period_start),
             version=view.version,
         )
         for view, sources, updated in kept
@@ -172,7 +181,13 @@ def compose_digest(
         more_count=len(ranked) - len(kept),
         total_entries=total_entries,
         unhealthy_feeds=sorted(set(unhealthy_feeds), key=str.casefold),
+        timezone=timezone,
     )
+
+
+def _unchanged_since(view: StoryView, period_start: datetime | None) -> bool:
+    """Whether the story was already this way when the channel's last digest was composed."""
+    return period_start is not None and _aware(view.last_updated) <= _aware(period_start)
 
 
 def _rank(

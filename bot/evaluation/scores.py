@@ -13,6 +13,8 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.text.plural import plural
+
 
 @dataclass(frozen=True, slots=True)
 class Scores:
@@ -33,7 +35,10 @@ def _f1(precision: float, recall: float) -> float:
 def _check(gold: Mapping[str, str], predicted: Mapping[str, str]) -> None:
     missing = [item for item in gold if item not in predicted]
     if missing:
-        raise ValueError(f"{len(missing)} items have no predicted story, e.g. {missing[:3]}")
+        raise ValueError(
+            f"{plural(len(missing), 'item has', 'items have')} no predicted story, "
+            f"e.g. {missing[:3]}"
+        )
 
 
 def bcubed(gold: Mapping[str, str], predicted: Mapping[str, str]) -> Scores:

@@ -31,6 +31,9 @@ class DigestStory:
     first_seen: datetime
     score: float
     updated: bool = False  # was in an earlier digest of this channel and gained sources
+    # never sent to this channel, and unchanged since its last digest: left below that digest's
+    # cut (or out of it otherwise) and shown now, marked as such
+    held_over: bool = False
     version: int = 1  # the story's version when composed, recorded with the digest
 
 
@@ -46,7 +49,21 @@ class Digest:
     more_count: int = 0  # stories left out by the cap
     total_entries: int = 0
     unhealthy_feeds: list[str] = field(default_factory=list)
+    timezone: str = "UTC"  # the channel's IANA time zone: times are shown in it
 
     @property
     def is_empty(self) -> bool:
         return not self.stories
+
+    @property
+    def total(self) -> int:
+        """Every story the digest selected: those shown and those below the cut."""
+        return len(self.stories) + self.more_count
+
+    @property
+    def held_over_count(self) -> int:
+        return sum(1 for story in self.stories if story.held_over)
+
+    @property
+    def updated_count(self) -> int:
+        return sum(1 for story in self.stories if story.updated)

@@ -6,6 +6,8 @@ reply or an edit of an already posted Slack message, key ``<channel>:update:<sto
 Every row records which stories it carried (``digest_stories``) with their outlet count and key
 facts, which is what "already sent to this channel" and "materially updated since" are judged on.
 Rows that failed permanently do not count as sent, so their stories come back in the next digest.
+Rows of a channel that is no longer configured are ``abandoned`` (:func:`abandon_digest`): never
+claimed again, and not counted as sent either.
 """
 
 from __future__ import annotations
@@ -103,6 +105,22 @@ def last_digest_time(session: Session, channel: str) -> datetime | None:
             Digest.kind.in_(PERIOD_KINDS),
         )
     )
+
+
+def last_digest_period(session: Session, channel: str) -> tuple[datetime | None, datetime] | None:
+    """(period_start, period_end) of the channel's last scheduled or manual digest (the one
+    `last_digest_time` ends), or None before its first."""
+    row = session.execute(
+        select(Digest.period_start, Digest.period_end)
+        .where(
+            Digest.channel == channel,
+            Digest.status.in_(LIVE_STATUSES),
+            Digest.kind.in_(PERIOD_KINDS),
+        )
+        .order_by(Digest.period_end.desc(), Digest.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def period_stored(session: Session, channel: str, period_key: str) -> bool:
@@ -256,6 +274,21 @@ def posted_message(session: Session, channel: str, ref: str) -> dict[str, Any] |
             if 0 <= index < len(messages) and isinstance(messages[index], dict):
                 return dict(messages[index])
     return None
+
+
+def abandon_digest(session: Session, digest_id: int, reason: str) -> Digest | None:
+    """Give up a queued digest for good (its channel was removed from the configuration): it is
+    never claimed again and its stories do not count as sent. Returns the row, None if unknown."""
+    digest = session.get(Digest, digest_id)
+    if digest is None:
+        return None
+    digest.status = "abandoned"
+    digest.last_error = reason
+    digest.next_attempt_at = None
+    digest.lease_owner = None
+    digest.lease_until = None
+    session.flush()
+    return digest
 
 
 def start_attempt(session: Session, digest: Digest, now: datetime) -> Delivery:

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from bot.model import Entry as EntryData
 from bot.model.match import MatchItem
-from bot.storage.models import Entry, Feed
+from bot.storage.models import Entry, ExpiredEntry, Feed
 from bot.storage.plan import (
+    EXPIRED,
     LINK_PREFIX,
     EntryPlan,
     KnownEntries,
@@ -48,7 +49,8 @@ def known_entries(session: Session, feed_ids: Iterable[int]) -> dict[int, KnownE
 
     An entry stored under its GUID is also known under its link (as `link:<url>`) where no
     other entry of its feed has that link: a feed that gives an item a new GUID on every
-    request is then recognised by the link (see `plan_entries`)."""
+    request is then recognised by the link (see `plan_entries`). An entry retention deleted
+    while its feed still listed it is known as EXPIRED."""
     known: dict[int, KnownEntries] = {}
     by_link: dict[int, dict[str, list[tuple[int, str] | None]]] = {}
     ids = sorted(set(feed_ids))
@@ -70,7 +72,31 @@ def known_entries(session: Session, feed_ids: Iterable[int]) -> dict[int, KnownE
             alias = f"{LINK_PREFIX}{url}"
             if len(rows) == 1 and rows[0] is not None and alias not in feed_known:
                 feed_known[alias] = rows[0]
+    for start in range(0, len(ids), 500):
+        for feed_id, identity in session.execute(
+            select(ExpiredEntry.feed_id, ExpiredEntry.identity).where(
+                ExpiredEntry.feed_id.in_(ids[start : start + 500])
+            )
+        ):
+            known.setdefault(feed_id, {}).setdefault(identity, EXPIRED)
     return known
+
+
+def note_expired_listed(
+    session: Session, feed_id: int, identities: list[str], now: datetime
+) -> None:
+    """The feed still lists these expired entries: remember them a while longer (housekeeping
+    forgets an expired entry once its feed stopped listing it, `forget_unlisted_expired`)."""
+    for start in range(0, len(identities), 500):
+        session.execute(
+            update(ExpiredEntry)
+            .where(
+                ExpiredEntry.feed_id == feed_id,
+                ExpiredEntry.identity.in_(identities[start : start + 500]),
+            )
+            .values(last_listed_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def write_entries(session: Session, plan: EntryPlan) -> StoreReport:

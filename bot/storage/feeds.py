@@ -1,15 +1,16 @@
-"""Feed rows: syncing from configuration, claiming due feeds, and recording fetch outcomes."""
+"""Feed rows: syncing from configuration, removing, claiming due feeds, and their counts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import FeedSettings
-from bot.storage.models import Feed
+from bot.storage.models import Entry, Feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,21 +26,49 @@ class DueFeed:
     body_hash: str | None
     consecutive_failures: int
     title: str | None = None
+    first_parsed_at: datetime | None = None  # None: no body stored yet (its first poll)
 
 
-def sync_feeds(session: Session, feeds: list[FeedSettings], now: datetime) -> int:
-    """Insert configured feeds not stored yet and refresh names and intervals; returns added.
+@dataclass(frozen=True, slots=True)
+class RemovedFeed:
+    """A feed the configuration no longer lists: not polled any more, its entries kept."""
+
+    url: str
+    name: str | None
+    entries: int
+
+
+@dataclass(slots=True)
+class FeedSync:
+    """What syncing the configured feeds changed."""
+
+    added: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)  # listed again after being removed
+    removed: list[RemovedFeed] = field(default_factory=list)
+
+
+def sync_feeds(
+    session: Session, feeds: list[FeedSettings], now: datetime, config_file: str | None = None
+) -> FeedSync:
+    """Make the stored feeds follow the configuration, its source of truth.
+
+    Configured feeds not stored yet are added (`config_file` recorded as where they came from),
+    names and intervals refreshed, and a removed feed listed again is polled again. A stored
+    feed the configuration no longer lists, and that no OPML import added, is removed: no longer
+    polled nor exported, its entries left to retention.
 
     A stored feed is recognised by its current URL or by the URL it was configured with: after
     a 301/308 the row's `url` is the new address and `configured_url` the old one, which the
     configuration still lists; adding that as a new feed would poll the feed twice.
     """
     existing: dict[str, Feed] = {}
-    for feed in session.scalars(select(Feed)):
+    rows = list(session.scalars(select(Feed)))
+    for feed in rows:
         existing[feed.url] = feed
         if feed.configured_url:
             existing.setdefault(feed.configured_url, feed)
-    added = 0
+    report = FeedSync()
+    listed: set[int] = set()
     for configured in feeds:
         row = existing.get(configured.url)
         if row is None:
@@ -52,22 +81,154 @@ def sync_feeds(session: Session, feeds: list[FeedSettings], now: datetime) -> in
                 created_at=now,
                 next_check_at=now,
                 consecutive_failures=0,
+                config_file=config_file,
             )
             session.add(row)
             existing[configured.url] = row
-            added += 1
-        else:
-            if configured.name and row.name != configured.name:
-                row.name = configured.name
-            if row.interval_s != configured.interval:
-                row.interval_s = configured.interval
+            report.added.append(configured.url)
+            continue
+        listed.add(row.id)
+        if row.config_file != config_file:
+            row.config_file = config_file
+        if row.removed_at is not None:
+            row.removed_at = None
+            row.next_check_at = now
+            report.restored.append(row.url)
+        if configured.name and row.name != configured.name:
+            row.name = configured.name
+        if row.interval_s != configured.interval:
+            row.interval_s = configured.interval
+    for row in rows:
+        if row.id in listed or row.removed_at is not None:
+            continue
+        if row.config_file is not None:
+            row.config_file = None
+        if row.imported_from is None:  # neither configured nor imported: removed
+            row.removed_at = now
+            row.lease_owner = row.lease_until = None
+            report.removed.append(RemovedFeed(row.url, row.name, 0))
     session.flush()
-    return added
+    if report.removed:
+        counts = entry_counts(session)
+        by_url = {row.url: row.id for row in rows}
+        report.removed = [
+            RemovedFeed(r.url, r.name, counts.get(by_url[r.url], 0)) for r in report.removed
+        ]
+    return report
+
+
+def entry_counts(session: Session) -> dict[int, int]:
+    """How many entries each feed has stored, by feed id."""
+    return {
+        feed_id: int(count)
+        for feed_id, count in session.execute(
+            select(Entry.feed_id, func.count()).group_by(Entry.feed_id)
+        )
+    }
+
+
+@dataclass(slots=True)
+class FeedImport:
+    """What importing a list of feeds (OPML) changed."""
+
+    added: int = 0
+    restored: int = 0  # removed before, polled again
+    present: int = 0
+
+
+def import_feeds(
+    session: Session, feeds: list[tuple[str, str | None]], source_file: str, now: datetime
+) -> FeedImport:
+    """Add `feeds` (URL, title) as imported from `source_file`; a removed feed listed there is
+    polled again (with its old entries), a stored one is left as it is."""
+    existing: dict[str, Feed] = {}
+    for stored in session.scalars(select(Feed)):
+        existing[stored.url] = stored
+        if stored.configured_url:
+            existing.setdefault(stored.configured_url, stored)
+    report = FeedImport()
+    for url, title in feeds:
+        row = existing.get(url)
+        if row is None:
+            row = Feed(
+                url=url,
+                configured_url=url,
+                name=title,
+                enabled=True,
+                created_at=now,
+                next_check_at=now,
+                consecutive_failures=0,
+                imported_from=source_file,
+            )
+            session.add(row)
+            existing[url] = row
+            report.added += 1
+        elif row.removed_at is not None:
+            row.removed_at = None
+            row.imported_from = source_file
+            row.next_check_at = now
+            report.restored += 1
+        else:
+            if row.imported_from is None:  # configured too: stays if dropped from the file
+                row.imported_from = source_file
+            report.present += 1
+    session.flush()
+    return report
+
+
+def listed_feeds(session: Session) -> list[Feed]:
+    """Every stored feed, removed ones included, by URL (detached from the session)."""
+    rows = list(session.scalars(select(Feed).order_by(Feed.url)))
+    session.expunge_all()
+    return rows
+
+
+class FeedRemovalError(Exception):
+    """`newsbot feeds remove` refused; the message is meant for the operator. `configured`:
+    refused because the configuration lists the feed."""
+
+    def __init__(self, message: str, *, configured: bool = False) -> None:
+        super().__init__(message)
+        self.configured = configured
+
+
+def find_feed(session: Session, url: str) -> Feed | None:
+    """The stored feed with this URL (current or as configured or imported)."""
+    return session.scalars(
+        select(Feed).where(or_(Feed.url == url, Feed.configured_url == url)).order_by(Feed.id)
+    ).first()
+
+
+def remove_feed(session: Session, url: str, now: datetime) -> RemovedFeed:
+    """Stop polling an imported feed, keeping its entries; raises FeedRemovalError when no
+    stored feed has this URL, or the configuration lists it (the file is the operator's)."""
+    row = find_feed(session, url)
+    if row is None or row.removed_at is not None:
+        raise FeedRemovalError(f"no feed with URL {url} (see `newsbot feeds`)")
+    if row.config_file is not None:
+        raise FeedRemovalError(
+            f"{url} is listed in the configuration file {row.config_file}: remove its "
+            "[[feeds]] entry there, then restart newsbot or send the daemon SIGHUP",
+            configured=True,
+        )
+    row.removed_at = now
+    row.imported_from = None
+    row.lease_owner = row.lease_until = None
+    entries = int(
+        session.scalar(select(func.count()).select_from(Entry).where(Entry.feed_id == row.id)) or 0
+    )
+    return RemovedFeed(row.url, row.name, entries)
 
 
 def count_enabled_feeds(session: Session) -> int:
+    """Feeds polled: enabled and not removed."""
     return int(
-        session.scalar(select(func.count()).select_from(Feed).where(Feed.enabled.is_(True))) or 0
+        session.scalar(
+            select(func.count())
+            .select_from(Feed)
+            .where(Feed.enabled.is_(True), Feed.removed_at.is_(None))
+        )
+        or 0
     )
 
 
@@ -98,8 +259,9 @@ def claim_due_feeds(
             Feed.body_hash,
             Feed.consecutive_failures,
             Feed.title,
+            Feed.first_parsed_at,
         )
-        .where(Feed.enabled.is_(True))
+        .where(Feed.enabled.is_(True), Feed.removed_at.is_(None))
         .where(or_(Feed.lease_until.is_(None), Feed.lease_until < now, Feed.lease_owner == owner))
         .order_by(Feed.next_check_at, Feed.id)
     )
@@ -110,7 +272,7 @@ def claim_due_feeds(
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Feed, skip_locked=True)
     # Plain rows and one UPDATE per thousand feeds: a cycle claims every due feed.
-    claimed = [DueFeed(*row) for row in session.execute(query)]
+    claimed = [DueFeed(*cast(tuple[Any, ...], row)) for row in session.execute(query)]
     ids = [feed.id for feed in claimed]
     for start in range(0, len(ids), 1000):
         session.execute(
@@ -159,6 +321,7 @@ def unhealthy_feeds(session: Session, threshold: int) -> list[Feed]:
         session.scalars(
             select(Feed)
             .where(or_(Feed.consecutive_failures >= threshold, Feed.enabled.is_(False)))
+            .where(Feed.removed_at.is_(None))
             .order_by(Feed.url)
         )
     )
@@ -170,6 +333,7 @@ def count_unhealthy_feeds(session: Session, threshold: int) -> int:
             select(func.count())
             .select_from(Feed)
             .where(or_(Feed.consecutive_failures >= threshold, Feed.enabled.is_(False)))
+            .where(Feed.removed_at.is_(None))
         )
         or 0
     )

@@ -84,6 +84,20 @@ class Feed(Base):
     recent_entry_times: Mapped[list[Any] | None] = mapped_column(JSON)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None]
+    # Where the feed came from (migration 0007): the configuration file listing it at the last
+    # sync (NULL when none does) and the OPML file it was imported from. A feed neither lists
+    # is removed: `removed_at` is set, it is no longer polled nor exported, and its entries
+    # stay until retention deletes them.
+    config_file: Mapped[str | None] = mapped_column(String(1000))
+    imported_from: Mapped[str | None] = mapped_column(String(1000))
+    removed_at: Mapped[datetime | None]
+    # When a body was first stored (until then a poll keeps the newest items however old),
+    # and when one was last stored.
+    first_parsed_at: Mapped[datetime | None]
+    last_parsed_at: Mapped[datetime | None]
+    # What the last parsed body gave: new, updated, unchanged, too_old, duplicate, expired,
+    # backfilled (see bot.storage.plan.EntryPlan.counts).
+    last_poll_counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     entries: Mapped[list[Entry]] = relationship(back_populates="feed")
 
@@ -126,6 +140,19 @@ class Entry(Base):
 
     feed: Mapped[Feed] = relationship(back_populates="entries")
     membership: Mapped[StoryMember | None] = relationship(back_populates="entry")
+
+
+class ExpiredEntry(Base):
+    """An entry retention deleted, remembered while its feed still lists it (migration 0007):
+    the poller skips the item instead of storing it again as news."""
+
+    __tablename__ = "expired_entries"
+
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True
+    )
+    identity: Mapped[str] = mapped_column(String(512), primary_key=True)
+    last_listed_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Story(Base):
@@ -192,7 +219,7 @@ class Digest(Base):
     period_start: Mapped[datetime | None]
     period_end: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    # pending | sending | sent | failed (permanent) | empty
+    # pending | sending | sent | failed (permanent) | abandoned (channel removed) | empty
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the rendered messages
     story_count: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

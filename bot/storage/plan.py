@@ -18,9 +18,11 @@ from urllib.parse import urlsplit
 from bot.model import Entry as EntryData
 
 # The stored row id and content hash of each of a feed's entries, by identity (and, for an
-# entry stored under its GUID, also by `link:<its link>` where that link is its alone).
+# entry stored under its GUID, also by `link:<its link>` where that link is its alone). An
+# entry retention deleted is known as EXPIRED: the feed still lists it, it is not news again.
 KnownEntries = dict[str, tuple[int, str]]
 LINK_PREFIX = "link:"
+EXPIRED = (-1, "")
 # Relevance columns (score, relevant, match_hits) of a new entry, from the matcher.
 Scorer = Callable[[EntryData, str], dict[str, Any]]
 
@@ -34,6 +36,31 @@ class EntryPlan:
     updates: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
     relevant: int = 0
+    # Items of the document not stored, by reason: listed twice in it, or stored once and
+    # deleted by retention since (`expired`, their identities in `expired_listed`). Items older
+    # than the retention window never reach the plan; the preparer counts them (`too_old`),
+    # and those it kept anyway on the feed's first poll (`backfilled`, among the inserts).
+    duplicate: int = 0
+    expired: int = 0
+    expired_listed: list[str] = field(default_factory=list)
+    too_old: int = 0
+    backfilled: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """What the document gave, as stored on the feed and shown by `newsbot feeds`."""
+        return {
+            "new": len(self.inserts),
+            "updated": len(self.updates),
+            "unchanged": self.unchanged,
+            "too_old": self.too_old,
+            "duplicate": self.duplicate,
+            "expired": self.expired,
+            "backfilled": self.backfilled,
+        }
+
+    @property
+    def skipped(self) -> int:
+        return self.too_old + self.duplicate + self.expired
 
 
 def content_hash(entry: EntryData) -> str:
@@ -88,10 +115,15 @@ def plan_entries(
     for entry in entries:
         identity = entry.identity[:512]
         if identity in seen:  # a feed listing one item twice
+            plan.duplicate += 1
             continue
         seen.add(identity)
-        digest = content_hash(entry)
         stored = known.get(identity)
+        if stored == EXPIRED:
+            plan.expired += 1
+            plan.expired_listed.append(identity)
+            continue
+        digest = content_hash(entry)
         if stored is None and identity.startswith("guid:") and entry.link:
             moved = known.get(f"{LINK_PREFIX}{entry.link}")
             if (

@@ -12,7 +12,9 @@ Delivery outcomes
     job. Permanent (SMTP 5xx, ``invalid_auth``, unknown channel, rejected payload): the row is
     ``failed``, an ERROR is logged, ``newsbot_digests_failed{reason="permanent"}`` is counted and
     ``newsbot digests`` shows it with the error. Its stories are not counted as sent, so they
-    come back in the channel's next digest rather than being lost.
+    come back in the channel's next digest rather than being lost. A row whose channel is no
+    longer configured (removed before a restart or a SIGHUP reload) is ``abandoned`` with a
+    WARNING, and delivery to the other channels goes on.
 
 Updates of posted stories (Slack with a bot token)
     Each story's Slack message ``ts`` is stored with its outbox row
@@ -72,10 +74,11 @@ from bot.storage import Database
 from bot.storage.digests import (
     SentStory,
     StoryInclusion,
+    abandon_digest,
     claim_digest,
     claim_due_digests,
     enqueue_digest,
-    last_digest_time,
+    last_digest_period,
     last_inclusions,
     period_stored,
     posted_message,
@@ -84,8 +87,9 @@ from bot.storage.digests import (
 )
 from bot.storage.entries import stored_match_item
 from bot.storage.feeds import unhealthy_feeds
-from bot.storage.models import Delivery, Digest
+from bot.storage.models import Delivery, Digest, Story
 from bot.storage.stories import stories_updated_since, to_record
+from bot.text.plural import plural
 from bot.worker.process import new_instance_id, utcnow
 
 log = logging.getLogger(__name__)
@@ -97,6 +101,10 @@ MAX_BACKOFF = timedelta(hours=1)
 MAX_CANDIDATES = 2000
 # How far back a channel's digest looks for stories: since its last digest, and at least this
 # far (its first digest shows the last three days, not every story still open to new reports).
+# A story is in it only when one of its reports was also published within that time: a story
+# row is updated when an entry joins it, whenever the entry was published, so the backlog of a
+# feed just added (its first poll keeps its newest items, however old) or back after a long
+# outage would otherwise come out as news.
 FIRST_DIGEST_LOOKBACK = timedelta(hours=72)
 MAX_BREAKING_PER_POLL = 5  # a flood of breaking posts is a digest: leave the rest to it
 
@@ -106,7 +114,7 @@ class DigestRun:
     """The result of one digest run for one channel."""
 
     channel: str
-    status: str  # sent | empty | already_done | queued | failed | preview
+    status: str  # sent | empty | already_done | queued | failed | abandoned | preview
     digest: DigestData | None = None
     outbox_id: int | None = None
     error: str | None = None
@@ -122,6 +130,29 @@ class AfterPollReport:
     breaking: dict[str, list[int]] = field(default_factory=dict)  # channel -> story ids
     updates: dict[str, list[int]] = field(default_factory=dict)  # channel -> story ids
     delivered: list[tuple[int, str, str | None]] = field(default_factory=list)
+
+
+def reported_since(story: Story, since: datetime) -> bool:
+    """Whether one of the story's reports was published at or after `since`."""
+    return any(member.entry.published_at >= since for member in story.members)
+
+
+def digest_lookback(since: datetime | None, now: datetime) -> datetime:
+    """How far back a digest composed at `now` looks, its channel's last digest ending at
+    `since` (None before the first): since then, and at least FIRST_DIGEST_LOOKBACK."""
+    return now - FIRST_DIGEST_LOOKBACK if since is None else min(since, now - FIRST_DIGEST_LOOKBACK)
+
+
+def report_cutoff(
+    story: Story, last_period: tuple[datetime | None, datetime] | None, lookback: datetime
+) -> datetime:
+    """How recent one of the story's reports must be for the story to be in a digest looking
+    back to `lookback`. A story unchanged since the channel's last digest (`last_period`, its
+    start and end) keeps the eligibility it had in that digest: left below its cut, it comes
+    back held over (bot.digest.compose) even when its reports have aged out of this period."""
+    if last_period is not None and story.last_updated_at <= last_period[1]:
+        return min(lookback, digest_lookback(*last_period))
+    return lookback
 
 
 def backoff_delay(attempt: int) -> timedelta:
@@ -201,15 +232,17 @@ class DigestService:
     ) -> DigestData:
         """The digest this channel would get now: stories new or materially updated since they
         were last sent to it, passing its rules and threshold, ranked and capped."""
-        window = FIRST_DIGEST_LOOKBACK
         with self.db.session() as session:
-            since = last_digest_time(session, channel.name)
-            lookback = now - window if since is None else min(since, now - window)
+            last_period = last_digest_period(session, channel.name)
+            since = last_period[1] if last_period is not None else None
+            lookback = digest_lookback(since, now)
             stories = stories_updated_since(session, lookback, limit=MAX_CANDIDATES)
             channel_rules = self._rule_set(channel.rules) if channel.rules else None
             candidates: list[StoryView] = []
             total_entries = 0
             for story in stories:
+                if not reported_since(story, report_cutoff(story, last_period, lookback)):
+                    continue
                 if channel_rules is not None and not any(
                     channel_rules.match(stored_match_item(member.entry)).relevant
                     for member in story.members
@@ -250,6 +283,7 @@ class DigestService:
             unhealthy_feeds=unhealthy,
             total_entries=total_entries,
             preferred_outlets=channel.preferred_outlets,
+            timezone=channel.schedule.timezone,
         )
 
     def render(self, channel: ChannelSettings, digest: DigestData) -> dict[str, Any]:
@@ -262,7 +296,9 @@ class DigestService:
                 "story_ids": [list(message.story_ids) for message in packed],
             }
         assert channel.email is not None
-        message = render_email(digest, from_addr=channel.email.from_addr, to=channel.email.to)
+        message = render_email(
+            digest, from_addr=channel.email.from_addr, to=channel.email.to, date=digest.period_end
+        )
         return {"format": "email", "eml": message.as_string()}
 
     def preview(self, channel_name: str, fmt: str | None = None) -> tuple[DigestData, str]:
@@ -314,7 +350,10 @@ class DigestService:
                 return DigestRun(channel=channel.name, status="already_done", digest=digest)
             outbox_id = row.id
         log.info(
-            "digest %d queued for %s (%d stories)", outbox_id, channel.name, len(digest.stories)
+            "digest %d queued for %s (%s)",
+            outbox_id,
+            channel.name,
+            plural(len(digest.stories), "story", "stories"),
         )
         return DigestRun(
             channel=channel.name,
@@ -340,6 +379,7 @@ class DigestService:
             return queued
         with self.db.session() as session:
             sent = last_inclusions(session, channel.name, [s.story_id for s in updated])
+            zone = channel.schedule.timezone
             for story in updated:
                 ref = sent[story.story_id].message_ref if story.story_id in sent else None
                 if ref is None:
@@ -349,9 +389,9 @@ class DigestService:
                     current = posted_message(session, channel.name, ref)
                     if current is None:
                         continue  # the posted message is unknown: the digest reports it
-                    message = replace_story_blocks(current, story)
+                    message = replace_story_blocks(current, story, timezone=zone)
                 else:
-                    message = render_slack_story_update(story)
+                    message = render_slack_story_update(story, timezone=zone)
                 row = enqueue_digest(
                     session,
                     channel=channel.name,
@@ -371,9 +411,9 @@ class DigestService:
                 if row is not None:
                     queued.append(story.story_id)
                     log.info(
-                        "story %d updated (%d outlets): %s queued for %s",
+                        "story %d updated (%s): %s queued for %s",
                         story.story_id,
-                        len(story.sources),
+                        plural(len(story.sources), "outlet"),
                         "thread reply" if action == "thread" else "message edit",
                         channel.name,
                     )
@@ -409,6 +449,7 @@ class DigestService:
                 stories=[story],
                 total_entries=len(story.sources),
                 unhealthy_feeds=digest.unhealthy_feeds,
+                timezone=digest.timezone,
             )
             payload = self.render(channel, single)
             with self.db.session() as session:
@@ -426,9 +467,9 @@ class DigestService:
             if row is not None:
                 queued.append(story.story_id)
                 log.info(
-                    "breaking: story %d (%d outlets, score %.1f) queued for %s",
+                    "breaking: story %d (%s, score %.1f) queued for %s",
                     story.story_id,
-                    len(story.sources),
+                    plural(len(story.sources), "outlet"),
                     story.score,
                     channel.name,
                 )
@@ -470,7 +511,8 @@ class DigestService:
     async def deliver_due(self, channel: str | None = None) -> list[tuple[int, str, str | None]]:
         """Deliver every due digest in the outbox; returns (id, status, error) per digest.
 
-        status is ``sent``, ``failed`` (permanent) or ``queued`` (to be retried later)."""
+        status is ``sent``, ``failed`` (permanent), ``queued`` (to be retried later) or
+        ``abandoned`` (its channel is no longer configured)."""
         with self.db.session() as session:
             claimed = [
                 d.id
@@ -508,8 +550,21 @@ class DigestService:
         with self.db.session() as session:
             row = session.get(Digest, digest_id)
             assert row is not None
+            channel = self._configured_channel(row.channel)
+            if channel is None:
+                # queued before a restart or reload that removed the channel: nowhere to send it to
+                reason = f"channel {row.channel!r} is no longer configured"
+                abandon_digest(session, digest_id, reason)
+                log.warning(
+                    "digest %d (%s) for channel %r abandoned: %s; its %s will not be delivered",
+                    digest_id,
+                    row.kind,
+                    row.channel,
+                    "the channel is no longer configured",
+                    plural(row.story_count, "story", "stories"),
+                )
+                return "abandoned", reason, None
             attempt_id = start_attempt(session, row, now).id
-            channel = self.settings.channel(row.channel)
             payload = dict(row.payload)
             progress = dict(row.progress or {})
             kind, created_at = row.kind, row.created_at
@@ -572,6 +627,9 @@ class DigestService:
         )
         log.info("digest %d (%s) delivered to %s", digest_id, kind, channel.name)
         return "sent", None, None
+
+    def _configured_channel(self, name: str) -> ChannelSettings | None:
+        return next((c for c in self.settings.channels if c.name == name), None)
 
     def _finish_attempt(
         self,

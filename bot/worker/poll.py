@@ -27,17 +27,24 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.config import Settings
+from bot.config import Settings, config_file_name, mask_url
 from bot.matcher import RuleSet
 from bot.model import FetchOutcome, FetchStatus
 from bot.reader.fetcher import FeedRequest, Fetcher
 from bot.reader.fetcher.schedule import RHYTHM_SAMPLE, failure_backoff, next_check_delay
 from bot.storage import Database
-from bot.storage.entries import known_entries, write_entries
-from bot.storage.feeds import DueFeed, claim_due_feeds, count_enabled_feeds, sync_feeds
+from bot.storage.entries import known_entries, note_expired_listed, write_entries
+from bot.storage.feeds import (
+    DueFeed,
+    FeedSync,
+    claim_due_feeds,
+    count_enabled_feeds,
+    sync_feeds,
+)
 from bot.storage.models import Entry as EntryRow
 from bot.storage.models import Feed
-from bot.storage.plan import KnownEntries
+from bot.storage.plan import EntryPlan, KnownEntries
+from bot.text.plural import plural
 from bot.worker.memory import full_collections_deferred, settle_long_lived
 from bot.worker.prepare import PreparedFeed, PrepareJob, Preparer
 from bot.worker.process import ProcessReport, StoryProcessor, new_instance_id, utcnow
@@ -53,6 +60,13 @@ BATCH_ENTRIES = 2500
 # transaction.
 HOLD_UNCHANGED_S = 0.5
 HOLD_PREPARED_S = 0.25
+# A feed's first poll keeps its newest items even when they are older than the retention
+# window (daemon.retention_days): a quiet feed (a monthly newsletter, a vendor's press room)
+# would otherwise store nothing and look dead while it works. 20 is the length most feeds list
+# (one screen of a reader), and bounds what a thousand new feeds add to 20,000 rows. They are
+# remembered like any entry, so they are never stored twice; digests show only stories
+# reported within their period (bot.worker.digests), so they do not come back as news.
+FIRST_POLL_KEEP = 20
 
 
 def fetch_lease(feeds: int, concurrency: int, total_timeout: float) -> timedelta:
@@ -75,6 +89,10 @@ class FeedResult:
     relevant_entries: int = 0  # of those, the relevant ones
     error_class: str | None = None
     error: str | None = None
+    # Items of a parsed body not stored, by reason (EntryPlan.counts), and the new entries
+    # older than the retention window kept on the feed's first poll.
+    skipped: dict[str, int] = field(default_factory=dict)
+    backfilled: int = 0
 
 
 @dataclass(slots=True)
@@ -95,6 +113,13 @@ class PollReport:
         return sum(result.updated_entries for result in self.feeds)
 
     @property
+    def skipped(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for result in self.feeds:
+            total.update(result.skipped)
+        return total
+
+    @property
     def outcome_counts(self) -> Counter[str]:
         return Counter(result.outcome for result in self.feeds)
 
@@ -105,11 +130,12 @@ class PollReport:
     def summary(self) -> str:
         counts = self.outcome_counts
         return (
-            f"{len(self.feeds)} feeds checked ({counts['ok']} changed, "
+            f"{plural(len(self.feeds), 'feed')} checked ({counts['ok']} changed, "
             f"{counts['not_modified']} unchanged, {counts['error']} failed, "
-            f"{counts['gone']} gone); {self.new_entries} new entries; "
-            f"{self.processing.relevant} relevant; {self.processing.stories_created} new stories, "
-            f"{self.processing.stories_updated} updated"
+            f"{counts['gone']} gone); {plural(self.new_entries, 'new entry', 'new entries')}; "
+            f"{self.processing.relevant} relevant; "
+            f"{plural(self.processing.stories_created, 'new story', 'new stories')}, "
+            f"{self.processing.stories_updated} updated" + _skipped_summary(self.skipped)
         )
 
 
@@ -192,9 +218,28 @@ class Poller:
         self.rules_loader = rules_loader
         self.parse_processes = parse_processes
 
-    def sync_config(self) -> int:
+    def sync_config(self) -> FeedSync:
+        """Make the stored feeds follow the configuration (`sync_feeds`), and say in the log,
+        one line per feed, which feeds it added, polls again, or no longer polls."""
         with self.db.session() as session:
-            return sync_feeds(session, self.settings.feeds, self.clock())
+            sync = sync_feeds(
+                session, self.settings.feeds, self.clock(), config_file_name(self.settings)
+            )
+        where = config_file_name(self.settings)
+        for url in sync.added:
+            log.info("feed %s added (listed in %s)", mask_url(url), where)
+        for url in sync.restored:
+            log.info("feed %s is listed again in %s: polled again", mask_url(url), where)
+        for removed in sync.removed:
+            log.warning(
+                "feed %s is no longer listed in %s: not polled any more; its %s "
+                "kept until retention (daemon.retention_days = %d) deletes them",
+                mask_url(removed.url),
+                where,
+                plural(removed.entries, "entry is", "entries are"),
+                self.settings.daemon.retention_days,
+            )
+        return sync
 
     async def poll(
         self,
@@ -295,6 +340,7 @@ class Poller:
                         now=now,
                         not_before=now - retention,
                         rhythm_sample=RHYTHM_SAMPLE,
+                        keep_newest=FIRST_POLL_KEEP if feed.first_parsed_at is None else 0,
                     )
                     outcome.body = None  # the job holds it until it is parsed
                     arrival.prepared = await preparer.prepare(job)
@@ -576,12 +622,21 @@ class Poller:
             self._move(session, feed, outcome.permanent_url)
         ttl_minutes = update_period_s = None
         if prepared is not None and prepared.plan is not None:
+            plan = prepared.plan
             feed.body_hash = outcome.body_hash
             if prepared.title and not feed.title:
                 feed.title = prepared.title
-            stored = write_entries(session, prepared.plan)
+            stored = write_entries(session, plan)
+            if plan.expired_listed:
+                note_expired_listed(session, feed.id, plan.expired_listed, now)
+            feed.first_parsed_at = feed.first_parsed_at or now
+            feed.last_parsed_at = now
+            feed.last_poll_counts = plan.counts()
             result.new_entries = stored.new
             result.updated_entries = stored.updated
+            result.skipped = {k: v for k, v in plan.counts().items() if k in SKIP_REASONS and v}
+            result.backfilled = plan.backfilled
+            self._log_counts(feed.url, plan)
             if prepared.matched:
                 result.matched_entries = stored.new
                 result.relevant_entries = stored.relevant
@@ -600,6 +655,36 @@ class Poller:
             retry_after_s=outcome.retry_after_s,
         )
         feed.next_check_at = now + timedelta(seconds=delay)
+
+    def _log_counts(self, url: str, plan: EntryPlan) -> None:
+        """One line per parsed feed saying what it stored and what it skipped, and why (at INFO
+        when anything was skipped or kept beyond the window, else at DEBUG)."""
+        reasons = [
+            f"{plan.too_old} older than daemon.retention_days = "
+            f"{self.settings.daemon.retention_days}"
+            if plan.too_old
+            else "",
+            f"{plan.duplicate} listed twice" if plan.duplicate else "",
+            f"{plan.expired} deleted by retention before and still listed" if plan.expired else "",
+        ]
+        skipped = "; ".join(reason for reason in reasons if reason)
+        kept = (
+            f"; kept {plural(plan.backfilled, 'item')} older than the retention window (first poll "
+            f"keeps the newest {FIRST_POLL_KEEP})"
+            if plan.backfilled
+            else ""
+        )
+        log.log(
+            logging.INFO if skipped or kept else logging.DEBUG,
+            "feed %s: %d new, %d updated, %d unchanged; skipped %s%s",
+            mask_url(url),
+            len(plan.inserts),
+            len(plan.updates),
+            plan.unchanged,
+            skipped or "none",
+            kept,
+            extra={"feed_url": url, "entries_skipped": plan.skipped},
+        )
 
     def _move(self, session: Session, feed: Feed, new_url: str) -> None:
         """Follow a permanent redirect: the stored URL changes, the configured one stays an
@@ -627,8 +712,20 @@ class Poller:
         feed.url = new_url
 
 
+SKIP_REASONS = ("too_old", "duplicate", "expired")
+
+
+def _skipped_summary(skipped: Counter[str]) -> str:
+    if not sum(skipped.values()):
+        return ""
+    parts = ", ".join(f"{skipped[reason]} {reason.replace('_', ' ')}" for reason in SKIP_REASONS)
+    return f"; {plural(sum(skipped.values()), 'item')} skipped ({parts})"
+
+
 def _log_recovery(url: str, failures: int) -> None:
-    log.info("feed %s recovered after %d failures", url, failures, extra={"feed_url": url})
+    log.info(
+        "feed %s recovered after %s", url, plural(failures, "failure"), extra={"feed_url": url}
+    )
 
 
 def _plain_not_modified(arrival: _Arrival) -> bool:

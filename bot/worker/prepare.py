@@ -62,6 +62,9 @@ class PrepareJob:
     now: datetime
     not_before: datetime  # entries published earlier are outside the retention window
     rhythm_sample: int = 20  # publication times kept for the feed's rhythm (RHYTHM_SAMPLE)
+    # On a feed's first poll: how many of its newest items to keep even when they are older
+    # than the retention window (FIRST_POLL_KEEP); 0 afterwards.
+    keep_newest: int = 0
 
 
 @dataclass(slots=True)
@@ -128,17 +131,28 @@ def prepare(job: PrepareJob, scorer: Scorer | None) -> PreparedFeed:
     except FeedParseError as exc:
         return PreparedFeed(error_kind=exc.kind, error=str(exc))
     title = parsed.title[:500] if parsed.title else None
-    recent = [e for e in parsed.entries if e.published is None or e.published >= job.not_before]
+    recent: list[Entry] = []
+    old: list[Entry] = []
+    for entry in parsed.entries:
+        if entry.published is None or entry.published >= job.not_before:
+            recent.append(entry)
+        else:
+            old.append(entry)
+    # The newest items are kept on a first poll however old, so a quiet feed is not empty.
+    room = max(0, job.keep_newest - len({entry.identity for entry in recent}))
+    kept_old = sorted(old, key=lambda e: e.published or job.now, reverse=True)[:room]
     plan = plan_entries(
         feed_id=job.feed_id,
         feed_url=job.feed_url,
         feed_name=job.feed_name,
         feed_title=job.feed_title or title,
-        entries=recent,
+        entries=recent + kept_old,
         known=job.known,
         now=job.now,
         scorer=scorer,
     )
+    plan.too_old = len(old) - len(kept_old)
+    plan.backfilled = sum(1 for row in plan.inserts if row["published_at"] < job.not_before)
     times = sorted((e.published for e in parsed.entries if e.published is not None), reverse=True)
     return PreparedFeed(
         title=title,

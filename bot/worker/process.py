@@ -40,6 +40,7 @@ from bot.storage.stories import (
     record_event,
     story_by_key,
 )
+from bot.text.plural import plural
 from bot.worker.prepare import match_columns
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,9 @@ class StoryProcessor:
         self.restore_seconds = (datetime.now(UTC) - started).total_seconds()
         if self.restored_stories:
             log.info(
-                "restored %d active stories in %.2fs", self.restored_stories, self.restore_seconds
+                "restored %s in %.2fs",
+                plural(self.restored_stories, "active story", "active stories"),
+                self.restore_seconds,
             )
 
     def sync(self) -> int:
@@ -428,10 +431,10 @@ class StoryProcessor:
             story.version += 1
             record_event(session, story, "source_added", entry, now)
             log.info(
-                "story %d gained a source (%s), %d outlets",
+                "story %d gained a source (%s), %s",
                 story.id,
                 entry.source_name,
-                story.source_count,
+                plural(story.source_count, "outlet"),
                 extra=context,
             )
         return created

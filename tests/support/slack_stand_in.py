@@ -42,10 +42,12 @@ MAX_BLOCKS_CHARS = 13_000
 MAX_WEBHOOK_BYTES = 16 * 1024
 KNOWN_BLOCKS = {"header", "section", "context", "divider", "image", "actions", "rich_text"}
 
-# Any "<" in mrkdwn opens a control sequence; only <http(s)://...> and <http(s)://...|label>
-# are ours.
+# Any "<" in mrkdwn opens a control sequence; only <http(s)://...>, <http(s)://...|label> and
+# date tokens <!date^UNIX^{tokens}|fallback> are ours.
 _ANGLE = re.compile(r"<([^>]*)>?")
-_SAFE_LINK = re.compile(r"^https?://[^\s|<>]+(\|[^<>|]*)?$")
+_SAFE_LINK = re.compile(
+    r"^(?:https?://[^\s|<>]+(\|[^<>|]*)?|!date\^\d+\^[^|<>^]*(?:\^https?://[^\s|<>]+)?\|[^<>|]+)$"
+)
 
 
 @dataclass

@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from bot.model import Digest, SourceRef, StoryFacts
+from bot.text.plural import plural
 
 # Outlets named before "+N": a Slack context line is short; the text digest and the email have
 # room to name every outlet of a typical multi-outlet story.
@@ -93,21 +95,31 @@ def _unique(values: list[str]) -> list[str]:
     return result
 
 
-def format_when(moment: datetime) -> str:
-    """An unambiguous UTC time: "14 May 2026, 09:12 UTC"."""
-    utc = _utc(moment)
-    return f"{utc.day} {utc:%b %Y, %H:%M} UTC"
+def local_time(moment: datetime, timezone: str = "UTC") -> datetime:
+    """``moment`` (naive means UTC) in the IANA zone ``timezone``."""
+    return _utc(moment).astimezone(ZoneInfo(timezone))
+
+
+def format_when(moment: datetime, timezone: str = "UTC") -> str:
+    """An unambiguous time in the channel's zone (an IANA name; naive ``moment`` means UTC):
+    "4 Dec 2026, 23:51 EST", "14 May 2026, 09:12 UTC"."""
+    local = local_time(moment, timezone)
+    return f"{local.day} {local:%b %Y, %H:%M} {local:%Z}"
 
 
 def format_period(digest: Digest) -> str:
-    """The period a digest covers, compactly: "13 May 2026, 08:00 – 14 May 2026, 08:00 UTC"."""
-    end = _utc(digest.period_end)
+    """The period a digest covers, compactly, in its channel's zone:
+    "13 May 2026, 08:00 – 14 May 2026, 08:00 UTC", "4 Dec 2026, 08:00 – 23:51 EST"."""
+    zone = digest.timezone
+    end = local_time(digest.period_end, zone)
     if digest.period_start is None:
-        return f"up to {format_when(end)}"
-    start = _utc(digest.period_start)
+        return f"up to {format_when(end, zone)}"
+    start = local_time(digest.period_start, zone)
+    if start.tzname() != end.tzname():  # a clock change in between: name both zones
+        return f"{format_when(start, zone)} – {format_when(end, zone)}"
     if start.date() == end.date():
-        return f"{start.day} {start:%b %Y}, {start:%H:%M} – {end:%H:%M} UTC"
-    return f"{start.day} {start:%b %Y, %H:%M} – {format_when(end)}"
+        return f"{start.day} {start:%b %Y}, {start:%H:%M} – {end:%H:%M} {end:%Z}"
+    return f"{start.day} {start:%b %Y, %H:%M} – {format_when(end, zone)}"
 
 
 def _utc(moment: datetime) -> datetime:
@@ -126,38 +138,57 @@ def reported_by(sources: list[SourceRef], visible: int = VISIBLE_OUTLETS) -> Rep
     return ReportedBy(shown=tuple(sources[:visible]), more=max(len(sources) - visible, 0))
 
 
+def count_phrase(digest: Digest, *, with_updated: bool = True) -> str:
+    """The one count of a digest, said alike in its intro, subject and every Slack part:
+    "16 stories", "3 stories, 1 held over, 1 updated", "1 story, held over", "no new stories"."""
+    total = digest.total
+    if not total:
+        return "no new stories"
+    phrase = plural(total, "story", "stories")
+    held = digest.held_over_count
+    if held and held == total:
+        phrase += ", held over"
+    elif held:
+        phrase += f", {held:,} held over"
+    if with_updated and digest.updated_count:
+        phrase += f", {digest.updated_count:,} updated"
+    return phrase
+
+
 def footer_lines(digest: Digest) -> list[str]:
     """Counts, what was left out, and which feeds are failing: plain text, unescaped."""
-    shown = len(digest.stories)
-    total = shown + digest.more_count
-    lines = []
-    counts = f"{_plural(total, 'story', 'stories')}"
-    if digest.more_count:
-        counts += f" ({shown} shown, {digest.more_count} more not shown)"
-    counts += f" from {_plural(digest.total_entries, 'new entry', 'new entries')}"
-    updated = sum(1 for story in digest.stories if story.updated)
-    if updated:
-        counts += f"; {updated} updated since the last digest"
-    lines.append(counts + ".")
+    total, held, more = digest.total, digest.held_over_count, digest.more_count
+    entries = (
+        plural(digest.total_entries, "new entry", "new entries")
+        if digest.total_entries
+        else "no new entries"
+    )
+    if held and held == total:
+        counts = f"{plural(held, 'story', 'stories')} held over from an earlier digest; {entries}"
+    else:
+        counts = plural(total, "story", "stories")
+        if more:
+            counts += f" ({len(digest.stories):,} shown, {more:,} below the cut)"
+        counts += f" from {entries}"
+        if held:
+            counts += f"; {held:,} held over from an earlier digest"
+    if digest.updated_count:
+        counts += f"; {digest.updated_count:,} updated since the last digest"
+    lines = [counts + "."]
     if digest.unhealthy_feeds:
         lines.append(
-            f"{_plural(len(digest.unhealthy_feeds), 'feed is', 'feeds are')} failing: "
+            f"{plural(len(digest.unhealthy_feeds), 'feed is', 'feeds are')} failing: "
             + ", ".join(digest.unhealthy_feeds)
         )
     return lines
 
 
 def more_line(digest: Digest) -> str:
-    return f"…and {_plural(digest.more_count, 'more story', 'more stories')} below the cut."
+    more = plural(digest.more_count, "more story", "more stories")
+    return f"…and {more} below the cut, held over to the next digest."
 
 
 def subject_line(digest: Digest) -> str:
     """The email subject / message title: the digest title, period end and story count."""
-    total = len(digest.stories) + digest.more_count
-    end = _utc(digest.period_end)
-    count = _plural(total, "story", "stories") if total else "no new stories"
-    return f"{digest.title} · {end.day} {end:%b %Y} · {count}"
-
-
-def _plural(count: int, singular: str, plural: str) -> str:
-    return f"{format_count(count)} {singular if count == 1 else plural}"
+    end = local_time(digest.period_end, digest.timezone)
+    return f"{digest.title} · {end.day} {end:%b %Y} · {count_phrase(digest, with_updated=False)}"

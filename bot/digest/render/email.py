@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, getaddresses, parseaddr
 
-from bot.digest.render.common import subject_line
+from bot.digest.render.common import local_time, subject_line
 from bot.digest.render.mrkdwn import clean_text
 from bot.digest.render.templates import environment
 from bot.digest.render.text import render_text
@@ -37,14 +37,15 @@ def render_email(
     date: datetime | None = None,
     message_id: str | None = None,
 ) -> EmailMessage:
-    """The digest as a ready-to-send message; ``date`` defaults to now (UTC)."""
+    """The digest as a ready-to-send message; ``date`` defaults to now, and is written in the
+    channel's time zone (``digest.timezone``) as the other times of the digest are."""
     if not to:
         raise ValueError("an email digest needs at least one recipient")
     message = EmailMessage(policy=SMTP)
     message["Subject"] = " ".join(clean_text(subject_line(digest)).split())
     message["From"] = _address_header(from_addr, "from")
     message["To"] = ", ".join(_address_header(addr, "to") for addr in to)
-    message["Date"] = format_datetime((date or datetime.now(UTC)).astimezone(UTC))
+    message["Date"] = format_datetime(local_time(date or datetime.now(UTC), digest.timezone))
     message["Message-ID"] = message_id or digest_message_id(digest, from_addr)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Newsbot-Channel"] = digest.channel

@@ -16,6 +16,7 @@ characters that would end the ``<url|label>`` syntax percent-encoded.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from bot.digest.compose import is_http_url
 
@@ -65,3 +66,11 @@ def link(url: str | None, label: str) -> str:
     if url and is_http_url(url):
         return f"<{escape_url(url)}|{text}>"
     return text
+
+
+def date(moment: datetime, fallback: str) -> str:
+    """A Slack date token: each reader's client shows ``moment`` in their own time zone ("Dec 4
+    11:51 PM", "Yesterday at ..."); ``fallback`` is shown where tokens are not understood."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    label = escape(" ".join(fallback.split())).replace("|", "¦")
+    return f"<!date^{int(aware.timestamp())}^{{date_short_pretty}} {{time}}|{label}>"

@@ -1,16 +1,21 @@
 """Slack rendering: a digest as Block Kit messages packed within Slack's limits.
 
-Each story is a mrkdwn ``section`` (linked headline, "Updated" mark, summary, key facts) and a
-``context`` ("Reported by A, B, C +2 · First seen ..."), followed by a divider. The first message
-opens with a ``header``; the last one carries "and K more" and the footer. Stories are never split
-across messages: when a digest does not fit Slack's limits it continues in further messages, each
-with a plain ``text`` fallback (used for notifications and by clients that cannot show blocks).
+Each story is a mrkdwn ``section`` (linked headline, "Updated" or "Held over" mark, summary, key
+facts) and a ``context`` ("Reported by A, B, C +2 · First seen ..."), followed by a divider. The
+first message opens with a ``header``; the last one carries "and K more below the cut" and the
+footer, always together with at least one story. Stories are never split across messages: when a
+digest does not fit one message it continues in further messages, each opening with a
+"(continued, n/N)" line; room for that line is reserved only in the messages that carry it. Every
+message has a plain ``text`` fallback (notifications, clients that cannot show blocks) that states
+the digest's one count, the same in every part, then that part's headlines.
 
 Limits kept (https://api.slack.com/reference/block-kit/blocks): 50 blocks a message, 3,000
-characters of section text, 150 of header text, 10 context elements; messages are also kept under
-``MAX_MESSAGE_CHARS`` of block text and ``MAX_PAYLOAD_BYTES`` of JSON, because Slack rejects long
-block sets (``msg_blocks_too_long``) well before its documented 40,000-character ``text`` limit, and
-incoming webhooks cap the request size.
+characters of section text, 150 of header text, 10 context elements, 40,000 characters of
+``text``. Slack also rejects a message whose blocks hold more than about 13,000 characters in all
+(``msg_blocks_too_long``, undocumented: slackapi/bolt-js#2509 measured ~13,200, and Slack's
+answer there was "12,000 text characters with a buffer for block containers"), so messages are
+kept under ``MAX_MESSAGE_CHARS`` of block text, and under ``MAX_PAYLOAD_BYTES`` of JSON for
+incoming webhooks' request size.
 
 Block ids carry the story id (``story-<id>`` and ``story-<id>-meta``), so an already posted message
 can be edited in place when a story gains sources (:func:`replace_story_blocks`).
@@ -28,21 +33,23 @@ from typing import Any
 
 from bot.digest.render import mrkdwn
 from bot.digest.render.common import (
+    count_phrase,
     fact_items,
     footer_lines,
-    format_period,
     format_when,
     more_line,
     reported_by,
 )
 from bot.model import Digest, DigestStory
+from bot.text.plural import plural
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
 MAX_CONTEXT_ELEMENTS = 10
 MAX_CONTEXT_TEXT = 2000
-MAX_FALLBACK_TEXT = 600  # a notification line, not a copy of the digest
+MAX_TEXT = 40_000  # Slack truncates a message's `text` beyond this
+MAX_FALLBACK_TEXT = 600  # a notification line, not a copy of the digest (well under MAX_TEXT)
 MAX_MESSAGE_CHARS = 12_000
 MAX_PAYLOAD_BYTES = 15_000
 MAX_LINKED_URL = 1000  # longer URLs are not linked: they would crowd out the message budget
@@ -65,13 +72,15 @@ def render_slack(digest: Digest) -> list[Message]:
 
 
 def pack_slack_messages(digest: Digest) -> list[SlackMessage]:
-    """Pack a digest into as few messages as Slack's limits allow, stories kept whole."""
+    """Pack a digest into as few messages as Slack's limits allow, stories kept whole.
+
+    The first message opens with the header; each later one with a "(continued, n/N)" line,
+    which is only reserved room in the messages that carry it. The last message carries the cut
+    notice and the footer, and always at least one story with them: when they do not fit after
+    the last story, that story moves to the next message with them.
+    """
     title = _plain(digest.title, MAX_HEADER_TEXT)
-    total = len(digest.stories) + digest.more_count
-    intro_text = f"{format_period(digest)} · {_count(total)}"
-    if any(story.updated for story in digest.stories):
-        updated = sum(1 for story in digest.stories if story.updated)
-        intro_text += f" · {updated} updated"
+    intro_text = f"{_period(digest)} · {mrkdwn.escape(count_phrase(digest))}"
     opening: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}},
         _context(intro_text, block_id="digest-intro"),
@@ -90,57 +99,65 @@ def pack_slack_messages(digest: Digest) -> list[SlackMessage]:
         closing.append(
             _context(":warning: " + mrkdwn.escape(" ".join(footer[1:])), block_id="digest-health")
         )
+    # the widest continuation line any part can have: room reserved in parts 2..N only
+    widest_label = _context(mrkdwn.escape(f"{title} (continued, 99/99)"), block_id="digest-part-99")
 
-    stories = {story.story_id: story for story in digest.stories}
-    pages: list[tuple[list[Block], list[int]]] = [([*opening], [])]
+    def page(first: bool, stories: list[DigestStory], end: bool) -> list[Block]:
+        blocks = [*opening] if first else [widest_label]
+        for story in stories:
+            blocks += [*story_blocks(story, timezone=digest.timezone), {"type": "divider"}]
+        return blocks + (closing if end else [])
+
+    def fits(first: bool, stories: list[DigestStory], end: bool) -> bool:
+        return _fits(digest, page(first, stories, end), stories)
+
+    pages: list[list[DigestStory]] = [[]]
     for story in digest.stories:
-        blocks = [*story_blocks(story), {"type": "divider"}]
-        current, ids = pages[-1]
-        if not _fits(digest, [*current, *blocks], [stories[i] for i in [*ids, story.story_id]]):
-            pages.append(([], []))
-            current, ids = pages[-1]
-        current.extend(blocks)
-        ids.append(story.story_id)
-    last_blocks, last_ids = pages[-1]
-    if not _fits(digest, [*last_blocks, *closing], [stories[i] for i in last_ids]):
-        pages.append(([], []))
-    pages[-1][0].extend(closing)
+        if pages[-1] and not fits(len(pages) == 1, [*pages[-1], story], False):
+            pages.append([])
+        pages[-1].append(story)
+    if not fits(len(pages) == 1, pages[-1], True):
+        # never a part with only the cut notice and the footer: the last story goes with them
+        moved = [pages[-1].pop()] if pages[-1] else []
+        pages.append(moved)
 
     messages: list[SlackMessage] = []
-    for number, (blocks, ids) in enumerate(pages, start=1):
+    for number, stories in enumerate(pages, start=1):
+        blocks = page(number == 1, stories, number == len(pages))
         if number > 1:
             label = f"{title} (continued, {number}/{len(pages)})"
-            blocks.insert(0, _context(mrkdwn.escape(label), block_id=f"digest-part-{number}"))
-        fallback = _fallback(digest, [stories[i] for i in ids], number, len(pages))
-        messages.append(
-            SlackMessage(payload={"text": fallback, "blocks": blocks}, story_ids=tuple(ids))
-        )
+            blocks[0] = _context(mrkdwn.escape(label), block_id=f"digest-part-{number}")
+        fallback = _fallback(digest, stories, number, len(pages))
+        ids = tuple(story.story_id for story in stories)
+        messages.append(SlackMessage(payload={"text": fallback, "blocks": blocks}, story_ids=ids))
     return messages
 
 
-def story_blocks(story: DigestStory) -> list[Block]:
-    """The section and context of one story, each within Slack's text limits."""
-    return [_story_section(story), _story_context(story)]
+def story_blocks(story: DigestStory, *, timezone: str = "UTC") -> list[Block]:
+    """The section and context of one story, each within Slack's text limits; ``timezone`` is
+    the channel's, for the fallback text of date tokens."""
+    return [_story_section(story), _story_context(story, timezone)]
 
 
-def render_slack_story_update(story: DigestStory) -> Message:
+def render_slack_story_update(story: DigestStory, *, timezone: str = "UTC") -> Message:
     """A thread reply for a story that gained sources after it was posted."""
     count = len(story.sources)
-    note = f":arrows_counterclockwise: *Update:* now reported by {_plural(count, 'outlet')}"
-    blocks = [_section(note, block_id=f"story-{story.story_id}-update"), *story_blocks(story)]
-    fallback = (
-        f"Update: {mrkdwn.escape(story.headline)}, now reported by {_plural(count, 'outlet')}"
-    )
+    note = f":arrows_counterclockwise: *Update:* now reported by {plural(count, 'outlet')}"
+    blocks = [
+        _section(note, block_id=f"story-{story.story_id}-update"),
+        *story_blocks(story, timezone=timezone),
+    ]
+    fallback = f"Update: {mrkdwn.escape(story.headline)}, now reported by {plural(count, 'outlet')}"
     return {"text": _bounded(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
 
 
-def replace_story_blocks(message: Message, story: DigestStory) -> Message:
+def replace_story_blocks(message: Message, story: DigestStory, *, timezone: str = "UTC") -> Message:
     """A copy of a posted message with one story's blocks replaced by its current version.
 
     Used to edit a message in place (``chat.update``) when a story gains sources.
     """
     updated = copy.deepcopy(message)
-    section, context = story_blocks(story)
+    section, context = story_blocks(story, timezone=timezone)
     replacements = {section["block_id"]: section, context["block_id"]: context}
     updated["blocks"] = [replacements.get(b.get("block_id", ""), b) for b in updated["blocks"]]
     return updated
@@ -151,6 +168,8 @@ def _story_section(story: DigestStory) -> Block:
     headline = f"*{mrkdwn.link(link_url, story.headline)}*"
     if story.updated:
         headline += "  :arrows_counterclockwise: _Updated_"
+    elif story.held_over:
+        headline += "  _Held over from an earlier digest_"
     facts = " · ".join(
         f"*{label}:* {mrkdwn.escape(value)}" for label, value in fact_items(story.facts)
     )
@@ -170,7 +189,16 @@ def _story_section(story: DigestStory) -> Block:
     return _section(text, block_id=f"story-{story.story_id}")
 
 
-def _story_context(story: DigestStory) -> Block:
+def _period(digest: Digest) -> str:
+    """The digest's period as Slack date tokens, the channel's zone in their fallback."""
+    zone = digest.timezone
+    end = mrkdwn.date(digest.period_end, format_when(digest.period_end, zone))
+    if digest.period_start is None:
+        return f"up to {end}"
+    return f"{mrkdwn.date(digest.period_start, format_when(digest.period_start, zone))} – {end}"
+
+
+def _story_context(story: DigestStory, timezone: str) -> Block:
     who = reported_by(story.sources)
     names = []
     for source in who.shown:
@@ -182,7 +210,9 @@ def _story_context(story: DigestStory) -> Block:
         if who.more:
             reported += f" +{who.more}"
         parts.append(reported)
-    parts.append(f"First seen {format_when(story.first_seen)}")
+    parts.append(
+        f"First seen {mrkdwn.date(story.first_seen, format_when(story.first_seen, timezone))}"
+    )
     return _context(" · ".join(parts), block_id=f"story-{story.story_id}-meta")
 
 
@@ -203,14 +233,15 @@ def _context(text: str, *, block_id: str) -> Block:
 
 
 def _fits(digest: Digest, blocks: Sequence[Block], stories: list[DigestStory]) -> bool:
-    """Whether these blocks, a continuation line and the fallback text fit one message."""
-    continuation = _context("x" * (MAX_HEADER_TEXT + 30), block_id="digest-part-99")
-    candidate = [continuation, *blocks]
-    if len(candidate) > MAX_BLOCKS:
+    """Whether these blocks and their fallback text fit one message."""
+    if len(blocks) > MAX_BLOCKS:
         return False
-    if sum(len(text) for block in candidate for text in _block_texts(block)) > MAX_MESSAGE_CHARS:
+    if sum(len(text) for block in blocks for text in _block_texts(block)) > MAX_MESSAGE_CHARS:
         return False
-    payload = {"text": _fallback(digest, stories, 99, 99), "blocks": candidate}
+    fallback = _fallback(digest, stories, 99, 99)
+    if len(fallback) > MAX_TEXT:
+        return False
+    payload = {"text": fallback, "blocks": blocks}
     return len(json.dumps(payload).encode()) <= MAX_PAYLOAD_BYTES
 
 
@@ -225,16 +256,15 @@ def _block_texts(block: Block) -> list[str]:
 
 
 def _fallback(digest: Digest, stories: list[DigestStory], number: int, pages: int) -> str:
+    """The notification text of a part: the digest's one count, then this part's headlines."""
     head = mrkdwn.escape(digest.title)
     if pages > 1:
         head += f" ({number}/{pages})"
-    if not stories:
-        total = len(digest.stories) + digest.more_count
-        return _bounded(f"{head}: {_count(total)}", MAX_FALLBACK_TEXT)
-    headlines = [mrkdwn.escape(story.headline) for story in stories[:3]]
-    text = f"{head}: {_count(len(stories))} — " + "; ".join(headlines)
-    if len(stories) > 3:
-        text += f" +{len(stories) - 3} more"
+    text = f"{head}: {mrkdwn.escape(count_phrase(digest))}"
+    if stories:
+        text += " — " + "; ".join(mrkdwn.escape(story.headline) for story in stories[:3])
+        if len(stories) > 3:
+            text += "; …"
     return _bounded(text, MAX_FALLBACK_TEXT)
 
 
@@ -252,11 +282,3 @@ def _bounded(text: str, limit: int) -> str:
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
     return cut + "…"
-
-
-def _count(count: int) -> str:
-    return _plural(count, "story", "stories")
-
-
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"

@@ -13,6 +13,7 @@ from typing import Any
 from bot.digest.compose import is_http_url
 from bot.digest.render.common import (
     VISIBLE_OUTLETS_LONG,
+    count_phrase,
     fact_items,
     footer_lines,
     format_period,
@@ -32,14 +33,16 @@ class Reporter:
 
 
 def digest_context(digest: Digest) -> dict[str, Any]:
-    total = len(digest.stories) + digest.more_count
-    stories = [_story_context(number, story) for number, story in enumerate(digest.stories, 1)]
+    stories = [
+        _story_context(number, story, digest.timezone)
+        for number, story in enumerate(digest.stories, 1)
+    ]
     headlines = "; ".join(str(story["headline"]) for story in stories[:3])
     return {
         "title": _clean(digest.title),
         "subject": _clean(subject_line(digest)),
         "period": format_period(digest),
-        "count_line": _count_line(total, sum(1 for s in digest.stories if s.updated)),
+        "count_line": count_phrase(digest),
         "preheader": headlines or "No new compute-deal stories in this period.",
         "stories": stories,
         "more_line": more_line(digest) if digest.more_count else "",
@@ -47,18 +50,19 @@ def digest_context(digest: Digest) -> dict[str, Any]:
     }
 
 
-def _story_context(number: int, story: DigestStory) -> dict[str, Any]:
+def _story_context(number: int, story: DigestStory, timezone: str) -> dict[str, Any]:
     who = reported_by(story.sources, VISIBLE_OUTLETS_LONG)
     return {
         "number": number,
         "headline": _clean(story.headline),
         "link": safe_link(story.link),
         "updated": story.updated,
+        "held_over": story.held_over,
         "summary": _clean(story.summary),
         "facts": [(label, _clean(value)) for label, value in fact_items(story.facts)],
         "reporters": [Reporter(_clean(s.outlet), safe_link(s.link)) for s in who.shown],
         "more_reporters": who.more,
-        "first_seen": format_when(story.first_seen),
+        "first_seen": format_when(story.first_seen, timezone),
     }
 
 
@@ -74,10 +78,3 @@ def safe_link(url: str | None) -> str | None:
 
 def _clean(text: str) -> str:
     return " ".join(clean_text(text).split())
-
-
-def _count_line(total: int, updated: int) -> str:
-    line = f"{total:,} {'story' if total == 1 else 'stories'}"
-    if updated:
-        line += f", {updated} updated"
-    return line

@@ -29,6 +29,7 @@ from bot.integration.errors import (
     TransientDeliveryError,
     redact,
 )
+from bot.text.plural import plural
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,9 @@ async def send_email(
     refused = {address: f"{reply.code} {reply.message}" for address, reply in errors.items()}
     if refused:
         log.warning(
-            "%s accepted the digest but refused %d recipient(s): %s",
+            "%s accepted the digest but refused %s: %s",
             where,
-            len(refused),
+            plural(len(refused), "recipient"),
             "; ".join(f"{address}: {reply}" for address, reply in refused.items()),
         )
     return EmailReceipt(accepted=[r for r in recipients if r not in refused], refused=refused)
