@@ -44,7 +44,7 @@ def check(ctx: click.Context, file: Path | None) -> None:
     obj = app(ctx)
     if file is not None:
         obj.config_path = file
-    settings = obj.settings()
+    settings = obj.require_secrets()
     from bot.matcher import RuleError, load_rules
 
     try:
@@ -180,7 +180,7 @@ def digest(
     from bot.daemon.app import build_pipeline
     from bot.digest.render import render_email_html
 
-    settings = app(ctx).settings()
+    settings = app(ctx).settings() if dry_run else app(ctx).require_secrets()
     if not settings.channels:
         fail("no channels configured (add [[channels]] entries to the configuration)", code=2)
     try:
@@ -307,7 +307,7 @@ def run(ctx: click.Context) -> None:
     _logging(ctx, "INFO")
     from bot.daemon.app import run_daemon
 
-    sys.exit(run_daemon(app(ctx).settings()))
+    sys.exit(run_daemon(app(ctx).require_secrets()))
 
 
 @click.command()

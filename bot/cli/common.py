@@ -31,6 +31,15 @@ class AppContext:
                 fail(str(exc), code=EXIT_CONFIG, prefix="configuration error")
         return self._settings
 
+    def require_secrets(self) -> Settings:
+        """The settings, after checking that every channel secret resolves (for the commands
+        that deliver: `check`, `run`, `digest`); exits 2 naming each one that does not."""
+        settings = self.settings()
+        problems = settings.secret_problems()
+        if problems:
+            fail("\n".join(problems), code=EXIT_CONFIG, prefix="configuration error")
+        return settings
+
     def database(self, *, upgrade: bool = True) -> Database:
         db = Database(self.settings().resolved_database_url)
         if upgrade:

@@ -77,7 +77,7 @@ def build_pipeline(
 
     `rules` replaces the configured rule file (`newsbot eval --all-relevant` matches with a rule
     set that keeps every entry); parser processes receive it pickled."""
-    register_secrets(_secrets(settings))
+    register_secrets(settings.known_secrets())
     database = db or Database(settings.resolved_database_url)
     if upgrade:
         upgrade_schema(database)
@@ -99,19 +99,6 @@ def build_pipeline(
     )
     digests = DigestService(settings, database, instance=instance, clock=clock)
     return Pipeline(settings, database, processor, poller, digests, instance)
-
-
-def _secrets(settings: Settings) -> list[str | None]:
-    values: list[str | None] = []
-    for channel in settings.channels:
-        if channel.slack is not None:
-            for secret in (channel.slack.webhook_url, channel.slack.bot_token):
-                values.append(secret.get_secret_value() if secret else None)
-        if channel.email is not None and channel.email.password is not None:
-            values.append(channel.email.password.get_secret_value())
-    url = make_url(settings.resolved_database_url)
-    values.append(url.password if isinstance(url.password, str) else None)
-    return values
 
 
 def is_database_unavailable(exc: BaseException) -> bool:

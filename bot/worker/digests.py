@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import ChannelSettings, Settings
+from bot.config.settings import SecretUnavailable
 from bot.daemon import metrics
 from bot.digest import PreviousInclusion, StoryView, compose_digest
 from bot.digest.render import (
@@ -137,7 +138,7 @@ def uses_live_updates(channel: ChannelSettings) -> bool:
     return (
         channel.type == "slack"
         and slack is not None
-        and slack.bot_token is not None
+        and slack.uses_bot_token
         and bool(slack.channel)
         and slack.on_update != "none"
     )
@@ -601,6 +602,10 @@ class DigestService:
         fmt = payload.get("format")
         if fmt == "email":
             assert channel.email is not None
+            try:
+                channel.email.resolved_password()
+            except SecretUnavailable as exc:
+                raise _secret_failure(channel, "email", exc) from None
             mail = email.message_from_string(payload["eml"], policy=email.policy.default)
             receipt = await send_email(mail, channel.email)
             return {"message_id": mail.get("Message-ID"), "refused": receipt.refused}
@@ -638,9 +643,22 @@ class DigestService:
     def _slack_client(self, channel: ChannelSettings) -> SlackBot | SlackWebhook:
         slack = channel.slack
         assert slack is not None
-        if slack.bot_token is not None and slack.channel:
-            return SlackBot(
-                slack.bot_token.get_secret_value(), slack.channel, base_url=slack.api_base_url
-            )
-        assert slack.webhook_url is not None
-        return SlackWebhook(slack.webhook_url.get_secret_value())
+        try:
+            token = slack.resolved_bot_token()
+            webhook = None if token is not None else slack.resolved_webhook_url()
+        except SecretUnavailable as exc:
+            raise _secret_failure(channel, "slack", exc) from None
+        if token is not None and slack.channel:
+            return SlackBot(token.get_secret_value(), slack.channel, base_url=slack.api_base_url)
+        assert webhook is not None
+        return SlackWebhook(webhook.get_secret_value())
+
+
+def _secret_failure(
+    channel: ChannelSettings, section: str, exc: SecretUnavailable
+) -> PermanentDeliveryError:
+    """A secret missing at delivery (the environment of this process lacks it): retrying in
+    this process cannot help, so the attempt fails permanently, naming the key."""
+    return PermanentDeliveryError(
+        f"channel {channel.name}: {section}.{exc.key}: {exc.problem}", code="secret_unavailable"
+    )
