@@ -76,12 +76,9 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Create or migrate the database schema (the daemon also does this on start)."""
-    from bot.storage import Database, upgrade_schema
     from bot.storage.database import current_revision
 
-    settings = app(ctx).settings()
-    database = Database(settings.resolved_database_url)
-    upgrade_schema(database, revision)
+    database = app(ctx).database(revision=revision)
     click.echo(f"database at revision {current_revision(database)}")
 
 
@@ -96,7 +93,7 @@ def poll(ctx: click.Context, force: bool) -> None:
     from bot.storage.feeds import count_enabled_feeds
 
     settings = app(ctx).settings()
-    pipeline = build_pipeline(settings)
+    pipeline = build_pipeline(settings, db=app(ctx).database(), upgrade=False)
     pipeline.poller.sync_config()  # the database lists configured and OPML-imported feeds
     with pipeline.db.session() as session:
         feeds = count_enabled_feeds(session)
@@ -191,7 +188,7 @@ def digest(
         )
     except KeyError as exc:
         fail(str(exc.args[0]), code=EXIT_CONFIG)
-    pipeline = build_pipeline(settings)
+    pipeline = build_pipeline(settings, db=app(ctx).database(), upgrade=False)
     if dry_run:
         for name in names:
             composed, text = pipeline.digests.preview(name, fmt)

@@ -41,6 +41,7 @@ from bot.daemon.instances import Presence, release_all_leases
 from bot.daemon.logs import redact, register_secrets
 from bot.matcher import RuleSet, load_rules
 from bot.storage import Database, upgrade_schema
+from bot.storage.database import connection_problem, masked_url
 from bot.storage.feeds import count_unhealthy_feeds
 from bot.worker import DigestService, Poller, StoryProcessor
 from bot.worker.process import new_instance_id, utcnow
@@ -168,7 +169,8 @@ class SingleInstanceLock:
 class Daemon:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.pipeline = build_pipeline(settings)
+        # The schema is brought up to date in serve(), once the database answers.
+        self.pipeline = build_pipeline(settings, upgrade=False)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.presence = Presence(self.pipeline.db, self.pipeline.instance)
         self.health = HealthServer(
@@ -180,6 +182,7 @@ class Daemon:
         self.started_at = datetime.now(UTC)
         self.last_poll_ok: datetime | None = None
         self.last_poll_error: str | None = None
+        self.database_error: str | None = "not connected yet"
 
     def _track(self, job: Callable[[], Awaitable[None]], name: str) -> Any:
         """Run a job as a tracked task (so shutdown can wait for it), retrying it with
@@ -221,7 +224,7 @@ class Daemon:
                 log.warning(
                     "job %s: database unavailable (%s); retry %d in %.1fs",
                     name,
-                    redact(str(exc.orig if isinstance(exc, DBAPIError) else exc)).strip(),
+                    redact(connection_problem(exc)),
                     attempt,
                     delay,
                 )
@@ -293,10 +296,11 @@ class Daemon:
             reasons.append(f"last poll failed: {self.last_poll_error}")
         try:
             await asyncio.wait_for(asyncio.to_thread(self.pipeline.db.ping), timeout=5.0)
-            database = "ok"
+            database = "ok" if self.database_error is None else "connecting"
         except Exception as exc:
-            database = redact(f"{type(exc).__name__}: {exc}").strip()[:300] or "timeout"
-            reasons.append(f"database does not answer: {database}")
+            problem = "timeout" if isinstance(exc, TimeoutError) else connection_problem(exc)
+            database = f"unreachable: {redact(problem)[:300]}"
+            reasons.append(f"database unreachable: {redact(problem)[:300]}")
         stale = age is None or age > max_age
         healthy = not stale and database == "ok"
         return healthy, {
@@ -367,12 +371,6 @@ class Daemon:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        if self.pipeline.db.is_sqlite:
-            feeds, digests = await asyncio.to_thread(release_all_leases, self.pipeline.db)
-            if feeds or digests:
-                log.info("took over %d feed and %d digest leases of a previous run", feeds, digests)
-        else:
-            await asyncio.to_thread(self.presence.announce)
         try:
             host, port = await self.health.start()
         except OSError as exc:
@@ -386,6 +384,8 @@ class Daemon:
             self.pipeline.db.dispose()
             return 2
         log.info("health and metrics on http://%s:%d/healthz and /metrics", host, port)
+        if not await self.connect(stop):
+            return await self._shutdown()
         self.schedule()
         self.scheduler.start()
         log.info(
@@ -407,11 +407,57 @@ class Daemon:
             if pending:
                 log.warning("%d jobs did not finish within the grace period", len(pending))
         self.scheduler.shutdown(wait=False)
+        return await self._shutdown()
+
+    async def _shutdown(self) -> int:
         await self.health.stop()
         self.presence.close()
         self.pipeline.db.dispose()
         log.info("stopped")
         return 0
+
+    def _prepare_database(self) -> None:
+        """Migrate the schema, then take over a previous run's leases (SQLite) or announce
+        this instance (PostgreSQL)."""
+        upgrade_schema(self.pipeline.db)
+        if self.pipeline.db.is_sqlite:
+            feeds, digests = release_all_leases(self.pipeline.db)
+            if feeds or digests:
+                log.info("took over %d feed and %d digest leases of a previous run", feeds, digests)
+        else:
+            self.presence.announce()
+
+    async def connect(self, stop: asyncio.Event) -> bool:
+        """Wait for the database, retrying with backoff (1 s doubling to 30 s) and one log line
+        per retry, while /healthz says it is unreachable; False when stopped meanwhile."""
+        shown = masked_url(self.pipeline.db.url)
+        attempt = 0
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self._prepare_database)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                attempt += 1
+                self.database_error = redact(connection_problem(exc))
+                delay = min(DB_RETRY_MAX_DELAY_S, 2.0 ** min(attempt - 1, 5))
+                metrics.database_retry("connect")
+                log.warning(
+                    "database %s unreachable: %s; retry %d in %.0fs",
+                    shown,
+                    self.database_error,
+                    attempt,
+                    delay,
+                    extra={"database": shown, "attempt": attempt},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                continue
+            if attempt:
+                log.info("database %s answers after %d retries", shown, attempt)
+            self.database_error = None
+            return True
+        return False
 
 
 def run_daemon(settings: Settings) -> int:
