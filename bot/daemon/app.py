@@ -42,6 +42,7 @@ from bot.daemon.logs import redact, register_secrets
 from bot.matcher import RuleSet, load_rules
 from bot.storage import Database, upgrade_schema
 from bot.storage.database import connection_problem, masked_url
+from bot.storage.digests import ChannelFailure, failing_channels
 from bot.storage.feeds import count_unhealthy_feeds
 from bot.worker import DigestService, Poller, StoryProcessor
 from bot.worker.process import new_instance_id, utcnow
@@ -53,6 +54,9 @@ HOUSEKEEPING_INTERVAL_S = 6 * 3600
 HOUSEKEEPING_FIRST_DELAY_S = 300
 DB_RETRY_ATTEMPTS = 6
 DB_RETRY_MAX_DELAY_S = 30.0
+# /healthz fails for a channel whose last delivery failed permanently, or whose last this many
+# attempts failed transiently (one refused connection is a blip; three in a row is an outage).
+CHANNEL_FAILURES_UNHEALTHY = 3
 
 
 @dataclass
@@ -301,11 +305,28 @@ class Daemon:
             problem = "timeout" if isinstance(exc, TimeoutError) else connection_problem(exc)
             database = f"unreachable: {redact(problem)[:300]}"
             reasons.append(f"database unreachable: {redact(problem)[:300]}")
+        channels: dict[str, str] = {}
+        if database == "ok":
+            failing = await asyncio.to_thread(self._failing_channels)
+            for channel in self.settings.channels:
+                failure = failing.get(channel.name)
+                if failure is None:
+                    channels[channel.name] = "ok"
+                    continue
+                what = (
+                    "the last delivery failed permanently"
+                    if failure.permanent
+                    else f"the last {failure.failures} deliveries failed"
+                )
+                error = redact(failure.last_error or "no error recorded")[:300]
+                channels[channel.name] = f"failing: {what}"
+                reasons.append(f"channel {channel.name}: {what}: {error}")
         stale = age is None or age > max_age
-        healthy = not stale and database == "ok"
+        healthy = not stale and database == "ok" and all(v == "ok" for v in channels.values())
         return healthy, {
             "status": "ok" if healthy else "unhealthy",
             "reasons": reasons,
+            "channels": channels,
             "instance": self.pipeline.instance,
             "last_poll_ok": self.last_poll_ok.isoformat() if self.last_poll_ok else None,
             "last_poll_age_s": round(age, 1) if age is not None else None,
@@ -313,6 +334,14 @@ class Daemon:
             "database": database,
             "uptime_s": round((now - self.started_at).total_seconds(), 1),
         }
+
+    def _failing_channels(self) -> dict[str, ChannelFailure]:
+        with self.pipeline.db.session() as session:
+            return failing_channels(
+                session,
+                [channel.name for channel in self.settings.channels],
+                after=CHANNEL_FAILURES_UNHEALTHY,
+            )
 
     async def digest_job(self, channel: str, period: datetime | None = None) -> None:
         if period is None:
