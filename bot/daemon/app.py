@@ -274,7 +274,11 @@ class Daemon:
                 except Exception as exc:
                     if is_database_unavailable(exc):
                         raise
-                    log.exception("catching up the digest of %s failed", channel.name)
+                    log.exception(
+                        "catching up the digest of %s failed",
+                        channel.name,
+                        extra={"channel": channel.name},
+                    )
 
     async def housekeeping_job(self) -> None:
         report = await asyncio.to_thread(
@@ -349,7 +353,7 @@ class Daemon:
         run = await self.pipeline.digests.run(
             channel, period_key=f"scheduled:{period.isoformat()}", kind="scheduled"
         )
-        log.info("digest %s: %s", channel, run.status)
+        log.info("digest %s: %s", channel, run.status, extra={"channel": channel})
 
     async def outbox_job(self) -> None:
         await self.pipeline.digests.deliver_due()

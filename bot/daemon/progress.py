@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 if TYPE_CHECKING:
     from bot.worker.poll import FeedResult
 
-log = logging.getLogger("newsbot.poll")
+log = logging.getLogger(__name__)
 
 
 class PollProgress:
@@ -49,9 +49,21 @@ class PollProgress:
             counts = " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
             self._progress.update(self._task, advance=1, counts=counts)  # type: ignore[arg-type]
         elif result.outcome == "error":
-            log.warning("%s: %s (%s)", result.url, result.error_class, result.error)
+            log.warning(
+                "%s: %s (%s)",
+                result.url,
+                result.error_class,
+                result.error,
+                extra={"feed": result.url, "error_class": result.error_class},
+            )
         else:
-            log.info("%s: %s, %d new entries", result.url, result.outcome, result.new_entries)
+            log.info(
+                "%s: %s, %d new entries",
+                result.url,
+                result.outcome,
+                result.new_entries,
+                extra={"feed": result.url},
+            )
 
     def __exit__(
         self,

@@ -315,7 +315,11 @@ class DigestService:
                 return DigestRun(channel=channel.name, status="already_done", digest=digest)
             outbox_id = row.id
         log.info(
-            "digest %d queued for %s (%d stories)", outbox_id, channel.name, len(digest.stories)
+            "digest %d queued for %s (%d stories)",
+            outbox_id,
+            channel.name,
+            len(digest.stories),
+            extra={"channel": channel.name, "digest": outbox_id},
         )
         return DigestRun(
             channel=channel.name,
@@ -377,6 +381,7 @@ class DigestService:
                         len(story.sources),
                         "thread reply" if action == "thread" else "message edit",
                         channel.name,
+                        extra={"story": story.story_id, "channel": channel.name},
                     )
         return queued
 
@@ -432,6 +437,7 @@ class DigestService:
                     len(story.sources),
                     story.score,
                     channel.name,
+                    extra={"story": story.story_id, "channel": channel.name},
                 )
         return queued
 
@@ -445,7 +451,11 @@ class DigestService:
                 breaking = await asyncio.to_thread(self.enqueue_breaking, channel.name)
             except Exception:
                 # one channel's problem (say, an unreadable rule file) must not stop the others
-                log.exception("breaking/update check for channel %s failed", channel.name)
+                log.exception(
+                    "breaking/update check for channel %s failed",
+                    channel.name,
+                    extra={"channel": channel.name},
+                )
                 continue
             if updates:
                 report.updates[channel.name] = updates
@@ -537,6 +547,7 @@ class DigestService:
                 channel.name,
                 wait.total_seconds(),
                 exc,
+                extra={"channel": channel.name, "digest": digest_id},
             )
             return "retry", str(exc), wait.total_seconds()
         except PermanentDeliveryError as exc:
@@ -556,6 +567,7 @@ class DigestService:
                 kind,
                 channel.name,
                 exc,
+                extra={"channel": channel.name, "digest": digest_id},
             )
             return "failed", str(exc), None
         with self.db.session() as session:
@@ -571,7 +583,13 @@ class DigestService:
         metrics.digest_sent(
             channel.name, kind, latency_s=(self.clock() - created_at).total_seconds()
         )
-        log.info("digest %d (%s) delivered to %s", digest_id, kind, channel.name)
+        log.info(
+            "digest %d (%s) delivered to %s",
+            digest_id,
+            kind,
+            channel.name,
+            extra={"channel": channel.name, "digest": digest_id},
+        )
         return "sent", None, None
 
     def _finish_attempt(

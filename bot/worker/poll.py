@@ -535,7 +535,7 @@ class Poller:
         feed.last_checked_at = now
         interval = float(feed.interval_s or self.settings.poll_interval)
         fetch = self.settings.fetch
-        context = {"feed_url": feed.url}
+        context = {"feed": feed.url}
         if outcome.status is FetchStatus.GONE:
             feed.enabled = False
             feed.disabled_reason = f"410 Gone at {now:%Y-%m-%d %H:%M} UTC"
@@ -613,7 +613,7 @@ class Poller:
                 "feed %s moved permanently to %s, already subscribed; disabled",
                 feed.url,
                 new_url,
-                extra={"feed_url": feed.url},
+                extra={"feed": feed.url},
             )
             return
         if feed.configured_url is None:
@@ -622,13 +622,13 @@ class Poller:
             "feed %s moved permanently to %s; stored URL updated",
             feed.url,
             new_url,
-            extra={"feed_url": feed.url},
+            extra={"feed": feed.url},
         )
         feed.url = new_url
 
 
 def _log_recovery(url: str, failures: int) -> None:
-    log.info("feed %s recovered after %d failures", url, failures, extra={"feed_url": url})
+    log.info("feed %s recovered after %d failures", url, failures, extra={"feed": url})
 
 
 def _plain_not_modified(arrival: _Arrival) -> bool:
