@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -64,7 +65,12 @@ def configure_logging(level: str = "INFO", json_format: bool = False) -> None:
             )
         )
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        text = logging.Formatter(
+            "%(asctime)s.%(msecs)03dZ %(levelname)-7s %(name)s: %(message)s",
+            datefmt="%Y-%m-%dT%H:%M:%S",
+        )
+        text.converter = time.gmtime  # UTC, marked Z, like the JSON lines
+        handler.setFormatter(text)
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
