@@ -581,7 +581,7 @@ class Poller:
         feed.last_checked_at = now
         interval = float(feed.interval_s or self.settings.poll_interval)
         fetch = self.settings.fetch
-        context = {"feed_url": feed.url}
+        context = {"feed": feed.url}
         if outcome.status is FetchStatus.GONE:
             feed.enabled = False
             feed.disabled_reason = f"410 Gone at {now:%Y-%m-%d %H:%M} UTC"
@@ -683,7 +683,7 @@ class Poller:
             plan.unchanged,
             skipped or "none",
             kept,
-            extra={"feed_url": url, "entries_skipped": plan.skipped},
+            extra={"feed": url, "entries_skipped": plan.skipped},
         )
 
     def _move(self, session: Session, feed: Feed, new_url: str) -> None:
@@ -698,7 +698,7 @@ class Poller:
                 "feed %s moved permanently to %s, already subscribed; disabled",
                 feed.url,
                 new_url,
-                extra={"feed_url": feed.url},
+                extra={"feed": feed.url},
             )
             return
         if feed.configured_url is None:
@@ -707,7 +707,7 @@ class Poller:
             "feed %s moved permanently to %s; stored URL updated",
             feed.url,
             new_url,
-            extra={"feed_url": feed.url},
+            extra={"feed": feed.url},
         )
         feed.url = new_url
 
@@ -723,9 +723,7 @@ def _skipped_summary(skipped: Counter[str]) -> str:
 
 
 def _log_recovery(url: str, failures: int) -> None:
-    log.info(
-        "feed %s recovered after %s", url, plural(failures, "failure"), extra={"feed_url": url}
-    )
+    log.info("feed %s recovered after %s", url, plural(failures, "failure"), extra={"feed": url})
 
 
 def _plain_not_modified(arrival: _Arrival) -> bool:
