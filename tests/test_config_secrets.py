@@ -213,3 +213,40 @@ def test_a_secret_variable_that_is_not_a_url_is_reported_by_check(tmp_path: Path
     )
     assert code == 2, output
     assert "channels[0].slack.webhook_url_env:" in output and "https://" in output
+
+
+def test_sighup_keeps_the_configuration_when_the_new_one_names_a_missing_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reload reads the file again but not the environment: a channel secret the daemon's
+    environment lacks is refused as at start (`newsbot run`), not a delivery failing later."""
+    import asyncio
+    import logging
+
+    from bot.daemon.app import Daemon
+
+    monkeypatch.setenv("NEWSBOT_TEST_SET_WEBHOOK", "https://hooks.slack.example/services/T/B/x")
+    base = f'data_dir = "{tmp_path}"\n[[feeds]]\nurl = "https://a.example/rss"\n'
+    channel = '[[channels]]\nname = "desk"\ntype = "slack"\n[channels.slack]\n'
+    config = write(tmp_path, base + channel + 'webhook_url_env = "NEWSBOT_TEST_SET_WEBHOOK"\n')
+    settings = load_config(config)
+    daemon = Daemon(settings)
+    try:
+        config.write_text(
+            base + channel + 'webhook_url_env = "NEWSBOT_TEST_UNSET_WEBHOOK"\n', encoding="utf-8"
+        )
+        with caplog.at_level(logging.INFO, logger="bot.daemon.app"):
+            assert asyncio.run(daemon.reload()) is False
+        assert daemon.settings is settings
+        (refusal,) = [r.getMessage() for r in caplog.records if "not reloaded" in r.getMessage()]
+        assert "channels[0].slack.webhook_url" in refusal
+        assert "NEWSBOT_TEST_UNSET_WEBHOOK" in refusal
+
+        moved = base.replace("a.example", "b.example")  # the secret set: reloaded
+        config.write_text(
+            moved + channel + 'webhook_url_env = "NEWSBOT_TEST_SET_WEBHOOK"\n', encoding="utf-8"
+        )
+        assert asyncio.run(daemon.reload()) is True
+        assert [feed.url for feed in daemon.settings.feeds] == ["https://b.example/rss"]
+    finally:
+        daemon.pipeline.db.dispose()

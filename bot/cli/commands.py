@@ -21,7 +21,7 @@ from bot.text.plural import plural
 if TYPE_CHECKING:
     from bot.daemon.app import Pipeline
 
-log = logging.getLogger("bot.cli")
+log = logging.getLogger(__name__)
 
 
 def _logging(ctx: click.Context, default: str = "WARNING") -> None:
@@ -99,9 +99,10 @@ def poll(ctx: click.Context, force: bool) -> None:
     from bot.storage.feeds import count_enabled_feeds
 
     settings = app(ctx).settings()
+    db = app(ctx).database()  # an unreachable database ends the command first, in one line
     for warning in config_warnings(settings):
         log.warning("%s", warning)
-    pipeline = build_pipeline(settings, db=app(ctx).database(), upgrade=False)
+    pipeline = build_pipeline(settings, db=db, upgrade=False)
     # The database lists configured and OPML-imported feeds; those dropped from the
     # configuration are no longer polled (logged one per feed).
     pipeline.poller.sync_config()
@@ -191,7 +192,9 @@ def digest(
     from bot.daemon.app import build_pipeline
     from bot.digest.render import render_email_html
 
-    settings = app(ctx).settings() if dry_run else app(ctx).require_secrets()
+    preview = dry_run or fmt is not None or html_file is not None
+    # A preview sends nothing, so it runs without the channels' secrets.
+    settings = app(ctx).settings() if preview else app(ctx).require_secrets()
     if not settings.channels:
         fail("no channels configured (add [[channels]] entries to the configuration)", code=2)
     try:
@@ -203,7 +206,7 @@ def digest(
     except KeyError as exc:
         fail(str(exc.args[0]), code=EXIT_CONFIG)
     pipeline = build_pipeline(settings, db=app(ctx).database(), upgrade=False)
-    if dry_run or fmt is not None or html_file is not None:
+    if preview:
         for name in names:
             composed, text = pipeline.digests.preview(name, fmt)
             click.echo(f"--- {name} (dry run: nothing stored or sent) ---")

@@ -323,7 +323,7 @@ class Daemon:
                 what = (
                     "the last delivery failed permanently"
                     if failure.permanent
-                    else f"the last {failure.failures} deliveries failed"
+                    else f"the last {plural(failure.failures, 'delivery', 'deliveries')} failed"
                 )
                 error = redact(failure.last_error or "no error recorded")[:300]
                 channels[channel.name] = f"failing: {what}"
@@ -427,6 +427,11 @@ class Daemon:
         log.info("SIGHUP: reloading the configuration from %s", source)
         try:
             settings = await asyncio.to_thread(load_config, source)
+            # As at start (`newsbot run`): every channel secret must resolve in this process's
+            # environment, which a reload does not change.
+            problems = settings.secret_problems()
+            if problems:
+                raise ValueError("; ".join(problems))
             pipeline = await asyncio.to_thread(
                 build_pipeline,
                 settings,
@@ -434,7 +439,7 @@ class Daemon:
                 instance=self.pipeline.instance,
                 upgrade=False,
             )
-        except Exception as exc:  # ConfigError, RuleError: the operator's to fix
+        except Exception as exc:  # ConfigError, RuleError, a secret: the operator's to fix
             log.error(
                 "configuration not reloaded, still running with the previous one: %s",
                 redact(str(exc)),
@@ -446,6 +451,10 @@ class Daemon:
             log.warning("%s", warning)
         self.settings = settings
         self.pipeline = pipeline
+        if self.database_error is not None:
+            # Still waiting for the database: serve() syncs and schedules once it answers.
+            log.info("configuration reloaded from %s (the database is not connected yet)", source)
+            return True
         await self._sync_feeds()
         if not self._stopping:
             self._schedule_digests()
@@ -508,7 +517,9 @@ class Daemon:
             self.pipeline.instance,
         )
         await stop.wait()
-        log.info("stopping: no new jobs; waiting for %d in-flight jobs", len(self._inflight))
+        log.info(
+            "stopping: no new jobs; waiting for %s", plural(len(self._inflight), "in-flight job")
+        )
         self._stopping = True
         self.scheduler.pause()  # no new runs; unlike shutdown, running jobs are left alone
         if self._inflight:
@@ -573,7 +584,7 @@ class Daemon:
                     await asyncio.wait_for(stop.wait(), delay)
                 continue
             if attempt:
-                log.info("database %s answers after %d retries", shown, attempt)
+                log.info("database %s answers after %s", shown, plural(attempt, "failed attempt"))
             self.database_error = None
             return True
         return False

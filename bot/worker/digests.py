@@ -570,6 +570,7 @@ class DigestService:
                     row.channel,
                     "the channel is no longer configured",
                     plural(row.story_count, "story", "stories"),
+                    extra={"channel": row.channel, "digest": digest_id},
                 )
                 return "abandoned", reason, None
             attempt_id = start_attempt(session, row, now).id

@@ -227,9 +227,14 @@ class Poller:
             )
         where = config_file_name(self.settings)
         for url in sync.added:
-            log.info("feed %s added (listed in %s)", mask_url(url), where)
+            log.info("feed %s added (listed in %s)", mask_url(url), where, extra=_feed(url))
         for url in sync.restored:
-            log.info("feed %s is listed again in %s: polled again", mask_url(url), where)
+            log.info(
+                "feed %s is listed again in %s: polled again",
+                mask_url(url),
+                where,
+                extra=_feed(url),
+            )
         for removed in sync.removed:
             log.warning(
                 "feed %s is no longer listed in %s: not polled any more; its %s "
@@ -238,6 +243,7 @@ class Poller:
                 where,
                 plural(removed.entries, "entry is", "entries are"),
                 self.settings.daemon.retention_days,
+                extra=_feed(removed.url),
             )
         return sync
 
@@ -683,7 +689,7 @@ class Poller:
             plan.unchanged,
             skipped or "none",
             kept,
-            extra={"feed": url, "entries_skipped": plan.skipped},
+            extra={**_feed(url), "entries_skipped": plan.skipped},
         )
 
     def _move(self, session: Session, feed: Feed, new_url: str) -> None:
@@ -720,6 +726,12 @@ def _skipped_summary(skipped: Counter[str]) -> str:
         return ""
     parts = ", ".join(f"{skipped[reason]} {reason.replace('_', ' ')}" for reason in SKIP_REASONS)
     return f"; {plural(sum(skipped.values()), 'item')} skipped ({parts})"
+
+
+def _feed(url: str) -> dict[str, str]:
+    """The `feed` field of a log line about this feed, credentials in its URL masked as in
+    the message."""
+    return {"feed": mask_url(url)}
 
 
 def _log_recovery(url: str, failures: int) -> None:
