@@ -19,7 +19,7 @@ RUN groupadd --system newsbot \
     && chown newsbot:newsbot /data
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY config ./config
 RUN pip install '.[postgres]' \

@@ -173,3 +173,45 @@ def test_cluster_command_keeps_one_story_per_canonical_url(tmp_path: Path) -> No
     story = {r["id"]: r["story_id"] for r in map(json.loads, target.read_text().splitlines())}
     assert story["a"] == story["b"] != story["c"]
     assert "3 items in 2 stories" in result.output
+
+
+def test_cluster_takes_dash_c_and_uses_the_configured_window(tmp_path: Path) -> None:
+    """`newsbot cluster -c FILE`, like every other command (issue 17): the file's [clustering]
+    settings apply, here a one-day active window that a report three days later falls outside."""
+    items: list[dict[str, object]] = [
+        {
+            "id": "first",
+            "title": "Microsoft signs $17.4 billion GPU deal with Nebius for New Jersey site",
+            "published": "2025-09-08T12:00:00Z",
+        },
+        {
+            "id": "days-later",
+            "title": "Nebius lands $17.4bn Microsoft GPU capacity contract in New Jersey",
+            "published": "2025-09-11T12:00:00Z",
+        },
+    ]
+    source = tmp_path / "items.jsonl"
+    write_items(source, items)
+    config = tmp_path / "newsbot.toml"
+    config.write_text("[clustering]\nactive_window_hours = 24\n", encoding="utf-8")
+
+    def stories(*options: str) -> dict[str, str]:
+        target = tmp_path / "assign.jsonl"
+        args = ["cluster", *options, "--input", str(source), "--output", str(target)]
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return {r["id"]: r["story_id"] for r in map(json.loads, target.read_text().splitlines())}
+
+    default = stories()
+    assert default["first"] == default["days-later"]  # within the default two weeks
+    for option in ("-c", "--config"):
+        narrow = stories(option, str(config))
+        assert narrow["first"] != narrow["days-later"], option
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[clustering]\nactive_window_hours = -1\n", encoding="utf-8")
+    target = str(tmp_path / "unused.jsonl")
+    result = CliRunner().invoke(
+        cli, ["cluster", "-c", str(bad), "--input", str(source), "--output", target]
+    )
+    assert result.exit_code == 2
+    assert f"{bad}: clustering.active_window_hours" in result.output

@@ -25,7 +25,7 @@ def test_terminal_shows_a_bar_with_outcome_counts(caplog: pytest.LogCaptureFixtu
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=120, color_system=None)
     with (
-        caplog.at_level(logging.INFO, logger="newsbot.poll"),
+        caplog.at_level(logging.INFO, logger="bot.daemon.progress"),
         PollProgress(len(RESULTS), interactive=True, console=console) as progress,
     ):
         for result in RESULTS:
@@ -39,7 +39,7 @@ def test_terminal_shows_a_bar_with_outcome_counts(caplog: pytest.LogCaptureFixtu
 
 def test_without_a_terminal_each_feed_is_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
     with (
-        caplog.at_level(logging.INFO, logger="newsbot.poll"),
+        caplog.at_level(logging.INFO, logger="bot.daemon.progress"),
         PollProgress(len(RESULTS), interactive=False) as progress,
     ):
         for result in RESULTS:

@@ -138,10 +138,12 @@ def _process(db: Database, ordered: list[ClusterItem], config: ClusterConfig) ->
     help='Where to write one {"id", "story_id"} line per item.',
 )
 @click.option(
+    "-c",
     "--config",
     "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Configuration file whose [clustering] settings to use (default: the global --config).",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Configuration file whose [clustering] settings (active window, semantic) to use "
+    "(default: the global -c / $NEWSBOT_CONFIG).",
 )
 @click.option("--semantic", is_flag=True, help="Add sentence embeddings (the [semantic] extra).")
 @click.pass_context

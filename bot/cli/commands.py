@@ -21,7 +21,7 @@ from bot.text.plural import plural
 if TYPE_CHECKING:
     from bot.daemon.app import Pipeline
 
-log = logging.getLogger("bot.cli")
+log = logging.getLogger(__name__)
 
 
 def _logging(ctx: click.Context, default: str = "WARNING") -> None:
@@ -48,7 +48,7 @@ def check(ctx: click.Context, file: Path | None) -> None:
     obj = app(ctx)
     if file is not None:
         obj.config_path = file
-    settings = obj.settings()
+    settings = obj.require_secrets()
     from bot.matcher import RuleError, load_rules
 
     try:
@@ -82,12 +82,9 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Create or migrate the database schema (the daemon also does this on start)."""
-    from bot.storage import Database, upgrade_schema
     from bot.storage.database import current_revision
 
-    settings = app(ctx).settings()
-    database = Database(settings.resolved_database_url)
-    upgrade_schema(database, revision)
+    database = app(ctx).database(revision=revision)
     click.echo(f"database at revision {current_revision(database)}")
 
 
@@ -102,9 +99,10 @@ def poll(ctx: click.Context, force: bool) -> None:
     from bot.storage.feeds import count_enabled_feeds
 
     settings = app(ctx).settings()
+    db = app(ctx).database()  # an unreachable database ends the command first, in one line
     for warning in config_warnings(settings):
         log.warning("%s", warning)
-    pipeline = build_pipeline(settings)
+    pipeline = build_pipeline(settings, db=db, upgrade=False)
     # The database lists configured and OPML-imported feeds; those dropped from the
     # configuration are no longer polled (logged one per feed).
     pipeline.poller.sync_config()
@@ -194,7 +192,9 @@ def digest(
     from bot.daemon.app import build_pipeline
     from bot.digest.render import render_email_html
 
-    settings = app(ctx).settings()
+    preview = dry_run or fmt is not None or html_file is not None
+    # A preview sends nothing, so it runs without the channels' secrets.
+    settings = app(ctx).settings() if preview else app(ctx).require_secrets()
     if not settings.channels:
         fail("no channels configured (add [[channels]] entries to the configuration)", code=2)
     try:
@@ -205,8 +205,8 @@ def digest(
         )
     except KeyError as exc:
         fail(str(exc.args[0]), code=EXIT_CONFIG)
-    pipeline = build_pipeline(settings)
-    if dry_run or fmt is not None or html_file is not None:
+    pipeline = build_pipeline(settings, db=app(ctx).database(), upgrade=False)
+    if preview:
         for name in names:
             composed, text = pipeline.digests.preview(name, fmt)
             click.echo(f"--- {name} (dry run: nothing stored or sent) ---")
@@ -328,7 +328,7 @@ def run(ctx: click.Context) -> None:
     _logging(ctx, "INFO")
     from bot.daemon.app import run_daemon
 
-    sys.exit(run_daemon(app(ctx).settings()))
+    sys.exit(run_daemon(app(ctx).require_secrets()))
 
 
 @click.command()

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from bot.config import ConfigError, Settings, load_config
 from bot.storage import Database, upgrade_schema
+from bot.storage.database import connection_problem, masked_url
 
 EXIT_CONFIG = 2
 
@@ -31,11 +35,40 @@ class AppContext:
                 fail(str(exc), code=EXIT_CONFIG, prefix="configuration error")
         return self._settings
 
-    def database(self, *, upgrade: bool = True) -> Database:
-        db = Database(self.settings().resolved_database_url)
-        if upgrade:
-            upgrade_schema(db)
+    def require_secrets(self) -> Settings:
+        """The settings, after checking that every channel secret resolves (for the commands
+        that deliver: `check`, `run`, `digest`); exits 2 naming each one that does not."""
+        settings = self.settings()
+        problems = settings.secret_problems()
+        if problems:
+            fail("\n".join(problems), code=EXIT_CONFIG, prefix="configuration error")
+        return settings
+
+    def database(self, *, upgrade: bool = True, revision: str = "head") -> Database:
+        """The configured database, connected (and migrated to `revision` unless `upgrade` is
+        False); exits 2 with one line naming it when it cannot be reached."""
+        url = self.settings().resolved_database_url
+        with database_errors(url):
+            db = Database(url)
+            if upgrade:
+                upgrade_schema(db, revision)
+            else:
+                db.ping()
         return db
+
+
+@contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """A database that refuses or drops the connection ends the command with one line naming
+    it (password masked) and the driver's reason, exit 2, instead of a traceback."""
+    try:
+        yield
+    except OperationalError as exc:
+        fail(
+            f"cannot use the database {masked_url(url)}: {connection_problem(exc)}",
+            code=EXIT_CONFIG,
+            prefix="database error",
+        )
 
 
 def fail(message: str, *, code: int = 1, prefix: str = "error") -> NoReturn:

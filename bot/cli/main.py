@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from bot import __version__
-from bot.cli.common import AppContext, app
+from bot.cli.common import AppContext, app, database_errors
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class NewsbotGroup(click.Group):
+    """The command group; a database connection lost in the middle of a command ends it with
+    one line naming the database, as one that cannot be reached at its start does."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            settings = ctx.obj._settings if isinstance(ctx.obj, AppContext) else None
+            if settings is None:
+                raise
+            with database_errors(settings.resolved_database_url):
+                raise exc from None
+
+
+@click.group(
+    cls=NewsbotGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "-c",
     "--config",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from pydantic import SecretStr, ValidationError
 
-from bot.config.settings import Settings
+from bot.config.settings import SecretUnavailable, Settings
 
 ENV_CONFIG = "NEWSBOT_CONFIG"
 MASK = "***"
@@ -144,6 +145,22 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
         return value
 
     data = mask(settings.model_dump(mode="python", by_alias=True))
+    # Secrets given through the environment show as set (masked) when they resolve.
+    for channel, shown in zip(settings.channels, data.get("channels", []), strict=True):
+        secrets: list[tuple[str, Callable[[], SecretStr | None]]] = []
+        if channel.slack is not None:
+            secrets += [
+                ("webhook_url", channel.slack.resolved_webhook_url),
+                ("bot_token", channel.slack.resolved_bot_token),
+            ]
+        if channel.email is not None:
+            secrets.append(("password", channel.email.resolved_password))
+        section = shown.get(channel.type) or {}
+        for key, resolve in secrets:
+            try:
+                section[key] = mask(resolve())
+            except SecretUnavailable as exc:
+                section[key] = f"<unavailable: {exc.problem}>"
     data["database_url"] = _mask_url(settings.resolved_database_url)
     return dict(data)
 

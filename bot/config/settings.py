@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,6 +22,7 @@ from pydantic import (
 from bot.clustering.config import JOIN_WINDOW_HOURS
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_ENV_ANY = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "rules" / "compute-deals.toml"
 
 
@@ -34,21 +37,106 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def resolve_secret(value: str | None, env_key: str | None, what: str) -> SecretStr | None:
-    """A secret is given inline, as "${ENV_VAR}", or through a *_env key naming a variable."""
+class SecretUnavailable(ValueError):
+    """A secret that cannot be resolved now: its environment variable is not set, or its value
+    is unusable. `key` is the key the operator wrote (``webhook_url_env``, ``password``...)."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(problem)
+        self.key = key
+        self.problem = problem
+
+
+def resolve_secret(
+    value: SecretStr | str | None, env_key: str | None, what: str
+) -> SecretStr | None:
+    """A secret is given inline, as "${ENV_VAR}", or through a *_env key naming a variable.
+
+    Resolved when it is used (delivery, `newsbot check`, the start of `newsbot run`), not when
+    the file is read: commands that deliver nothing need no secrets. Raises SecretUnavailable
+    naming the key and the variable."""
     if env_key:
         if env_key not in os.environ:
-            raise ValueError(f"environment variable {env_key} (named for {what}) is not set")
+            raise SecretUnavailable(f"{what}_env", f"environment variable {env_key} is not set")
         return SecretStr(os.environ[env_key])
     if value is None:
         return None
-    match = _ENV_REF.match(value)
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    match = _ENV_REF.match(text)
     if match:
         name = match.group(1)
         if name not in os.environ:
-            raise ValueError(f"environment variable {name} (named for {what}) is not set")
+            raise SecretUnavailable(what, f"environment variable {name} is not set")
         return SecretStr(os.environ[name])
-    return SecretStr(value)
+    return SecretStr(text)
+
+
+def is_env_reference(value: SecretStr | str | None) -> bool:
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return bool(text and _ENV_REF.match(text))
+
+
+def expand_env_in_url(value: str) -> str:
+    """`${VAR}` anywhere in a database URL, replaced by the variable's value. Each part of the
+    URL is expanded on its own and the URL re-rendered, so a password with '@', ':' or '/' in
+    it stays the password."""
+    names = list(dict.fromkeys(_ENV_ANY.findall(value)))
+    if not names:
+        return value
+    missing = [name for name in names if name not in os.environ]
+    if missing:
+        listed = ", ".join(missing)
+        verb = "is" if len(missing) == 1 else "are"
+        raise ValueError(f"environment variable {listed} {verb} not set")
+
+    def expand(text: str) -> str:
+        return _ENV_ANY.sub(lambda m: os.environ[m.group(1)], text)
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(value)
+    except Exception:  # a variable where the URL grammar wants, say, a port number
+        return expand(value)
+    query = {
+        key: tuple(expand(v) for v in item) if isinstance(item, tuple) else expand(item)
+        for key, item in url.query.items()
+    }
+    url = url.set(
+        username=expand(url.username) if url.username else url.username,
+        password=expand(str(url.password)) if url.password is not None else None,
+        host=expand(url.host) if url.host else url.host,
+        database=expand(url.database) if url.database else url.database,
+        query=query,
+    )
+    return url.render_as_string(hide_password=False)
+
+
+_DOMAIN = re.compile(r"(?:[^\s@<>()\[\],;:\"\\.]+\.)*[^\s@<>()\[\],;:\"\\.]+|\[[0-9A-Fa-f:.]+\]")
+_LOCAL = re.compile(r"[^\s@<>()\[\],;:\"\\]+")
+
+
+def email_address(value: str) -> str:
+    """One e-mail address, with or without a display name: 'newsbot <bot@example.com>'."""
+    from email.headerregistry import Address
+    from email.utils import getaddresses
+
+    expected = f"expected one e-mail address such as 'newsbot <newsbot@example.com>', got {value!r}"
+    parsed = getaddresses([value])
+    if len(parsed) != 1:
+        raise ValueError(expected)
+    name, address = parsed[0]
+    local, at, domain = address.rpartition("@")
+    if not at or not _LOCAL.fullmatch(local) or not _DOMAIN.fullmatch(domain):
+        raise ValueError(expected)
+    try:
+        Address(display_name=name, username=local, domain=domain)
+    except (ValueError, TypeError):
+        raise ValueError(expected) from None
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(email_address)]
 
 
 class FeedSettings(Strict):
@@ -138,27 +226,58 @@ class SlackSettings(Strict):
     api_base_url: str = "https://slack.com/api/"
     on_update: Literal["thread", "edit", "none"] = "thread"
 
-    @model_validator(mode="before")
+    @field_validator("webhook_url")
     @classmethod
-    def _secrets(cls, data: object) -> object:
-        if isinstance(data, dict):
-            data = dict(data)
-            for key in ("webhook_url", "bot_token"):
-                secret = resolve_secret(data.get(key), data.get(f"{key}_env"), key)
-                data[key] = secret
-        return data
+    def _webhook_is_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not is_env_reference(value):
+            _check_webhook(value.get_secret_value())
+        return value
 
     @model_validator(mode="after")
     def _one_way(self) -> SlackSettings:
-        if self.webhook_url is None and self.bot_token is None:
+        if not self.has_webhook and not self.uses_bot_token:
             raise ValueError("expected webhook_url (incoming webhook) or bot_token + channel")
-        if self.bot_token is not None and not self.channel:
+        if self.uses_bot_token and not self.channel:
             raise ValueError("bot_token needs channel (a channel id such as C0123456789)")
-        if self.webhook_url is not None:
-            url = self.webhook_url.get_secret_value()
-            if not url.startswith(("https://", "http://")):
-                raise ValueError("webhook_url: expected an https:// URL")
         return self
+
+    @property
+    def has_webhook(self) -> bool:
+        return self.webhook_url is not None or self.webhook_url_env is not None
+
+    @property
+    def uses_bot_token(self) -> bool:
+        return self.bot_token is not None or self.bot_token_env is not None
+
+    def resolved_webhook_url(self) -> SecretStr | None:
+        """The webhook URL, from the file or the environment (raises SecretUnavailable)."""
+        secret = resolve_secret(self.webhook_url, self.webhook_url_env, "webhook_url")
+        if secret is not None:
+            try:
+                _check_webhook(secret.get_secret_value())
+            except ValueError as exc:
+                key = "webhook_url_env" if self.webhook_url_env else "webhook_url"
+                where = self.webhook_url_env or str(self.webhook_url)
+                raise SecretUnavailable(key, f"{exc} in {where}") from None
+        return secret
+
+    def resolved_bot_token(self) -> SecretStr | None:
+        """The bot token, from the file or the environment (raises SecretUnavailable)."""
+        return resolve_secret(self.bot_token, self.bot_token_env, "bot_token")
+
+    def secret_problems(self) -> list[SecretUnavailable]:
+        problems = []
+        for resolve in (self.resolved_webhook_url, self.resolved_bot_token):
+            try:
+                resolve()
+            except SecretUnavailable as exc:
+                problems.append(exc)
+        return problems
+
+
+def _check_webhook(url: str) -> None:
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("expected an https:// URL")
 
 
 class EmailSettings(Strict):
@@ -168,29 +287,22 @@ class EmailSettings(Strict):
     username: str | None = None
     password: SecretStr | None = None
     password_env: str | None = None
-    from_addr: str = Field(alias="from")
-    to: Annotated[list[str], Field(min_length=1)]
+    from_addr: EmailAddress = Field(alias="from")
+    to: Annotated[list[EmailAddress], Field(min_length=1)]
     timeout: Annotated[float, Field(gt=0)] = 30.0
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _secrets(cls, data: object) -> object:
-        if isinstance(data, dict):
-            data = dict(data)
-            data["password"] = resolve_secret(
-                data.get("password"), data.get("password_env"), "password"
-            )
-        return data
+    def resolved_password(self) -> SecretStr | None:
+        """The SMTP password, from the file or the environment (raises SecretUnavailable)."""
+        return resolve_secret(self.password, self.password_env, "password")
 
-    @field_validator("to")
-    @classmethod
-    def _addresses(cls, value: list[str]) -> list[str]:
-        for addr in value:
-            if "@" not in addr:
-                raise ValueError(f"expected e-mail addresses, got {addr!r}")
-        return value
+    def secret_problems(self) -> list[SecretUnavailable]:
+        try:
+            self.resolved_password()
+        except SecretUnavailable as exc:
+            return [exc]
+        return []
 
     @model_validator(mode="after")
     def _plain_only_locally(self) -> EmailSettings:
@@ -268,6 +380,47 @@ class Settings(Strict):
                 raise ValueError(f"feed {feed.url!r} is listed twice")
             urls.add(feed.url)
         return self
+
+    @field_validator("database_url")
+    @classmethod
+    def _expand_variables(cls, value: str | None) -> str | None:
+        return expand_env_in_url(value) if value else value
+
+    def secret_problems(self) -> list[str]:
+        """Every channel secret that cannot be resolved now, as 'FILE: KEY: problem' lines."""
+        source = self.source or "<defaults>"
+        lines = []
+        for index, channel in enumerate(self.channels):
+            for section, settings in (("slack", channel.slack), ("email", channel.email)):
+                if settings is None:
+                    continue
+                for problem in settings.secret_problems():
+                    key = f"channels[{index}].{section}.{problem.key}"
+                    lines.append(f"{source}: {key}: {problem.problem}")
+        return lines
+
+    def known_secrets(self) -> list[str]:
+        """The channel secrets and the database password that resolve now (for redaction)."""
+        values: list[str] = []
+        for channel in self.channels:
+            resolvers: list[Callable[[], SecretStr | None]] = []
+            if channel.slack is not None:
+                resolvers += [channel.slack.resolved_webhook_url, channel.slack.resolved_bot_token]
+            if channel.email is not None:
+                resolvers.append(channel.email.resolved_password)
+            for resolve in resolvers:
+                try:
+                    secret = resolve()
+                except SecretUnavailable:
+                    continue
+                if secret is not None:
+                    values.append(secret.get_secret_value())
+        from sqlalchemy.engine import make_url
+
+        password = make_url(self.resolved_database_url).password
+        if isinstance(password, str):
+            values.append(password)
+        return values
 
     @property
     def resolved_database_url(self) -> str:

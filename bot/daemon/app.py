@@ -42,6 +42,8 @@ from bot.daemon.instances import Presence, release_all_leases
 from bot.daemon.logs import redact, register_secrets
 from bot.matcher import RuleSet, load_rules
 from bot.storage import Database, upgrade_schema
+from bot.storage.database import connection_problem, masked_url
+from bot.storage.digests import ChannelFailure, failing_channels
 from bot.storage.feeds import count_unhealthy_feeds
 from bot.text.plural import plural
 from bot.worker import DigestService, Poller, StoryProcessor
@@ -54,6 +56,9 @@ HOUSEKEEPING_INTERVAL_S = 6 * 3600
 HOUSEKEEPING_FIRST_DELAY_S = 300
 DB_RETRY_ATTEMPTS = 6
 DB_RETRY_MAX_DELAY_S = 30.0
+# /healthz fails for a channel whose last delivery failed permanently, or whose last this many
+# attempts failed transiently (one refused connection is a blip; three in a row is an outage).
+CHANNEL_FAILURES_UNHEALTHY = 3
 
 
 @dataclass
@@ -79,7 +84,7 @@ def build_pipeline(
 
     `rules` replaces the configured rule file (`newsbot eval --all-relevant` matches with a rule
     set that keeps every entry); parser processes receive it pickled."""
-    register_secrets(_secrets(settings))
+    register_secrets(settings.known_secrets())
     database = db or Database(settings.resolved_database_url)
     if upgrade:
         upgrade_schema(database)
@@ -101,19 +106,6 @@ def build_pipeline(
     )
     digests = DigestService(settings, database, instance=instance, clock=clock)
     return Pipeline(settings, database, processor, poller, digests, instance)
-
-
-def _secrets(settings: Settings) -> list[str | None]:
-    values: list[str | None] = []
-    for channel in settings.channels:
-        if channel.slack is not None:
-            for secret in (channel.slack.webhook_url, channel.slack.bot_token):
-                values.append(secret.get_secret_value() if secret else None)
-        if channel.email is not None and channel.email.password is not None:
-            values.append(channel.email.password.get_secret_value())
-    url = make_url(settings.resolved_database_url)
-    values.append(url.password if isinstance(url.password, str) else None)
-    return values
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
@@ -183,7 +175,8 @@ class SingleInstanceLock:
 class Daemon:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.pipeline = build_pipeline(settings)
+        # The schema is brought up to date in serve(), once the database answers.
+        self.pipeline = build_pipeline(settings, upgrade=False)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.presence = Presence(self.pipeline.db, self.pipeline.instance)
         self.health = HealthServer(
@@ -196,6 +189,7 @@ class Daemon:
         self.started_at = datetime.now(UTC)
         self.last_poll_ok: datetime | None = None
         self.last_poll_error: str | None = None
+        self.database_error: str | None = "not connected yet"
 
     def _track(self, job: Callable[[], Awaitable[None]], name: str) -> Any:
         """Run a job as a tracked task (so shutdown can wait for it), retrying it with
@@ -237,7 +231,7 @@ class Daemon:
                 log.warning(
                     "job %s: database unavailable (%s); retry %d in %.1fs",
                     name,
-                    redact(str(exc.orig if isinstance(exc, DBAPIError) else exc)).strip(),
+                    redact(connection_problem(exc)),
                     attempt,
                     delay,
                 )
@@ -283,7 +277,11 @@ class Daemon:
                 except Exception as exc:
                     if is_database_unavailable(exc):
                         raise
-                    log.exception("catching up the digest of %s failed", channel.name)
+                    log.exception(
+                        "catching up the digest of %s failed",
+                        channel.name,
+                        extra={"channel": channel.name},
+                    )
 
     async def housekeeping_job(self) -> None:
         report = await asyncio.to_thread(
@@ -309,15 +307,33 @@ class Daemon:
             reasons.append(f"last poll failed: {self.last_poll_error}")
         try:
             await asyncio.wait_for(asyncio.to_thread(self.pipeline.db.ping), timeout=5.0)
-            database = "ok"
+            database = "ok" if self.database_error is None else "connecting"
         except Exception as exc:
-            database = redact(f"{type(exc).__name__}: {exc}").strip()[:300] or "timeout"
-            reasons.append(f"database does not answer: {database}")
+            problem = "timeout" if isinstance(exc, TimeoutError) else connection_problem(exc)
+            database = f"unreachable: {redact(problem)[:300]}"
+            reasons.append(f"database unreachable: {redact(problem)[:300]}")
+        channels: dict[str, str] = {}
+        if database == "ok":
+            failing = await asyncio.to_thread(self._failing_channels)
+            for channel in self.settings.channels:
+                failure = failing.get(channel.name)
+                if failure is None:
+                    channels[channel.name] = "ok"
+                    continue
+                what = (
+                    "the last delivery failed permanently"
+                    if failure.permanent
+                    else f"the last {plural(failure.failures, 'delivery', 'deliveries')} failed"
+                )
+                error = redact(failure.last_error or "no error recorded")[:300]
+                channels[channel.name] = f"failing: {what}"
+                reasons.append(f"channel {channel.name}: {what}: {error}")
         stale = age is None or age > max_age
-        healthy = not stale and database == "ok"
+        healthy = not stale and database == "ok" and all(v == "ok" for v in channels.values())
         return healthy, {
             "status": "ok" if healthy else "unhealthy",
             "reasons": reasons,
+            "channels": channels,
             "instance": self.pipeline.instance,
             "last_poll_ok": self.last_poll_ok.isoformat() if self.last_poll_ok else None,
             "last_poll_age_s": round(age, 1) if age is not None else None,
@@ -326,13 +342,21 @@ class Daemon:
             "uptime_s": round((now - self.started_at).total_seconds(), 1),
         }
 
+    def _failing_channels(self) -> dict[str, ChannelFailure]:
+        with self.pipeline.db.session() as session:
+            return failing_channels(
+                session,
+                [channel.name for channel in self.settings.channels],
+                after=CHANNEL_FAILURES_UNHEALTHY,
+            )
+
     async def digest_job(self, channel: str, period: datetime | None = None) -> None:
         if period is None:
             period = latest_fire_time(self._cron(channel), datetime.now(UTC))
         run = await self.pipeline.digests.run(
             channel, period_key=f"scheduled:{period.isoformat()}", kind="scheduled"
         )
-        log.info("digest %s: %s", channel, run.status)
+        log.info("digest %s: %s", channel, run.status, extra={"channel": channel})
 
     async def outbox_job(self) -> None:
         await self.pipeline.digests.deliver_due()
@@ -403,6 +427,11 @@ class Daemon:
         log.info("SIGHUP: reloading the configuration from %s", source)
         try:
             settings = await asyncio.to_thread(load_config, source)
+            # As at start (`newsbot run`): every channel secret must resolve in this process's
+            # environment, which a reload does not change.
+            problems = settings.secret_problems()
+            if problems:
+                raise ValueError("; ".join(problems))
             pipeline = await asyncio.to_thread(
                 build_pipeline,
                 settings,
@@ -410,7 +439,7 @@ class Daemon:
                 instance=self.pipeline.instance,
                 upgrade=False,
             )
-        except Exception as exc:  # ConfigError, RuleError: the operator's to fix
+        except Exception as exc:  # ConfigError, RuleError, a secret: the operator's to fix
             log.error(
                 "configuration not reloaded, still running with the previous one: %s",
                 redact(str(exc)),
@@ -422,6 +451,10 @@ class Daemon:
             log.warning("%s", warning)
         self.settings = settings
         self.pipeline = pipeline
+        if self.database_error is not None:
+            # Still waiting for the database: serve() syncs and schedules once it answers.
+            log.info("configuration reloaded from %s (the database is not connected yet)", source)
+            return True
         await self._sync_feeds()
         if not self._stopping:
             self._schedule_digests()
@@ -458,18 +491,6 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
         for warning in config_warnings(self.settings):
             log.warning("%s", warning)
-        # Feeds dropped from the configuration stop being polled now (one log line each).
-        await self._sync_feeds()
-        if self.pipeline.db.is_sqlite:
-            feeds, digests = await asyncio.to_thread(release_all_leases, self.pipeline.db)
-            if feeds or digests:
-                log.info(
-                    "took over %s and %s of a previous run",
-                    plural(feeds, "feed lease"),
-                    plural(digests, "digest lease"),
-                )
-        else:
-            await asyncio.to_thread(self.presence.announce)
         try:
             host, port = await self.health.start()
         except OSError as exc:
@@ -483,6 +504,10 @@ class Daemon:
             self.pipeline.db.dispose()
             return 2
         log.info("health and metrics on http://%s:%d/healthz and /metrics", host, port)
+        if not await self.connect(stop):
+            return await self._shutdown()
+        # Feeds dropped from the configuration stop being polled now (one log line each).
+        await self._sync_feeds()
         self.schedule()
         self.scheduler.start()
         log.info(
@@ -492,7 +517,9 @@ class Daemon:
             self.pipeline.instance,
         )
         await stop.wait()
-        log.info("stopping: no new jobs; waiting for %d in-flight jobs", len(self._inflight))
+        log.info(
+            "stopping: no new jobs; waiting for %s", plural(len(self._inflight), "in-flight job")
+        )
         self._stopping = True
         self.scheduler.pause()  # no new runs; unlike shutdown, running jobs are left alone
         if self._inflight:
@@ -506,11 +533,61 @@ class Daemon:
                     "%s did not finish within the grace period", plural(len(pending), "job")
                 )
         self.scheduler.shutdown(wait=False)
+        return await self._shutdown()
+
+    async def _shutdown(self) -> int:
         await self.health.stop()
         self.presence.close()
         self.pipeline.db.dispose()
         log.info("stopped")
         return 0
+
+    def _prepare_database(self) -> None:
+        """Migrate the schema, then take over a previous run's leases (SQLite) or announce
+        this instance (PostgreSQL)."""
+        upgrade_schema(self.pipeline.db)
+        if self.pipeline.db.is_sqlite:
+            feeds, digests = release_all_leases(self.pipeline.db)
+            if feeds or digests:
+                log.info(
+                    "took over %s and %s of a previous run",
+                    plural(feeds, "feed lease"),
+                    plural(digests, "digest lease"),
+                )
+        else:
+            self.presence.announce()
+
+    async def connect(self, stop: asyncio.Event) -> bool:
+        """Wait for the database, retrying with backoff (1 s doubling to 30 s) and one log line
+        per retry, while /healthz says it is unreachable; False when stopped meanwhile."""
+        shown = masked_url(self.pipeline.db.url)
+        attempt = 0
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self._prepare_database)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                attempt += 1
+                self.database_error = redact(connection_problem(exc))
+                delay = min(DB_RETRY_MAX_DELAY_S, 2.0 ** min(attempt - 1, 5))
+                metrics.database_retry("connect")
+                log.warning(
+                    "database %s unreachable: %s; retry %d in %.0fs",
+                    shown,
+                    self.database_error,
+                    attempt,
+                    delay,
+                    extra={"database": shown, "attempt": attempt},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                continue
+            if attempt:
+                log.info("database %s answers after %s", shown, plural(attempt, "failed attempt"))
+            self.database_error = None
+            return True
+        return False
 
 
 def _restart_only_changes(old: Settings, new: Settings) -> list[str]:

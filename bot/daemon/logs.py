@@ -1,5 +1,8 @@
 """Logging set-up: readable lines or JSON (python-json-logger), with secrets redacted.
 
+Loggers are named after their module (`logging.getLogger(__name__)`: `bot.worker.poll`,
+`bot.daemon.app`), one scheme, so `logger` tells where a line comes from.
+
 Secrets (webhook URLs, tokens, passwords) are registered once from the configuration and
 replaced in every record, whatever code path logged them.
 """
@@ -8,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -40,17 +45,32 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class UtcJsonFormatter(JsonFormatter):
+    """One JSON object per line: `time` in ISO 8601 UTC with its zone
+    (2025-01-31T08:00:00.123+00:00), `level`, `logger` (the module: `bot.worker.poll`),
+    `message`, and whatever the call passed in `extra=` as fields of their own (`feed`, the
+    feed's URL; `story`, a story id; `channel`, a channel name; `digest`, an outbox id)."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
 def configure_logging(level: str = "INFO", json_format: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if json_format:
         handler.setFormatter(
-            JsonFormatter(
+            UtcJsonFormatter(
                 "%(asctime)s %(levelname)s %(name)s %(message)s",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             )
         )
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        text = logging.Formatter(
+            "%(asctime)s.%(msecs)03dZ %(levelname)-7s %(name)s: %(message)s",
+            datefmt="%Y-%m-%dT%H:%M:%S",
+        )
+        text.converter = time.gmtime  # UTC, marked Z, like the JSON lines
+        handler.setFormatter(text)
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     for old in list(root.handlers):

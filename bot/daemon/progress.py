@@ -16,7 +16,7 @@ from bot.text.plural import plural
 if TYPE_CHECKING:
     from bot.worker.poll import FeedResult
 
-log = logging.getLogger("newsbot.poll")
+log = logging.getLogger(__name__)
 
 
 class PollProgress:
@@ -51,13 +51,20 @@ class PollProgress:
             counts = " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
             self._progress.update(self._task, advance=1, counts=counts)  # type: ignore[arg-type]
         elif result.outcome == "error":
-            log.warning("%s: %s (%s)", result.url, result.error_class, result.error)
+            log.warning(
+                "%s: %s (%s)",
+                result.url,
+                result.error_class,
+                result.error,
+                extra={"feed": result.url, "error_class": result.error_class},
+            )
         else:
             log.info(
                 "%s: %s, %s",
                 result.url,
                 result.outcome,
                 plural(result.new_entries, "new entry", "new entries"),
+                extra={"feed": result.url},
             )
 
     def __exit__(

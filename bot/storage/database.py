@@ -66,6 +66,23 @@ class Database:
         self.engine.dispose()
 
 
+def masked_url(url: str) -> str:
+    """The URL to show or log: the password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def connection_problem(exc: BaseException) -> str:
+    """What the driver said about a failed connection, on one line (psycopg's messages span
+    several: "... failed: Connection refused / Is the server running ...?")."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc)
+    text = text.split("\n(Background on this error")[0]
+    return " ".join(text.split()) or type(exc).__name__
+
+
 def alembic_config(url: str) -> Any:
     from alembic.config import Config
 

@@ -307,3 +307,39 @@ def recent_digests(session: Session, limit: int = 50) -> list[Digest]:
             select(Digest).order_by(Digest.created_at.desc(), Digest.id.desc()).limit(limit)
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFailure:
+    """A channel whose latest delivery attempts failed: how many in a row, and the last error."""
+
+    failures: int
+    permanent: bool
+    last_error: str | None
+
+
+def failing_channels(
+    session: Session, channels: Sequence[str], *, after: int
+) -> dict[str, ChannelFailure]:
+    """The channels whose latest finished delivery attempt failed permanently, or whose latest
+    `after` attempts all failed (transient errors that keep coming back). A success clears it."""
+    failing: dict[str, ChannelFailure] = {}
+    for channel in channels:
+        rows = session.execute(
+            select(Delivery.outcome, Delivery.error)
+            .join(Digest, Digest.id == Delivery.digest_id)
+            .where(Digest.channel == channel, Delivery.outcome != "started")
+            .order_by(Delivery.finished_at.desc(), Delivery.id.desc())
+            .limit(max(after, 1))
+        ).all()
+        streak = 0
+        for outcome, _error in rows:
+            if outcome == "sent":
+                break
+            streak += 1
+        if not streak:
+            continue
+        permanent = rows[0][0] == "permanent"
+        if permanent or streak >= after:
+            failing[channel] = ChannelFailure(streak, permanent, rows[0][1])
+    return failing

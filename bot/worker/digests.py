@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import ChannelSettings, Settings
+from bot.config.settings import SecretUnavailable
 from bot.daemon import metrics
 from bot.digest import PreviousInclusion, StoryView, compose_digest
 from bot.digest.render import (
@@ -168,7 +169,7 @@ def uses_live_updates(channel: ChannelSettings) -> bool:
     return (
         channel.type == "slack"
         and slack is not None
-        and slack.bot_token is not None
+        and slack.uses_bot_token
         and bool(slack.channel)
         and slack.on_update != "none"
     )
@@ -354,6 +355,7 @@ class DigestService:
             outbox_id,
             channel.name,
             plural(len(digest.stories), "story", "stories"),
+            extra={"channel": channel.name, "digest": outbox_id},
         )
         return DigestRun(
             channel=channel.name,
@@ -416,6 +418,7 @@ class DigestService:
                         plural(len(story.sources), "outlet"),
                         "thread reply" if action == "thread" else "message edit",
                         channel.name,
+                        extra={"story": story.story_id, "channel": channel.name},
                     )
         return queued
 
@@ -472,6 +475,7 @@ class DigestService:
                     plural(len(story.sources), "outlet"),
                     story.score,
                     channel.name,
+                    extra={"story": story.story_id, "channel": channel.name},
                 )
         return queued
 
@@ -485,7 +489,11 @@ class DigestService:
                 breaking = await asyncio.to_thread(self.enqueue_breaking, channel.name)
             except Exception:
                 # one channel's problem (say, an unreadable rule file) must not stop the others
-                log.exception("breaking/update check for channel %s failed", channel.name)
+                log.exception(
+                    "breaking/update check for channel %s failed",
+                    channel.name,
+                    extra={"channel": channel.name},
+                )
                 continue
             if updates:
                 report.updates[channel.name] = updates
@@ -562,6 +570,7 @@ class DigestService:
                     row.channel,
                     "the channel is no longer configured",
                     plural(row.story_count, "story", "stories"),
+                    extra={"channel": row.channel, "digest": digest_id},
                 )
                 return "abandoned", reason, None
             attempt_id = start_attempt(session, row, now).id
@@ -591,6 +600,7 @@ class DigestService:
                 channel.name,
                 wait.total_seconds(),
                 exc,
+                extra={"channel": channel.name, "digest": digest_id},
             )
             return "retry", str(exc), wait.total_seconds()
         except PermanentDeliveryError as exc:
@@ -610,6 +620,7 @@ class DigestService:
                 kind,
                 channel.name,
                 exc,
+                extra={"channel": channel.name, "digest": digest_id},
             )
             return "failed", str(exc), None
         with self.db.session() as session:
@@ -625,7 +636,13 @@ class DigestService:
         metrics.digest_sent(
             channel.name, kind, latency_s=(self.clock() - created_at).total_seconds()
         )
-        log.info("digest %d (%s) delivered to %s", digest_id, kind, channel.name)
+        log.info(
+            "digest %d (%s) delivered to %s",
+            digest_id,
+            kind,
+            channel.name,
+            extra={"channel": channel.name, "digest": digest_id},
+        )
         return "sent", None, None
 
     def _configured_channel(self, name: str) -> ChannelSettings | None:
@@ -659,6 +676,10 @@ class DigestService:
         fmt = payload.get("format")
         if fmt == "email":
             assert channel.email is not None
+            try:
+                channel.email.resolved_password()
+            except SecretUnavailable as exc:
+                raise _secret_failure(channel, "email", exc) from None
             mail = email.message_from_string(payload["eml"], policy=email.policy.default)
             receipt = await send_email(mail, channel.email)
             return {"message_id": mail.get("Message-ID"), "refused": receipt.refused}
@@ -696,9 +717,22 @@ class DigestService:
     def _slack_client(self, channel: ChannelSettings) -> SlackBot | SlackWebhook:
         slack = channel.slack
         assert slack is not None
-        if slack.bot_token is not None and slack.channel:
-            return SlackBot(
-                slack.bot_token.get_secret_value(), slack.channel, base_url=slack.api_base_url
-            )
-        assert slack.webhook_url is not None
-        return SlackWebhook(slack.webhook_url.get_secret_value())
+        try:
+            token = slack.resolved_bot_token()
+            webhook = None if token is not None else slack.resolved_webhook_url()
+        except SecretUnavailable as exc:
+            raise _secret_failure(channel, "slack", exc) from None
+        if token is not None and slack.channel:
+            return SlackBot(token.get_secret_value(), slack.channel, base_url=slack.api_base_url)
+        assert webhook is not None
+        return SlackWebhook(webhook.get_secret_value())
+
+
+def _secret_failure(
+    channel: ChannelSettings, section: str, exc: SecretUnavailable
+) -> PermanentDeliveryError:
+    """A secret missing at delivery (the environment of this process lacks it): retrying in
+    this process cannot help, so the attempt fails permanently, naming the key."""
+    return PermanentDeliveryError(
+        f"channel {channel.name}: {section}.{exc.key}: {exc.problem}", code="secret_unavailable"
+    )

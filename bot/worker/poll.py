@@ -227,9 +227,14 @@ class Poller:
             )
         where = config_file_name(self.settings)
         for url in sync.added:
-            log.info("feed %s added (listed in %s)", mask_url(url), where)
+            log.info("feed %s added (listed in %s)", mask_url(url), where, extra=_feed(url))
         for url in sync.restored:
-            log.info("feed %s is listed again in %s: polled again", mask_url(url), where)
+            log.info(
+                "feed %s is listed again in %s: polled again",
+                mask_url(url),
+                where,
+                extra=_feed(url),
+            )
         for removed in sync.removed:
             log.warning(
                 "feed %s is no longer listed in %s: not polled any more; its %s "
@@ -238,6 +243,7 @@ class Poller:
                 where,
                 plural(removed.entries, "entry is", "entries are"),
                 self.settings.daemon.retention_days,
+                extra=_feed(removed.url),
             )
         return sync
 
@@ -581,7 +587,7 @@ class Poller:
         feed.last_checked_at = now
         interval = float(feed.interval_s or self.settings.poll_interval)
         fetch = self.settings.fetch
-        context = {"feed_url": feed.url}
+        context = {"feed": feed.url}
         if outcome.status is FetchStatus.GONE:
             feed.enabled = False
             feed.disabled_reason = f"410 Gone at {now:%Y-%m-%d %H:%M} UTC"
@@ -683,7 +689,7 @@ class Poller:
             plan.unchanged,
             skipped or "none",
             kept,
-            extra={"feed_url": url, "entries_skipped": plan.skipped},
+            extra={**_feed(url), "entries_skipped": plan.skipped},
         )
 
     def _move(self, session: Session, feed: Feed, new_url: str) -> None:
@@ -698,7 +704,7 @@ class Poller:
                 "feed %s moved permanently to %s, already subscribed; disabled",
                 feed.url,
                 new_url,
-                extra={"feed_url": feed.url},
+                extra={"feed": feed.url},
             )
             return
         if feed.configured_url is None:
@@ -707,7 +713,7 @@ class Poller:
             "feed %s moved permanently to %s; stored URL updated",
             feed.url,
             new_url,
-            extra={"feed_url": feed.url},
+            extra={"feed": feed.url},
         )
         feed.url = new_url
 
@@ -722,10 +728,14 @@ def _skipped_summary(skipped: Counter[str]) -> str:
     return f"; {plural(sum(skipped.values()), 'item')} skipped ({parts})"
 
 
+def _feed(url: str) -> dict[str, str]:
+    """The `feed` field of a log line about this feed, credentials in its URL masked as in
+    the message."""
+    return {"feed": mask_url(url)}
+
+
 def _log_recovery(url: str, failures: int) -> None:
-    log.info(
-        "feed %s recovered after %s", url, plural(failures, "failure"), extra={"feed_url": url}
-    )
+    log.info("feed %s recovered after %s", url, plural(failures, "failure"), extra={"feed": url})
 
 
 def _plain_not_modified(arrival: _Arrival) -> bool:

@@ -423,7 +423,7 @@ class StoryProcessor:
         if entry.url:
             self._story_urls.add(entry.url)
         self._refresh_story(session, story, entry, now, from_clusterer=clustered)
-        context = {"story_id": story.id, "entry_id": entry.id, "feed_id": entry.feed_id}
+        context = {"story": story.id, "entry": entry.id, "feed_id": entry.feed_id}
         if created:
             record_event(session, story, "created", entry, now)
             log.info("story %d created: %s", story.id, story.headline, extra=context)

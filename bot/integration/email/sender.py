@@ -23,6 +23,7 @@ from email.utils import getaddresses, parseaddr
 import aiosmtplib
 
 from bot.config import EmailSettings
+from bot.config.settings import SecretUnavailable
 from bot.integration.errors import (
     DeliveryError,
     PermanentDeliveryError,
@@ -53,10 +54,16 @@ async def send_email(
     ``tls_context`` overrides certificate verification (for a private CA). Raises
     :class:`TransientDeliveryError` or :class:`PermanentDeliveryError`.
     """
-    password = settings.password.get_secret_value() if settings.password else None
+    where = f"SMTP {settings.host}:{settings.port}"
+    try:
+        secret = settings.resolved_password()
+    except SecretUnavailable as exc:
+        raise PermanentDeliveryError(
+            f"{where}: {exc.key}: {exc.problem}", code="secret_unavailable"
+        ) from None
+    password = secret.get_secret_value() if secret is not None else None
     sender = parseaddr(settings.from_addr)[1]
     recipients = [address for _, address in getaddresses(settings.to) if address]
-    where = f"SMTP {settings.host}:{settings.port}"
     try:
         errors, _ = await aiosmtplib.send(
             message,
