@@ -10,6 +10,7 @@ import pytest
 
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
 from bot.clustering.merging import brings_other_deal, mergeable
+from bot.clustering.scoring import check_signals
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
@@ -761,3 +762,35 @@ def test_only_a_second_deals_figures_refuse_a_merge(other: str, second_deal: boo
     assert brings_other_deal(first.index.stories[a], second.index.stories[b], config) == (
         second_deal
     )
+
+
+@pytest.mark.parametrize(
+    ("title", "kinds"),
+    [
+        ("New York Times sues OpenAI and Microsoft over use of its articles", {"litigation"}),
+        ("Nvidia revenue jumps 94% to $35.1 billion as data center sales soar", {"results"}),
+        ("OpenAI releases o3-pro and slashes o3 prices by 80%", {"launch"}),
+        ("CoreWeave, a GPU cloud built on Nvidia chips, adds $200M to its Series B", {"financing"}),
+        ("Microsoft signs $9.7 billion AI cloud contract with IREN", {"deal"}),
+        ("Maurice Cheeks is out as Philadelphia 76ers head coach", set()),
+    ],
+)
+def test_event_kinds_of_a_headline(title: str, kinds: set[str]) -> None:
+    assert set(StoryClusterer().read(headline_item("k", title)).kinds) == kinds
+
+
+def test_a_report_of_another_kind_of_event_raises_the_kind_conflict_signal() -> None:
+    """A launch of a company whose deal a story reports is other news: the signal the join model
+    weighs against it fires; a further report of the deal does not raise it."""
+    clusterer = StoryClusterer()
+    deal = clusterer.add(
+        headline_item("a", "OpenAI signs up for Google Cloud capacity as it diversifies", 0)
+    ).story_key
+
+    def kind_conflict(title: str) -> float:
+        reading = clusterer.read(headline_item("x", title, 60))
+        story = clusterer.index.stories[deal]
+        return check_signals(story, reading, clusterer.config, 0.5)["kind_conflict"]
+
+    assert kind_conflict("OpenAI releases o3-pro and slashes o3 prices by 80%") == 1.0
+    assert kind_conflict("Google to supply cloud capacity to OpenAI in a new contract") == 0.0

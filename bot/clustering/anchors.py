@@ -136,19 +136,36 @@ def other_instance(known: Iterable[str], assets: Iterable[str]) -> bool:
     return False
 
 
+# Announcing headlines a story needs before other_counterparty trusts the parties they share
+# while other reports of it announce nothing: one headline's "Irish rival Fyffes" reads as a
+# party "Irish".
+MIN_ANNOUNCEMENTS = 2
+
+
 def other_counterparty(story: StoryState, reading: ItemReading) -> bool:
-    """Deal announcements with other counterparties: every report of the story and the new one
-    announce a deal in their headline, the new headline names a party the story's reports
-    never mention, and the story's headlines name a party the new report never mentions
-    ("Microsoft inks deal with Lambda" against "Microsoft signs $9.7 billion deal with IREN").
-    A report of the same deal names its parties; an analysis or a market wrap, which may not,
-    announces nothing and is left to the join model."""
-    if not reading.announced_parties or story.announcements < len(story.members):
+    """A deal announcement with another counterparty: the new headline announces a deal with a
+    party the story's announcing headlines never name, and leaves out, in its title and lead, a
+    party every one of them names ("Anthropic signs TPU deal with Google" against "xAI sells
+    Colossus 1 capacity to Anthropic"; "Microsoft inks deal with Lambda" against "Microsoft
+    signs $9.7 billion deal with IREN"). The story's announcements are trusted when every
+    report of it announces (and then the new party is one the story never mentions at all) or
+    when MIN_ANNOUNCEMENTS do. A report of the same deal names its parties; an analysis or a
+    market wrap, which may not, announces nothing and is left to the join model."""
+    if not reading.announced_parties or not story.announcements:
         return False
-    if not reading.announced_parties - story.known_terms():
+    if story.announcements == len(story.members):
+        newcomers = reading.announced_parties - story.known_terms()
+    elif story.announcements >= MIN_ANNOUNCEMENTS:
+        newcomers = reading.announced_parties - story.announced_parties.keys()
+    else:
+        return False
+    if not newcomers:
         return False
     words = reading.feats.weights.keys()
-    return any(term not in words for term in story.announced_parties)
+    return any(
+        count == story.announcements and term not in words
+        for term, count in story.announced_parties.items()
+    )
 
 
 def hard_conflict(story: StoryState, reading: ItemReading, config: ClusterConfig) -> bool:

@@ -17,6 +17,7 @@ from bot.clustering.facts import (
     Report,
     announces_deal,
     cited_in_passing,
+    event_kinds,
     fact_lead,
     never_a_party,
     story_facts,
@@ -70,6 +71,8 @@ class ItemReading:
     # The terms of the parties a deal announcement's headline names ("microsoft", "iren" of
     # "Microsoft signs $9.7 billion AI cloud deal with IREN"); empty for any other headline.
     announced_parties: frozenset[str] = frozenset()
+    # The kinds of event the title and first lead sentence report (facts.event_kinds).
+    kinds: frozenset[str] = frozenset()
     vector: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -112,6 +115,7 @@ def read_item(item: ClusterItem, window_hours: float, actor_rarity: float) -> It
         lead=lead,
         fact_parties=fact_parties,
         announced_parties=announced,
+        kinds=event_kinds([*feats.title_terms, *ft.tokens(" ".join(feats.lead_sentences[:1]))]),
     )
 
 

@@ -139,6 +139,9 @@ CHECK_SIGNALS: dict[str, tuple[float, int]] = {
     # and leaves out a party they name ("Anthropic signs TPU deal with Google" against
     # "xAI sells Colossus 1 capacity to Anthropic")
     "announced_swap": (1.0, LOWERS),
+    # the report speaks of a kind of event none of the story's reports speaks of (a launch, a
+    # lawsuit, results, a funding round against a deal): the same companies' other news
+    "kind_conflict": (1.0, LOWERS),
 }
 # Conflicts again, scaled by the text similarity (conflict_signals): two reports of one kind of
 # event read alike (a fight of the same champion, a lease of the same seller), so the closer the
@@ -332,6 +335,9 @@ def check_signals(
         "names_conflict_deal": float(names_conflict and both_deals),
         "other_parties_deal": float(other_parties and both_deals),
         "announced_swap": float(_announced_swap(story, reading)),
+        "kind_conflict": float(
+            bool(reading.kinds) and bool(story.kinds) and not reading.kinds & story.kinds.keys()
+        ),
         "other_parties_announced": float(
             other_parties and bool(headline) and bool(headline_anchors(story, config))
         ),

@@ -104,6 +104,8 @@ class StoryState:
     # Members whose headline announces a deal and names its parties, and those parties' terms
     # (ItemReading.announced_parties) -> members.
     announcements: int = 0
+    # Event kind (ItemReading.kinds) -> members reporting it.
+    kinds: dict[str, int] = field(default_factory=dict)
     announced_parties: dict[str, int] = field(default_factory=dict)
     # Cached derived values keyed by the state they were computed for (see anchors.py).
     cache: dict[str, tuple[Any, Any]] = field(default_factory=dict)
@@ -177,6 +179,7 @@ def to_json(story: StoryState, lent_titles: list[str], unposted: list[str]) -> d
         "title_figures": [[k, v, n] for (k, v), n in s.title_figures.items()],
         "parties": s.parties,
         "announcements": s.announcements,
+        "kinds": s.kinds,
         "announced_parties": s.announced_parties,
         "years": {str(year): count for year, count in s.years.items()},
         "dated_years": {str(year): count for year, count in s.dated_years.items()},
@@ -226,6 +229,7 @@ def from_json(story_key: str, state: dict[str, Any]) -> StoryState:
         title_figures={(str(k), float(v)): int(n) for k, v, n in state.get("title_figures", [])},
         parties={str(p): int(c) for p, c in state.get("parties", {}).items()},
         announcements=int(state.get("announcements", 0)),
+        kinds={str(k): int(c) for k, c in state.get("kinds", {}).items()},
         announced_parties={str(p): int(c) for p, c in state.get("announced_parties", {}).items()},
     )
     story.norm = centroid_norm(story.centroid)
@@ -268,6 +272,7 @@ def record_reading(story: StoryState, reading: ItemReading, max_terms: int) -> N
     count_all(story.title_figures, set(reading.headline_figures))
     count_all(story.title_parties, reading.parties)
     count_all(story.parties, reading.fact_parties)
+    count_all(story.kinds, reading.kinds)
     if reading.announced_parties:
         story.announcements += 1
         count_all(story.announced_parties, reading.announced_parties)
@@ -314,6 +319,7 @@ def fold_into(keep: StoryState, gone: StoryState) -> None:
         (keep.title_parties, gone.title_parties),
         (keep.parties, gone.parties),
         (keep.announced_parties, gone.announced_parties),
+        (keep.kinds, gone.kinds),
     ):
         add_counts(counts_keep, counts_gone)
     add_counts(keep.years, gone.years)

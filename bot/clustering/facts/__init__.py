@@ -51,12 +51,13 @@ from bot.clustering.facts.figures import cited_in_passing
 from bot.clustering.facts.leads import fact_lead, lead_sentences
 from bot.clustering.facts.segments import announces_deal
 from bot.clustering.facts.story import Report, story_facts
-from bot.clustering.facts.vocabulary import never_a_party, template_word
+from bot.clustering.facts.vocabulary import event_kinds, never_a_party, template_word
 
 __all__ = [
     "Report",
     "announces_deal",
     "cited_in_passing",
+    "event_kinds",
     "fact_lead",
     "lead_sentences",
     "never_a_party",

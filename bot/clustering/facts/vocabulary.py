@@ -194,3 +194,33 @@ def is_rare(folded: str) -> bool:
     if zipf_frequency(folded, "en") >= 3.0:
         return False
     return zipf_frequency(ft.stem(folded), "en") < 3.3
+
+
+# The kinds of event a headline or lead sentence reports, by the words that say them (clusterer
+# stems): two reports of one event report the same kind of thing. A report of a lawsuit, of
+# quarterly results or of a product launch about a company is not its deal's report, however
+# much else they share (the company's name is most of a short headline).
+EVENT_KINDS: dict[str, frozenset[str]] = {
+    "litigation": _words(
+        "sue lawsuit court judge trial verdict allege alleging antitrust probe fine fined charge"
+    ),
+    "results": _words("revenue revenu profit earning quarter quarterly guidance outlook forecast"),
+    "launch": _words("launch launche release unveil debut introduce review preview"),
+    "financing": _words("raise fundraise funding round serie valuation ipo loan borrow debt bond"),
+    "workforce": _words("layoff job staff resign hire ceo"),
+    "outage": _words("outage disrupt disruption"),
+    "policy": _words(
+        "export curb ban restrict restriction tariff law regulator rezoning moratorium rule"
+    ),
+    # Narrower than DEAL_TERMS, whose "sales", "value" and "capacity" are also results' words.
+    "deal": _words(
+        "lease leas rent rental sign ink agreement deal contract pact supply supplie supplier "
+        "order commit commitment tenant customer ppa offload reserve spend tap"
+    ),
+}
+
+
+def event_kinds(terms: list[str]) -> frozenset[str]:
+    """The EVENT_KINDS these terms (clusterer stems) speak of."""
+    present = set(terms)
+    return frozenset(kind for kind, words in EVENT_KINDS.items() if present & words)
