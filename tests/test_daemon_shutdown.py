@@ -44,7 +44,7 @@ def test_sigterm_waits_for_the_poll_in_flight(
     finally:
         daemon.stop()
     assert code == 0, daemon.output
-    assert "waiting for 1 in-flight jobs" in daemon.output
+    assert "waiting for 1 in-flight job" in daemon.output
     stored = "SELECT count(*) FROM feeds WHERE last_success_at IS NOT NULL"
     assert scalar(db_url, stored) == len(urls)  # the slow feed finished before the exit
     assert scalar(db_url, "SELECT count(*) FROM entries WHERE processed_at IS NULL") == 0

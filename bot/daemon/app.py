@@ -517,7 +517,9 @@ class Daemon:
             self.pipeline.instance,
         )
         await stop.wait()
-        log.info("stopping: no new jobs; waiting for %d in-flight jobs", len(self._inflight))
+        log.info(
+            "stopping: no new jobs; waiting for %s", plural(len(self._inflight), "in-flight job")
+        )
         self._stopping = True
         self.scheduler.pause()  # no new runs; unlike shutdown, running jobs are left alone
         if self._inflight:
