@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import require_shared
 
 from bot.clustering import ClusterItem, StoryClusterer
 from bot.clustering.facts import Report, fact_lead, lead_sentences, story_facts
@@ -116,14 +117,15 @@ def demo_reports() -> dict[str, list[Report]]:
 
 def seed_reports() -> list[Report]:
     reports = []
-    for path in sorted((SHARED / "seeds").glob("*.txt")):
+    for path in sorted(require_shared(SHARED / "seeds").glob("*.txt")):
         title, _, text = path.read_text(encoding="utf-8").partition("\n")
         reports.append(Report(title.strip(), "", text))
     return reports
 
 
 def dev_reports() -> dict[int, Report]:
-    rows = (SHARED / "data" / "relevance" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    path = require_shared(SHARED / "data" / "relevance" / "dev.jsonl")
+    rows = path.read_text(encoding="utf-8").splitlines()
     out = {}
     for index, line in enumerate(rows):
         row = json.loads(line)
