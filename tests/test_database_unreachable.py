@@ -7,13 +7,10 @@ such database or no such user."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,7 +20,7 @@ import pytest
 from conftest import PG_URL
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from support.daemon_proc import DaemonProcess, wait_for, write_config
+from support.daemon_proc import DaemonProcess, healthz, wait_for, write_config
 
 from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
@@ -107,14 +104,6 @@ def test_commands_name_a_missing_postgres_database_or_user_in_one_line(
 def feeds() -> Iterator[FeedServer]:
     with FeedServer(render_demo_feeds(datetime.now(UTC))) as server:
         yield server
-
-
-def healthz(base: str) -> tuple[int, dict[str, object]]:
-    try:
-        with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def retry_lines(output: str) -> list[str]:

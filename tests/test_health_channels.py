@@ -3,9 +3,6 @@ last error (issue 17): before, every digest failed while `/healthz` stayed 200."
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +11,7 @@ import pytest
 from support.daemon_proc import (
     DaemonProcess,
     email_channel,
+    healthz,
     scalar,
     slack_channel,
     wait_for,
@@ -30,14 +28,6 @@ from bot.demo.server import FeedServer
 def feeds() -> Iterator[FeedServer]:
     with FeedServer(render_demo_feeds(datetime.now(UTC))) as server:
         yield server
-
-
-def healthz(base: str) -> tuple[int, dict[str, object]]:
-    try:
-        with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def test_a_channel_whose_deliveries_fail_makes_healthz_fail_naming_it(

@@ -13,11 +13,22 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+
+
+def healthz(base: str) -> tuple[int, dict[str, object]]:
+    """The status and JSON body of the daemon's /healthz at `base` (http://host:port)."""
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 60.0, what: str = "") -> None:
