@@ -450,3 +450,16 @@ def _print(scores: Sequence[tuple[str, Score]]) -> None:
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))
     _print(list(score_known().items()))
+
+
+def test_a_possessive_region_after_a_comma_names_an_owner_not_a_city() -> None:
+    """ "AMD, Saudi Arabia's Humain": two parties, not a city "AMD" in Saudi Arabia; "Abilene,
+    Texas" stays a place."""
+    facts = story_facts(
+        [Report("AMD, Saudi Arabia's Humain to invest $10 billion in AI infrastructure", "")]
+    )
+    assert [p.casefold() for p in facts.parties] == ["amd", "humain"]
+    assert not any("AMD" in place for place in facts.places)
+    city = story_facts([Report("Crusoe expands its campus in Abilene, Texas to 1.2 GW", "")])
+    assert city.places == ["Abilene, Texas"]
+    assert [p.casefold() for p in city.parties] == ["crusoe"]

@@ -141,10 +141,12 @@ def _following_region(span: Span, later: list[Span]) -> list[Word] | None:
     first = nxt.words[0]
     if first.start - span.words[-1].end > 3:
         return None
-    if region_of(nxt.words) is not None:
+    # "AMD, Saudi Arabia's Humain": a list of parties, the second one the region's own company
+    # (a possessive region names an owner, not where the city is).
+    if region_of(nxt.words) is not None and not nxt.words[-1].possessive:
         return nxt.words
     for size in range(len(nxt.words) - 1, 0, -1):
-        if region_of(nxt.words[:size]) is not None:
+        if region_of(nxt.words[:size]) is not None and not nxt.words[size - 1].possessive:
             return nxt.words[:size]
     return None
 
