@@ -106,14 +106,11 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    stream = relevance_stream()
-    if not stream:
+    written = write_relevance_stream(Path(argv[0]))
+    if not written:
         print("the shared data (seeds, relevance sets) is missing", file=sys.stderr)
         return 1
-    with Path(argv[0]).open("w", encoding="utf-8") as out:
-        for item in stream:
-            out.write(json.dumps(item) + "\n")
-    print(f"{len(stream)} items, {len({i['cluster_id'] for i in stream})} events -> {argv[0]}")
+    print(f"{written} items -> {argv[0]}")
     return 0
 
 
