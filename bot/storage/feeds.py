@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -61,28 +62,15 @@ def sync_feeds(
     a 301/308 the row's `url` is the new address and `configured_url` the old one, which the
     configuration still lists; adding that as a new feed would poll the feed twice.
     """
-    existing: dict[str, Feed] = {}
     rows = list(session.scalars(select(Feed)))
-    for feed in rows:
-        existing[feed.url] = feed
-        if feed.configured_url:
-            existing.setdefault(feed.configured_url, feed)
+    existing = _by_address(rows)
     report = FeedSync()
     listed: set[int] = set()
     for configured in feeds:
         row = existing.get(configured.url)
         if row is None:
-            row = Feed(
-                url=configured.url,
-                configured_url=configured.url,
-                name=configured.name,
-                interval_s=configured.interval,
-                enabled=True,
-                created_at=now,
-                next_check_at=now,
-                consecutive_failures=0,
-                config_file=config_file,
-            )
+            row = _new_feed(configured.url, configured.name, now, config_file=config_file)
+            row.interval_s = configured.interval
             session.add(row)
             existing[configured.url] = row
             report.added.append(configured.url)
@@ -98,6 +86,7 @@ def sync_feeds(
             row.name = configured.name
         if row.interval_s != configured.interval:
             row.interval_s = configured.interval
+    removed: list[Feed] = []
     for row in rows:
         if row.id in listed or row.removed_at is not None:
             continue
@@ -106,15 +95,43 @@ def sync_feeds(
         if row.imported_from is None:  # neither configured nor imported: removed
             row.removed_at = now
             row.lease_owner = row.lease_until = None
-            report.removed.append(RemovedFeed(row.url, row.name, 0))
+            removed.append(row)
     session.flush()
-    if report.removed:
+    if removed:
         counts = entry_counts(session)
-        by_url = {row.url: row.id for row in rows}
-        report.removed = [
-            RemovedFeed(r.url, r.name, counts.get(by_url[r.url], 0)) for r in report.removed
-        ]
+        report.removed = [RemovedFeed(r.url, r.name, counts.get(r.id, 0)) for r in removed]
     return report
+
+
+def _by_address(rows: Iterable[Feed]) -> dict[str, Feed]:
+    """Stored feeds by their current URL and by the URL they were configured with (after a
+    301/308 the configuration still lists the old one)."""
+    existing: dict[str, Feed] = {}
+    for row in rows:
+        existing[row.url] = row
+        if row.configured_url:
+            existing.setdefault(row.configured_url, row)
+    return existing
+
+
+def _new_feed(
+    url: str,
+    name: str | None,
+    now: datetime,
+    config_file: str | None = None,
+    imported_from: str | None = None,
+) -> Feed:
+    return Feed(
+        url=url,
+        configured_url=url,
+        name=name,
+        enabled=True,
+        created_at=now,
+        next_check_at=now,
+        consecutive_failures=0,
+        config_file=config_file,
+        imported_from=imported_from,
+    )
 
 
 def entry_counts(session: Session) -> dict[int, int]:
@@ -141,25 +158,12 @@ def import_feeds(
 ) -> FeedImport:
     """Add `feeds` (URL, title) as imported from `source_file`; a removed feed listed there is
     polled again (with its old entries), a stored one is left as it is."""
-    existing: dict[str, Feed] = {}
-    for stored in session.scalars(select(Feed)):
-        existing[stored.url] = stored
-        if stored.configured_url:
-            existing.setdefault(stored.configured_url, stored)
+    existing = _by_address(session.scalars(select(Feed)))
     report = FeedImport()
     for url, title in feeds:
         row = existing.get(url)
         if row is None:
-            row = Feed(
-                url=url,
-                configured_url=url,
-                name=title,
-                enabled=True,
-                created_at=now,
-                next_check_at=now,
-                consecutive_failures=0,
-                imported_from=source_file,
-            )
+            row = _new_feed(url, title, now, imported_from=source_file)
             session.add(row)
             existing[url] = row
             report.added += 1
