@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from support.slack_stand_in import SlackStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -102,3 +103,10 @@ def require_shared(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def seeds() -> list[tuple[str, str]]:
     return [read_seed(p) for p in sorted(require_shared(SEEDS).glob("*.txt"))]
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    """A Slack stand-in (webhook and Web API, limits and errors) on loopback."""
+    with SlackStandIn() as stand_in:
+        yield stand_in

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,12 +23,6 @@ ONE_PLURAL = re.compile(
     r"(?<![\d.,])1 (stories|sources|attempts|feeds|entries|items|reports|outlets|rules|channels"
     r"|digests|recipients|leases|failures|seconds|days|new entries|new stories)\b|\(s\)"
 )
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as stand_in:
-        yield stand_in
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,12 +18,6 @@ from support.slack_stand_in import SlackStandIn
 
 from bot.cli.main import cli
 from bot.storage import Database, upgrade_schema
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as stand_in:
-        yield stand_in
 
 
 @pytest.fixture

@@ -31,12 +31,6 @@ from bot.worker import DigestService
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     upgrade_schema(database)

@@ -35,12 +35,6 @@ def feeds() -> Iterator[FeedServer]:
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
 def smtp() -> Iterator[SMTPServer]:
     with smtp_server() as server:
         yield server

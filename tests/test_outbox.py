@@ -28,12 +28,6 @@ from bot.worker.digests import BACKOFF_BASE_S, MAX_INLINE_RETRY_DELAY
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     upgrade_schema(database)

@@ -11,22 +11,14 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from support.daemon_proc import query, scalar, wait_for
 from support.digests import StoryStore, slack_channel_toml
 from support.slack_stand_in import SlackStandIn
 
 from bot.storage import Database, upgrade_schema
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as stand_in:
-        yield stand_in
 
 
 def newsbot(config: Path, *args: str) -> list[str]:

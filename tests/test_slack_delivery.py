@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Iterator
 
 import pytest
 from support.digests import EVIL_TITLE, digest, story
@@ -15,12 +14,6 @@ from bot.digest.render import render_slack, render_slack_story_update
 from bot.integration import PermanentDeliveryError, TransientDeliveryError
 from bot.integration.slack import SlackBot, SlackWebhook, post_messages
 from bot.model import StoryFacts
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as stand_in:
-        yield stand_in
 
 
 def big_digest_messages() -> list[dict[str, object]]:
