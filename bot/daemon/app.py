@@ -1,10 +1,22 @@
 """Wiring the stages into a pipeline, and the long-running daemon driven by APScheduler 3.
 
 Jobs: polling (interval with jitter, coalesced, one at a time), one digest job per channel
-(cron + time zone; a period missed while the daemon was down is caught up after the first poll,
-within the misfire grace), an outbox job that retries due deliveries, and housekeeping
-(retention and compaction). A job that loses its database connection is retried with backoff
-instead of failing. `/healthz` and `/metrics` are served on `daemon.health_bind:health_port`.
+(cron + time zone), an outbox job that retries due deliveries, and housekeeping (retention and
+compaction). A job that loses its database connection is retried with backoff instead of failing.
+
+Digest periods survive database outages. The first thing a digest job does, before anything that
+can fail, is to record its period as due (in memory: the database may be the thing that is down).
+The period stays due until its digest is stored in the outbox (or found stored already), so a
+period whose time fell during an outage is delivered once the database answers again, however
+long that took. Periods due at once are coalesced per channel: the latest one is run, and it
+covers the stories of the ones before it. Catch-up runs after the first poll (a period missed
+while no daemon ran, within the misfire grace) and after every recovery of the database: when a
+job loses the connection, a watcher probes the database with backoff and, once it answers, runs
+every due period (and the latest one within the misfire grace). A due period lives in this
+process: one that came due while the database was down and the daemon was then stopped before it
+answered is caught up at the next start only within the misfire grace.
+
+`/healthz` and `/metrics` are served on `daemon.health_bind:health_port`.
 SIGTERM/SIGINT stop new work and let in-flight jobs finish within `daemon.shutdown_grace` s.
 SIGHUP reloads the configuration file (`Daemon.reload`); an invalid one is logged and ignored.
 """
@@ -56,6 +68,8 @@ HOUSEKEEPING_INTERVAL_S = 6 * 3600
 HOUSEKEEPING_FIRST_DELAY_S = 300
 DB_RETRY_ATTEMPTS = 6
 DB_RETRY_MAX_DELAY_S = 30.0
+# While the database is unreachable, the recovery watcher probes it this often at most.
+RECOVERY_PROBE_MAX_DELAY_S = 15.0
 # /healthz fails for a channel whose last delivery failed permanently, or whose last this many
 # attempts failed transiently (one refused connection is a blip; three in a row is an outage).
 CHANNEL_FAILURES_UNHEALTHY = 3
@@ -186,6 +200,9 @@ class Daemon:
         self._reloads: set[asyncio.Future[bool]] = set()
         self._stopping = False
         self._caught_up = False
+        # channel -> the latest digest period that came due and is not yet in the outbox
+        self._due_periods: dict[str, datetime] = {}
+        self._recovery: asyncio.Task[None] | None = None
         self.started_at = datetime.now(UTC)
         self.last_poll_ok: datetime | None = None
         self.last_poll_error: str | None = None
@@ -221,6 +238,8 @@ class Daemon:
                 await job()
                 return
             except Exception as exc:
+                if is_database_unavailable(exc):
+                    self._database_lost(exc)
                 if not is_database_unavailable(exc) or attempt == DB_RETRY_ATTEMPTS:
                     raise
                 if self._stopping:
@@ -236,6 +255,33 @@ class Daemon:
                     delay,
                 )
                 await asyncio.sleep(delay)
+
+    def _database_lost(self, exc: BaseException) -> None:
+        """A job lost the database: start the watcher that catches up once it answers again."""
+        self.database_error = redact(connection_problem(exc))
+        if self._stopping or (self._recovery is not None and not self._recovery.done()):
+            return
+        self._recovery = asyncio.ensure_future(self._watch_database())
+
+    async def _watch_database(self) -> None:
+        """Probe the database with backoff until it answers, then catch up the digests."""
+        attempt = 0
+        while not self._stopping:
+            try:
+                await asyncio.to_thread(self.pipeline.db.ping)
+                break
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    log.warning("probing the database failed: %s", redact(str(exc))[:300])
+                attempt += 1
+                self.database_error = redact(connection_problem(exc))
+                await asyncio.sleep(min(RECOVERY_PROBE_MAX_DELAY_S, 2.0 ** min(attempt - 1, 4)))
+        if self._stopping:
+            return
+        self.database_error = None
+        due = ", ".join(sorted(self._due_periods)) or "none"
+        log.info("the database answers again; catching up digests (periods due: %s)", due)
+        await self._track(self.catch_up_digests, "catch-up")()
 
     async def poll_job(self) -> None:
         started = time.monotonic()
@@ -266,22 +312,52 @@ class Daemon:
             )
 
     async def catch_up_digests(self) -> None:
-        """Run the digest of a period whose time passed while no daemon was running (within
-        the misfire grace); the outbox's idempotency key makes this a no-op if it was sent."""
+        """Run every digest period that is due: those that came due while the database was
+        unreachable (however long ago), and the latest one of each channel when its time passed
+        within the misfire grace (say, while no daemon was running). The outbox's idempotency
+        key makes this a no-op for a period already stored."""
         now = datetime.now(UTC)
         for channel in self.settings.channels:
             fire = previous_fire_time(self._cron(channel.name), now)
             if fire is not None and (now - fire).total_seconds() <= DIGEST_MISFIRE_GRACE_S:
-                try:
-                    await self.digest_job(channel.name, period=fire)
-                except Exception as exc:
-                    if is_database_unavailable(exc):
-                        raise
-                    log.exception(
-                        "catching up the digest of %s failed",
-                        channel.name,
-                        extra={"channel": channel.name},
-                    )
+                self._mark_due(channel.name, fire)
+        await self.run_due_digests()
+
+    def _mark_due(self, channel: str, period: datetime) -> None:
+        """Record a channel's period as due (the latest of those due covers the earlier ones)."""
+        before = self._due_periods.get(channel)
+        if before is None or period > before:
+            self._due_periods[channel] = period
+
+    async def run_due_digests(self) -> None:
+        """Store and deliver the digest of every due period; a period stays due while the
+        database is unreachable (the exception goes on to the job's retries)."""
+        for channel in list(self._due_periods):
+            try:
+                await self._run_due_period(channel)
+            except Exception as exc:
+                if is_database_unavailable(exc):
+                    raise
+                log.exception("the digest of %s failed", channel, extra={"channel": channel})
+
+    async def _run_due_period(self, channel: str) -> None:
+        period = self._due_periods.get(channel)
+        if period is None:
+            return
+        if all(c.name != channel for c in self.settings.channels):
+            self._due_periods.pop(channel, None)  # removed from the configuration meanwhile
+            return
+        try:
+            run = await self.pipeline.digests.run(
+                channel, period_key=f"scheduled:{period.isoformat()}", kind="scheduled"
+            )
+        except Exception as exc:
+            if not is_database_unavailable(exc) and self._due_periods.get(channel) == period:
+                del self._due_periods[channel]  # not an outage: retrying cannot help
+            raise
+        if self._due_periods.get(channel) == period:
+            del self._due_periods[channel]
+        log.info("digest %s: %s", channel, run.status, extra={"channel": channel})
 
     async def housekeeping_job(self) -> None:
         report = await asyncio.to_thread(
@@ -353,12 +429,11 @@ class Daemon:
     async def digest_job(self, channel: str, period: datetime | None = None) -> None:
         if period is None:
             period = latest_fire_time(self._cron(channel), datetime.now(UTC))
-        run = await self.pipeline.digests.run(
-            channel, period_key=f"scheduled:{period.isoformat()}", kind="scheduled"
-        )
-        log.info("digest %s: %s", channel, run.status, extra={"channel": channel})
+        self._mark_due(channel, period)  # first, so that no failure below can lose the period
+        await self._run_due_period(channel)
 
     async def outbox_job(self) -> None:
+        await self.run_due_digests()  # a period left due by an outage the watcher missed
         await self.pipeline.digests.deliver_due()
 
     def _cron(self, channel_name: str) -> CronTrigger:
@@ -521,6 +596,8 @@ class Daemon:
             "stopping: no new jobs; waiting for %s", plural(len(self._inflight), "in-flight job")
         )
         self._stopping = True
+        if self._recovery is not None:
+            self._recovery.cancel()
         self.scheduler.pause()  # no new runs; unlike shutdown, running jobs are left alone
         if self._inflight:
             _done, pending = await asyncio.wait(
