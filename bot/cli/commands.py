@@ -241,11 +241,26 @@ def _per_channel(path: Path, channel: str) -> Path:
 
 @click.command()
 @click.option("--limit", default=20, show_default=True, help="How many digests to list.")
+@click.option(
+    "--resend",
+    "resend_id",
+    type=int,
+    metavar="ID",
+    help="Post again a digest whose delivery is unknown (a Slack post in doubt), once you have "
+    "checked the channel and it did not arrive; parts Slack acknowledged are not posted again.",
+)
 @click.pass_context
-def digests(ctx: click.Context, limit: int) -> None:
-    """List recent digests with their delivery status, attempts and last error."""
+def digests(ctx: click.Context, limit: int, resend_id: int | None) -> None:
+    """List recent digests with their delivery status, attempts and last error.
+
+    A digest whose status is "unknown" had a Slack post in doubt (the connection timed out or
+    dropped after the message was sent, or newsbot died while it was in flight) that Slack
+    could not be asked about: it is not posted again unless you say so with --resend ID."""
     from bot.storage.digests import recent_digests
 
+    if resend_id is not None:
+        _resend(ctx, resend_id)
+        return
     database = app(ctx).database()
     with database.session() as session:
         rows = recent_digests(session, limit)
@@ -259,6 +274,29 @@ def digests(ctx: click.Context, limit: int) -> None:
                 f"{plural(row.attempts, 'attempt')}  created {row.created_at:%Y-%m-%d %H:%M}Z  "
                 f"period {row.period_key}{error}"
             )
+        unknown = [row.id for row in rows if row.status == "unknown"]
+        if unknown:
+            listed = ", ".join(f"#{i}" for i in unknown)
+            click.echo(
+                f"delivery unknown: {listed}: a Slack post may or may not have arrived. Check "
+                "the channel; if it did not, run `newsbot digests --resend ID`."
+            )
+
+
+def _resend(ctx: click.Context, digest_id: int) -> None:
+    from bot.daemon.app import build_pipeline
+
+    settings = app(ctx).require_secrets()
+    pipeline = build_pipeline(settings, db=app(ctx).database(), upgrade=False)
+    queued = pipeline.digests.resend(digest_id)
+    if queued is None:
+        fail(f"digest #{digest_id} is not one whose delivery is unknown (see `newsbot digests`)")
+    channel, _ = queued
+    with _outbox_takeover(pipeline):
+        results = asyncio.run(pipeline.digests.deliver_due(channel))
+    status, error = next(((s, e) for i, s, e in results if i == digest_id), ("queued", None))
+    click.echo(f"#{digest_id} {channel}: {status}" + (f": {error}" if error else ""))
+    sys.exit(0 if status == "sent" else 1)
 
 
 @click.command()

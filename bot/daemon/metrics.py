@@ -6,7 +6,7 @@ names and labels stay in one place:
 
 - polling: `record_poll(report)` after each cycle, `poll_failed(error_class)` when a cycle raised;
 - digests: `digest_sent(channel, kind, latency_s=...)`, `digest_failed(channel, kind, reason)`,
-  `observe_delivery_latency(channel, seconds)`;
+  `observe_delivery_latency(channel, seconds)`, `set_unknown_digests(count)`;
 - feeds: `set_unhealthy_feeds(count)`;
 - housekeeping: `record_housekeeping(entries, stories)`;
 - the database: `database_retry(operation)` each time a lost connection is retried.
@@ -94,7 +94,8 @@ DIGESTS_SENT = Counter(
 DIGESTS_FAILED = Counter(
     "newsbot_digests_failed",
     "Digest delivery failures, by channel, kind and reason (transient: will be retried; "
-    "permanent: given up).",
+    "permanent: given up; ambiguous: a post in doubt, looked up in the channel before any "
+    "retry; unknown: a post in doubt that cannot be checked, left for the operator).",
     ["channel", "kind", "reason"],
     registry=REGISTRY,
 )
@@ -103,6 +104,12 @@ DELIVERY_LATENCY = Histogram(
     "Seconds from a digest being queued in the outbox to its last part being accepted.",
     ["channel"],
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+    registry=REGISTRY,
+)
+UNKNOWN_DIGESTS = Gauge(
+    "newsbot_digests_unknown",
+    "Outbox rows whose delivery is unknown (a post in doubt that Slack cannot be asked about): "
+    "not re-posted until an operator runs `newsbot digests --resend ID`.",
     registry=REGISTRY,
 )
 UNHEALTHY_FEEDS = Gauge(
@@ -186,7 +193,8 @@ def digest_sent(channel: str, kind: str = "scheduled", *, latency_s: float | Non
 
 
 def digest_failed(channel: str, kind: str = "scheduled", reason: str = "permanent") -> None:
-    """A delivery attempt failed; `reason` is "transient" (will retry) or "permanent"."""
+    """A delivery attempt failed; `reason` is "transient" (will retry), "permanent", "ambiguous"
+    (a post in doubt, looked up before any retry) or "unknown" (left for the operator)."""
     with _safely("digest_failed"):
         DIGESTS_FAILED.labels(channel=channel, kind=kind, reason=reason).inc()
 
@@ -194,6 +202,11 @@ def digest_failed(channel: str, kind: str = "scheduled", reason: str = "permanen
 def observe_delivery_latency(channel: str, seconds: float) -> None:
     with _safely("observe_delivery_latency"):
         DELIVERY_LATENCY.labels(channel=channel).observe(max(0.0, seconds))
+
+
+def set_unknown_digests(count: int) -> None:
+    with _safely("set_unknown_digests"):
+        UNKNOWN_DIGESTS.set(count)
 
 
 def set_unhealthy_feeds(count: int) -> None:

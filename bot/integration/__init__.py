@@ -2,10 +2,17 @@
 (``bot.integration.email``), with one error hierarchy the worker's outbox classifies retries by."""
 
 from bot.integration.errors import (
+    AmbiguousDeliveryError,
     DeliveryError,
     PermanentDeliveryError,
     TransientDeliveryError,
     redact,
 )
 
-__all__ = ["DeliveryError", "PermanentDeliveryError", "TransientDeliveryError", "redact"]
+__all__ = [
+    "AmbiguousDeliveryError",
+    "DeliveryError",
+    "PermanentDeliveryError",
+    "TransientDeliveryError",
+    "redact",
+]

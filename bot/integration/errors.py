@@ -1,4 +1,5 @@
-"""Delivery failures, classified for the outbox: retry later, or give up and report loudly.
+"""Delivery failures, classified for the outbox: retry later, give up and report loudly, or - when
+the request may have arrived - find out before anything is sent again.
 
 Every delivery client (Slack, email) raises only these, so the worker decides retries from the class
 alone. Messages are written for an operator and never carry a secret: callers pass the webhook URL,
@@ -49,6 +50,30 @@ class TransientDeliveryError(DeliveryError):
         sent_parts: int = 0,
     ) -> None:
         super().__init__(message, code=code, sent_parts=sent_parts)
+        self.retry_after = retry_after
+
+
+class AmbiguousDeliveryError(DeliveryError):
+    """The request may or may not have been delivered: the connection timed out or dropped after
+    the body was sent, or the process died while it was in flight. Never retried blindly.
+
+    ``verifiable`` says whether the receiver can be asked (a Slack bot token reads the channel's
+    history); an unverifiable one (a webhook, or a lookup the token is not allowed to make) is
+    left for the operator. ``retry_after`` is the earliest sensible look-up, in seconds.
+    """
+
+    transient = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "unknown",
+        verifiable: bool,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.verifiable = verifiable
         self.retry_after = retry_after
 
 

@@ -7,7 +7,9 @@ Every row records which stories it carried (``digest_stories``) with their outle
 facts, which is what "already sent to this channel" and "materially updated since" are judged on.
 Rows that failed permanently do not count as sent, so their stories come back in the next digest.
 Rows of a channel that is no longer configured are ``abandoned`` (:func:`abandon_digest`): never
-claimed again, and not counted as sent either.
+claimed again, and not counted as sent either. Rows whose delivery is ``unknown`` (a post in doubt
+that Slack cannot be asked about, see bot.worker.digests) count as sent - they most likely were -
+and are claimed again only after an operator's :func:`resend_unknown`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from bot.storage.models import Delivery, Digest, DigestStory
 # died mid-send) is retried after this long; until then another instance leaves it alone.
 SEND_LEASE = timedelta(minutes=5)
 
-LIVE_STATUSES = ("pending", "sending", "sent")  # queued or delivered: counts as sent
+# queued, delivered, or delivered as far as anyone can tell: counts as sent
+LIVE_STATUSES = ("pending", "sending", "sent", "unknown")
 PERIOD_KINDS = ("scheduled", "manual")  # the kinds that open and close a digest period
 
 
@@ -299,6 +302,30 @@ def start_attempt(session: Session, digest: Digest, now: datetime) -> Delivery:
     session.add(attempt)
     session.flush()
     return attempt
+
+
+def count_unknown_digests(session: Session) -> int:
+    """How many outbox rows wait for an operator to say whether their post in doubt arrived."""
+    return int(
+        session.scalar(select(func.count()).select_from(Digest).where(Digest.status == "unknown"))
+        or 0
+    )
+
+
+def resend_unknown(session: Session, digest_id: int, now: datetime) -> Digest | None:
+    """Queue an ``unknown`` row again, its part in doubt taken as not delivered (the operator
+    looked at the channel). Returns the row, None unless it exists and is ``unknown``."""
+    digest = session.get(Digest, digest_id)
+    if digest is None or digest.status != "unknown":
+        return None
+    progress = dict(digest.progress or {})
+    progress.pop("in_doubt", None)
+    digest.progress = progress
+    digest.status = "pending"
+    digest.next_attempt_at = now
+    digest.last_error = None
+    session.flush()
+    return digest
 
 
 def recent_digests(session: Session, limit: int = 50) -> list[Digest]:

@@ -220,13 +220,15 @@ class Digest(Base):
     period_end: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     # pending | sending | sent | failed (permanent) | abandoned (channel removed) | empty
+    # | unknown (a post in doubt nobody can check: left for `newsbot digests --resend`)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the rendered messages
     story_count: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)  # parts already delivered
+    # parts already delivered, and the part in doubt (bot.worker.digests)
+    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None]
 
@@ -265,7 +267,8 @@ class Delivery(Base):
     attempt: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str] = mapped_column(String(20))  # sent | transient | permanent | started
+    # sent | transient | permanent | ambiguous (looked up next) | unknown | started
+    outcome: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 

@@ -16,6 +16,34 @@ Delivery outcomes
     longer configured (removed before a restart or a SIGHUP reload) is ``abandoned`` with a
     WARNING, and delivery to the other channels goes on.
 
+Posts in doubt (exactly once where Slack allows it)
+    A Slack post whose connection timed out or dropped after the body was sent, or whose process
+    died while it was in flight, may or may not have been posted. Before each post the outbox
+    row records the part as *in doubt* (``progress["in_doubt"]``: which part, since when), and
+    clears it once Slack's answer is stored; a part still in doubt when its row is next taken
+    (a retry, or a restart after a crash) is never posted again blindly:
+
+    - **Bot token.** Every post carries Slack message ``metadata`` naming its outbox row and
+      part (event type ``newsbot_digest``). At least AMBIGUOUS_SETTLE after the post in doubt,
+      ``conversations.history`` (``conversations.replies`` for a thread reply) is read since
+      that post with ``include_all_metadata``; a message found there is the post, and is
+      recorded as delivered; none found means Slack never committed it, and it is posted again.
+      Should the lookup be impossible (the token lacks ``channels:history`` /
+      ``groups:history``, or the channel had more messages since than are read), the row
+      becomes ``unknown``, as with a webhook.
+    - **Webhook.** Slack cannot be asked, so the row becomes ``unknown``: it is not re-posted
+      automatically (a second POST could post twice), an ERROR is logged,
+      ``newsbot_digests_failed{reason="unknown"}`` is counted, the ``newsbot_digests_unknown``
+      gauge counts such rows, and ``newsbot digests`` lists it with what to do. Its stories
+      count as sent (they most likely were). An operator who finds it did not arrive runs
+      ``newsbot digests --resend ID``, which queues the parts in doubt and after it again.
+
+    So: with a bot token a part is posted at most once unless Slack commits a request more
+    than AMBIGUOUS_SETTLE after it was sent; with a webhook a part is posted at most once, and
+    one in doubt is posted again only when the operator says so. Parts already acknowledged are
+    never posted again in either case. Email (SMTP) is unchanged: a connection lost after the
+    message was handed over is retried, so it may arrive twice.
+
 Updates of posted stories (Slack with a bot token)
     Each story's Slack message ``ts`` is stored with its outbox row
     (``digest_stories.message_ref``).
@@ -64,9 +92,14 @@ from bot.digest.render import (
     render_text,
     replace_story_blocks,
 )
-from bot.integration import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from bot.integration import (
+    AmbiguousDeliveryError,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from bot.integration.email import send_email
-from bot.integration.slack import SlackBot, SlackWebhook
+from bot.integration.slack import SlackBot, SlackPost, SlackWebhook
 from bot.matcher import RuleSet, load_rules
 from bot.model import Digest as DigestData
 from bot.model import DigestStory as DigestStoryData
@@ -78,11 +111,13 @@ from bot.storage.digests import (
     abandon_digest,
     claim_digest,
     claim_due_digests,
+    count_unknown_digests,
     enqueue_digest,
     last_digest_period,
     last_inclusions,
     period_stored,
     posted_message,
+    resend_unknown,
     set_message_ref,
     start_attempt,
 )
@@ -108,6 +143,17 @@ MAX_CANDIDATES = 2000
 # outage would otherwise come out as news.
 FIRST_DIGEST_LOOKBACK = timedelta(hours=72)
 MAX_BREAKING_PER_POLL = 5  # a flood of breaking posts is a digest: leave the rest to it
+# A Slack post in doubt is looked up no sooner than this after it was sent (twice the client's
+# 10 s timeout), so that a request Slack is still working on is not taken for a lost one.
+AMBIGUOUS_SETTLE = timedelta(seconds=20)
+# How far before the post in doubt the channel's history is read: Slack's clock and ours differ.
+LOOKUP_CLOCK_MARGIN = timedelta(minutes=5)
+POST_TAG_EVENT = "newsbot_digest"  # the Slack metadata event_type of newsbot's posts
+
+
+def post_tag(outbox_key: str, part: int) -> dict[str, Any]:
+    """The Slack message metadata that names one part of one outbox row."""
+    return {"event_type": POST_TAG_EVENT, "event_payload": {"outbox": outbox_key, "part": part}}
 
 
 @dataclass(slots=True)
@@ -532,6 +578,8 @@ class DigestService:
         for digest_id in claimed:
             status, error = await self._deliver_with_retries(digest_id)
             results.append((digest_id, status, error))
+        with self.db.session() as session:
+            metrics.set_unknown_digests(count_unknown_digests(session))
         return results
 
     async def _deliver_with_retries(self, digest_id: int) -> tuple[str, str | None]:
@@ -576,9 +624,13 @@ class DigestService:
             attempt_id = start_attempt(session, row, now).id
             payload = dict(row.payload)
             progress = dict(row.progress or {})
-            kind, created_at = row.kind, row.created_at
+            kind, created_at, outbox_key = row.kind, row.created_at, row.idempotency_key
         try:
-            detail = await self._send(channel, payload, progress, digest_id)
+            detail = await self._send(channel, payload, progress, digest_id, outbox_key)
+        except AmbiguousDeliveryError as exc:
+            if exc.verifiable:
+                return self._retry_ambiguous(channel, digest_id, kind, attempt_id, exc)
+            return self._mark_unknown(channel, digest_id, kind, attempt_id, exc)
         except TransientDeliveryError as exc:
             delay = exc.retry_after
             with self.db.session() as session:
@@ -645,6 +697,82 @@ class DigestService:
         )
         return "sent", None, None
 
+    def _retry_ambiguous(
+        self,
+        channel: ChannelSettings,
+        digest_id: int,
+        kind: str,
+        attempt_id: int,
+        exc: AmbiguousDeliveryError,
+    ) -> tuple[str, str | None, float | None]:
+        """A post in doubt that Slack can be asked about: look it up at the next attempt."""
+        with self.db.session() as session:
+            row = session.get(Digest, digest_id)
+            assert row is not None
+            wait = (
+                timedelta(seconds=exc.retry_after)
+                if exc.retry_after is not None
+                else backoff_delay(row.attempts)
+            )
+            row.status = "pending"
+            row.next_attempt_at = self.clock() + wait
+            row.lease_owner = None
+            row.lease_until = None
+            row.last_error = str(exc)
+            self._finish_attempt(session, attempt_id, "ambiguous", exc)
+        if exc.code != "settling":  # a look-up deferred is not another post in doubt
+            metrics.digest_failed(channel.name, kind, "ambiguous")
+        log.warning(
+            "digest %d to %s: a post is in doubt (%s); it is looked up in the channel before "
+            "anything is posted again, in %.0f s",
+            digest_id,
+            channel.name,
+            exc,
+            wait.total_seconds(),
+            extra={"channel": channel.name, "digest": digest_id},
+        )
+        return "retry", str(exc), wait.total_seconds()
+
+    def _mark_unknown(
+        self,
+        channel: ChannelSettings,
+        digest_id: int,
+        kind: str,
+        attempt_id: int,
+        exc: AmbiguousDeliveryError,
+    ) -> tuple[str, str | None, float | None]:
+        """A post in doubt that nobody can check: left for the operator, never re-posted."""
+        reason = (
+            f"{exc}; not posted again automatically: if it did not arrive, "
+            f"run `newsbot digests --resend {digest_id}`"
+        )
+        with self.db.session() as session:
+            row = session.get(Digest, digest_id)
+            assert row is not None
+            row.status = "unknown"
+            row.last_error = reason
+            row.next_attempt_at = None
+            row.lease_owner = None
+            row.lease_until = None
+            self._finish_attempt(session, attempt_id, "unknown", exc)
+        metrics.digest_failed(channel.name, kind, "unknown")
+        log.error(
+            "digest %d (%s) to %s: delivery UNKNOWN: %s",
+            digest_id,
+            kind,
+            channel.name,
+            reason,
+            extra={"channel": channel.name, "digest": digest_id},
+        )
+        return "unknown", reason, None
+
+    def resend(self, digest_id: int) -> tuple[str, int] | None:
+        """Queue an ``unknown`` row again, its part in doubt taken as not delivered (the operator
+        checked the channel); returns its (channel, id), None unless it is ``unknown``."""
+        with self.db.session() as session:
+            row = resend_unknown(session, digest_id, self.clock())
+            return None if row is None else (row.channel, row.id)
+
     def _configured_channel(self, name: str) -> ChannelSettings | None:
         return next((c for c in self.settings.channels if c.name == name), None)
 
@@ -672,6 +800,7 @@ class DigestService:
         payload: dict[str, Any],
         progress: dict[str, Any],
         digest_id: int,
+        outbox_key: str,
     ) -> dict[str, Any]:
         fmt = payload.get("format")
         if fmt == "email":
@@ -692,9 +821,12 @@ class DigestService:
                 )
             ref, message = str(payload["ref"]), dict(payload["message"])
             if payload.get("action") == "edit":
-                await client.update(ref, message)
+                await client.update(ref, message)  # an edit done twice is the same edit
             else:
-                await client.reply(ref, message)
+                await self._post_once(
+                    client, digest_id, outbox_key, progress, 0, message, thread_ts=ref
+                )
+                self._save_progress(digest_id, {})  # no longer in doubt
             return {"action": payload.get("action"), "ref": ref}
         messages: list[dict[str, Any]] = payload.get("messages", [])
         story_ids: list[list[int]] = payload.get("story_ids") or [[] for _ in messages]
@@ -703,16 +835,89 @@ class DigestService:
         for index, message in enumerate(messages):
             if index in done:  # delivered before a crash or a failure of a later part
                 continue
-            posted = await client.post(message)
+            posted = await self._post_once(client, digest_id, outbox_key, progress, index, message)
             done.append(index)
             refs.append(posted.ts)
+            progress = {"sent_parts": done, "refs": refs}
             with self.db.session() as session:
                 row = session.get(Digest, digest_id)
                 assert row is not None
-                row.progress = {"sent_parts": done, "refs": refs}
+                row.progress = progress  # and the part is no longer in doubt
                 if posted.ts and index < len(story_ids):
                     set_message_ref(session, digest_id, list(story_ids[index]), posted.ts)
         return {"parts": len(messages), "refs": refs}
+
+    async def _post_once(
+        self,
+        client: SlackBot | SlackWebhook,
+        digest_id: int,
+        outbox_key: str,
+        progress: dict[str, Any],
+        part: int,
+        message: dict[str, Any],
+        *,
+        thread_ts: str | None = None,
+    ) -> SlackPost:
+        """Post one part, unless it is in doubt from an earlier attempt and was posted then.
+
+        The part is recorded as in doubt before the request and stays so if the request ends
+        ambiguously (the caller records the answer, which clears it)."""
+        tag = post_tag(outbox_key, part)
+        in_doubt = progress.get("in_doubt")
+        if isinstance(in_doubt, dict) and in_doubt.get("part") == part:
+            since = datetime.fromisoformat(str(in_doubt["since"]))
+            if not isinstance(client, SlackBot):
+                raise AmbiguousDeliveryError(
+                    "Slack webhook: an earlier attempt ended before Slack answered (a timeout, a "
+                    "dropped connection or a crash while the post was in flight); it may or may "
+                    "not have been posted",
+                    verifiable=False,
+                )
+            settled = since + AMBIGUOUS_SETTLE
+            now = self.clock()
+            if now < settled:
+                raise AmbiguousDeliveryError(
+                    "a post of an earlier attempt is in doubt; looked up when it has settled",
+                    code="settling",
+                    verifiable=True,
+                    retry_after=(settled - now).total_seconds(),
+                )
+            found = await client.find_tagged(
+                tag, oldest=(since - LOOKUP_CLOCK_MARGIN).timestamp(), thread_ts=thread_ts
+            )
+            if found is not None:
+                log.info(
+                    "digest %d: part %d in doubt was posted (found as %s); not posted again",
+                    digest_id,
+                    part + 1,
+                    found.ts,
+                    extra={"digest": digest_id},
+                )
+                return found
+            log.info(
+                "digest %d: part %d in doubt is not in the channel; posting it",
+                digest_id,
+                part + 1,
+                extra={"digest": digest_id},
+            )
+        self._save_progress(
+            digest_id, {**progress, "in_doubt": {"part": part, "since": self.clock().isoformat()}}
+        )
+        try:
+            if isinstance(client, SlackBot):
+                return await client.post(message, tag=tag, thread_ts=thread_ts)
+            return await client.post(message)
+        except AmbiguousDeliveryError:
+            raise  # still in doubt
+        except DeliveryError:
+            self._save_progress(digest_id, {k: v for k, v in progress.items() if k != "in_doubt"})
+            raise
+
+    def _save_progress(self, digest_id: int, progress: dict[str, Any]) -> None:
+        with self.db.session() as session:
+            row = session.get(Digest, digest_id)
+            assert row is not None
+            row.progress = progress
 
     def _slack_client(self, channel: ChannelSettings) -> SlackBot | SlackWebhook:
         slack = channel.slack

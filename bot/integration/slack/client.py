@@ -7,10 +7,18 @@ daemon's event loop is never blocked.
 
 Retries. slack-sdk's rate-limit handler retries a 429 in place after ``Retry-After``; here it does
 so at most ``rate_limit_retries`` times and only while Slack asks for at most ``max_inline_wait``
-seconds. Beyond that, and for 5xx and connection failures, a :class:`TransientDeliveryError`
-(with ``retry_after``) goes back to the worker's outbox, which backs off and retries later. A
-request that may have reached Slack is never retried in place (a webhook has no idempotency key, so
-a second POST could post twice).
+seconds. Beyond that, and for 5xx and failures before the request was sent (refused, DNS), a
+:class:`TransientDeliveryError` (with ``retry_after``) goes back to the worker's outbox, which backs
+off and retries later. A request that may have reached Slack - the connection timed out or dropped
+after the body was sent - raises :class:`AmbiguousDeliveryError` and is never retried in place:
+urllib wraps a failure while connecting and sending in ``URLError``, and lets one while waiting
+for the answer through as it is, which is how the two are told apart.
+
+Finding a message. :meth:`SlackBot.post` can tag a message with Slack message ``metadata``
+(``event_type`` + ``event_payload``); :meth:`SlackBot.find_tagged` pages through
+``conversations.history`` (or ``conversations.replies`` of a thread) with
+``include_all_metadata`` to find it again. This needs the ``channels:history`` scope
+(``groups:history`` for a private channel). A webhook has neither, so it cannot be asked.
 
 Errors are classified by Slack's documented error strings; no message ever contains the webhook
 URL or the token.
@@ -35,6 +43,7 @@ from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from bot.integration.errors import (
+    AmbiguousDeliveryError,
     DeliveryError,
     PermanentDeliveryError,
     TransientDeliveryError,
@@ -58,6 +67,12 @@ TRANSIENT_API_ERRORS = frozenset(
         "team_added_to_org",
     }
 )
+
+
+# conversations.history pages read to find one tagged message: newsbot looks back only as far as
+# the attempt in doubt, so this many pages is only reached in a very busy channel.
+HISTORY_PAGE_SIZE = 200
+HISTORY_MAX_PAGES = 10
 
 
 @dataclass(slots=True, frozen=True)
@@ -116,8 +131,13 @@ class SlackWebhook:
         body = {**message, "unfurl_links": False, "unfurl_media": False}
         try:
             response = await asyncio.to_thread(self._client.send_dict, body)
+        except SlackRequestError as exc:
+            raise PermanentDeliveryError(
+                f"Slack webhook: invalid request ({redact(str(exc), [self._url])})",
+                code="invalid_request",
+            ) from None
         except Exception as exc:
-            raise _connection_error(exc, "Slack webhook", [self._url]) from None
+            raise _connection_error(exc, "Slack webhook", [self._url], verifiable=False) from None
         status, text = response.status_code, (response.body or "").strip()
         if status == 200:
             return SlackPost()
@@ -176,14 +196,74 @@ class SlackBot:
     def __repr__(self) -> str:
         return f"SlackBot(channel={self.channel!r}, token=[redacted])"
 
-    async def post(self, message: Message) -> SlackPost:
-        """``chat.postMessage`` to the channel; the returned ``ts`` identifies the message."""
-        return await self._call("chat.postMessage", self._client.chat_postMessage, message)
+    async def post(
+        self, message: Message, *, tag: Message | None = None, thread_ts: str | None = None
+    ) -> SlackPost:
+        """``chat.postMessage`` to the channel (or a reply in the thread of ``thread_ts``); the
+        returned ``ts`` identifies the message. ``tag`` is the message ``metadata``
+        (``{"event_type": ..., "event_payload": {...}}``) that :meth:`find_tagged` looks for."""
+        arguments = dict(message)
+        if tag is not None:
+            arguments["metadata"] = tag
+        if thread_ts is not None:
+            arguments["thread_ts"] = thread_ts
+        return await self._call("chat.postMessage", self._client.chat_postMessage, arguments)
 
     async def reply(self, thread_ts: str, message: Message) -> SlackPost:
         """A reply in the thread of an earlier message."""
-        return await self._call(
-            "chat.postMessage", self._client.chat_postMessage, {**message, "thread_ts": thread_ts}
+        return await self.post(message, thread_ts=thread_ts)
+
+    async def find_tagged(
+        self, tag: Message, *, oldest: float, thread_ts: str | None = None
+    ) -> SlackPost | None:
+        """The message of this channel posted since ``oldest`` (Unix time) whose ``metadata``
+        equals ``tag``, or None when there is none. Reads ``conversations.history`` (the
+        replies of ``thread_ts`` instead, when given) with ``include_all_metadata``.
+
+        Raises :class:`AmbiguousDeliveryError` (not verifiable) when the answer cannot be known:
+        the token may not read the channel, or more messages were posted since than are read."""
+        method = "conversations.replies" if thread_ts else "conversations.history"
+        cursor: str | None = None
+        for _page in range(HISTORY_MAX_PAGES):
+            arguments: dict[str, Any] = {
+                "channel": self.channel,
+                "oldest": f"{oldest:.6f}",
+                "limit": HISTORY_PAGE_SIZE,
+                "include_all_metadata": True,
+            }
+            if thread_ts:
+                arguments["ts"] = thread_ts
+            if cursor:
+                arguments["cursor"] = cursor
+            function: Callable[..., Any] = (
+                self._client.conversations_replies
+                if thread_ts
+                else self._client.conversations_history
+            )
+            try:
+                response = await asyncio.to_thread(function, **arguments)
+            except SlackApiError as exc:
+                error = self._api_error(method, exc)
+                if isinstance(error, PermanentDeliveryError):
+                    raise AmbiguousDeliveryError(
+                        f"cannot check whether the message was posted: {error}",
+                        code=error.code,
+                        verifiable=False,
+                    ) from None
+                raise error from None
+            except Exception as exc:
+                raise _connection_error(exc, f"Slack {method}", [self._token]) from None
+            for item in response.get("messages") or []:
+                if isinstance(item, dict) and item.get("metadata") == tag:
+                    return SlackPost(ts=str(item.get("ts")), channel=self.channel)
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or not cursor:
+                return None
+        raise AmbiguousDeliveryError(
+            f"cannot check whether the message was posted: more than "
+            f"{HISTORY_MAX_PAGES * HISTORY_PAGE_SIZE} messages in channel {self.channel} since",
+            code="history_too_long",
+            verifiable=False,
         )
 
     async def update(self, ts: str, message: Message) -> SlackPost:
@@ -204,7 +284,12 @@ class SlackBot:
                 code="invalid_request",
             ) from None
         except Exception as exc:
-            raise _connection_error(exc, f"Slack {method}", [self._token]) from None
+            # chat.update replaces a message: doing it twice is harmless, so it is not in doubt
+            verifiable = method == "chat.postMessage"
+            error = _connection_error(exc, f"Slack {method}", [self._token], verifiable=verifiable)
+            if method != "chat.postMessage" and isinstance(error, AmbiguousDeliveryError):
+                error = TransientDeliveryError(str(error), code=error.code)
+            raise error from None
         return SlackPost(ts=response.get("ts"), channel=response.get("channel"))
 
     def _api_error(self, method: str, exc: SlackApiError) -> DeliveryError:
@@ -231,7 +316,10 @@ class SlackBot:
             "token_expired": "the bot token has expired",
             "account_inactive": "the bot's account was deactivated",
             "no_permission": "the token lacks a scope (chat:write)",
-            "missing_scope": "the token lacks a scope (chat:write)",
+            "missing_scope": (
+                "the token lacks a scope: chat:write to post, channels:history "
+                "(groups:history for a private channel) to check a post in doubt"
+            ),
             "channel_not_found": "check the channel id, and invite the bot to the channel",
             "not_in_channel": "invite the bot to the channel",
             "is_archived": "the channel is archived",
@@ -279,16 +367,31 @@ def _retry_after(headers: Any) -> float | None:
     return seconds if seconds >= 0 else None
 
 
-def _connection_error(exc: Exception, where: str, secrets: list[str]) -> DeliveryError:
-    """Failures below HTTP: refused, reset, DNS, timeout. All transient, none carry secrets."""
+def _connection_error(
+    exc: Exception, where: str, secrets: list[str], *, verifiable: bool = True
+) -> DeliveryError:
+    """Failures below HTTP: refused, reset, DNS, timeout; none carry secrets.
+
+    urllib raises ``URLError`` for a failure while connecting or sending the request: Slack
+    never had all of it, so it is transient. Anything else (a timeout or a dropped connection
+    while waiting for the answer) came after the body was sent: the message may have been
+    posted, so it is ambiguous."""
+    sent = not isinstance(exc, URLError)
     reason: object = exc.reason if isinstance(exc, URLError) else exc
     if isinstance(reason, TimeoutError | socket.timeout):
         code = "timeout"
     elif isinstance(reason, socket.gaierror):
         code = "dns"
     elif isinstance(reason, ConnectionError | OSError):
-        code = "connect"
+        code = "connect" if not sent else "dropped"
     else:
         code = "error"
     detail = redact(f"{type(reason).__name__}: {reason}", secrets)[:300]
+    if sent:
+        return AmbiguousDeliveryError(
+            f"{where}: no answer after the request was sent ({detail}); "
+            "it may or may not have been posted",
+            code=code,
+            verifiable=verifiable,
+        )
     return TransientDeliveryError(f"{where}: could not reach Slack ({detail})", code=code)

@@ -1,0 +1,159 @@
+"""Slack posts in doubt (issue 18, SQLite and PostgreSQL): Slack received the body, then answered
+after the client's timeout or dropped the connection, so newsbot cannot know whether the message
+was posted. The stand-in counts such a request as received.
+
+- With a bot token, the next attempt looks the post up in conversations.history by the metadata
+  it was tagged with, and records a found one as delivered; it posts again only when Slack never
+  committed the message, and leaves the delivery "unknown" when the token cannot read history.
+- With a webhook, the delivery becomes "unknown": not posted again, shown by `newsbot digests`
+  and /metrics, until the operator resends it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client import generate_latest
+from sqlalchemy import select
+from support.digests import PERIOD_END, Clock, StoryStore, service_settings, slack_channel_toml
+from support.slack_stand_in import SlackStandIn
+
+from bot.daemon import metrics
+from bot.storage import Database, upgrade_schema
+from bot.storage.models import Delivery, Digest
+from bot.worker import DigestService
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    upgrade_schema(database)
+    yield database
+    database.dispose()
+
+
+def service(db: Database, db_url: str, tmp_path: Path, clock: Clock, channel: str) -> DigestService:
+    return DigestService(
+        service_settings(db_url, tmp_path, channel), db, clock=clock, sleep=clock.sleep
+    )
+
+
+def only_row(db: Database) -> Digest:
+    with db.session() as session:
+        (row,) = session.scalars(select(Digest))
+        return row
+
+
+def outcomes(db: Database) -> list[str]:
+    with db.session() as session:
+        return list(session.scalars(select(Delivery.outcome).order_by(Delivery.attempt)))
+
+
+def lose_the_answer(slack: SlackStandIn, how: str) -> None:
+    """The next request reaches Slack and is posted; its answer never reaches newsbot."""
+    if how == "timeout":
+        slack.hold_next(1)  # answered after the client's 10 s timeout (released at the end)
+    else:
+        slack.drop_next(1)
+
+
+def metric(name: str, **labels: str) -> float:
+    value = metrics.REGISTRY.get_sample_value(name, labels)
+    return value or 0.0
+
+
+@pytest.mark.parametrize("how", ["timeout", "dropped"])
+def test_a_webhook_post_in_doubt_is_not_posted_again_and_is_shown_as_unknown(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path, how: str
+) -> None:
+    clock = Clock(PERIOD_END)
+    StoryStore(db, clock.now).add("Oracle leases 1 GW to OpenAI", ["Reuters"])
+    svc = service(
+        db, db_url, tmp_path, clock, slack_channel_toml("desk", webhook_url=slack.webhook_url)
+    )
+    unknown_before = metric(
+        "newsbot_digests_failed_total", channel="desk", kind="manual", reason="unknown"
+    )
+    lose_the_answer(slack, how)
+    try:
+        run = asyncio.run(svc.run("desk", kind="manual"))
+    finally:
+        slack.release()
+    assert len(slack.received) == 1
+    assert run.status == "unknown", run
+    row = only_row(db)
+    assert row.status == "unknown" and row.next_attempt_at is None
+    assert f"newsbot digests --resend {row.id}" in (row.last_error or "")
+    assert outcomes(db) == ["unknown"]
+
+    clock.advance(24 * 3600)  # however long: never posted again by itself
+    assert asyncio.run(svc.deliver_due()) == []
+    assert asyncio.run(svc.run("desk", kind="manual")).status == "empty"  # counted as sent
+    assert len(slack.received) == 1
+
+    assert (
+        metric("newsbot_digests_failed_total", channel="desk", kind="manual", reason="unknown")
+        == unknown_before + 1
+    )
+    assert metric("newsbot_digests_unknown") == 1
+    assert "newsbot_digests_unknown 1.0" in generate_latest(metrics.REGISTRY).decode()
+
+    assert svc.resend(row.id) == ("desk", row.id)  # the operator: it did not arrive
+    assert [status for _, status, _ in asyncio.run(svc.deliver_due())] == ["sent"]
+    assert len(slack.received) == 2 and only_row(db).status == "sent"
+    assert metric("newsbot_digests_unknown") == 0
+
+
+@pytest.mark.parametrize("how", ["timeout", "dropped"])
+def test_a_bot_post_in_doubt_is_found_by_its_metadata_and_not_posted_again(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path, how: str
+) -> None:
+    clock = Clock(PERIOD_END)
+    StoryStore(db, clock.now).add("Oracle leases 1 GW to OpenAI", ["Reuters"])
+    svc = service(db, db_url, tmp_path, clock, slack_channel_toml("desk", api_url=slack.api_url))
+    lose_the_answer(slack, how)
+    try:
+        run = asyncio.run(svc.run("desk", kind="manual"))
+    finally:
+        slack.release()
+    assert run.status == "sent", run
+    assert len(slack.received) == 1  # found, not posted again
+    assert slack.history_requests >= 1
+    row = only_row(db)
+    assert row.status == "sent"
+    assert row.progress["refs"] == [slack.received[0].ts]
+    assert slack.received[0].payload["metadata"] == {
+        "event_type": "newsbot_digest",
+        "event_payload": {"outbox": row.idempotency_key, "part": 0},
+    }
+    assert outcomes(db)[0] == "ambiguous" and outcomes(db)[-1] == "sent"
+
+
+def test_a_bot_post_that_slack_never_committed_is_posted_again(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    clock = Clock(PERIOD_END)
+    StoryStore(db, clock.now).add("Oracle leases 1 GW to OpenAI", ["Reuters"])
+    svc = service(db, db_url, tmp_path, clock, slack_channel_toml("desk", api_url=slack.api_url))
+    slack.drop_next(1, committed=False)
+    run = asyncio.run(svc.run("desk", kind="manual"))
+    assert run.status == "sent", run
+    assert slack.requests >= 3 and slack.history_requests >= 1  # post, look-up, post
+    assert len(slack.received) == 1
+
+
+def test_a_bot_post_in_doubt_that_cannot_be_looked_up_is_unknown(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    slack.scopes = frozenset({"chat:write"})  # no channels:history
+    clock = Clock(PERIOD_END)
+    StoryStore(db, clock.now).add("Oracle leases 1 GW to OpenAI", ["Reuters"])
+    svc = service(db, db_url, tmp_path, clock, slack_channel_toml("desk", api_url=slack.api_url))
+    slack.drop_next(1)
+    run = asyncio.run(svc.run("desk", kind="manual"))
+    assert run.status == "unknown", run
+    assert "missing_scope" in (run.error or "") and "channels:history" in (run.error or "")
+    assert len(slack.received) == 1
+    assert only_row(db).status == "unknown"
