@@ -157,3 +157,26 @@ def test_a_bot_post_in_doubt_that_cannot_be_looked_up_is_unknown(
     assert "missing_scope" in (run.error or "") and "channels:history" in (run.error or "")
     assert len(slack.received) == 1
     assert only_row(db).status == "unknown"
+
+
+def test_a_thread_reply_in_doubt_is_found_in_the_thread_and_not_posted_again(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    clock = Clock(PERIOD_END)
+    store = StoryStore(db, clock.now)
+    svc = service(db, db_url, tmp_path, clock, slack_channel_toml("desk", api_url=slack.api_url))
+    deal = store.add("Oracle leases 1 GW to OpenAI", ["Reuters"])
+    assert asyncio.run(svc.run("desk", kind="manual")).status == "sent"
+    (parent,) = [r.ts for r in slack.received]
+
+    clock.advance(600)
+    store.add_outlet(deal, "Bloomberg", at=clock.now)
+    store.add_outlet(deal, "The Information", at=clock.now)
+    slack.drop_next(1)  # the reply is posted; its answer is lost
+    report = asyncio.run(svc.after_poll())
+    assert report.updates == {"desk": [deal]}
+    assert [status for _, status, _ in report.delivered] == ["sent"]
+    replies = [r for r in slack.received if r.thread_ts]
+    assert len(replies) == 1 and replies[0].thread_ts == parent  # found, not posted again
+    assert slack.history_requests >= 1
+    assert len(slack.received) == 2
