@@ -155,6 +155,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
 
     from bot.config.loader import load_config
     from bot.daemon.app import Daemon
+    from bot.storage import upgrade_schema
 
     epoch = datetime.now(UTC) - timedelta(days=2)
     cycle = multiprocessing.Value("i", 0)
@@ -189,6 +190,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")
         settings = load_config(config)
         daemon = Daemon(settings)
+        upgrade_schema(daemon.pipeline.db)  # serve() does this once the database answers
         daemon._caught_up = True  # no start-up catch-up: this run's digests are explicit
         db = daemon.pipeline.db
         rss: list[float] = []
