@@ -339,6 +339,76 @@ def test_safe_character_entities_survive_defusing() -> None:
     assert entry.title == "a — b"
 
 
+# Issue 18: entities of 64 bytes survived defusing, and a 10 MiB feed of references to them
+# expanded twenty-fold; UTF-16 and other encodings the defuser cannot read went to feedparser,
+# which keeps a plain-text entity of any length.
+AMPLIFIED = "A" * 64
+
+
+def _amplifier(*, items: int, references: int, prolog_newline: bool) -> str:
+    newline = "\n" if prolog_newline else ""
+    declaration = f'<!DOCTYPE rss [{newline}<!ENTITY a "{AMPLIFIED}">{newline}]>'
+    body = "&a;" * references
+    entries = "".join(
+        f"<item><title>t{i}</title><link>http://a.example/{i}</link>"
+        f"<description>{body}</description></item>"
+        for i in range(items)
+    )
+    return (
+        f'<?xml version="1.0"?>{newline}{declaration}{newline}'
+        f'<rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "content_type", "prolog_newline"),
+    [
+        ("utf-8", None, True),
+        ("utf-8", None, False),
+        ("utf-16", None, True),
+        ("utf-7", "application/rss+xml; charset=utf-7", True),
+    ],
+)
+def test_text_entities_are_not_expanded_in_any_encoding(
+    encoding: str, content_type: str | None, prolog_newline: bool
+) -> None:
+    document = _amplifier(items=20, references=200, prolog_newline=prolog_newline)
+    if encoding != "utf-8":
+        document = document.replace(
+            '<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{encoding}"?>'
+        )
+    body = document.encode(encoding)
+    parsed = parse_feed(body, url=URL, now=NOW, content_type=content_type)
+    assert len(parsed.entries) == 20
+    assert all(AMPLIFIED not in (entry.summary or "") for entry in parsed.entries)
+
+
+def test_an_entity_amplifier_costs_no_more_memory_than_its_size() -> None:
+    body = _amplifier(items=200, references=1000, prolog_newline=True).encode()  # 600 KiB
+    tracemalloc.start()
+    try:
+        parsed = parse_feed(body, url=URL, now=NOW)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(parsed.entries) == 200
+    # Expanded, the references make 12.8 MB of text; unexpanded the parse stays near the size.
+    assert peak < 10 * len(body), (peak, len(body))
+
+
+@pytest.mark.parametrize("value", ["&#8212;", "&#x2014;", "—", "x"])
+def test_one_character_entities_still_survive_in_utf16(value: str) -> None:
+    document = (
+        '<?xml version="1.0" encoding="utf-16"?>\n'
+        f'<!DOCTYPE rss [\n<!ENTITY dash "{value}">\n]>\n'
+        '<rss version="2.0"><channel><title>t</title><item><title>a &dash; b</title>'
+        "<link>http://a.example/</link></item></channel></rss>"
+    )
+    [entry] = parse_feed(document.encode("utf-16"), url=URL, now=NOW).entries
+    expected = "x" if value == "x" else "—"
+    assert entry.title == f"a {expected} b"
+
+
 def test_a_guid_stands_in_for_a_missing_link_only_when_it_is_a_web_url() -> None:
     body = rss(
         item("A", None, extra="<guid>12345</guid>")
