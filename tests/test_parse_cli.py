@@ -79,6 +79,24 @@ def test_bad_targets_get_one_line_each_and_exit_1(tmp_path: Path) -> None:
     assert str(missing) in errors[1] and "No such file" in errors[1]
 
 
+def test_deeply_nested_json_is_a_one_line_error(tmp_path: Path) -> None:
+    depth = 100_000
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": '
+        + b"[" * depth
+        + b"]" * depth
+        + b"}"
+    )
+    result = CliRunner().invoke(cli, ["parse", str(deep)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines() == [
+        f"newsbot parse: {deep}: parse_error: not a readable JSON feed: "
+        "JSON nested too deeply to read"
+    ]
+
+
 def test_urls_are_fetched_through_the_fetcher(feed_url: str) -> None:
     code, records, errors = run(f"{feed_url}/feed", f"{feed_url}/missing")
     assert code == 1

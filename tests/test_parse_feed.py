@@ -203,6 +203,43 @@ def test_json_feed() -> None:
     assert second.identity == "guid:43" and second.summary == "Plain <text> only"
 
 
+def test_a_null_or_missing_json_feed_id_is_no_guid() -> None:
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "JSON News",
+        "items": [
+            {"id": None, "url": "https://j.example/a", "title": "A"},
+            {"url": "https://j.example/b", "title": "B"},
+            {"id": True, "url": "https://j.example/c", "title": "C"},
+            {"id": 7.5, "url": "https://j.example/d", "title": "D"},
+        ],
+    }
+    parsed = parse_feed(json.dumps(document).encode(), url=URL, now=NOW)
+    assert [entry.identity for entry in parsed.entries] == [
+        "link:https://j.example/a",
+        "link:https://j.example/b",
+        "link:https://j.example/c",
+        "guid:7.5",
+    ]
+
+
+@pytest.mark.parametrize("opening", [b"[", b'{"a":'])
+def test_deeply_nested_json_is_a_parse_error(opening: bytes) -> None:
+    depth = 100_000
+    closing = b"]" if opening == b"[" else b"}"
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": '
+        + opening * depth
+        + b"1" * (opening != b"[")
+        + closing * depth
+        + b"}"
+    )
+    with pytest.raises(FeedParseError) as caught:
+        parse_feed(body, url=URL, now=NOW)
+    assert caught.value.kind == "parse_error"
+    assert caught.value.reason == "not a readable JSON feed: JSON nested too deeply to read"
+
+
 @pytest.mark.parametrize(
     ("body", "kind"),
     [
