@@ -49,6 +49,7 @@ def write_config(
     min_interval: int = 30,
     channels: str = "",
     extra: str = "",
+    shutdown_grace: float = 20.0,
 ) -> Path:
     lines = [
         f"database_url = {json.dumps(db_url)}",
@@ -60,7 +61,7 @@ def write_config(
         "total_timeout = 20.0",
         "[daemon]",
         "health_port = 0",
-        "shutdown_grace = 20.0",
+        f"shutdown_grace = {shutdown_grace}",
     ]
     for url in feed_urls:
         lines += ["[[feeds]]", f"url = {json.dumps(url)}"]
