@@ -185,6 +185,7 @@ def settings(**overrides: object) -> FetchSettings:
         "read_timeout": 5.0,
         "total_timeout": 10.0,
         "max_body_bytes": 1024 * 1024,
+        "allow_private_networks": True,  # the test server is on loopback
     }
     base.update(overrides)
     return FetchSettings.model_validate(base)
