@@ -84,7 +84,7 @@ def test_a_loopback_url_is_blocked_by_default(internal: FeedServer) -> None:
     outcome = fetch(internal.url("secret.rss"))
     assert outcome.status is FetchStatus.ERROR and outcome.body is None
     assert outcome.error_class == "blocked"
-    assert outcome.error_message == f"blocked: 127.0.0.1 is a loopback address; {ALLOW}"
+    assert outcome.error_message == f"127.0.0.1 is a loopback address; {ALLOW}"
     assert internal.hits("/secret.rss") == 0
 
 
@@ -92,7 +92,7 @@ def test_a_name_is_checked_after_resolution(internal: FeedServer) -> None:
     outcome = fetch(internal.url("secret.rss").replace("127.0.0.1", "localhost"))
     assert outcome.error_class == "blocked"
     assert outcome.error_message is not None
-    assert outcome.error_message.startswith("blocked: localhost resolves to ")
+    assert outcome.error_message.startswith("localhost resolves to ")
     assert "a loopback address" in outcome.error_message
     assert internal.hits("/secret.rss") == 0
 
@@ -110,11 +110,11 @@ def test_a_public_feed_redirecting_to_loopback_is_blocked(
     assert outcome.error_message is not None
     if by_name:
         assert outcome.error_message.startswith(
-            "blocked: the feed redirects to localhost, which resolves to "
+            "the feed redirects to localhost, which resolves to "
         )
     else:
         assert outcome.error_message == (
-            f"blocked: the feed redirects to 127.0.0.1, a loopback address; {ALLOW}"
+            f"the feed redirects to 127.0.0.1, a loopback address; {ALLOW}"
         )
     assert public.hits("/feed.rss") == 1
     assert internal.hits("/secret.rss") == 0
@@ -150,7 +150,7 @@ def test_one_internal_address_among_public_ones_blocks_the_name(public: FeedServ
     public.set("/feed.rss", FEED)
     outcome = fetch(public_url(public, "feed.rss"), resolver=resolver)
     assert outcome.error_message == (
-        f"blocked: {PUBLIC_NAME} resolves to 10.1.2.3, a private address; {ALLOW}"
+        f"{PUBLIC_NAME} resolves to 10.1.2.3, a private address; {ALLOW}"
     )
     assert public.hits("/feed.rss") == 0
 
@@ -211,7 +211,7 @@ def test_the_daemon_reports_a_blocked_feed_counts_it_and_stores_nothing(
     assert 'newsbot_fetch_errors_total{error_class="blocked"} 1.0' in metrics
     assert scalar(sqlite_url, "SELECT count(*) FROM entries") == 0
     assert internal.hits("/secret.rss") == 0
-    assert f"blocked: 127.0.0.1 is a loopback address; {ALLOW}" in daemon.output
+    assert f"(blocked): 127.0.0.1 is a loopback address; {ALLOW}" in daemon.output
     assert "Traceback" not in daemon.output
 
 

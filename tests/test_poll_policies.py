@@ -56,7 +56,8 @@ def pipeline_for(db_url: str, tmp_path: Path, urls: list[str], **fetch: int) -> 
             "database_url": db_url,
             "data_dir": tmp_path,
             "poll_interval": INTERVAL,
-            "fetch": {"min_interval": 60, **fetch},
+            # The feeds are on loopback, which the fetch policy refuses by default.
+            "fetch": {"min_interval": 60, "allow_private_networks": True, **fetch},
             "feeds": [{"url": url} for url in urls],
         }
     )
@@ -294,7 +295,10 @@ def test_poll_command_polls_feeds_imported_from_opml_alone(
     server.set("/a.rss", rss("alpha"))
     server.set("/b.rss", rss("beta", 3))
     config = tmp_path / "newsbot.toml"
-    config.write_text(f'database_url = "{db_url}"\ndata_dir = "{tmp_path}"\n')
+    config.write_text(
+        f'database_url = "{db_url}"\ndata_dir = "{tmp_path}"\n'
+        "[fetch]\nallow_private_networks = true\n"
+    )
     opml = tmp_path / "subs.opml"
     opml.write_text(
         '<?xml version="1.0"?><opml version="2.0"><body>'

@@ -105,7 +105,8 @@ class BlockedAddress(Exception):
             )
         else:
             where = f"{shown} is" if is_literal else f"{self.host} resolves to {shown},"
-        return f"blocked: {where} {self.kind}; set {ALLOW_KEY} = true to poll internal feeds"
+        # Shown after the error class ("blocked: 127.0.0.1 is a loopback address; ...").
+        return f"{where} {self.kind}; set {ALLOW_KEY} = true to poll internal feeds"
 
     def after_redirect(self) -> BlockedAddress:
         return BlockedAddress(self.host, self.address, self.kind, redirected=True)
