@@ -8,9 +8,13 @@ public (no test may depend on the internet); everything else is the real policy.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import ipaddress
+import ssl
+import threading
 import urllib.request
 from collections.abc import Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -143,6 +147,77 @@ def test_the_request_goes_to_the_checked_address_with_the_feeds_host_name(
     assert resolver.lookups == [PUBLIC_NAME]  # resolved once: the connection used that answer
     [request] = public.requests
     assert request.header("host") == f"{PUBLIC_NAME}:{public.port}"
+
+
+def _certificate_for(name: str, directory: Path) -> tuple[Path, Path]:
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_https_verifies_the_feeds_host_name_on_the_checked_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _certificate_for(PUBLIC_NAME, tmp_path)
+    server_names: list[str | None] = []
+    hosts: list[str | None] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hosts.append(self.headers["Host"])
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(FEED)))
+            self.end_headers()
+            self.wfile.write(FEED)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda _socket, name, _context: server_names.append(name)
+    httpd = ThreadingHTTPServer((str(PUBLIC), 0), Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    # The machine's trust store, standing in for a public CA, trusts the test's certificate.
+    trusting = ssl.create_default_context(cafile=str(cert))
+    monkeypatch.setattr("bot.reader.fetcher.transport.default_ssl_context", lambda: trusting)
+    try:
+        port = httpd.server_address[1]
+        outcome = fetch(f"https://{PUBLIC_NAME}:{port}/feed.rss")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert outcome.status is FetchStatus.OK and outcome.body == FEED, outcome.error_message
+    assert server_names == [PUBLIC_NAME]
+    assert hosts == [f"{PUBLIC_NAME}:{port}"]
 
 
 def test_one_internal_address_among_public_ones_blocks_the_name(public: FeedServer) -> None:
