@@ -56,7 +56,8 @@ def pipeline_for(db_url: str, tmp_path: Path, urls: list[str], **fetch: int) -> 
             "database_url": db_url,
             "data_dir": tmp_path,
             "poll_interval": INTERVAL,
-            "fetch": {"min_interval": 60, **fetch},
+            # The feeds are on loopback, which the fetch policy refuses by default.
+            "fetch": {"min_interval": 60, "allow_private_networks": True, **fetch},
             "feeds": [{"url": url} for url in urls],
         }
     )
@@ -196,6 +197,27 @@ def test_documents_that_are_not_feeds_are_classified(
     assert feeds[broken].consecutive_failures == 1
 
 
+def test_a_deeply_nested_json_feed_is_a_feed_error_not_a_logged_traceback(
+    db_url: str, tmp_path: Path, server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    depth = 100_000
+    server.set(
+        "/deep.json",
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": '
+        + b"[" * depth
+        + b"]" * depth
+        + b"}",
+    )
+    url = server.url("deep.json")
+    pipeline = pipeline_for(db_url, tmp_path, [url])
+    with caplog.at_level(logging.WARNING):
+        poll(pipeline)
+    feed = feeds_by_url(pipeline)[url]
+    assert feed.last_error_class == "parse_error"
+    assert feed.last_error == "not a readable JSON feed: JSON nested too deeply to read"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
 @pytest.mark.parametrize("status", [301, 308])
 def test_permanent_moves_update_the_url_once(
     db_url: str,
@@ -273,7 +295,10 @@ def test_poll_command_polls_feeds_imported_from_opml_alone(
     server.set("/a.rss", rss("alpha"))
     server.set("/b.rss", rss("beta", 3))
     config = tmp_path / "newsbot.toml"
-    config.write_text(f'database_url = "{db_url}"\ndata_dir = "{tmp_path}"\n')
+    config.write_text(
+        f'database_url = "{db_url}"\ndata_dir = "{tmp_path}"\n'
+        "[fetch]\nallow_private_networks = true\n"
+    )
     opml = tmp_path / "subs.opml"
     opml.write_text(
         '<?xml version="1.0"?><opml version="2.0"><body>'

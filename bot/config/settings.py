@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictBool,
     field_validator,
     model_validator,
 )
@@ -162,6 +163,9 @@ class FetchSettings(Strict):
     min_interval: Annotated[int, Field(ge=30)] = 300  # seconds
     max_interval: Annotated[int, Field(ge=60)] = 86400
     unhealthy_after: Annotated[int, Field(ge=1)] = 5  # consecutive failures
+    # Fetch from loopback, private, link-local and other internal addresses (off: only public
+    # ones; see bot/reader/fetcher/policy.py). For feeds on the operator's own network.
+    allow_private_networks: StrictBool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> FetchSettings:

@@ -36,7 +36,15 @@ def _toml_string(value: str) -> str:
 
 
 def demo_config(server: FeedServer, data_dir: Path) -> str:
-    lines = [f"data_dir = {_toml_string(str(data_dir))}", "poll_interval = 900", ""]
+    lines = [
+        f"data_dir = {_toml_string(str(data_dir))}",
+        "poll_interval = 900",
+        "",
+        # The demo feeds are served on 127.0.0.1, which the fetch policy refuses by default.
+        "[fetch]",
+        "allow_private_networks = true",
+        "",
+    ]
     for feed in demo_feeds():
         lines += [
             "[[feeds]]",
