@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from bot.cli.main import cli
 from bot.config.settings import Settings
+from bot.daemon import metrics
 from bot.daemon.app import Pipeline, build_pipeline
 from bot.demo.server import FeedServer
 from bot.storage.models import Entry, Feed
@@ -26,9 +27,15 @@ INTERVAL = 900
 
 
 def rss(
-    name: str, items: int = 4, *, gap: timedelta = timedelta(hours=1), extra: str = ""
+    name: str,
+    items: int = 4,
+    *,
+    gap: timedelta = timedelta(hours=1),
+    extra: str = "",
+    oldest_first: bool = False,
 ) -> bytes:
-    """An RSS feed of `items` entries published `gap` apart, the newest an hour ago."""
+    """An RSS feed of `items` entries published `gap` apart, the newest an hour ago (listed
+    first unless `oldest_first`)."""
     parts = []
     for number in range(items):
         when = NOW - timedelta(hours=1) - number * gap
@@ -38,6 +45,8 @@ def rss(
             f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate>"
             f"<description>Item {number} of {name}.</description></item>"
         )
+    if oldest_first:
+        parts.reverse()
     return (
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
         f"<link>https://{name}.example/</link>{extra}{''.join(parts)}</channel></rss>"
@@ -338,3 +347,34 @@ def test_a_cycle_records_every_feed_once_and_releases_every_lease(
         assert feeds[server.url("f7.rss")].consecutive_failures == cycle + 1
     with pipeline.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Entry)) == 58
+
+
+def test_a_feed_listing_more_new_items_than_the_cap_stores_only_the_newest(
+    db_url: str, tmp_path: Path, server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """fetch.max_new_items bounds what one feed adds in one poll: a feed dumping its archive
+    cannot hold the cycle (and the clustering lock) with a hundred thousand joins."""
+    # Listed oldest first, so "the first N of the document" would be the wrong ones.
+    server.set("/flood.rss", rss("flood", 30, gap=timedelta(minutes=1), oldest_first=True))
+    url = server.url("flood.rss")
+    pipeline = pipeline_for(db_url, tmp_path, [url], max_new_items=12)
+    labels = {"reason": "over_limit"}
+    before = metrics.REGISTRY.get_sample_value("newsbot_entries_skipped_total", labels) or 0.0
+    with caplog.at_level(logging.INFO, logger="bot.worker.poll"):
+        report = asyncio.run(pipeline.poller.poll(force=True))
+    metrics.record_poll(report)
+    with pipeline.db.session() as session:
+        titles = set(session.scalars(select(Entry.title)))
+    assert titles == {f"flood report {number}" for number in range(12)}
+    (result,) = report.feeds
+    assert result.new_entries == 12
+    assert result.skipped == {"over_limit": 18}
+    assert report.skipped["over_limit"] == 18
+    assert "18 over limit" in report.summary()
+    assert feeds_by_url(pipeline)[url].last_poll_counts["over_limit"] == 18
+    assert any(
+        "18 oldest new beyond fetch.max_new_items = 12" in record.getMessage()
+        for record in caplog.records
+    )
+    after = metrics.REGISTRY.get_sample_value("newsbot_entries_skipped_total", labels)
+    assert after == before + 18

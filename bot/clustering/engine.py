@@ -192,7 +192,7 @@ class StoryClusterer:
         story.last_updated = max(story.last_updated, published)
         self.index.touch(story)
         item = reading.item
-        story.members.append(
+        story.add_member(
             Member(
                 item.key,
                 reading.feats.title,

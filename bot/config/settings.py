@@ -160,6 +160,9 @@ class FetchSettings(Strict):
     read_timeout: Annotated[float, Field(gt=0, le=300)] = 30.0
     total_timeout: Annotated[float, Field(gt=0, le=600)] = 60.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    # New items stored from one feed per poll, the newest; the older ones wait for a later
+    # poll (a feed dumping its archive cannot hold the cycle with a hundred thousand joins).
+    max_new_items: Annotated[int, Field(ge=1)] = 500
     min_interval: Annotated[int, Field(ge=30)] = 300  # seconds
     max_interval: Annotated[int, Field(ge=60)] = 86400
     unhealthy_after: Annotated[int, Field(ge=1)] = 5  # consecutive failures

@@ -347,6 +347,7 @@ class Poller:
                         not_before=now - retention,
                         rhythm_sample=RHYTHM_SAMPLE,
                         keep_newest=FIRST_POLL_KEEP if feed.first_parsed_at is None else 0,
+                        max_new=fetch_settings.max_new_items,
                     )
                     outcome.body = None  # the job holds it until it is parsed
                     arrival.prepared = await preparer.prepare(job)
@@ -672,6 +673,10 @@ class Poller:
             else "",
             f"{plan.duplicate} listed twice" if plan.duplicate else "",
             f"{plan.expired} deleted by retention before and still listed" if plan.expired else "",
+            f"{plan.over_limit} oldest new beyond fetch.max_new_items = "
+            f"{self.settings.fetch.max_new_items}"
+            if plan.over_limit
+            else "",
         ]
         skipped = "; ".join(reason for reason in reasons if reason)
         kept = (
@@ -718,7 +723,7 @@ class Poller:
         feed.url = new_url
 
 
-SKIP_REASONS = ("too_old", "duplicate", "expired")
+SKIP_REASONS = ("too_old", "duplicate", "expired", "over_limit")
 
 
 def _skipped_summary(skipped: Counter[str]) -> str:

@@ -65,6 +65,8 @@ class PrepareJob:
     # On a feed's first poll: how many of its newest items to keep even when they are older
     # than the retention window (FIRST_POLL_KEEP); 0 afterwards.
     keep_newest: int = 0
+    # At most this many new entries per poll, the newest (fetch.max_new_items); None: no cap.
+    max_new: int | None = None
 
 
 @dataclass(slots=True)
@@ -150,6 +152,7 @@ def prepare(job: PrepareJob, scorer: Scorer | None) -> PreparedFeed:
         known=job.known,
         now=job.now,
         scorer=scorer,
+        max_new=job.max_new,
     )
     plan.too_old = len(old) - len(kept_old)
     plan.backfilled = sum(1 for row in plan.inserts if row["published_at"] < job.not_before)
