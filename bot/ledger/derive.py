@@ -9,6 +9,8 @@ was confirmed. Pure functions (no I/O) over `LedgerReport`s, the member reports 
   report that states it agrees with the story's majority figure within the facts' tolerance
   (`anchors.close` with `FIGURE_TOLERANCE`, the one "same figure" test of the clusterer); where
   they disagree the record keeps the range and the outlets at each end, and no total counts it.
+  A figure in a sentence dated to an earlier year than its report is an earlier deal cited in
+  passing ("In 2020 ... 10,000 GPUs") and is left out.
 - Money in other currencies, and amounts per year, are kept as given ("€1.2 billion", "$290m
   a year") and never converted: no exchange rates are applied anywhere in newsbot, and a yearly
   amount times an assumed term would be an invented total. A deal has a dollar value only where
@@ -38,7 +40,7 @@ from bot.clustering import features as ft
 from bot.clustering.anchors import close
 from bot.clustering.facts import Report, lead_sentences, story_facts
 from bot.clustering.facts.figures import FIGURE_TOLERANCE, vote
-from bot.clustering.facts.story import MAX_REPORTS, StatedFigure, report_figures
+from bot.clustering.facts.story import MAX_REPORTS, ReportFigures, StatedFigure, report_figures
 from bot.ledger.records import (
     KINDS,
     STATUS_CONFIRMED,
@@ -52,7 +54,7 @@ from bot.ledger.records import (
 
 # Lead sentences read per report for roles, kind and status (the facts read five).
 LEAD_SENTENCES = 3
-TITLE_WEIGHT = 2.0
+TITLE_WEIGHT = 3.0
 LEAD_WEIGHT = 1.0
 
 
@@ -82,6 +84,17 @@ def is_yearly(stated: StatedFigure) -> bool:
     after = stated.sentence[quantity.end : quantity.end + 30]
     before = stated.sentence[max(0, quantity.start - 40) : quantity.start]
     return bool(_YEARLY.search(after) or _YEARLY_BEFORE.search(before))
+
+
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def earlier_year(stated: StatedFigure, published: datetime | None) -> bool:
+    """A figure in a sentence dated to an earlier year than the report ("In 2020 Microsoft
+    built OpenAI a system with 10,000 GPUs"): an earlier deal cited in passing."""
+    if published is None:
+        return False
+    return any(int(year) < published.year for year in _YEAR.findall(stated.sentence))
 
 
 def deal_figure(claims: Sequence[Claim]) -> DealFigure:
@@ -328,7 +341,7 @@ KIND_WORDS: dict[str, tuple[str, ...]] = {
 }
 _KIND_PATTERNS = {
     kind: re.compile(
-        r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + r")(?:e?s|ed|ing)?(?![\w-])",
+        r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + r")(?:s|es|d|ed|ing)?(?![\w-])",
         re.IGNORECASE,
     )
     for kind, words in KIND_WORDS.items()
@@ -399,6 +412,17 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
     as_given: list[Claim] = []
     for report, stated in zip(read, figures, strict=True):
         outlet = report.outlet
+        stated = ReportFigures(
+            *(
+                None if figure is None or earlier_year(figure, report.published) else figure
+                for figure in (
+                    stated.money,
+                    stated.power,
+                    stated.chips,
+                    stated.money_other_currency,
+                )
+            )
+        )
         if stated.money is not None:
             claim = Claim(outlet, stated.money.quantity.value, stated.money.quantity.text)
             (as_given if is_yearly(stated.money) else money).append(claim)
