@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.storage.models import Deal, DealRevision, Story, StoryMember
@@ -24,10 +24,22 @@ STALE_BATCH = 500
 def stale_deal_stories(session: Session, limit: int = STALE_BATCH) -> list[Story]:
     """Stories with no deal record yet, or changed since theirs was derived, with their
     members' entries, oldest change first."""
+    members = (
+        select(func.count(StoryMember.id))
+        .where(StoryMember.story_id == Story.id)
+        .correlate(Story)
+        .scalar_subquery()
+    )
     query = (
         select(Story)
         .outerjoin(Deal, Deal.story_id == Story.id)
-        .where(or_(Deal.id.is_(None), Story.last_updated_at > Deal.story_updated_at))
+        .where(
+            or_(
+                Deal.id.is_(None),
+                Story.last_updated_at > Deal.story_updated_at,
+                Deal.member_count != members,
+            )
+        )
         .options(selectinload(Story.members).selectinload(StoryMember.entry))
         .order_by(Story.last_updated_at, Story.id)
         .limit(limit)
@@ -50,6 +62,7 @@ def save_deal(
     deal = session.scalars(select(Deal).where(Deal.story_id == story.id)).one_or_none()
     if deal is not None and deal.record == record and deal.is_deal == is_deal:
         deal.story_updated_at = story.last_updated_at
+        deal.member_count = len(story.members)
         return False
     if deal is None:
         deal = Deal(story_id=story.id, revision=1)
@@ -61,6 +74,7 @@ def save_deal(
     deal.first_reported_at = first_reported_at
     deal.record = record
     deal.story_updated_at = story.last_updated_at
+    deal.member_count = len(story.members)
     deal.updated_at = now
     session.flush()
     session.add(

@@ -288,8 +288,10 @@ class Deal(Base):
     first_reported_at: Mapped[datetime | None] = mapped_column(index=True)
     record: Mapped[dict[str, Any]] = mapped_column(default=dict)  # DealRecord.to_json()
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    # The story's last_updated_at the record was derived at: a later one makes it stale.
+    # The story's last_updated_at and member count the record was derived at: a later time or
+    # another count makes it stale (two polls can share a clock reading).
     story_updated_at: Mapped[datetime]
+    member_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime]
 
     revisions: Mapped[list[DealRevision]] = relationship(
