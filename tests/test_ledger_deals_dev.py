@@ -135,8 +135,72 @@ HAND_CHECKED: dict[str, Expected] = {
         (("Alphabet", "Google"), ("Intersect", "Intersect Power")), "acquisition", 4.75e9
     ),
 }
+# The figures of every other deal story of the set, read from its items the same way:
+# (value_usd, power_mw, chips). Non-deal events of the set (a launch, results, a request for
+# proposals, talks that ended, a rejected bid, a benchmark) are not deals and have no row here.
+FIGURES_CHECKED: dict[str, tuple[float | None, float | None, int | None]] = {
+    "google-anthropic-cloud-feb2023": (300e6, None, None),
+    "coreweave-magnetar-200m-may2023": (200e6, None, None),
+    # $100 million (Dh367 million as given); 64 CS-2 systems are systems, not chips.
+    "cerebras-g42-condor-galaxy-jul2023": (100e6, None, None),
+    "google-anthropic-2b-oct2023": (2e9, None, None),  # up to $2bn ($500m now)
+    "voltage-park-24k-h100-oct2023": (500e6, None, 24_000),
+    "microsoft-oracle-bing-nov2023": (None, None, None),
+    "anthropic-google-tpu-v5e-nov2023": (None, None, None),
+    "aws-nvidia-ceiba-nov2023": (None, None, 16_384),
+    # $400bn is AMD's market forecast, $2bn its sales goal: no figure of the deals.
+    "amd-mi300x-customers-dec2023": (None, None, None),
+    "aws-nvidia-ceiba-blackwell-mar2024": (None, None, 20_736),
+    "amazon-anthropic-2.75b-mar2024": (2.75e9, None, None),
+    "lambda-500m-gpu-financing-apr2024": (500e6, None, None),
+    "oklo-equinix-500mw-apr2024": (None, 500, None),
+    # "could be worth more than $10 billion", people familiar estimated: a hedged guess.
+    "microsoft-brookfield-10.5gw-may2024": (None, 10_500, None),
+    "coreweave-1.1b-series-c-may2024": (1.1e9, None, None),  # $19bn is the valuation
+    # 100,000 H100s is what Musk said Grok 3 could need, not the deal's.
+    "oracle-xai-talks-may2024": (10e9, None, None),
+    "oracle-openai-oci-jun2024": (None, None, None),  # $98bn is Oracle's RPO
+    # the racks are for xAI's cluster of about 100,000 H100-class GPUs
+    "xai-dell-supermicro-jun2024": (None, None, 100_000),
+    # 112 MW more; ~$6.7bn is the revenue of all the contracts so far, ~382 MW their total.
+    "core-scientific-coreweave-112mw-aug2024": (None, 112, None),
+    "gaiip-launch-sep2024": (30e9, None, None),
+    "equinix-gic-cppib-15b-oct2024": (15e9, 1_500, None),
+    "crusoe-blue-owl-3.4b-jv-oct2024": (3.4e9, 200, None),
+    "amazon-anthropic-4b-nov2024": (4e9, None, None),  # another $4bn; $8bn is the total
+    "google-intersect-20b-dec2024": (20e9, None, None),  # $800m is Intersect's funding round
+    # up to $5bn ($900m first, to the 400 MW Ellendale campus: one campus of several)
+    "applied-digital-macquarie-5b-jan2025": (5e9, None, None),
+    "uae-france-1gw-feb2025": (None, 1_000, None),  # 30-50 billion euros as given
+    # 10 billion euros as given, and $10.3bn in dollars (The Register)
+    "fluidstack-france-1gw-feb2025": (10.3e9, 1_000, None),
+    "softbank-sharp-sakai-mar2025": (676e6, 150, None),  # ~100 billion yen, ~$676m
+    # $11.6bn raised; $15bn is the venture's total; 50,000 GPUs is per building.
+    "crusoe-abilene-15b-mar2025": (11.6e9, 1_200, None),
+    "galaxy-coreweave-helios-mar2025": (None, 133, None),
+    "amd-humain-10b-may2025": (10e9, 500, None),
+    "aws-humain-5b-may2025": (5e9, None, None),
+    "uae-us-ai-campus-5gw-may2025": (None, 5_000, None),
+    # 1 GW; 200 MW is its first phase, 5 GW the campus it is part of
+    "stargate-uae-1gw-may2025": (None, 1_000, None),
+    # a framework for up to 3,000 MW, first contracts 670 MW; $25bn is Google's PJM spending
+    "google-brookfield-hydro-jul2025": (3e9, 3_000, None),
+    "bloom-oracle-jul2025": (None, None, None),
+    "stargate-norway-jul2025": (None, 230, 100_000),
+    # $1.3bn for 10,000 GPUs plus $200m for 8,000 more: $1.5bn for 18,000
+    "nvidia-lambda-leaseback-sep2025": (1.5e9, None, 18_000),
+    "openai-samsung-skhynix-oct2025": (None, None, None),  # 900,000 wafers a month: demand
+    "brookfield-bloom-5b-oct2025": (5e9, None, None),
+    "poolside-2b-round-oct2025": (1e9, None, None),  # Nvidia's up to $1bn of a $2bn round
+    "meta-nuclear-vistra-oklo-terrapower-jan2026": (None, 6_600, None),
+}
+FIGURES_CHECKED.update(
+    {gold: (e.value_usd, e.power_mw, e.chips) for gold, e in HAND_CHECKED.items()}
+)
+FIGURES_RIGHT_AT_LEAST = 56
+
 # Measured when the ledger was written (see the report of issue 20); fewer is a regression.
-RIGHT_AT_LEAST = 7
+RIGHT_AT_LEAST = 15
 
 TOLERANCE = 0.05
 
@@ -229,6 +293,32 @@ def test_hand_checked_deals_come_out_right(
     print("\n".join(report))
     print(f"hand-checked deals right in every field: {right} of {len(HAND_CHECKED)}")
     assert right >= RIGHT_AT_LEAST, "\n".join(report)
+
+
+def test_deal_stories_with_every_figure_right(
+    ledger_rows: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Of every deal story of the set, how many come out with value, power and chips right."""
+    by_gold: dict[str, list[dict[str, Any]]] = {}
+    for gold, row in ledger_rows:
+        by_gold.setdefault(gold, []).append(row)
+    right = 0
+    report = []
+    for gold, (value, power, chips) in FIGURES_CHECKED.items():
+        row = max(by_gold.get(gold, []), key=lambda r: r["source_count"], default=None)
+        if row is None:
+            report.append(f"{gold}: not in the ledger")
+            continue
+        wrong = [
+            f"{column} {row[column]} (expected {expected})"
+            for column, expected in (("value_usd", value), ("power_mw", power), ("chips", chips))
+            if not _same(expected, row[column])
+        ]
+        right += not wrong
+        report.append(f"{gold}: {'right' if not wrong else '; '.join(wrong)}")
+    print("\n".join(report))
+    print(f"deal stories with every figure right: {right} of {len(FIGURES_CHECKED)}")
+    assert right >= FIGURES_RIGHT_AT_LEAST, "\n".join(report)
 
 
 def test_every_row_has_the_documented_columns(

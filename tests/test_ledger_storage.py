@@ -69,3 +69,46 @@ def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: P
                 assert len(deal_history(session, second["story_id"])) == 2
         finally:
             pipeline.db.dispose()
+
+
+def test_weekly_ledger_opens_the_first_digest_of_each_week(db_url: str, tmp_path: Path) -> None:
+    from bot.config import ChannelSettings
+    from bot.worker.digests import DigestService
+
+    channel = ChannelSettings.model_validate(
+        {
+            "name": "weekly",
+            "type": "email",
+            "ledger": "weekly",
+            "email": {"host": "127.0.0.1", "from": "bot@example.com", "to": ["a@example.com"]},
+        }
+    )
+    with LoopbackFeeds(ITEMS) as served:
+        settings = poll_settings(
+            load_config(None), served.feed_settings(), database_url=db_url, data_dir=tmp_path
+        )
+        pipeline = build_pipeline(settings, clock=lambda: NOW, rules=ALL_RELEVANT)
+        try:
+            served.publish(ITEMS)
+            poll(pipeline)
+            moment = [NOW]
+            service = DigestService(
+                settings.model_copy(update={"channels": [channel], "threshold": 0.0}),
+                pipeline.db,
+                clock=lambda: moment[0],
+            )
+            first = service.enqueue("weekly", period_key="saturday")
+            assert first.status == "queued" and first.digest is not None
+            assert first.digest.ledger is not None and first.digest.ledger.deals == 1
+            assert "<svg" in first.payload["eml"]  # type: ignore[index]
+
+            moment[0] = NOW + timedelta(hours=1)  # the same ISO week: no ledger again
+            assert service.compose(channel, now=moment[0]).ledger is None
+
+            moment[0] = NOW + timedelta(days=2)  # Monday: a new week, nothing new to report
+            monday = service.enqueue("weekly", period_key="monday")
+            assert monday.digest is not None and not monday.digest.stories
+            assert monday.digest.ledger is not None and monday.digest.ledger.deals == 1
+            assert monday.status == "queued"  # the ledger alone is worth sending
+        finally:
+            pipeline.db.dispose()

@@ -15,7 +15,7 @@ import click
 
 from bot.cli.common import EXIT_CONFIG, app, fail
 from bot.digest.render.common import format_amount, format_power
-from bot.ledger import KINDS, UNKNOWN_KIND, DealFigure, DealRecord
+from bot.ledger import KINDS, STATUS_CONFIRMED, UNKNOWN_KIND, DealRecord
 from bot.ledger.export import deal_row, to_csv
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
@@ -41,14 +41,6 @@ def _matches_party(record: DealRecord, party: str) -> bool:
     return any(
         wanted in name.casefold() for name in (*record.parties, *record.buyers, *record.sellers)
     )
-
-
-def _figure_cell(figure: DealFigure, shown: str) -> str:
-    if figure.counted is not None:
-        return shown
-    if figure.low is None or figure.high is None:
-        return ""
-    return f"disputed {figure.low:g}–{figure.high:g}"
 
 
 def _money_cell(record: DealRecord) -> str:
@@ -95,23 +87,26 @@ def _table(records: list[DealRecord]) -> None:
     from rich.table import Table
 
     table = Table(title=f"Deal ledger: {len(records)} deal{'s' if len(records) != 1 else ''}")
-    for column in ("First reported", "Kind", "Buyers", "Sellers", "Value", "Power", "Chips"):
-        table.add_column(column)
-    table.add_column("Status")
-    table.add_column("Headline", overflow="fold")
+    table.add_column("First reported", no_wrap=True)
+    table.add_column("Kind")
+    table.add_column("Buyer → seller")
+    for column in ("Value", "Power", "Chips"):
+        table.add_column(column, justify="right")
+    table.add_column("Headline", overflow="fold", ratio=2)
     for record in records:
-        others = [p for p in record.parties if p not in record.buyers and p not in record.sellers]
+        if record.buyers or record.sellers:
+            who = f"{', '.join(record.buyers) or '?'} → {', '.join(record.sellers) or '?'}"
+        else:
+            who = ", ".join(record.parties)
+        when = f"{record.first_reported:%Y-%m-%d}" if record.first_reported else ""
         table.add_row(
-            f"{record.first_reported:%Y-%m-%d}" if record.first_reported else "",
+            when + ("" if record.status == STATUS_CONFIRMED else f"\n({record.status})"),
             record.kind,
-            ", ".join(record.buyers),
-            ", ".join(record.sellers) or ("parties: " + ", ".join(others) if others else ""),
+            who,
             _money_cell(record),
             _power_cell(record),
             _chips_cell(record),
-            record.status,
             record.headline,
-            end_section=False,
         )
     # Feed text is printed as text, never as console markup.
     Console(markup=False, highlight=False, emoji=False).print(table)

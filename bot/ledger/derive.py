@@ -86,6 +86,60 @@ def is_yearly(stated: StatedFigure) -> bool:
     return bool(_YEARLY.search(after) or _YEARLY_BEFORE.search(before))
 
 
+# Words right before or after a figure that make it something other than the deal's whole:
+# a running total the deal brings a party to ("lifting total investment to $15bn", "has raised
+# $12 billion in a year", "bringing total to 393MW"), the first tranche of it ("starts at
+# $1.25B", "an initial $900m"), capital spending around it, a count in equivalents ("equal to
+# nearly 600,000 H100s"), or an outsider's estimate ("implies
+# roughly $9 billion", "could be worth more than $10 billion", "a goal of more than $2 billion",
+# "could take around 100,000 H100s"), a figure per building or rack, or the size of the
+# larger project the deal is part of ("as part of plans for data centers of up to 500 MW",
+# "the first phase of 500MW AI factories"). The story facts read the figure
+# each report states first; the ledger, which adds figures up, leaves these out.
+_NOT_WHOLE_BEFORE = re.compile(
+    r"(?:\b(?:total|totals|totalling|totaling|cumulative|so\s+far|altogether)\b[^.;]{0,40}"
+    r"|\b(?:lift|lifts|lifting|lifted|bring|brings|bringing|brought|take|takes|taking|raise|"
+    r"raises|raising|boost|boosts|boosting|double|doubles|doubling|push|pushes|pushing)\b"
+    r"(?:\s+[\w'’-]+){0,7}\s+to\s+(?:about\s+|roughly\s+|around\s+|nearly\s+)?"
+    r"|\b(?:has|have|had)\s+(?:raised|invested)\s+(?:more\s+than\s+|over\s+|about\s+)?"
+    r"|\b(?:equal|equivalent)\s+(?:to|of)\s+"
+    r"|\b(?:starts?|starting)\s+(?:at|with)\s+|\b(?:an\s+)?initial\s+|\bfirst\s+tranche\s+of\s+"
+    r"|\b(?:implies|imply|implying|estimated?|estimates|could\s+be\s+worth)\b[^.;]{0,25}"
+    r"|\bfund\s+(?:roughly\s+|about\s+)?"
+    r"|\b(?:goal|target|forecast|projection)s?\s+of\s+(?:more\s+than\s+|over\s+|about\s+)?"
+    r"|\b(?:could|would|might)\s+(?:take|need|require)\s+"
+    r"|\b(?:each|every|per)\s+(?:building|site|rack|server|hall|unit)\b[^.;]{0,40}"
+    r"|\b(?:part\s+of|inside|within)\b[^.;,]{0,40}|\b(?:first|initial)\s+phase\s+of\s+)$",
+    re.IGNORECASE,
+)
+_NOT_WHOLE_AFTER = re.compile(
+    r"^\W{0,2}(?:in\s+a\s+year|in\s+total|so\s+far|to\s+date|of\s+capital\s+spending|"
+    r"now\s+(?:committed|contracted)|"
+    r"(?:\w+\s+){0,2}in\s+(?:debt\s+and\s+equity|total))\b",
+    re.IGNORECASE,
+)
+_NOT_WHOLE_REACH = 90
+
+
+# A relative clause about a party ("The GPU cloud, which this week extended its Series B with
+# $200m from Magnetar, is reported to have signed ..."): what it says is another deal's.
+_RELATIVE_CLAUSE = re.compile(r",\s+(?:which|who|whose)\b[^,;]*$", re.IGNORECASE)
+
+
+def not_the_whole(stated: StatedFigure) -> bool:
+    """A figure its words make a running total, a first tranche, capital spending or an
+    estimate (see _NOT_WHOLE_BEFORE), or one said in a relative clause about a party: not the
+    deal's own whole figure."""
+    quantity = stated.quantity
+    before = stated.sentence[max(0, quantity.start - _NOT_WHOLE_REACH) : quantity.start]
+    after = stated.sentence[quantity.end : quantity.end + _NOT_WHOLE_REACH]
+    return bool(
+        _NOT_WHOLE_BEFORE.search(before)
+        or _NOT_WHOLE_AFTER.search(after)
+        or _RELATIVE_CLAUSE.search(stated.sentence[: quantity.start])
+    )
+
+
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
@@ -123,6 +177,8 @@ def deal_figure(claims: Sequence[Claim]) -> DealFigure:
 
 # ----------------------------------------------------------------------------- roles
 _GAP = r"(?:[\w$€£.,'’%-]+\s+){0,8}?"
+# Words between the verb's last word and party B: "to Saudi Arabia's Humain", "AI startup".
+_BEFORE_PARTY = r"\s+(?:[\w'’.-]+\s+){0,3}?"
 # (pattern between party A and party B, role of A, role of B); `{gap}` is a run of up to 8 words.
 _ROLE_PATTERNS: tuple[tuple[str, str, str], ...] = (
     # "A sells / leases / rents / supplies ... to B"
@@ -181,7 +237,11 @@ _ROLE_PATTERNS: tuple[tuple[str, str, str], ...] = (
     (r"(?:'s|’s)?\s+(?:acquisition|purchase|takeover|buyout)\s+of", "buyer", "seller"),
 )
 _COMPILED_ROLES = tuple(
-    (re.compile(r"\s+" + pattern.replace("{gap}", _GAP) + r"\s+$", re.IGNORECASE), a, b)
+    (
+        re.compile(r"\s+" + pattern.replace("{gap}", _GAP) + _BEFORE_PARTY + r"$", re.IGNORECASE),
+        a,
+        b,
+    )
     for pattern, a, b in _ROLE_PATTERNS
 )
 # A sentence in which B is being acted on by A in the passive: "B is acquired by A".
@@ -348,11 +408,14 @@ _KIND_PATTERNS = {
 }
 # A kind must reach this share of the sentences' weight to be the deal's.
 KIND_MIN_SCORE = 1.0
+MONEY_KIND_SHARE = 0.5
 
 
 def deal_kind(sentences: Sequence[tuple[str, float]]) -> str:
-    """The kind whose words weigh most in the titles and leads; earlier kinds in KINDS win ties
-    (an acquisition of a chip maker is an acquisition)."""
+    """The kind whose words weigh most in the titles and leads; earlier kinds in
+    _KIND_PRIORITY win ties (an acquisition of a chip maker is an acquisition). An acquisition
+    or a financing wins with half the weight of the best: what the money buys (cloud, chips,
+    power) is what such reports describe at length, and the deal is the stake or the loan."""
     scores: dict[str, float] = {}
     for sentence, weight in sentences:
         for kind, pattern in _KIND_PATTERNS.items():
@@ -362,6 +425,10 @@ def deal_kind(sentences: Sequence[tuple[str, float]]) -> str:
         return UNKNOWN_KIND
     order = {kind: index for index, kind in enumerate(_KIND_PRIORITY)}
     best = max(scores, key=lambda kind: (scores[kind], -order[kind]))
+    for money_kind in ("acquisition", "financing"):
+        if scores.get(money_kind, 0.0) >= MONEY_KIND_SHARE * scores[best]:
+            best = money_kind
+            break
     return best if scores[best] >= KIND_MIN_SCORE else UNKNOWN_KIND
 
 
@@ -414,7 +481,9 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
         outlet = report.outlet
         stated = ReportFigures(
             *(
-                None if figure is None or earlier_year(figure, report.published) else figure
+                None
+                if figure is None or earlier_year(figure, report.published) or not_the_whole(figure)
+                else figure
                 for figure in (
                     stated.money,
                     stated.power,

@@ -336,7 +336,9 @@ class DigestService:
             if period_stored(session, channel.name, period_key):
                 return DigestRun(channel=channel.name, status="already_done")
         digest = self.compose(channel, now=now)
-        if digest.is_empty and not channel.send_empty:
+        # A weekly ledger with deals is worth sending without new stories.
+        has_ledger = digest.ledger is not None and digest.ledger.deals > 0
+        if digest.is_empty and not channel.send_empty and not has_ledger:
             return DigestRun(channel=channel.name, status="empty", digest=digest)
         payload = self.render(channel, digest)
         with self.db.session() as session:
