@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import email
-import io
 import email.policy
+import io
 import json
 import re
 import subprocess
