@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.ledger import STATUS_CONFIRMED, STATUS_TALKS, LedgerReport, derive_deal, is_deal
+from bot.ledger import (
+    STATUS_CONFIRMED,
+    STATUS_ENDED,
+    STATUS_TALKS,
+    LedgerReport,
+    derive_deal,
+    is_deal,
+)
 from bot.ledger.derive import deal_kind, sentence_roles
 
 T0 = datetime(2025, 5, 13, 12, 0, tzinfo=UTC)
@@ -132,3 +139,21 @@ def test_talks_then_confirmation() -> None:
     assert talks.status == STATUS_TALKS and talks.confirmed is None
     assert is_deal(record)
     assert not is_deal(derive_deal(2, "x", [_report("Verge", "A quiet day on the markets")]))
+
+
+def test_a_deal_called_off_is_listed_as_ended_and_left_out_of_totals() -> None:
+    from bot.ledger.summary import summarise
+
+    reports = [
+        _report("The Information", "xAI in talks to spend $10 billion on Oracle cloud servers"),
+        _report(
+            "Reuters",
+            "Musk says xAI will build its own cluster after Oracle talks end",
+            hours=24 * 40,
+        ),
+    ]
+    record = derive_deal(5, "xAI and Oracle", reports)
+    assert record.status == STATUS_ENDED
+    assert derive_deal(5, "xAI and Oracle", reports[:1]).status == STATUS_TALKS
+    summary = summarise([record], None, T0 + timedelta(days=60))
+    assert summary.deals == 0 and summary.value_usd == 0

@@ -3,6 +3,7 @@ Chromium, the compact Slack section within Slack's limits, feed text escaped eve
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -12,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.slack_stand_in import SlackStandIn
 
 from bot.config.loader import ConfigError, load_config_text
 from bot.digest.render import render_email_html, render_slack, render_text
 from bot.digest.render.slack import MAX_BLOCKS, MAX_CONTEXT_TEXT, MAX_SECTION_TEXT
+from bot.integration.slack import SlackWebhook, post_messages
 from bot.ledger import Claim, DealRecord
 from bot.ledger.derive import deal_figure
 from bot.ledger.summary import summarise
@@ -169,3 +172,12 @@ def test_weekly_ledger_email_renders_in_headless_chromium(tmp_path: Path) -> Non
     ).stdout
     # The browser parsed the chart as SVG: its bars are there, one per kind with deals.
     assert "<svg" in dom and dom.count("<rect") == 4
+
+
+def test_slack_stand_in_accepts_the_ledger_digest_as_inert_text(slack: SlackStandIn) -> None:
+    digest = _digest()
+    digest.ledger = summarise(RECORDS * 40, NOW - timedelta(days=7), NOW)
+    messages = render_slack(digest)
+    asyncio.run(post_messages(SlackWebhook(slack.webhook_url).post, messages))
+    assert slack.rejected == [] and slack.violations == []
+    assert [m["blocks"] for m in slack.messages] == [m["blocks"] for m in messages]

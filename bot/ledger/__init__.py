@@ -12,6 +12,7 @@ from bot.ledger.derive import LedgerReport, derive_deal
 from bot.ledger.records import (
     KINDS,
     STATUS_CONFIRMED,
+    STATUS_ENDED,
     STATUS_TALKS,
     UNKNOWN_KIND,
     Claim,
@@ -33,6 +34,7 @@ def is_deal(record: DealRecord) -> bool:
 __all__ = [
     "KINDS",
     "STATUS_CONFIRMED",
+    "STATUS_ENDED",
     "STATUS_TALKS",
     "UNKNOWN_KIND",
     "Claim",

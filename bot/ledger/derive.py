@@ -22,7 +22,9 @@ was confirmed. Pure functions (no I/O) over `LedgerReport`s, the member reports 
   rather than guessed.
 - Kind: the deal vocabulary of the titles and leads, weighted towards titles (KIND_WORDS).
 - Status: confirmed from the first report that does not read as talks or a plan ("in talks",
-  "weighs", "people familiar"); the dates first reported and confirmed are report times.
+  "weighs", "people familiar"); ended when the newest report says the deal is off ("talks
+  end", "rejects ... offer", "called off"); the dates first reported and confirmed are report
+  times.
 
 Written here rather than with an NLP library for the reasons the facts package gives: small,
 deterministic, and about deal roles that general parsers do not know.
@@ -44,6 +46,7 @@ from bot.clustering.facts.story import MAX_REPORTS, ReportFigures, StatedFigure,
 from bot.ledger.records import (
     KINDS,
     STATUS_CONFIRMED,
+    STATUS_ENDED,
     STATUS_TALKS,
     UNKNOWN_KIND,
     Claim,
@@ -448,6 +451,21 @@ _TALKS = re.compile(
 )
 
 
+_ENDED = re.compile(
+    r"\b(?:rejects?|rejected|rejecting|turns?\s+down|turned\s+down|walks?\s+away|walked\s+away|"
+    r"calls?\s+off|called\s+off|scraps?|scrapped|abandons?|abandoned|terminates?|terminated|"
+    r"cancels?|cancell?ed|ends?\s+(?:[\w'’-]+\s+){0,2}talks|"
+    r"talks\s+(?:end|ended|collapse|collapsed|broke\s+down|have\s+broken\s+down|fell\s+apart)|"
+    r"negotiations\s+(?:had\s+)?(?:broken\s+down|broke\s+down|collapsed|ended))\b",
+    re.IGNORECASE,
+)
+
+
+def reads_as_ended(title: str, lead: Sequence[str]) -> bool:
+    """A report that the deal is off: talks ended, a bid rejected, a deal called off."""
+    return bool(_ENDED.search(title) or any(_ENDED.search(s) for s in lead[:1]))
+
+
 def reads_as_talks(title: str, lead: Sequence[str]) -> bool:
     """A report of talks, a plan or an unconfirmed account rather than of a signed deal."""
     return bool(_TALKS.search(title) or any(_TALKS.search(s) for s in lead[:1]))
@@ -505,11 +523,13 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
 
     sentences: list[tuple[str, float]] = []
     talks: list[bool] = []
+    ended: list[bool] = []
     for report in reports:
         lead = lead_sentences(report.summary, report.text, report.title, limit=LEAD_SENTENCES)
         sentences.append((report.title, TITLE_WEIGHT))
         sentences += [(sentence, LEAD_WEIGHT) for sentence in lead]
         talks.append(reads_as_talks(report.title, lead))
+        ended.append(reads_as_ended(report.title, lead))
     parties = tuple(facts.parties)
     roles = deal_roles(sentences, parties)
     dated = sorted(
@@ -520,6 +540,13 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
         status = STATUS_CONFIRMED
     else:
         status = STATUS_CONFIRMED if confirmed is not None else STATUS_TALKS
+    latest = max(
+        zip(reports, ended, strict=True),
+        key=lambda pair: pair[0].published or _UNDATED,
+        default=None,
+    )
+    if latest is not None and latest[1]:  # the newest report says the deal is off
+        status = STATUS_ENDED
     return DealRecord(
         story_id=story_id,
         headline=headline,

@@ -16,9 +16,11 @@ KINDS = ("cloud capacity", "chips", "lease", "power", "acquisition", "financing"
 # What a deal is filed under when its reports say too little to tell.
 UNKNOWN_KIND = "other"
 
-# A deal's status: only reported as in talks (or planned), or confirmed by a party.
+# A deal's status: only reported as in talks (or planned), confirmed by a party, or ended
+# (talks broken off, a bid rejected, a deal called off: listed, never counted in totals).
 STATUS_TALKS = "in talks"
 STATUS_CONFIRMED = "confirmed"
+STATUS_ENDED = "ended"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 Owns `LedgerSummary` and `summarise`. Only counted figures (the reports agree within tolerance
 and it is the deal's own figure: `DealFigure.counted`) are added up; deals whose figure is
 disputed are counted as deals and listed as disputed, and amounts shown only as given (another
-currency, per year) are never added to dollars.
+currency, per year) are never added to dollars. Deals that ended (talks broken off, a bid
+rejected) are left out.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.ledger.records import KINDS, UNKNOWN_KIND, DealRecord
+from bot.ledger.records import KINDS, STATUS_ENDED, UNKNOWN_KIND, DealRecord
 
 TOP_PARTIES = 5
 
@@ -87,6 +88,8 @@ def summarise(
     disputed: list[DealRecord] = []
     as_given: list[DealRecord] = []
     for record in records:
+        if record.status == STATUS_ENDED:
+            continue  # talks broken off, a bid rejected: no deal to add up
         total = totals.setdefault(record.kind, {"deals": 0, "usd": 0.0, "mw": 0.0, "chips": 0})
         total["deals"] += 1
         usd = record.value_usd.counted or 0.0
