@@ -7,10 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import update
+
 from bot.clustering import ClusterItem
 from bot.config.loader import load_config
 from bot.evaluation.endtoend import ALL_RELEVANT, LoopbackFeeds, build_pipeline, poll, poll_settings
-from bot.storage.deals import deal_history, deal_records
+from bot.ledger import DERIVATION_VERSION
+from bot.storage.deals import deal_history, deal_records, stale_deal_stories
+from bot.storage.models import Deal
+from bot.worker.ledger import refresh_deals
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 ITEMS = [
@@ -67,6 +72,15 @@ def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: P
             poll(pipeline)  # nothing new: no new revision
             with pipeline.db.session() as session:
                 assert len(deal_history(session, second["story_id"])) == 2
+
+            # A release that derives deals differently re-derives every stored record.
+            with pipeline.db.session() as session:
+                session.execute(update(Deal).values(derived_by=DERIVATION_VERSION - 1))
+                assert len(stale_deal_stories(session, DERIVATION_VERSION)) == 1
+            refresh_deals(pipeline.db, NOW)
+            with pipeline.db.session() as session:
+                assert stale_deal_stories(session, DERIVATION_VERSION) == []
+                assert len(deal_history(session, second["story_id"])) == 2  # same record
         finally:
             pipeline.db.dispose()
 

@@ -21,6 +21,10 @@ from bot.ledger.records import (
     DealSource,
 )
 
+# Raised whenever deriving reads a story differently: stored records of an older version are
+# derived again (bot.worker.ledger), so an upgrade corrects the ledger rather than only new deals.
+DERIVATION_VERSION = 1
+
 
 def is_deal(record: DealRecord) -> bool:
     """Whether a story reads as a deal: it names a party, and says what kind of deal it is or
@@ -32,6 +36,7 @@ def is_deal(record: DealRecord) -> bool:
 
 
 __all__ = [
+    "DERIVATION_VERSION",
     "KINDS",
     "STATUS_CONFIRMED",
     "STATUS_ENDED",

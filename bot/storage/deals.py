@@ -21,9 +21,9 @@ from bot.storage.models import Deal, DealRevision, Story, StoryMember
 STALE_BATCH = 500
 
 
-def stale_deal_stories(session: Session, limit: int = STALE_BATCH) -> list[Story]:
-    """Stories with no deal record yet, or changed since theirs was derived, with their
-    members' entries, oldest change first."""
+def stale_deal_stories(session: Session, derived_by: int, limit: int = STALE_BATCH) -> list[Story]:
+    """Stories with no deal record yet, changed since theirs was derived, or whose record an
+    older derivation (`derived_by`) made, with their members' entries, oldest change first."""
     members = (
         select(func.count(StoryMember.id))
         .where(StoryMember.story_id == Story.id)
@@ -38,6 +38,7 @@ def stale_deal_stories(session: Session, limit: int = STALE_BATCH) -> list[Story
                 Deal.id.is_(None),
                 Story.last_updated_at > Deal.story_updated_at,
                 Deal.member_count != members,
+                Deal.derived_by != derived_by,
             )
         )
         .options(selectinload(Story.members).selectinload(StoryMember.entry))
@@ -55,6 +56,7 @@ def save_deal(
     is_deal: bool,
     kind: str,
     first_reported_at: datetime | None,
+    derived_by: int,
     now: datetime,
 ) -> bool:
     """Keep the deal record derived from `story`; a new revision when the record changed.
@@ -63,6 +65,7 @@ def save_deal(
     if deal is not None and deal.record == record and deal.is_deal == is_deal:
         deal.story_updated_at = story.last_updated_at
         deal.member_count = len(story.members)
+        deal.derived_by = derived_by
         return False
     if deal is None:
         deal = Deal(story_id=story.id, revision=1)
@@ -75,6 +78,7 @@ def save_deal(
     deal.record = record
     deal.story_updated_at = story.last_updated_at
     deal.member_count = len(story.members)
+    deal.derived_by = derived_by
     deal.updated_at = now
     session.flush()
     session.add(

@@ -292,6 +292,9 @@ class Deal(Base):
     # another count makes it stale (two polls can share a clock reading).
     story_updated_at: Mapped[datetime]
     member_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The version of the derivation that made the record (bot.ledger.DERIVATION_VERSION): a
+    # release that reads deals differently re-derives every record.
+    derived_by: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]
 
     revisions: Mapped[list[DealRevision]] = relationship(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.ledger import DealRecord, LedgerReport, derive_deal, is_deal
+from bot.ledger import DERIVATION_VERSION, DealRecord, LedgerReport, derive_deal, is_deal
 from bot.ledger.summary import LedgerSummary, summarise
 from bot.storage.database import Database
 from bot.storage.deals import STALE_BATCH, deal_records, save_deal, stale_deal_stories
@@ -40,7 +40,7 @@ def refresh_deals(db: Database, now: datetime) -> int:
     changed = 0
     while True:
         with db.session() as session:
-            stories = stale_deal_stories(session, STALE_BATCH)
+            stories = stale_deal_stories(session, DERIVATION_VERSION, STALE_BATCH)
             for story in stories:
                 record = derive_deal(story.id, story.headline, story_reports(story))
                 changed += save_deal(
@@ -50,6 +50,7 @@ def refresh_deals(db: Database, now: datetime) -> int:
                     is_deal=is_deal(record),
                     kind=record.kind,
                     first_reported_at=record.first_reported,
+                    derived_by=DERIVATION_VERSION,
                     now=now,
                 )
         if len(stories) < STALE_BATCH:

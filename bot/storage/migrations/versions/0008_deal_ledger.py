@@ -7,7 +7,8 @@ Create Date: 2026-12-05 12:00:00
 One row per story in `deals`: the deal record `bot.ledger` derives from the story's reports
 (JSON), its kind and first report time for filtering, whether the story reads as a deal, and
 the story's `last_updated_at` and member count it was derived at (a later time or another
-count makes it stale). Every change of a
+count makes it stale), and the version of the derivation that made it (`derived_by`: a release
+that reads deals differently re-derives them). Every change of a
 record is also kept in `deal_revisions`, numbered from 1, with the story's outlet count then.
 Existing stories get their records on the next poll or `newsbot deals`.
 """
@@ -40,6 +41,7 @@ def upgrade() -> None:
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("story_updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("member_count", sa.Integer(), nullable=False),
+        sa.Column("derived_by", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("story_id"),
     )
