@@ -32,6 +32,7 @@ deterministic, and about deal roles that general parsers do not know.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -40,7 +41,7 @@ from datetime import UTC, datetime
 
 from bot.clustering import features as ft
 from bot.clustering.anchors import close
-from bot.clustering.facts import Report, lead_sentences, story_facts
+from bot.clustering.facts import Report, fact_lead, story_facts
 from bot.clustering.facts.figures import FIGURE_TOLERANCE, vote
 from bot.clustering.facts.story import MAX_REPORTS, ReportFigures, StatedFigure, report_figures
 from bot.ledger.records import (
@@ -254,6 +255,7 @@ _PASSIVE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _party_pattern(party: str) -> re.Pattern[str]:
     """How a party is written in a sentence: its name, its first word or its initials."""
     words = party.split()
@@ -483,11 +485,12 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
     record must not depend on whether the story was still in the clusterer's window when its
     batch ended."""
     read = list(reports[:MAX_REPORTS])
+    leads = [fact_lead(r.summary, r.text, r.title) for r in reports]
+    # As the clusterer keeps its members (the lead as summary, no text): the same facts, and
+    # the readings it cached while clustering are found again.
     members = [
-        Report(
-            title=r.title, summary=r.summary, text=r.text, published=r.published, outlet=r.outlet
-        )
-        for r in read
+        Report(title=r.title, summary=lead, published=r.published, outlet=r.outlet)
+        for r, lead in zip(read, leads, strict=False)
     ]
     facts = story_facts(members)
     figures = report_figures(members)
@@ -524,8 +527,8 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
     sentences: list[tuple[str, float]] = []
     talks: list[bool] = []
     ended: list[bool] = []
-    for report in reports:
-        lead = lead_sentences(report.summary, report.text, report.title, limit=LEAD_SENTENCES)
+    for report, joined in zip(reports, leads, strict=True):
+        lead = joined.splitlines()[:LEAD_SENTENCES] if joined else []
         sentences.append((report.title, TITLE_WEIGHT))
         sentences += [(sentence, LEAD_WEIGHT) for sentence in lead]
         talks.append(reads_as_talks(report.title, lead))

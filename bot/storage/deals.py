@@ -48,9 +48,16 @@ def stale_deal_stories(session: Session, derived_by: int, limit: int = STALE_BAT
     return list(session.scalars(query))
 
 
+def deals_of(session: Session, story_ids: Sequence[int]) -> dict[int, Deal]:
+    """The deal rows of these stories, by story id (stories without one are absent)."""
+    rows = session.scalars(select(Deal).where(Deal.story_id.in_(list(story_ids))))
+    return {deal.story_id: deal for deal in rows}
+
+
 def save_deal(
     session: Session,
     story: Story,
+    deal: Deal | None,
     record: dict[str, object],
     *,
     is_deal: bool,
@@ -59,16 +66,16 @@ def save_deal(
     derived_by: int,
     now: datetime,
 ) -> bool:
-    """Keep the deal record derived from `story`; a new revision when the record changed.
-    Returns whether it did (a new deal, or a changed one)."""
-    deal = session.scalars(select(Deal).where(Deal.story_id == story.id)).one_or_none()
+    """Keep the deal record derived from `story` (its row `deal`, None for a new deal); a new
+    revision when the record changed. Returns whether it did (a new deal, or a changed one).
+    Nothing is flushed here: the rows go in with the batch's transaction."""
     if deal is not None and deal.record == record and deal.is_deal == is_deal:
         deal.story_updated_at = story.last_updated_at
         deal.member_count = len(story.members)
         deal.derived_by = derived_by
         return False
     if deal is None:
-        deal = Deal(story_id=story.id, revision=1)
+        deal = Deal(story_id=story.id, revision=1, revisions=[])
         session.add(deal)
     else:
         deal.revision += 1
@@ -80,10 +87,9 @@ def save_deal(
     deal.member_count = len(story.members)
     deal.derived_by = derived_by
     deal.updated_at = now
-    session.flush()
     session.add(
         DealRevision(
-            deal_id=deal.id,
+            deal=deal,
             revision=deal.revision,
             record=record,
             source_count=story.source_count,

@@ -14,7 +14,13 @@ from zoneinfo import ZoneInfo
 from bot.ledger import DERIVATION_VERSION, DealRecord, LedgerReport, derive_deal, is_deal
 from bot.ledger.summary import LedgerSummary, summarise
 from bot.storage.database import Database
-from bot.storage.deals import STALE_BATCH, deal_records, save_deal, stale_deal_stories
+from bot.storage.deals import (
+    STALE_BATCH,
+    deal_records,
+    deals_of,
+    save_deal,
+    stale_deal_stories,
+)
 from bot.storage.models import Story
 
 
@@ -41,11 +47,13 @@ def refresh_deals(db: Database, now: datetime) -> int:
     while True:
         with db.session() as session:
             stories = stale_deal_stories(session, DERIVATION_VERSION, STALE_BATCH)
+            rows = deals_of(session, [story.id for story in stories])
             for story in stories:
                 record = derive_deal(story.id, story.headline, story_reports(story))
                 changed += save_deal(
                     session,
                     story,
+                    rows.get(story.id),
                     record.to_json(),
                     is_deal=is_deal(record),
                     kind=record.kind,
