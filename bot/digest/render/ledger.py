@@ -77,7 +77,12 @@ def _notes(record: DealRecord) -> list[str]:
 def ledger_view(summary: LedgerSummary, timezone: str = "UTC") -> LedgerView:
     start = local_time(summary.period_start, timezone) if summary.period_start else None
     end = local_time(summary.period_end, timezone)
-    span = f"{start:%d %b} – {end:%d %b %Y}" if start else f"until {end:%d %b %Y}"
+    # Dates written as the digest's period is ("5 Dec 2026"), not zero-padded.
+    span = (
+        f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
+        if start
+        else f"until {end.day} {end:%b %Y}"
+    )
     totals = [f"{summary.deals} deal{'s' if summary.deals != 1 else ''}"]
     if summary.power_mw:
         totals.append(format_power(summary.power_mw))
