@@ -137,6 +137,12 @@ def test_talks_then_confirmation() -> None:
     assert record.buyers == ("Microsoft",) and record.sellers == ("OpenAI",)
     talks = derive_deal(1, "x", [_report("Semafor", "Microsoft weighs $10 billion bet on OpenAI")])
     assert talks.status == STATUS_TALKS and talks.confirmed is None
+    unconfirmed = [
+        _report("Reuters", "OpenAI taps Google Cloud for more computing power, sources say"),
+        _report("CNBC", "Alphabet shares rise on report Google will supply cloud capacity"),
+        _report("The Verge", "OpenAI is reportedly adding Google Cloud"),
+    ]
+    assert derive_deal(2, "x", unconfirmed).status == STATUS_TALKS
     assert is_deal(record)
     assert not is_deal(derive_deal(2, "x", [_report("Verge", "A quiet day on the markets")]))
 

@@ -446,7 +446,9 @@ _TALKS = re.compile(
     r"\b(?:in\s+(?:advanced\s+)?talks|talks\s+(?:to|with|over|on)|weighs|weighing|considers|"
     r"considering|explores|exploring|nears|nearing|close\s+to\s+(?:a\s+)?(?:deal|agreement)|"
     r"in\s+discussions|discussing|negotiat\w*|people\s+(?:familiar|briefed)|"
-    r"(?:sources|people)\s+said|according\s+to\s+(?:people|sources|a\s+person)|"
+    r"(?:sources|people|a\s+source|a\s+person)\s+(?:said|say|says)|"
+    r"according\s+to\s+(?:people|sources|a\s+person|a\s+report|reports)|"
+    r"on\s+(?:a\s+)?reports?\s+(?:that\s+)?|reports?\s+(?:say|says|said)|"
     r"reportedly|is\s+said\s+to|are\s+said\s+to|mulls|mulling|eyes|eyeing|seeks|seeking|"
     r"plans\s+to|would\s+(?:buy|invest|lease|acquire|supply))\b",
     re.IGNORECASE,
@@ -469,7 +471,8 @@ def reads_as_ended(title: str, lead: Sequence[str]) -> bool:
 
 
 def reads_as_talks(title: str, lead: Sequence[str]) -> bool:
-    """A report of talks, a plan or an unconfirmed account rather than of a signed deal."""
+    """A report of talks, a plan or an unconfirmed account ("sources say", "on report",
+    "reportedly") rather than of a deal a party announced."""
     return bool(_TALKS.search(title) or any(_TALKS.search(s) for s in lead[:1]))
 
 
