@@ -332,6 +332,9 @@ class ChannelSettings(Strict):
     send_empty: bool = False
     breaking_min_sources: Annotated[int, Field(ge=2)] | None = None
     breaking_min_score: float | None = None
+    # "weekly": the channel's first digest of each week opens with the deal ledger of the
+    # seven days before it (totals by kind, top buyers and sellers; bot.ledger).
+    ledger: Literal["off", "weekly"] = "off"
 
     @field_validator("name")
     @classmethod

@@ -91,6 +91,7 @@ from bot.storage.feeds import unhealthy_feeds
 from bot.storage.models import Delivery, Digest, Story
 from bot.storage.stories import stories_updated_since, to_record
 from bot.text.plural import plural
+from bot.worker.ledger import ledger_due, weekly_ledger
 from bot.worker.process import new_instance_id, utcnow
 
 log = logging.getLogger(__name__)
@@ -272,7 +273,7 @@ class DigestService:
                 feed.name or feed.title or feed.url
                 for feed in unhealthy_feeds(session, self.settings.fetch.unhealthy_after)
             ]
-        return compose_digest(
+        digest = compose_digest(
             channel=channel.name,
             title=f"Compute deals digest · {channel.name}",
             candidates=candidates,
@@ -286,6 +287,9 @@ class DigestService:
             preferred_outlets=channel.preferred_outlets,
             timezone=channel.schedule.timezone,
         )
+        if channel.ledger == "weekly" and ledger_due(since, now, channel.schedule.timezone):
+            digest.ledger = weekly_ledger(self.db, now)
+        return digest
 
     def render(self, channel: ChannelSettings, digest: DigestData) -> dict[str, Any]:
         """The outbox payload: Slack messages (with the story ids of each) or a whole email."""
@@ -332,7 +336,9 @@ class DigestService:
             if period_stored(session, channel.name, period_key):
                 return DigestRun(channel=channel.name, status="already_done")
         digest = self.compose(channel, now=now)
-        if digest.is_empty and not channel.send_empty:
+        # A weekly ledger with deals is worth sending without new stories.
+        has_ledger = digest.ledger is not None and digest.ledger.deals > 0
+        if digest.is_empty and not channel.send_empty and not has_ledger:
             return DigestRun(channel=channel.name, status="empty", digest=digest)
         payload = self.render(channel, digest)
         with self.db.session() as session:

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, inspect, select, text, update
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -41,6 +42,7 @@ from bot.storage.stories import (
     story_by_key,
 )
 from bot.text.plural import plural
+from bot.worker.ledger import refresh_deals
 from bot.worker.prepare import match_columns
 
 log = logging.getLogger(__name__)
@@ -234,7 +236,18 @@ class StoryProcessor:
             except BaseException:
                 self.reset()
                 raise
+            if total.stories_created or total.stories_updated:
+                self._refresh_deals()
         return total
+
+    def _refresh_deals(self) -> None:
+        """Re-derive the deal records of the stories this pass changed. A failure here loses
+        nothing (the stories are stored; a stale record is found again on the next pass), so
+        it is logged rather than undoing the pass."""
+        try:
+            refresh_deals(self.db, self.clock())
+        except SQLAlchemyError:
+            log.exception("deal ledger: records not refreshed; retried on the next pass")
 
     def _match(self, row: Row[Any]) -> dict[str, Any]:
         """Score one pending entry; returns its column values for a bulk update (the same
