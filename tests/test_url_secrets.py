@@ -11,6 +11,7 @@ the poll's log lines (text and JSON, at DEBUG), `feeds`, `check`, `digest`, `dig
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -166,3 +167,19 @@ def test_check_and_database_errors_mask_every_password_of_the_database_url(
         daemon.stop()
     assert "password=***" in daemon.output, daemon.output
     assert_clean(daemon.output, "the daemon's log")
+
+
+def test_every_log_record_and_health_reason_masks_the_urls_in_it() -> None:
+    """A line logged by any code path (a library, a field passed in `extra=`) and the text of
+    /healthz go through the same redaction, which masks every URL in them."""
+    from bot.daemon.logs import RedactingFilter, redact
+
+    url = f"https://reader:{READER_PASSWORD}@feeds.example/private?apikey={API_KEY}"
+    assert redact(f"last poll failed: ConnectError for {url}") == (
+        "last poll failed: ConnectError for https://reader:***@feeds.example/private?apikey=***"
+    )
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "GET %s", (url,), None)
+    record.feed = url  # as `extra={"feed": url}` would set it
+    assert RedactingFilter().filter(record)
+    assert_clean(record.getMessage() + str(record.feed), "a log record")
+    assert record.feed == "https://reader:***@feeds.example/private?apikey=***"
