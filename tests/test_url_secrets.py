@@ -183,3 +183,25 @@ def test_every_log_record_and_health_reason_masks_the_urls_in_it() -> None:
     assert RedactingFilter().filter(record)
     assert_clean(record.getMessage() + str(record.feed), "a log record")
     assert record.feed == "https://reader:***@feeds.example/private?apikey=***"
+
+
+def test_a_feed_is_removed_by_its_url_as_listed_with_credentials_masked(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    private = f"https://feeds.example/private.rss?apikey={API_KEY}"
+    config = write_config(tmp_path / "newsbot.toml", db_url=sqlite_url, feed_urls=[])
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        f'<opml version="2.0"><body><outline text="P" xmlUrl="{private.replace("&", "&amp;")}"/>'
+        "</body></opml>",
+        encoding="utf-8",
+    )
+    assert newsbot(config, "feeds", "import", str(opml))[0] == 0
+    code, output = newsbot(config, "feeds", "--json")
+    (listed,) = [json.loads(line)["url"] for line in output.splitlines() if line.startswith("{")]
+    assert listed == "https://feeds.example/private.rss?apikey=***"
+    code, output = newsbot(config, "feeds", "remove", listed)  # copied from the listing
+    assert code == 0, output
+    assert f"removed {listed}" in output
+    assert_clean(output, "`newsbot feeds remove`")
+    assert query(sqlite_url, "SELECT removed_at IS NOT NULL FROM feeds") == [(1,)]

@@ -31,7 +31,7 @@ from bot.storage.feeds import (
 )
 from bot.storage.models import Feed
 from bot.text.plural import plural
-from bot.text.redaction import mask_url, mask_urls_in
+from bot.text.redaction import MASK, mask_url, mask_urls_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,10 +264,12 @@ def remove_command(ctx: click.Context, url: str) -> None:
     retention (daemon.retention_days) deletes them.
 
     A feed listed in the configuration file is removed by deleting its [[feeds]] entry there
-    (then restart, or send the daemon SIGHUP). Exits 1 when no feed has this URL, 2 when the
-    configuration lists it.
+    (then restart, or send the daemon SIGHUP). URL may be given as `newsbot feeds` lists it,
+    credentials masked. Exits 1 when no feed has this URL, 2 when the configuration lists it.
     """
     settings = app(ctx).settings()
+    rows, _ = _stored_feeds(ctx)
+    url = _unmasked(url, [configured.url for configured in settings.feeds], rows)
     if any(configured.url == url for configured in settings.feeds):
         fail(
             f"{mask_url(url)} is listed in the configuration file {config_file_name(settings)}: "
@@ -283,6 +285,16 @@ def remove_command(ctx: click.Context, url: str) -> None:
         f"removed {mask_url(removed.url)}: no longer polled nor exported; its "
         f"{plural(removed.entries, 'entry is', 'entries are')} kept until retention deletes them"
     )
+
+
+def _unmasked(url: str, configured: list[str], rows: list[Feed]) -> str:
+    """The URL to remove: as given, or, when it is how `newsbot feeds` lists a feed (its
+    credentials masked), that feed's URL, so a listed URL can be copied as shown."""
+    if MASK not in url:
+        return url
+    known = {*configured, *(u for row in rows for u in (row.url, row.configured_url) if u)}
+    matches = {candidate for candidate in known if mask_url(candidate) == url}
+    return matches.pop() if len(matches) == 1 else url
 
 
 @feeds_command.command("export")
