@@ -46,7 +46,6 @@ from bot.digest.compose import is_http_url
 
 _BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
-_FORMATTING = re.compile(r"[*_~`]")
 
 
 def clean_text(text: str) -> str:
@@ -59,7 +58,8 @@ def escape(text: str) -> str:
     of its own (see the module docstring); newlines are kept."""
     text = clean_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _BROADCAST.sub("＠", text)
-    text = _FORMATTING.sub(lambda m: _LOOKALIKE[m.group(0)], text)
+    for char, lookalike in _LOOKALIKES:  # four replaces: far faster than str.translate
+        text = text.replace(char, lookalike)
     return _QUOTE_START.sub(_SOFT_HYPHEN, text)
 
 
@@ -69,7 +69,7 @@ def escape_label(text: str) -> str:
     return escape(" ".join(text.split())).replace("|", "¦")
 
 
-_LOOKALIKE = {"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"}
+_LOOKALIKES = (("*", "∗"), ("_", "ˍ"), ("~", "∼"), ("`", "ˋ"))
 _SOFT_HYPHEN = "\u00ad"
 # the start of a line (after blanks) that begins with an escaped ">": a quote in mrkdwn
 _QUOTE_START = re.compile(r"^(?=[ \t]*&gt;)", re.MULTILINE)
