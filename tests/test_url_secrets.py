@@ -76,7 +76,7 @@ def test_a_failing_private_feed_leaks_no_credential_anywhere(
         config = write_config(
             tmp_path / "newsbot.toml",
             db_url=sqlite_url,
-            feed_urls=[*(feeds.url(feed.path) for feed in demo_feeds()), private, members],
+            feed_urls=[*(feeds.url(feed.path) for feed in demo_feeds()[:3]), private, members],
             channels=(
                 f'[[channels]]\nname = "desk"\ntype = "slack"\nthreshold = 1.0\n'
                 f"[channels.slack]\nwebhook_url = {json.dumps(slack.webhook_url)}\n"
@@ -111,13 +111,18 @@ def test_a_failing_private_feed_leaks_no_credential_anywhere(
         assert all(f"{authority}/private/news.xml" in body for body in bodies)
         assert_clean("\n".join(bodies) + str(mail.message["Subject"]), "the email")
 
-        for command in (("feeds",), ("feeds", "--json"), ("check",), ("digests",), ("stories",)):
-            code, output = newsbot(config, *command)
-            assert_clean(output, f"`newsbot {' '.join(command)}`")
-        code, output = newsbot(config, "feeds")
-        assert "redirect loop back to http://reader:***@" in output, output
-        code, output = newsbot(config, "digest", "--dry-run", "--format", "slack")
-        assert_clean(output, "`newsbot digest --dry-run --format slack`")
+        shown: dict[str, str] = {}
+        for command in (
+            ("feeds",),
+            ("feeds", "--json"),
+            ("check",),
+            ("digests",),
+            ("stories",),
+            ("digest", "--dry-run", "--format", "slack"),
+        ):
+            code, shown[" ".join(command)] = newsbot(config, *command)
+            assert_clean(shown[" ".join(command)], f"`newsbot {' '.join(command)}`")
+        assert "redirect loop back to http://reader:***@" in shown["feeds"], shown["feeds"]
 
     stored = query(sqlite_url, "SELECT last_error, disabled_reason FROM feeds")
     assert any(error for error, _ in stored)
