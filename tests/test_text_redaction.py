@@ -49,3 +49,15 @@ def test_urls_inside_text_are_masked_and_a_feed_is_named_by_host_and_path() -> N
         "feeds.example.com:8443/private/rss"
     )
     assert url_secrets("https://u:p4ss%21@h/?apikey=abc&q=1") == ["p4ss%21", "p4ss!", "abc"]
+
+
+def test_a_database_role_without_a_password_is_shown_and_never_redacted() -> None:
+    """In a database URL a lone user name is a role (trust or peer authentication), not a
+    token: it stays readable, and is not registered for redaction (which would turn every
+    "postgresql" in the logs into "***ql")."""
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/newsbot?password=pw-1234567"
+    assert mask_url(url, user_is_secret=False) == (
+        "postgresql+psycopg://postgres@127.0.0.1:5432/newsbot?password=***"
+    )
+    assert url_secrets(url, user_is_secret=False) == ["pw-1234567"]
+    assert mask_url("https://tok3n@feeds.example/rss") == "https://***@feeds.example/rss"

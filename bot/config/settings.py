@@ -425,7 +425,7 @@ class Settings(Strict):
             values.append(password)
         # ?password= of the database and the credentials of private feeds, should one appear
         # on its own (a driver's message, a library's log line) rather than inside its URL
-        values += url_secrets(self.resolved_database_url)
+        values += url_secrets(self.resolved_database_url, user_is_secret=False)
         for feed in self.feeds:
             values += url_secrets(feed.url)
         return values

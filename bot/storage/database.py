@@ -76,7 +76,7 @@ def masked_url(url: str) -> str:
         rendered = make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy reads: masked as written
         rendered = url
-    return mask_url(rendered)
+    return mask_url(rendered, user_is_secret=False)  # the user name is a role, not a token
 
 
 def connection_problem(exc: BaseException) -> str:

@@ -10,7 +10,9 @@ path only). Pure string functions without I/O, so every layer can use them.
 What is masked:
 
 - user information: the password (``user:***@host``); a user name without a password is masked
-  whole (``***@host``), since a token is often given as the user name;
+  whole (``***@host``), since a token is often given as the user name, except in a database
+  URL, where it names a role (``postgresql://newsbot@db/newsbot`` with trust or peer
+  authentication): there ``user_is_secret=False`` keeps it;
 - the values of query (and fragment) parameters whose names look like secrets: a name that
   contains, case-insensitively, any of :data:`SECRET_NAME_PARTS` (``key``, ``apikey``,
   ``api_key``, ``token``, ``access_token``, ``secret``, ``password``, ``passwd``, ``pwd``,
@@ -56,10 +58,11 @@ def is_secret_name(name: str) -> bool:
     return folded in SECRET_NAMES or any(part in folded for part in SECRET_NAME_PARTS)
 
 
-def mask_url(url: str) -> str:
+def mask_url(url: str, *, user_is_secret: bool = True) -> str:
     """``url`` with its user information and secret-looking parameter values masked; the rest
     (scheme, host, port, path, other parameters) kept exactly as written. Never raises: text
-    that is no URL comes back unchanged."""
+    that is no URL comes back unchanged. ``user_is_secret=False``: a user name without a
+    password is shown (a database role)."""
     head, authority, rest = "", "", url
     match = _AUTHORITY.match(url)
     if match:
@@ -67,7 +70,10 @@ def mask_url(url: str) -> str:
         if "@" in authority:
             userinfo, _, host = authority.rpartition("@")
             user, colon, _password = userinfo.partition(":")
-            authority = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
+            if colon:
+                authority = f"{user}:{MASK}@{host}"
+            elif user_is_secret:
+                authority = f"{MASK}@{host}"
     rest, hash_mark, fragment = rest.partition("#")
     path, question_mark, query = rest.partition("?")
     return (
@@ -107,15 +113,19 @@ def url_label(url: str) -> str:
     return label or host or MASK
 
 
-def url_secrets(url: str) -> list[str]:
-    """The secret values in ``url`` as written (a password, a lone user name, secret-looking
-    parameter values), for redacting them wherever they appear on their own."""
+def url_secrets(url: str, *, user_is_secret: bool = True) -> list[str]:
+    """The secret values in ``url`` as written (a password, a lone user name unless
+    ``user_is_secret`` is False, secret-looking parameter values), for redacting them wherever
+    they appear on their own."""
     found: list[str] = []
     match = _AUTHORITY.match(url)
     if match and "@" in match.group(2):
         userinfo = match.group(2).rpartition("@")[0]
         user, colon, password = userinfo.partition(":")
-        found += [password, unquote_plus(password)] if colon else [user, unquote_plus(user)]
+        if colon:
+            found += [password, unquote_plus(password)]
+        elif user_is_secret:
+            found += [user, unquote_plus(user)]
     rest = url[match.end() :] if match else url
     rest, _, fragment = rest.partition("#")
     for part in (rest.partition("?")[2], fragment):
