@@ -410,7 +410,8 @@ class Settings(Strict):
         return lines
 
     def known_secrets(self) -> list[str]:
-        """The channel secrets and the database password that resolve now (for redaction)."""
+        """The channel secrets, the database password and the credentials in the database and
+        feed URLs that resolve now (for redaction)."""
         values: list[str] = []
         for channel in self.channels:
             resolvers: list[Callable[[], SecretStr | None]] = []
@@ -427,9 +428,16 @@ class Settings(Strict):
                     values.append(secret.get_secret_value())
         from sqlalchemy.engine import make_url
 
+        from bot.text.redaction import url_secrets
+
         password = make_url(self.resolved_database_url).password
         if isinstance(password, str):
             values.append(password)
+        # ?password= of the database and the credentials of private feeds, should one appear
+        # on its own (a driver's message, a library's log line) rather than inside its URL
+        values += url_secrets(self.resolved_database_url, user_is_secret=False)
+        for feed in self.feeds:
+            values += url_secrets(feed.url)
         return values
 
     @property

@@ -91,6 +91,7 @@ from bot.storage.feeds import unhealthy_feeds
 from bot.storage.models import Delivery, Digest, Story
 from bot.storage.stories import stories_updated_since, to_record
 from bot.text.plural import plural
+from bot.text.redaction import url_label
 from bot.worker.ledger import ledger_due, weekly_ledger
 from bot.worker.process import new_instance_id, utcnow
 
@@ -269,8 +270,10 @@ class DigestService:
                     )
                 )
             sent = last_inclusions(session, channel.name, [c.story_id for c in candidates])
+            # named by name or title, else by host and path: never the query, whose values
+            # may be the feed's credentials (?apikey=...)
             unhealthy = [
-                feed.name or feed.title or feed.url
+                feed.name or feed.title or url_label(feed.url)
                 for feed in unhealthy_feeds(session, self.settings.fetch.unhealthy_after)
             ]
         digest = compose_digest(

@@ -38,6 +38,7 @@ from bot.matcher import RuleSet
 from bot.model import Entry, MatchItem
 from bot.reader.parser import FeedParseError, parse_feed
 from bot.storage.plan import EntryPlan, KnownEntries, Scorer, plan_entries
+from bot.text.redaction import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +287,7 @@ class Preparer:
             try:
                 return await asyncio.to_thread(prepare, job, self._scorer)
             except Exception as exc:
-                log.exception("preparing feed %s failed", job.feed_url)
+                log.exception("preparing feed %s failed", mask_url(job.feed_url))
                 return PreparedFeed(error_kind="parse_error", error=f"internal parser error: {exc}")
         loop = asyncio.get_running_loop()
         for attempt in range(2):
