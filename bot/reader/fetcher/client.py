@@ -153,14 +153,11 @@ class Fetcher:
                 write=settings.read_timeout,
                 pool=settings.total_timeout,
             ),
-            # One pool per origin, each as large as the per-host limit (see transport.py);
-            # these limits apply only to a proxy taken from the environment.
+            # One pool per origin, each as large as the per-host limit (see transport.py).
+            # With a transport of its own httpx takes no proxy from the environment and no
+            # `limits`: every connection is a direct one to an address the fetch policy checked.
             transport=PerOriginTransport(
                 per_origin=settings.per_host, max_idle_origins=settings.concurrency
-            ),
-            limits=httpx.Limits(
-                max_connections=settings.concurrency,
-                max_keepalive_connections=min(settings.concurrency, 100),
             ),
             follow_redirects=False,
         )
