@@ -11,6 +11,11 @@ per-item CPU time over chunks of 100 probes, robust to load from other processes
 100,000 also the same
 engine comparing each probe with every story (the brute-force baseline, on fewer probes because
 it is slow). It also times export and restore of 10,000 stories through JSON, as the daemon does.
+Then it feeds one stream of similar reports of one deal (each from its own outlet, with figures
+that vary a little from report to report) into a fresh clusterer, where they all join one story,
+and times the joins just before the story reaches 5,000, 10,000 and 20,000 members (the same
+median per-item CPU time): a join must cost the same whatever the size of the story it joins
+(`one_story_ratio_20k_to_5k` near 1).
 Prints progress lines, then JSON last.
 """
 
@@ -84,11 +89,67 @@ def time_probes(clusterer: StoryClusterer, stream: Stream, probes: list[str]) ->
     return statistics.median(per_item)
 
 
+def similar_report(number: int) -> ClusterItem:
+    """Report `number` of one deal: the same parties and wording, its own outlet, and figures
+    that differ a little from report to report (rounded differently, updated)."""
+    gpus = 50_000 + (number * 37) % 4_000
+    amount = 5.0 + (number % 40) / 100.0
+    return ClusterItem(
+        key=f"same-{number}",
+        title=f"Nimbus Cloud to supply Orbital AI with {gpus:,} GPUs in ${amount:.2f} billion deal",
+        summary=(
+            f"Nimbus Cloud will supply Orbital AI with {gpus:,} Nvidia GPUs at its Abilene, "
+            f"Texas campus under a multiyear agreement worth about ${amount:.2f} billion, "
+            "the companies said."
+        ),
+        published=START + timedelta(seconds=number),
+        source=f"Outlet {number}",
+        url=f"https://outlet{number}.example/news/{number}",
+    )
+
+
+def one_story(sizes: list[int], window: int = 500) -> dict[str, float | int]:
+    """Per-item CPU milliseconds of the `window` joins before the one story reaches each size
+    (median over chunks of 100, as time_probes), and the ratio of the last to the first."""
+    clusterer = StoryClusterer(ClusterConfig())
+    result: dict[str, float | int] = {}
+    placed = 0
+    for size in sizes:
+        while placed < size - window:
+            clusterer.add(similar_report(placed))
+            placed += 1
+        per_item: list[float] = []
+        while placed < size:
+            started = time.process_time()
+            for _ in range(100):
+                clusterer.add(similar_report(placed))
+                placed += 1
+            per_item.append((time.process_time() - started) * 1000.0 / 100)
+        ms = statistics.median(per_item)
+        label = f"{size // 1000}k"
+        result[f"one_story_ms_per_item_{label}"] = round(ms, 4)
+        print(f"one story of {placed}: {ms:.3f} ms/join ({len(clusterer)} stories)", flush=True)
+    result["one_story_stories"] = len(clusterer)
+    first, last = sizes[0], sizes[-1]
+    result[f"one_story_ratio_{last // 1000}k_to_{first // 1000}k"] = round(
+        float(result[f"one_story_ms_per_item_{last // 1000}k"])
+        / float(result[f"one_story_ms_per_item_{first // 1000}k"]),
+        3,
+    )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--probes", type=int, default=1000)
     parser.add_argument("--baseline-probes", type=int, default=30)
     parser.add_argument("--max-stories", type=int, default=100_000)
+    parser.add_argument(
+        "--one-story",
+        type=int,
+        default=20_000,
+        help="largest one-story size timed (5,000, 10,000 and 20,000 up to it; 0: skip)",
+    )
     args = parser.parse_args()
 
     titles = real_headlines()
@@ -143,6 +204,10 @@ def main() -> None:
             clusterer.index.config = indexed
             result["baseline_ms_per_item_100k"] = round(baseline, 4)
             print(f"brute force at {len(clusterer)} stories: {baseline:.3f} ms/item")
+    sizes = [size for size in (5_000, 10_000, 20_000) if size <= args.one_story]
+    if sizes:
+        del clusterer
+        result.update(one_story(sizes))
     result["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
     if "ms_per_item_100k" in result:
         result["ratio_100k_to_1k"] = round(

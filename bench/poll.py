@@ -240,7 +240,12 @@ def run_pipeline(urls: list[str], items: int, workdir: Path) -> dict[str, Any]:
     from bot.daemon.app import build_pipeline
 
     settings = Settings.model_validate(
-        {"data_dir": workdir, "feeds": [{"url": url} for url in urls], "poll_interval": 900}
+        {
+            "data_dir": workdir,
+            "feeds": [{"url": url} for url in urls],
+            "poll_interval": 900,
+            "fetch": {"allow_private_networks": True},  # the bench's feed server is on loopback
+        }
     )
     pipeline = build_pipeline(settings)
     cpu = _cpu_seconds()

@@ -60,9 +60,10 @@ def relevance_records(half: str | None = None) -> list[dict[str, object]]:
     return [record for index, record in enumerate(records) if index % 2 == parity]
 
 
-def relevance_stream(half: str | None = None) -> list[dict[str, object]]:
+def relevance_stream(half: str | None = None, seeds: bool = True) -> list[dict[str, object]]:
     """The labelled items, in arrival order (with `half`, the seeds and that half of the
-    relevance items); empty when the shared data is missing."""
+    relevance items; without `seeds`, the relevance items alone); empty when the shared data is
+    missing."""
     news = []
     for record in relevance_records(half):
         news.append(
@@ -75,17 +76,17 @@ def relevance_stream(half: str | None = None) -> list[dict[str, object]]:
         )
     if not news:
         return []
-    seeds = _seed_items()
-    if not seeds:
+    seed_items = _seed_items() if seeds else []
+    if seeds and not seed_items:
         return []
     # The seed reports spread through the stream, as five outlets publish over a day.
-    step = max(1, len(news) // (len(seeds) + 1))
+    step = max(1, len(news) // (len(seed_items) + 1))
     stream: list[dict[str, object]] = []
     for index, item in enumerate(news):
         stream.append(item)
         slot = index // step
-        if index % step == step - 1 and slot < len(seeds):
-            stream.append({**seeds[slot], "cluster_id": SEED_STORY, "summary": ""})
+        if index % step == step - 1 and slot < len(seed_items):
+            stream.append({**seed_items[slot], "cluster_id": SEED_STORY, "summary": ""})
     for index, item in enumerate(stream):
         item["published"] = (START + index * SPACING).isoformat()
         item["source"] = f"outlet-{index % OUTLETS:02d}"
@@ -93,9 +94,9 @@ def relevance_stream(half: str | None = None) -> list[dict[str, object]]:
     return stream
 
 
-def write_relevance_stream(path: Path, half: str | None = None) -> int:
+def write_relevance_stream(path: Path, half: str | None = None, seeds: bool = True) -> int:
     """Write the stream (relevance_stream) as JSON lines; returns the items written."""
-    stream = relevance_stream(half)
+    stream = relevance_stream(half, seeds)
     with path.open("w", encoding="utf-8") as out:
         for item in stream:
             out.write(json.dumps(item) + "\n")

@@ -173,6 +173,8 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             f"database_url = {json.dumps(db_url)}",
             f"data_dir = {json.dumps(str(tmp))}",
             f"rules = {json.dumps(str(ROOT / 'config' / 'rules' / 'compute-deals.toml'))}",
+            "[fetch]",
+            "allow_private_networks = true",  # the soak's feed servers are on loopback
             "[daemon]",
             "health_port = 0",
             "log_level = 'WARNING'",

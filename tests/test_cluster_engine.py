@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
 from bot.clustering.merging import brings_other_deal, mergeable
 from bot.clustering.scoring import check_signals
+from bot.clustering.story import ALL_FIGURES_KEPT, FIGURES_KEPT, Member
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
@@ -795,3 +797,59 @@ def test_a_report_of_another_kind_of_event_raises_the_kind_conflict_signal() -> 
 
     assert kind_conflict("OpenAI releases o3-pro and slashes o3 prices by 80%") == 1.0
     assert kind_conflict("Google to supply cloud capacity to OpenAI in a new contract") == 0.0
+
+
+class _CountingMembers(list[Member]):
+    """A story's member list that counts how often something reads through it."""
+
+    reads = 0
+
+    def __iter__(self) -> Iterator[Member]:
+        type(self).reads += 1
+        return super().__iter__()
+
+
+def _similar_report(number: int, outlet: str | None = None) -> ClusterItem:
+    """Report `number` of one deal: its own outlet, town and figures (varying a little)."""
+    gpus = 50_000 + (number * 37) % 4_000
+    amount = 5.0 + (number % 40) / 100.0
+    return ClusterItem(
+        key=f"same-{number}",
+        title=f"Nimbus Cloud to supply Orbital AI with {gpus:,} GPUs in ${amount:.2f} billion deal",
+        summary=(
+            f"Nimbus Cloud will supply Orbital AI with {gpus:,} Nvidia GPUs at its Abilene, "
+            f"Texas campus and a site near Town{number} under a multiyear agreement worth about "
+            f"${amount:.2f} billion, the companies said."
+        ),
+        published=T0 + timedelta(minutes=number),
+        source=outlet or f"Outlet {number}",
+        url=f"https://outlet{number}.example/news/{number}",
+    )
+
+
+def test_a_join_reads_no_member_and_the_story_tables_stay_bounded() -> None:
+    """What a join compares with does not grow with the story: it reads none of the story's
+    members (the same-outlet signal looks its outlet up), and the figures, places and other
+    tables the signals go through keep their bounds however many reports bring new ones."""
+    clusterer = StoryClusterer()
+    for number in range(240):
+        clusterer.add(_similar_report(number))
+    (key,) = clusterer.story_keys()
+    story = clusterer.index.stories[key]
+    distinct_figures = len({item for n in range(240) for item in (n * 37 % 4_000, n % 40)})
+    assert distinct_figures > FIGURES_KEPT
+    assert len(story.quantity_counts) <= FIGURES_KEPT
+    assert len(story.quantities) <= FIGURES_KEPT
+    assert len(story.title_figures) <= FIGURES_KEPT
+    assert len(story.all_quantities) <= ALL_FIGURES_KEPT
+    limit = clusterer.config.centroid_terms
+    for table in (story.places, story.entities, story.assets, story.names, story.parties):
+        assert len(table) <= limit
+    story.members = _CountingMembers(story.members)
+    _CountingMembers.reads = 0
+    for number, outlet in ((240, "Outlet 3"), (241, "A new outlet")):
+        assert clusterer.add(_similar_report(number, outlet)).story_key == key
+    assert len(story.members) == 242
+    assert _CountingMembers.reads == 0
+    # The outlets are still told apart: one that reported the story already, one that did not.
+    assert story.sources["Outlet 3"] == 2 and story.sources["A new outlet"] == 1

@@ -103,8 +103,8 @@ def test_deals_end_to_end_keep_their_quality(variant: str) -> None:
     "billion report and other Anthropic and xAI items join the Colossus 1 story; an Nvidia "
     "results item joins a CoreWeave deal). The story sets hold almost no one-report events, so "
     "the model joins a story of one report on a shared company name; training with such "
-    "events (bench/train_join.py --other-news) lifts this but costs the story sets recall "
-    "(issue 15)",
+    "events (bench/train_join.py --other-news or --dense) lifts this but costs the story sets "
+    "recall (issue 15)",
 )
 def test_other_news_of_the_deals_companies_stays_out_of_their_stories(tmp_path: Path) -> None:
     """The live case: a daemon polling the shared relevance items and the five seed reports as

@@ -137,6 +137,16 @@ def test_bad_feed_url_and_toml_syntax(tmp_path: Path) -> None:
     assert "not valid TOML" in message
 
 
+def test_the_fetch_policy_switch_is_off_by_default_and_a_real_boolean(tmp_path: Path) -> None:
+    file = tmp_path / "plain.toml"
+    file.write_text("poll_interval = 900\n", encoding="utf-8")
+    assert load_config(file).fetch.allow_private_networks is False
+    message = _error('[fetch]\nallow_private_networks = "yes"\n', tmp_path)
+    assert "fetch.allow_private_networks" in message and "boolean" in message
+    file.write_text("[fetch]\nallow_private_networks = true\n", encoding="utf-8")
+    assert load_config(file).fetch.allow_private_networks is True
+
+
 def test_missing_file_and_check_exit_code(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.toml")

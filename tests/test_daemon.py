@@ -28,6 +28,8 @@ def write_config(path: Path, feeds: FeedServer, db_url: str) -> Path:
     lines = [
         f"database_url = {json.dumps(db_url)}",
         f"data_dir = {json.dumps(str(path.parent))}",
+        "[fetch]",
+        "allow_private_networks = true",  # the feeds are on loopback
         "[daemon]",
         "health_port = 0",
     ]

@@ -50,6 +50,38 @@ def test_sigterm_waits_for_the_poll_in_flight(
     assert scalar(db_url, "SELECT count(*) FROM entries WHERE processed_at IS NULL") == 0
 
 
+def test_a_poll_outliving_the_grace_period_is_cut_short_with_a_warning(
+    sqlite_url: str, feeds: FeedServer, tmp_path: Path
+) -> None:
+    slow = demo_feeds()[0].path
+    feeds.set_delay(slow, 30)
+    urls = [feeds.url(feed.path) for feed in demo_feeds()]
+    config = write_config(
+        tmp_path / "newsbot.toml", db_url=sqlite_url, feed_urls=urls, shutdown_grace=1.0
+    )
+    daemon = DaemonProcess(config, tmp_path / "daemon.log")
+    try:
+        stored = "SELECT count(*) FROM feeds WHERE last_success_at IS NOT NULL"
+        wait_for(
+            lambda: scalar(sqlite_url, stored) == len(urls) - 1,
+            60,
+            "every feed but the slow one stored",
+        )
+        daemon.process.send_signal(signal.SIGTERM)
+        code = daemon.process.wait(timeout=60)
+    finally:
+        daemon.stop()
+    output = daemon.output
+    assert code == 0, output
+    assert "Traceback" not in output and "CancelledError" not in output, output
+    assert " ERROR " not in output, output
+    assert (
+        "1 job (poll) did not finish within the 1s grace period (daemon.shutdown_grace); "
+        "cut short" in output
+    ), output
+    assert "stopped" in output
+
+
 def test_sigterm_waits_for_the_delivery_in_flight(
     sqlite_url: str, feeds: FeedServer, tmp_path: Path
 ) -> None:

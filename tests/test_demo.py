@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import email
 import email.policy
+import io
 import json
 import re
 import subprocess
@@ -46,6 +48,11 @@ def test_demo_command_prints_digest_and_writes_files(tmp_path: Path) -> None:
     assert parts == {"text/plain", "text/html"}
     html = (out / "digest.html").read_text("utf-8")
     assert "Colossus 1" in html and "<html" in html.lower()
+    # The demo's email channel has the weekly ledger; the ledger CSV is written beside the rest.
+    assert "Deal ledger" in html and "<svg" in html
+    ledger = list(csv.DictReader(io.StringIO((out / "ledger.csv").read_text("utf-8"))))
+    colossus = [row for row in ledger if "Colossus 1" in row["facilities"]]
+    assert len(colossus) == 1 and colossus[0]["power_mw"] == "300"
 
     # Exactly one story names Colossus 1; its sources are the five seed outlets, none other.
     seed_event = next(e for e in demo_events() if e.key == "xai-anthropic-colossus-1")

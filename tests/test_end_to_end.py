@@ -44,6 +44,7 @@ def make_settings(
     db_url: str, feeds: FeedServer, slack: SlackStandIn, smtp: SMTPServer, data_dir: Path
 ) -> Settings:
     lines = [f"database_url = {json.dumps(db_url)}", f"data_dir = {json.dumps(str(data_dir))}"]
+    lines += ["[fetch]", "allow_private_networks = true"]  # the feeds are on loopback
     for feed in demo_feeds():
         lines += ["[[feeds]]", f"url = {json.dumps(feeds.url(feed.path))}"]
         lines += [f"name = {json.dumps(feed.name)}"]

@@ -75,6 +75,8 @@ def write_config(path: Path, db_url: str, urls: list[str], extra: str = "") -> P
         f"data_dir = {json.dumps(str(path.parent))}",
         "poll_interval = 300",
         extra,
+        "[fetch]",
+        "allow_private_networks = true",  # the feeds are on loopback
         "[daemon]",
         f"retention_days = {RETENTION_DAYS}",
     ]

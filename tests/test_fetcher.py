@@ -185,6 +185,7 @@ def settings(**overrides: object) -> FetchSettings:
         "read_timeout": 5.0,
         "total_timeout": 10.0,
         "max_body_bytes": 1024 * 1024,
+        "allow_private_networks": True,  # the test server is on loopback
     }
     base.update(overrides)
     return FetchSettings.model_validate(base)
@@ -443,3 +444,23 @@ def test_idle_origins_are_bounded_least_recently_used_first() -> None:
     assert b.client_ports["/plain?4"] == b.client_ports["/plain?2"]
     # ... while a, the least recently used origin, lost its idle connection.
     assert a.client_ports["/plain?5"] != a.client_ports["/plain?1"]
+
+
+def test_host_names_sharing_an_address_never_share_a_connection(server: FeedServer) -> None:
+    # The fetch policy sends requests to the checked address with the feed's host name in the
+    # Host header (and as the TLS server name): two names on one address, as on a CDN, must each
+    # get their own connection, while one name keeps its own alive.
+    order = [("a.example", "/plain?1"), ("b.example", "/plain?2"), ("a.example", "/plain?3")]
+
+    async def run() -> None:
+        transport = PerOriginTransport(per_origin=2, max_idle_origins=4)
+        async with httpx.AsyncClient(transport=transport) as client:
+            for host, path in order:
+                response = await client.get(server.url(path), headers={"Host": host})
+                assert response.status_code == 200
+
+    server.routes["/plain"] = lambda h: send(h, 200, FEED)
+    asyncio.run(run())
+    ports = server.client_ports
+    assert ports["/plain?2"] != ports["/plain?1"]
+    assert ports["/plain?3"] == ports["/plain?1"]

@@ -34,8 +34,9 @@ def get(url: str) -> tuple[int, str, str]:
 
 
 def example_config(tmp_path: Path, feed_urls: list[str]) -> Path:
-    """config/newsbot.example.toml as shipped, with local feeds, an ephemeral health port and
-    paths made absolute for the copy's new folder."""
+    """config/newsbot.example.toml as shipped, with local feeds (and the fetch policy's switch
+    for them turned on), an ephemeral health port and paths made absolute for the copy's new
+    folder."""
     text = (ROOT / "config" / "newsbot.example.toml").read_text(encoding="utf-8")
     replacements = {
         'data_dir = "../data"': f"data_dir = {json.dumps(str(tmp_path))}",
@@ -47,6 +48,7 @@ def example_config(tmp_path: Path, feed_urls: list[str]) -> Path:
             f"url = {json.dumps(feed_urls[1])}"
         ),
         "health_port = 8787": "health_port = 0",
+        "allow_private_networks = false": "allow_private_networks = true",
     }
     for old, new in replacements.items():
         assert old in text, f"the example config changed: {old!r} not found"

@@ -79,12 +79,41 @@ def test_bad_targets_get_one_line_each_and_exit_1(tmp_path: Path) -> None:
     assert str(missing) in errors[1] and "No such file" in errors[1]
 
 
-def test_urls_are_fetched_through_the_fetcher(feed_url: str) -> None:
-    code, records, errors = run(f"{feed_url}/feed", f"{feed_url}/missing")
+def test_deeply_nested_json_is_a_one_line_error(tmp_path: Path) -> None:
+    depth = 100_000
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": '
+        + b"[" * depth
+        + b"]" * depth
+        + b"}"
+    )
+    result = CliRunner().invoke(cli, ["parse", str(deep)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines() == [
+        f"newsbot parse: {deep}: parse_error: not a readable JSON feed: "
+        "JSON nested too deeply to read"
+    ]
+
+
+def test_urls_are_fetched_through_the_fetcher(feed_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "newsbot.toml"
+    config.write_text("[fetch]\nallow_private_networks = true\n", encoding="utf-8")
+    code, records, errors = run("-c", str(config), f"{feed_url}/feed", f"{feed_url}/missing")
     assert code == 1
     assert [r["title"] for r in records] == ["Deal one", "Deal two"]
     assert records[0]["link"] == f"{feed_url}/one"  # relative to the document's own URL
     assert len(errors) == 1 and "/missing" in errors[0] and "HTTP 404" in errors[0]
+
+
+def test_a_loopback_url_is_refused_by_the_default_fetch_policy(feed_url: str) -> None:
+    code, records, errors = run(f"{feed_url}/feed")
+    assert code == 1 and records == []
+    assert errors == [
+        f"newsbot parse: {feed_url}/feed: blocked: 127.0.0.1 is a loopback address; "
+        "set fetch.allow_private_networks = true to poll internal feeds"
+    ]
 
 
 def test_full_text_on_request(tmp_path: Path) -> None:

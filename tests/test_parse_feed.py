@@ -203,6 +203,43 @@ def test_json_feed() -> None:
     assert second.identity == "guid:43" and second.summary == "Plain <text> only"
 
 
+def test_a_null_or_missing_json_feed_id_is_no_guid() -> None:
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "JSON News",
+        "items": [
+            {"id": None, "url": "https://j.example/a", "title": "A"},
+            {"url": "https://j.example/b", "title": "B"},
+            {"id": True, "url": "https://j.example/c", "title": "C"},
+            {"id": 7.5, "url": "https://j.example/d", "title": "D"},
+        ],
+    }
+    parsed = parse_feed(json.dumps(document).encode(), url=URL, now=NOW)
+    assert [entry.identity for entry in parsed.entries] == [
+        "link:https://j.example/a",
+        "link:https://j.example/b",
+        "link:https://j.example/c",
+        "guid:7.5",
+    ]
+
+
+@pytest.mark.parametrize("opening", [b"[", b'{"a":'])
+def test_deeply_nested_json_is_a_parse_error(opening: bytes) -> None:
+    depth = 100_000
+    closing = b"]" if opening == b"[" else b"}"
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": '
+        + opening * depth
+        + b"1" * (opening != b"[")
+        + closing * depth
+        + b"}"
+    )
+    with pytest.raises(FeedParseError) as caught:
+        parse_feed(body, url=URL, now=NOW)
+    assert caught.value.kind == "parse_error"
+    assert caught.value.reason == "not a readable JSON feed: JSON nested too deeply to read"
+
+
 @pytest.mark.parametrize(
     ("body", "kind"),
     [
@@ -337,6 +374,76 @@ def test_safe_character_entities_survive_defusing() -> None:
     )
     [entry] = parse_feed(body, url=URL, now=NOW).entries
     assert entry.title == "a — b"
+
+
+# Issue 18: entities of 64 bytes survived defusing, and a 10 MiB feed of references to them
+# expanded twenty-fold; UTF-16 and other encodings the defuser cannot read went to feedparser,
+# which keeps a plain-text entity of any length.
+AMPLIFIED = "A" * 64
+
+
+def _amplifier(*, items: int, references: int, prolog_newline: bool) -> str:
+    newline = "\n" if prolog_newline else ""
+    declaration = f'<!DOCTYPE rss [{newline}<!ENTITY a "{AMPLIFIED}">{newline}]>'
+    body = "&a;" * references
+    entries = "".join(
+        f"<item><title>t{i}</title><link>http://a.example/{i}</link>"
+        f"<description>{body}</description></item>"
+        for i in range(items)
+    )
+    return (
+        f'<?xml version="1.0"?>{newline}{declaration}{newline}'
+        f'<rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "content_type", "prolog_newline"),
+    [
+        ("utf-8", None, True),
+        ("utf-8", None, False),
+        ("utf-16", None, True),
+        ("utf-7", "application/rss+xml; charset=utf-7", True),
+    ],
+)
+def test_text_entities_are_not_expanded_in_any_encoding(
+    encoding: str, content_type: str | None, prolog_newline: bool
+) -> None:
+    document = _amplifier(items=20, references=200, prolog_newline=prolog_newline)
+    if encoding != "utf-8":
+        document = document.replace(
+            '<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{encoding}"?>'
+        )
+    body = document.encode(encoding)
+    parsed = parse_feed(body, url=URL, now=NOW, content_type=content_type)
+    assert len(parsed.entries) == 20
+    assert all(AMPLIFIED not in (entry.summary or "") for entry in parsed.entries)
+
+
+def test_an_entity_amplifier_costs_no_more_memory_than_its_size() -> None:
+    body = _amplifier(items=200, references=1000, prolog_newline=True).encode()  # 600 KiB
+    tracemalloc.start()
+    try:
+        parsed = parse_feed(body, url=URL, now=NOW)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(parsed.entries) == 200
+    # Expanded, the references make 12.8 MB of text; unexpanded the parse stays near the size.
+    assert peak < 10 * len(body), (peak, len(body))
+
+
+@pytest.mark.parametrize("value", ["&#8212;", "&#x2014;", "—", "x"])
+def test_one_character_entities_still_survive_in_utf16(value: str) -> None:
+    document = (
+        '<?xml version="1.0" encoding="utf-16"?>\n'
+        f'<!DOCTYPE rss [\n<!ENTITY dash "{value}">\n]>\n'
+        '<rss version="2.0"><channel><title>t</title><item><title>a &dash; b</title>'
+        "<link>http://a.example/</link></item></channel></rss>"
+    )
+    [entry] = parse_feed(document.encode("utf-16"), url=URL, now=NOW).entries
+    expected = "x" if value == "x" else "—"
+    assert entry.title == f"a {expected} b"
 
 
 def test_a_guid_stands_in_for_a_missing_link_only_when_it_is_a_web_url() -> None:

@@ -45,6 +45,7 @@ def pipeline_for(db_url: str, tmp_path: Path, server: FeedServer, processes: int
             "database_url": db_url,
             "data_dir": tmp_path,
             "feeds": [{"url": server.url(feed.path)} for feed in demo_feeds()],
+            "fetch": {"allow_private_networks": True},  # the feeds are on loopback
         }
     )
     pipeline = build_pipeline(settings, clock=lambda: NOW)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from bot.cli.main import cli
 from bot.config.settings import Settings
+from bot.daemon import metrics
 from bot.daemon.app import Pipeline, build_pipeline
 from bot.demo.server import FeedServer
 from bot.storage.models import Entry, Feed
@@ -26,9 +27,15 @@ INTERVAL = 900
 
 
 def rss(
-    name: str, items: int = 4, *, gap: timedelta = timedelta(hours=1), extra: str = ""
+    name: str,
+    items: int = 4,
+    *,
+    gap: timedelta = timedelta(hours=1),
+    extra: str = "",
+    oldest_first: bool = False,
 ) -> bytes:
-    """An RSS feed of `items` entries published `gap` apart, the newest an hour ago."""
+    """An RSS feed of `items` entries published `gap` apart, the newest an hour ago (listed
+    first unless `oldest_first`)."""
     parts = []
     for number in range(items):
         when = NOW - timedelta(hours=1) - number * gap
@@ -38,6 +45,8 @@ def rss(
             f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate>"
             f"<description>Item {number} of {name}.</description></item>"
         )
+    if oldest_first:
+        parts.reverse()
     return (
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
         f"<link>https://{name}.example/</link>{extra}{''.join(parts)}</channel></rss>"
@@ -56,7 +65,8 @@ def pipeline_for(db_url: str, tmp_path: Path, urls: list[str], **fetch: int) -> 
             "database_url": db_url,
             "data_dir": tmp_path,
             "poll_interval": INTERVAL,
-            "fetch": {"min_interval": 60, **fetch},
+            # The feeds are on loopback, which the fetch policy refuses by default.
+            "fetch": {"min_interval": 60, "allow_private_networks": True, **fetch},
             "feeds": [{"url": url} for url in urls],
         }
     )
@@ -196,6 +206,27 @@ def test_documents_that_are_not_feeds_are_classified(
     assert feeds[broken].consecutive_failures == 1
 
 
+def test_a_deeply_nested_json_feed_is_a_feed_error_not_a_logged_traceback(
+    db_url: str, tmp_path: Path, server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    depth = 100_000
+    server.set(
+        "/deep.json",
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": '
+        + b"[" * depth
+        + b"]" * depth
+        + b"}",
+    )
+    url = server.url("deep.json")
+    pipeline = pipeline_for(db_url, tmp_path, [url])
+    with caplog.at_level(logging.WARNING):
+        poll(pipeline)
+    feed = feeds_by_url(pipeline)[url]
+    assert feed.last_error_class == "parse_error"
+    assert feed.last_error == "not a readable JSON feed: JSON nested too deeply to read"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
 @pytest.mark.parametrize("status", [301, 308])
 def test_permanent_moves_update_the_url_once(
     db_url: str,
@@ -273,7 +304,10 @@ def test_poll_command_polls_feeds_imported_from_opml_alone(
     server.set("/a.rss", rss("alpha"))
     server.set("/b.rss", rss("beta", 3))
     config = tmp_path / "newsbot.toml"
-    config.write_text(f'database_url = "{db_url}"\ndata_dir = "{tmp_path}"\n')
+    config.write_text(
+        f'database_url = "{db_url}"\ndata_dir = "{tmp_path}"\n'
+        "[fetch]\nallow_private_networks = true\n"
+    )
     opml = tmp_path / "subs.opml"
     opml.write_text(
         '<?xml version="1.0"?><opml version="2.0"><body>'
@@ -313,3 +347,34 @@ def test_a_cycle_records_every_feed_once_and_releases_every_lease(
         assert feeds[server.url("f7.rss")].consecutive_failures == cycle + 1
     with pipeline.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Entry)) == 58
+
+
+def test_a_feed_listing_more_new_items_than_the_cap_stores_only_the_newest(
+    db_url: str, tmp_path: Path, server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """fetch.max_new_items bounds what one feed adds in one poll: a feed dumping its archive
+    cannot hold the cycle (and the clustering lock) with a hundred thousand joins."""
+    # Listed oldest first, so "the first N of the document" would be the wrong ones.
+    server.set("/flood.rss", rss("flood", 30, gap=timedelta(minutes=1), oldest_first=True))
+    url = server.url("flood.rss")
+    pipeline = pipeline_for(db_url, tmp_path, [url], max_new_items=12)
+    labels = {"reason": "over_limit"}
+    before = metrics.REGISTRY.get_sample_value("newsbot_entries_skipped_total", labels) or 0.0
+    with caplog.at_level(logging.INFO, logger="bot.worker.poll"):
+        report = asyncio.run(pipeline.poller.poll(force=True))
+    metrics.record_poll(report)
+    with pipeline.db.session() as session:
+        titles = set(session.scalars(select(Entry.title)))
+    assert titles == {f"flood report {number}" for number in range(12)}
+    (result,) = report.feeds
+    assert result.new_entries == 12
+    assert result.skipped == {"over_limit": 18}
+    assert report.skipped["over_limit"] == 18
+    assert "18 over limit" in report.summary()
+    assert feeds_by_url(pipeline)[url].last_poll_counts["over_limit"] == 18
+    assert any(
+        "18 oldest new beyond fetch.max_new_items = 12" in record.getMessage()
+        for record in caplog.records
+    )
+    after = metrics.REGISTRY.get_sample_value("newsbot_entries_skipped_total", labels)
+    assert after == before + 18

@@ -12,7 +12,9 @@ to their file. What a test cannot do on the real machine is stood in for, and on
 - the outside world is on 127.0.0.1: the feed URL, the Slack webhook URL and the SMTP server
   (plain SMTP, as the configuration allows for localhost: ``tls = "none"``), ``/healthz`` on an
   ephemeral port (``health_port = 0``, the bound port replacing 8787 in ``curl``), and a cron of
-  every minute so that a digest is due while the test waits;
+  every minute so that a digest is due while the test waits; the README's
+  ``allow_private_networks = false`` becomes ``true``, as an operator polling a feed on their own
+  network sets it;
 - root-only steps that change the machine's users (``useradd``, ``chgrp``, ``install -g``) are
   skipped: files stay owned by the test's user;
 - ``systemctl`` and ``journalctl`` are emulated from the unit file the README copies:
@@ -143,11 +145,15 @@ class Machine:
             r"(?m)^port = \d+": f"port = {self.smtp.port}",
             r'(?m)^tls = "[^"]+"': 'tls = "none"',
             r"(?m)^health_port = \d+": "health_port = 0",
+            # The README's switch for feeds on the operator's own network: the stand-in feed
+            # is on loopback.
+            r"(?m)^allow_private_networks = false": "allow_private_networks = true",
             r'(?m)^cron = "[^"]+"': 'cron = "* * * * *"',
         }
         for pattern, value in replacements.items():
             text, count = re.subn(pattern, value, text)
-            assert count or "health_port" not in pattern, f"README config lacks {pattern}"
+            required = "health_port" in pattern or "allow_private_networks" in pattern
+            assert count or not required, f"README config lacks {pattern}"
         return text
 
     # running steps -------------------------------------------------------------------------

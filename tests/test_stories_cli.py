@@ -21,6 +21,7 @@ from bot.demo.server import FeedServer
 def polled(db_url: str, tmp_path: Path) -> Iterator[Path]:
     with FeedServer(render_demo_feeds(datetime.now(UTC))) as feeds:
         lines = [f"database_url = {json.dumps(db_url)}", f"data_dir = {json.dumps(str(tmp_path))}"]
+        lines += ["[fetch]", "allow_private_networks = true"]  # the feeds are on loopback
         for feed in demo_feeds():
             lines += ["[[feeds]]", f"url = {json.dumps(feeds.url(feed.path))}"]
         config = tmp_path / "newsbot.toml"

@@ -53,6 +53,7 @@ def test_a_cycle_with_new_entries_settles_and_an_unchanged_one_does_not(tmp_path
             {
                 "data_dir": tmp_path,
                 "feeds": [{"url": server.url(feed.path)} for feed in demo_feeds()],
+                "fetch": {"allow_private_networks": True},  # the feeds are on loopback
             }
         )
         pipeline = build_pipeline(settings, clock=lambda: NOW)

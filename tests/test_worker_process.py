@@ -140,3 +140,32 @@ def test_a_restart_makes_the_same_stories_when_old_ones_leave_the_active_window(
     )
     assert len(expected) > 20
     assert restarted == expected
+
+
+def test_a_story_that_leaves_the_window_within_its_batch_still_gets_its_facts(
+    db_url: str,
+) -> None:
+    """A backfill (a first poll of a feed that lists months of reports) places a story's
+    reports and then, in the same batch, reports so much later that the story leaves the
+    clusterer's window: its headline, facts and state are written all the same, as for a story
+    that stays."""
+    db = Database(db_url)
+    upgrade_schema(db)
+    add_titled_entries(
+        db,
+        [
+            "Chiquita agrees to buy Irish rival Fyffes for $526 million",
+            "Chiquita to buy Fyffes in $526 million banana merger",
+        ],
+    )
+    add_titled_entries(
+        db, ["Fyffes shareholders back Chiquita deal"], start=2, spacing=timedelta(days=30)
+    )
+    report = processor_for(db).process_pending()
+    assert report.processed == 3
+    with db.session() as session:
+        stories = session.scalars(select(Story).order_by(Story.id)).all()
+        first = stories[0]
+        assert len(first.members) == 2
+        assert first.facts.get("amount_usd") == 526_000_000, first.facts
+        assert first.signature, "the story's clusterer state was not written"

@@ -17,6 +17,7 @@ import click
 from bot.cli.common import EXIT_CONFIG, app, fail, setup_logging
 from bot.config.loader import config_warnings, masked_dump
 from bot.text.plural import plural
+from bot.text.redaction import mask_urls_in
 
 if TYPE_CHECKING:
     from bot.daemon.app import Pipeline
@@ -223,7 +224,7 @@ def digest(
             stories = len(run.digest.stories) if run.digest else 0
             click.echo(
                 f"{name}: {run.status} ({plural(stories, 'story', 'stories')})"
-                + (f": {run.error}" if run.error else "")
+                + (f": {mask_urls_in(run.error)}" if run.error else "")
                 + (
                     f"; delivered {plural(len(run.delivered_earlier), 'earlier queued digest')}"
                     if run.delivered_earlier
@@ -267,7 +268,7 @@ def digests(ctx: click.Context, limit: int, resend_id: int | None) -> None:
         if not rows:
             click.echo("no digests yet")
         for row in rows:
-            error = f"  last error: {row.last_error}" if row.last_error else ""
+            error = f"  last error: {mask_urls_in(row.last_error)}" if row.last_error else ""
             click.echo(
                 f"#{row.id} {row.channel:<16} {row.status:<9} "
                 f"{plural(row.story_count, 'story', 'stories'):>11}  "

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import EXIT_CONFIG, app, fail
-from bot.config import Settings, config_file_name, mask_url
+from bot.config import Settings, config_file_name
 from bot.config.settings import FetchSettings
 from bot.reader.fetcher.schedule import is_unhealthy
 from bot.reader.opml import OpmlError, OpmlFeed, parse_opml, render_opml
@@ -31,6 +31,7 @@ from bot.storage.feeds import (
 )
 from bot.storage.models import Feed
 from bot.text.plural import plural
+from bot.text.redaction import MASK, mask_url, mask_urls_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,8 @@ def feed_health(
         last_error_class=(feed.last_error_class if status != "empty" else "empty")
         if shows_error
         else None,
-        last_error=error if shows_error else None,
+        # stored masked since issue 18; rows stored before may still hold a raw URL
+        last_error=mask_urls_in(error) if shows_error and error else None,
         source="+".join(sources),
         source_files=files,
         stored=stored,
@@ -246,7 +248,7 @@ def import_command(ctx: click.Context, file: Path) -> None:
             datetime.now(UTC),
         )
     for reason in result.skipped:
-        click.echo(f"newsbot feeds import: {file}: skipped {reason}", err=True)
+        click.echo(f"newsbot feeds import: {file}: skipped {mask_urls_in(reason)}", err=True)
     restored = f", {plural(report.restored, 'removed feed')} restored" if report.restored else ""
     click.echo(
         f"{plural(report.added, 'feed')} added{restored}, {report.present} already present, "
@@ -262,10 +264,12 @@ def remove_command(ctx: click.Context, url: str) -> None:
     retention (daemon.retention_days) deletes them.
 
     A feed listed in the configuration file is removed by deleting its [[feeds]] entry there
-    (then restart, or send the daemon SIGHUP). Exits 1 when no feed has this URL, 2 when the
-    configuration lists it.
+    (then restart, or send the daemon SIGHUP). URL may be given as `newsbot feeds` lists it,
+    credentials masked. Exits 1 when no feed has this URL, 2 when the configuration lists it.
     """
     settings = app(ctx).settings()
+    rows, _ = _stored_feeds(ctx)
+    url = _unmasked(url, [configured.url for configured in settings.feeds], rows)
     if any(configured.url == url for configured in settings.feeds):
         fail(
             f"{mask_url(url)} is listed in the configuration file {config_file_name(settings)}: "
@@ -276,11 +280,21 @@ def remove_command(ctx: click.Context, url: str) -> None:
         try:
             removed = remove_feed(session, url, datetime.now(UTC))
         except FeedRemovalError as exc:
-            fail(str(exc), code=EXIT_CONFIG if exc.configured else 1)
+            fail(mask_urls_in(str(exc)), code=EXIT_CONFIG if exc.configured else 1)
     click.echo(
         f"removed {mask_url(removed.url)}: no longer polled nor exported; its "
         f"{plural(removed.entries, 'entry is', 'entries are')} kept until retention deletes them"
     )
+
+
+def _unmasked(url: str, configured: list[str], rows: list[Feed]) -> str:
+    """The URL to remove: as given, or, when it is how `newsbot feeds` lists a feed (its
+    credentials masked), that feed's URL, so a listed URL can be copied as shown."""
+    if MASK not in url:
+        return url
+    known = {*configured, *(u for row in rows for u in (row.url, row.configured_url) if u)}
+    matches = {candidate for candidate in known if mask_url(candidate) == url}
+    return matches.pop() if len(matches) == 1 else url
 
 
 @feeds_command.command("export")
@@ -292,7 +306,8 @@ def export_command(ctx: click.Context, output: Path | None) -> None:
     """Write every feed polled (configured and imported) as an OPML 2.0 document.
 
     A feed that moved (301/308) is written once, with its current URL. Removed feeds, and
-    feeds dropped from the configuration, are left out.
+    feeds dropped from the configuration, are left out. URLs are written whole, credentials
+    included, so that another reader can poll them: treat the file as a secret.
     """
     settings = app(ctx).settings()
     stored, _ = _stored_feeds(ctx)

@@ -88,6 +88,9 @@ cli.add_command(_feeds_command)
 from bot.cli.eval import eval_command as _eval_command  # noqa: E402
 
 cli.add_command(_eval_command)
+from bot.cli.deals import deals_command as _deals_command  # noqa: E402
+
+cli.add_command(_deals_command)
 
 
 def _config_after_command(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:

@@ -22,6 +22,7 @@ from bot.config.settings import FetchSettings
 from bot.model import Entry, FetchOutcome, FetchStatus
 from bot.reader.fetcher import FeedRequest, Fetcher
 from bot.reader.parser import FeedParseError, parse_feed
+from bot.text.redaction import mask_url, mask_urls_in
 
 
 def _is_url(target: str) -> bool:
@@ -85,7 +86,11 @@ def parse_command(
             outcome = fetched[target]
             if outcome.status is not FetchStatus.OK or outcome.body is None:
                 reason = outcome.error_message or outcome.status.value
-                click.echo(f"newsbot parse: {target}: {outcome.error_class}: {reason}", err=True)
+                click.echo(
+                    f"newsbot parse: {mask_url(target)}: {outcome.error_class}: "
+                    f"{mask_urls_in(reason)}",
+                    err=True,
+                )
                 failed = True
                 continue
             body, url, content_type = (
@@ -107,9 +112,13 @@ def parse_command(
                 body, url=url, now=now, source_name=source_name, content_type=content_type
             )
         except FeedParseError as exc:
-            click.echo(f"newsbot parse: {target}: {exc.kind}: {exc.reason}", err=True)
+            click.echo(
+                f"newsbot parse: {mask_url(target)}: {exc.kind}: {mask_urls_in(exc.reason)}",
+                err=True,
+            )
             failed = True
             continue
         for entry in parsed.entries:
-            click.echo(json.dumps(entry_record(entry, feed=target, with_text=with_text)))
+            record = entry_record(entry, feed=mask_url(target), with_text=with_text)
+            click.echo(json.dumps(record))
     sys.exit(1 if failed else 0)

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 Scored = tuple[float, str, dict[str, float]]
 # Called with each item's reading and its scored candidates (training and diagnostics).
 Observer = Callable[[ItemReading, list[Scored]], None]
+# Called with a story's key just before it leaves the active window, while its headline, facts
+# and state can still be read (a caller that stores stories writes them then).
+ExpiryHook = Callable[[str], None]
 
 
 class StoryClusterer:
@@ -72,6 +75,7 @@ class StoryClusterer:
         # Absorbed story key -> the key that absorbed it; resolve() follows the chain.
         self._aliases: dict[str, str] = {}
         self._merges: list[tuple[str, str]] = []
+        self.before_expiry: ExpiryHook | None = None
 
     # ----------------------------------------------------------------- placing items
     def prepare(self, items: list[ClusterItem]) -> None:
@@ -192,7 +196,7 @@ class StoryClusterer:
         story.last_updated = max(story.last_updated, published)
         self.index.touch(story)
         item = reading.item
-        story.members.append(
+        story.add_member(
             Member(
                 item.key,
                 reading.feats.title,
@@ -303,6 +307,8 @@ class StoryClusterer:
         cutoff = utc(now) - timedelta(hours=self.config.active_window_hours)
         gone = self.index.expired(cutoff)
         for key in gone:
+            if self.before_expiry is not None:
+                self.before_expiry(key)
             self.index.remove(key)
             if self.semantic is not None:
                 self.semantic.forget(key)

@@ -11,6 +11,7 @@ import math
 
 from bot.clustering import features as ft
 from bot.clustering.facts import Report, story_facts
+from bot.clustering.facts.story import MAX_REPORTS
 from bot.clustering.story import Member, StoryState
 from bot.model.story import StoryFacts
 
@@ -73,6 +74,8 @@ def facts(story: StoryState) -> StoryFacts:
     """Deal anchors the members agree on: parties, figures, places, assets (see facts/)."""
     # Members restored from states that predate member leads fall back to the story leads.
     leads = dict(story.leads)
+    # story_facts reads the first MAX_REPORTS reports: only those are made into Reports, so
+    # the facts of a story cost the same however many members it has.
     return story_facts(
         [
             Report(
@@ -81,6 +84,6 @@ def facts(story: StoryState) -> StoryFacts:
                 published=m.published,
                 outlet=m.source,
             )
-            for m in story.members
+            for m in story.members[:MAX_REPORTS]
         ]
     )

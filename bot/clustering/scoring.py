@@ -217,7 +217,7 @@ def cheap_signals(
         "log_size": math.log(max(1, len(story.members))),
         "headline_only": headline_only,
         "headline_only_cosine": headline_only * centroid,
-        "same_outlet": float(source is not None and any(m.source == source for m in story.members)),
+        "same_outlet": float(source is not None and source in story.sources),
         "embedding_cosine": embedding_cosine or 0.0,
     }
     for name in ("member_cosine_max", "centroid_cosine", "title_cosine"):

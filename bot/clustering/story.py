@@ -33,6 +33,13 @@ READABLE_VERSIONS = (1, 2)
 PROFILE_SAMPLE = 8
 # Lead sentences kept per story for its summary.
 STORY_LEADS = 8
+# Distinct figures a story keeps: its primary figures and their counts, and its headline
+# figures' counts (the most cited are kept), and the figures it cites anywhere (the first ones).
+# The join signals compare every kept figure with every other of its kind, so an unbounded table
+# made a join cost more the more figures a story had collected (a feed of a hundred thousand
+# reports each with its own figure). Real stories cite a handful (at most 7 on the labelled sets).
+FIGURES_KEPT = 32
+ALL_FIGURES_KEPT = 2 * FIGURES_KEPT
 
 _Key = TypeVar("_Key", str, int, tuple[str, float])
 
@@ -109,6 +116,13 @@ class StoryState:
     announced_parties: dict[str, int] = field(default_factory=dict)
     # Cached derived values keyed by the state they were computed for (see anchors.py).
     cache: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    # Outlets of the members -> members from each (derived from `members`, not stored): whether
+    # a report's outlet has reported the story already is one look-up, not a scan of every member.
+    sources: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.members and not self.sources:
+            count_all(self.sources, (m.source for m in self.members if m.source is not None))
 
     @property
     def size(self) -> int:
@@ -122,6 +136,11 @@ class StoryState:
     def known_terms(self) -> set[str]:
         """Every term the story's reports put in its names or its centroid."""
         return self.names.keys() | self.centroid.keys()
+
+    def add_member(self, member: Member) -> None:
+        self.members.append(member)
+        if member.source is not None:
+            self.sources[member.source] = self.sources.get(member.source, 0) + 1
 
     def add_profile(self, profile: MemberProfile) -> None:
         """Keep the first report's profile and the most recent others (PROFILE_SAMPLE)."""
@@ -262,22 +281,23 @@ def record_reading(story: StoryState, reading: ItemReading, max_terms: int) -> N
         if figure not in story.quantities:
             story.quantities.append(figure)
     count_all(story.quantity_counts, set(reading.figures))
+    if len(story.quantity_counts) > FIGURES_KEPT:
+        story.quantity_counts = _bounded(story.quantity_counts, FIGURES_KEPT)
+        story.quantities = [f for f in story.quantities if f in story.quantity_counts]
     body_figures = exact_figures(extract_quantities("\n".join(feats.lead_sentences)))
     for figure in reading.figures + body_figures:
-        if figure not in story.all_quantities:
+        if len(story.all_quantities) < ALL_FIGURES_KEPT and figure not in story.all_quantities:
             story.all_quantities.append(figure)
     count_all(story.entities, ft.unique(feats.entity_names))
     count_all(story.names, feats.names)
-    story.names = _bounded(story.names, max_terms)
     count_all(story.title_figures, set(reading.headline_figures))
+    story.title_figures = _bounded(story.title_figures, FIGURES_KEPT)
     count_all(story.title_parties, reading.parties)
     count_all(story.parties, reading.fact_parties)
     count_all(story.kinds, reading.kinds)
     if reading.announced_parties:
         story.announcements += 1
         count_all(story.announced_parties, reading.announced_parties)
-    story.parties = _bounded(story.parties, max_terms)
-    story.title_parties = _bounded(story.title_parties, max_terms)
     count_all(story.places, ft.unique(feats.places))
     count_all(story.years, feats.years)
     if reading.dated is not None:
@@ -286,6 +306,18 @@ def record_reading(story: StoryState, reading: ItemReading, max_terms: int) -> N
         # 1,500 characters): the story it starts takes reports dated alike.
         if reading.dated not in feats.years:
             story.years[reading.dated] = story.years.get(reading.dated, 0) + 1
+    # Every table the join signals read is bounded (the most counted kept), so a join costs
+    # the same in a story of a hundred thousand reports as in one of ten.
+    story.names = _bounded(story.names, max_terms)
+    story.parties = _bounded(story.parties, max_terms)
+    story.title_parties = _bounded(story.title_parties, max_terms)
+    story.assets = _bounded(story.assets, max_terms)
+    story.entities = _bounded(story.entities, max_terms)
+    story.places = _bounded(story.places, max_terms)
+    story.kinds = _bounded(story.kinds, max_terms)
+    story.announced_parties = _bounded(story.announced_parties, max_terms)
+    story.years = _bounded(story.years, max_terms)
+    story.dated_years = _bounded(story.dated_years, max_terms)
     if feats.lead_sentences and len(story.leads) < STORY_LEADS:
         story.leads.append((reading.key, " ".join(feats.lead_sentences[:2])))
     if reading.title_key:
@@ -294,7 +326,7 @@ def record_reading(story: StoryState, reading: ItemReading, max_terms: int) -> N
     story.cache.clear()
 
 
-def _bounded(counts: dict[str, int], limit: int) -> dict[str, int]:
+def _bounded(counts: dict[_Key, int], limit: int) -> dict[_Key, int]:
     """The `limit` most counted keys (ties by key) when there are more."""
     if len(counts) <= limit:
         return counts
@@ -311,6 +343,7 @@ def fold_into(keep: StoryState, gone: StoryState) -> None:
     keep.announcements += gone.announcements
     keep.members.extend(gone.members)
     keep.members.sort(key=lambda m: (m.published, m.key))
+    add_counts(keep.sources, gone.sources)
     for counts_keep, counts_gone in (
         (keep.assets, gone.assets),
         (keep.entities, gone.entities),

@@ -6,7 +6,6 @@ from bot.config.loader import (
     config_warnings,
     load_config,
     load_config_text,
-    mask_url,
 )
 from bot.config.settings import (
     ChannelSettings,
@@ -18,6 +17,7 @@ from bot.config.settings import (
     Settings,
     SlackSettings,
 )
+from bot.text.redaction import mask_url  # where it lived before; bot.text owns it now
 
 __all__ = [
     "ChannelSettings",

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from pydantic import SecretStr, ValidationError
 
 from bot.config.settings import SecretUnavailable, Settings
+from bot.text.redaction import mask_url, mask_urls_in
 
 ENV_CONFIG = "NEWSBOT_CONFIG"
 MASK = "***"
@@ -68,13 +67,14 @@ def load_config_text(text: str, source: Path | str = "<string>") -> Settings:
     try:
         settings = Settings.model_validate({**data, "source": Path(name)})
     except ValidationError as exc:
+        # a value quoted back (a feed URL, the database_url) has its credentials masked
         lines = [
-            f"{name}: {_key_path(tuple(err['loc']), data)}: {_describe(dict(err))}"
+            f"{name}: {_key_path(tuple(err['loc']), data)}: {mask_urls_in(_describe(dict(err)))}"
             for err in exc.errors()
         ]
         raise ConfigError("\n".join(lines)) from None
     except ValueError as exc:  # raised by secret resolution outside a field
-        raise ConfigError(f"{name}: {exc}") from None
+        raise ConfigError(f"{name}: {mask_urls_in(str(exc))}") from None
     if not settings.rules.is_file():
         raise ConfigError(f"{name}: rules: expected an existing rules file, got {settings.rules}")
     return settings
@@ -162,45 +162,16 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
             except SecretUnavailable as exc:
                 section[key] = f"<unavailable: {exc.problem}>"
     data["database_url"] = _mask_url(settings.resolved_database_url)
+    for feed in data.get("feeds", []):
+        feed["url"] = mask_url(feed["url"])
+    for channel in data.get("channels", []):
+        slack = channel.get("slack") or {}
+        if slack.get("api_base_url"):
+            slack["api_base_url"] = mask_url(slack["api_base_url"])
     return dict(data)
 
 
-# Query parameters whose values are credentials in feed URLs (private feeds, paid newsletters).
-_SECRET_PARAMETER = re.compile(
-    r"(?:^|[_-])(?:key|apikey|token|secret|password|passwd|pass|auth|sig|signature|"
-    r"credential|session|sid)s?$|^(?:access|api|auth|private)[_-]?",
-    re.IGNORECASE,
-)
-
-
-def mask_url(url: str) -> str:
-    """A URL fit for logs and listings: the password of its user information and the values of
-    credential-like query parameters (token, key, secret, signature...) are masked."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        user, has_password, _ = userinfo.partition(":")
-        netloc = f"{user}:{MASK}@{host}" if has_password else f"{MASK}@{host}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_SECRET_PARAMETER.search(name) for name, _ in pairs):
-            query = "&".join(
-                f"{quote(name, safe='')}="
-                + (MASK if _SECRET_PARAMETER.search(name) else quote(value, safe=""))
-                for name, value in pairs
-            )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
 def _mask_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from bot.storage.database import masked_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    return masked_url(url)

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictBool,
     field_validator,
     model_validator,
 )
@@ -159,9 +160,15 @@ class FetchSettings(Strict):
     read_timeout: Annotated[float, Field(gt=0, le=300)] = 30.0
     total_timeout: Annotated[float, Field(gt=0, le=600)] = 60.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    # New items stored from one feed per poll, the newest; the older ones wait for a later
+    # poll (a feed dumping its archive cannot hold the cycle with a hundred thousand joins).
+    max_new_items: Annotated[int, Field(ge=1)] = 500
     min_interval: Annotated[int, Field(ge=30)] = 300  # seconds
     max_interval: Annotated[int, Field(ge=60)] = 86400
     unhealthy_after: Annotated[int, Field(ge=1)] = 5  # consecutive failures
+    # Fetch from loopback, private, link-local and other internal addresses (off: only public
+    # ones; see bot/reader/fetcher/policy.py). For feeds on the operator's own network.
+    allow_private_networks: StrictBool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> FetchSettings:
@@ -325,6 +332,9 @@ class ChannelSettings(Strict):
     send_empty: bool = False
     breaking_min_sources: Annotated[int, Field(ge=2)] | None = None
     breaking_min_score: float | None = None
+    # "weekly": the channel's first digest of each week opens with the deal ledger of the
+    # seven days before it (totals by kind, top buyers and sellers; bot.ledger).
+    ledger: Literal["off", "weekly"] = "off"
 
     @field_validator("name")
     @classmethod
@@ -400,7 +410,8 @@ class Settings(Strict):
         return lines
 
     def known_secrets(self) -> list[str]:
-        """The channel secrets and the database password that resolve now (for redaction)."""
+        """The channel secrets, the database password and the credentials in the database and
+        feed URLs that resolve now (for redaction)."""
         values: list[str] = []
         for channel in self.channels:
             resolvers: list[Callable[[], SecretStr | None]] = []
@@ -417,9 +428,16 @@ class Settings(Strict):
                     values.append(secret.get_secret_value())
         from sqlalchemy.engine import make_url
 
+        from bot.text.redaction import url_secrets
+
         password = make_url(self.resolved_database_url).password
         if isinstance(password, str):
             values.append(password)
+        # ?password= of the database and the credentials of private feeds, should one appear
+        # on its own (a driver's message, a library's log line) rather than inside its URL
+        values += url_secrets(self.resolved_database_url, user_is_secret=False)
+        for feed in self.feeds:
+            values += url_secrets(feed.url)
         return values
 
     @property

@@ -70,6 +70,9 @@ DB_RETRY_ATTEMPTS = 6
 DB_RETRY_MAX_DELAY_S = 30.0
 # While the database is unreachable, the recovery watcher probes it this often at most.
 RECOVERY_PROBE_MAX_DELAY_S = 15.0
+# After the grace period, how long jobs that were cancelled get to unwind (release leases, close
+# connections) before the database is closed under them.
+CANCELLED_UNWIND_S = 5.0
 # /healthz fails for a channel whose last delivery failed permanently, or whose last this many
 # attempts failed transiently (one refused connection is a blip; three in a row is an outage).
 CHANNEL_FAILURES_UNHEALTHY = 3
@@ -220,13 +223,22 @@ class Daemon:
         async def runner() -> None:
             if self._stopping:
                 return
-            task = asyncio.ensure_future(self._with_db_retries(job, name))
+            task = asyncio.get_running_loop().create_task(
+                self._with_db_retries(job, name), name=name
+            )
             self._inflight.add(task)
             task.add_done_callback(finished)
             # Shielded: stopping the scheduler cancels its own waiters, never a job in flight;
             # shutdown waits for the job itself, within the grace period.
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise  # this waiter was cancelled; the job goes on
+                # Shutdown cut the job short after the grace period and says so: the
+                # cancellation must not reach APScheduler, which logs it as a job failure.
+            except Exception:
+                pass  # logged by `finished`
 
         # APScheduler names jobs after their callable: "poll", not "Daemon._track.<locals>.runner".
         runner.__name__ = runner.__qualname__ = name
@@ -603,12 +615,19 @@ class Daemon:
             _done, pending = await asyncio.wait(
                 set(self._inflight), timeout=self.settings.daemon.shutdown_grace
             )
-            for task in pending:
-                task.cancel()
             if pending:
+                grace = self.settings.daemon.shutdown_grace
+                names = ", ".join(sorted(task.get_name() for task in pending))
                 log.warning(
-                    "%s did not finish within the grace period", plural(len(pending), "job")
+                    "%s (%s) did not finish within the %gs grace period (daemon.shutdown_grace);"
+                    " cut short; unfinished work is picked up after the next start",
+                    plural(len(pending), "job"),
+                    names,
+                    grace,
                 )
+                for task in pending:
+                    task.cancel()
+                await asyncio.wait(pending, timeout=CANCELLED_UNWIND_S)
         self.scheduler.shutdown(wait=False)
         return await self._shutdown()
 

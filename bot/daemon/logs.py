@@ -3,8 +3,11 @@
 Loggers are named after their module (`logging.getLogger(__name__)`: `bot.worker.poll`,
 `bot.daemon.app`), one scheme, so `logger` tells where a line comes from.
 
-Secrets (webhook URLs, tokens, passwords) are registered once from the configuration and
-replaced in every record, whatever code path logged them.
+Secrets (webhook URLs, tokens, passwords, credentials in feed and database URLs) are registered
+once from the configuration and replaced in every record, whatever code path logged them; every
+URL in a record (its message, its traceback and the fields passed in ``extra=``) is masked by
+:func:`bot.text.redaction.mask_url`, so a feed added by OPML import, whose URL the configuration
+does not know, is masked as well.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter
 
+from bot.text.redaction import mask_urls_in
+
 _SECRETS: set[str] = set()
 REDACTED = "***"
 
@@ -28,20 +33,35 @@ def register_secrets(values: Iterable[str | None]) -> None:
 
 
 def redact(text: str) -> str:
+    """``text`` fit to log or show: URLs masked, registered secrets replaced."""
+    text = mask_urls_in(text)
     for secret in sorted(_SECRETS, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
 
 
+# The attributes every LogRecord has; any other is a field passed in `extra=`.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if _SECRETS:
-            record.msg = redact(record.getMessage())
-            record.args = None
-            if record.exc_info and record.exc_info[1] is not None:
-                record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-                record.exc_info = None
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: the formatter reports it through handleError
+            return True
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        for name, value in list(vars(record).items()):
+            if name not in _RECORD_ATTRIBUTES and isinstance(value, str):
+                setattr(record, name, redact(value))
         return True
 
 

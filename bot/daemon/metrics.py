@@ -75,6 +75,13 @@ FETCH_ERRORS = Counter(
 NEW_ENTRIES = Counter(
     "newsbot_entries_new", "Entries stored for the first time.", registry=REGISTRY
 )
+SKIPPED_ENTRIES = Counter(
+    "newsbot_entries_skipped",
+    "Items of parsed feeds not stored, by reason (too_old, duplicate, expired, over_limit: new "
+    "items beyond fetch.max_new_items in one poll of one feed).",
+    ["reason"],
+    registry=REGISTRY,
+)
 PROCESSED_ENTRIES = Counter(
     "newsbot_entries_processed", "Entries matched (and clustered if relevant).", registry=REGISTRY
 )
@@ -169,6 +176,8 @@ def record_poll(report: PollReport, *, duration_s: float | None = None) -> None:
         for error_class, count in report.error_counts.items():
             FETCH_ERRORS.labels(error_class=error_class).inc(count)
         NEW_ENTRIES.inc(report.new_entries)
+        for reason, count in report.skipped.items():
+            SKIPPED_ENTRIES.labels(reason=reason).inc(count)
         PROCESSED_ENTRIES.inc(report.processing.processed)
         RELEVANT_ENTRIES.inc(report.processing.relevant)
         STORIES_CREATED.inc(report.processing.stories_created)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.text.plural import plural
+from bot.text.redaction import mask_url, mask_urls_in
 
 if TYPE_CHECKING:
     from bot.worker.poll import FeedResult
@@ -53,18 +54,18 @@ class PollProgress:
         elif result.outcome == "error":
             log.warning(
                 "%s: %s (%s)",
-                result.url,
+                mask_url(result.url),
                 result.error_class,
-                result.error,
-                extra={"feed": result.url, "error_class": result.error_class},
+                mask_urls_in(result.error or ""),
+                extra={"feed": mask_url(result.url), "error_class": result.error_class},
             )
         else:
             log.info(
                 "%s: %s, %s",
-                result.url,
+                mask_url(result.url),
                 result.outcome,
                 plural(result.new_entries, "new entry", "new entries"),
-                extra={"feed": result.url},
+                extra={"feed": mask_url(result.url)},
             )
 
     def __exit__(

@@ -20,6 +20,11 @@ from bot.daemon.app import build_pipeline
 from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
 from bot.digest.render import render_email, render_email_html, render_slack, render_text
+from bot.ledger import DealRecord
+from bot.ledger.export import to_csv
+from bot.storage import Database
+from bot.storage.deals import deal_records
+from bot.worker.ledger import refresh_deals
 
 
 @dataclass
@@ -36,7 +41,15 @@ def _toml_string(value: str) -> str:
 
 
 def demo_config(server: FeedServer, data_dir: Path) -> str:
-    lines = [f"data_dir = {_toml_string(str(data_dir))}", "poll_interval = 900", ""]
+    lines = [
+        f"data_dir = {_toml_string(str(data_dir))}",
+        "poll_interval = 900",
+        "",
+        # The demo feeds are served on 127.0.0.1, which the fetch policy refuses by default.
+        "[fetch]",
+        "allow_private_networks = true",
+        "",
+    ]
     for feed in demo_feeds():
         lines += [
             "[[feeds]]",
@@ -54,6 +67,7 @@ def demo_config(server: FeedServer, data_dir: Path) -> str:
         "[[channels]]",
         'name = "email-demo"',
         'type = "email"',
+        'ledger = "weekly"',
         "[channels.email]",
         'host = "127.0.0.1"',
         'tls = "none"',
@@ -61,6 +75,14 @@ def demo_config(server: FeedServer, data_dir: Path) -> str:
         'to = ["analyst@localhost"]',
     ]
     return "\n".join(lines) + "\n"
+
+
+def ledger_csv(db: Database, now: datetime) -> str:
+    """Every deal of the demo's stories as the ledger CSV (`newsbot deals --format csv`)."""
+    refresh_deals(db, now)
+    with db.session() as session:
+        rows = deal_records(session)
+    return to_csv(DealRecord.from_json(row) for row in rows)
 
 
 def run_demo(out_dir: Path, *, now: datetime, echo: Callable[[str], None] = print) -> DemoResult:
@@ -91,9 +113,14 @@ def run_demo(out_dir: Path, *, now: datetime, echo: Callable[[str], None] = prin
         eml_file.write_bytes(bytes(message))
         html_file = out_dir / "digest.html"
         html_file.write_text(render_email_html(email_digest), "utf-8")
+        ledger_file = out_dir / "ledger.csv"
+        ledger_file.write_text(ledger_csv(pipeline.db, now), "utf-8")
         pipeline.db.dispose()
     echo("")
-    echo(f"wrote {slack_file}, {eml_file} and {html_file} (folder: {out_dir.resolve()})")
+    echo(
+        f"wrote {slack_file}, {eml_file}, {html_file} and {ledger_file} "
+        f"(folder: {out_dir.resolve()})"
+    )
     return DemoResult(
         ok=report.new_entries > 0 and not digest.is_empty,
         out_dir=out_dir,

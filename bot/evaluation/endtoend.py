@@ -130,8 +130,8 @@ def poll_settings(
     """`base` polling only `feeds` into `database_url`, with no channels (nothing is sent).
 
     Rules, threshold, fetch and clustering settings are kept; `rules` replaces the rule file and
-    `retention_days` the retention window. The fetcher has no policy against loopback targets
-    yet; once it has one, this is where the evaluation must allow them for its own server."""
+    `retention_days` the retention window. Fetching from private networks is allowed: the
+    evaluation's own feed server is on loopback, which the fetch policy refuses by default."""
     daemon = base.daemon
     if retention_days is not None:
         daemon = daemon.model_copy(update={"retention_days": retention_days})
@@ -141,6 +141,7 @@ def poll_settings(
         "database_url": database_url,
         "data_dir": data_dir,
         "daemon": daemon,
+        "fetch": base.fetch.model_copy(update={"allow_private_networks": True}),
     }
     if rules is not None:
         update["rules"] = rules

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.model.story import StoryFacts
+
+if TYPE_CHECKING:
+    from bot.ledger.summary import LedgerSummary
 
 
 @dataclass(slots=True, frozen=True)
@@ -50,6 +54,8 @@ class Digest:
     total_entries: int = 0
     unhealthy_feeds: list[str] = field(default_factory=list)
     timezone: str = "UTC"  # the channel's IANA time zone: times are shown in it
+    # The week's deal ledger the digest opens with (channels with `ledger = "weekly"`).
+    ledger: LedgerSummary | None = None
 
     @property
     def is_empty(self) -> bool:

@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.text.redaction import mask_url
+
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -67,11 +69,14 @@ class Database:
 
 
 def masked_url(url: str) -> str:
-    """The URL to show or log: the password replaced by ***."""
+    """The database URL to show or log: the password and secret-looking query values (libpq's
+    ``?password=``) masked. SQLAlchemy renders it first, which encodes a password written with
+    raw delimiters ('/', '?', '#') that would otherwise end the URL's user information early."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+        rendered = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: masked as written
+        rendered = url
+    return mask_url(rendered, user_is_secret=False)  # the user name is a role, not a token
 
 
 def connection_problem(exc: BaseException) -> str:

@@ -273,3 +273,49 @@ class Delivery(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     digest: Mapped[Digest] = relationship(back_populates="deliveries")
+
+
+class Deal(Base):
+    """The deal record of a story (migration 0008): what `bot.ledger` derives from its reports,
+    kept so that `newsbot deals` and weekly ledgers read it without re-reading every report.
+    Re-derived when the story changes after `story_updated_at`; each change is a revision."""
+
+    __tablename__ = "deals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), unique=True)
+    # Whether the story reads as a deal at all (parties and a kind or a figure); stories that
+    # do not keep a row too, so that they are not derived again until they change.
+    is_deal: Mapped[bool] = mapped_column(Boolean, default=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    first_reported_at: Mapped[datetime | None] = mapped_column(index=True)
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict)  # DealRecord.to_json()
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    # The story's last_updated_at and member count the record was derived at: a later time or
+    # another count makes it stale (two polls can share a clock reading).
+    story_updated_at: Mapped[datetime]
+    member_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The version of the derivation that made the record (bot.ledger.DERIVATION_VERSION): a
+    # release that reads deals differently re-derives every record.
+    derived_by: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime]
+
+    revisions: Mapped[list[DealRevision]] = relationship(
+        back_populates="deal", order_by="DealRevision.revision"
+    )
+
+
+class DealRevision(Base):
+    """One state of a deal record, kept when the record changed (its history)."""
+
+    __tablename__ = "deal_revisions"
+    __table_args__ = (UniqueConstraint("deal_id", "revision", name="uq_deal_revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    record: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    source_count: Mapped[int] = mapped_column(Integer, default=0)
+    recorded_at: Mapped[datetime]
+
+    deal: Mapped[Deal] = relationship(back_populates="revisions")

@@ -45,6 +45,8 @@ class EntryPlan:
     expired_listed: list[str] = field(default_factory=list)
     too_old: int = 0
     backfilled: int = 0
+    # New items beyond the per-poll cap (`max_new` of plan_entries): the oldest are skipped.
+    over_limit: int = 0
 
     def counts(self) -> dict[str, int]:
         """What the document gave, as stored on the feed and shown by `newsbot feeds`."""
@@ -56,11 +58,12 @@ class EntryPlan:
             "duplicate": self.duplicate,
             "expired": self.expired,
             "backfilled": self.backfilled,
+            "over_limit": self.over_limit,
         }
 
     @property
     def skipped(self) -> int:
-        return self.too_old + self.duplicate + self.expired
+        return self.too_old + self.duplicate + self.expired + self.over_limit
 
 
 def content_hash(entry: EntryData) -> str:
@@ -95,6 +98,7 @@ def plan_entries(
     known: KnownEntries,
     now: datetime,
     scorer: Scorer | None = None,
+    max_new: int | None = None,
 ) -> EntryPlan:
     """What storing `entries` writes: new ones inserted, changed ones (same identity, other
     content) updated in place, the rest left alone. Pure: no database access.
@@ -102,8 +106,12 @@ def plan_entries(
     An update keeps the row (and its story membership): a retitled item is the same item. With
     a `scorer` new entries are stored already matched: irrelevant ones done (`processed_at`),
     relevant ones queued for clustering with their score; without one the processor matches them.
+    With `max_new`, at most that many new entries are inserted, the newest (undated ones count
+    as published now); the older ones are skipped (`over_limit`) before anything is scored, so a
+    feed listing a hundred thousand items costs one poll no more than `max_new` of them.
     """
     plan = EntryPlan()
+    new: list[tuple[EntryData, str, str]] = []  # (entry, identity, content hash)
     seen: set[str] = set()
     # A feed that gives an item a new GUID on every request: an entry whose GUID was never
     # stored is the stored entry with its link when it says word for word what that entry
@@ -135,34 +143,7 @@ def plan_entries(
                 stored = moved
                 listed.add(moved[0])
         if stored is None:
-            source = credited_outlet(feed_url, feed_name, feed_title, entry.source, entry.link)
-            row: dict[str, Any] = {
-                "feed_id": feed_id,
-                "identity": identity,
-                "guid": entry.guid,
-                "url": entry.link,
-                "title": entry.title,
-                "summary": entry.summary,
-                "text": entry.text,
-                "author": entry.author,
-                "categories": list(entry.categories),
-                "source_name": source,
-                "published_at": entry.published or now,
-                "updated_at": entry.updated,
-                "first_seen_at": now,
-                "content_hash": digest,
-                "score": None,
-                "relevant": None,
-                "match_hits": None,
-                "processed_at": None,
-            }
-            if scorer is not None:
-                row.update(scorer(entry, source))
-                if row["relevant"]:
-                    plan.relevant += 1
-                else:
-                    row["processed_at"] = now
-            plan.inserts.append(row)
+            new.append((entry, identity, digest))
         elif stored[1] != digest:
             plan.updates.append(
                 {
@@ -177,4 +158,39 @@ def plan_entries(
             )
         else:
             plan.unchanged += 1
+    if max_new is not None and len(new) > max_new:
+        # Newest first; a stable sort keeps the document's order among items of one time.
+        ranked = sorted(range(len(new)), key=lambda i: new[i][0].published or now, reverse=True)
+        kept = set(ranked[:max_new])
+        plan.over_limit = len(new) - max_new
+        new = [item for i, item in enumerate(new) if i in kept]
+    for entry, identity, digest in new:
+        source = credited_outlet(feed_url, feed_name, feed_title, entry.source, entry.link)
+        row: dict[str, Any] = {
+            "feed_id": feed_id,
+            "identity": identity,
+            "guid": entry.guid,
+            "url": entry.link,
+            "title": entry.title,
+            "summary": entry.summary,
+            "text": entry.text,
+            "author": entry.author,
+            "categories": list(entry.categories),
+            "source_name": source,
+            "published_at": entry.published or now,
+            "updated_at": entry.updated,
+            "first_seen_at": now,
+            "content_hash": digest,
+            "score": None,
+            "relevant": None,
+            "match_hits": None,
+            "processed_at": None,
+        }
+        if scorer is not None:
+            row.update(scorer(entry, source))
+            if row["relevant"]:
+                plan.relevant += 1
+            else:
+                row["processed_at"] = now
+        plan.inserts.append(row)
     return plan

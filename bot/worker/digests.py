@@ -126,6 +126,8 @@ from bot.storage.feeds import unhealthy_feeds
 from bot.storage.models import Delivery, Digest, Story
 from bot.storage.stories import stories_updated_since, to_record
 from bot.text.plural import plural
+from bot.text.redaction import url_label
+from bot.worker.ledger import ledger_due, weekly_ledger
 from bot.worker.process import new_instance_id, utcnow
 
 log = logging.getLogger(__name__)
@@ -314,11 +316,13 @@ class DigestService:
                     )
                 )
             sent = last_inclusions(session, channel.name, [c.story_id for c in candidates])
+            # named by name or title, else by host and path: never the query, whose values
+            # may be the feed's credentials (?apikey=...)
             unhealthy = [
-                feed.name or feed.title or feed.url
+                feed.name or feed.title or url_label(feed.url)
                 for feed in unhealthy_feeds(session, self.settings.fetch.unhealthy_after)
             ]
-        return compose_digest(
+        digest = compose_digest(
             channel=channel.name,
             title=f"Compute deals digest · {channel.name}",
             candidates=candidates,
@@ -332,6 +336,9 @@ class DigestService:
             preferred_outlets=channel.preferred_outlets,
             timezone=channel.schedule.timezone,
         )
+        if channel.ledger == "weekly" and ledger_due(since, now, channel.schedule.timezone):
+            digest.ledger = weekly_ledger(self.db, now)
+        return digest
 
     def render(self, channel: ChannelSettings, digest: DigestData) -> dict[str, Any]:
         """The outbox payload: Slack messages (with the story ids of each) or a whole email."""
@@ -378,7 +385,9 @@ class DigestService:
             if period_stored(session, channel.name, period_key):
                 return DigestRun(channel=channel.name, status="already_done")
         digest = self.compose(channel, now=now)
-        if digest.is_empty and not channel.send_empty:
+        # A weekly ledger with deals is worth sending without new stories.
+        has_ledger = digest.ledger is not None and digest.ledger.deals > 0
+        if digest.is_empty and not channel.send_empty and not has_ledger:
             return DigestRun(channel=channel.name, status="empty", digest=digest)
         payload = self.render(channel, digest)
         with self.db.session() as session:

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.config import Settings, config_file_name, mask_url
+from bot.config import Settings, config_file_name
 from bot.matcher import RuleSet
 from bot.model import FetchOutcome, FetchStatus
 from bot.reader.fetcher import FeedRequest, Fetcher
@@ -45,6 +45,7 @@ from bot.storage.models import Entry as EntryRow
 from bot.storage.models import Feed
 from bot.storage.plan import EntryPlan, KnownEntries
 from bot.text.plural import plural
+from bot.text.redaction import mask_url, mask_urls_in
 from bot.worker.memory import full_collections_deferred, settle_long_lived
 from bot.worker.prepare import PreparedFeed, PrepareJob, Preparer
 from bot.worker.process import ProcessReport, StoryProcessor, new_instance_id, utcnow
@@ -347,6 +348,7 @@ class Poller:
                         not_before=now - retention,
                         rhythm_sample=RHYTHM_SAMPLE,
                         keep_newest=FIRST_POLL_KEEP if feed.first_parsed_at is None else 0,
+                        max_new=fetch_settings.max_new_items,
                     )
                     outcome.body = None  # the job holds it until it is parsed
                     arrival.prepared = await preparer.prepare(job)
@@ -467,11 +469,11 @@ class Poller:
         result = FeedResult(url=arrival.due.url, outcome=outcome.status.value)
         if outcome.status is FetchStatus.ERROR:
             result.error_class = outcome.error_class or "unknown"
-            result.error = outcome.error_message
+            result.error = _masked(outcome.error_message)
         elif prepared is not None and prepared.plan is None:
             result.outcome = "error"
             result.error_class = prepared.error_kind or "parse_error"
-            result.error = prepared.error
+            result.error = _masked(prepared.error)
         return result
 
     def _record_batch(self, batch: list[_Arrival]) -> list[FeedResult]:
@@ -587,18 +589,18 @@ class Poller:
         feed.last_checked_at = now
         interval = float(feed.interval_s or self.settings.poll_interval)
         fetch = self.settings.fetch
-        context = {"feed": feed.url}
+        context = _feed(feed.url)
         if outcome.status is FetchStatus.GONE:
             feed.enabled = False
             feed.disabled_reason = f"410 Gone at {now:%Y-%m-%d %H:%M} UTC"
-            feed.last_error = outcome.error_message
+            feed.last_error = _masked(outcome.error_message)
             feed.last_error_class = outcome.error_class
             feed.next_check_at = None
-            log.warning("feed %s is gone (410); disabled", feed.url, extra=context)
+            log.warning("feed %s is gone (410); disabled", mask_url(feed.url), extra=context)
             return
         if result.outcome == "error":
             feed.consecutive_failures += 1
-            feed.last_error = result.error
+            feed.last_error = result.error  # masked by _result
             feed.last_error_class = result.error_class
             delay = failure_backoff(
                 fetch,
@@ -609,7 +611,7 @@ class Poller:
             feed.next_check_at = now + timedelta(seconds=delay)
             log.warning(
                 "feed %s failed (%s): %s; next attempt in %.0fs",
-                feed.url,
+                mask_url(feed.url),
                 result.error_class,
                 result.error,
                 delay,
@@ -672,6 +674,10 @@ class Poller:
             else "",
             f"{plan.duplicate} listed twice" if plan.duplicate else "",
             f"{plan.expired} deleted by retention before and still listed" if plan.expired else "",
+            f"{plan.over_limit} oldest new beyond fetch.max_new_items = "
+            f"{self.settings.fetch.max_new_items}"
+            if plan.over_limit
+            else "",
         ]
         skipped = "; ".join(reason for reason in reasons if reason)
         kept = (
@@ -699,26 +705,28 @@ class Poller:
         other = session.scalars(select(Feed.id).where(Feed.url == new_url)).first()
         if other is not None and other != feed.id:
             feed.enabled = False
-            feed.disabled_reason = f"moved permanently to {new_url}, which is already a feed"
+            feed.disabled_reason = (
+                f"moved permanently to {mask_url(new_url)}, which is already a feed"
+            )
             log.warning(
                 "feed %s moved permanently to %s, already subscribed; disabled",
-                feed.url,
-                new_url,
-                extra={"feed": feed.url},
+                mask_url(feed.url),
+                mask_url(new_url),
+                extra=_feed(feed.url),
             )
             return
         if feed.configured_url is None:
             feed.configured_url = feed.url
         log.warning(
             "feed %s moved permanently to %s; stored URL updated",
-            feed.url,
-            new_url,
-            extra={"feed": feed.url},
+            mask_url(feed.url),
+            mask_url(new_url),
+            extra=_feed(feed.url),
         )
         feed.url = new_url
 
 
-SKIP_REASONS = ("too_old", "duplicate", "expired")
+SKIP_REASONS = ("too_old", "duplicate", "expired", "over_limit")
 
 
 def _skipped_summary(skipped: Counter[str]) -> str:
@@ -734,8 +742,16 @@ def _feed(url: str) -> dict[str, str]:
     return {"feed": mask_url(url)}
 
 
+def _masked(error: str | None) -> str | None:
+    """An error message fit to store and show: a URL in it (a redirect's target, a library's
+    message) has its credentials masked."""
+    return mask_urls_in(error) if error else error
+
+
 def _log_recovery(url: str, failures: int) -> None:
-    log.info("feed %s recovered after %s", url, plural(failures, "failure"), extra={"feed": url})
+    log.info(
+        "feed %s recovered after %s", mask_url(url), plural(failures, "failure"), extra=_feed(url)
+    )
 
 
 def _plain_not_modified(arrival: _Arrival) -> bool:

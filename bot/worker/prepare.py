@@ -38,6 +38,7 @@ from bot.matcher import RuleSet
 from bot.model import Entry, MatchItem
 from bot.reader.parser import FeedParseError, parse_feed
 from bot.storage.plan import EntryPlan, KnownEntries, Scorer, plan_entries
+from bot.text.redaction import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class PrepareJob:
     # On a feed's first poll: how many of its newest items to keep even when they are older
     # than the retention window (FIRST_POLL_KEEP); 0 afterwards.
     keep_newest: int = 0
+    # At most this many new entries per poll, the newest (fetch.max_new_items); None: no cap.
+    max_new: int | None = None
 
 
 @dataclass(slots=True)
@@ -150,6 +153,7 @@ def prepare(job: PrepareJob, scorer: Scorer | None) -> PreparedFeed:
         known=job.known,
         now=job.now,
         scorer=scorer,
+        max_new=job.max_new,
     )
     plan.too_old = len(old) - len(kept_old)
     plan.backfilled = sum(1 for row in plan.inserts if row["published_at"] < job.not_before)
@@ -283,7 +287,7 @@ class Preparer:
             try:
                 return await asyncio.to_thread(prepare, job, self._scorer)
             except Exception as exc:
-                log.exception("preparing feed %s failed", job.feed_url)
+                log.exception("preparing feed %s failed", mask_url(job.feed_url))
                 return PreparedFeed(error_kind="parse_error", error=f"internal parser error: {exc}")
         loop = asyncio.get_running_loop()
         for attempt in range(2):

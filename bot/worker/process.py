@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, inspect, select, text, update
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -41,6 +42,7 @@ from bot.storage.stories import (
     story_by_key,
 )
 from bot.text.plural import plural
+from bot.worker.ledger import refresh_deals
 from bot.worker.prepare import match_columns
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,7 @@ class StoryProcessor:
         self.threshold = rules.threshold if threshold is None else threshold
         self.config = cluster_config
         self.clock = clock
-        self.clusterer = StoryClusterer(cluster_config)
+        self.clusterer = self._new_clusterer()
         self._restored = False
         self._synced_at: datetime | None = None
         # URLs some story member has, for the batch being processed (see _same_url_story).
@@ -159,7 +161,7 @@ class StoryProcessor:
 
     def reset(self) -> None:
         """Forget the in-memory state; it is rebuilt from the database on the next run."""
-        self.clusterer = StoryClusterer(self.config)
+        self.clusterer = self._new_clusterer()
         self._restored = False
         self._synced_at = None
         self.restored_stories = 0
@@ -234,7 +236,18 @@ class StoryProcessor:
             except BaseException:
                 self.reset()
                 raise
+            if total.stories_created or total.stories_updated:
+                self._refresh_deals()
         return total
+
+    def _refresh_deals(self) -> None:
+        """Re-derive the deal records of the stories this pass changed. A failure here loses
+        nothing (the stories are stored; a stale record is found again on the next pass), so
+        it is logged rather than undoing the pass."""
+        try:
+            refresh_deals(self.db, self.clock())
+        except SQLAlchemyError:
+            log.exception("deal ledger: records not refreshed; retried on the next pass")
 
     def _match(self, row: Row[Any]) -> dict[str, Any]:
         """Score one pending entry; returns its column values for a bulk update (the same
@@ -534,21 +547,38 @@ class StoryProcessor:
             ):
                 story.signature = self.clusterer.export_state(story.cluster_key)
 
+    def _new_clusterer(self) -> StoryClusterer:
+        clusterer = StoryClusterer(self.config)
+        clusterer.before_expiry = self._refresh_leaving
+        return clusterer
+
     def _refresh_touched(self) -> None:
         for key, story in self._touched.items():
-            state = inspect(story)
-            if state.deleted or state.was_deleted or key not in self.clusterer:
-                continue  # merged into another story meanwhile
-            headline, headline_key = self.clusterer.headline(key)
-            story.headline = headline
-            story.headline_entry_id = int(headline_key) if headline_key.isdigit() else None
-            story.summary = self.clusterer.summary(key)
-            facts = self.clusterer.facts(key).to_json()
-            if story.facts and facts != story.facts and story.source_count:
-                story.version += 1
-            story.facts = facts
-            story.signature = self.clusterer.export_state(key)
+            self._refresh(key, story)
         self._touched.clear()
+
+    def _refresh_leaving(self, key: str) -> None:
+        """A story changed in this batch is leaving the clusterer's window before the batch
+        ends (a backfill of older reports): write its presentation while it can be read."""
+        story = self._touched.pop(key, None)
+        if story is not None:
+            self._refresh(key, story)
+
+    def _refresh(self, key: str, story: Story) -> None:
+        """Write what the clusterer makes of a story it changed: headline, summary, facts and
+        the state a restart restores."""
+        state = inspect(story)
+        if state.deleted or state.was_deleted or key not in self.clusterer:
+            return  # merged into another story meanwhile
+        headline, headline_key = self.clusterer.headline(key)
+        story.headline = headline
+        story.headline_entry_id = int(headline_key) if headline_key.isdigit() else None
+        story.summary = self.clusterer.summary(key)
+        facts = self.clusterer.facts(key).to_json()
+        if story.facts and facts != story.facts and story.source_count:
+            story.version += 1
+        story.facts = facts
+        story.signature = self.clusterer.export_state(key)
 
 
 def cluster_item(entry: Entry) -> ClusterItem:

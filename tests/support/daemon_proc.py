@@ -49,7 +49,11 @@ def write_config(
     min_interval: int = 30,
     channels: str = "",
     extra: str = "",
+    shutdown_grace: float = 20.0,
+    allow_private_networks: bool = True,
 ) -> Path:
+    """A daemon configuration; its feeds are on loopback, so fetching from private networks is
+    allowed unless a test says otherwise."""
     lines = [
         f"database_url = {json.dumps(db_url)}",
         f"data_dir = {json.dumps(str(path.parent))}",
@@ -58,9 +62,10 @@ def write_config(
         "[fetch]",
         f"min_interval = {min_interval}",
         "total_timeout = 20.0",
+        f"allow_private_networks = {json.dumps(allow_private_networks)}",
         "[daemon]",
         "health_port = 0",
-        "shutdown_grace = 20.0",
+        f"shutdown_grace = {shutdown_grace}",
     ]
     for url in feed_urls:
         lines += ["[[feeds]]", f"url = {json.dumps(url)}"]

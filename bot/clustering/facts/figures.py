@@ -20,6 +20,8 @@ from bot.clustering.facts.vocabulary import (
 from bot.text.quantities import Quantity, extract_quantities
 from bot.text.tokens import tokenize
 
+# Money the story facts read: dollars only (no exchange rates here).
+USD_ONLY = frozenset({"USD"})
 # Figures within this relative distance are the same figure ("$6.2 billion", "$6.25bn").
 FIGURE_TOLERANCE = 0.05
 
@@ -66,11 +68,35 @@ def segment_figure(
     foreign_assets: frozenset[str],
 ) -> float | None:
     """The first figure of `kind` a segment states for the deal (a report's figure is its
-    first segment's with one: `story`)."""
+    first segment's with one: `story`); money only in US dollars (no exchange rates here)."""
+    quantity = segment_quantity(
+        segment,
+        kind,
+        needs_deal=needs_deal,
+        funding_deal=funding_deal,
+        foreign_assets=foreign_assets,
+        currencies=USD_ONLY,
+    )
+    return quantity.value if quantity is not None else None
+
+
+def segment_quantity(
+    segment: Segment,
+    kind: str,
+    *,
+    needs_deal: bool,
+    funding_deal: bool,
+    foreign_assets: frozenset[str] = frozenset(),
+    currencies: frozenset[str] | None = None,
+) -> Quantity | None:
+    """The first quantity of `kind` a segment states for the deal, as written: not vague, not
+    next to words that make it something else (a backlog, a valuation, a battery), not a
+    sister site's; money in one of `currencies` (None: any). `segment_figure` is its value in
+    dollars; the deal ledger (bot.ledger) also shows amounts in other currencies as given."""
     for quantity in extract_quantities(segment.text):
         if quantity.kind != kind or quantity.approximate or quantity.value <= 0:
             continue
-        if kind == "money" and quantity.currency != "USD":
+        if kind == "money" and currencies is not None and quantity.currency not in currencies:
             continue
         context = _context_words(segment.text, quantity, 5, 4)
         blocked = _EXCLUDED_BY_KIND[kind] - (FUNDING_TERMS if funding_deal else frozenset())
@@ -80,7 +106,7 @@ def segment_figure(
             continue
         if foreign_assets and _near_foreign_asset(segment.text, quantity, foreign_assets):
             continue
-        return quantity.value
+        return quantity
     return None
 
 

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clustering import features as ft
-from bot.clustering.facts.figures import segment_figure, vote
+from bot.clustering.facts.figures import USD_ONLY, segment_figure, segment_quantity, vote
+from bot.clustering.facts.mentions import Mentions
 from bot.clustering.facts.parties import parties_of
 from bot.clustering.facts.places import assets_of, places_of
 from bot.clustering.facts.readings import VARIANTS, Reading, read_mentions, read_report
+from bot.clustering.facts.segments import Segment
 from bot.model.story import StoryFacts
+from bot.text.quantities import Quantity
 
 # Reports read per story: agreement is settled well before this, and the clusterer asks for the
 # facts after every join, so the cost per call must not grow with the story (about 2 ms a report).
@@ -64,6 +67,19 @@ def _figure_of(
     return None
 
 
+def _foreign_assets(
+    found: Mentions, segments: list[tuple[Segment, list[str]]], assets: list[str]
+) -> frozenset[str]:
+    """Other instances of the story's assets (its sister sites) and other named assets."""
+    bases = {ft.fold(a.rpartition(" ")[0]) for a in assets if a[-1:].isdigit()}
+    mentioned = {a for _, named in segments for a in named}
+    return frozenset(
+        a
+        for a in mentioned
+        if a not in assets and (a in found.asset_cued or ft.fold(a.rpartition(" ")[0]) in bases)
+    )
+
+
 def story_facts(reports: Sequence[Report]) -> StoryFacts:
     """The deal facts the member reports of one story agree on (the first `MAX_REPORTS`).
 
@@ -73,14 +89,7 @@ def story_facts(reports: Sequence[Report]) -> StoryFacts:
     found, segments = read_mentions(readings)
     places = places_of(found)
     assets = assets_of(found, segments, places)
-    # Other instances of the story's assets (its sister sites) and other named assets.
-    bases = {ft.fold(a.rpartition(" ")[0]) for a in assets if a[-1:].isdigit()}
-    mentioned = {a for _, named in segments for a in named}
-    foreign = frozenset(
-        a
-        for a in mentioned
-        if a not in assets and (a in found.asset_cued or ft.fold(a.rpartition(" ")[0]) in bases)
-    )
+    foreign = _foreign_assets(found, segments, assets)
     funding_deal = any(reading.funding_title for reading in readings)
     money: list[float] = []
     power: list[float] = []
@@ -106,3 +115,64 @@ def story_facts(reports: Sequence[Report]) -> StoryFacts:
         places=places,
         assets=assets,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StatedFigure:
+    """A figure one report states for the deal, with the sentence (or title) it stands in."""
+
+    quantity: Quantity
+    sentence: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFigures:
+    """The figures one member report states for its story's deal: each the one it votes with
+    in `story_facts` (money in dollars), and money it gives only in another currency."""
+
+    money: StatedFigure | None = None
+    power: StatedFigure | None = None
+    chips: StatedFigure | None = None
+    money_other_currency: StatedFigure | None = None
+
+
+def report_figures(reports: Sequence[Report]) -> list[ReportFigures]:
+    """What each of the first `MAX_REPORTS` member reports states for the deal, read as
+    `story_facts` reads it (same segments, exclusions and sister sites), with the quantity as
+    written, for the deal ledger: it shows who said what where reports disagree."""
+    readings = [read_report(r.title, r.summary, r.text) for r in reports[:MAX_REPORTS]]
+    found, segments = read_mentions(readings)
+    places = places_of(found)
+    assets = assets_of(found, segments, places)
+    foreign = _foreign_assets(found, segments, assets)
+    funding_deal = any(reading.funding_title for reading in readings)
+
+    def first(
+        reading: Reading,
+        kind: str,
+        currencies: frozenset[str] | None = None,
+        *,
+        other: bool = False,
+    ) -> StatedFigure | None:
+        for part in reading.segments:
+            quantity = segment_quantity(
+                part.segment,
+                kind,
+                needs_deal=kind == "money",
+                funding_deal=funding_deal,
+                foreign_assets=frozenset() if kind == "money" else foreign,
+                currencies=currencies,
+            )
+            if quantity is not None and not (other and quantity.currency == "USD"):
+                return StatedFigure(quantity, part.segment.text)
+        return None
+
+    return [
+        ReportFigures(
+            money=first(reading, "money", USD_ONLY),
+            power=first(reading, "power"),
+            chips=first(reading, "chips"),
+            money_other_currency=first(reading, "money", other=True),
+        )
+        for reading in readings
+    ]

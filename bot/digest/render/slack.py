@@ -40,6 +40,7 @@ from bot.digest.render.common import (
     more_line,
     reported_by,
 )
+from bot.digest.render.ledger import ledger_view
 from bot.model import Digest, DigestStory
 from bot.text.plural import plural
 
@@ -86,6 +87,8 @@ def pack_slack_messages(digest: Digest) -> list[SlackMessage]:
         _context(intro_text, block_id="digest-intro"),
         {"type": "divider"},
     ]
+    if digest.ledger is not None:
+        opening += [*ledger_blocks(digest), {"type": "divider"}]
     closing: list[Block] = []
     if digest.is_empty:
         closing.append(
@@ -131,6 +134,32 @@ def pack_slack_messages(digest: Digest) -> list[SlackMessage]:
         ids = tuple(story.story_id for story in stories)
         messages.append(SlackMessage(payload={"text": fallback, "blocks": blocks}, story_ids=ids))
     return messages
+
+
+def ledger_blocks(digest: Digest) -> list[Block]:
+    """The weekly ledger, compact: the totals and one line per kind in one section, the top
+    buyers and sellers and what was not counted in one context block (feed text escaped)."""
+    assert digest.ledger is not None
+    view = ledger_view(digest.ledger, digest.timezone)
+    kinds = "\n".join(
+        f"• {mrkdwn.escape(row.kind)}: {row.deals}"
+        + "".join(f" · {mrkdwn.escape(part)}" for part in (row.value, row.power) if part)
+        + (f" · {row.chips} chips" if row.chips else "")
+        for row in view.kinds
+    )
+    text = f"*{mrkdwn.escape_label(view.heading)}*\n{mrkdwn.escape(view.totals)}\n{kinds}"
+    details = []
+    if view.buyers:
+        details.append(f"*Top buyers:* {mrkdwn.escape(view.buyers)}")
+    if view.sellers:
+        details.append(f"*Top sellers:* {mrkdwn.escape(view.sellers)}")
+    details += [f"Not counted: {mrkdwn.escape(note)}" for note in view.notes]
+    if view.more_notes:
+        details.append(f"and {view.more_notes} more not counted")
+    blocks = [_section(text, block_id="digest-ledger")]
+    if details:
+        blocks.append(_context("\n".join(details), block_id="digest-ledger-details"))
+    return blocks
 
 
 def story_blocks(story: DigestStory, *, timezone: str = "UTC") -> list[Block]:

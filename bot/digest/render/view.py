@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup
+
 from bot.digest.compose import is_http_url
+from bot.digest.render.chart import ledger_chart_svg
 from bot.digest.render.common import (
     VISIBLE_OUTLETS_LONG,
     count_phrase,
@@ -22,6 +25,7 @@ from bot.digest.render.common import (
     reported_by,
     subject_line,
 )
+from bot.digest.render.ledger import ledger_view
 from bot.digest.render.mrkdwn import clean_text
 from bot.model import Digest, DigestStory
 
@@ -47,7 +51,17 @@ def digest_context(digest: Digest) -> dict[str, Any]:
         "stories": stories,
         "more_line": more_line(digest) if digest.more_count else "",
         "footer": [_clean(line) for line in footer_lines(digest)],
+        "ledger": _ledger_context(digest),
     }
+
+
+def _ledger_context(digest: Digest) -> dict[str, Any] | None:
+    """The weekly ledger section, with its bar chart as inline SVG (our own markup: labels
+    escaped by the chart; feed text only in the lines, which the templates escape)."""
+    if digest.ledger is None:
+        return None
+    view = ledger_view(digest.ledger, digest.timezone)
+    return {"view": view, "chart": Markup(ledger_chart_svg(digest.ledger))}
 
 
 def _story_context(number: int, story: DigestStory, timezone: str) -> dict[str, Any]:

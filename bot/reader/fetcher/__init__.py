@@ -1,9 +1,11 @@
-"""Fetching feeds over HTTP: limits, timeouts, conditional GET, redirects and failure classes.
+"""Fetching feeds over HTTP: limits, timeouts, conditional GET, redirects, the address policy and
+failure classes.
 
 * :mod:`bot.reader.fetcher.client`: :class:`Fetcher` and :class:`FeedRequest`;
 * :mod:`bot.reader.fetcher.body`: body size caps, including the inflated size;
 * :mod:`bot.reader.fetcher.errors`: :class:`FetchError` and the error classes;
 * :mod:`bot.reader.fetcher.headers`: Retry-After, Cache-Control and Expires;
+* :mod:`bot.reader.fetcher.policy`: which addresses may be fetched (SSRF protection);
 * :mod:`bot.reader.fetcher.schedule`: when to check a feed next (pure policy).
 """
 

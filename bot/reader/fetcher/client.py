@@ -5,17 +5,21 @@ The client's transport keeps one small connection pool per origin
 
 Redirects are followed here rather than by httpx, because the hops matter: a chain of 301/308
 moves the feed (``permanent_url``), a 302/307 does not; loops, more than five hops and schemes
-other than http/https are classified errors. Conditional GET (ETag / Last-Modified) and a hash
-of the body tell the caller when nothing changed, so it can skip parsing.
+other than http/https are classified errors. Every hop, the first included, goes through the
+fetch policy (:mod:`bot.reader.fetcher.policy`): unless ``fetch.allow_private_networks`` is set,
+the host is resolved and checked here and the request is sent to the checked address.
+Conditional GET (ETag / Last-Modified) and a hash of the body tell the caller when nothing
+changed, so it can skip parsing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -29,6 +33,7 @@ from bot.model import FetchOutcome, FetchStatus
 from bot.reader.fetcher.body import SUPPORTED_ENCODINGS, read_bounded
 from bot.reader.fetcher.errors import (
     BAD_SCHEME,
+    BLOCKED,
     HTTP_STATUS,
     REDIRECT,
     TIMEOUT,
@@ -37,6 +42,14 @@ from bot.reader.fetcher.errors import (
     classify_exception,
 )
 from bot.reader.fetcher.headers import parse_cache_lifetime, parse_retry_after
+from bot.reader.fetcher.policy import (
+    BlockedAddress,
+    Classifier,
+    Resolver,
+    blocked_kind,
+    resolve_allowed,
+    system_resolve,
+)
 from bot.reader.fetcher.transport import PerOriginTransport
 
 MAX_REDIRECTS = 5
@@ -47,6 +60,7 @@ ACCEPT = (
 )
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_CODES = frozenset({301, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(slots=True)
@@ -108,8 +122,19 @@ async def _drain(response: httpx.Response) -> None:
 class Fetcher:
     """Fetches feeds politely. Use as ``async with Fetcher(settings) as fetcher``."""
 
-    def __init__(self, settings: FetchSettings) -> None:
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        resolve: Resolver = system_resolve,
+        classify: Classifier = blocked_kind,
+    ) -> None:
+        """`resolve` and `classify` are the fetch policy's resolver and address check
+        (:mod:`bot.reader.fetcher.policy`); tests replace them to stand a loopback server in
+        for a public host."""
         self.settings = settings
+        self._resolve = resolve
+        self._classify = classify
         self._client: httpx.AsyncClient | None = None
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -128,14 +153,11 @@ class Fetcher:
                 write=settings.read_timeout,
                 pool=settings.total_timeout,
             ),
-            # One pool per origin, each as large as the per-host limit (see transport.py);
-            # these limits apply only to a proxy taken from the environment.
+            # One pool per origin, each as large as the per-host limit (see transport.py).
+            # With a transport of its own httpx takes no proxy from the environment and no
+            # `limits`: every connection is a direct one to an address the fetch policy checked.
             transport=PerOriginTransport(
                 per_origin=settings.per_host, max_idle_origins=settings.concurrency
-            ),
-            limits=httpx.Limits(
-                max_connections=settings.concurrency,
-                max_keepalive_connections=min(settings.concurrency, 100),
             ),
             follow_redirects=False,
         )
@@ -201,9 +223,9 @@ class Fetcher:
         still_permanent = True
         permanent_url: str | None = None
         redirect_kinds: list[int] = []
-        for _hop in range(MAX_REDIRECTS + 1):
+        for hop in range(MAX_REDIRECTS + 1):
             _check_scheme(url)
-            async with self._client.stream("GET", _request_url(url), headers=headers) as response:
+            async with self._open(url, headers, redirected=hop > 0) as response:
                 status = response.status_code
                 if status in _REDIRECT_CODES:
                     location = response.headers.get("location", "").strip()
@@ -230,6 +252,52 @@ class Fetcher:
                     continue
                 return await self._finish(request, response, url, permanent_url)
         raise FetchError(REDIRECT, f"more than {MAX_REDIRECTS} redirects")  # pragma: no cover
+
+    @contextlib.asynccontextmanager
+    async def _open(
+        self, url: str, headers: dict[str, str], *, redirected: bool
+    ) -> AsyncIterator[httpx.Response]:
+        """The streamed response to a GET of `url`, sent to an address the policy allows."""
+        assert self._client is not None
+        target = _request_url(url)
+        if self.settings.allow_private_networks:
+            async with self._client.stream("GET", target, headers=headers) as response:
+                yield response
+            return
+        host = target.raw_host.decode("ascii")
+        try:
+            addresses = await resolve_allowed(
+                host,
+                target.port or _DEFAULT_PORTS[target.scheme],
+                resolve=self._resolve,
+                classify=self._classify,
+            )
+        except BlockedAddress as exc:
+            blocked = exc.after_redirect() if redirected else exc
+            raise FetchError(BLOCKED, str(blocked)) from None
+        # The checked address goes in the URL; the server still sees (and TLS still verifies)
+        # the feed's host name.
+        headers = {**headers, "Host": target.netloc.decode("ascii")}
+        extensions = {"sni_hostname": host} if target.scheme == "https" else {}
+        last = len(addresses) - 1
+        for index, address in enumerate(addresses):
+            request = self._client.build_request(
+                "GET",
+                target.copy_with(host=str(address)),
+                headers=headers,
+                extensions=extensions,
+            )
+            try:
+                response = await self._client.send(request, stream=True)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if index == last:
+                    raise
+                continue  # the next address of the name, as a resolver-ordered connect would
+            try:
+                yield response
+            finally:
+                await response.aclose()
+            return
 
     async def _finish(
         self,

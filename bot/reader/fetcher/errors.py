@@ -2,6 +2,7 @@
 
 Classes (stored in ``FetchOutcome.error_class`` and shown by ``newsbot feeds``): ``dns``,
 ``connect``, ``timeout``, ``tls``, ``http_status``, ``too_large``, ``redirect``, ``bad_scheme``,
+``blocked`` (an internal address the fetch policy refuses, :mod:`bot.reader.fetcher.policy`),
 and, from the parser, ``not_a_feed`` and ``parse_error``.
 """
 
@@ -21,6 +22,7 @@ HTTP_STATUS = "http_status"
 TOO_LARGE = "too_large"
 REDIRECT = "redirect"
 BAD_SCHEME = "bad_scheme"
+BLOCKED = "blocked"
 NOT_A_FEED = "not_a_feed"
 PARSE_ERROR = "parse_error"
 
@@ -33,6 +35,7 @@ ERROR_CLASSES = (
     TOO_LARGE,
     REDIRECT,
     BAD_SCHEME,
+    BLOCKED,
     NOT_A_FEED,
     PARSE_ERROR,
 )

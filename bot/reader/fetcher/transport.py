@@ -24,7 +24,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-Origin = tuple[bytes, bytes, int | None]
+# (scheme, host, port, Host header). The fetch policy sends requests to a checked IP address
+# with the feed's host name in the Host header and as the TLS server name, so two feeds on one
+# address (a CDN) must not share a connection opened for the other's name.
+Origin = tuple[bytes, bytes, int | None, str]
 
 
 @functools.cache
@@ -97,7 +100,7 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
         if self._closed:
             raise RuntimeError("transport is closed")
         url = request.url
-        origin: Origin = (url.raw_scheme, url.raw_host, url.port)
+        origin: Origin = (url.raw_scheme, url.raw_host, url.port, request.headers.get("host", ""))
         pool = self._pools.get(origin)
         if pool is None:
             pool = self._pools[origin] = httpx.AsyncHTTPTransport(

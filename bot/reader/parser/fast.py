@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from feedparser.datetimes import _parse_date
 
 from bot.reader.parser.normalise import RawEntry, RawFeed
+from bot.reader.parser.safety import has_doctype
 from bot.reader.processor import from_struct_time
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -152,7 +153,7 @@ def _check_encoding(body: bytes, content_type: str | None) -> None:
     charset = _CHARSET.search(content_type or "")
     if charset and charset.group(1).lower() not in _UTF8_NAMES:
         raise Decline("HTTP charset")
-    if b"<!DOCTYPE" in body[:2048] or b"xml:base" in body:
+    if has_doctype(body) or b"xml:base" in body:
         raise Decline("DOCTYPE or xml:base")
 
 

@@ -15,8 +15,10 @@ from bot.model import ParsedFeed
 from bot.reader.parser.fast import parse_fast
 from bot.reader.parser.jsonfeed import looks_like_json, parse_json_feed
 from bot.reader.parser.normalise import RawEntry, RawFeed, normalise
-from bot.reader.parser.safety import defuse_doctype
+from bot.reader.parser.safety import defuse_doctype, guard_feedparser
 from bot.reader.processor import canonical_url, from_struct_time
+
+guard_feedparser()
 
 _HTML_START = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S

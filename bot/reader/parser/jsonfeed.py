@@ -23,6 +23,13 @@ def _str(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _numeric_id(value: Any) -> str | None:
+    """An item id some publishers write as a number (the spec says string); null is no id."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def _time(value: Any) -> datetime | None:
     text = _str(value)
     if not text:
@@ -58,6 +65,9 @@ def parse_json_feed(body: bytes) -> RawFeed | None:
         raise ValueError(f"JSON feed is not UTF-8: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        # The json module recurses once per nested array or object; no feed nests deeply.
+        raise ValueError("JSON nested too deeply to read") from None
     if not isinstance(document, dict) or not _str(document.get("version")).startswith(
         JSON_FEED_PREFIX
     ):
@@ -77,7 +87,7 @@ def parse_json_feed(body: bytes) -> RawFeed | None:
             RawEntry(
                 title=_str(item.get("title")),
                 link=_str(item.get("url")) or _str(item.get("external_url")) or None,
-                guid=_str(item.get("id")) or (str(item["id"]) if "id" in item else None) or None,
+                guid=_str(item.get("id")) or _numeric_id(item.get("id")),
                 summary=_str(item.get("summary")),
                 content=html or text.replace("&", "&amp;").replace("<", "&lt;"),
                 published=_time(item.get("date_published")),

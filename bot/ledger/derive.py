@@ -1,0 +1,576 @@
+"""Deriving a deal record from one story: its reports, read as the story facts read them.
+
+Owns which figures go into totals, the buyer and seller roles, the deal's kind and whether it
+was confirmed. Pure functions (no I/O) over `LedgerReport`s, the member reports of one story.
+
+- Figures: each report's figure of a kind is the one it votes with in the story facts
+  (`bot.clustering.facts.report_figures`: the title's, else the lead's; not a backlog, a
+  valuation, a battery or a sister site). A figure is *counted* (goes into totals) only when every
+  report that states it agrees with the story's majority figure within the facts' tolerance
+  (`anchors.close` with `FIGURE_TOLERANCE`, the one "same figure" test of the clusterer); where
+  they disagree the record keeps the range and the outlets at each end, and no total counts it.
+  A figure in a sentence dated to an earlier year than its report is an earlier deal cited in
+  passing ("In 2020 ... 10,000 GPUs") and is left out.
+- Money in other currencies, and amounts per year, are kept as given ("€1.2 billion", "$290m
+  a year") and never converted: no exchange rates are applied anywhere in newsbot, and a yearly
+  amount times an assumed term would be an invented total. A deal has a dollar value only where
+  its reports give one in dollars.
+- Roles: the buyer pays and the seller is paid (customer and provider, acquirer and target,
+  investor or lender and who raises the money). They are read from the verbs between two
+  parties in titles and lead sentences ("X sells ... to Y", "X buys ... from Y", "X taps Y",
+  "X invests ... in Y", "X raises ... from Y"); a role the reports do not state is left empty
+  rather than guessed.
+- Kind: the deal vocabulary of the titles and leads, weighted towards titles (KIND_WORDS).
+- Status: confirmed from the first report that does not read as talks or a plan ("in talks",
+  "weighs", "people familiar"); ended when the newest report says the deal is off ("talks
+  end", "rejects ... offer", "called off"); the dates first reported and confirmed are report
+  times.
+
+Written here rather than with an NLP library for the reasons the facts package gives: small,
+deterministic, and about deal roles that general parsers do not know.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.clustering import features as ft
+from bot.clustering.anchors import close
+from bot.clustering.facts import Report, fact_lead, story_facts
+from bot.clustering.facts.figures import FIGURE_TOLERANCE, vote
+from bot.clustering.facts.story import MAX_REPORTS, ReportFigures, StatedFigure, report_figures
+from bot.ledger.records import (
+    KINDS,
+    STATUS_CONFIRMED,
+    STATUS_ENDED,
+    STATUS_TALKS,
+    UNKNOWN_KIND,
+    Claim,
+    DealFigure,
+    DealRecord,
+    DealSource,
+)
+
+# Lead sentences read per report for roles, kind and status (the facts read five).
+LEAD_SENTENCES = 3
+TITLE_WEIGHT = 3.0
+LEAD_WEIGHT = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerReport:
+    """One member report of a deal story, as storage hands it to the ledger."""
+
+    outlet: str
+    link: str | None
+    title: str
+    summary: str = ""
+    text: str = ""
+    published: datetime | None = None
+
+
+# ----------------------------------------------------------------------------- figures
+_YEARLY = re.compile(
+    r"^\W{0,2}(?:a|per|each|every)\s+(?:year|annum)\b|^\W{0,2}annually\b|^\W{0,2}yearly\b",
+    re.IGNORECASE,
+)
+_YEARLY_BEFORE = re.compile(r"\b(?:annual|yearly)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+
+
+def is_yearly(stated: StatedFigure) -> bool:
+    """ "$290m a year", "annual payments of $1 billion": a yearly amount, not the deal's total."""
+    quantity = stated.quantity
+    after = stated.sentence[quantity.end : quantity.end + 30]
+    before = stated.sentence[max(0, quantity.start - 40) : quantity.start]
+    return bool(_YEARLY.search(after) or _YEARLY_BEFORE.search(before))
+
+
+# Words right before or after a figure that make it something other than the deal's whole:
+# a running total the deal brings a party to ("lifting total investment to $15bn", "has raised
+# $12 billion in a year", "bringing total to 393MW"), the first tranche of it ("starts at
+# $1.25B", "an initial $900m"), capital spending around it, a count in equivalents ("equal to
+# nearly 600,000 H100s"), or an outsider's estimate ("implies
+# roughly $9 billion", "could be worth more than $10 billion", "a goal of more than $2 billion",
+# "could take around 100,000 H100s"), a figure per building or rack, or the size of the
+# larger project the deal is part of ("as part of plans for data centers of up to 500 MW",
+# "the first phase of 500MW AI factories"). The story facts read the figure
+# each report states first; the ledger, which adds figures up, leaves these out.
+_NOT_WHOLE_BEFORE = re.compile(
+    r"(?:\b(?:total|totals|totalling|totaling|cumulative|so\s+far|altogether)\b[^.;]{0,40}"
+    r"|\b(?:lift|lifts|lifting|lifted|bring|brings|bringing|brought|take|takes|taking|raise|"
+    r"raises|raising|boost|boosts|boosting|double|doubles|doubling|push|pushes|pushing)\b"
+    r"(?:\s+[\w'’-]+){0,7}\s+to\s+(?:about\s+|roughly\s+|around\s+|nearly\s+)?"
+    r"|\b(?:has|have|had)\s+(?:raised|invested)\s+(?:more\s+than\s+|over\s+|about\s+)?"
+    r"|\b(?:equal|equivalent)\s+(?:to|of)\s+"
+    r"|\b(?:starts?|starting)\s+(?:at|with)\s+|\b(?:an\s+)?initial\s+|\bfirst\s+tranche\s+of\s+"
+    r"|\b(?:implies|imply|implying|estimated?|estimates|could\s+be\s+worth)\b[^.;]{0,25}"
+    r"|\bfund\s+(?:roughly\s+|about\s+)?"
+    r"|\b(?:goal|target|forecast|projection)s?\s+of\s+(?:more\s+than\s+|over\s+|about\s+)?"
+    r"|\b(?:could|would|might)\s+(?:take|need|require)\s+"
+    r"|\b(?:each|every|per)\s+(?:building|site|rack|server|hall|unit)\b[^.;]{0,40}"
+    r"|\b(?:part\s+of|inside|within)\b[^.;,]{0,40}|\b(?:first|initial)\s+phase\s+of\s+)$",
+    re.IGNORECASE,
+)
+_NOT_WHOLE_AFTER = re.compile(
+    r"^\W{0,2}(?:in\s+a\s+year|in\s+total|so\s+far|to\s+date|of\s+capital\s+spending|"
+    r"now\s+(?:committed|contracted)|"
+    r"(?:\w+\s+){0,2}in\s+(?:debt\s+and\s+equity|total))\b",
+    re.IGNORECASE,
+)
+_NOT_WHOLE_REACH = 90
+
+
+# A relative clause about a party ("The GPU cloud, which this week extended its Series B with
+# $200m from Magnetar, is reported to have signed ..."): what it says is another deal's.
+_RELATIVE_CLAUSE = re.compile(r",\s+(?:which|who|whose)\b[^,;]*$", re.IGNORECASE)
+
+
+def not_the_whole(stated: StatedFigure) -> bool:
+    """A figure its words make a running total, a first tranche, capital spending or an
+    estimate (see _NOT_WHOLE_BEFORE), or one said in a relative clause about a party: not the
+    deal's own whole figure."""
+    quantity = stated.quantity
+    before = stated.sentence[max(0, quantity.start - _NOT_WHOLE_REACH) : quantity.start]
+    after = stated.sentence[quantity.end : quantity.end + _NOT_WHOLE_REACH]
+    return bool(
+        _NOT_WHOLE_BEFORE.search(before)
+        or _NOT_WHOLE_AFTER.search(after)
+        or _RELATIVE_CLAUSE.search(stated.sentence[: quantity.start])
+    )
+
+
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def earlier_year(stated: StatedFigure, published: datetime | None) -> bool:
+    """A figure in a sentence dated to an earlier year than the report ("In 2020 Microsoft
+    built OpenAI a system with 10,000 GPUs"): an earlier deal cited in passing."""
+    if published is None:
+        return False
+    return any(int(year) < published.year for year in _YEAR.findall(stated.sentence))
+
+
+def deal_figure(claims: Sequence[Claim]) -> DealFigure:
+    """A figure from the reports' claims: counted when they all agree with the majority figure
+    within tolerance, else the range with the outlets at each end."""
+    if not claims:
+        return DealFigure()
+    values = [claim.value for claim in claims]
+    low, high = min(values), max(values)
+    majority = vote(values)
+    agreed = majority is not None and all(close(v, majority, FIGURE_TOLERANCE) for v in values)
+
+    def outlets_near(end: float) -> tuple[str, ...]:
+        near = [c.outlet for c in claims if close(c.value, end, FIGURE_TOLERANCE)]
+        return tuple(dict.fromkeys(near))
+
+    return DealFigure(
+        counted=majority if agreed else None,
+        low=low,
+        high=high,
+        low_outlets=outlets_near(low),
+        high_outlets=outlets_near(high),
+        claims=tuple(claims),
+    )
+
+
+# ----------------------------------------------------------------------------- roles
+_GAP = r"(?:[\w$€£.,'’%-]+\s+){0,8}?"
+# Words between the verb's last word and party B: "to Saudi Arabia's Humain", "AI startup".
+_BEFORE_PARTY = r"\s+(?:[\w'’.-]+\s+){0,3}?"
+# (pattern between party A and party B, role of A, role of B); `{gap}` is a run of up to 8 words.
+_ROLE_PATTERNS: tuple[tuple[str, str, str], ...] = (
+    # "A sells / leases / rents / supplies ... to B"
+    (
+        r"(?:to\s+)?(?:sell|sells|sold|selling|lease|leases|leased|leasing|rent|rents|rented|"
+        r"supply|supplies|supplied|supplying|provide|provides|provided|providing|deliver|"
+        r"delivers|ship|ships|offload|offloads|hand|hands)\s+{gap}to",
+        "seller",
+        "buyer",
+    ),
+    # "A to supply / power / host B", "A wins ... from B", "A lands ... with B"
+    (
+        r"(?:to\s+|will\s+)?(?:supply|supplies|supplying|power|powers|powering|host|hosts|"
+        r"hosting|equip|equips|serve|serves)",
+        "seller",
+        "buyer",
+    ),
+    (
+        r"(?:wins|won|lands|landed|secures|secured|bags|books)\s+{gap}(?:from|with)",
+        "seller",
+        "buyer",
+    ),
+    # "A raises / borrows ... from B", "A gets ... from B"
+    (
+        r"(?:raises|raised|raising|borrows|borrowed|gets|got|receives|received|draws|draw)"
+        r"\s+{gap}(?:from|led by|backed by)",
+        "seller",
+        "buyer",
+    ),
+    # "A buys / leases / rents / orders ... from B"
+    (
+        r"(?:to\s+)?(?:buy|buys|bought|buying|purchase|purchases|purchased|lease|leases|leased|"
+        r"rent|rents|rented|order|orders|ordered|source|sources|license|licenses|procure|"
+        r"procures|take|takes|takes up)\s+{gap}from",
+        "buyer",
+        "seller",
+    ),
+    # "A acquires / buys / taps / picks B"
+    (
+        r"(?:to\s+|will\s+|agrees\s+to\s+|agreed\s+to\s+|in\s+talks\s+to\s+)?(?:acquire|acquires|"
+        r"acquired|acquiring|buy|buys|bought|buying|take\s+over|takes\s+over|tap|taps|tapped|"
+        r"pick|picks|picked|choose|chooses|chose|select|selects|selected|hire|hires|hired|"
+        r"turns\s+to|turn\s+to|rent\s+from|back|backs|backed|invest\s+in|invests\s+in)",
+        "buyer",
+        "seller",
+    ),
+    # "A invests / puts / pours $N in(to) B", "A commits ... to B"
+    (
+        r"(?:to\s+)?(?:invest|invests|invested|investing|put|puts|pour|pours|plow|plows|"
+        r"inject|injects|commit|commits|committed|spend|spends|pay|pays|paid)\s+{gap}"
+        r"(?:in|into|to|on|with)",
+        "buyer",
+        "seller",
+    ),
+    # "A's acquisition of B", "A agrees deal to acquire B"
+    (r"(?:'s|’s)?\s+(?:acquisition|purchase|takeover|buyout)\s+of", "buyer", "seller"),
+)
+_COMPILED_ROLES = tuple(
+    (
+        re.compile(r"\s+" + pattern.replace("{gap}", _GAP) + _BEFORE_PARTY + r"$", re.IGNORECASE),
+        a,
+        b,
+    )
+    for pattern, a, b in _ROLE_PATTERNS
+)
+# A sentence in which B is being acted on by A in the passive: "B is acquired by A".
+_PASSIVE = re.compile(
+    r"\s+(?:is|was|to\s+be|will\s+be|being)\s+(?:acquired|bought|purchased|backed)\s+by\s+$",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _party_pattern(party: str) -> re.Pattern[str]:
+    """How a party is written in a sentence: its name, its first word or its initials."""
+    words = party.split()
+    forms = [re.escape(party)]
+    if len(words) > 1:
+        first = words[0]
+        if len(first) >= 3 and ft.fold(first) not in ft.STOPWORDS:
+            forms.append(re.escape(first))
+        initials = "".join(w[0] for w in words if w[:1].isupper())
+        if len(initials) >= 2:
+            forms.append(re.escape(initials))
+    return re.compile(r"(?<![\w-])(?:" + "|".join(forms) + r")(?:'s|’s)?(?![\w-])")
+
+
+def _mentions(sentence: str, parties: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Where each party is named in `sentence`: (start, end, party), in order, no overlaps."""
+    found: list[tuple[int, int, str]] = []
+    for party in parties:
+        for match in _party_pattern(party).finditer(sentence):
+            found.append((match.start(), match.end(), party))
+    found.sort(key=lambda m: (m[0], -(m[1] - m[0])))
+    kept: list[tuple[int, int, str]] = []
+    for mention in found:
+        if kept and mention[0] < kept[-1][1]:
+            continue
+        kept.append(mention)
+    return kept
+
+
+def sentence_roles(sentence: str, parties: Sequence[str]) -> list[tuple[str, str]]:
+    """(party, role) pairs a sentence states between consecutive named parties."""
+    mentions = _mentions(sentence, parties)
+    roles: list[tuple[str, str]] = []
+    for (_, a_end, a), (b_start, _, b) in itertools.pairwise(mentions):
+        if a == b:
+            continue
+        between = " " + sentence[a_end:b_start] + " "
+        if len(between) > 120:
+            continue
+        if _PASSIVE.search(between):
+            roles += [(b, "buyer"), (a, "seller")]
+            continue
+        for pattern, role_a, role_b in _COMPILED_ROLES:
+            if pattern.search(between):
+                roles += [(a, role_a), (b, role_b)]
+                break
+    return roles
+
+
+def deal_roles(sentences: Sequence[tuple[str, float]], parties: Sequence[str]) -> dict[str, str]:
+    """Each party's role where the sentences agree on it (weighted votes), else none."""
+    votes: dict[str, dict[str, float]] = {}
+    for sentence, weight in sentences:
+        for party, role in set(sentence_roles(sentence, parties)):
+            counts = votes.setdefault(party, {})
+            counts[role] = counts.get(role, 0.0) + weight
+    roles: dict[str, str] = {}
+    for party, counts in votes.items():
+        ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+        if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+            roles[party] = ranked[0][0]
+    return roles
+
+
+# ----------------------------------------------------------------------------- kind
+# Words (folded, with their inflections by prefix) that say what kind of deal it is.
+KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "acquisition": (
+        "acquire",
+        "acquisition",
+        "takeover",
+        "take over",
+        "buyout",
+        "merger",
+        "to buy",
+        "agrees to buy",
+        "purchase of",
+    ),
+    "financing": (
+        "invest",
+        "investment",
+        "stake",
+        "raise",
+        "raises",
+        "raised",
+        "funding",
+        "debt",
+        "loan",
+        "financing",
+        "financed",
+        "credit facility",
+        "borrow",
+        "bond",
+        "equity",
+        "joint venture",
+        "series",
+    ),
+    "power": (
+        "power purchase",
+        "ppa",
+        "nuclear",
+        "reactor",
+        "electricity",
+        "fuel cell",
+        "hydro",
+        "solar",
+        "wind",
+        "geothermal",
+        "utility",
+        "energy",
+        "power plant",
+        "power supply",
+        "gas-fired",
+        "smr",
+    ),
+    "lease": ("lease", "leases", "leased", "leasing", "colocation", "hosting", "host", "tenant"),
+    "chips": (
+        "chips",
+        "gpus",
+        "accelerators",
+        "processors",
+        "superchips",
+        "h100",
+        "h200",
+        "gb200",
+        "gb300",
+        "mi300",
+        "mi450",
+        "blackwell",
+        "servers",
+        "memory",
+        "wafers",
+        "supercomputer",
+    ),
+    "cloud capacity": (
+        "cloud",
+        "compute capacity",
+        "computing capacity",
+        "capacity",
+        "compute",
+        "azure",
+        "oci",
+        "tpu",
+        "tpus",
+        "infrastructure",
+        "gpu capacity",
+    ),
+}
+_KIND_PATTERNS = {
+    kind: re.compile(
+        r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + r")(?:s|es|d|ed|ing)?(?![\w-])",
+        re.IGNORECASE,
+    )
+    for kind, words in KIND_WORDS.items()
+}
+# A kind must reach this share of the sentences' weight to be the deal's.
+KIND_MIN_SCORE = 1.0
+MONEY_KIND_SHARE = 0.5
+
+
+def deal_kind(sentences: Sequence[tuple[str, float]]) -> str:
+    """The kind whose words weigh most in the titles and leads; earlier kinds in
+    _KIND_PRIORITY win ties (an acquisition of a chip maker is an acquisition). An acquisition
+    or a financing wins with half the weight of the best: what the money buys (cloud, chips,
+    power) is what such reports describe at length, and the deal is the stake or the loan."""
+    scores: dict[str, float] = {}
+    for sentence, weight in sentences:
+        for kind, pattern in _KIND_PATTERNS.items():
+            if pattern.search(sentence):
+                scores[kind] = scores.get(kind, 0.0) + weight
+    if not scores:
+        return UNKNOWN_KIND
+    order = {kind: index for index, kind in enumerate(_KIND_PRIORITY)}
+    best = max(scores, key=lambda kind: (scores[kind], -order[kind]))
+    for money_kind in ("acquisition", "financing"):
+        if scores.get(money_kind, 0.0) >= MONEY_KIND_SHARE * scores[best]:
+            best = money_kind
+            break
+    return best if scores[best] >= KIND_MIN_SCORE else UNKNOWN_KIND
+
+
+_KIND_PRIORITY = ("acquisition", "financing", "power", "lease", "chips", "cloud capacity")
+assert set(_KIND_PRIORITY) == set(KINDS)
+
+
+# ----------------------------------------------------------------------------- status
+_TALKS = re.compile(
+    r"\b(?:in\s+(?:advanced\s+)?talks|talks\s+(?:to|with|over|on)|weighs|weighing|considers|"
+    r"considering|explores|exploring|nears|nearing|close\s+to\s+(?:a\s+)?(?:deal|agreement)|"
+    r"in\s+discussions|discussing|negotiat\w*|people\s+(?:familiar|briefed)|"
+    r"(?:sources|people|a\s+source|a\s+person)\s+(?:said|say|says)|"
+    r"according\s+to\s+(?:people|sources|a\s+person|a\s+report|reports)|"
+    r"on\s+(?:a\s+)?reports?\s+(?:that\s+)?|reports?\s+(?:say|says|said)|"
+    r"reportedly|is\s+said\s+to|are\s+said\s+to|mulls|mulling|eyes|eyeing|seeks|seeking|"
+    r"plans\s+to|would\s+(?:buy|invest|lease|acquire|supply))\b",
+    re.IGNORECASE,
+)
+
+
+_ENDED = re.compile(
+    r"\b(?:rejects?|rejected|rejecting|turns?\s+down|turned\s+down|walks?\s+away|walked\s+away|"
+    r"calls?\s+off|called\s+off|scraps?|scrapped|abandons?|abandoned|terminates?|terminated|"
+    r"cancels?|cancell?ed|ends?\s+(?:[\w'’-]+\s+){0,2}talks|"
+    r"talks\s+(?:end|ended|collapse|collapsed|broke\s+down|have\s+broken\s+down|fell\s+apart)|"
+    r"negotiations\s+(?:had\s+)?(?:broken\s+down|broke\s+down|collapsed|ended))\b",
+    re.IGNORECASE,
+)
+
+
+def reads_as_ended(title: str, lead: Sequence[str]) -> bool:
+    """A report that the deal is off: talks ended, a bid rejected, a deal called off."""
+    return bool(_ENDED.search(title) or any(_ENDED.search(s) for s in lead[:1]))
+
+
+def reads_as_talks(title: str, lead: Sequence[str]) -> bool:
+    """A report of talks, a plan or an unconfirmed account ("sources say", "on report",
+    "reportedly") rather than of a deal a party announced."""
+    return bool(_TALKS.search(title) or any(_TALKS.search(s) for s in lead[:1]))
+
+
+# ----------------------------------------------------------------------------- the record
+_UNDATED = datetime.max.replace(tzinfo=UTC)  # undated reports are listed last
+
+
+def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -> DealRecord:
+    """The deal record of one story from its member reports, in the order they joined it.
+
+    Parties, places and facilities are the story facts of those reports, read again here
+    (`story_facts`, as the clusterer reads them) rather than taken from the stored story: a
+    record must not depend on whether the story was still in the clusterer's window when its
+    batch ended."""
+    read = list(reports[:MAX_REPORTS])
+    leads = [fact_lead(r.summary, r.text, r.title) for r in reports]
+    # As the clusterer keeps its members (the lead as summary, no text): the same facts, and
+    # the readings it cached while clustering are found again.
+    members = [
+        Report(title=r.title, summary=lead, published=r.published, outlet=r.outlet)
+        for r, lead in zip(read, leads, strict=False)
+    ]
+    facts = story_facts(members)
+    figures = report_figures(members)
+    money: list[Claim] = []
+    power: list[Claim] = []
+    chips: list[Claim] = []
+    as_given: list[Claim] = []
+    for report, stated in zip(read, figures, strict=True):
+        outlet = report.outlet
+        stated = ReportFigures(
+            *(
+                None
+                if figure is None or earlier_year(figure, report.published) or not_the_whole(figure)
+                else figure
+                for figure in (
+                    stated.money,
+                    stated.power,
+                    stated.chips,
+                    stated.money_other_currency,
+                )
+            )
+        )
+        if stated.money is not None:
+            claim = Claim(outlet, stated.money.quantity.value, stated.money.quantity.text)
+            (as_given if is_yearly(stated.money) else money).append(claim)
+        elif stated.money_other_currency is not None:
+            quantity = stated.money_other_currency.quantity
+            as_given.append(Claim(outlet, quantity.value, quantity.text))
+        if stated.power is not None:
+            power.append(Claim(outlet, stated.power.quantity.value, stated.power.quantity.text))
+        if stated.chips is not None:
+            chips.append(Claim(outlet, stated.chips.quantity.value, stated.chips.quantity.text))
+
+    sentences: list[tuple[str, float]] = []
+    talks: list[bool] = []
+    ended: list[bool] = []
+    for report, joined in zip(reports, leads, strict=True):
+        lead = joined.splitlines()[:LEAD_SENTENCES] if joined else []
+        sentences.append((report.title, TITLE_WEIGHT))
+        sentences += [(sentence, LEAD_WEIGHT) for sentence in lead]
+        talks.append(reads_as_talks(report.title, lead))
+        ended.append(reads_as_ended(report.title, lead))
+    parties = tuple(facts.parties)
+    roles = deal_roles(sentences, parties)
+    dated = sorted(
+        (r.published, is_talks) for r, is_talks in zip(reports, talks, strict=True) if r.published
+    )
+    confirmed = next((when for when, is_talks in dated if not is_talks), None)
+    if confirmed is None and not dated and not all(talks):
+        status = STATUS_CONFIRMED
+    else:
+        status = STATUS_CONFIRMED if confirmed is not None else STATUS_TALKS
+    latest = max(
+        zip(reports, ended, strict=True),
+        key=lambda pair: pair[0].published or _UNDATED,
+        default=None,
+    )
+    if latest is not None and latest[1]:  # the newest report says the deal is off
+        status = STATUS_ENDED
+    return DealRecord(
+        story_id=story_id,
+        headline=headline,
+        kind=deal_kind(sentences),
+        parties=parties,
+        buyers=tuple(p for p in parties if roles.get(p) == "buyer"),
+        sellers=tuple(p for p in parties if roles.get(p) == "seller"),
+        value_usd=deal_figure(money),
+        power_mw=deal_figure(power),
+        chips=deal_figure(chips),
+        value_as_given=tuple(as_given),
+        places=tuple(facts.places),
+        facilities=tuple(facts.assets),
+        status=status,
+        first_reported=dated[0][0] if dated else None,
+        confirmed=confirmed,
+        sources=tuple(
+            DealSource(r.outlet, r.link, r.title, r.published)
+            for r in sorted(reports, key=lambda r: r.published or _UNDATED)
+        ),
+    )

@@ -1,0 +1,131 @@
+"""Deal rows: the ledger's records of stories and their history, as verbs.
+
+Which stories need their deal record (re)derived (`stale_deal_stories`), keeping a derived
+record and a revision when it changed (`save_deal`), and reading records back for `newsbot
+deals` and the weekly ledger (`deal_records`). Deriving is `bot.ledger`'s; the worker puts the
+two together (bot.worker.ledger).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.storage.models import Deal, DealRevision, Story, StoryMember
+
+# Stories whose deal records are derived per call: a call after a cold poll of thousands of
+# stories works through them in batches (the worker calls until none is left).
+STALE_BATCH = 500
+
+
+def stale_deal_stories(session: Session, derived_by: int, limit: int = STALE_BATCH) -> list[Story]:
+    """Stories with no deal record yet, changed since theirs was derived, or whose record an
+    older derivation (`derived_by`) made, with their members' entries, oldest change first."""
+    members = (
+        select(func.count(StoryMember.id))
+        .where(StoryMember.story_id == Story.id)
+        .correlate(Story)
+        .scalar_subquery()
+    )
+    query = (
+        select(Story)
+        .outerjoin(Deal, Deal.story_id == Story.id)
+        .where(
+            or_(
+                Deal.id.is_(None),
+                Story.last_updated_at > Deal.story_updated_at,
+                Deal.member_count != members,
+                Deal.derived_by != derived_by,
+            )
+        )
+        .options(selectinload(Story.members).selectinload(StoryMember.entry))
+        .order_by(Story.last_updated_at, Story.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def deals_of(session: Session, story_ids: Sequence[int]) -> dict[int, Deal]:
+    """The deal rows of these stories, by story id (stories without one are absent)."""
+    rows = session.scalars(select(Deal).where(Deal.story_id.in_(list(story_ids))))
+    return {deal.story_id: deal for deal in rows}
+
+
+def save_deal(
+    session: Session,
+    story: Story,
+    deal: Deal | None,
+    record: dict[str, object],
+    *,
+    is_deal: bool,
+    kind: str,
+    first_reported_at: datetime | None,
+    derived_by: int,
+    now: datetime,
+) -> bool:
+    """Keep the deal record derived from `story` (its row `deal`, None for a new deal); a new
+    revision when the record changed. Returns whether it did (a new deal, or a changed one).
+    Nothing is flushed here: the rows go in with the batch's transaction."""
+    if deal is not None and deal.record == record and deal.is_deal == is_deal:
+        deal.story_updated_at = story.last_updated_at
+        deal.member_count = len(story.members)
+        deal.derived_by = derived_by
+        return False
+    if deal is None:
+        deal = Deal(story_id=story.id, revision=1, revisions=[])
+        session.add(deal)
+    else:
+        deal.revision += 1
+    deal.is_deal = is_deal
+    deal.kind = kind
+    deal.first_reported_at = first_reported_at
+    deal.record = record
+    deal.story_updated_at = story.last_updated_at
+    deal.member_count = len(story.members)
+    deal.derived_by = derived_by
+    deal.updated_at = now
+    session.add(
+        DealRevision(
+            deal=deal,
+            revision=deal.revision,
+            record=record,
+            source_count=story.source_count,
+            recorded_at=now,
+        )
+    )
+    return True
+
+
+def deal_records(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    kinds: Sequence[str] = (),
+) -> list[dict[str, object]]:
+    """The stored records of stories that read as deals (JSON), first reported in
+    [`since`, `until`) when given, of `kinds` when given, earliest first."""
+    query = select(Deal.record).where(Deal.is_deal.is_(True))
+    if since is not None:
+        query = query.where(Deal.first_reported_at >= since)
+    if until is not None:
+        query = query.where(Deal.first_reported_at < until)
+    if kinds:
+        query = query.where(Deal.kind.in_(list(kinds)))
+    query = query.order_by(Deal.first_reported_at, Deal.story_id)
+    return [dict(record) for record in session.scalars(query)]
+
+
+def deal_history(session: Session, story_id: int) -> list[DealRevision]:
+    """Every revision of a story's deal record, oldest first."""
+    return list(
+        session.scalars(
+            select(DealRevision)
+            .join(Deal, Deal.id == DealRevision.deal_id)
+            .where(Deal.story_id == story_id)
+            .order_by(DealRevision.revision)
+        )
+    )

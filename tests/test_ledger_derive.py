@@ -1,0 +1,165 @@
+"""Deriving deal records from a story's reports: roles, kind, status, and which figures count."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.ledger import (
+    STATUS_CONFIRMED,
+    STATUS_ENDED,
+    STATUS_TALKS,
+    LedgerReport,
+    derive_deal,
+    is_deal,
+)
+from bot.ledger.derive import deal_kind, sentence_roles
+
+T0 = datetime(2025, 5, 13, 12, 0, tzinfo=UTC)
+
+
+def _report(outlet: str, title: str, summary: str = "", hours: int = 0) -> LedgerReport:
+    return LedgerReport(
+        outlet=outlet,
+        link=f"https://{outlet.lower().replace(' ', '')}.example/a",
+        title=title,
+        summary=summary,
+        published=T0 + timedelta(hours=hours),
+    )
+
+
+def test_roles_follow_the_verbs_between_parties() -> None:
+    parties = ["Nvidia", "Humain", "Macquarie", "Applied Digital", "Blackstone", "AirTrunk"]
+    assert set(
+        sentence_roles("Nvidia to sell 18,000 AI chips to Saudi Arabia's Humain", parties)
+    ) == {
+        ("Nvidia", "seller"),
+        ("Humain", "buyer"),
+    }
+    assert set(
+        sentence_roles("Applied Digital secures up to $5 billion from Macquarie", parties)
+    ) == {("Applied Digital", "seller"), ("Macquarie", "buyer")}
+    assert set(sentence_roles("Blackstone to buy data center operator AirTrunk", parties)) == {
+        ("Blackstone", "buyer"),
+        ("AirTrunk", "seller"),
+    }
+    # a deal "with" someone says nothing about who pays
+    assert sentence_roles("Nvidia signs a deal with Humain", parties) == []
+
+
+def test_kind_prefers_the_stake_over_what_it_pays_for() -> None:
+    # the titles of the five reports of Microsoft's January 2023 investment in OpenAI
+    sentences = [
+        ("Microsoft weighs $10 billion bet on ChatGPT creator OpenAI", 3.0),
+        ("Microsoft Makes Multibillion-Dollar Investment in OpenAI", 3.0),
+        ("Microsoft confirms new OpenAI investment and keeps Azure as its exclusive cloud", 3.0),
+        ("Microsoft to expand Azure supercomputers for OpenAI under renewed deal", 3.0),
+        ("Much of Microsoft's OpenAI money will flow back into Azure", 3.0),
+    ]
+    assert deal_kind(sentences) == "financing"
+    assert deal_kind([("Oklo signs 12-gigawatt nuclear power deal with Switch", 3.0)]) == "power"
+    assert deal_kind([("Nothing to see here today at all", 3.0)]) == "other"
+
+
+def test_agreeing_reports_are_counted_and_disagreeing_ones_shown_as_a_range() -> None:
+    record = derive_deal(
+        7,
+        "Galaxy Digital expands AI data center lease with CoreWeave",
+        [
+            _report("Reuters", "Galaxy Digital leases 260 megawatts to CoreWeave in Texas"),
+            _report("DCD", "CoreWeave leases 260MW from Galaxy Digital at Helios", hours=1),
+            _report("Blog", "CoreWeave leases 300MW from Galaxy Digital at Helios", hours=2),
+        ],
+    )
+    assert record.power_mw.counted is None  # 300 MW is more than 5% from 260 MW
+    assert (record.power_mw.low, record.power_mw.high) == (260, 300)
+    assert record.power_mw.low_outlets == ("Reuters", "DCD")
+    assert record.power_mw.high_outlets == ("Blog",)
+    assert record.kind == "lease"
+    assert record.buyers == ("CoreWeave",) and record.sellers == ("Galaxy Digital",)
+    agreed = derive_deal(
+        7, "x", [_report("Reuters", "Galaxy Digital leases 260 megawatts to CoreWeave")]
+    )
+    assert agreed.power_mw.counted == 260
+
+
+def test_other_currencies_and_yearly_amounts_are_shown_as_given_never_converted() -> None:
+    record = derive_deal(
+        3,
+        "Core Scientific to host CoreWeave",
+        [
+            _report("DCD", "Nvidia to pay Lambda $325 million a year to lease back its GPUs"),
+            _report("AFR", "Fluidstack signs €10bn supercomputer deal with France", hours=1),
+        ],
+    )
+    assert record.value_usd.counted is None and not record.value_usd.claims
+    given = {(c.outlet, c.text) for c in record.value_as_given}
+    assert given == {("DCD", "$325 million"), ("AFR", "€10bn")}
+    assert all(c.value in (325e6, 10e9) for c in record.value_as_given)  # as stated, unconverted
+
+
+def test_totals_tranches_estimates_and_earlier_deals_are_not_the_deals_figure() -> None:
+    record = derive_deal(
+        9,
+        "Amazon to invest another $4 billion in Anthropic",
+        [
+            _report("CNBC", "Amazon to invest another $4 billion in Anthropic"),
+            _report(
+                "Reuters",
+                "Amazon doubles down on Anthropic",
+                "Amazon agreed a deal lifting its total investment to $8 billion.",
+                hours=1,
+            ),
+            _report(
+                "Verge",
+                "Anthropic makes AWS its main training partner",
+                "In 2020 Amazon signed a deal with 10,000 GPUs for Anthropic.",
+                hours=2,
+            ),
+        ],
+    )
+    assert record.value_usd.counted == 4e9
+    assert [c.outlet for c in record.value_usd.claims] == ["CNBC"]
+    assert not record.chips.claims  # a 2020 system in a 2025 report
+
+
+def test_talks_then_confirmation() -> None:
+    record = derive_deal(
+        1,
+        "Microsoft invests in OpenAI",
+        [
+            _report("Semafor", "Microsoft weighs $10 billion bet on OpenAI"),
+            _report("Bloomberg", "Microsoft invests $10 billion in OpenAI", hours=24),
+        ],
+    )
+    assert record.status == STATUS_CONFIRMED
+    assert record.first_reported == T0
+    assert record.confirmed == T0 + timedelta(hours=24)
+    assert record.buyers == ("Microsoft",) and record.sellers == ("OpenAI",)
+    talks = derive_deal(1, "x", [_report("Semafor", "Microsoft weighs $10 billion bet on OpenAI")])
+    assert talks.status == STATUS_TALKS and talks.confirmed is None
+    unconfirmed = [
+        _report("Reuters", "OpenAI taps Google Cloud for more computing power, sources say"),
+        _report("CNBC", "Alphabet shares rise on report Google will supply cloud capacity"),
+        _report("The Verge", "OpenAI is reportedly adding Google Cloud"),
+    ]
+    assert derive_deal(2, "x", unconfirmed).status == STATUS_TALKS
+    assert is_deal(record)
+    assert not is_deal(derive_deal(2, "x", [_report("Verge", "A quiet day on the markets")]))
+
+
+def test_a_deal_called_off_is_listed_as_ended_and_left_out_of_totals() -> None:
+    from bot.ledger.summary import summarise
+
+    reports = [
+        _report("The Information", "xAI in talks to spend $10 billion on Oracle cloud servers"),
+        _report(
+            "Reuters",
+            "Musk says xAI will build its own cluster after Oracle talks end",
+            hours=24 * 40,
+        ),
+    ]
+    record = derive_deal(5, "xAI and Oracle", reports)
+    assert record.status == STATUS_ENDED
+    assert derive_deal(5, "xAI and Oracle", reports[:1]).status == STATUS_TALKS
+    summary = summarise([record], None, T0 + timedelta(days=60))
+    assert summary.deals == 0 and summary.value_usd == 0

@@ -1,0 +1,128 @@
+"""Deal records in storage: derived when a story is made, re-derived with a new revision when it
+gains reports, the history kept; on SQLite and PostgreSQL, through real polls of feeds served on
+127.0.0.1."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import update
+
+from bot.clustering import ClusterItem
+from bot.config.loader import load_config
+from bot.evaluation.endtoend import ALL_RELEVANT, LoopbackFeeds, build_pipeline, poll, poll_settings
+from bot.ledger import DERIVATION_VERSION
+from bot.storage.deals import deal_history, deal_records, stale_deal_stories
+from bot.storage.models import Deal
+from bot.worker.ledger import refresh_deals
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+ITEMS = [
+    ClusterItem(
+        key="a",
+        title="Northlake Compute signs $2 billion GPU cloud deal with Kestrel Labs",
+        summary="Kestrel Labs will rent 20,000 Nvidia GPUs from Northlake Compute under a "
+        "four-year cloud contract worth $2 billion, the companies said.",
+        published=NOW - timedelta(hours=5),
+        source="Wire One",
+        url="https://wire-one.example/northlake-kestrel",
+    ),
+    ClusterItem(
+        key="b",
+        title="Kestrel Labs rents 20,000 GPUs from Northlake Compute in $2bn cloud contract",
+        summary="Northlake Compute will supply Kestrel Labs with cloud capacity of 20,000 Nvidia "
+        "GPUs for four years in a contract valued at $2bn.",
+        published=NOW - timedelta(hours=3),
+        source="Trade Two",
+        url="https://trade-two.example/kestrel-northlake",
+    ),
+]
+
+
+def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: Path) -> None:
+    with LoopbackFeeds(ITEMS) as served:
+        settings = poll_settings(
+            load_config(None), served.feed_settings(), database_url=db_url, data_dir=tmp_path
+        )
+        pipeline = build_pipeline(settings, clock=lambda: NOW, rules=ALL_RELEVANT)
+        try:
+            served.publish(ITEMS[:1])
+            poll(pipeline)
+            with pipeline.db.session() as session:
+                [first] = deal_records(session)
+            assert first["kind"] == "cloud capacity"
+            assert first["buyers"] == ["Kestrel Labs"]
+            assert first["sellers"] == ["Northlake Compute"]
+            assert first["value_usd"]["counted"] == 2e9
+            assert [c["outlet"] for c in first["value_usd"]["claims"]] == ["Wire One"]
+
+            served.publish(ITEMS)
+            poll(pipeline)
+            with pipeline.db.session() as session:
+                [second] = deal_records(session)
+                history = deal_history(session, second["story_id"])
+                assert [h.revision for h in history] == [1, 2]
+                assert [h.source_count for h in history] == [1, 2]
+                assert history[0].record == first
+            assert [s["outlet"] for s in second["sources"]] == ["Wire One", "Trade Two"]
+            assert second["value_usd"]["counted"] == 2e9
+            assert second["chips"]["counted"] == 20_000
+
+            poll(pipeline)  # nothing new: no new revision
+            with pipeline.db.session() as session:
+                assert len(deal_history(session, second["story_id"])) == 2
+
+            # A release that derives deals differently re-derives every stored record.
+            with pipeline.db.session() as session:
+                session.execute(update(Deal).values(derived_by=DERIVATION_VERSION - 1))
+                assert len(stale_deal_stories(session, DERIVATION_VERSION)) == 1
+            refresh_deals(pipeline.db, NOW)
+            with pipeline.db.session() as session:
+                assert stale_deal_stories(session, DERIVATION_VERSION) == []
+                assert len(deal_history(session, second["story_id"])) == 2  # same record
+        finally:
+            pipeline.db.dispose()
+
+
+def test_weekly_ledger_opens_the_first_digest_of_each_week(db_url: str, tmp_path: Path) -> None:
+    from bot.config import ChannelSettings
+    from bot.worker.digests import DigestService
+
+    channel = ChannelSettings.model_validate(
+        {
+            "name": "weekly",
+            "type": "email",
+            "ledger": "weekly",
+            "email": {"host": "127.0.0.1", "from": "bot@example.com", "to": ["a@example.com"]},
+        }
+    )
+    with LoopbackFeeds(ITEMS) as served:
+        settings = poll_settings(
+            load_config(None), served.feed_settings(), database_url=db_url, data_dir=tmp_path
+        )
+        pipeline = build_pipeline(settings, clock=lambda: NOW, rules=ALL_RELEVANT)
+        try:
+            served.publish(ITEMS)
+            poll(pipeline)
+            moment = [NOW]
+            service = DigestService(
+                settings.model_copy(update={"channels": [channel], "threshold": 0.0}),
+                pipeline.db,
+                clock=lambda: moment[0],
+            )
+            first = service.enqueue("weekly", period_key="saturday")
+            assert first.status == "queued" and first.digest is not None
+            assert first.digest.ledger is not None and first.digest.ledger.deals == 1
+            assert "<svg" in first.payload["eml"]  # type: ignore[index]
+
+            moment[0] = NOW + timedelta(hours=1)  # the same ISO week: no ledger again
+            assert service.compose(channel, now=moment[0]).ledger is None
+
+            moment[0] = NOW + timedelta(days=2)  # Monday: a new week, nothing new to report
+            monday = service.enqueue("weekly", period_key="monday")
+            assert monday.digest is not None and not monday.digest.stories
+            assert monday.digest.ledger is not None and monday.digest.ledger.deals == 1
+            assert monday.status == "queued"  # the ledger alone is worth sending
+        finally:
+            pipeline.db.dispose()
