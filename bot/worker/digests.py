@@ -132,6 +132,12 @@ from bot.worker.process import new_instance_id, utcnow
 
 log = logging.getLogger(__name__)
 
+
+def retry_delay(retry_after: float | None, attempts: int) -> timedelta:
+    """How long until the next attempt: what the channel asked for, else the backoff."""
+    return timedelta(seconds=retry_after) if retry_after is not None else backoff_delay(attempts)
+
+
 MAX_INLINE_RETRY_DELAY = 30.0  # a retry due sooner than this is waited for within the run
 MAX_INLINE_ATTEMPTS = 4
 BACKOFF_BASE_S = 30.0
@@ -641,19 +647,11 @@ class DigestService:
                 return self._retry_ambiguous(channel, digest_id, kind, attempt_id, exc)
             return self._mark_unknown(channel, digest_id, kind, attempt_id, exc)
         except TransientDeliveryError as exc:
-            delay = exc.retry_after
             with self.db.session() as session:
                 row = session.get(Digest, digest_id)
                 assert row is not None
-                wait = (
-                    timedelta(seconds=delay) if delay is not None else backoff_delay(row.attempts)
-                )
-                row.status = "pending"
-                row.next_attempt_at = self.clock() + wait
-                row.lease_owner = None
-                row.lease_until = None
-                row.last_error = str(exc)
-                self._finish_attempt(session, attempt_id, "transient", exc)
+                wait = retry_delay(exc.retry_after, row.attempts)
+                self._settle(session, row, attempt_id, "pending", "transient", exc, wait)
             metrics.digest_failed(channel.name, kind, "transient")
             log.warning(
                 "digest %d to %s: transient failure, retry in %.0f s: %s",
@@ -668,12 +666,7 @@ class DigestService:
             with self.db.session() as session:
                 row = session.get(Digest, digest_id)
                 assert row is not None
-                row.status = "failed"
-                row.last_error = str(exc)
-                row.next_attempt_at = None
-                row.lease_owner = None
-                row.lease_until = None
-                self._finish_attempt(session, attempt_id, "permanent", exc)
+                self._settle(session, row, attempt_id, "failed", "permanent", exc)
             metrics.digest_failed(channel.name, kind, "permanent")
             log.error(
                 "digest %d (%s) to %s FAILED permanently and will not be retried: %s",
@@ -687,13 +680,8 @@ class DigestService:
         with self.db.session() as session:
             row = session.get(Digest, digest_id)
             assert row is not None
-            row.status = "sent"
             row.sent_at = self.clock()
-            row.last_error = None
-            row.next_attempt_at = None
-            row.lease_owner = None
-            row.lease_until = None
-            self._finish_attempt(session, attempt_id, "sent", None, detail)
+            self._settle(session, row, attempt_id, "sent", "sent", None, detail=detail)
         metrics.digest_sent(
             channel.name, kind, latency_s=(self.clock() - created_at).total_seconds()
         )
@@ -718,17 +706,8 @@ class DigestService:
         with self.db.session() as session:
             row = session.get(Digest, digest_id)
             assert row is not None
-            wait = (
-                timedelta(seconds=exc.retry_after)
-                if exc.retry_after is not None
-                else backoff_delay(row.attempts)
-            )
-            row.status = "pending"
-            row.next_attempt_at = self.clock() + wait
-            row.lease_owner = None
-            row.lease_until = None
-            row.last_error = str(exc)
-            self._finish_attempt(session, attempt_id, "ambiguous", exc)
+            wait = retry_delay(exc.retry_after, row.attempts)
+            self._settle(session, row, attempt_id, "pending", "ambiguous", exc, wait)
         if exc.code != "settling":  # a look-up deferred is not another post in doubt
             metrics.digest_failed(channel.name, kind, "ambiguous")
         log.warning(
@@ -758,12 +737,8 @@ class DigestService:
         with self.db.session() as session:
             row = session.get(Digest, digest_id)
             assert row is not None
-            row.status = "unknown"
+            self._settle(session, row, attempt_id, "unknown", "unknown", exc)
             row.last_error = reason
-            row.next_attempt_at = None
-            row.lease_owner = None
-            row.lease_until = None
-            self._finish_attempt(session, attempt_id, "unknown", exc)
         metrics.digest_failed(channel.name, kind, "unknown")
         log.error(
             "digest %d (%s) to %s: delivery UNKNOWN: %s",
@@ -784,6 +759,26 @@ class DigestService:
 
     def _configured_channel(self, name: str) -> ChannelSettings | None:
         return next((c for c in self.settings.channels if c.name == name), None)
+
+    def _settle(
+        self,
+        session: Any,
+        row: Digest,
+        attempt_id: int,
+        status: str,
+        outcome: str,
+        error: DeliveryError | None,
+        retry_in: timedelta | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """End an attempt: the outbox row takes `status` (due again after `retry_in`, if
+        given), its lease is released, and the attempt is closed with `outcome`."""
+        row.status = status
+        row.last_error = str(error) if error is not None else None
+        row.next_attempt_at = self.clock() + retry_in if retry_in is not None else None
+        row.lease_owner = None
+        row.lease_until = None
+        self._finish_attempt(session, attempt_id, outcome, error, detail)
 
     def _finish_attempt(
         self,
