@@ -17,13 +17,11 @@ runs it: fetch, parse, store, match, cluster) on a fresh SQLite database with th
 configuration; the parent reports the child's peak resident memory (``RUSAGE_CHILDREN``).
 
 The fetch policy (``fetch.allow_private_networks``, off by default) refuses loopback addresses,
-which is every address this benchmark may use. Where the installed newsbot has the policy
-(``bot.reader.fetcher.policy``), the child lets the policy treat the hostile server's address
-(127.0.0.2) as a public host, as the policy's tests do, and leaves the real check for every
-other address: the redirect to 127.0.0.1 is then judged as it would be from a public site, and
-counts in ``ssrf_blocked`` when the feed fails as ``blocked``. Where it has no policy, nothing
-is replaced: ``fetch_policy`` says ``absent``, and ``internal_item_stored`` tells whether the
-redirect was followed.
+which is every address this benchmark may use. The child lets the policy
+(``bot.reader.fetcher.policy``) treat the hostile server's address (127.0.0.2) as a public host,
+as the policy's tests do, and leaves the real check for every other address: the redirect to
+127.0.0.1 is then judged as it would be from a public site, and counts in ``ssrf_blocked`` when
+the feed fails as ``blocked``; ``internal_item_stored`` tells whether the redirect was followed.
 
 Prints progress on stderr, then one JSON object as the last line of stdout with
 ``peak_rss_mib``, ``poll_s``, ``items_clustered`` (entries placed in stories) and
@@ -36,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import json
 import resource
 import subprocess
@@ -176,15 +173,12 @@ def serve(host: str, bodies: dict[str, bytes], redirect_to: str = "") -> _Server
 
 
 def _stand_in_public_host() -> str:
-    """Where the installed newsbot has a fetch policy, let it take the hostile server's address
-    for a public one (every other address keeps the real check); returns what was done."""
-    try:
-        from bot.reader.fetcher import policy
-    except ImportError:
-        return "absent"
+    """Let the fetch policy take the hostile server's address for a public one (every other
+    address keeps the real check); returns what was done."""
     import ipaddress
 
     import bot.worker.poll as poll_module
+    from bot.reader.fetcher import policy
 
     check: Callable[[Any], str | None] = policy.blocked_kind
     public = ipaddress.ip_address(HOSTILE_HOST)
@@ -192,10 +186,7 @@ def _stand_in_public_host() -> str:
     def classify(address: Any) -> str | None:
         return None if address == public else check(address)
 
-    fetcher = poll_module.Fetcher
-    if "classify" not in inspect.signature(fetcher).parameters:
-        return "present, without an address check to stand in for (loopback all refused)"
-    poll_module.Fetcher = partial(fetcher, classify=classify)  # type: ignore[misc]
+    poll_module.Fetcher = partial(poll_module.Fetcher, classify=classify)  # type: ignore[misc]
     return f"on; {HOSTILE_HOST} stands in for a public host"
 
 
