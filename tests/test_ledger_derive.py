@@ -163,3 +163,42 @@ def test_a_deal_called_off_is_listed_as_ended_and_left_out_of_totals() -> None:
     assert derive_deal(5, "xAI and Oracle", reports[:1]).status == STATUS_TALKS
     summary = summarise([record], None, T0 + timedelta(days=60))
     assert summary.deals == 0 and summary.value_usd == 0
+
+
+def test_a_word_after_two_figures_belongs_to_the_nearer() -> None:
+    # "valuation" is the $19B's; the round itself is $1.1B
+    record = derive_deal(
+        3,
+        "x",
+        [
+            _report(
+                "TechCrunch",
+                "CoreWeave raises $1.1B at a $19B valuation",
+                "Coatue led the Series C, with Magnetar also investing.",
+            )
+        ],
+    )
+    assert record.value_usd.counted == 1.1e9
+    valuation_only = derive_deal(3, "x", [_report("X", "CoreWeave round sets a $19B valuation")])
+    assert not valuation_only.value_usd.stated
+
+
+def test_a_report_that_also_states_the_agreed_figure_agrees() -> None:
+    reports = [
+        _report("Reuters", "OpenAI, G42 to build 1-gigawatt AI cluster in Abu Dhabi"),
+        _report("The Verge", "G42 will build the 1-gigawatt cluster for OpenAI", hours=1),
+        _report(
+            "DCD",
+            "Stargate UAE: G42 to build, OpenAI to operate, 200MW in 2026",
+            "The 1GW cluster is part of a wider campus that G42 is building in Abu Dhabi.",
+            hours=2,
+        ),
+    ]
+    record = derive_deal(4, "x", reports)
+    assert record.power_mw.counted == 1000
+    # a report that states only its other figure still disagrees
+    disputed = derive_deal(
+        4, "x", [*reports[:2], _report("Blog", "G42 to build 200MW AI cluster for OpenAI")]
+    )
+    assert disputed.power_mw.counted is None
+    assert (disputed.power_mw.low, disputed.power_mw.high) == (200, 1000)

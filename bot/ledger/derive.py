@@ -476,6 +476,70 @@ def reads_as_talks(title: str, lead: Sequence[str]) -> bool:
     return bool(_TALKS.search(title) or any(_TALKS.search(s) for s in lead[:1]))
 
 
+def _own_figures(stated: Sequence[StatedFigure], published: datetime | None) -> list[StatedFigure]:
+    """The figures of one kind a report states that may be the deal's own, in order; none if
+    the first is not (a report's figure is its first, as in the story facts: a later one that
+    the report does not lead with is less often the deal's, "annual revenue ... at $290m")."""
+    if not stated or earlier_year(stated[0], published) or not_the_whole(stated[0]):
+        return []
+    return [
+        figure
+        for figure in stated
+        if not earlier_year(figure, published) and not not_the_whole(figure)
+    ]
+
+
+def _agreed(
+    claims: list[tuple[Claim, list[Claim]]],
+) -> list[Claim]:
+    """Each report's claim, its first own figure; where that differs from what most reports
+    say and the report also states their figure, the report is read as agreeing with them: its
+    first figure is a part of the deal ("200MW in 2026" of a 1 GW cluster) or another's."""
+    majority = vote([claim.value for claim, _ in claims])
+    if majority is None:
+        return [claim for claim, _ in claims]
+    agreed = []
+    for claim, others in claims:
+        if not close(claim.value, majority, FIGURE_TOLERANCE):
+            claim = next((o for o in others if close(o.value, majority, FIGURE_TOLERANCE)), claim)
+        agreed.append(claim)
+    return agreed
+
+
+def _claims(
+    reports: Sequence[LedgerReport], figures: Sequence[ReportFigures]
+) -> tuple[list[Claim], list[Claim], list[Claim], list[Claim]]:
+    """The reports' claims of value (dollars), power and chips, and the money they give only
+    as a yearly amount or in another currency."""
+    money: list[tuple[Claim, list[Claim]]] = []
+    power: list[tuple[Claim, list[Claim]]] = []
+    chips: list[tuple[Claim, list[Claim]]] = []
+    as_given: list[Claim] = []
+
+    def claim(figure: StatedFigure, outlet: str) -> Claim:
+        return Claim(outlet, figure.quantity.value, figure.quantity.text)
+
+    for report, stated in zip(reports, figures, strict=True):
+        outlet = report.outlet
+        dollars = _own_figures(stated.money, report.published)
+        other = _own_figures(stated.money_other_currency, report.published)
+        if dollars:
+            first = dollars[0]
+            if is_yearly(first):
+                as_given.append(claim(first, outlet))
+            else:
+                rest = [claim(f, outlet) for f in dollars[1:] if not is_yearly(f)]
+                money.append((claim(first, outlet), rest))
+        elif other:
+            as_given.append(claim(other[0], outlet))
+        for kind, found in ((power, stated.power), (chips, stated.chips)):
+            own = _own_figures(found, report.published)
+            if own:
+                found_claims = [claim(f, outlet) for f in own]
+                kind.append((found_claims[0], found_claims[1:]))
+    return _agreed(money), _agreed(power), _agreed(chips), as_given
+
+
 # ----------------------------------------------------------------------------- the record
 _UNDATED = datetime.max.replace(tzinfo=UTC)  # undated reports are listed last
 
@@ -496,36 +560,7 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
         for r, lead in zip(read, leads, strict=False)
     ]
     facts = story_facts(members)
-    figures = report_figures(members)
-    money: list[Claim] = []
-    power: list[Claim] = []
-    chips: list[Claim] = []
-    as_given: list[Claim] = []
-    for report, stated in zip(read, figures, strict=True):
-        outlet = report.outlet
-        stated = ReportFigures(
-            *(
-                None
-                if figure is None or earlier_year(figure, report.published) or not_the_whole(figure)
-                else figure
-                for figure in (
-                    stated.money,
-                    stated.power,
-                    stated.chips,
-                    stated.money_other_currency,
-                )
-            )
-        )
-        if stated.money is not None:
-            claim = Claim(outlet, stated.money.quantity.value, stated.money.quantity.text)
-            (as_given if is_yearly(stated.money) else money).append(claim)
-        elif stated.money_other_currency is not None:
-            quantity = stated.money_other_currency.quantity
-            as_given.append(Claim(outlet, quantity.value, quantity.text))
-        if stated.power is not None:
-            power.append(Claim(outlet, stated.power.quantity.value, stated.power.quantity.text))
-        if stated.chips is not None:
-            chips.append(Claim(outlet, stated.chips.quantity.value, stated.chips.quantity.text))
+    money, power, chips, as_given = _claims(read, report_figures(members))
 
     sentences: list[tuple[str, float]] = []
     talks: list[bool] = []

@@ -7,6 +7,8 @@ in passing (`cited_in_passing`, for the clusterer), and the majority vote of the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from bot.clustering import features as ft
 from bot.clustering.facts.segments import Segment
 from bot.clustering.facts.vocabulary import (
@@ -33,9 +35,21 @@ def _clause_bounds(text: str, quantity: Quantity) -> tuple[int, int]:
     return start, end_match.start() if end_match else len(text)
 
 
-def _context_words(text: str, quantity: Quantity, before: int, after: int) -> set[str]:
-    """Words (as written and stemmed) of the clause around a figure, `before`/`after` of it."""
+def _context_words(
+    text: str,
+    quantity: Quantity,
+    before: int,
+    after: int,
+    neighbours: tuple[Quantity, ...] = (),
+) -> set[str]:
+    """Words (as written and stemmed) of the clause around a figure, `before`/`after` of it;
+    with `neighbours` (the other figures of the text), the words after it only up to the next
+    one ("$1.1B at a $19B valuation": the valuation is the $19B). Words before it are kept
+    whatever stands between ("its valuation rose from $5bn to $19bn")."""
     start, end = _clause_bounds(text, quantity)
+    for other in neighbours:
+        if other.start >= quantity.end:
+            end = min(end, other.start)
     words = tokenize(text[start : quantity.start])[-before:]
     words += tokenize(text[quantity.end : end])[:after]
     return set(words) | {word_stem(w) for w in words}
@@ -93,21 +107,46 @@ def segment_quantity(
     next to words that make it something else (a backlog, a valuation, a battery), not a
     sister site's; money in one of `currencies` (None: any). `segment_figure` is its value in
     dollars; the deal ledger (bot.ledger) also shows amounts in other currencies as given."""
-    for quantity in extract_quantities(segment.text):
+    quantities = segment_quantities(
+        segment,
+        kind,
+        needs_deal=needs_deal,
+        funding_deal=funding_deal,
+        foreign_assets=foreign_assets,
+        currencies=currencies,
+    )
+    return next(quantities, None)
+
+
+def segment_quantities(
+    segment: Segment,
+    kind: str,
+    *,
+    needs_deal: bool,
+    funding_deal: bool,
+    foreign_assets: frozenset[str] = frozenset(),
+    currencies: frozenset[str] | None = None,
+    nearest: bool = False,
+) -> Iterator[Quantity]:
+    """Every quantity of `kind` a segment states for the deal, in order (`segment_quantity` is
+    the first). With `nearest` (the ledger's reading; the clusterer's is without) the words
+    after a figure count only up to the next figure ("raises $1.1B at a $19B valuation": the
+    valuation is the $19B's)."""
+    if needs_deal and not segment.is_title and not segment.deal:
+        return
+    blocked = _EXCLUDED_BY_KIND[kind] - (FUNDING_TERMS if funding_deal else frozenset())
+    quantities = extract_quantities(segment.text)
+    for quantity in quantities:
         if quantity.kind != kind or quantity.approximate or quantity.value <= 0:
             continue
         if kind == "money" and currencies is not None and quantity.currency not in currencies:
             continue
-        context = _context_words(segment.text, quantity, 5, 4)
-        blocked = _EXCLUDED_BY_KIND[kind] - (FUNDING_TERMS if funding_deal else frozenset())
-        if context & blocked:
-            continue
-        if needs_deal and not segment.is_title and not segment.deal:
+        neighbours = tuple(q for q in quantities if q is not quantity) if nearest else ()
+        if _context_words(segment.text, quantity, 5, 4, neighbours) & blocked:
             continue
         if foreign_assets and _near_foreign_asset(segment.text, quantity, foreign_assets):
             continue
-        return quantity
-    return None
+        yield quantity
 
 
 def _near_foreign_asset(text: str, quantity: Quantity, foreign: frozenset[str]) -> bool:

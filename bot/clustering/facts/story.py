@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clustering import features as ft
-from bot.clustering.facts.figures import USD_ONLY, segment_figure, segment_quantity, vote
+from bot.clustering.facts.figures import USD_ONLY, segment_figure, segment_quantities, vote
 from bot.clustering.facts.mentions import Mentions
 from bot.clustering.facts.parties import parties_of
 from bot.clustering.facts.places import assets_of, places_of
@@ -127,19 +127,24 @@ class StatedFigure:
 
 @dataclass(frozen=True, slots=True)
 class ReportFigures:
-    """The figures one member report states for its story's deal: each the one it votes with
-    in `story_facts` (money in dollars), and money it gives only in another currency."""
+    """The figures one member report states for its story's deal, each kind in the order the
+    report states them (its title's first, then its lead's): money in dollars, and money it
+    gives only in other currencies."""
 
-    money: StatedFigure | None = None
-    power: StatedFigure | None = None
-    chips: StatedFigure | None = None
-    money_other_currency: StatedFigure | None = None
+    money: tuple[StatedFigure, ...] = ()
+    power: tuple[StatedFigure, ...] = ()
+    chips: tuple[StatedFigure, ...] = ()
+    money_other_currency: tuple[StatedFigure, ...] = ()
 
 
 def report_figures(reports: Sequence[Report]) -> list[ReportFigures]:
-    """What each of the first `MAX_REPORTS` member reports states for the deal, read as
-    `story_facts` reads it (same segments, exclusions and sister sites), with the quantity as
-    written, for the deal ledger: it shows who said what where reports disagree."""
+    """What each of the first `MAX_REPORTS` member reports states for the deal, for the deal
+    ledger, with the quantity as written: it shows who said what where reports disagree.
+
+    Read as `story_facts` reads them (same segments, exclusions and sister sites), except that
+    a word after a figure belongs to it only up to the next figure (`segment_quantities`'s
+    `nearest`), and every acceptable figure is kept, not only the first, which the ledger may
+    find to be a part of the deal, or another's."""
     readings = [read_report(r.title, r.summary, r.text) for r in reports[:MAX_REPORTS]]
     found, segments = read_mentions(readings)
     places = places_of(found)
@@ -147,32 +152,34 @@ def report_figures(reports: Sequence[Report]) -> list[ReportFigures]:
     foreign = _foreign_assets(found, segments, assets)
     funding_deal = any(reading.funding_title for reading in readings)
 
-    def first(
+    def stated(
         reading: Reading,
         kind: str,
         currencies: frozenset[str] | None = None,
         *,
         other: bool = False,
-    ) -> StatedFigure | None:
-        for part in reading.segments:
-            quantity = segment_quantity(
+    ) -> tuple[StatedFigure, ...]:
+        return tuple(
+            StatedFigure(quantity, part.segment.text)
+            for part in reading.segments
+            for quantity in segment_quantities(
                 part.segment,
                 kind,
                 needs_deal=kind == "money",
                 funding_deal=funding_deal,
                 foreign_assets=frozenset() if kind == "money" else foreign,
                 currencies=currencies,
+                nearest=True,
             )
-            if quantity is not None and not (other and quantity.currency == "USD"):
-                return StatedFigure(quantity, part.segment.text)
-        return None
+            if not (other and quantity.currency == "USD")
+        )
 
     return [
         ReportFigures(
-            money=first(reading, "money", USD_ONLY),
-            power=first(reading, "power"),
-            chips=first(reading, "chips"),
-            money_other_currency=first(reading, "money", other=True),
+            money=stated(reading, "money", USD_ONLY),
+            power=stated(reading, "power"),
+            chips=stated(reading, "chips"),
+            money_other_currency=stated(reading, "money", other=True),
         )
         for reading in readings
     ]
