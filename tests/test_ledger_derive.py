@@ -202,3 +202,44 @@ def test_a_report_that_also_states_the_agreed_figure_agrees() -> None:
     )
     assert disputed.power_mw.counted is None
     assert (disputed.power_mw.low, disputed.power_mw.high) == (200, 1000)
+
+
+def test_figures_of_a_part_or_of_a_partys_facility_are_not_the_deals() -> None:
+    tranche = derive_deal(
+        5,
+        "x",
+        [
+            _report(
+                "DCD",
+                "Macquarie to invest up to $5bn in Applied Digital HPC campuses",
+                "An initial $900m will go to the 400MW Ellendale campus in North Dakota.",
+            )
+        ],
+    )
+    assert tranche.value_usd.counted == 5e9
+    assert not tranche.power_mw.stated  # the 400 MW campus is what the first $900m funds
+    campus = derive_deal(
+        6, "x", [_report("DCD", "Poolside's 2GW Horizon campus gets CoreWeave as anchor tenant")]
+    )
+    assert not campus.power_mw.stated
+    lease = derive_deal(
+        6, "x", [_report("DCD", "CoreWeave signs lease for 133MW at Galaxy's Helios campus")]
+    )
+    assert lease.power_mw.counted == 133
+
+
+def test_a_count_plus_more_is_their_sum() -> None:
+    record = derive_deal(
+        8,
+        "x",
+        [
+            _report(
+                "The Information",
+                "Nvidia to rent back its own chips from Lambda in $1.5 billion deal",
+                "Nvidia will pay about $1.3 billion over four years to lease 10,000 of its GPUs "
+                "from Lambda, plus roughly $200 million for 8,000 more, people familiar said.",
+            )
+        ],
+    )
+    assert record.chips.counted == 18_000
+    assert record.value_usd.counted == 1.5e9

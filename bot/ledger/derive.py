@@ -55,6 +55,7 @@ from bot.ledger.records import (
     DealRecord,
     DealSource,
 )
+from bot.text.quantities import extract_quantities
 
 # Lead sentences read per report for roles, kind and status (the facts read five).
 LEAD_SENTENCES = 3
@@ -142,6 +143,54 @@ def not_the_whole(stated: StatedFigure) -> bool:
         or _NOT_WHOLE_AFTER.search(after)
         or _RELATIVE_CLAUSE.search(stated.sentence[: quantity.start])
     )
+
+
+# Money a sentence gives as a first part of the deal ("An initial $900m will go to the 400MW
+# Ellendale campus"): the sentence's other figures are that part's, not the deal's.
+_PART_MONEY_BEFORE = re.compile(
+    r"(?:\b(?:an\s+)?initial\s+|\bfirst\s+tranche\s+of\s+|\b(?:starts?|starting)\s+(?:at|with)\s+)$",
+    re.IGNORECASE,
+)
+# A figure written as a party's facility's size ("Poolside's 2GW Horizon campus gets CoreWeave
+# as anchor tenant"): the whole of what that party has, of which a tenant, a lender or a
+# supplier takes part.
+_POSSESSOR_BEFORE = re.compile(r"[\w.-](?:'s|’s)\s+$")
+_FACILITY_AFTER = re.compile(
+    r"^[\s-]*(?:[\w'’-]+\s+){0,3}?(?:campus|campuses|site|sites|facility|park|hub|cluster)\b",
+    re.IGNORECASE,
+)
+
+
+def of_a_part(stated: StatedFigure) -> bool:
+    """A power or chip figure in a sentence about a first part of the deal's money, or
+    written as the size of a party's facility: not the deal's own."""
+    quantity = stated.quantity
+    sentence = stated.sentence
+    if _POSSESSOR_BEFORE.search(sentence[: quantity.start]) and _FACILITY_AFTER.search(
+        sentence[quantity.end :]
+    ):
+        return True
+    return quantity.kind != "money" and any(
+        other.kind == "money" and _PART_MONEY_BEFORE.search(sentence[: other.start])
+        for other in extract_quantities(sentence)
+    )
+
+
+# "10,000 of its GPUs from Lambda, plus roughly $200 million for 8,000 more": a count and more.
+_PLUS_MORE = re.compile(
+    r"^[^.;]{0,60}?\bplus\b[^.;]{0,50}?\b(\d{1,3}(?:,\d{3})+|\d+)(k)?\s+more\b", re.IGNORECASE
+)
+
+
+def with_more(stated: StatedFigure) -> tuple[float, str]:
+    """A chip count and what the sentence adds to it ("plus ... 8,000 more"), as value and
+    text; other figures as stated."""
+    quantity = stated.quantity
+    more = _PLUS_MORE.search(stated.sentence[quantity.end :])
+    if quantity.kind != "chips" or more is None:
+        return quantity.value, quantity.text
+    added = float(more.group(1).replace(",", "")) * (1000 if more.group(2) else 1)
+    return quantity.value + added, f"{quantity.text} plus {more.group(1)}{more.group(2) or ''} more"
 
 
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -480,13 +529,14 @@ def _own_figures(stated: Sequence[StatedFigure], published: datetime | None) -> 
     """The figures of one kind a report states that may be the deal's own, in order; none if
     the first is not (a report's figure is its first, as in the story facts: a later one that
     the report does not lead with is less often the deal's, "annual revenue ... at $290m")."""
-    if not stated or earlier_year(stated[0], published) or not_the_whole(stated[0]):
-        return []
-    return [
+    own = [
         figure
         for figure in stated
-        if not earlier_year(figure, published) and not not_the_whole(figure)
+        if not earlier_year(figure, published)
+        and not not_the_whole(figure)
+        and not of_a_part(figure)
     ]
+    return own if own and own[0] is stated[0] else []
 
 
 def _agreed(
@@ -517,7 +567,7 @@ def _claims(
     as_given: list[Claim] = []
 
     def claim(figure: StatedFigure, outlet: str) -> Claim:
-        return Claim(outlet, figure.quantity.value, figure.quantity.text)
+        return Claim(outlet, *with_more(figure))
 
     for report, stated in zip(reports, figures, strict=True):
         outlet = report.outlet
