@@ -88,13 +88,20 @@ HAND_CHECKED: dict[str, Expected] = {
     "core-scientific-coreweave-200mw-jun2024": Expected(
         (("Core Scientific",), ("CoreWeave", "CoreWeave AI")), "lease", 3.5e9, 200
     ),
-    # US$16bn (A$24bn as given); 800 MW is AirTrunk's capacity, the asset bought.
+    # US$16bn (A$24bn as given); 800 MW is AirTrunk's capacity, the asset bought. Reuters
+    # names the co-buyer by its full name, Canada Pension Plan Investment Board.
     "blackstone-airtrunk-sep2024": Expected(
         (("Blackstone",), ("AirTrunk",)),
         "acquisition",
         16e9,
         800,
-        optional=("CPP Investments", "Canada Pension Plan", "Macquarie", "PSP Investments"),
+        optional=(
+            "CPP Investments",
+            "Canada Pension Plan",
+            "Canada Pension Plan Investment Board",
+            "Macquarie",
+            "PSP Investments",
+        ),
     ),
     "bloom-aep-1gw-nov2024": Expected(
         (("American Electric Power", "AEP"), ("Bloom Energy", "Bloom")),

@@ -243,3 +243,60 @@ def test_a_count_plus_more_is_their_sum() -> None:
     )
     assert record.chips.counted == 18_000
     assert record.value_usd.counted == 1.5e9
+
+
+def test_a_counterparty_named_in_one_report_is_a_party() -> None:
+    record = derive_deal(
+        9,
+        "x",
+        [
+            _report(
+                "Reuters", "Inflection AI raises $1.3 billion from Microsoft, Nvidia and others"
+            ),
+            _report(
+                "Tom's Hardware", "Inflection AI builds a cluster of 22,000 Nvidia H100s", hours=1
+            ),
+            _report("DCD", "CoreWeave to host Inflection's 22k-GPU Nvidia cluster", hours=2),
+        ],
+    )
+    assert "Microsoft" in record.parties
+    assert {"Inflection AI", "Nvidia", "CoreWeave"} <= set(record.parties)
+    signed = derive_deal(
+        10,
+        "x",
+        [
+            _report(
+                "Reuters",
+                "Oklo signs 12-gigawatt power deal with data center operator Switch",
+                "The nuclear startup agreed to supply Switch with power from its Aurora reactors.",
+            ),
+            _report(
+                "Utility Dive",
+                "Oklo, Switch sign master agreement for 12 GW of Aurora powerhouses",
+                "Oklo's Aurora is a sodium-cooled fast reactor of up to 75 MW.",
+                hours=1,
+            ),
+        ],
+    )
+    assert set(signed.parties) == {"Oklo", "Switch"}  # Aurora is Oklo's reactor
+
+
+def test_people_figures_and_products_are_not_parties() -> None:
+    record = derive_deal(
+        11,
+        "x",
+        [
+            _report(
+                "Reuters",
+                "Nvidia, Mistral team up to build AI computing platform in France",
+                "Mistral AI will deploy 18,000 Nvidia chips, Jensen Huang and Emmanuel Macron said.",
+            ),
+            _report("CNBC", "Nvidia's Huang backs Mistral's push for a European AI cloud", hours=1),
+            _report("The Register", "G42 moves onto Azure as Microsoft buys in", hours=2),
+            _report(
+                "TechCrunch", "CoreWeave Raises $1.1B At A $19B Valuation In Series C", hours=3
+            ),
+        ],
+    )
+    for name in ("Huang", "Jensen Huang", "Azure", "19B", "$19B", "Series C"):
+        assert name not in record.parties, record.parties

@@ -32,6 +32,7 @@ deterministic, and about deal roles that general parsers do not know.
 
 from __future__ import annotations
 
+import calendar
 import functools
 import itertools
 import re
@@ -43,7 +44,17 @@ from bot.clustering import features as ft
 from bot.clustering.anchors import close
 from bot.clustering.facts import Report, fact_lead, story_facts
 from bot.clustering.facts.figures import FIGURE_TOLERANCE, vote
+from bot.clustering.facts.mentions import Mentions
+from bot.clustering.facts.readings import read_mentions, read_report
+from bot.clustering.facts.segments import is_acronym, unusual_caps
 from bot.clustering.facts.story import MAX_REPORTS, ReportFigures, StatedFigure, report_figures
+from bot.clustering.facts.vocabulary import (
+    GENERIC,
+    MODEL_CODE,
+    ORG_SUFFIX,
+    PRIOR_NAMES,
+    PRODUCT_LINES,
+)
 from bot.ledger.records import (
     KINDS,
     STATUS_CONFIRMED,
@@ -242,8 +253,10 @@ _ROLE_PATTERNS: tuple[tuple[str, str, str], ...] = (
         "seller",
         "buyer",
     ),
-    # "A to supply / power / host B", "A wins ... from B", "A lands ... with B"
+    # "A to supply / power / host B", "A wins ... from B", "A lands ... with B"; not the noun
+    # ("supply Switch with power from its Aurora reactors")
     (
+        r"(?<!\bwith\s)(?<!\bof\s)(?<!\bfor\s)(?<!\bthe\s)(?<!\bits\s)"
         r"(?:to\s+|will\s+)?(?:supply|supplies|supplying|power|powers|powering|host|hosts|"
         r"hosting|equip|equips|serve|serves)",
         "seller",
@@ -369,6 +382,179 @@ def deal_roles(sentences: Sequence[tuple[str, float]], parties: Sequence[str]) -
     return roles
 
 
+# ----------------------------------------------------------------------------- parties
+# "A signs a deal with B", "A partners with B": B is a party to the deal, whoever pays.
+_COUNTERPARTY = re.compile(
+    r"\s+(?:(?:deal|deals|agreement|agreements|contract|contracts|pact|partnership|alliance|"
+    r"memorandum|mou|venture)|(?:partners?|partnered|partnering|teams?\s+up|teamed\s+up|"
+    r"signs?|signed|inks?|inked))\s+with" + _BEFORE_PARTY + r"$",
+    re.IGNORECASE,
+)
+# A name made of a figure ("$19B", "Dh5.5bn", "500MW" in a Headline Case title).
+_FIGURE_WORD = re.compile(
+    r"^(?:[$€£¥]?\d.*|[A-Za-z]{1,3}[$€£¥]?\d[\d.,]*(?:bn|b|mn|m|k)|[A-Za-z]{1,3}[$€£¥]\d.*)$",
+    re.IGNORECASE,
+)
+_MONTHS = frozenset(m.casefold() for m in calendar.month_name if m)
+MAX_DEAL_PARTIES = 6
+_PAST_AFTER = re.compile(
+    r"^[\s,]+(?:[\w'’-]+\s+){0,3}?(?:ago|earlier|previously|last\s+year)\b", re.IGNORECASE
+)
+_DEAL_NOUN = re.compile(
+    r"^\s*(?:deal|deals|agreement|agreements|pact|contract|contracts|partnership)\b",
+    re.IGNORECASE,
+)
+# Words that describe a name's owner or backer ("PIF-backed AI", "Philanthropy-funded").
+_ATTRIBUTE = re.compile(r"-(?:backed|funded|owned|led|based|powered|linked|controlled)$")
+# Up to three words, no punctuation, between a name and the party it describes.
+_MODIFIER_GAP = re.compile(r"^\s+(?:[\w'’.-]+\s+){0,3}$")
+
+
+def _what_is_sold(words: Sequence[str]) -> bool:
+    """A name made of the words of what a deal sells ("Azure", "OCI", "Blackwell", "Series
+    C"): a product, a service or a funding round, not an organisation."""
+    return all(
+        w in _KIND_VOCABULARY or w in PRODUCT_LINES or w in GENERIC or len(w) == 1 for w in words
+    )
+
+
+def not_an_organisation(name: str, surnames: frozenset[str]) -> bool:
+    """A name found where parties are that is a figure, a product or a funding round, a month
+    or a person's surname (`surnames`: names the story also writes after a first name)."""
+    words = [ft.fold(w) for w in name.split()]
+    if not words:
+        return True
+    if any(_FIGURE_WORD.match(w) or _ATTRIBUTE.search(w) for w in words):
+        return True
+    if len(words) == 1 and MODEL_CODE.match(name) and words[0] not in PRIOR_NAMES:
+        return True  # "MI300X", "H100s"; not "G42"
+    if _what_is_sold(words) or (len(words) == 1 and words[0] in _MONTHS):
+        return True
+    return " ".join(words) in surnames
+
+
+def _surnames(found: Mentions, candidates: Sequence[str]) -> frozenset[str]:
+    """Names the story writes alone and after a first name ("Huang" and "Jensen Huang"): a
+    person's surname, as an organisation's short form is its first word ("Galaxy Digital" ->
+    "Galaxy"). A name with capitals inside ("CoreWeave") or a prior name is an organisation's,
+    and a word with a hyphen is not a first name ("Nvidia-backed CoreWeave"). People the facts
+    recognised by their role or speech are included."""
+    alone = {
+        ft.fold(c) for c in candidates if " " not in c and not unusual_caps(c) and not is_acronym(c)
+    }
+    longer: set[str] = set()
+    for key, _, _, _ in found.names:
+        if (
+            2 <= len(key) <= 3
+            and key[-1] in alone
+            and key[-1] not in PRIOR_NAMES
+            and all(w.isalpha() for w in key)
+            and not any(w in ORG_SUFFIX or w in GENERIC or w in PRIOR_NAMES for w in key)
+        ):
+            longer.add(key[-1])
+    return frozenset(longer | {ft.fold(p) for p in found.people})
+
+
+def _mostly_possessed(name: str, sentences: Sequence[str], owners: Sequence[str]) -> bool:
+    """Whether the sentences write `name` as a party's or as "its" ("Oklo's Aurora", "its
+    Aurora reactors") more than once and at least as often as alone: what a party has (a
+    product, a person, a unit), not a party ("Microsoft's G42 stake" is one of many G42s; one
+    "Ilya Sutskever's SSI" may be a person's company)."""
+    owner = "|".join(re.escape(o) for o in owners if o != name) or r"(?!)"
+    owned = re.compile(
+        r"(?:\b(?:its|their)|(?:" + owner + r")(?:'s|’s))\s+" + re.escape(name) + r"(?![\w-])"
+    )
+    named = _party_pattern(name)
+    possessed = sum(len(owned.findall(sentence)) for sentence in sentences)
+    return possessed > 1 and 2 * possessed >= sum(
+        len(named.findall(sentence)) for sentence in sentences
+    )
+
+
+def _related(sentence: str, kept: Sequence[str], candidates: Sequence[str]) -> set[str]:
+    """The candidates a sentence names as a kept party's counterparty: a buyer or seller of
+    it ("Inflection AI raises $1.3 billion from Microsoft") or who it signs a deal with ("Oklo
+    signs power deal with data center operator Switch")."""
+    related: set[str] = set()
+    mentions = _mentions(sentence, [*kept, *candidates])
+    for index, ((_, a_end, a), (b_start, b_end, b)) in enumerate(itertools.pairwise(mentions)):
+        if (a in kept) == (b in kept):
+            continue
+        between = " " + sentence[a_end:b_start] + " "
+        if len(between) > 120:
+            continue
+        following = mentions[index + 2] if index + 2 < len(mentions) else None
+        if (
+            b not in kept
+            and following is not None
+            and following[2] in kept
+            and _MODIFIER_GAP.match(sentence[b_end : following[0]])
+        ):
+            continue  # "to buy Australian data center operator AirTrunk": B describes a party
+        if _PAST_AFTER.match(sentence[b_end:]):
+            continue  # "echoing Blackstone's purchase of QTS three years ago": another deal
+        if a not in kept and (len(between.split()) > 6 or _DEAL_NOUN.match(between)):
+            # "BEP and BEPC units rose after the company disclosed an agreement to supply
+            # Microsoft": too far from the verb; "Hydropower Deal With": names the deal
+            continue
+        candidate_end = b_end if a in kept else a_end
+        if sentence[candidate_end - 2 : candidate_end] in ("'s", "’s"):
+            continue  # "to Elon Musk's startup": the owner of the party
+        if (
+            _PASSIVE.search(between)
+            or _COUNTERPARTY.search(between)
+            or any(pattern.search(between) for pattern, _, _ in _COMPILED_ROLES)
+        ):
+            related.add(b if a in kept else a)
+    return related
+
+
+def deal_parties(
+    named: Sequence[str],
+    found: Mentions,
+    places: Sequence[str],
+    sentences: Sequence[tuple[str, float]],
+    openings: Sequence[str],
+) -> tuple[str, ...]:
+    """The organisations a deal is between: the story facts' parties (`named`) that are
+    organisations, and the other names of the story that a title or lead sentence makes a
+    counterparty of one of them in a report's `openings` (its title and first lead sentence: a
+    name in one report scores too little for the facts, "Inflection AI raises $1.3 billion from
+    Microsoft, Nvidia and others"; later sentences cite other deals, "Related: Nvidia leasing
+    its own GPUs back from Lambda").
+
+    Not parties: a figure, a product or round, a month, a person (`_surnames`), and a name the
+    reports write only as a party's ("Oklo's Aurora", "its Aurora reactors") that no sentence
+    puts in a deal role."""
+    texts = [sentence for sentence, _ in sentences]
+    place_words = {ft.fold(part.strip()) for p in places for part in p.split(",")}
+    place_words |= {
+        ft.fold(name) for region, city, _ in found.places for name in (region, city or "")
+    }
+    names: dict[str, list[str]] = {}
+    for key, surface, _, weight in found.names:
+        folded = " ".join(key)
+        if weight > 0 and folded not in place_words:
+            names.setdefault(folded, []).append(surface)
+    others = [max(forms, key=forms.count) for forms in names.values()]
+    surnames = _surnames(found, [*named, *others])
+    kept = [p for p in named if not not_an_organisation(p, surnames)]
+    with_role = {party for sentence in texts for party, _ in sentence_roles(sentence, kept)}
+    kept = [p for p in kept if p in with_role or not _mostly_possessed(p, texts, kept)]
+    candidates = [
+        name
+        for name in others
+        if not not_an_organisation(name, surnames)
+        and not any(_party_pattern(p).fullmatch(name) for p in kept)
+        and not any(_party_pattern(name).fullmatch(p) for p in kept)
+    ]
+    added: list[str] = []
+    for sentence in openings:
+        related = _related(sentence, kept, candidates)
+        added += [c for c in candidates if c in related]
+    return tuple(dict.fromkeys([*kept, *added]))[:MAX_DEAL_PARTIES]
+
+
 # ----------------------------------------------------------------------------- kind
 # Words (folded, with their inflections by prefix) that say what kind of deal it is.
 KIND_WORDS: dict[str, tuple[str, ...]] = {
@@ -411,6 +597,7 @@ KIND_WORDS: dict[str, tuple[str, ...]] = {
         "fuel cell",
         "hydro",
         "solar",
+        "hydropower",
         "wind",
         "geothermal",
         "utility",
@@ -436,6 +623,8 @@ KIND_WORDS: dict[str, tuple[str, ...]] = {
         "blackwell",
         "servers",
         "memory",
+        "dram",
+        "hbm",
         "wafers",
         "supercomputer",
     ),
@@ -453,6 +642,7 @@ KIND_WORDS: dict[str, tuple[str, ...]] = {
         "gpu capacity",
     ),
 }
+_KIND_VOCABULARY = frozenset(word for words in KIND_WORDS.values() for word in words)
 _KIND_PATTERNS = {
     kind: re.compile(
         r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + r")(?:s|es|d|ed|ing)?(?![\w-])",
@@ -613,15 +803,18 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
     money, power, chips, as_given = _claims(read, report_figures(members))
 
     sentences: list[tuple[str, float]] = []
+    openings: list[str] = []
     talks: list[bool] = []
     ended: list[bool] = []
     for report, joined in zip(reports, leads, strict=True):
         lead = joined.splitlines()[:LEAD_SENTENCES] if joined else []
         sentences.append((report.title, TITLE_WEIGHT))
         sentences += [(sentence, LEAD_WEIGHT) for sentence in lead]
+        openings += [report.title, *lead[:1]]
         talks.append(reads_as_talks(report.title, lead))
         ended.append(reads_as_ended(report.title, lead))
-    parties = tuple(facts.parties)
+    found, _ = read_mentions([read_report(m.title, m.summary, m.text) for m in members])
+    parties = deal_parties(facts.parties, found, facts.places, sentences, openings)
     roles = deal_roles(sentences, parties)
     dated = sorted(
         (r.published, is_talks) for r, is_talks in zip(reports, talks, strict=True) if r.published
