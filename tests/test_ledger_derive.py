@@ -289,7 +289,7 @@ def test_people_figures_and_products_are_not_parties() -> None:
             _report(
                 "Reuters",
                 "Nvidia, Mistral team up to build AI computing platform in France",
-                "Mistral AI will deploy 18,000 Nvidia chips, Jensen Huang and Emmanuel Macron said.",
+                "Mistral AI will deploy 18,000 Nvidia chips, Jensen Huang and Macron said.",
             ),
             _report("CNBC", "Nvidia's Huang backs Mistral's push for a European AI cloud", hours=1),
             _report("The Register", "G42 moves onto Azure as Microsoft buys in", hours=2),
