@@ -204,10 +204,12 @@ FIGURES_CHECKED: dict[str, tuple[float | None, float | None, int | None]] = {
 FIGURES_CHECKED.update(
     {gold: (e.value_usd, e.power_mw, e.chips) for gold, e in HAND_CHECKED.items()}
 )
-FIGURES_RIGHT_AT_LEAST = 56
+# Measured: 61 of 62 (poolside-2b-round-oct2025, one Bloomberg report of Nvidia investing in an
+# AI startup, is held not relevant by the default rules and never reaches the ledger).
+FIGURES_RIGHT_AT_LEAST = 61
 
-# Measured when the ledger was written (see the report of issue 20); fewer is a regression.
-RIGHT_AT_LEAST = 15
+# Every one of them; fewer is a regression.
+RIGHT_AT_LEAST = len(HAND_CHECKED)
 
 TOLERANCE = 0.05
 

@@ -300,3 +300,57 @@ def test_people_figures_and_products_are_not_parties() -> None:
     )
     for name in ("Huang", "Jensen Huang", "Azure", "19B", "$19B", "Series C"):
         assert name not in record.parties, record.parties
+
+
+def test_kind_follows_the_deals_own_figure_and_seller() -> None:
+    # the cloud words are the buyer's product; the agreed count is of Nvidia's chips (titles
+    # and summaries of the four reports of mistral-nvidia-18k-jun2025 in shared/data deals_dev)
+    chips = derive_deal(
+        12,
+        "x",
+        [
+            _report(
+                "Reuters",
+                "Nvidia, Mistral team up to build AI computing platform in France",
+                "Mistral AI will deploy 18,000 Nvidia Grace Blackwell chips in the first phase of "
+                "its Mistral Compute platform, Jensen Huang and President Macron said at VivaTech.",
+            ),
+            _report(
+                "CNBC",
+                "Nvidia's Huang and Macron back Mistral's push for a European AI cloud",
+                "The data center, south of Paris, will offer European companies and governments "
+                "sovereign AI infrastructure, Mistral CEO Arthur Mensch said.",
+                hours=1,
+            ),
+            _report(
+                "TechCrunch",
+                "Mistral Compute wants to be Europe's answer to US hyperscalers",
+                "Mistral is launching an AI infrastructure offering built on Nvidia hardware, "
+                "aimed at customers who want to keep data and models in Europe.",
+                hours=2,
+            ),
+            _report(
+                "DCD",
+                "Mistral Compute to host 18,000 Grace Blackwell superchips at Essonne data center",
+                "The first phase will be housed in Essonne, south of Paris.",
+                hours=3,
+            ),
+        ],
+    )
+    assert chips.kind == "chips"
+    # GPUs a cloud supplies are cloud capacity
+    cloud = derive_deal(
+        13,
+        "x",
+        [
+            _report("Reuters", "CoreWeave to supply Poolside with more than 40,000 Nvidia chips"),
+            _report(
+                "SiliconANGLE",
+                "Poolside and CoreWeave partner on GB300 supercluster",
+                "Poolside is committing to tens of thousands of Nvidia GPUs on CoreWeave's cloud.",
+                hours=1,
+            ),
+        ],
+    )
+    assert cloud.sellers == ("CoreWeave",)
+    assert cloud.kind == "cloud capacity"

@@ -676,6 +676,61 @@ def deal_kind(sentences: Sequence[tuple[str, float]]) -> str:
     return best if scores[best] >= KIND_MIN_SCORE else UNKNOWN_KIND
 
 
+def _names_party_chips(figure: DealFigure, parties: Sequence[str]) -> bool:
+    """Whether an agreed chip count names a party as the chips' maker ("18,000 Nvidia Grace
+    Blackwell chips")."""
+    if figure.counted is None:
+        return False
+    return any(
+        _party_pattern(party).search(claim.text)
+        for claim in figure.claims
+        if close(claim.value, figure.counted, FIGURE_TOLERANCE)
+        for party in parties
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _cloud_pattern(party: str) -> re.Pattern[str]:
+    """How the reports call a party a cloud, or its own name does ("Oracle Cloud")."""
+    name = _party_pattern(party).pattern
+    if re.search(r"\bcloud\b", party, re.IGNORECASE):
+        return re.compile(name)
+    return re.compile(
+        r"(?:\b(?:gpu\s+|ai\s+)?(?:neo)?cloud\s+(?:provider\s+|company\s+|operator\s+)?"
+        + name
+        + r"|"
+        + name
+        + r"(?:'s|’s)\s+(?:[\w-]+\s+)?cloud\b|"
+        + name
+        + r",\s+(?:a|an|the)\s+[^,;]{0,40}?\bcloud\b)",
+        re.IGNORECASE,
+    )
+
+
+def what_is_sold(
+    kind: str,
+    chips: DealFigure,
+    parties: Sequence[str],
+    sellers: Sequence[str],
+    texts: Sequence[str],
+) -> str:
+    """The deal's kind read against its own figure and seller (`kind` is the vocabulary's).
+
+    A deal whose agreed chip count names a party as their maker sells that party's chips,
+    however much the reports say of the cloud the buyer builds with them ("Mistral AI will
+    deploy 18,000 Nvidia Grace Blackwell chips" for "Mistral's push for a European AI cloud").
+    Chips a cloud provides are cloud capacity: the reports call a seller a cloud ("GPU cloud
+    CoreWeave", "Nvidia GPUs on CoreWeave's cloud", "CoreWeave, a GPU cloud ..."), and a cloud
+    rents GPUs out rather than selling them."""
+    if kind == "cloud capacity" and _names_party_chips(chips, parties):
+        kind = "chips"
+    if kind == "chips" and any(
+        _cloud_pattern(seller).search(text) for seller in sellers for text in texts
+    ):
+        kind = "cloud capacity"
+    return kind
+
+
 _KIND_PRIORITY = ("acquisition", "financing", "power", "lease", "chips", "cloud capacity")
 assert set(_KIND_PRIORITY) == set(KINDS)
 
@@ -729,31 +784,34 @@ def _own_figures(stated: Sequence[StatedFigure], published: datetime | None) -> 
     return own if own and own[0] is stated[0] else []
 
 
-def _agreed(
-    claims: list[tuple[Claim, list[Claim]]],
-) -> list[Claim]:
+# A report's claim of a figure, with the title or lead sentence it stands in.
+Said = tuple[Claim, str]
+
+
+def _agreed(claims: list[list[Said]]) -> list[Said]:
     """Each report's claim, its first own figure; where that differs from what most reports
     say and the report also states their figure, the report is read as agreeing with them: its
     first figure is a part of the deal ("200MW in 2026" of a 1 GW cluster) or another's."""
-    majority = vote([claim.value for claim, _ in claims])
+    majority = vote([options[0][0].value for options in claims])
     if majority is None:
-        return [claim for claim, _ in claims]
-    agreed = []
-    for claim, others in claims:
-        if not close(claim.value, majority, FIGURE_TOLERANCE):
-            claim = next((o for o in others if close(o.value, majority, FIGURE_TOLERANCE)), claim)
-        agreed.append(claim)
-    return agreed
+        return [options[0] for options in claims]
+    return [
+        next(
+            (said for said in options if close(said[0].value, majority, FIGURE_TOLERANCE)),
+            options[0],
+        )
+        for options in claims
+    ]
 
 
 def _claims(
     reports: Sequence[LedgerReport], figures: Sequence[ReportFigures]
-) -> tuple[list[Claim], list[Claim], list[Claim], list[Claim]]:
+) -> tuple[list[Said], list[Said], list[Said], list[Claim]]:
     """The reports' claims of value (dollars), power and chips, and the money they give only
     as a yearly amount or in another currency."""
-    money: list[tuple[Claim, list[Claim]]] = []
-    power: list[tuple[Claim, list[Claim]]] = []
-    chips: list[tuple[Claim, list[Claim]]] = []
+    money: list[list[Said]] = []
+    power: list[list[Said]] = []
+    chips: list[list[Said]] = []
     as_given: list[Claim] = []
 
     def claim(figure: StatedFigure, outlet: str) -> Claim:
@@ -768,15 +826,13 @@ def _claims(
             if is_yearly(first):
                 as_given.append(claim(first, outlet))
             else:
-                rest = [claim(f, outlet) for f in dollars[1:] if not is_yearly(f)]
-                money.append((claim(first, outlet), rest))
+                money.append([(claim(f, outlet), f.sentence) for f in dollars if not is_yearly(f)])
         elif other:
             as_given.append(claim(other[0], outlet))
         for kind, found in ((power, stated.power), (chips, stated.chips)):
             own = _own_figures(found, report.published)
             if own:
-                found_claims = [claim(f, outlet) for f in own]
-                kind.append((found_claims[0], found_claims[1:]))
+                kind.append([(claim(f, outlet), f.sentence) for f in own])
     return _agreed(money), _agreed(power), _agreed(chips), as_given
 
 
@@ -801,6 +857,9 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
     ]
     facts = story_facts(members)
     money, power, chips, as_given = _claims(read, report_figures(members))
+    value_usd = deal_figure([claim for claim, _ in money])
+    power_mw = deal_figure([claim for claim, _ in power])
+    chips_count = deal_figure([claim for claim, _ in chips])
 
     sentences: list[tuple[str, float]] = []
     openings: list[str] = []
@@ -816,6 +875,7 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
     found, _ = read_mentions([read_report(m.title, m.summary, m.text) for m in members])
     parties = deal_parties(facts.parties, found, facts.places, sentences, openings)
     roles = deal_roles(sentences, parties)
+    sellers = tuple(p for p in parties if roles.get(p) == "seller")
     dated = sorted(
         (r.published, is_talks) for r, is_talks in zip(reports, talks, strict=True) if r.published
     )
@@ -834,13 +894,19 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
     return DealRecord(
         story_id=story_id,
         headline=headline,
-        kind=deal_kind(sentences),
+        kind=what_is_sold(
+            deal_kind(sentences),
+            chips_count,
+            parties,
+            sellers,
+            [*(r.title for r in reports), *leads],
+        ),
         parties=parties,
         buyers=tuple(p for p in parties if roles.get(p) == "buyer"),
-        sellers=tuple(p for p in parties if roles.get(p) == "seller"),
-        value_usd=deal_figure(money),
-        power_mw=deal_figure(power),
-        chips=deal_figure(chips),
+        sellers=sellers,
+        value_usd=value_usd,
+        power_mw=power_mw,
+        chips=chips_count,
         value_as_given=tuple(as_given),
         places=tuple(facts.places),
         facilities=tuple(facts.assets),
