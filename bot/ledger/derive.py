@@ -10,7 +10,10 @@ was confirmed. Pure functions (no I/O) over `LedgerReport`s, the member reports 
   (`anchors.close` with `FIGURE_TOLERANCE`, the one "same figure" test of the clusterer); where
   they disagree the record keeps the range and the outlets at each end, and no total counts it.
   A figure in a sentence dated to an earlier year than its report is an earlier deal cited in
-  passing ("In 2020 ... 10,000 GPUs") and is left out.
+  passing ("In 2020 ... 10,000 GPUs") and is left out, as are a first part's figures ("an
+  initial $900m will go to the 400MW campus") and a party's facility's size ("Poolside's 2GW
+  Horizon campus"). A report whose first figure differs from what most say, but which also
+  states their figure, agrees with them (its first was a phase: "200MW in 2026").
 - Money in other currencies, and amounts per year, are kept as given ("€1.2 billion", "$290m
   a year") and never converted: no exchange rates are applied anywhere in newsbot, and a yearly
   amount times an assumed term would be an invented total. A deal has a dollar value only where
@@ -20,7 +23,15 @@ was confirmed. Pure functions (no I/O) over `LedgerReport`s, the member reports 
   parties in titles and lead sentences ("X sells ... to Y", "X buys ... from Y", "X taps Y",
   "X invests ... in Y", "X raises ... from Y"); a role the reports do not state is left empty
   rather than guessed.
-- Kind: the deal vocabulary of the titles and leads, weighted towards titles (KIND_WORDS).
+- Parties: the organisations the deal is between. The story facts' parties, less what is not
+  an organisation (a figure, a product or funding round, a month, a person's surname, a name
+  written mostly as a party's: "Oklo's Aurora"), and with any other name that a report's title
+  or first lead sentence makes a party's counterparty ("raises $1.3 billion from Microsoft",
+  "signs power deal with data center operator Switch").
+- Kind: the deal vocabulary of the titles and leads, weighted towards titles (KIND_WORDS),
+  then read against the deal's own figure and seller: an agreed chip count naming a party as
+  maker is a chips deal, and chips that a seller the reports call a cloud provides are cloud
+  capacity.
 - Status: confirmed from the first report that does not read as talks or a plan ("in talks",
   "weighs", "people familiar"); ended when the newest report says the deal is off ("talks
   end", "rejects ... offer", "called off"); the dates first reported and confirmed are report
