@@ -46,6 +46,77 @@ def test_roles_follow_the_verbs_between_parties() -> None:
     assert sentence_roles("Nvidia signs a deal with Humain", parties) == []
 
 
+def test_roles_read_the_verbs_direction_subject_and_lists() -> None:
+    parties = ["Nvidia", "Mistral", "Microsoft", "Inflection AI", "CoreWeave", "Galaxy Digital"]
+    # the subject of "back" is Nvidia's chief, not Nvidia
+    assert sentence_roles("Nvidia's Huang and Macron back Mistral's push", parties) == []
+    # parties listed together share a role
+    assert set(
+        sentence_roles(
+            "Inflection AI raises $1.3 billion from Microsoft, Nvidia and others", parties
+        )
+    ) == {("Inflection AI", "seller"), ("Microsoft", "buyer"), ("Nvidia", "buyer")}
+    # who raises money is paid for what it sells, lender named or not
+    assert sentence_roles("CoreWeave raises $2.3 billion in debt", parties) == [
+        ("CoreWeave", "seller")
+    ]
+    assert set(
+        sentence_roles("CoreWeave takes extra 260MW at Galaxy Digital's Helios", parties)
+    ) == {
+        ("CoreWeave", "buyer"),
+        ("Galaxy Digital", "seller"),
+    }
+    others = ["AEP", "Bloom Energy", "Meta", "Vistra", "Dell", "xAI", "Google", "Elementl"]
+    assert set(sentence_roles("AEP to buy up to 1 GW of Bloom Energy fuel cells", others)) == {
+        ("AEP", "buyer"),
+        ("Bloom Energy", "seller"),
+    }
+    # "power" here is a noun: the deal names no direction
+    assert sentence_roles("Meta signs nuclear power deals with Vistra", others) == []
+    # the one tapped is the supplier
+    assert set(sentence_roles("Dell gains after being tapped for xAI's supercomputer", others)) == {
+        ("Dell", "seller"),
+        ("xAI", "buyer"),
+    }
+    # money provided is paid by its provider
+    assert set(sentence_roles("Google will provide early capital for Elementl", others)) == {
+        ("Google", "buyer"),
+        ("Elementl", "seller"),
+    }
+
+
+def test_roles_are_those_of_the_deals_kind() -> None:
+    # an investment that comes with a cloud contract the other way
+    record = derive_deal(
+        4,
+        "Amazon to invest up to $4 billion in Anthropic",
+        [
+            _report("Reuters", "Amazon to invest up to $4 billion in AI startup Anthropic"),
+            _report(
+                "Verge",
+                "Anthropic picks AWS as its main cloud in exchange for up to $4 billion "
+                "from Amazon",
+                hours=1,
+            ),
+        ],
+    )
+    assert record.kind == "financing"
+    assert record.buyers == ("Amazon",) and record.sellers == ("Anthropic",)
+    # a lead that describes its subject is about the title's first party
+    power = derive_deal(
+        5,
+        "Oklo signs power deal with Switch",
+        [
+            _report(
+                "Reuters",
+                "Oklo signs 12-gigawatt power deal with data center operator Switch",
+                "The nuclear startup agreed to supply Switch with power from its reactors.",
+            )
+        ],
+    )
+    assert power.buyers == ("Switch",) and power.sellers == ("Oklo",)
+
+
 def test_kind_prefers_the_stake_over_what_it_pays_for() -> None:
     # the titles of the five reports of Microsoft's January 2023 investment in OpenAI
     sentences = [

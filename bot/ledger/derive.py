@@ -20,9 +20,16 @@ was confirmed. Pure functions (no I/O) over `LedgerReport`s, the member reports 
   its reports give one in dollars.
 - Roles: the buyer pays and the seller is paid (customer and provider, acquirer and target,
   investor or lender and who raises the money). They are read from the verbs between two
-  parties in titles and lead sentences ("X sells ... to Y", "X buys ... from Y", "X taps Y",
-  "X invests ... in Y", "X raises ... from Y"); a role the reports do not state is left empty
-  rather than guessed.
+  parties in titles and lead sentences ("X sells ... to Y", "X buys ... from Y", "X takes 260MW
+  at Y's campus", "X taps Y", "X invests ... in Y", "X raises ... from Y", "X raises $2bn"),
+  shared by the parties listed beside either ("from Microsoft, Nvidia and others"); a party
+  written as an owner is not the verb's subject ("Nvidia's Huang ... back"), and a first lead
+  sentence that describes its subject ("The nuclear startup agreed to supply Switch") is about
+  the title's first party. The deal's kind picks which verbs count: an investment's or an
+  acquisition's roles are the money's, not those of the cloud contract it pays for ("Anthropic
+  picks AWS ... in exchange for $4 billion from Amazon"); in a chips deal the maker an agreed
+  chip count names sells them. A role the reports do not state is left empty rather than
+  guessed.
 - Parties: the organisations the deal is between. The story facts' parties, less what is not
   an organisation (a figure, a product or funding round, a month, a person's surname, a name
   written mostly as a party's: "Oklo's Aurora"), and with any other name that a report's title
@@ -254,8 +261,37 @@ def deal_figure(claims: Sequence[Claim]) -> DealFigure:
 _GAP = r"(?:[\w$€£.,'’%-]+\s+){0,8}?"
 # Words between the verb's last word and party B: "to Saudi Arabia's Humain", "AI startup".
 _BEFORE_PARTY = r"\s+(?:[\w'’.-]+\s+){0,3}?"
-# (pattern between party A and party B, role of A, role of B); `{gap}` is a run of up to 8 words.
-_ROLE_PATTERNS: tuple[tuple[str, str, str], ...] = (
+# What a verb says changes hands: money (a stake, a loan, a company), goods (capacity, chips,
+# power, space), or either with the same direction (an acquirer buys, a payer pays). A story of
+# an investment often also reports a contract the other way ("Anthropic picks AWS as its main
+# cloud in exchange for up to $4 billion from Amazon"): the deal's kind picks the family its
+# roles are read from (`deal_roles`).
+MONEY = "money"
+GOODS = "goods"
+EITHER = "either"
+# (pattern between party A and party B, role of A, role of B, family); `{gap}` is a run of up
+# to 8 words.
+_ROLE_PATTERNS: tuple[tuple[str, str, str, str], ...] = (
+    # "A will provide early-stage capital for B", "A to fund B's sites", "A lends $1bn to B":
+    # what is provided is money, and its provider the one paying
+    (
+        r"(?:to\s+|will\s+)?(?:provide|provides|providing|provided|supply|supplies|supplied|"
+        r"extend|extends|extended|offer|offers|offered|commit|commits|committed)\s+"
+        r"(?=(?:[\w$€£.,'’%-]+\s+){0,4}?(?:capital|funding|financing|investment|loans?|"
+        r"credit|cash|equity)\b){gap}(?:for|to|in|into)",
+        "buyer",
+        "seller",
+        MONEY,
+    ),
+    (
+        r"(?:to\s+|will\s+)?(?:fund|funds|funded|finance|finances|financed|lend|lends|lent|"
+        r"lending)(?!\s+by\b)(?:\s+{gap}to)?",
+        "buyer",
+        "seller",
+        MONEY,
+    ),
+    # "A, funded by B": A raised the money
+    (r"(?:funded|financed|backed)\s+by", "seller", "buyer", MONEY),
     # "A sells / leases / rents / supplies ... to B"
     (
         r"(?:to\s+)?(?:sell|sells|sold|selling|lease|leases|leased|leasing|rent|rents|rented|"
@@ -263,64 +299,148 @@ _ROLE_PATTERNS: tuple[tuple[str, str, str], ...] = (
         r"delivers|ship|ships|offload|offloads|hand|hands)\s+{gap}to",
         "seller",
         "buyer",
+        GOODS,
     ),
     # "A to supply / power / host B", "A wins ... from B", "A lands ... with B"; not the noun
     # ("supply Switch with power from its Aurora reactors")
     (
         r"(?<!\bwith\s)(?<!\bof\s)(?<!\bfor\s)(?<!\bthe\s)(?<!\bits\s)"
         r"(?:to\s+|will\s+)?(?:supply|supplies|supplying|power|powers|powering|host|hosts|"
-        r"hosting|equip|equips|serve|serves)",
+        r"hosting|equip|equips|serve|serves)"
+        # the noun: "signs nuclear power deals with B", "to buy power from B"
+        r"(?!\s+(?:[\w'’.-]+\s+){0,3}?(?:from|with|and|deals?|agreements?|contracts?|"
+        r"purchases?)\s)",
         "seller",
         "buyer",
+        GOODS,
     ),
+    # "A to provide server racks for B", "A will build supercomputers for B"
+    (
+        r"(?:to\s+|will\s+|would\s+)?(?:build|builds|building|built|provide|provides|"
+        r"providing|provided|supply|supplies|supplying|supplied)\s+{gap}for",
+        "seller",
+        "buyer",
+        GOODS,
+    ),
+    # "A, being tapped for B's supercomputer", "A was picked by B": A is the one chosen
+    (
+        r"(?:being|been|is|was|are|were|be)\s+(?:tapped|picked|chosen|selected|hired)\s+"
+        r"(?:by|for|as)",
+        "seller",
+        "buyer",
+        GOODS,
+    ),
+    # "A, B and C sign up for D's chips"
+    (r"(?:sign|signs|signed|signing)\s+up\s+(?:for|with)", "buyer", "seller", GOODS),
     (
         r"(?:wins|won|lands|landed|secures|secured|bags|books)\s+{gap}(?:from|with)",
         "seller",
         "buyer",
+        EITHER,
     ),
-    # "A raises / borrows ... from B", "A gets ... from B"
+    # "A raises / borrows ... from B", "A gets $N from B"
     (
-        r"(?:raises|raised|raising|borrows|borrowed|gets|got|receives|received|draws|draw)"
-        r"\s+{gap}(?:from|led by|backed by)",
+        r"(?:raises|raised|raising|borrows|borrowed|draws|draw)\s+{gap}(?:from|led by|backed by)",
         "seller",
         "buyer",
+        MONEY,
     ),
-    # "A buys / leases / rents / orders ... from B"
+    (
+        r"(?:gets|got|receives|received)\s+(?=[^;]*?(?:[$€£]\d|\b(?:funding|investment|loan|"
+        r"financing|backing|capital)\b)){gap}(?:from|led by|backed by)",
+        "seller",
+        "buyer",
+        MONEY,
+    ),
+    # "A buys / leases / rents / orders / gets ... from B", "A takes 260MW at B's campus"
     (
         r"(?:to\s+)?(?:buy|buys|bought|buying|purchase|purchases|purchased|lease|leases|leased|"
         r"rent|rents|rented|order|orders|ordered|source|sources|license|licenses|procure|"
-        r"procures|take|takes|takes up)\s+{gap}from",
+        r"procures|take|takes|took|takes up|gets|got|receives|received)\s+{gap}from",
         "buyer",
         "seller",
+        GOODS,
     ),
-    # "A acquires / buys / taps / picks B"
+    (
+        r"(?:to\s+)?(?:lease|leases|leased|rent|rents|rented|take|takes|took|signs\s+for|"
+        r"signed\s+for)\s+{gap}at",
+        "buyer",
+        "seller",
+        GOODS,
+    ),
+    # "A to buy up to 1 GW of B's fuel cells", "A contracts for 1 GW of B fuel cells"
+    (
+        r"(?:to\s+)?(?:buy|buys|bought|buying|purchase|purchases|purchased|order|orders|"
+        r"ordered|procure|procures|procured|contracts\s+for|contracted\s+for)\s+{gap}of",
+        "buyer",
+        "seller",
+        EITHER,
+    ),
+    # "A acquires / buys B"
     (
         r"(?:to\s+|will\s+|agrees\s+to\s+|agreed\s+to\s+|in\s+talks\s+to\s+)?(?:acquire|acquires|"
-        r"acquired|acquiring|buy|buys|bought|buying|take\s+over|takes\s+over|tap|taps|tapped|"
-        r"pick|picks|picked|choose|chooses|chose|select|selects|selected|hire|hires|hired|"
-        r"turns\s+to|turn\s+to|rent\s+from|back|backs|backed|invest\s+in|invests\s+in)",
+        r"acquired|acquiring|buy|buys|bought|buying|take\s+over|takes\s+over)",
         "buyer",
         "seller",
+        EITHER,
     ),
-    # "A invests / puts / pours $N in(to) B", "A commits ... to B"
+    # "A taps / picks B"
+    (
+        r"(?<!\bbeing\s)(?<!\bbeen\s)(?<!\bis\s)(?<!\bwas\s)(?<!\bare\s)(?<!\bwere\s)"
+        r"(?<!\bbe\s)(?:to\s+|will\s+)?(?:tap|taps|tapped|pick|picks|picked|choose|chooses|chose|select|"
+        r"selects|selected|hire|hires|hired|turns\s+to|turn\s+to|rent\s+from)",
+        "buyer",
+        "seller",
+        GOODS,
+    ),
+    # "A backs / invests in B"
+    (
+        r"(?:to\s+|will\s+)?(?:back|backs|backed|invest\s+in|invests\s+in)",
+        "buyer",
+        "seller",
+        MONEY,
+    ),
+    # "A invests / puts / pours $N in(to) B"
     (
         r"(?:to\s+)?(?:invest|invests|invested|investing|put|puts|pour|pours|plow|plows|"
-        r"inject|injects|commit|commits|committed|spend|spends|pay|pays|paid)\s+{gap}"
+        r"inject|injects)\s+{gap}(?:in|into|to|on|with)",
+        "buyer",
+        "seller",
+        MONEY,
+    ),
+    # "A commits / spends / pays ... to / on B"
+    (
+        r"(?:to\s+)?(?:commit|commits|committed|spend|spends|pay|pays|paid)\s+{gap}"
         r"(?:in|into|to|on|with)",
         "buyer",
         "seller",
+        EITHER,
     ),
     # "A's acquisition of B", "A agrees deal to acquire B"
-    (r"(?:'s|’s)?\s+(?:acquisition|purchase|takeover|buyout)\s+of", "buyer", "seller"),
+    (r"(?:'s|’s)?\s+(?:acquisition|purchase|takeover|buyout)\s+of", "buyer", "seller", EITHER),
 )
 _COMPILED_ROLES = tuple(
     (
         re.compile(r"\s+" + pattern.replace("{gap}", _GAP) + _BEFORE_PARTY + r"$", re.IGNORECASE),
         a,
         b,
+        family,
     )
-    for pattern, a, b in _ROLE_PATTERNS
+    for pattern, a, b, family in _ROLE_PATTERNS
 )
+# The one pattern whose party A is written as an owner ("A's acquisition of B"); after any
+# other "A's" the verb's subject is what A has ("Nvidia's Huang and Macron back Mistral's push").
+_OWNER_PATTERN = _COMPILED_ROLES[-1][0]
+# A party raising money with no lender named beside it: "CoreWeave raises $2.3 billion in debt".
+_RAISES_AFTER = re.compile(
+    r"^\s+(?:[\w'’-]+\s+){0,2}?(?:raises|raised|borrows|borrowed|secures|secured|closes|closed)"
+    r"\s+(?:up\s+to\s+|about\s+|nearly\s+|more\s+than\s+)?(?:[A-Z]{0,3}[$€£]\d|\d[\d.,]*\s*"
+    r"(?:billion|million|bn|m)\b)",
+    re.IGNORECASE,
+)
+# Parties listed together share a role: "from Microsoft, Nvidia and others", "Blackstone and
+# CPP Investments agreed to acquire".
+_LIST_GAP = re.compile(r"^(?:\s*,\s*|\s+and\s+|\s*,\s+and\s+|\s*&\s*)$")
 # A sentence in which B is being acted on by A in the passive: "B is acquired by A".
 _PASSIVE = re.compile(
     r"\s+(?:is|was|to\s+be|will\s+be|being)\s+(?:acquired|bought|purchased|backed)\s+by\s+$",
@@ -358,33 +478,92 @@ def _mentions(sentence: str, parties: Sequence[str]) -> list[tuple[int, int, str
     return kept
 
 
-def sentence_roles(sentence: str, parties: Sequence[str]) -> list[tuple[str, str]]:
-    """(party, role) pairs a sentence states between consecutive named parties."""
+def _family_roles(sentence: str, parties: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(party, role, family) triples a sentence states between consecutive named parties,
+    with the parties listed beside either of them (`_LIST_GAP`), and of a party raising money
+    (`_RAISES_AFTER`)."""
     mentions = _mentions(sentence, parties)
-    roles: list[tuple[str, str]] = []
-    for (_, a_end, a), (b_start, _, b) in itertools.pairwise(mentions):
+    roles: list[tuple[str, str, str]] = []
+
+    def listed(index: int, step: int) -> list[str]:
+        """The parties listed next to mention `index`, going back (-1) or on (+1)."""
+        out = []
+        while 0 <= index + step < len(mentions):
+            a, b = sorted((index, index + step))
+            if not _LIST_GAP.match(sentence[mentions[a][1] : mentions[b][0]]):
+                break
+            index += step
+            out.append(mentions[index][2])
+        return out
+
+    for index, ((_, a_end, a), (b_start, _, b)) in enumerate(itertools.pairwise(mentions)):
         if a == b:
             continue
         between = " " + sentence[a_end:b_start] + " "
-        if len(between) > 120:
+        if len(between) > 120 or ";" in between:
             continue
         if _PASSIVE.search(between):
-            roles += [(b, "buyer"), (a, "seller")]
-            continue
-        for pattern, role_a, role_b in _COMPILED_ROLES:
-            if pattern.search(between):
-                roles += [(a, role_a), (b, role_b)]
-                break
+            found = [(b, "buyer", a, "seller", EITHER)]
+        else:
+            owner = sentence[a_end - 2 : a_end] in ("'s", "’s")
+            found = [
+                (a, role_a, b, role_b, family)
+                for pattern, role_a, role_b, family in _COMPILED_ROLES
+                if (not owner or pattern is _OWNER_PATTERN) and pattern.search(between)
+            ][:1]
+        for first, role_first, second, role_second, family in found:
+            first_at, second_at = (index, index + 1) if first == a else (index + 1, index)
+            ahead, behind = sorted((first_at, second_at))
+            roles += [(first, role_first, family), (second, role_second, family)]
+            # the parties listed before the first of the two share its role, and after the
+            # second its role
+            for party in listed(ahead, -1):
+                roles.append((party, role_first if ahead == first_at else role_second, family))
+            for party in listed(behind, +1):
+                roles.append((party, role_second if behind == second_at else role_first, family))
+    for _, end, party in mentions:
+        if sentence[end - 2 : end] not in ("'s", "’s") and _RAISES_AFTER.match(sentence[end:]):
+            roles.append((party, "seller", MONEY))
     return roles
 
 
-def deal_roles(sentences: Sequence[tuple[str, float]], parties: Sequence[str]) -> dict[str, str]:
-    """Each party's role where the sentences agree on it (weighted votes), else none."""
-    votes: dict[str, dict[str, float]] = {}
+def sentence_roles(sentence: str, parties: Sequence[str]) -> list[tuple[str, str]]:
+    """(party, role) pairs a sentence states between its named parties."""
+    return [(party, role) for party, role, _ in _family_roles(sentence, parties)]
+
+
+# The families of verbs a deal's roles are read from, by its kind: an investment's or an
+# acquisition's roles are those of the money, any other deal's those of what is sold.
+_FAMILIES = {"acquisition": (MONEY, EITHER), "financing": (MONEY, EITHER)}
+_GOODS_FAMILIES = (GOODS, EITHER)
+
+# A vote for a role: (party, role, weight).
+RoleVote = tuple[str, str, float]
+
+
+def deal_roles(
+    sentences: Sequence[tuple[str, float]],
+    parties: Sequence[str],
+    kind: str = UNKNOWN_KIND,
+    extra: Sequence[RoleVote] = (),
+) -> dict[str, str]:
+    """Each party's role where the sentences agree on it (weighted votes), else none.
+
+    Only the verbs of the deal's kind's family vote when any of them states a role (a
+    financing's roles are the money's, not those of the cloud contract the money pays for);
+    `extra` votes are of what is sold (the maker of a chips deal's chips)."""
+    said: list[tuple[str, str, str, float]] = []
     for sentence, weight in sentences:
-        for party, role in set(sentence_roles(sentence, parties)):
-            counts = votes.setdefault(party, {})
-            counts[role] = counts.get(role, 0.0) + weight
+        for party, role, family in set(_family_roles(sentence, parties)):
+            said.append((party, role, family, weight))
+    said += [(party, role, GOODS, weight) for party, role, weight in extra]
+    families = _FAMILIES.get(kind, _GOODS_FAMILIES)
+    if any(family in families for _, _, family, _ in said):
+        said = [vote for vote in said if vote[2] in families]
+    votes: dict[str, dict[str, float]] = {}
+    for party, role, _, weight in said:
+        counts = votes.setdefault(party, {})
+        counts[role] = counts.get(role, 0.0) + weight
     roles: dict[str, str] = {}
     for party, counts in votes.items():
         ranked = sorted(counts.items(), key=lambda kv: -kv[1])
@@ -514,7 +693,7 @@ def _related(sentence: str, kept: Sequence[str], candidates: Sequence[str]) -> s
         if (
             _PASSIVE.search(between)
             or _COUNTERPARTY.search(between)
-            or any(pattern.search(between) for pattern, _, _ in _COMPILED_ROLES)
+            or any(pattern.search(between) for pattern, _, _, _ in _COMPILED_ROLES)
         ):
             related.add(b if a in kept else a)
     return related
@@ -847,6 +1026,60 @@ def _claims(
     return _agreed(money), _agreed(power), _agreed(chips), as_given
 
 
+# ----------------------------------------------------------------------------- roles, per story
+# A lead sentence that opens with a description of its subject rather than its name ("The Sam
+# Altman-backed nuclear startup agreed to supply Switch with power"): newswire style, in which
+# the subject is the title's ("Oklo signs 12-gigawatt power deal with ... Switch").
+_DESCRIBED_SUBJECT = re.compile(r"^(?:The|A|An)\s")
+
+
+def _role_sentences(
+    reports: Sequence[LedgerReport], leads: Sequence[str], parties: Sequence[str]
+) -> list[tuple[str, float]]:
+    """The titles and lead sentences roles are read from, weighted; a first lead sentence
+    that describes its subject is read with the title's first party, not written as an owner
+    ("Nvidia's Huang ..."), as that subject."""
+    out: list[tuple[str, float]] = []
+    for report, joined in zip(reports, leads, strict=True):
+        lead = joined.splitlines()[:LEAD_SENTENCES] if joined else []
+        out.append((report.title, TITLE_WEIGHT))
+        named = _mentions(report.title, parties)
+        for index, sentence in enumerate(lead):
+            if (
+                index == 0
+                and named
+                and _DESCRIBED_SUBJECT.match(sentence)
+                and report.title[named[0][1] - 2 : named[0][1]] not in ("'s", "’s")
+            ):
+                sentence = f"{named[0][2]}: {sentence}"
+            out.append((sentence, LEAD_WEIGHT))
+    return out
+
+
+def _maker_votes(
+    chips: Sequence[Said], count: DealFigure, parties: Sequence[str], titles: set[str]
+) -> list[RoleVote]:
+    """In a chips deal, the party an agreed chip count names as maker sells them, and the
+    party the sentence names before the count gets them ("Mistral AI will deploy 18,000 Nvidia
+    Grace Blackwell chips", "Meta will have 350,000 Nvidia H100s")."""
+    if count.counted is None:
+        return []
+    votes: list[RoleVote] = []
+    for claim, sentence in chips:
+        if not close(claim.value, count.counted, FIGURE_TOLERANCE):
+            continue
+        weight = TITLE_WEIGHT if sentence in titles else LEAD_WEIGHT
+        makers = [p for p in parties if _party_pattern(p).search(claim.text)]
+        at = sentence.find(claim.text)
+        if not makers or at < 0:
+            continue
+        votes += [(maker, "seller", weight) for maker in makers]
+        before = [party for _, _, party in _mentions(sentence[:at], parties) if party not in makers]
+        if before:
+            votes.append((before[0], "buyer", weight))
+    return votes
+
+
 # ----------------------------------------------------------------------------- the record
 _UNDATED = datetime.max.replace(tzinfo=UTC)  # undated reports are listed last
 
@@ -885,8 +1118,23 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
         ended.append(reads_as_ended(report.title, lead))
     found, _ = read_mentions([read_report(m.title, m.summary, m.text) for m in members])
     parties = deal_parties(facts.parties, found, facts.places, sentences, openings)
-    roles = deal_roles(sentences, parties)
+    role_sentences = _role_sentences(reports, leads, parties)
+    vocabulary_kind = deal_kind(sentences)
+    roles = deal_roles(role_sentences, parties, vocabulary_kind)
     sellers = tuple(p for p in parties if roles.get(p) == "seller")
+    kind = what_is_sold(
+        vocabulary_kind,
+        chips_count,
+        parties,
+        sellers,
+        [*(r.title for r in reports), *leads],
+    )
+    if kind == "chips":
+        titles = {r.title for r in reports}
+        roles = deal_roles(
+            role_sentences, parties, kind, _maker_votes(chips, chips_count, parties, titles)
+        )
+        sellers = tuple(p for p in parties if roles.get(p) == "seller")
     dated = sorted(
         (r.published, is_talks) for r, is_talks in zip(reports, talks, strict=True) if r.published
     )
@@ -905,13 +1153,7 @@ def derive_deal(story_id: int, headline: str, reports: Sequence[LedgerReport]) -
     return DealRecord(
         story_id=story_id,
         headline=headline,
-        kind=what_is_sold(
-            deal_kind(sentences),
-            chips_count,
-            parties,
-            sellers,
-            [*(r.title for r in reports), *leads],
-        ),
+        kind=kind,
         parties=parties,
         buyers=tuple(p for p in parties if roles.get(p) == "buyer"),
         sellers=sellers,
