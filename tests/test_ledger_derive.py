@@ -12,7 +12,17 @@ from bot.ledger import (
     derive_deal,
     is_deal,
 )
-from bot.ledger.derive import deal_kind, sentence_roles
+from bot.ledger.derive import (
+    a_description,
+    a_fragment,
+    a_person,
+    a_product,
+    a_project,
+    deal_kind,
+    is_demonym,
+    only_an_owner,
+    sentence_roles,
+)
 
 T0 = datetime(2025, 5, 13, 12, 0, tzinfo=UTC)
 
@@ -115,6 +125,54 @@ def test_roles_are_those_of_the_deals_kind() -> None:
         ],
     )
     assert power.buyers == ("Switch",) and power.sellers == ("Oklo",)
+
+
+def test_people_places_products_and_projects_are_not_organisations() -> None:
+    assert all(is_demonym(w) for w in ("Emirati", "Japanese", "Indian", "French", "Saudi"))
+    assert not any(is_demonym(w) for w in ("Japan", "Taiwan", "Anthropic", "Humain", "Switch"))
+    assert a_description("Hyperscale Data Centers") and a_description("Texas AI Data Center")
+    assert a_description("French AI")
+    assert not a_description("Vantage Data Centers")
+    assert not a_description("American Electric Power")
+    assert a_person("Sheikh Mohamed", [], frozenset())
+    assert a_person("Macron", ["Jensen Huang and President Macron said at VivaTech"], frozenset())
+    assert a_person("Elon Musk", [], frozenset({"musk"}))  # "Musk" alone elsewhere
+    assert not a_person("Mistral", ["Mistral CEO Arthur Mensch said"], frozenset())
+    assert a_product("Claude", ["Anthropic releases Claude 3.5 Sonnet"])
+    assert a_product("Grok", ["xAI rents Oracle capacity for next Grok models"])
+    assert a_product("Trainium2", [])
+    assert not a_product("Meta", ["Meta will have 350,000 Nvidia H100s", "Meta 2024 plans"])
+    assert not a_product("Nvidia", ["Meta buys Nvidia chips"])  # hardware is called so too
+    assert a_project("Project Ceiba", [])
+    assert a_project("Stargate Norway", ["OpenAI announces 'Stargate Norway' with Nscale"])
+    assert not a_project("OpenAI", ["under OpenAI's 'OpenAI for Countries' program"])
+    names = ["Jed McCaleb", "Navigation Fund", "Sharp", "Sakai", "SoftBank"]
+    assert only_an_owner("Jed McCaleb", ["funded by Jed McCaleb's Navigation Fund"], names)
+    # a company's factory sold: the owner is the seller
+    assert not only_an_owner("Sharp", ["SoftBank to buy Sharp's Sakai factory"], names)
+    texts = ["Crusoe, Blue Owl form venture", "Blue Owl Real Assets will fund it"]
+    assert a_fragment("Owl", texts, ["Blue Owl Real Assets", "Owl"])
+    texts = ["Microsoft rents GPUs from Nvidia-backed CoreWeave", "CoreWeave sells H100s"]
+    assert not a_fragment("CoreWeave", texts, ["Nvidia-backed CoreWeave", "CoreWeave"])
+
+
+def test_a_sovereign_deals_people_and_demonyms_are_not_its_parties() -> None:
+    record = derive_deal(
+        2,
+        "UAE to invest in French AI campus",
+        [
+            _report(
+                "Reuters",
+                "UAE to invest up to 50 billion euros in AI data center campus in France",
+                "France and the UAE agreed to build a 1-gigawatt AI campus, with Emirati "
+                "investment of up to 50 billion euros, after talks between President Macron "
+                "and Sheikh Mohamed bin Zayed.",
+            )
+        ],
+    )
+    assert not {"Emirati", "Macron", "President Macron", "Sheikh Mohamed", "Zayed"} & set(
+        record.parties
+    )
 
 
 def test_kind_prefers_the_stake_over_what_it_pays_for() -> None:

@@ -23,7 +23,7 @@ from bot.ledger.records import (
 
 # Raised whenever deriving reads a story differently: stored records of an older version are
 # derived again (bot.worker.ledger), so an upgrade corrects the ledger rather than only new deals.
-DERIVATION_VERSION = 3
+DERIVATION_VERSION = 4
 
 
 def is_deal(record: DealRecord) -> bool:
