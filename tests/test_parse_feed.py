@@ -122,6 +122,26 @@ def test_dates(date: str, expected: datetime) -> None:
     assert entry.published.tzinfo is UTC
 
 
+def test_undated_entries_are_dated_when_first_seen_in_the_order_the_feed_lists_them() -> None:
+    """Feeds list the newest first: undated entries keep that order in their times (a
+    microsecond apart), so they are clustered oldest first, not in the order of their GUIDs."""
+    body = rss(
+        item("Third", "https://news.example.com/c", guid="a")
+        + item(
+            "Dated",
+            "https://news.example.com/d",
+            extra="<pubDate>Sat, 28 Feb 2026 10:00:00 GMT</pubDate>",
+        )
+        + item("Second", "https://news.example.com/b", guid="c")
+        + item("First", "https://news.example.com/a", guid="b")
+    )
+    times = {e.title: e.published for e in parse_feed(body, url=URL, now=NOW).entries}
+    assert times["Third"] == NOW
+    assert times["First"] < times["Second"] < times["Third"]
+    assert NOW - times["First"] < timedelta(milliseconds=1)
+    assert times["Dated"] == datetime(2026, 2, 28, 10, tzinfo=UTC)
+
+
 def test_identity_falls_back_from_reused_guids_to_links_to_hashes() -> None:
     body = rss(
         item("One", "https://news.example.com/1", guid="same")

@@ -67,10 +67,11 @@ def _html_paragraphs(text: str) -> str:
 
 
 def _newest_first(items: Sequence[ClusterItem]) -> list[ClusterItem]:
-    """Dated items newest first, as feeds list them, then the undated in their given order."""
+    """Dated items newest first, as feeds list them, then the undated, whose given order is
+    the order they were published in (as `newsbot cluster` reads it), also newest first."""
     dated = [(item.published, index) for index, item in enumerate(items) if item.published]
     order = [index for _, index in sorted(dated, key=lambda pair: pair[0], reverse=True)]
-    order += [index for index, item in enumerate(items) if item.published is None]
+    order += [index for index, item in reversed(list(enumerate(items))) if item.published is None]
     return [items[index] for index in order]
 
 

@@ -22,7 +22,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.model import Entry, ParsedFeed
 from bot.reader.processor import (
@@ -38,6 +38,11 @@ SUMMARY_CAP = 1000
 TEXT_CAP = 100_000
 AUTHOR_CAP = 300
 CATEGORY_CAP = 100
+# An undated entry is dated when first seen, less this step for each undated entry the document
+# lists before it: feeds list the newest first, so the entries are then clustered in the order
+# they were published (as `newsbot cluster` places undated items in input order), not in the
+# order of their identities.
+UNDATED_STEP = timedelta(microseconds=1)
 MAX_CATEGORIES = 20
 URL_CAP = 2048
 IDENTITY_CAP = 500
@@ -144,6 +149,7 @@ def normalise(raw: RawFeed, *, url: str, now: datetime, source_name: str | None)
     link_counts = Counter(links)
 
     entries: list[Entry] = []
+    undated = 0
     for item, link, guid in zip(raw.entries, links, guids, strict=True):
         title = to_plain_text(item.title, limit=TITLE_CAP)
         body_lines = strip_clutter(to_plain_text(item.content or item.summary, keep_lines=True))
@@ -163,7 +169,10 @@ def normalise(raw: RawFeed, *, url: str, now: datetime, source_name: str | None)
             digest = hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
             identity = f"hash:{digest}"
         updated = plausible_time(item.updated, now)
-        published = plausible_time(item.published, now) or updated or now
+        published = plausible_time(item.published, now) or updated
+        if published is None:
+            published = now - UNDATED_STEP * undated
+            undated += 1
         author = to_plain_text(item.author, limit=AUTHOR_CAP) or None
         outlet = to_plain_text(item.source_title, limit=TITLE_CAP) if item.source_title else ""
         entries.append(
