@@ -1,5 +1,5 @@
-"""Engine and session set-up for SQLite (WAL) and PostgreSQL, schema upgrades via Alembic, and
-compaction of SQLite files."""
+"""Engine and session set-up for SQLite (WAL) and PostgreSQL, schema upgrades via Alembic,
+compaction of SQLite files, and the temporary PostgreSQL databases of evaluations."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.text.plural import plural
@@ -144,3 +144,20 @@ def compact(db: Database) -> str:
             action = f"nothing to vacuum ({free} of {plural(pages, 'page')} free)"
         busy, log_pages, _ = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
         return f"{action}; wal_checkpoint(TRUNCATE) busy={busy} log={log_pages}"
+
+
+def create_database(server: URL, name: str) -> Engine:
+    """Create database `name` on the PostgreSQL server of `server` (whose user needs the
+    CREATEDB privilege); returns the server engine to pass to :func:`drop_database`. Raises
+    SQLAlchemyError if the database cannot be created."""
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return admin
+
+
+def drop_database(admin: Engine, name: str) -> None:
+    """Drop a database made by :func:`create_database`, connected clients or not."""
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
