@@ -150,9 +150,12 @@ def sql_uses(module: Module) -> list[str]:
                 and node.value.id in sqlalchemy_names
             ):
                 found.append(f"{node.lineno}: {node.value.id}.{node.attr}")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr in SQL_RUNNERS:
-                found.append(f"{node.lineno}: .{node.func.attr}(...)")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SQL_RUNNERS
+        ):
+            found.append(f"{node.lineno}: .{node.func.attr}(...)")
     return sorted(found, key=lambda where: int(where.split(":")[0]))
 
 
@@ -281,7 +284,7 @@ def test_no_module_is_too_long(modules: list[Module]) -> None:
     assert not stale, f"gone: remove {sorted(stale)} from LONG_ALLOWED"
 
 
-# --- The checks catch what they are for ------------------------------------------------------------
+# --- The checks catch what they are for -----------------------------------------------------------
 
 
 def _modules_of(tmp_path: Path, files: dict[str, str]) -> list[Module]:
