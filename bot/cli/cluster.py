@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from bot.cli.common import EXIT_CONFIG, app, fail
 from bot.clustering import ClusterConfig, ClusterItem
@@ -31,7 +30,8 @@ from bot.model import Entry as EntryData
 from bot.storage import Database
 from bot.storage.database import upgrade_schema
 from bot.storage.entries import store_entries
-from bot.storage.models import Entry, Feed, Story, StoryMember
+from bot.storage.models import Feed
+from bot.storage.stories import story_key_by_identity
 from bot.text.plural import plural
 from bot.worker.process import StoryProcessor
 
@@ -108,12 +108,7 @@ def _process(db: Database, ordered: list[ClusterItem], config: ClusterConfig) ->
     processor = StoryProcessor(db, RuleSet([], threshold=0.0), config, clock=lambda: run)
     processor.process_pending()
     with db.session() as session:
-        rows = session.execute(
-            select(Entry.identity, Story.cluster_key)
-            .join(StoryMember, StoryMember.entry_id == Entry.id)
-            .join(Story, Story.id == StoryMember.story_id)
-        ).all()
-    story_of = {str(identity): str(key) for identity, key in rows}
+        story_of = story_key_by_identity(session)
     missing = [item.key for item in ordered if item.key not in story_of]
     if missing:
         raise RuntimeError(

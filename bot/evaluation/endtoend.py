@@ -33,7 +33,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -54,6 +53,7 @@ from bot.evaluation.scores import (
 from bot.matcher import RuleSet
 from bot.reader.processor import canonical_url
 from bot.storage import Database
+from bot.storage.database import create_database, drop_database
 from bot.storage.entries import entry_verdicts
 from bot.storage.stories import stories_updated_since
 from bot.worker.poll import PollReport
@@ -226,18 +226,14 @@ def fresh_database(server_url: str | None, folder: Path) -> Iterator[str]:
     name = f"newsbot_eval_{uuid.uuid4().hex[:12]}"
     shown = url.render_as_string(hide_password=True)
     try:
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin = create_database(url, name)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise EvaluationError(f"cannot create a temporary database on {shown}: {reason}") from None
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(admin, name)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Engine and session set-up for SQLite (WAL) and PostgreSQL, and schema upgrades via Alembic."""
+"""Engine and session set-up for SQLite (WAL) and PostgreSQL, schema upgrades via Alembic,
+compaction of SQLite files, and the temporary PostgreSQL databases of evaluations."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.text.plural import plural
 from bot.text.redaction import mask_url
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# A database created without auto_vacuum is VACUUMed (and converted) when this much is free.
+VACUUM_FREE_FRACTION = 0.25
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -112,3 +116,48 @@ def current_revision(db: Database) -> str | None:
 
     with db.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def compact(db: Database) -> str:
+    """Return space to the file system (SQLite); describe what was done.
+
+    SQLite gets a WAL checkpoint that truncates the log, then frees pages with
+    `incremental_vacuum` (databases are created with auto_vacuum=INCREMENTAL); a database
+    created without it is VACUUMed once, when more than VACUUM_FREE_FRACTION of it is free
+    pages, which converts it. PostgreSQL's autovacuum does this job, so nothing runs there."""
+    if not db.is_sqlite:
+        return "postgresql: left to autovacuum"
+    with db.engine.connect() as conn:
+        # Outside a transaction: VACUUM and checkpoints refuse to run inside one.
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        mode = int(conn.execute(text("PRAGMA auto_vacuum")).scalar() or 0)
+        free = int(conn.execute(text("PRAGMA freelist_count")).scalar() or 0)
+        pages = int(conn.execute(text("PRAGMA page_count")).scalar() or 1)
+        if mode == 2:
+            conn.execute(text("PRAGMA incremental_vacuum"))
+            action = f"incremental_vacuum freed {plural(free, 'page')}"
+        elif free > VACUUM_FREE_FRACTION * pages:
+            conn.execute(text("PRAGMA auto_vacuum=INCREMENTAL"))
+            conn.execute(text("VACUUM"))
+            action = f"VACUUM ({free} of {plural(pages, 'page')} free), now auto_vacuum=INCREMENTAL"
+        else:
+            action = f"nothing to vacuum ({free} of {plural(pages, 'page')} free)"
+        busy, log_pages, _ = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+        return f"{action}; wal_checkpoint(TRUNCATE) busy={busy} log={log_pages}"
+
+
+def create_database(server: URL, name: str) -> Engine:
+    """Create database `name` on the PostgreSQL server of `server` (whose user needs the
+    CREATEDB privilege); returns the server engine to pass to :func:`drop_database`. Raises
+    SQLAlchemyError if the database cannot be created."""
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return admin
+
+
+def drop_database(admin: Engine, name: str) -> None:
+    """Drop a database made by :func:`create_database`, connected clients or not."""
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -236,6 +236,30 @@ def claim_digest(session: Session, digest_id: int, *, now: datetime, owner: str)
     return getattr(result, "rowcount", 0) == 1
 
 
+def release_sending_digests(session: Session, owner: str | None = None) -> int:
+    """Let digests that `owner` (a dead instance; None: anyone) was sending be claimed again;
+    returns how many were freed."""
+    statement = update(Digest).where(Digest.status == "sending")
+    if owner is not None:
+        statement = statement.where(Digest.lease_owner == owner)
+    result = session.execute(
+        statement.values(lease_until=None, lease_owner=None),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def digest_lease_owners(session: Session, now: datetime) -> set[str]:
+    """Instances holding an unexpired lease on a digest they are sending."""
+    return set(
+        session.scalars(
+            select(Digest.lease_owner)
+            .where(Digest.status == "sending", Digest.lease_until >= now)
+            .distinct()
+        )
+    )
+
+
 def set_message_ref(session: Session, digest_id: int, story_ids: list[int], ref: str) -> None:
     """Remember the Slack message (ts) the given stories of a digest were posted in."""
     if story_ids:

@@ -7,13 +7,14 @@ on the way, `write_entries` writes the plan with bulk statements.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session, selectinload
 
 from bot.model import Entry as EntryData
 from bot.model.match import MatchItem
@@ -160,3 +161,64 @@ def entry_verdicts(session: Session) -> list[EntryVerdict]:
     """Every stored entry's GUID, link and relevance, in the order they were stored."""
     rows = session.execute(select(Entry.guid, Entry.url, Entry.relevant).order_by(Entry.id))
     return [EntryVerdict(guid, link, relevant) for guid, link, relevant in rows]
+
+
+def has_unprocessed(session: Session) -> bool:
+    """Whether any stored entry still waits for matching and clustering."""
+    return (
+        session.scalars(select(Entry.id).where(Entry.processed_at.is_(None)).limit(1)).first()
+        is not None
+    )
+
+
+def unmatched_entries(session: Session, limit: int) -> Sequence[Row[Any]]:
+    """Up to `limit` entries not matched yet, in publication order, as plain columns (what
+    :func:`stored_match_item` reads)."""
+    return session.execute(
+        select(
+            Entry.id,
+            Entry.title,
+            Entry.summary,
+            Entry.text,
+            Entry.source_name,
+            Entry.url,
+            Entry.author,
+            Entry.categories,
+        )
+        .where(Entry.processed_at.is_(None), Entry.relevant.is_(None))
+        .order_by(Entry.published_at, Entry.id)
+        .limit(limit)
+    ).all()
+
+
+def write_matches(session: Session, matched: list[dict[str, Any]]) -> None:
+    """Store match results: one bulk UPDATE by primary key (each dict holds `id` and the
+    columns to set)."""
+    session.execute(update(Entry), matched)
+
+
+def unclustered_entries(session: Session, limit: int) -> list[Entry]:
+    """Up to `limit` relevant entries waiting to be clustered, in publication order, with
+    their story membership loaded."""
+    return list(
+        session.scalars(
+            select(Entry)
+            .where(Entry.processed_at.is_(None), Entry.relevant.is_(True))
+            # Ties in publication time (feeds date to the minute) are broken by the entry's
+            # identity (its GUID or link), not by the feed or by which fetch stored it first:
+            # the same entries make the same stories whether they come in one poll or
+            # several, from one feed or many (newsbot cluster).
+            .order_by(Entry.published_at, Entry.identity, Entry.id)
+            .limit(limit)
+            .options(selectinload(Entry.membership))
+        )
+    )
+
+
+def mark_processed(session: Session, entry_ids: list[int], now: datetime) -> None:
+    """Take entries off the processing queue, in one statement (not an UPDATE per entry at
+    the flush)."""
+    session.execute(
+        update(Entry).where(Entry.id.in_(entry_ids)).values(processed_at=now),
+        execution_options={"synchronize_session": False},
+    )

@@ -1,16 +1,19 @@
-"""Story rows: creating and updating stories from clusterer decisions, and reading them back."""
+"""Story rows: creating, joining and merging stories from clusterer decisions, and reading them
+back."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.model import SourceRef, StoryFacts
-from bot.storage.models import Entry, Story, StoryEvent, StoryMember
+from bot.storage.models import DigestStory, Entry, Story, StoryEvent, StoryMember
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,3 +149,153 @@ def outlet_count(session: Session, story_id: int) -> int:
         )
         or 0
     )
+
+
+def story_outlets(session: Session, story_id: int) -> set[str]:
+    """The distinct outlets (source names) of a story's members."""
+    return {
+        name
+        for name in session.scalars(
+            select(Entry.source_name)
+            .join(StoryMember, StoryMember.entry_id == Entry.id)
+            .where(StoryMember.story_id == story_id)
+            .distinct()
+        )
+        if name is not None  # as COUNT(DISTINCT) counts them
+    }
+
+
+def stories_changed_since(session: Session, since: datetime) -> list[Story]:
+    """Stories created or updated at or after `since`, by id."""
+    return list(
+        session.scalars(select(Story).where(Story.last_updated_at >= since).order_by(Story.id))
+    )
+
+
+def stories_by_keys(session: Session, keys: list[str]) -> Iterator[Story]:
+    """The stories of these cluster keys (read 500 keys per query, lazily: changes made to the
+    stories of one query are flushed by the next)."""
+    for start in range(0, len(keys), 500):
+        yield from session.scalars(
+            select(Story).where(Story.cluster_key.in_(keys[start : start + 500]))
+        )
+
+
+def urls_with_story(session: Session, urls: set[str]) -> set[str]:
+    """Which of `urls` some story member already has (one query per 500 URLs)."""
+    found: set[str] = set()
+    ordered = sorted(urls)
+    for start in range(0, len(ordered), 500):
+        found.update(
+            url
+            for url in session.scalars(
+                select(Entry.url)
+                .join(StoryMember, StoryMember.entry_id == Entry.id)
+                .where(Entry.url.in_(ordered[start : start + 500]))
+                .distinct()
+            )
+            if url
+        )
+    return found
+
+
+def story_for_url(session: Session, url: str, *, other_than: int) -> Story | None:
+    """A story that already has a member with this URL, other than entry `other_than`."""
+    return session.scalars(
+        select(Story)
+        .join(StoryMember, StoryMember.story_id == Story.id)
+        .join(Entry, Entry.id == StoryMember.entry_id)
+        .where(Entry.url == url, Entry.id != other_than)
+        .limit(1)
+    ).one_or_none()
+
+
+def create_story(session: Session, cluster_key: str, headline: str, now: datetime) -> Story:
+    """Write a new story row at once, for its id, and by itself: without autoflush, which would
+    also write every member, event and story change pending in the session (they wait for the
+    next query that needs them, or the end of the transaction, and go in bulk)."""
+    with session.no_autoflush:
+        story = session.scalars(
+            insert(Story).returning(Story),
+            [
+                {
+                    "cluster_key": cluster_key,
+                    "headline": headline,
+                    "first_seen_at": now,
+                    "last_updated_at": now,
+                    "version": 1,
+                    "source_count": 0,
+                    "score": 0.0,
+                }
+            ],
+        ).one()
+    # A story row just written has no members yet: known without reading them back (as a
+    # loaded, empty collection, which is what reading it gave).
+    set_committed_value(story, "members", [])
+    return story
+
+
+def add_member(
+    session: Session, story: Story, entry: Entry, now: datetime, similarity: float
+) -> None:
+    """Place `entry` in `story` (written with the session's next flush)."""
+    session.add(
+        StoryMember(story_id=story.id, entry_id=entry.id, joined_at=now, similarity=similarity)
+    )
+
+
+def merge_story_rows(session: Session, gone: Story, keep: Story) -> None:
+    """Merge story `gone` into `keep`: its members, events and digest records move to `keep`,
+    which keeps the earlier first-seen time and the higher score, and its row is deleted.
+
+    A digest record moves only where the digest does not already list the survivor, so "was
+    this story sent" keeps its answer for the merged story. The session is flushed; the
+    survivor's members are read again when next used.
+    """
+    # The rows move in the database only: no object of the session is updated to match (which
+    # scans every loaded member and event in Python), as nothing reads a member's or event's
+    # story id after it was written, and the survivor's members are read again (expired below).
+    unsynced = {"synchronize_session": False}
+    session.execute(
+        update(StoryMember).where(StoryMember.story_id == gone.id).values(story_id=keep.id),
+        execution_options=unsynced,
+    )
+    session.execute(
+        update(StoryEvent).where(StoryEvent.story_id == gone.id).values(story_id=keep.id),
+        execution_options=unsynced,
+    )
+    listed = select(DigestStory.digest_id).where(DigestStory.story_id == keep.id)
+    session.execute(
+        update(DigestStory)
+        .where(DigestStory.story_id == gone.id, DigestStory.digest_id.not_in(listed))
+        .values(story_id=keep.id),
+        execution_options=unsynced,
+    )
+    session.execute(
+        delete(DigestStory).where(DigestStory.story_id == gone.id),
+        execution_options=unsynced,
+    )
+    keep.first_seen_at = min(keep.first_seen_at, gone.first_seen_at)
+    keep.score = max(keep.score, gone.score)
+    session.expire(gone, ["members"])
+    session.delete(gone)
+    session.flush()
+    # Only the members changed in the database behind the session's back (the UPDATE above);
+    # every column of `keep` was just written, so it need not be read again.
+    session.expire(keep, ["members"])
+
+
+def is_deleted(story: Story) -> bool:
+    """Whether the row was deleted in this session (merged into another story)."""
+    state = inspect(story)
+    return bool(state.deleted or state.was_deleted)
+
+
+def story_key_by_identity(session: Session) -> dict[str, str]:
+    """Each placed entry's story, as entry identity -> story cluster key."""
+    rows = session.execute(
+        select(Entry.identity, Story.cluster_key)
+        .join(StoryMember, StoryMember.entry_id == Entry.id)
+        .join(Story, Story.id == StoryMember.story_id)
+    ).all()
+    return {str(identity): str(key) for identity, key in rows}

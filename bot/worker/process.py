@@ -15,31 +15,44 @@ database rolled back; it is then dropped and rebuilt from the database on the ne
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, inspect, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
 from bot.matcher import RuleSet
 from bot.storage import Database
-from bot.storage.entries import stored_match_item
-from bot.storage.models import DigestStory, Entry, Story, StoryEvent, StoryMember
+from bot.storage.entries import (
+    has_unprocessed,
+    mark_processed,
+    stored_match_item,
+    unclustered_entries,
+    unmatched_entries,
+    write_matches,
+)
+from bot.storage.locks import processing_lock
+from bot.storage.models import Entry, Story
 from bot.storage.stories import (
     active_stories,
+    add_member,
+    create_story,
+    is_deleted,
+    merge_story_rows,
     newest_placed_report,
     outlet_count,
     record_event,
+    stories_by_keys,
+    stories_changed_since,
     story_by_key,
+    story_for_url,
+    story_outlets,
+    urls_with_story,
 )
 from bot.text.plural import plural
 from bot.worker.ledger import refresh_deals
@@ -47,8 +60,8 @@ from bot.worker.prepare import match_columns
 
 log = logging.getLogger(__name__)
 
-# The pg_advisory_lock key serialising story processing: ASCII "newsbot" read as an integer.
-PROCESSING_LOCK_KEY = 0x6E657773626F74
+# How long to wait for the cross-instance processing lock (bot.storage.locks), and how often to
+# try it meanwhile.
 LOCK_WAIT_S = 120.0
 LOCK_POLL_S = 0.2
 # Stories changed this long before the last sync are re-read too: instances' clocks differ a
@@ -150,9 +163,7 @@ class StoryProcessor:
         self._synced_at = self.clock()
         count = 0
         with self.db.session() as session:
-            for story in session.scalars(
-                select(Story).where(Story.last_updated_at >= since).order_by(Story.id)
-            ):
+            for story in stories_changed_since(session, since):
                 if story.signature:
                     self.clusterer.restore(story.cluster_key, story.signature)
                     count += 1
@@ -166,55 +177,18 @@ class StoryProcessor:
         self._synced_at = None
         self.restored_stories = 0
 
-    @contextmanager
-    def _exclusive(self) -> Iterator[bool]:
-        """Hold the cross-instance processing lock (PostgreSQL); yields False if it could not
-        be had within LOCK_WAIT_S, in which case the instance holding it processes the queue."""
-        if self.db.is_sqlite:  # one instance per SQLite file: nothing to serialise
-            yield True
-            return
-        with self.db.engine.connect() as conn:
-            deadline = time.monotonic() + LOCK_WAIT_S
-            acquired = False
-            while True:
-                acquired = bool(
-                    conn.execute(
-                        text("SELECT pg_try_advisory_lock(:key)"), {"key": PROCESSING_LOCK_KEY}
-                    ).scalar()
-                )
-                conn.commit()
-                if acquired or time.monotonic() >= deadline:
-                    break
-                time.sleep(LOCK_POLL_S)
-            if not acquired:
-                log.warning("story processing is busy on another instance; skipping this run")
-            try:
-                yield acquired
-            finally:
-                if acquired:
-                    try:
-                        conn.execute(
-                            text("SELECT pg_advisory_unlock(:key)"), {"key": PROCESSING_LOCK_KEY}
-                        )
-                        conn.commit()
-                    except Exception:
-                        # The connection is gone, and the lock with it; never pool it again.
-                        conn.invalidate()
-
     def has_pending(self) -> bool:
         """Whether any stored entry still waits for matching and clustering."""
         with self.db.session() as session:
-            return (
-                session.scalars(
-                    select(Entry.id).where(Entry.processed_at.is_(None)).limit(1)
-                ).first()
-                is not None
-            )
+            return has_unprocessed(session)
 
     def process_pending(self, batch_size: int = 2000) -> ProcessReport:
         total = ProcessReport()
-        with self._exclusive() as acquired:
+        # Serialised across the instances sharing a PostgreSQL database; if the lock cannot be
+        # had within LOCK_WAIT_S, the instance holding it processes the queue.
+        with processing_lock(self.db, wait_s=LOCK_WAIT_S, poll_s=LOCK_POLL_S) as acquired:
             if not acquired:
+                log.warning("story processing is busy on another instance; skipping this run")
                 return total
             try:
                 if not self._restored:
@@ -263,27 +237,13 @@ class StoryProcessor:
         report = ProcessReport()
         now = self.clock()
         with self.db.session() as session:
-            rows = session.execute(
-                select(
-                    Entry.id,
-                    Entry.title,
-                    Entry.summary,
-                    Entry.text,
-                    Entry.source_name,
-                    Entry.url,
-                    Entry.author,
-                    Entry.categories,
-                )
-                .where(Entry.processed_at.is_(None), Entry.relevant.is_(None))
-                .order_by(Entry.published_at, Entry.id)
-                .limit(batch_size)
-            ).all()
+            rows = unmatched_entries(session, batch_size)
             if not rows:
                 return report
             matched = [self._match(row) for row in rows]
             for values in matched:
                 values["processed_at"] = None if values["relevant"] else now
-            session.execute(update(Entry), matched)
+            write_matches(session, matched)
             report.processed = len(matched)
             report.relevant = sum(1 for values in matched if values["relevant"])
         return report
@@ -298,25 +258,12 @@ class StoryProcessor:
         report = ProcessReport()
         now = self.clock()
         with self.db.session() as session:
-            entries = list(
-                session.scalars(
-                    select(Entry)
-                    .where(Entry.processed_at.is_(None), Entry.relevant.is_(True))
-                    # Ties in publication time (feeds date to the minute) are broken by the
-                    # entry's identity (its GUID or link), not by the feed or by which fetch
-                    # stored it first: the same entries make the same stories whether they
-                    # come in one poll or several, from one feed or many (newsbot cluster).
-                    .order_by(Entry.published_at, Entry.identity, Entry.id)
-                    .limit(batch_size)
-                    .options(selectinload(Entry.membership))
-                )
-            )
+            # In publication order, ties broken by identity (see unclustered_entries).
+            entries = unclustered_entries(session, batch_size)
             if not entries:
                 return report
             report.processed = len(entries)
-            self._story_urls = self._member_urls(
-                session, {entry.url for entry in entries if entry.url}
-            )
+            self._story_urls = urls_with_story(session, {e.url for e in entries if e.url})
             self._touched.clear()
             self._outlets.clear()
             self._stories.clear()
@@ -333,13 +280,7 @@ class StoryProcessor:
             placed = set(self._touched)
             self._refresh_touched()
             self._write_restated(session, placed)
-            # One statement for the batch rather than an UPDATE per entry at the flush.
-            session.execute(
-                update(Entry)
-                .where(Entry.id.in_([entry.id for entry in entries]))
-                .values(processed_at=now),
-                execution_options={"synchronize_session": False},
-            )
+            mark_processed(session, [entry.id for entry in entries], now)
             self._stories.clear()
         return report
 
@@ -356,35 +297,11 @@ class StoryProcessor:
                 self._stories[key] = story
         return story
 
-    @staticmethod
-    def _member_urls(session: Session, urls: set[str]) -> set[str]:
-        """Which of `urls` some story member already has (one query per batch)."""
-        found: set[str] = set()
-        ordered = sorted(urls)
-        for start in range(0, len(ordered), 500):
-            found.update(
-                url
-                for url in session.scalars(
-                    select(Entry.url)
-                    .join(StoryMember, StoryMember.entry_id == Entry.id)
-                    .where(Entry.url.in_(ordered[start : start + 500]))
-                    .distinct()
-                )
-                if url
-            )
-        return found
-
     def _same_url_story(self, session: Session, entry: Entry) -> Story | None:
         """Layer (a): the same canonical URL from another feed is the same report."""
         if not entry.url or entry.url not in self._story_urls:
             return None  # no story member has this URL: skip the query
-        return session.scalars(
-            select(Story)
-            .join(StoryMember, StoryMember.story_id == Story.id)
-            .join(Entry, Entry.id == StoryMember.entry_id)
-            .where(Entry.url == entry.url, Entry.id != entry.id)
-            .limit(1)
-        ).one_or_none()
+        return story_for_url(session, entry.url, other_than=entry.id)
 
     def _cluster(self, session: Session, entry: Entry, now: datetime) -> bool | None:
         """Place one relevant entry; returns True for a new story, False for an update.
@@ -403,36 +320,14 @@ class StoryProcessor:
             self._merge_stories(session, now)
             story = self._story(session, assignment.story_key)
             if story is None:
-                # The row is written at once, for its id, by itself: a flush here would also
-                # write every member, event and story change of the batch so far, many small
-                # flushes where one larger one does (they wait for the next query that needs
-                # them, or the end of the batch).
-                with session.no_autoflush:
-                    story = session.scalars(
-                        insert(Story).returning(Story),
-                        [
-                            {
-                                "cluster_key": assignment.story_key,
-                                "headline": entry.title,
-                                "first_seen_at": now,
-                                "last_updated_at": now,
-                                "version": 1,
-                                "source_count": 0,
-                                "score": 0.0,
-                            }
-                        ],
-                    ).one()
-                # A story row just written has no members and no outlets yet: known without
-                # reading them back (the members as a loaded, empty collection, which is what
-                # reading it gave).
-                set_committed_value(story, "members", [])
-                self._outlets[story.id] = set()
+                # Written at once, for its id, without flushing the batch so far (many small
+                # flushes where one larger one does).
+                story = create_story(session, assignment.story_key, entry.title, now)
+                self._outlets[story.id] = set()  # no members yet, so no outlets
                 self._stories[story.cluster_key] = story
         created = story.source_count == 0 and not story.members
         outlets_before = story.source_count
-        session.add(
-            StoryMember(story_id=story.id, entry_id=entry.id, joined_at=now, similarity=similarity)
-        )
+        add_member(session, story, entry, now, similarity)
         if entry.url:
             self._story_urls.add(entry.url)
         self._refresh_story(session, story, entry, now, from_clusterer=clustered)
@@ -464,39 +359,8 @@ class StoryProcessor:
             keep = self._story(session, self.clusterer.resolve(keep_key))
             if gone is None or keep is None or gone.id == keep.id:
                 continue
-            # The rows move in the database only: no object of the session is updated to
-            # match (which scans every loaded member and event in Python), as nothing reads a
-            # member's or event's story id after it was written, and the survivor's members
-            # are read again (expired below).
-            unsynced = {"synchronize_session": False}
-            session.execute(
-                update(StoryMember).where(StoryMember.story_id == gone.id).values(story_id=keep.id),
-                execution_options=unsynced,
-            )
-            session.execute(
-                update(StoryEvent).where(StoryEvent.story_id == gone.id).values(story_id=keep.id),
-                execution_options=unsynced,
-            )
-            listed = select(DigestStory.digest_id).where(DigestStory.story_id == keep.id)
-            session.execute(
-                update(DigestStory)
-                .where(DigestStory.story_id == gone.id, DigestStory.digest_id.not_in(listed))
-                .values(story_id=keep.id),
-                execution_options=unsynced,
-            )
-            session.execute(
-                delete(DigestStory).where(DigestStory.story_id == gone.id),
-                execution_options=unsynced,
-            )
-            keep.first_seen_at = min(keep.first_seen_at, gone.first_seen_at)
-            keep.score = max(keep.score, gone.score)
-            session.expire(gone, ["members"])
-            session.delete(gone)
+            merge_story_rows(session, gone, keep)
             self._stories.pop(gone_key, None)
-            session.flush()
-            # Only the members changed in the database behind the session's back (the UPDATE
-            # above); every column of `keep` was just written, so it need not be read again.
-            session.expire(keep, ["members"])
             # The survivor's state (signature) is written with its headline and facts at the
             # end of the batch: the entry whose placement merged the stories joins it.
             self._touched.setdefault(keep.cluster_key, keep)
@@ -541,11 +405,8 @@ class StoryProcessor:
         StoryClusterer.drain_restated), so that a restart restores the index as it is and makes
         the decisions an uninterrupted run makes. `written`: the states written already."""
         keys = [key for key in self.clusterer.drain_restated() if key not in written]
-        for start in range(0, len(keys), 500):
-            for story in session.scalars(
-                select(Story).where(Story.cluster_key.in_(keys[start : start + 500]))
-            ):
-                story.signature = self.clusterer.export_state(story.cluster_key)
+        for story in stories_by_keys(session, keys):
+            story.signature = self.clusterer.export_state(story.cluster_key)
 
     def _new_clusterer(self) -> StoryClusterer:
         clusterer = StoryClusterer(self.config)
@@ -567,8 +428,7 @@ class StoryProcessor:
     def _refresh(self, key: str, story: Story) -> None:
         """Write what the clusterer makes of a story it changed: headline, summary, facts and
         the state a restart restores."""
-        state = inspect(story)
-        if state.deleted or state.was_deleted or key not in self.clusterer:
+        if is_deleted(story) or key not in self.clusterer:
             return  # merged into another story meanwhile
         headline, headline_key = self.clusterer.headline(key)
         story.headline = headline
@@ -596,17 +456,3 @@ def cluster_item(entry: Entry) -> ClusterItem:
 
 def new_instance_id() -> str:
     return uuid.uuid4().hex[:12]
-
-
-def story_outlets(session: Session, story_id: int) -> set[str]:
-    """The distinct outlets (source names) of a story's members."""
-    return {
-        name
-        for name in session.scalars(
-            select(Entry.source_name)
-            .join(StoryMember, StoryMember.entry_id == Entry.id)
-            .where(StoryMember.story_id == story_id)
-            .distinct()
-        )
-        if name is not None  # as COUNT(DISTINCT) counts them
-    }
