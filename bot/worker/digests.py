@@ -16,33 +16,17 @@ Delivery outcomes
     longer configured (removed before a restart or a SIGHUP reload) is ``abandoned`` with a
     WARNING, and delivery to the other channels goes on.
 
-Posts in doubt (exactly once where Slack allows it)
-    A Slack post whose connection timed out or dropped after the body was sent, or whose process
-    died while it was in flight, may or may not have been posted. Before each post the outbox
-    row records the part as *in doubt* (``progress["in_doubt"]``: which part, since when), and
-    clears it once Slack's answer is stored; a part still in doubt when its row is next taken
-    (a retry, or a restart after a crash) is never posted again blindly:
-
-    - **Bot token.** Every post carries Slack message ``metadata`` naming its outbox row and
-      part (event type ``newsbot_digest``). At least AMBIGUOUS_SETTLE after the post in doubt,
-      ``conversations.history`` (``conversations.replies`` for a thread reply) is read since
-      that post with ``include_all_metadata``; a message found there is the post, and is
-      recorded as delivered; none found means Slack never committed it, and it is posted again.
-      Should the lookup be impossible (the token lacks ``channels:history`` /
-      ``groups:history``, or the channel had more messages since than are read), the row
-      becomes ``unknown``, as with a webhook.
-    - **Webhook.** Slack cannot be asked, so the row becomes ``unknown``: it is not re-posted
-      automatically (a second POST could post twice), an ERROR is logged,
-      ``newsbot_digests_failed{reason="unknown"}`` is counted, the ``newsbot_digests_unknown``
-      gauge counts such rows, and ``newsbot digests`` lists it with what to do. Its stories
-      count as sent (they most likely were). An operator who finds it did not arrive runs
-      ``newsbot digests --resend ID``, which queues the parts in doubt and after it again.
-
-    So: with a bot token a part is posted at most once unless Slack commits a request more
-    than AMBIGUOUS_SETTLE after it was sent; with a webhook a part is posted at most once, and
-    one in doubt is posted again only when the operator says so. Parts already acknowledged are
-    never posted again in either case. Email (SMTP) is unchanged: a connection lost after the
-    message was handed over is retried, so it may arrive twice.
+Posts in doubt
+    A request that may have arrived (a timeout or dropped connection after the body was sent,
+    or a crash while it was in flight) is never repeated blindly (the channel's error contract,
+    :mod:`bot.integration.channel`). A channel that can look it up (Slack with a bot token)
+    does so before posting again, retried like a transient failure; otherwise the row becomes
+    ``unknown``: an ERROR is logged, ``newsbot_digests_failed{reason="unknown"}`` is counted,
+    the ``newsbot_digests_unknown`` gauge counts such rows, and ``newsbot digests`` lists it
+    with what to do. Its stories count as sent (they most likely were). An operator who finds
+    it did not arrive runs ``newsbot digests --resend ID``, which queues the parts in doubt and
+    after it again. Email (SMTP) cannot be asked: a connection lost after the message was
+    handed over is retried, so it may arrive twice.
 
 Updates of posted stories (Slack with a bot token)
     Each story's Slack message ``ts`` is stored with its outbox row
@@ -68,38 +52,28 @@ Breaking news
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import json
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bot.config import ChannelSettings, Settings
-from bot.config.settings import SecretUnavailable
 from bot.daemon import metrics
 from bot.digest import PreviousInclusion, StoryView, compose_digest
-from bot.digest.render import (
-    pack_slack_messages,
-    render_email,
-    render_slack,
-    render_slack_story_update,
-    render_text,
-    replace_story_blocks,
-)
+from bot.digest.render import render_email, render_slack, render_text
 from bot.integration import (
     AmbiguousDeliveryError,
     DeliveryError,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from bot.integration.email import send_email
-from bot.integration.slack import SlackBot, SlackPost, SlackWebhook
+from bot.integration.registry import open_channel
 from bot.matcher import RuleSet, load_rules
 from bot.model import Digest as DigestData
 from bot.model import DigestStory as DigestStoryData
@@ -151,17 +125,6 @@ MAX_CANDIDATES = 2000
 # outage would otherwise come out as news.
 FIRST_DIGEST_LOOKBACK = timedelta(hours=72)
 MAX_BREAKING_PER_POLL = 5  # a flood of breaking posts is a digest: leave the rest to it
-# A Slack post in doubt is looked up no sooner than this after it was sent (twice the client's
-# 10 s timeout), so that a request Slack is still working on is not taken for a lost one.
-AMBIGUOUS_SETTLE = timedelta(seconds=20)
-# How far before the post in doubt the channel's history is read: Slack's clock and ours differ.
-LOOKUP_CLOCK_MARGIN = timedelta(minutes=5)
-POST_TAG_EVENT = "newsbot_digest"  # the Slack metadata event_type of newsbot's posts
-
-
-def post_tag(outbox_key: str, part: int) -> dict[str, Any]:
-    """The Slack message metadata that names one part of one outbox row."""
-    return {"event_type": POST_TAG_EVENT, "event_payload": {"outbox": outbox_key, "part": part}}
 
 
 @dataclass(slots=True)
@@ -215,18 +178,6 @@ def backoff_delay(attempt: int) -> timedelta:
     "equal jitter" (half fixed, half random) so instances retrying together spread out."""
     base = min(MAX_BACKOFF.total_seconds(), BACKOFF_BASE_S * (2 ** min(max(attempt, 1) - 1, 12)))
     return timedelta(seconds=random.uniform(base / 2, base))
-
-
-def uses_live_updates(channel: ChannelSettings) -> bool:
-    """Whether posted stories of this channel are updated in place (bot token, on_update)."""
-    slack = channel.slack
-    return (
-        channel.type == "slack"
-        and slack is not None
-        and slack.uses_bot_token
-        and bool(slack.channel)
-        and slack.on_update != "none"
-    )
 
 
 def _previous(sent: dict[int, SentStory]) -> dict[int, int | PreviousInclusion]:
@@ -347,19 +298,8 @@ class DigestService:
         return digest
 
     def render(self, channel: ChannelSettings, digest: DigestData) -> dict[str, Any]:
-        """The outbox payload: Slack messages (with the story ids of each) or a whole email."""
-        if channel.type == "slack":
-            packed = pack_slack_messages(digest)
-            return {
-                "format": "slack",
-                "messages": [message.payload for message in packed],
-                "story_ids": [list(message.story_ids) for message in packed],
-            }
-        assert channel.email is not None
-        message = render_email(
-            digest, from_addr=channel.email.from_addr, to=channel.email.to, date=digest.period_end
-        )
-        return {"format": "email", "eml": message.as_string()}
+        """The outbox payload, rendered by the channel's type (bot.integration.registry)."""
+        return open_channel(channel).render(digest)
 
     def preview(self, channel_name: str, fmt: str | None = None) -> tuple[DigestData, str]:
         """What would be sent now, without storing or sending anything."""
@@ -380,7 +320,7 @@ class DigestService:
     ) -> DigestRun:
         """Compose and store this period's digest in the outbox (once per channel and period)."""
         channel = self.settings.channel(channel_name)
-        if uses_live_updates(channel):
+        if open_channel(channel).supports_updates:
             # posted stories that were updated go to their threads/messages, not the digest
             self.enqueue_updates(channel.name)
         now = self.clock()
@@ -429,11 +369,11 @@ class DigestService:
     def enqueue_updates(self, channel_name: str) -> list[int]:
         """Queue a thread reply or an edit for each posted story of the channel that was
         materially updated since; returns their story ids. No-op unless the channel
-        :func:`uses_live_updates`."""
+        supports updates in place (Channel.supports_updates)."""
         channel = self.settings.channel(channel_name)
-        if not uses_live_updates(channel):
+        target = open_channel(channel)
+        if not target.supports_updates:
             return []
-        assert channel.slack is not None
         now = self.clock()
         digest = self.compose(channel, now=now, max_stories=MAX_CANDIDATES)
         updated = [story for story in digest.stories if story.updated]
@@ -442,19 +382,14 @@ class DigestService:
             return queued
         with self.db.session() as session:
             sent = last_inclusions(session, channel.name, [s.story_id for s in updated])
-            zone = channel.schedule.timezone
             for story in updated:
                 ref = sent[story.story_id].message_ref if story.story_id in sent else None
                 if ref is None:
                     continue  # never posted with a known ts: the digest reports it
-                action = channel.slack.on_update
-                if action == "edit":
-                    current = posted_message(session, channel.name, ref)
-                    if current is None:
-                        continue  # the posted message is unknown: the digest reports it
-                    message = replace_story_blocks(current, story, timezone=zone)
-                else:
-                    message = render_slack_story_update(story, timezone=zone)
+                posted = partial(posted_message, session, channel.name, ref)
+                payload = target.render_update(story, ref, posted)
+                if payload is None:
+                    continue  # nothing to update in place: the digest reports it
                 row = enqueue_digest(
                     session,
                     channel=channel.name,
@@ -462,12 +397,7 @@ class DigestService:
                     period_key=f"update:{story.story_id}:v{story.version}",
                     period_start=None,
                     period_end=now,
-                    payload={
-                        "format": "slack-update",
-                        "action": action,
-                        "ref": ref,
-                        "message": message,
-                    },
+                    payload=payload,
                     stories=[_inclusion(story, message_ref=ref)],
                     now=now,
                 )
@@ -477,7 +407,7 @@ class DigestService:
                         "story %d updated (%s): %s queued for %s",
                         story.story_id,
                         plural(len(story.sources), "outlet"),
-                        "thread reply" if action == "thread" else "message edit",
+                        "thread reply" if payload.get("action") == "thread" else "message edit",
                         channel.name,
                         extra={"story": story.story_id, "channel": channel.name},
                     )
@@ -639,9 +569,10 @@ class DigestService:
             attempt_id = start_attempt(session, row, now).id
             payload = dict(row.payload)
             progress = dict(row.progress or {})
-            kind, created_at, outbox_key = row.kind, row.created_at, row.idempotency_key
+            record = OutboxRecord(self.db, digest_id, row.idempotency_key, progress, self.clock)
+            kind, created_at = row.kind, row.created_at
         try:
-            detail = await self._send(channel, payload, progress, digest_id, outbox_key)
+            detail = await open_channel(channel).send(payload, record)
         except AmbiguousDeliveryError as exc:
             if exc.verifiable:
                 return self._retry_ambiguous(channel, digest_id, kind, attempt_id, exc)
@@ -798,150 +729,27 @@ class DigestService:
             if isinstance(error, TransientDeliveryError) and error.retry_after is not None:
                 attempt.detail["retry_after"] = error.retry_after
 
-    async def _send(
-        self,
-        channel: ChannelSettings,
-        payload: dict[str, Any],
-        progress: dict[str, Any],
-        digest_id: int,
-        outbox_key: str,
-    ) -> dict[str, Any]:
-        fmt = payload.get("format")
-        if fmt == "email":
-            assert channel.email is not None
-            try:
-                channel.email.resolved_password()
-            except SecretUnavailable as exc:
-                raise _secret_failure(channel, "email", exc) from None
-            mail = email.message_from_string(payload["eml"], policy=email.policy.default)
-            receipt = await send_email(mail, channel.email)
-            return {"message_id": mail.get("Message-ID"), "refused": receipt.refused}
-        client = self._slack_client(channel)
-        if fmt == "slack-update":
-            if not isinstance(client, SlackBot):
-                raise PermanentDeliveryError(
-                    f"channel {channel.name}: updating a posted story needs a bot token",
-                    code="no_bot_token",
-                )
-            ref, message = str(payload["ref"]), dict(payload["message"])
-            if payload.get("action") == "edit":
-                await client.update(ref, message)  # an edit done twice is the same edit
-            else:
-                await self._post_once(
-                    client, digest_id, outbox_key, progress, 0, message, thread_ts=ref
-                )
-                self._save_progress(digest_id, {})  # no longer in doubt
-            return {"action": payload.get("action"), "ref": ref}
-        messages: list[dict[str, Any]] = payload.get("messages", [])
-        story_ids: list[list[int]] = payload.get("story_ids") or [[] for _ in messages]
-        done: list[int] = list(progress.get("sent_parts", []))
-        refs: list[str | None] = list(progress.get("refs", []))
-        for index, message in enumerate(messages):
-            if index in done:  # delivered before a crash or a failure of a later part
-                continue
-            posted = await self._post_once(client, digest_id, outbox_key, progress, index, message)
-            done.append(index)
-            refs.append(posted.ts)
-            progress = {"sent_parts": done, "refs": refs}
-            with self.db.session() as session:
-                row = session.get(Digest, digest_id)
-                assert row is not None
-                row.progress = progress  # and the part is no longer in doubt
-                if posted.ts and index < len(story_ids):
-                    set_message_ref(session, digest_id, list(story_ids[index]), posted.ts)
-        return {"parts": len(messages), "refs": refs}
 
-    async def _post_once(
-        self,
-        client: SlackBot | SlackWebhook,
-        digest_id: int,
-        outbox_key: str,
-        progress: dict[str, Any],
-        part: int,
-        message: dict[str, Any],
-        *,
-        thread_ts: str | None = None,
-    ) -> SlackPost:
-        """Post one part, unless it is in doubt from an earlier attempt and was posted then.
+@dataclass(slots=True)
+class OutboxRecord:
+    """The outbox row being delivered, as its channel sees it (DeliveryRecord)."""
 
-        The part is recorded as in doubt before the request and stays so if the request ends
-        ambiguously (the caller records the answer, which clears it)."""
-        tag = post_tag(outbox_key, part)
-        in_doubt = progress.get("in_doubt")
-        if isinstance(in_doubt, dict) and in_doubt.get("part") == part:
-            since = datetime.fromisoformat(str(in_doubt["since"]))
-            if not isinstance(client, SlackBot):
-                raise AmbiguousDeliveryError(
-                    "Slack webhook: an earlier attempt ended before Slack answered (a timeout, a "
-                    "dropped connection or a crash while the post was in flight); it may or may "
-                    "not have been posted",
-                    verifiable=False,
-                )
-            settled = since + AMBIGUOUS_SETTLE
-            now = self.clock()
-            if now < settled:
-                raise AmbiguousDeliveryError(
-                    "a post of an earlier attempt is in doubt; looked up when it has settled",
-                    code="settling",
-                    verifiable=True,
-                    retry_after=(settled - now).total_seconds(),
-                )
-            found = await client.find_tagged(
-                tag, oldest=(since - LOOKUP_CLOCK_MARGIN).timestamp(), thread_ts=thread_ts
-            )
-            if found is not None:
-                log.info(
-                    "digest %d: part %d in doubt was posted (found as %s); not posted again",
-                    digest_id,
-                    part + 1,
-                    found.ts,
-                    extra={"digest": digest_id},
-                )
-                return found
-            log.info(
-                "digest %d: part %d in doubt is not in the channel; posting it",
-                digest_id,
-                part + 1,
-                extra={"digest": digest_id},
-            )
-        self._save_progress(
-            digest_id, {**progress, "in_doubt": {"part": part, "since": self.clock().isoformat()}}
-        )
-        try:
-            if isinstance(client, SlackBot):
-                return await client.post(message, tag=tag, thread_ts=thread_ts)
-            return await client.post(message)
-        except AmbiguousDeliveryError:
-            raise  # still in doubt
-        except DeliveryError:
-            self._save_progress(digest_id, {k: v for k, v in progress.items() if k != "in_doubt"})
-            raise
+    db: Database
+    id: int
+    key: str
+    progress: dict[str, Any]
+    clock: Callable[[], datetime] = utcnow
 
-    def _save_progress(self, digest_id: int, progress: dict[str, Any]) -> None:
+    def now(self) -> datetime:
+        return self.clock()
+
+    def save_progress(
+        self, progress: dict[str, Any], *, posted: tuple[Sequence[int], str] | None = None
+    ) -> None:
         with self.db.session() as session:
-            row = session.get(Digest, digest_id)
+            row = session.get(Digest, self.id)
             assert row is not None
             row.progress = progress
-
-    def _slack_client(self, channel: ChannelSettings) -> SlackBot | SlackWebhook:
-        slack = channel.slack
-        assert slack is not None
-        try:
-            token = slack.resolved_bot_token()
-            webhook = None if token is not None else slack.resolved_webhook_url()
-        except SecretUnavailable as exc:
-            raise _secret_failure(channel, "slack", exc) from None
-        if token is not None and slack.channel:
-            return SlackBot(token.get_secret_value(), slack.channel, base_url=slack.api_base_url)
-        assert webhook is not None
-        return SlackWebhook(webhook.get_secret_value())
-
-
-def _secret_failure(
-    channel: ChannelSettings, section: str, exc: SecretUnavailable
-) -> PermanentDeliveryError:
-    """A secret missing at delivery (the environment of this process lacks it): retrying in
-    this process cannot help, so the attempt fails permanently, naming the key."""
-    return PermanentDeliveryError(
-        f"channel {channel.name}: {section}.{exc.key}: {exc.problem}", code="secret_unavailable"
-    )
+            if posted is not None:
+                set_message_ref(session, self.id, list(posted[0]), posted[1])
+        self.progress = progress
