@@ -3,18 +3,43 @@ entry registers is an error naming it - never another type's channel in its plac
 
 from __future__ import annotations
 
+import typing
+from pathlib import Path
+
 import pytest
 
-from bot.config import ChannelSettings
+from bot.config import ChannelSettings, ConfigError, SlackChannelSettings, load_config
 from bot.integration.registry import CHANNEL_TYPES, UnknownChannelType, open_channel
 
 
-def test_every_configurable_type_is_registered() -> None:
-    configurable = set(ChannelSettings.model_fields["type"].annotation.__args__)  # type: ignore[union-attr]
-    assert configurable == set(CHANNEL_TYPES)
+def test_every_configurable_type_is_registered_with_its_settings_class() -> None:
+    union = typing.get_args(ChannelSettings)[0]
+    classes = {cls.model_fields["type"].annotation.__args__[0]: cls for cls in union.__args__}
+    assert classes == {name: entry.settings for name, entry in CHANNEL_TYPES.items()}
 
 
 def test_an_unregistered_channel_type_is_an_error_naming_it() -> None:
-    channel = ChannelSettings.model_construct(name="desk", type="teams")
+    channel = SlackChannelSettings.model_construct(name="desk", type="teams")
     with pytest.raises(UnknownChannelType, match="'desk' has type 'teams'"):
-        open_channel(channel)
+        open_channel(channel)  # type: ignore[arg-type]
+
+
+def test_config_errors_name_the_key_of_the_channel_type(tmp_path: Path) -> None:
+    file = tmp_path / "newsbot.toml"
+
+    def error(text: str) -> str:
+        file.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError) as info:
+            load_config(file)
+        return str(info.value)
+
+    head = '[[channels]]\nname = "desk"\n'
+    message = error(head + 'type = "teams"\n')
+    assert f"{file}: channels[0].type: expected one of 'slack', 'email'" in message
+    assert "got 'teams'" in message
+    assert f"{file}: channels[0].type: required key is missing" in error(head)
+    message = error(head + 'type = "slack"\n[channels.email]\nhost = "smtp.example.com"\n')
+    assert f"{file}: channels[0].slack: required key is missing" in message
+    assert f"{file}: channels[0].email: unknown key" in message
+    message = error(head + 'type = "slack"\n[channels.slack]\nwebhook_url = "ftp://x"\n')
+    assert f"{file}: channels[0].slack.webhook_url: expected an https:// URL" in message

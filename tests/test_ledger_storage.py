@@ -86,10 +86,10 @@ def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: P
 
 
 def test_weekly_ledger_opens_the_first_digest_of_each_week(db_url: str, tmp_path: Path) -> None:
-    from bot.config import ChannelSettings
+    from bot.config import channel_settings
     from bot.worker.digests import DigestService
 
-    channel = ChannelSettings.model_validate(
+    channel = channel_settings(
         {
             "name": "weekly",
             "type": "email",

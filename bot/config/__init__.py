@@ -8,27 +8,35 @@ from bot.config.loader import (
     load_config_text,
 )
 from bot.config.settings import (
+    ChannelBase,
     ChannelSettings,
     ClusteringSettings,
     DigestSchedule,
+    EmailChannelSettings,
     EmailSettings,
     FeedSettings,
     FetchSettings,
     Settings,
+    SlackChannelSettings,
     SlackSettings,
+    channel_settings,
 )
 from bot.text.redaction import mask_url  # where it lived before; bot.text owns it now
 
 __all__ = [
+    "ChannelBase",
     "ChannelSettings",
     "ClusteringSettings",
     "ConfigError",
     "DigestSchedule",
+    "EmailChannelSettings",
     "EmailSettings",
     "FeedSettings",
     "FetchSettings",
     "Settings",
+    "SlackChannelSettings",
     "SlackSettings",
+    "channel_settings",
     "config_file_name",
     "config_warnings",
     "load_config",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,15 @@ class ConfigError(Exception):
 def _key_path(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
     """Turn a pydantic location into the TOML key a user writes, e.g. channels[1].email.port."""
     parts: list[str] = []
+    node: Any = data
+    previous: int | str | None = None
     for item in loc:
+        # a tagged union (a channel's `type`) puts its tag after the item's index: not a key
+        tag = isinstance(previous, int) and isinstance(node, dict) and node.get("type") == item
+        previous = item
+        if tag:
+            continue
+        node = _child(node, item)
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
         elif item.startswith(("function-", "model-")) or item in ("function-after",):
@@ -34,11 +41,28 @@ def _key_path(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
     return ".".join(parts) or "(top level)"
 
 
+def _location(error: dict[str, Any]) -> tuple[int | str, ...]:
+    """Where an error is; a tag that chooses no class (a channel's `type`) is its own key."""
+    loc = tuple(error["loc"])
+    return (*loc, "type") if str(error.get("type", "")).startswith("union_tag_") else loc
+
+
+def _child(node: Any, item: int | str) -> Any:
+    if isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node):
+        return node[item]
+    return node.get(item) if isinstance(node, dict) and isinstance(item, str) else None
+
+
 def _describe(error: dict[str, Any]) -> str:
     msg = str(error.get("msg", "invalid value"))
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     kind = error.get("type", "")
+    if kind == "union_tag_invalid":
+        context = error.get("ctx") or {}
+        return f"expected one of {context.get('expected_tags')}, got {context.get('tag')!r}"
+    if kind == "union_tag_not_found":
+        return "required key is missing"
     if kind == "extra_forbidden":
         return "unknown key (check the spelling against config/newsbot.example.toml)"
     if kind == "missing":
@@ -69,7 +93,7 @@ def load_config_text(text: str, source: Path | str = "<string>") -> Settings:
     except ValidationError as exc:
         # a value quoted back (a feed URL, the database_url) has its credentials masked
         lines = [
-            f"{name}: {_key_path(tuple(err['loc']), data)}: {mask_urls_in(_describe(dict(err)))}"
+            f"{name}: {_key_path(_location(dict(err)), data)}: {mask_urls_in(_describe(dict(err)))}"
             for err in exc.errors()
         ]
         raise ConfigError("\n".join(lines)) from None
@@ -147,16 +171,8 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
     data = mask(settings.model_dump(mode="python", by_alias=True))
     # Secrets given through the environment show as set (masked) when they resolve.
     for channel, shown in zip(settings.channels, data.get("channels", []), strict=True):
-        secrets: list[tuple[str, Callable[[], SecretStr | None]]] = []
-        if channel.slack is not None:
-            secrets += [
-                ("webhook_url", channel.slack.resolved_webhook_url),
-                ("bot_token", channel.slack.resolved_bot_token),
-            ]
-        if channel.email is not None:
-            secrets.append(("password", channel.email.resolved_password))
         section = shown.get(channel.type) or {}
-        for key, resolve in secrets:
+        for key, resolve in channel.secrets().items():
             try:
                 section[key] = mask(resolve())
             except SecretUnavailable as exc:

@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     SecretStr,
     StrictBool,
+    TypeAdapter,
     field_validator,
     model_validator,
 )
@@ -318,11 +319,11 @@ class EmailSettings(Strict):
         return self
 
 
-class ChannelSettings(Strict):
+class ChannelBase(Strict):
+    """What every channel has; each type adds its ``type`` tag and its ``[channels.<type>]``
+    table (the classes below, one per entry of bot.integration.registry)."""
+
     name: str
-    type: Literal["slack", "email"]
-    slack: SlackSettings | None = None
-    email: EmailSettings | None = None
     schedule: DigestSchedule = DigestSchedule()
     rules: str | None = None  # a rule-set file; default: the top-level rules
     threshold: float | None = None  # minimum story score; default: the rule set's threshold
@@ -343,13 +344,42 @@ class ChannelSettings(Strict):
             raise ValueError("expected a short name of letters, digits, '-', '_' or '.'")
         return value
 
-    @model_validator(mode="after")
-    def _section_for_type(self) -> ChannelSettings:
-        if self.type == "slack" and self.slack is None:
-            raise ValueError("a slack channel needs a [channels.slack] table")
-        if self.type == "email" and self.email is None:
-            raise ValueError("an email channel needs a [channels.email] table")
-        return self
+    def secrets(self) -> dict[str, Callable[[], SecretStr | None]]:
+        """The resolvers of the channel's secrets, by key in its table (raise
+        SecretUnavailable)."""
+        return {}
+
+
+class SlackChannelSettings(ChannelBase):
+    type: Literal["slack"]
+    slack: SlackSettings
+
+    def secrets(self) -> dict[str, Callable[[], SecretStr | None]]:
+        return {
+            "webhook_url": self.slack.resolved_webhook_url,
+            "bot_token": self.slack.resolved_bot_token,
+        }
+
+
+class EmailChannelSettings(ChannelBase):
+    type: Literal["email"]
+    email: EmailSettings
+
+    def secrets(self) -> dict[str, Callable[[], SecretStr | None]]:
+        return {"password": self.email.resolved_password}
+
+
+# A channel's `type` chooses its class, so an error names the keys of that type only.
+ChannelSettings = Annotated[
+    SlackChannelSettings | EmailChannelSettings,
+    Field(discriminator="type"),
+]
+_CHANNEL_ADAPTER: TypeAdapter[ChannelSettings] = TypeAdapter(ChannelSettings)
+
+
+def channel_settings(data: object) -> ChannelSettings:
+    """One ``[[channels]]`` entry validated on its own (the class its ``type`` names)."""
+    return _CHANNEL_ADAPTER.validate_python(data)
 
 
 class DaemonSettings(Strict):
@@ -401,11 +431,11 @@ class Settings(Strict):
         source = self.source or "<defaults>"
         lines = []
         for index, channel in enumerate(self.channels):
-            for section, settings in (("slack", channel.slack), ("email", channel.email)):
-                if settings is None:
-                    continue
-                for problem in settings.secret_problems():
-                    key = f"channels[{index}].{section}.{problem.key}"
+            for resolve in channel.secrets().values():
+                try:
+                    resolve()
+                except SecretUnavailable as problem:
+                    key = f"channels[{index}].{channel.type}.{problem.key}"
                     lines.append(f"{source}: {key}: {problem.problem}")
         return lines
 
@@ -414,12 +444,7 @@ class Settings(Strict):
         feed URLs that resolve now (for redaction)."""
         values: list[str] = []
         for channel in self.channels:
-            resolvers: list[Callable[[], SecretStr | None]] = []
-            if channel.slack is not None:
-                resolvers += [channel.slack.resolved_webhook_url, channel.slack.resolved_bot_token]
-            if channel.email is not None:
-                resolvers.append(channel.email.resolved_password)
-            for resolve in resolvers:
+            for resolve in channel.secrets().values():
                 try:
                     secret = resolve()
                 except SecretUnavailable:

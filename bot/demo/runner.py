@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.config import load_config_text
+from bot.config import EmailChannelSettings, load_config_text
 from bot.daemon.app import build_pipeline
 from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
@@ -104,7 +104,7 @@ def run_demo(out_dir: Path, *, now: datetime, echo: Callable[[str], None] = prin
         messages = render_slack(digest)
         slack_file = out_dir / "slack-payload.json"
         slack_file.write_text(json.dumps(messages, indent=2, ensure_ascii=False), "utf-8")
-        assert email_channel.email is not None
+        assert isinstance(email_channel, EmailChannelSettings)
         email_digest = pipeline.digests.compose(email_channel, now=now)
         message = render_email(
             email_digest, from_addr=email_channel.email.from_addr, to=email_channel.email.to

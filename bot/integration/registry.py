@@ -12,9 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-
-from bot.config import ChannelSettings, EmailSettings, SlackSettings
+from bot.config import ChannelBase, ChannelSettings, EmailChannelSettings, SlackChannelSettings
 from bot.integration.channel import Channel
 from bot.integration.email.channel import EmailChannel
 from bot.integration.slack.channel import SlackChannel
@@ -26,13 +24,13 @@ class UnknownChannelType(LookupError):
 
 @dataclass(frozen=True, slots=True)
 class ChannelType:
-    settings: type[BaseModel]  # the class that validates the channel's [channels.<type>] table
+    settings: type[ChannelBase]  # the class a [[channels]] entry of this type validates as
     factory: Callable[[Any], Channel]
 
 
 CHANNEL_TYPES: dict[str, ChannelType] = {
-    "slack": ChannelType(SlackSettings, SlackChannel),
-    "email": ChannelType(EmailSettings, EmailChannel),
+    "slack": ChannelType(SlackChannelSettings, SlackChannel),
+    "email": ChannelType(EmailChannelSettings, EmailChannel),
 }
 
 
@@ -45,5 +43,10 @@ def open_channel(settings: ChannelSettings) -> Channel:
         raise UnknownChannelType(
             f"channel {settings.name!r} has type {settings.type!r}, which no channel registers "
             f"(known: {known})"
+        )
+    if not isinstance(settings, entry.settings):
+        raise UnknownChannelType(
+            f"channel {settings.name!r} of type {settings.type!r} is configured by "
+            f"{type(settings).__name__}, not {entry.settings.__name__}"
         )
     return entry.factory(settings)

@@ -63,7 +63,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bot.config import ChannelSettings, Settings
+from bot.config import ChannelSettings, EmailChannelSettings, Settings
 from bot.daemon import metrics
 from bot.digest import PreviousInclusion, StoryView, compose_digest
 from bot.digest.render import render_email, render_slack, render_text
@@ -310,8 +310,9 @@ class DigestService:
             return digest, render_text(digest)
         if fmt == "slack":
             return digest, json.dumps(render_slack(digest), indent=2, ensure_ascii=False)
-        from_addr = channel.email.from_addr if channel.email else "newsbot@localhost"
-        to = channel.email.to if channel.email else ["preview@localhost"]
+        email = channel.email if isinstance(channel, EmailChannelSettings) else None
+        from_addr = email.from_addr if email else "newsbot@localhost"
+        to = email.to if email else ["preview@localhost"]
         return digest, render_email(digest, from_addr=from_addr, to=to).as_string()
 
     # queueing ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import email.policy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.config import ChannelSettings
+from bot.config import EmailChannelSettings
 from bot.config.settings import SecretUnavailable
 from bot.digest.render import render_email
 from bot.integration.channel import DeliveryRecord, Payload, foreign_payload, secret_failure
@@ -25,8 +25,7 @@ class EmailChannel:
 
     supports_updates = False
 
-    def __init__(self, channel: ChannelSettings) -> None:
-        assert channel.email is not None
+    def __init__(self, channel: EmailChannelSettings) -> None:
         self.name = channel.name
         self.settings = channel.email
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.config import ChannelSettings
+from bot.config import SlackChannelSettings
 from bot.config.settings import SecretUnavailable
 from bot.digest.render import pack_slack_messages, render_slack_story_update, replace_story_blocks
 from bot.integration.channel import (
@@ -50,8 +50,7 @@ def post_tag(outbox_key: str, part: int) -> dict[str, Any]:
 class SlackChannel:
     """A ``type = "slack"`` channel."""
 
-    def __init__(self, channel: ChannelSettings) -> None:
-        assert channel.slack is not None
+    def __init__(self, channel: SlackChannelSettings) -> None:
         self.name = channel.name
         self.settings = channel.slack
         self.timezone = channel.schedule.timezone
