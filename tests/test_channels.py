@@ -43,3 +43,23 @@ def test_config_errors_name_the_key_of_the_channel_type(tmp_path: Path) -> None:
     assert f"{file}: channels[0].email: unknown key" in message
     message = error(head + 'type = "slack"\n[channels.slack]\nwebhook_url = "ftp://x"\n')
     assert f"{file}: channels[0].slack.webhook_url: expected an https:// URL" in message
+
+
+def test_webhook_header_secrets_come_from_the_environment_and_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NEWSBOT_TEST_NO_TOKEN", raising=False)
+    file = tmp_path / "newsbot.toml"
+    file.write_text(
+        '[[channels]]\nname = "chat"\ntype = "webhook"\n[channels.webhook]\n'
+        'url = "https://chat.example/hook"\n'
+        '[channels.webhook.headers]\nAuthorization = "${NEWSBOT_TEST_NO_TOKEN}"\n',
+        encoding="utf-8",
+    )
+    settings = load_config(file)  # read without the secret: only delivery needs it
+    assert settings.secret_problems() == [
+        f"{file}: channels[0].webhook.headers.Authorization: "
+        "environment variable NEWSBOT_TEST_NO_TOKEN is not set"
+    ]
+    monkeypatch.setenv("NEWSBOT_TEST_NO_TOKEN", "Bearer abc-secret")
+    assert "Bearer abc-secret" in settings.known_secrets()  # redacted from logs

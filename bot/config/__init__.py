@@ -19,6 +19,8 @@ from bot.config.settings import (
     Settings,
     SlackChannelSettings,
     SlackSettings,
+    WebhookChannelSettings,
+    WebhookSettings,
     channel_settings,
 )
 from bot.text.redaction import mask_url  # where it lived before; bot.text owns it now
@@ -36,6 +38,8 @@ __all__ = [
     "Settings",
     "SlackChannelSettings",
     "SlackSettings",
+    "WebhookChannelSettings",
+    "WebhookSettings",
     "channel_settings",
     "config_file_name",
     "config_warnings",

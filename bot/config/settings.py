@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -319,6 +320,43 @@ class EmailSettings(Strict):
         return self
 
 
+class WebhookSettings(Strict):
+    """A generic JSON webhook: the digest POSTed as one document (README, "Webhook channel")."""
+
+    url: SecretStr | None = None  # may be "${ENV_VAR}": webhook URLs often carry a token
+    url_env: str | None = None
+    # Sent with every request; a value may be "${ENV_VAR}" (Authorization = "${CHAT_TOKEN}").
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not is_env_reference(value):
+            _check_webhook(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _has_url(self) -> WebhookSettings:
+        if self.url is None and self.url_env is None:
+            raise ValueError("expected url (or url_env naming an environment variable)")
+        return self
+
+    def resolved_url(self) -> SecretStr:
+        """The URL, from the file or the environment (raises SecretUnavailable)."""
+        secret = resolve_secret(self.url, self.url_env, "url")
+        assert secret is not None
+        try:
+            _check_webhook(secret.get_secret_value())
+        except ValueError as exc:
+            raise SecretUnavailable("url_env" if self.url_env else "url", str(exc)) from None
+        return secret
+
+    def resolved_header(self, name: str) -> SecretStr | None:
+        """One header's value (raises SecretUnavailable naming ``headers.<name>``)."""
+        return resolve_secret(self.headers[name], None, f"headers.{name}")
+
+
 class ChannelBase(Strict):
     """What every channel has; each type adds its ``type`` tag and its ``[channels.<type>]``
     table (the classes below, one per entry of bot.integration.registry)."""
@@ -369,9 +407,21 @@ class EmailChannelSettings(ChannelBase):
         return {"password": self.email.resolved_password}
 
 
+class WebhookChannelSettings(ChannelBase):
+    type: Literal["webhook"]
+    webhook: WebhookSettings
+
+    def secrets(self) -> dict[str, Callable[[], SecretStr | None]]:
+        headers = {
+            f"headers.{name}": partial(self.webhook.resolved_header, name)
+            for name in self.webhook.headers
+        }
+        return {"url": self.webhook.resolved_url, **headers}
+
+
 # A channel's `type` chooses its class, so an error names the keys of that type only.
 ChannelSettings = Annotated[
-    SlackChannelSettings | EmailChannelSettings,
+    SlackChannelSettings | EmailChannelSettings | WebhookChannelSettings,
     Field(discriminator="type"),
 ]
 _CHANNEL_ADAPTER: TypeAdapter[ChannelSettings] = TypeAdapter(ChannelSettings)

@@ -12,10 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config import ChannelBase, ChannelSettings, EmailChannelSettings, SlackChannelSettings
+from bot.config import (
+    ChannelBase,
+    ChannelSettings,
+    EmailChannelSettings,
+    SlackChannelSettings,
+    WebhookChannelSettings,
+)
 from bot.integration.channel import Channel
 from bot.integration.email.channel import EmailChannel
 from bot.integration.slack.channel import SlackChannel
+from bot.integration.webhook.channel import WebhookChannel
 
 
 class UnknownChannelType(LookupError):
@@ -31,6 +38,7 @@ class ChannelType:
 CHANNEL_TYPES: dict[str, ChannelType] = {
     "slack": ChannelType(SlackChannelSettings, SlackChannel),
     "email": ChannelType(EmailChannelSettings, EmailChannel),
+    "webhook": ChannelType(WebhookChannelSettings, WebhookChannel),
 }
 
 
