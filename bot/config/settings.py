@@ -25,6 +25,8 @@ from bot.clustering.config import JOIN_WINDOW_HOURS
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _ENV_ANY = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "rules" / "compute-deals.toml"
+# How long a Slack request may take before it is given up (and, if its body was sent, in doubt).
+SLACK_TIMEOUT_S = 10
 
 
 def packaged_rules_path() -> Path:
@@ -232,6 +234,8 @@ class SlackSettings(Strict):
     channel: str | None = None  # for bot-token delivery: channel id or #name
     api_base_url: str = "https://slack.com/api/"
     on_update: Literal["thread", "edit", "none"] = "thread"
+    # seconds; a post in doubt is looked up twice this long after it was sent (bot.worker.digests)
+    timeout: Annotated[int, Field(ge=1, le=120)] = SLACK_TIMEOUT_S
 
     @field_validator("webhook_url")
     @classmethod

@@ -24,7 +24,8 @@ Posts in doubt (exactly once where Slack allows it)
     (a retry, or a restart after a crash) is never posted again blindly:
 
     - **Bot token.** Every post carries Slack message ``metadata`` naming its outbox row and
-      part (event type ``newsbot_digest``). At least AMBIGUOUS_SETTLE after the post in doubt,
+      part (event type ``newsbot_digest``). At least twice the channel's Slack ``timeout``
+      (AMBIGUOUS_SETTLE_TIMEOUTS; 20 s by default) after the post in doubt,
       ``conversations.history`` (``conversations.replies`` for a thread reply) is read since
       that post with ``include_all_metadata``; a message found there is the post, and is
       recorded as delivered; none found means Slack never committed it, and it is posted again.
@@ -39,7 +40,7 @@ Posts in doubt (exactly once where Slack allows it)
       ``newsbot digests --resend ID``, which queues the parts in doubt and after it again.
 
     So: with a bot token a part is posted at most once unless Slack commits a request more
-    than AMBIGUOUS_SETTLE after it was sent; with a webhook a part is posted at most once, and
+    than that settle time after it was sent; with a webhook a part is posted at most once, and
     one in doubt is posted again only when the operator says so. Parts already acknowledged are
     never posted again in either case. Email (SMTP) is unchanged: a connection lost after the
     message was handed over is retried, so it may arrive twice.
@@ -151,12 +152,18 @@ MAX_CANDIDATES = 2000
 # outage would otherwise come out as news.
 FIRST_DIGEST_LOOKBACK = timedelta(hours=72)
 MAX_BREAKING_PER_POLL = 5  # a flood of breaking posts is a digest: leave the rest to it
-# A Slack post in doubt is looked up no sooner than this after it was sent (twice the client's
-# 10 s timeout), so that a request Slack is still working on is not taken for a lost one.
-AMBIGUOUS_SETTLE = timedelta(seconds=20)
+# A Slack post in doubt is looked up no sooner than this many client timeouts after it was sent
+# (20 s with the default `[channels.slack] timeout` of 10 s), so that a request Slack is still
+# working on is not taken for a lost one.
+AMBIGUOUS_SETTLE_TIMEOUTS = 2
 # How far before the post in doubt the channel's history is read: Slack's clock and ours differ.
 LOOKUP_CLOCK_MARGIN = timedelta(minutes=5)
 POST_TAG_EVENT = "newsbot_digest"  # the Slack metadata event_type of newsbot's posts
+
+
+def ambiguous_settle(timeout_s: float) -> timedelta:
+    """How long after it was sent a post in doubt is looked up, for a client timeout."""
+    return timedelta(seconds=AMBIGUOUS_SETTLE_TIMEOUTS * timeout_s)
 
 
 def post_tag(outbox_key: str, part: int) -> dict[str, Any]:
@@ -877,7 +884,7 @@ class DigestService:
                     "not have been posted",
                     verifiable=False,
                 )
-            settled = since + AMBIGUOUS_SETTLE
+            settled = since + ambiguous_settle(client.timeout)
             now = self.clock()
             if now < settled:
                 raise AmbiguousDeliveryError(
@@ -932,9 +939,14 @@ class DigestService:
         except SecretUnavailable as exc:
             raise _secret_failure(channel, "slack", exc) from None
         if token is not None and slack.channel:
-            return SlackBot(token.get_secret_value(), slack.channel, base_url=slack.api_base_url)
+            return SlackBot(
+                token.get_secret_value(),
+                slack.channel,
+                base_url=slack.api_base_url,
+                timeout=slack.timeout,
+            )
         assert webhook is not None
-        return SlackWebhook(webhook.get_secret_value())
+        return SlackWebhook(webhook.get_secret_value(), timeout=slack.timeout)
 
 
 def _secret_failure(
