@@ -27,6 +27,8 @@ _ENV_ANY = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "rules" / "compute-deals.toml"
 # How long a Slack request may take before it is given up (and, if its body was sent, in doubt).
 SLACK_TIMEOUT_S = 10
+# The first wait before retrying a database that does not answer (doubling; bot.daemon.app).
+DB_RETRY_DELAY_S = 1.0
 
 
 def packaged_rules_path() -> Path:
@@ -362,6 +364,9 @@ class DaemonSettings(Strict):
     health_max_poll_age: Annotated[int, Field(ge=60)] = 3600
     retention_days: Annotated[int, Field(ge=1)] = 90
     shutdown_grace: Annotated[float, Field(gt=0, le=600)] = 30.0
+    # seconds: the first wait before retrying the database (connecting, a job's retries, probes
+    # for its return), doubling from there
+    db_retry_delay: Annotated[float, Field(gt=0, le=30)] = DB_RETRY_DELAY_S
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -257,7 +257,8 @@ class Daemon:
                 if self._stopping:
                     log.warning("job %s: database unavailable while stopping; not retried", name)
                     return
-                delay = min(DB_RETRY_MAX_DELAY_S, 2.0 ** (attempt - 1)) * random.uniform(0.5, 1)
+                delay = min(DB_RETRY_MAX_DELAY_S, self._db_retry_delay(attempt))
+                delay *= random.uniform(0.5, 1)
                 metrics.database_retry(name)
                 log.warning(
                     "job %s: database unavailable (%s); retry %d in %.1fs",
@@ -267,6 +268,11 @@ class Daemon:
                     delay,
                 )
                 await asyncio.sleep(delay)
+
+    def _db_retry_delay(self, attempt: int) -> float:
+        """The wait before retry number `attempt` (1-based) of the database: `daemon.db_retry_delay`
+        (1 s by default) doubling."""
+        return float(self.settings.daemon.db_retry_delay * 2.0 ** (attempt - 1))
 
     def _database_lost(self, exc: BaseException) -> None:
         """A job lost the database: start the watcher that catches up once it answers again."""
@@ -287,7 +293,8 @@ class Daemon:
                     log.warning("probing the database failed: %s", redact(str(exc))[:300])
                 attempt += 1
                 self.database_error = redact(connection_problem(exc))
-                await asyncio.sleep(min(RECOVERY_PROBE_MAX_DELAY_S, 2.0 ** min(attempt - 1, 4)))
+                delay = self._db_retry_delay(min(attempt, 5))
+                await asyncio.sleep(min(RECOVERY_PROBE_MAX_DELAY_S, delay))
         if self._stopping:
             return
         self.database_error = None
@@ -654,8 +661,9 @@ class Daemon:
             self.presence.announce()
 
     async def connect(self, stop: asyncio.Event) -> bool:
-        """Wait for the database, retrying with backoff (1 s doubling to 30 s) and one log line
-        per retry, while /healthz says it is unreachable; False when stopped meanwhile."""
+        """Wait for the database, retrying with backoff (`daemon.db_retry_delay`, 1 s by default,
+        doubling to 30 s) and one log line per retry, while /healthz says it is unreachable;
+        False when stopped meanwhile."""
         shown = masked_url(self.pipeline.db.url)
         attempt = 0
         while not stop.is_set():
@@ -666,10 +674,10 @@ class Daemon:
                     raise
                 attempt += 1
                 self.database_error = redact(connection_problem(exc))
-                delay = min(DB_RETRY_MAX_DELAY_S, 2.0 ** min(attempt - 1, 5))
+                delay = min(DB_RETRY_MAX_DELAY_S, self._db_retry_delay(min(attempt, 6)))
                 metrics.database_retry("connect")
                 log.warning(
-                    "database %s unreachable: %s; retry %d in %.0fs",
+                    "database %s unreachable: %s; retry %d in %.1fs",
                     shown,
                     self.database_error,
                     attempt,
