@@ -112,6 +112,17 @@ timezone = "Mars/Olympus"
     assert "IANA" in message
 
 
+def test_slack_timeout_and_database_retry_delay_default_and_bounds(tmp_path: Path) -> None:
+    slack = (
+        '[[channels]]\nname = "s"\ntype = "slack"\n[channels.slack]\nwebhook_url = "https://x"\n'
+    )
+    settings = load_config_text(slack, "<test>")
+    assert settings.channels[0].slack is not None and settings.channels[0].slack.timeout == 10
+    assert settings.daemon.db_retry_delay == 1.0
+    message = _error(slack + "timeout = 0\n[daemon]\ndb_retry_delay = 0\n", tmp_path)
+    assert "channels[0].slack.timeout" in message and "daemon.db_retry_delay" in message
+
+
 def test_missing_secret_variable_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_SUCH_WEBHOOK_VAR", raising=False)
     file = tmp_path / "newsbot.toml"

@@ -98,6 +98,9 @@ def bot_channel(name: str, slack: SlackStandIn, cron: str) -> str:
         f'[channels.schedule]\ncron = "{cron}"\ntimezone = "UTC"\n'
         f'[channels.slack]\nbot_token = "{slack.token}"\nchannel = "{slack.channels[0]}"\n'
         f'api_base_url = "{slack.api_url}"\n'
+        # A short client timeout, so that the post in doubt settles (twice that) soon after the
+        # crash; still long enough that the post is in flight when the daemon is killed.
+        "timeout = 3\n"
     )
 
 

@@ -26,6 +26,8 @@ from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
 
 PASSWORD = "unreachable-s3cret-pw"
+# The daemon's first wait before retrying the database (1 s by default), doubling.
+DB_RETRY_DELAY_S = 0.2
 
 
 def free_port() -> int:
@@ -115,7 +117,10 @@ def test_the_daemon_retries_a_closed_port_and_says_so_on_healthz(
 ) -> None:
     url = closed_port_url()
     config = write_config(
-        tmp_path / "newsbot.toml", db_url=url, feed_urls=[feeds.url(demo_feeds()[0].path)]
+        tmp_path / "newsbot.toml",
+        db_url=url,
+        feed_urls=[feeds.url(demo_feeds()[0].path)],
+        db_retry_delay=DB_RETRY_DELAY_S,
     )
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
@@ -142,7 +147,10 @@ def test_the_daemon_waits_for_a_missing_postgres_database_then_runs(
     name = f"newsbot_late_{uuid.uuid4().hex[:10]}"
     url = pg_url_with(pg_template, database=name)
     config = write_config(
-        tmp_path / "newsbot.toml", db_url=url, feed_urls=[feeds.url(demo_feeds()[0].path)]
+        tmp_path / "newsbot.toml",
+        db_url=url,
+        feed_urls=[feeds.url(demo_feeds()[0].path)],
+        db_retry_delay=DB_RETRY_DELAY_S,
     )
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     daemon = DaemonProcess(config, tmp_path / "daemon.log")

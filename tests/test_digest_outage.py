@@ -22,9 +22,11 @@ from support.tcp_proxy import TcpProxy
 from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
 
-# Longer than the daemon's own quick retries of a job (six attempts, 1 s doubling: at most 31 s),
-# so that only a catch-up after the recovery can deliver the period.
-OUTAGE_AFTER_CRON_S = 45
+# The daemon's first wait before retrying the database (1 s by default), doubling.
+DB_RETRY_DELAY_S = 0.2
+# Longer than the daemon's own quick retries of a job (six attempts, 0.2 s doubling: at most
+# 6.2 s of waits), so that only a catch-up after the recovery can deliver the period.
+OUTAGE_AFTER_CRON_S = 15
 LEAD_S = 5  # the database goes away this long before the cron time
 
 
@@ -59,6 +61,7 @@ def test_a_digest_due_during_a_database_outage_is_delivered_when_it_is_back(
             db_url=proxied,
             feed_urls=[feeds.url(demo_feeds()[0].path)],
             channels=channel_every_minute("desk", slack.webhook_url),
+            db_retry_delay=DB_RETRY_DELAY_S,
         )
         daemon = DaemonProcess(config, tmp_path / "daemon.log", env={"PGCONNECT_TIMEOUT": "3"})
         try:

@@ -343,7 +343,9 @@ def test_sighup_reloads_the_feeds_and_survives_a_broken_config(
         daemon.health_url()
         assert "no [[channels]] configured" in daemon.output  # the start-up warnings
         wait_for(lambda: server.hits("/a.rss") and server.hits("/b.rss"), what="first poll")
-        wait_for(lambda: "poll:" in daemon.output, what="the first poll to finish")
+        # (the daemon's summary line, not the poller's "bot.worker.poll: feed ... added": a
+        # reload during the first poll would leave the feed added to the next one, 30 s on)
+        wait_for(lambda: "app: poll: " in daemon.output, what="the first poll to finish")
         write_daemon_config(config, db_url=db_url, feed_urls=[a, c])
         daemon.process.send_signal(signal.SIGHUP)
         wait_for(lambda: "configuration reloaded" in daemon.output, what="the reload")

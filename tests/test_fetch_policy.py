@@ -278,7 +278,8 @@ def test_the_daemon_reports_a_blocked_feed_counts_it_and_stores_nothing(
         base = daemon.health_url()
         failed = "SELECT count(*) FROM feeds WHERE last_error_class = 'blocked'"
         wait_for(lambda: scalar(sqlite_url, failed) == 1, 60, "the feed to be blocked")
-        wait_for(lambda: "poll:" in daemon.output, 60, "the poll to finish")
+        # the daemon's summary line (not the poller's logger name, "bot.worker.poll:")
+        wait_for(lambda: "app: poll: " in daemon.output, 60, "the poll to finish")
         with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
             metrics = response.read().decode()
     finally:

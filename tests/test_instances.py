@@ -141,7 +141,9 @@ def test_killed_database_connections_are_retried_not_fatal(
     slow = demo_feeds()[0].path
     feeds.set_delay(slow, 4)
     urls = [feeds.url(feed.path) for feed in demo_feeds()]
-    config = write_config(tmp_path / "newsbot.toml", db_url=pg_url, feed_urls=urls)
+    config = write_config(
+        tmp_path / "newsbot.toml", db_url=pg_url, feed_urls=urls, db_retry_delay=0.2
+    )
     admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
     database = make_url(pg_url).database
     daemon = DaemonProcess(config, tmp_path / "daemon.log")

@@ -84,7 +84,9 @@ def without_transport(message: dict[str, Any]) -> dict[str, Any]:
 def test_a_bot_post_in_flight_at_a_crash_is_found_and_not_posted_again(
     db_url: str, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    channel = slack_channel_toml("desk", api_url=slack.api_url)
+    # A short client timeout, so that the post in doubt settles (twice that) soon after the crash;
+    # still long enough that the post is in flight, not timed out, when the process is killed.
+    channel = slack_channel_toml("desk", api_url=slack.api_url, timeout=3)
     payload = kill_mid_send(db_url, slack, tmp_path, channel)
     config = tmp_path / "newsbot.toml"
 

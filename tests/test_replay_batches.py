@@ -8,13 +8,20 @@ polled then). Every item is relevant (the rule set of `newsbot eval --all-releva
 comparison is about clustering alone. The final partition of the items into stories is compared
 with one poll of every item, and with `newsbot cluster` (assign_items) on the items that reached
 a story.
+
+Each replay runs once per module, in a fresh interpreter, two at a time: a poll cycle that
+stores entries ends with a full collection of its process's heap (bot.worker.memory), and a
+test session's heap, several times a daemon's, made the 100-odd polls of these replays most of
+their time.
 """
 
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -131,11 +138,41 @@ VARIANTS: dict[str, Callable[[list[ClusterItem]], list[list[ClusterItem]]]] = {
 }
 
 
-@functools.cache
-def _placement(variant: str, restart: bool) -> Placement:
-    """Each variant is replayed once per test session; several tests read it. (Pass both
-    arguments positionally: the cache keys calls by how their arguments are spelled.)"""
-    return replay(VARIANTS[variant](_items()), restart=restart)
+# (variant, with restarts): every replay the tests below read; the one every test compares with
+# first, then the longest.
+REPLAYS = [
+    ("one poll", False),
+    ("batches of 7, late outlets", False),
+    ("batches of 7", True),
+    ("batches of 7", False),
+    ("batches of 25", False),
+]
+
+
+def replay_variant(variant: str, restart: bool, database_url: str | None = None) -> Placement:
+    """One variant's replay (run in a worker process: see the module docstring)."""
+    return replay(VARIANTS[variant](_items()), restart=restart, database_url=database_url)
+
+
+Replays = Callable[[str, bool], Placement]
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ProcessPoolExecutor]:
+    """Two fresh interpreters for the replays."""
+    _items()  # skips here, in the test process, when the shared data is missing
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as executor:
+        yield executor
+
+
+@pytest.fixture(scope="module")
+def placement(pool: ProcessPoolExecutor) -> Replays:
+    """(variant, restart) -> where its replay put the items; every replay is started at once,
+    each is waited for by the first test that reads it."""
+    started: dict[tuple[str, bool], Future[Placement]] = {
+        key: pool.submit(replay_variant, *key) for key in REPLAYS
+    }
+    return lambda variant, restart: started[(variant, restart)].result()
 
 
 def _partition(placement: Placement) -> dict[str, str]:
@@ -150,15 +187,15 @@ def _cluster_command() -> dict[str, str]:
     return dict(assign_items(_items()))
 
 
-def test_one_poll_makes_the_stories_of_newsbot_cluster() -> None:
-    one = _partition(_placement("one poll", False))
+def test_one_poll_makes_the_stories_of_newsbot_cluster(placement: Replays) -> None:
+    one = _partition(placement("one poll", False))
     assert len(set(one.values())) > 60  # deals_dev has 69 gold stories: a real partition
     assert differing_items(one, _cluster_command()) == []
 
 
-def _expect(variant: str, restart: bool = False) -> None:
-    batched = _partition(_placement(variant, restart))
-    one = _partition(_placement("one poll", False))
+def _expect(placement: Replays, variant: str, restart: bool = False) -> None:
+    batched = _partition(placement(variant, restart))
+    one = _partition(placement("one poll", False))
     against_one = differing_items(one, batched)
     against_cluster = differing_items(_cluster_command(), batched)
     assert not against_one and not against_cluster, (
@@ -168,35 +205,36 @@ def _expect(variant: str, restart: bool = False) -> None:
     )
 
 
-def test_batches_of_7_make_the_stories_of_one_poll() -> None:
-    _expect("batches of 7")
+def test_batches_of_7_make_the_stories_of_one_poll(placement: Replays) -> None:
+    _expect(placement, "batches of 7")
 
 
-def test_batches_of_25_make_the_stories_of_one_poll() -> None:
-    _expect("batches of 25")
+def test_batches_of_25_make_the_stories_of_one_poll(placement: Replays) -> None:
+    _expect(placement, "batches of 25")
 
 
 @pytest.mark.xfail(strict=True, reason=LATE_REPORTS)
-def test_outlets_polled_late_make_the_stories_of_one_poll() -> None:
-    _expect("batches of 7, late outlets")
+def test_outlets_polled_late_make_the_stories_of_one_poll(placement: Replays) -> None:
+    _expect(placement, "batches of 7, late outlets")
 
 
-def test_batches_of_7_across_restarts_make_the_stories_of_one_poll() -> None:
-    _expect("batches of 7", restart=True)
+def test_batches_of_7_across_restarts_make_the_stories_of_one_poll(placement: Replays) -> None:
+    _expect(placement, "batches of 7", restart=True)
 
 
-def test_a_restart_between_polls_changes_no_story() -> None:
+def test_a_restart_between_polls_changes_no_story(placement: Replays) -> None:
     """A daemon restarted between polls (its clusterer rebuilt from the database) makes the
     stories the same daemon makes without restarting."""
-    kept = _partition(_placement("batches of 7", False))
-    restarted = _partition(_placement("batches of 7", True))
+    kept = _partition(placement("batches of 7", False))
+    restarted = _partition(placement("batches of 7", True))
     assert differing_items(kept, restarted) == []
 
 
 @pytest.mark.postgres
-def test_postgresql_makes_the_stories_of_sqlite_across_restarts(pg_url: str) -> None:
+def test_postgresql_makes_the_stories_of_sqlite_across_restarts(
+    pg_url: str, pool: ProcessPoolExecutor, placement: Replays
+) -> None:
     """On PostgreSQL each poll also syncs the clusterer with stories changed in the database
     (for several instances); polls of 25 with restarts make SQLite's stories of the same polls."""
-    batches = VARIANTS["batches of 25"](_items())
-    on_postgres = _partition(replay(batches, restart=True, database_url=pg_url))
-    assert differing_items(_partition(_placement("batches of 25", False)), on_postgres) == []
+    on_postgres = _partition(pool.submit(replay_variant, "batches of 25", True, pg_url).result())
+    assert differing_items(_partition(placement("batches of 25", False)), on_postgres) == []

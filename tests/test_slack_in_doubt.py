@@ -25,6 +25,10 @@ from bot.storage import Database, upgrade_schema
 from bot.storage.models import Delivery, Digest
 from bot.worker import DigestService
 
+# The Slack client's timeout (`[channels.slack] timeout`, 10 s by default), which a held answer
+# outlasts.
+CLIENT_TIMEOUT_S = 1
+
 
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
@@ -54,7 +58,7 @@ def outcomes(db: Database) -> list[str]:
 def lose_the_answer(slack: SlackStandIn, how: str) -> None:
     """The next request reaches Slack and is posted; its answer never reaches newsbot."""
     if how == "timeout":
-        slack.hold_next(1)  # answered after the client's 10 s timeout (released at the end)
+        slack.hold_next(1)  # answered after the client's timeout (released at the end)
     else:
         slack.drop_next(1)
 
@@ -70,9 +74,8 @@ def test_a_webhook_post_in_doubt_is_not_posted_again_and_is_shown_as_unknown(
 ) -> None:
     clock = Clock(PERIOD_END)
     StoryStore(db, clock.now).add("Oracle leases 1 GW to OpenAI", ["Reuters"])
-    svc = service(
-        db, db_url, tmp_path, clock, slack_channel_toml("desk", webhook_url=slack.webhook_url)
-    )
+    channel = slack_channel_toml("desk", webhook_url=slack.webhook_url, timeout=CLIENT_TIMEOUT_S)
+    svc = service(db, db_url, tmp_path, clock, channel)
     unknown_before = metric(
         "newsbot_digests_failed_total", channel="desk", kind="manual", reason="unknown"
     )
@@ -112,7 +115,8 @@ def test_a_bot_post_in_doubt_is_found_by_its_metadata_and_not_posted_again(
 ) -> None:
     clock = Clock(PERIOD_END)
     StoryStore(db, clock.now).add("Oracle leases 1 GW to OpenAI", ["Reuters"])
-    svc = service(db, db_url, tmp_path, clock, slack_channel_toml("desk", api_url=slack.api_url))
+    channel = slack_channel_toml("desk", api_url=slack.api_url, timeout=CLIENT_TIMEOUT_S)
+    svc = service(db, db_url, tmp_path, clock, channel)
     lose_the_answer(slack, how)
     try:
         run = asyncio.run(svc.run("desk", kind="manual"))

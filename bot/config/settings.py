@@ -27,6 +27,10 @@ from bot.clustering.config import JOIN_WINDOW_HOURS
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _ENV_ANY = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "rules" / "compute-deals.toml"
+# How long a Slack request may take before it is given up (and, if its body was sent, in doubt).
+SLACK_TIMEOUT_S = 10
+# The first wait before retrying a database that does not answer (doubling; bot.daemon.app).
+DB_RETRY_DELAY_S = 1.0
 
 
 def packaged_rules_path() -> Path:
@@ -234,6 +238,8 @@ class SlackSettings(Strict):
     channel: str | None = None  # for bot-token delivery: channel id or #name
     api_base_url: str = "https://slack.com/api/"
     on_update: Literal["thread", "edit", "none"] = "thread"
+    # seconds; a post in doubt is looked up twice this long after it was sent (bot.worker.digests)
+    timeout: Annotated[int, Field(ge=1, le=120)] = SLACK_TIMEOUT_S
 
     @field_validator("webhook_url")
     @classmethod
@@ -438,6 +444,9 @@ class DaemonSettings(Strict):
     health_max_poll_age: Annotated[int, Field(ge=60)] = 3600
     retention_days: Annotated[int, Field(ge=1)] = 90
     shutdown_grace: Annotated[float, Field(gt=0, le=600)] = 30.0
+    # seconds: the first wait before retrying the database (connecting, a job's retries, probes
+    # for its return), doubling from there
+    db_retry_delay: Annotated[float, Field(gt=0, le=30)] = DB_RETRY_DELAY_S
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

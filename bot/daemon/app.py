@@ -132,9 +132,14 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
+# How far back a cron's latest fire time is looked for (daily, weekly, yearly schedules).
+FIRE_LOOKBACKS = (timedelta(days=1), timedelta(days=8), timedelta(days=370))
+
+
 def previous_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
-    """The most recent scheduled time at or before `now`, or None within the past year."""
-    for lookback in (timedelta(days=1), timedelta(days=8), timedelta(days=370)):
+    """The most recent scheduled time at or before `now` (the digest period's identity), or
+    None within the past year."""
+    for lookback in FIRE_LOOKBACKS:
         fire = trigger.get_next_fire_time(None, now - lookback)
         latest = None
         while fire is not None and fire <= now:
@@ -143,19 +148,6 @@ def previous_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
         if latest is not None:
             return cast(datetime, latest).astimezone(UTC)
     return None
-
-
-def latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime:
-    """The most recent scheduled time at or before `now`: the digest period's identity."""
-    for lookback in (timedelta(days=1), timedelta(days=8), timedelta(days=370)):
-        fire = trigger.get_next_fire_time(None, now - lookback)
-        latest = None
-        while fire is not None and fire <= now:
-            latest = fire
-            fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-        if latest is not None:
-            return cast(datetime, latest).astimezone(UTC)
-    return now
 
 
 class SingleInstanceLock:
@@ -257,7 +249,8 @@ class Daemon:
                 if self._stopping:
                     log.warning("job %s: database unavailable while stopping; not retried", name)
                     return
-                delay = min(DB_RETRY_MAX_DELAY_S, 2.0 ** (attempt - 1)) * random.uniform(0.5, 1)
+                delay = min(DB_RETRY_MAX_DELAY_S, self._db_retry_delay(attempt))
+                delay *= random.uniform(0.5, 1)
                 metrics.database_retry(name)
                 log.warning(
                     "job %s: database unavailable (%s); retry %d in %.1fs",
@@ -267,6 +260,10 @@ class Daemon:
                     delay,
                 )
                 await asyncio.sleep(delay)
+
+    def _db_retry_delay(self, attempt: int) -> float:
+        """The wait before database retry `attempt` (from 1): `daemon.db_retry_delay`, doubling."""
+        return float(self.settings.daemon.db_retry_delay * 2.0 ** (attempt - 1))
 
     def _database_lost(self, exc: BaseException) -> None:
         """A job lost the database: start the watcher that catches up once it answers again."""
@@ -287,7 +284,8 @@ class Daemon:
                     log.warning("probing the database failed: %s", redact(str(exc))[:300])
                 attempt += 1
                 self.database_error = redact(connection_problem(exc))
-                await asyncio.sleep(min(RECOVERY_PROBE_MAX_DELAY_S, 2.0 ** min(attempt - 1, 4)))
+                delay = self._db_retry_delay(min(attempt, 5))
+                await asyncio.sleep(min(RECOVERY_PROBE_MAX_DELAY_S, delay))
         if self._stopping:
             return
         self.database_error = None
@@ -440,7 +438,8 @@ class Daemon:
 
     async def digest_job(self, channel: str, period: datetime | None = None) -> None:
         if period is None:
-            period = latest_fire_time(self._cron(channel), datetime.now(UTC))
+            now = datetime.now(UTC)
+            period = previous_fire_time(self._cron(channel), now) or now
         self._mark_due(channel, period)  # first, so that no failure below can lose the period
         await self._run_due_period(channel)
 
@@ -654,8 +653,9 @@ class Daemon:
             self.presence.announce()
 
     async def connect(self, stop: asyncio.Event) -> bool:
-        """Wait for the database, retrying with backoff (1 s doubling to 30 s) and one log line
-        per retry, while /healthz says it is unreachable; False when stopped meanwhile."""
+        """Wait for the database, retrying with backoff (`daemon.db_retry_delay`, 1 s by default,
+        doubling to 30 s) and one log line per retry, while /healthz says it is unreachable;
+        False when stopped meanwhile."""
         shown = masked_url(self.pipeline.db.url)
         attempt = 0
         while not stop.is_set():
@@ -666,10 +666,10 @@ class Daemon:
                     raise
                 attempt += 1
                 self.database_error = redact(connection_problem(exc))
-                delay = min(DB_RETRY_MAX_DELAY_S, 2.0 ** min(attempt - 1, 5))
+                delay = min(DB_RETRY_MAX_DELAY_S, self._db_retry_delay(min(attempt, 6)))
                 metrics.database_retry("connect")
                 log.warning(
-                    "database %s unreachable: %s; retry %d in %.0fs",
+                    "database %s unreachable: %s; retry %d in %.1fs",
                     shown,
                     self.database_error,
                     attempt,

@@ -50,11 +50,17 @@ log = logging.getLogger(__name__)
 Payload = dict[str, Any]
 T = TypeVar("T")
 
-# A request in doubt is looked up no sooner than this after it was sent (twice the Slack client's
-# 10 s timeout), so that a request the receiver is still working on is not taken for a lost one.
-AMBIGUOUS_SETTLE = timedelta(seconds=20)
+# A request in doubt is looked up no sooner than this many client timeouts after it was sent
+# (20 s with Slack's default `[channels.slack] timeout` of 10 s), so that a request the receiver
+# is still working on is not taken for a lost one.
+AMBIGUOUS_SETTLE_TIMEOUTS = 2
 # How far before the request in doubt the receiver is searched: its clock and ours differ.
 LOOKUP_CLOCK_MARGIN = timedelta(minutes=5)
+
+
+def ambiguous_settle(timeout_s: float) -> timedelta:
+    """How long after it was sent a request in doubt is looked up, for a client timeout."""
+    return timedelta(seconds=AMBIGUOUS_SETTLE_TIMEOUTS * timeout_s)
 
 
 class DeliveryRecord(Protocol):
@@ -139,6 +145,7 @@ async def post_once(
     *,
     where: str,
     find: Callable[[datetime], Awaitable[T | None]] | None = None,
+    timeout_s: float = 10.0,
 ) -> T:
     """Make request ``part`` of ``record`` with ``post()``, unless an earlier attempt left it in
     doubt and it did arrive.
@@ -148,7 +155,8 @@ async def post_once(
     :meth:`DeliveryRecord.save_progress` clears it. A part still in doubt when the row is next
     delivered (a retry, or a restart after a crash) is never sent again blindly: with ``find``
     (a look-up of the request in the receiver since a time) it is looked up once
-    AMBIGUOUS_SETTLE has passed, and sent again only when not found; without, it raises an
+    AMBIGUOUS_SETTLE_TIMEOUTS times the client's ``timeout_s`` have passed, and sent again only
+    when not found; without, it raises an
     unverifiable :class:`AmbiguousDeliveryError` and the row becomes ``unknown``."""
     progress = dict(record.progress)
     in_doubt = progress.get("in_doubt")
@@ -161,7 +169,7 @@ async def post_once(
                 "not have been posted",
                 verifiable=False,
             )
-        settled = since + AMBIGUOUS_SETTLE
+        settled = since + ambiguous_settle(timeout_s)
         now = record.now()
         if now < settled:
             raise AmbiguousDeliveryError(

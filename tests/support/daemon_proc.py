@@ -51,9 +51,11 @@ def write_config(
     extra: str = "",
     shutdown_grace: float = 20.0,
     allow_private_networks: bool = True,
+    db_retry_delay: float | None = None,
 ) -> Path:
     """A daemon configuration; its feeds are on loopback, so fetching from private networks is
-    allowed unless a test says otherwise."""
+    allowed unless a test says otherwise. `db_retry_delay` shortens the daemon's first wait
+    before retrying a database that does not answer (1 s by default, doubling)."""
     lines = [
         f"database_url = {json.dumps(db_url)}",
         f"data_dir = {json.dumps(str(path.parent))}",
@@ -67,6 +69,8 @@ def write_config(
         "health_port = 0",
         f"shutdown_grace = {shutdown_grace}",
     ]
+    if db_retry_delay is not None:
+        lines.append(f"db_retry_delay = {db_retry_delay}")
     for url in feed_urls:
         lines += ["[[feeds]]", f"url = {json.dumps(url)}"]
     path.write_text("\n".join(lines) + "\n" + channels, encoding="utf-8")

@@ -209,8 +209,10 @@ def slack_channel_toml(
     slack_channel: str = "C0123456789",
     on_update: str = "thread",
     extra: str = "",
+    timeout: int | None = None,
 ) -> str:
-    """A [[channels]] table for a Slack channel (webhook, or bot token against ``api_url``)."""
+    """A [[channels]] table for a Slack channel (webhook, or bot token against ``api_url``);
+    ``timeout`` shortens the client's (and so the wait before a post in doubt is looked up)."""
     lines = ["[[channels]]", f'name = "{name}"', 'type = "slack"', extra]
     if "threshold" not in extra:
         lines.append("threshold = 1.0")
@@ -225,6 +227,8 @@ def slack_channel_toml(
             f'api_base_url = "{api_url}"',
             f'on_update = "{on_update}"',
         ]
+    if timeout is not None:
+        lines.append(f"timeout = {timeout}")
     return "\n".join(lines) + "\n"
 
 

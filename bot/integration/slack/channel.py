@@ -145,6 +145,7 @@ class SlackChannel:
             lambda: client.post(message, tag=tag, thread_ts=thread_ts),
             where=f"Slack channel {client.channel}",
             find=find,
+            timeout_s=client.timeout,
         )
 
     def _client(self) -> SlackBot | SlackWebhook:
@@ -155,6 +156,11 @@ class SlackChannel:
         except SecretUnavailable as exc:
             raise secret_failure(self.name, "slack", exc) from None
         if token is not None and slack.channel:
-            return SlackBot(token.get_secret_value(), slack.channel, base_url=slack.api_base_url)
+            return SlackBot(
+                token.get_secret_value(),
+                slack.channel,
+                base_url=slack.api_base_url,
+                timeout=slack.timeout,
+            )
         assert webhook is not None
-        return SlackWebhook(webhook.get_secret_value())
+        return SlackWebhook(webhook.get_secret_value(), timeout=slack.timeout)

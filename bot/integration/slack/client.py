@@ -116,9 +116,10 @@ class SlackWebhook:
         max_inline_wait: float = 30.0,
     ) -> None:
         self._url = url
+        self.timeout = max(int(timeout), 1)  # seconds, as the SDK takes it
         self._client = WebhookClient(
             url,
-            timeout=max(int(timeout), 1),
+            timeout=self.timeout,
             retry_handlers=[_BoundedRateLimitRetry(rate_limit_retries, max_inline_wait)],
             logger=logging.getLogger("bot.integration.slack.sdk"),
         )
@@ -185,10 +186,11 @@ class SlackBot:
     ) -> None:
         self._token = token
         self.channel = channel
+        self.timeout = max(int(timeout), 1)  # seconds, as the SDK takes it
         self._client = WebClient(
             token=token,
             base_url=base_url if base_url.endswith("/") else base_url + "/",
-            timeout=max(int(timeout), 1),
+            timeout=self.timeout,
             retry_handlers=[_BoundedRateLimitRetry(rate_limit_retries, max_inline_wait)],
             logger=logging.getLogger("bot.integration.slack.sdk"),
         )
