@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from test_match_prefilter import _random_item, _random_rules
+from test_matcher_prefilter import _random_item, _random_rules
 
 from bot.matcher.document import Document
 from bot.matcher.nodes import (
