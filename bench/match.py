@@ -43,7 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.matcher import RuleSet, load_rules, parse_rules  # noqa: E402
-from bot.matcher.query import AnyOf, Near, Node, Phrase, Prefix, Word  # noqa: E402
+from bot.matcher.leaves import AnyOf, Near  # noqa: E402
+from bot.matcher.nodes import Node, Phrase, Prefix, Word  # noqa: E402
 from bot.model.match import MatchItem  # noqa: E402
 from bot.reader.processor.text import to_plain_text  # noqa: E402
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.matcher import RuleError, RuleSet, load_rules, parse_rules
 from bot.matcher.document import Document, lead_paragraph
-from bot.matcher.query import FULL_SCOPE
+from bot.matcher.nodes import FULL_SCOPE
 from bot.model.match import MatchItem
 
 RULES = """

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from bot.matcher import RuleSet, parse_rules
 from bot.matcher.document import Document
-from bot.matcher.query import And, Not, parse_query
+from bot.matcher.nodes import And, Not
 from bot.matcher.rules import Rule
+from bot.matcher.syntax import parse_query
 from bot.model.match import MatchItem
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,10 +13,10 @@ from __future__ import annotations
 import random
 
 import pytest
-from test_match_prefilter import _random_item, _random_rules
+from test_matcher_prefilter import _random_item, _random_rules
 
 from bot.matcher.document import Document
-from bot.matcher.query import (
+from bot.matcher.nodes import (
     EXCLUSION_SCOPE,
     FULL_SCOPE,
     LEAD_SCOPE,

@@ -16,18 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.matcher.document import Document
-from bot.matcher.query import (
+from bot.matcher.leaves import Near, QuantityCompare
+from bot.matcher.nodes import (
     EXCLUSION_SCOPE,
     FULL_SCOPE,
     NO_TIER,
     And,
     Evidence,
     Leaf,
-    Near,
     Node,
     Not,
     Or,
-    QuantityCompare,
 )
 
 # Labels longer than this (an inline OR of forty words) are cut in explanations.

@@ -26,11 +26,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import re2
 
+from bot.matcher.conditions import (
+    Atom,
+    AtomKind,
+    Clause,
+    Conditions,
+    all_of,
+    commonness,
+    phrase_words,
+)
 from bot.matcher.document import META_FIELDS, raw_fields
-from bot.matcher.query import And, Atom, Clause, Conditions, Leaf, Node, Or, all_of, commonness
+from bot.matcher.nodes import And, Leaf, Node, Or
 from bot.model.match import MatchItem
 from bot.text.quantities import may_contain
 from bot.text.tokens import fold, forms_pattern, stem
@@ -80,19 +90,18 @@ _GAP = r"(?:[^a-z0-9]|'s)+"
 _REST = r"[^\x00-\x2f\x3a-\x60\x7b-\x7f]*"
 
 
-def atom_pattern(kind: str, value: str) -> str:
+def atom_pattern(kind: AtomKind, value: str) -> str:
     """The RE2 pattern that finds a word atom in folded text (see `Node.necessary`)."""
-    if kind == "stem":
+    if kind is AtomKind.STEM:
         return _START + forms_pattern(value) + _END
-    if kind == "prefix":
+    if kind is AtomKind.PREFIX:
         return _START + re.escape(value)
-    if kind == "phrase":
-        words = value.split(" ")
+    if kind is AtomKind.PHRASE:
+        words = phrase_words(value)
         parts: list[str] = []
-        for position, word in enumerate(words):
-            word_kind, _, text = word.partition(":")
+        for position, (word_kind, text) in enumerate(words):
             last = position == len(words) - 1
-            if word_kind == "stem":
+            if word_kind is AtomKind.STEM:
                 parts.append(forms_pattern(text) + (_END if last else ""))
             else:
                 # A prefix word is a word beginning with it, or of the same stem ("lease*" also
@@ -104,6 +113,8 @@ def atom_pattern(kind: str, value: str) -> str:
     raise ValueError(f"not a word atom: {kind}")
 
 
+# Fills the pattern ids that are no atom's (the sentinel, the loose cues); equal to no atom.
+_NOT_AN_ATOM = Atom(cast(AtomKind, ""), "")
 # One clause as the scan checks it: the ids of its word atoms and its quantity kinds.
 _Clause = tuple[frozenset[int], tuple[str, ...]]
 # A rule whose query is an OR of cases ("(A AND B) OR (C AND D)") is looked at for each case on
@@ -153,7 +164,7 @@ class Prefilter:
         for node in _walk(nodes):
             for clause in node.conditions():
                 for atom in clause:
-                    if atom[0] != "quantity":
+                    if atom.kind is not AtomKind.QUANTITY:
                         atom_ids.setdefault(atom, len(atom_ids) + 1)  # 0 is the sentinel
         compiled: list[_RuleConditions] = []
         # Each alternative's rarest clause, by the estimate of `commonness`: the rule is looked
@@ -167,10 +178,12 @@ class Prefilter:
             for clauses in cases:
                 checks = [
                     (
-                        frozenset(atom_ids[atom] for atom in clause if atom[0] != "quantity"),
+                        frozenset(
+                            atom_ids[atom] for atom in clause if atom.kind is not AtomKind.QUANTITY
+                        ),
                         tuple(
                             sorted(
-                                (value for kind, value in clause if kind == "quantity"),
+                                (value for kind, value in clause if kind is AtomKind.QUANTITY),
                                 key=_CUE_ORDER.index,
                             )
                         ),
@@ -201,11 +214,11 @@ class Prefilter:
                 continue
             anchor: set[int] = set()
             for clause in rarest[rule.index]:
-                for kind, value in clause:
-                    if kind == "quantity":
-                        anchor |= self._cue_ids[value]
+                for atom in clause:
+                    if atom.kind is AtomKind.QUANTITY:
+                        anchor |= self._cue_ids[atom.value]
                     else:
-                        anchor.add(atom_ids[(kind, value)])
+                        anchor.add(atom_ids[atom])
             for atom_id in anchor:
                 by_atom.setdefault(atom_id, []).append(rule)
         size = len(atom_ids) + 1 + len(cue_patterns)
@@ -213,12 +226,12 @@ class Prefilter:
         self._by_atom: list[tuple[_RuleConditions, ...]] = [()] * size
         for atom_id, rules in by_atom.items():
             self._by_atom[atom_id] = tuple(rules)
-        self._atoms: list[Atom] = [("", "")] * size
+        self._atoms: list[Atom] = [_NOT_AN_ATOM] * size
         for atom, atom_id in atom_ids.items():
             self._atoms[atom_id] = atom
 
     @staticmethod
-    def _compile(atom_ids: dict[tuple[str, str], int], cues: list[str]) -> re2.Set | None:
+    def _compile(atom_ids: dict[Atom, int], cues: list[str]) -> re2.Set | None:
         options = re2.Options()
         options.log_errors = False
         options.never_capture = True

@@ -38,19 +38,9 @@ from typing import Any
 
 from bot.matcher.diagnosis import Diagnosis, diagnose
 from bot.matcher.document import Document
+from bot.matcher.nodes import FIELDS, FULL_SCOPE, NO_TIER, SCOPES_BY_LEVEL, Evidence, Node, Scope
 from bot.matcher.prefilter import Prefilter
-from bot.matcher.query import (
-    FIELDS,
-    FULL_SCOPE,
-    NO_TIER,
-    SCOPES_BY_LEVEL,
-    Evidence,
-    Node,
-    Parser,
-    QuerySyntaxError,
-    Scope,
-    parse_query,
-)
+from bot.matcher.syntax import Parser, QuerySyntaxError, parse_query
 from bot.model.match import MatchHit, MatchItem, MatchResult, NearestRule
 
 DEFAULT_THRESHOLD = 1.0

@@ -19,7 +19,7 @@ import pytest
 
 from bot.matcher import RuleSet, load_rules, parse_rules
 from bot.matcher.document import Document
-from bot.matcher.query import QuerySyntaxError, parse_query
+from bot.matcher.syntax import QuerySyntaxError, parse_query
 from bot.model.match import MatchItem
 
 ROOT = Path(__file__).resolve().parents[1]
