@@ -73,7 +73,6 @@ LONG_ALLOWED = {
     "daemon/app.py": 717,
     "worker/poll.py": 797,
     "worker/digests.py": 756,
-    "matcher/query.py": 1347,
 }
 
 
