@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import html
 import json
 import multiprocessing
@@ -52,6 +53,7 @@ DATA = ROOT.parent / "shared" / "data"
 PORTS = 25  # 25 "hosts" x the default per-host limit of 4 > the default concurrency of 50
 
 
+@functools.cache  # read once per process: the feed server renders thousands of feeds
 def _headlines() -> tuple[list[str], list[dict[str, str]]]:
     """General news headlines (real, from the shared data) and the labelled compute deals."""
     general: list[str] = []
