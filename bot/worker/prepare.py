@@ -36,7 +36,6 @@ from typing import Any
 
 from bot.matcher import RuleSet
 from bot.model import Entry, MatchItem
-from bot.reader.parser import FeedParseError, parse_feed
 from bot.storage.plan import EntryPlan, KnownEntries, Scorer, plan_entries
 from bot.text.redaction import mask_url
 
@@ -123,6 +122,9 @@ def scorer_for(rules: RuleSet, threshold: float) -> Scorer:
 
 def prepare(job: PrepareJob, scorer: Scorer | None) -> PreparedFeed:
     """Parse and normalise `job.body`, and plan its entries' rows (matched with `scorer`)."""
+    # Here rather than at the top: a cycle in which no feed changed never loads the parsers.
+    from bot.reader.parser import FeedParseError, parse_feed
+
     try:
         parsed = parse_feed(
             job.body,
