@@ -47,7 +47,7 @@ from bot.storage.plan import EntryPlan, KnownEntries
 from bot.text.plural import plural
 from bot.text.redaction import mask_url, mask_urls_in
 from bot.worker.memory import full_collections_deferred, settle_long_lived
-from bot.worker.prepare import PreparedFeed, PrepareJob, Preparer
+from bot.worker.prepare import PROCESS_MIN_FEEDS, PreparedFeed, PrepareJob, Preparer
 from bot.worker.process import ProcessReport, StoryProcessor, new_instance_id, utcnow
 
 log = logging.getLogger(__name__)
@@ -279,8 +279,10 @@ class Poller:
                 processes=self.parse_processes,
                 feeds=len(due),
             )
-            if any(feed.body_hash is None for feed in due):
-                preparer.start_early()  # a feed never fetched before will have a body to parse
+            if sum(feed.body_hash is None for feed in due) >= PROCESS_MIN_FEEDS:
+                # Feeds never fetched before will have bodies to parse: enough to pay for the
+                # parser processes, whose start then overlaps the first requests.
+                preparer.start_early()
             try:
                 await self._fetch_and_store(due, preparer, report, on_feed)
             finally:

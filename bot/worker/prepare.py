@@ -41,8 +41,10 @@ from bot.text.redaction import mask_url
 
 log = logging.getLogger(__name__)
 
-# Cycles with fewer due feeds than this prepare in a thread: starting worker processes (about
-# half a second of imports each) would cost more than it saves.
+# Worker processes cost about half a second of CPU each to start (a fresh interpreter and its
+# imports), about what parsing 40 bodies of 50 items costs: a cycle prepares in a thread until
+# it has this many bodies to parse, and only then starts processes for the rest (a cycle of new
+# feeds, which will surely parse them all, starts them at once: Poller.poll).
 PROCESS_MIN_FEEDS = 64
 MAX_PROCESSES = 4
 
@@ -208,8 +210,10 @@ class Preparer:
     """Prepares fetched feeds in worker processes (or a thread); use within one poll cycle.
 
     `processes`: how many worker processes; None chooses from the machine's cores and the
-    cycle's size (`feeds`), 0 prepares in threads. Processes start on the first body, so a cycle
-    in which nothing changed starts none, and stop with :meth:`close`.
+    cycle's size (`feeds`), 0 prepares in threads. Unless started early (:meth:`start_early`),
+    processes start once PROCESS_MIN_FEEDS bodies have come to be prepared, the first ones in a
+    thread meanwhile, so a cycle in which little changed starts none; they stop with
+    :meth:`close`.
     """
 
     def __init__(
@@ -225,6 +229,8 @@ class Preparer:
         self.threshold = threshold
         self._scorer = scorer_for(rules, threshold)
         self._loader = rules_loader
+        # Chosen here (not by the caller): processes start once the cycle has shown enough work.
+        self._deferred = processes is None
         if processes is None:
             cores = os.cpu_count() or 1
             processes = min(cores, MAX_PROCESSES) if cores > 1 and feeds >= PROCESS_MIN_FEEDS else 0
@@ -233,6 +239,7 @@ class Preparer:
         self._starting: asyncio.Lock | None = None
         self._early_start: asyncio.Future[Executor] | None = None
         self._broken = 0
+        self._bodies = 0  # bodies this preparer was given
         self.warned = False  # about workers without rules
 
     def _worker_rules(self) -> RuleSet | Callable[[], RuleSet] | None:
@@ -284,8 +291,23 @@ class Preparer:
         async with self._starting:
             return await asyncio.to_thread(self._start)
 
+    @property
+    def started(self) -> bool:
+        """Whether worker processes are running or starting."""
+        return self._executor is not None or self._early_start is not None
+
+    def _waiting_for_processes(self) -> bool:
+        """Whether processes chosen here are not started, or still starting (a start that
+        failed counts as over: the process path retries it once and reports it)."""
+        if not self._deferred or self._executor is not None:
+            return False
+        return self._early_start is None or not self._early_start.done()
+
     async def prepare(self, job: PrepareJob) -> PreparedFeed:
-        if not self.processes:
+        self._bodies += 1
+        if self._deferred and not self.started and self._bodies >= PROCESS_MIN_FEEDS:
+            self.start_early()  # enough bodies to pay for the processes (if any are chosen)
+        if not self.processes or self._waiting_for_processes():
             try:
                 return await asyncio.to_thread(prepare, job, self._scorer)
             except Exception as exc:
