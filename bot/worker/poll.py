@@ -362,11 +362,15 @@ class Poller:
 
             arrived: list[_Arrival] = []
             wake = asyncio.Event()
-            fetching = [asyncio.ensure_future(fetch(feed)) for feed in due]
+            # The feeds still being fetched or prepared. A task leaves the set when it is done:
+            # its result (the feed's prepared rows) is then held by `arrived` alone, and freed
+            # once stored, so memory follows the slots, not the size of the cycle.
+            fetching = {asyncio.ensure_future(fetch(feed)) for feed in due}
 
             failures: list[BaseException] = []
 
             def done(task: asyncio.Future[_Arrival]) -> None:
+                fetching.discard(task)
                 if task.cancelled():
                     return
                 failure = task.exception()
@@ -408,7 +412,7 @@ class Poller:
                         for result in results:
                             on_feed(result)
             finally:
-                for task in fetching:
+                for task in list(fetching):
                     task.cancel()
 
     @staticmethod
