@@ -190,7 +190,7 @@ def test_parser_processes_end_when_the_poller_is_killed(tmp_path: Path) -> None:
         "from datetime import UTC, datetime\n"
         "from pathlib import Path\n"
         "from bot.matcher import load_rules\n"
-        "from bot.worker.prepare import PROCESS_MIN_FEEDS, PrepareJob, Preparer\n"
+        "from bot.worker.prepare import PrepareJob, Preparer\n"
         "async def main() -> None:\n"
         "    rules = load_rules(Path(sys.argv[1]))\n"
         "    preparer = Preparer(rules, rules.threshold, processes=2)\n"

@@ -41,11 +41,13 @@ from bot.text.redaction import mask_url
 
 log = logging.getLogger(__name__)
 
-# Worker processes cost about half a second of CPU each to start (a fresh interpreter and its
-# imports), about what parsing 40 bodies of 50 items costs: a cycle prepares in a thread until
-# it has this many bodies to parse, and only then starts processes for the rest (a cycle of new
-# feeds, which will surely parse them all, starts them at once: Poller.poll).
-PROCESS_MIN_FEEDS = 64
+# A worker process costs some 0.4 s of CPU to start (a fresh interpreter and its imports), what
+# preparing 80 bodies of 50 items costs: a cycle prepares in a thread until it has this many
+# bodies, and only then starts processes for the rest; a cycle with this many feeds never
+# fetched before, which will surely parse them all, starts them at once (Poller.poll). On 100
+# new feeds of bench/poll.py, two processes took a third more CPU than a thread, and no less
+# time.
+PROCESS_MIN_FEEDS = 200
 MAX_PROCESSES = 4
 
 
