@@ -70,8 +70,8 @@ MAX_LINES = 700
 # Modules over MAX_LINES today, each with its size now as its ceiling: they may shrink, not grow.
 # Migrations are exempt (each is a schema step, written once).
 LONG_ALLOWED = {
-    "daemon/app.py": 717,
-    "worker/poll.py": 797,
+    "daemon/app.py": 667,
+    "worker/poll.py": 796,
     "worker/digests.py": 756,
 }
 

@@ -28,7 +28,7 @@ from bot.demo.server import FeedServer
 from bot.matcher import load_rules, parse_rules
 from bot.storage.models import Entry, StoryMember
 from bot.worker.poll import PollReport
-from bot.worker.prepare import PrepareJob, Preparer
+from bot.worker.prepare import PROCESS_MIN_FEEDS, PrepareJob, Preparer
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -284,6 +284,50 @@ def test_processes_started_early_serve_the_cycle_and_end_with_it(tmp_path: Path)
         await preparer.aclose()
 
     asyncio.run(closed_while_starting())
+    assert not _parser_processes()
+
+
+def test_processes_chosen_per_cycle_start_only_once_there_is_enough_to_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A preparer that chooses its processes (a cycle of many feeds on two cores) prepares the
+    first bodies in a thread and starts no process while fewer than PROCESS_MIN_FEEDS bodies
+    came; the body that reaches that many starts them, and later bodies go to them. The rows
+    are the same either way."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    settings = Settings.model_validate({"data_dir": tmp_path, "feeds": []})
+    rules = load_rules(settings.rules)
+    body = (
+        b'<rss version="2.0"><channel><title>T</title><item><title>A</title>'
+        b"<link>https://ex.com/a</link></item></channel></rss>"
+    )
+    job = PrepareJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
+                     datetime(2000, 1, 1, tzinfo=UTC))  # fmt: skip
+
+    async def scenario() -> tuple[int, bool, set[int], set[int], list[int]]:
+        preparer = Preparer(rules, rules.threshold, feeds=1000)
+        chosen = preparer.processes
+        try:
+            few = [await preparer.prepare(job) for _ in range(PROCESS_MIN_FEEDS - 1)]
+            started_early = preparer.started
+            before = _parser_processes()
+            rest = [await preparer.prepare(job)]
+            async with asyncio.timeout(60):
+                while preparer._executor is None:
+                    rest.append(await preparer.prepare(job))  # in a thread while they start
+                    await asyncio.sleep(0.01)
+            rest += await asyncio.gather(*(preparer.prepare(job) for _ in range(4)))
+            after = _parser_processes()
+        finally:
+            await preparer.aclose()
+        inserts = [len(r.plan.inserts) for r in few + rest if r.plan is not None]
+        return chosen, started_early, before, after, inserts
+
+    chosen, started_early, before, after, inserts = asyncio.run(scenario())
+    assert chosen == 2
+    assert not started_early and before == set()
+    assert len(after) == 2
+    assert inserts == [1] * len(inserts) and len(inserts) >= PROCESS_MIN_FEEDS + 4
     assert not _parser_processes()
 
 

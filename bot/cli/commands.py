@@ -20,7 +20,7 @@ from bot.text.plural import plural
 from bot.text.redaction import mask_urls_in
 
 if TYPE_CHECKING:
-    from bot.daemon.app import Pipeline
+    from bot.daemon.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
 def poll(ctx: click.Context, force: bool) -> None:
     """Run one poll cycle: fetch due feeds, store new entries, match and cluster them."""
     _logging(ctx, "INFO")
-    from bot.daemon.app import build_pipeline
+    from bot.daemon.pipeline import build_pipeline
     from bot.daemon.progress import PollProgress
     from bot.storage.feeds import count_enabled_feeds
 
@@ -190,7 +190,7 @@ def digest(
     when either is given.
     """
     _logging(ctx, "INFO")
-    from bot.daemon.app import build_pipeline
+    from bot.daemon.pipeline import build_pipeline
     from bot.digest.render import render_email_html
 
     preview = dry_run or fmt is not None or html_file is not None
@@ -285,7 +285,7 @@ def digests(ctx: click.Context, limit: int, resend_id: int | None) -> None:
 
 
 def _resend(ctx: click.Context, digest_id: int) -> None:
-    from bot.daemon.app import build_pipeline
+    from bot.daemon.pipeline import build_pipeline
 
     settings = app(ctx).require_secrets()
     pipeline = build_pipeline(settings, db=app(ctx).database(), upgrade=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,36 @@ import click
 from bot import __version__
 from bot.cli.common import AppContext, app, database_errors
 
+# Commands other than the operator ones (bot.cli.commands), imported when they are run or listed
+# in help: each pulls in what it alone needs (clustering replays, evaluation, OPML, the deal
+# ledger), which `newsbot poll` from cron should not pay for at every start.
+LAZY_COMMANDS = {
+    "cluster": "bot.cli.cluster:cluster_command",
+    "parse": "bot.cli.parse:parse_command",
+    "match": "bot.cli.match:match_command",
+    "feeds": "bot.cli.feeds:feeds_command",
+    "eval": "bot.cli.eval:eval_command",
+    "deals": "bot.cli.deals:deals_command",
+}
+
 
 class NewsbotGroup(click.Group):
     """The command group; a database connection lost in the middle of a command ends it with
-    one line naming the database, as one that cannot be reached at its start does."""
+    one line naming the database, as one that cannot be reached at its start does. Commands in
+    LAZY_COMMANDS are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:
+            module, attribute = LAZY_COMMANDS[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command)
+            _accept_config_after_commands(command)
+            self.add_command(command, cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import OperationalError
@@ -73,24 +100,6 @@ def main() -> None:
 from bot.cli import commands as _commands  # noqa: E402
 
 _commands.register(cli)
-from bot.cli.cluster import cluster_command as _cluster_command  # noqa: E402
-
-cli.add_command(_cluster_command)
-from bot.cli.parse import parse_command as _parse_command  # noqa: E402
-
-cli.add_command(_parse_command)
-from bot.cli.match import match_command as _match_command  # noqa: E402
-
-cli.add_command(_match_command)
-from bot.cli.feeds import feeds_command as _feeds_command  # noqa: E402
-
-cli.add_command(_feeds_command)
-from bot.cli.eval import eval_command as _eval_command  # noqa: E402
-
-cli.add_command(_eval_command)
-from bot.cli.deals import deals_command as _deals_command  # noqa: E402
-
-cli.add_command(_deals_command)
 
 
 def _config_after_command(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
@@ -98,14 +107,15 @@ def _config_after_command(ctx: click.Context, _param: click.Parameter, value: Pa
         app(ctx).config_path = value
 
 
-def _accept_config_after_commands(group: click.Group) -> None:
+def _accept_config_after_commands(command: click.Command) -> None:
     """`newsbot run -c FILE` works as well as `newsbot -c FILE run`: people type the option
     where they think of it, and a "No such option" there is a needless stumble."""
-    for command in group.commands.values():
-        if isinstance(command, click.Group):
-            _accept_config_after_commands(command)
-        if any(param.name == "config_path" for param in command.params):
-            continue
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            _accept_config_after_commands(subcommand)
+        if command is cli:
+            return
+    if not any(param.name == "config_path" for param in command.params):
         command.params.append(
             click.Option(
                 ["-c", "--config", "config_path"],

@@ -33,7 +33,6 @@ import random
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
@@ -45,21 +44,19 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot.clustering import ClusterConfig
 from bot.config import Settings, config_warnings, load_config
 from bot.daemon import metrics
 from bot.daemon.health import HealthServer
 from bot.daemon.housekeeping import run_housekeeping
 from bot.daemon.instances import Presence, release_all_leases
-from bot.daemon.logs import redact, register_secrets
-from bot.matcher import RuleSet, load_rules
-from bot.storage import Database, upgrade_schema
+from bot.daemon.logs import redact
+from bot.daemon.pipeline import Pipeline as Pipeline  # re-exported: callers build it from here
+from bot.daemon.pipeline import build_pipeline as build_pipeline
+from bot.storage import upgrade_schema
 from bot.storage.database import connection_problem, masked_url
 from bot.storage.digests import ChannelFailure, failing_channels
 from bot.storage.feeds import count_unhealthy_feeds
 from bot.text.plural import plural
-from bot.worker import DigestService, Poller, StoryProcessor
-from bot.worker.process import new_instance_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -76,53 +73,6 @@ CANCELLED_UNWIND_S = 5.0
 # /healthz fails for a channel whose last delivery failed permanently, or whose last this many
 # attempts failed transiently (one refused connection is a blip; three in a row is an outage).
 CHANNEL_FAILURES_UNHEALTHY = 3
-
-
-@dataclass
-class Pipeline:
-    settings: Settings
-    db: Database
-    processor: StoryProcessor
-    poller: Poller
-    digests: DigestService
-    instance: str
-
-
-def build_pipeline(
-    settings: Settings,
-    *,
-    db: Database | None = None,
-    instance: str | None = None,
-    upgrade: bool = True,
-    clock: Callable[[], datetime] = utcnow,
-    rules: RuleSet | None = None,
-) -> Pipeline:
-    """The stages of one newsbot instance, sharing a database, rules and a clusterer.
-
-    `rules` replaces the configured rule file (`newsbot eval --all-relevant` matches with a rule
-    set that keeps every entry); parser processes receive it pickled."""
-    register_secrets(settings.known_secrets())
-    database = db or Database(settings.resolved_database_url)
-    if upgrade:
-        upgrade_schema(database)
-    instance = instance or new_instance_id()
-    rules_loader = None if rules is not None else functools.partial(load_rules, settings.rules)
-    rules = rules if rules is not None else load_rules(settings.rules)
-    cluster_config = ClusterConfig.from_settings(settings.clustering)
-    processor = StoryProcessor(
-        database, rules, cluster_config, threshold=settings.threshold, clock=clock
-    )
-    poller = Poller(
-        settings,
-        database,
-        processor,
-        instance=instance,
-        clock=clock,
-        # Parser processes rebuild the same rules from the file (see bot.worker.prepare).
-        rules_loader=rules_loader,
-    )
-    digests = DigestService(settings, database, instance=instance, clock=clock)
-    return Pipeline(settings, database, processor, poller, digests, instance)
 
 
 def is_database_unavailable(exc: BaseException) -> bool:

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.config import EmailChannelSettings, load_config_text
-from bot.daemon.app import build_pipeline
+from bot.daemon.pipeline import build_pipeline
 from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
 from bot.digest.render import render_email, render_email_html, render_slack, render_text

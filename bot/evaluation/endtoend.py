@@ -38,7 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clustering import ClusterItem
 from bot.config import FeedSettings, Settings
-from bot.daemon.app import Pipeline, build_pipeline
+from bot.daemon.pipeline import Pipeline, build_pipeline
 from bot.demo.server import FeedServer
 from bot.evaluation.feeds import OutletFeed, outlet_feeds, render_rss
 from bot.evaluation.items import LabelledItem

@@ -82,7 +82,16 @@ class RuleSet:
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.threshold = float(threshold)
         self.source = source
-        self._prefilter = prefilter or Prefilter([rule.node for rule in self.rules])
+        # Built on the first match (an RE2 set of every rule's atoms: some 70 ms of start-up):
+        # a poll in which no feed changed matches nothing. Building it reports no error; a set
+        # RE2 cannot compile leaves the prefilter off.
+        self._built_prefilter = prefilter
+
+    @property
+    def _prefilter(self) -> Prefilter:
+        if self._built_prefilter is None:
+            self._built_prefilter = Prefilter([rule.node for rule in self.rules])
+        return self._built_prefilter
 
     def __repr__(self) -> str:
         return f"RuleSet({self.source!r}, {len(self.rules)} rules, threshold={self.threshold})"

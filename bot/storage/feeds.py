@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import FeedSettings
 from bot.storage.models import Entry, Feed
+from bot.text.redaction import mask_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,3 +342,18 @@ def count_unhealthy_feeds(session: Session, threshold: int) -> int:
         )
         or 0
     )
+
+
+def move_feed(session: Session, feed: Feed, new_url: str) -> bool:
+    """Follow a permanent redirect: the stored URL becomes `new_url` and the configured one
+    stays an alias (True). If `new_url` is already subscribed as another feed, this one is
+    disabled rather than polled twice (False)."""
+    other = session.scalars(select(Feed.id).where(Feed.url == new_url)).first()
+    if other is not None and other != feed.id:
+        feed.enabled = False
+        feed.disabled_reason = f"moved permanently to {mask_url(new_url)}, which is already a feed"
+        return False
+    if feed.configured_url is None:
+        feed.configured_url = feed.url
+    feed.url = new_url
+    return True

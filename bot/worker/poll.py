@@ -39,6 +39,7 @@ from bot.storage.feeds import (
     FeedSync,
     claim_due_feeds,
     count_enabled_feeds,
+    move_feed,
     sync_feeds,
 )
 from bot.storage.models import Entry as EntryRow
@@ -47,7 +48,7 @@ from bot.storage.plan import EntryPlan, KnownEntries
 from bot.text.plural import plural
 from bot.text.redaction import mask_url, mask_urls_in
 from bot.worker.memory import full_collections_deferred, settle_long_lived
-from bot.worker.prepare import PreparedFeed, PrepareJob, Preparer
+from bot.worker.prepare import PROCESS_MIN_FEEDS, PreparedFeed, PrepareJob, Preparer
 from bot.worker.process import ProcessReport, StoryProcessor, new_instance_id, utcnow
 
 log = logging.getLogger(__name__)
@@ -279,8 +280,10 @@ class Poller:
                 processes=self.parse_processes,
                 feeds=len(due),
             )
-            if any(feed.body_hash is None for feed in due):
-                preparer.start_early()  # a feed never fetched before will have a body to parse
+            if sum(feed.body_hash is None for feed in due) >= PROCESS_MIN_FEEDS:
+                # Feeds never fetched before will have bodies to parse: enough to pay for the
+                # parser processes, whose start then overlaps the first requests.
+                preparer.start_early()
             try:
                 await self._fetch_and_store(due, preparer, report, on_feed)
             finally:
@@ -360,11 +363,15 @@ class Poller:
 
             arrived: list[_Arrival] = []
             wake = asyncio.Event()
-            fetching = [asyncio.ensure_future(fetch(feed)) for feed in due]
+            # The feeds still being fetched or prepared. A task leaves the set when it is done:
+            # its result (the feed's prepared rows) is then held by `arrived` alone, and freed
+            # once stored, so memory follows the slots, not the size of the cycle.
+            fetching = {asyncio.ensure_future(fetch(feed)) for feed in due}
 
             failures: list[BaseException] = []
 
             def done(task: asyncio.Future[_Arrival]) -> None:
+                fetching.discard(task)
                 if task.cancelled():
                     return
                 failure = task.exception()
@@ -406,7 +413,7 @@ class Poller:
                         for result in results:
                             on_feed(result)
             finally:
-                for task in fetching:
+                for task in list(fetching):
                     task.cancel()
 
     @staticmethod
@@ -627,7 +634,7 @@ class Poller:
         if feed.last_modified != outcome.last_modified and outcome.last_modified:
             feed.last_modified = outcome.last_modified
         if outcome.permanent_url and outcome.permanent_url != feed.url:
-            self._move(session, feed, outcome.permanent_url)
+            _move(session, feed, outcome.permanent_url)
         ttl_minutes = update_period_s = None
         if prepared is not None and prepared.plan is not None:
             plan = prepared.plan
@@ -697,33 +704,6 @@ class Poller:
             kept,
             extra={**_feed(url), "entries_skipped": plan.skipped},
         )
-
-    def _move(self, session: Session, feed: Feed, new_url: str) -> None:
-        """Follow a permanent redirect: the stored URL changes, the configured one stays an
-        alias. If the new URL is already subscribed as another feed, this one is disabled
-        rather than polled twice."""
-        other = session.scalars(select(Feed.id).where(Feed.url == new_url)).first()
-        if other is not None and other != feed.id:
-            feed.enabled = False
-            feed.disabled_reason = (
-                f"moved permanently to {mask_url(new_url)}, which is already a feed"
-            )
-            log.warning(
-                "feed %s moved permanently to %s, already subscribed; disabled",
-                mask_url(feed.url),
-                mask_url(new_url),
-                extra=_feed(feed.url),
-            )
-            return
-        if feed.configured_url is None:
-            feed.configured_url = feed.url
-        log.warning(
-            "feed %s moved permanently to %s; stored URL updated",
-            mask_url(feed.url),
-            mask_url(new_url),
-            extra=_feed(feed.url),
-        )
-        feed.url = new_url
 
 
 SKIP_REASONS = ("too_old", "duplicate", "expired", "over_limit")
@@ -795,3 +775,22 @@ def _entry_times(session: Session, feed_ids: list[int], now: datetime) -> dict[i
     ):
         times[feed_id].append(published)
     return times
+
+
+def _move(session: Session, feed: Feed, new_url: str) -> None:
+    """Follow a permanent redirect (storage's move_feed), saying what became of the feed."""
+    old, extra = mask_url(feed.url), _feed(feed.url)
+    if move_feed(session, feed, new_url):
+        log.warning(
+            "feed %s moved permanently to %s; stored URL updated",
+            old,
+            mask_url(new_url),
+            extra=extra,
+        )
+    else:
+        log.warning(
+            "feed %s moved permanently to %s, already subscribed; disabled",
+            old,
+            mask_url(new_url),
+            extra=extra,
+        )

@@ -36,15 +36,18 @@ from typing import Any
 
 from bot.matcher import RuleSet
 from bot.model import Entry, MatchItem
-from bot.reader.parser import FeedParseError, parse_feed
 from bot.storage.plan import EntryPlan, KnownEntries, Scorer, plan_entries
 from bot.text.redaction import mask_url
 
 log = logging.getLogger(__name__)
 
-# Cycles with fewer due feeds than this prepare in a thread: starting worker processes (about
-# half a second of imports each) would cost more than it saves.
-PROCESS_MIN_FEEDS = 64
+# A worker process costs some 0.4 s of CPU to start (a fresh interpreter and its imports), what
+# preparing 80 bodies of 50 items costs: a cycle prepares in a thread until it has this many
+# bodies, and only then starts processes for the rest; a cycle with this many feeds never
+# fetched before, which will surely parse them all, starts them at once (Poller.poll). On 100
+# new feeds of bench/poll.py, two processes took a third more CPU than a thread, and no less
+# time.
+PROCESS_MIN_FEEDS = 200
 MAX_PROCESSES = 4
 
 
@@ -123,6 +126,9 @@ def scorer_for(rules: RuleSet, threshold: float) -> Scorer:
 
 def prepare(job: PrepareJob, scorer: Scorer | None) -> PreparedFeed:
     """Parse and normalise `job.body`, and plan its entries' rows (matched with `scorer`)."""
+    # Here rather than at the top: a cycle in which no feed changed never loads the parsers.
+    from bot.reader.parser import FeedParseError, parse_feed
+
     try:
         parsed = parse_feed(
             job.body,
@@ -206,8 +212,10 @@ class Preparer:
     """Prepares fetched feeds in worker processes (or a thread); use within one poll cycle.
 
     `processes`: how many worker processes; None chooses from the machine's cores and the
-    cycle's size (`feeds`), 0 prepares in threads. Processes start on the first body, so a cycle
-    in which nothing changed starts none, and stop with :meth:`close`.
+    cycle's size (`feeds`), 0 prepares in threads. Unless started early (:meth:`start_early`),
+    processes start once PROCESS_MIN_FEEDS bodies have come to be prepared, the first ones in a
+    thread meanwhile, so a cycle in which little changed starts none; they stop with
+    :meth:`close`.
     """
 
     def __init__(
@@ -223,6 +231,8 @@ class Preparer:
         self.threshold = threshold
         self._scorer = scorer_for(rules, threshold)
         self._loader = rules_loader
+        # Chosen here (not by the caller): processes start once the cycle has shown enough work.
+        self._deferred = processes is None
         if processes is None:
             cores = os.cpu_count() or 1
             processes = min(cores, MAX_PROCESSES) if cores > 1 and feeds >= PROCESS_MIN_FEEDS else 0
@@ -231,6 +241,7 @@ class Preparer:
         self._starting: asyncio.Lock | None = None
         self._early_start: asyncio.Future[Executor] | None = None
         self._broken = 0
+        self._bodies = 0  # bodies this preparer was given
         self.warned = False  # about workers without rules
 
     def _worker_rules(self) -> RuleSet | Callable[[], RuleSet] | None:
@@ -282,8 +293,23 @@ class Preparer:
         async with self._starting:
             return await asyncio.to_thread(self._start)
 
+    @property
+    def started(self) -> bool:
+        """Whether worker processes are running or starting."""
+        return self._executor is not None or self._early_start is not None
+
+    def _waiting_for_processes(self) -> bool:
+        """Whether processes chosen here are not started, or still starting (a start that
+        failed counts as over: the process path retries it once and reports it)."""
+        if not self._deferred or self._executor is not None:
+            return False
+        return self._early_start is None or not self._early_start.done()
+
     async def prepare(self, job: PrepareJob) -> PreparedFeed:
-        if not self.processes:
+        self._bodies += 1
+        if self._deferred and not self.started and self._bodies >= PROCESS_MIN_FEEDS:
+            self.start_early()  # enough bodies to pay for the processes (if any are chosen)
+        if not self.processes or self._waiting_for_processes():
             try:
                 return await asyncio.to_thread(prepare, job, self._scorer)
             except Exception as exc:

@@ -19,13 +19,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+from bot.clustering.config import ClusterConfig
 from bot.matcher import RuleSet
 from bot.storage import Database
 from bot.storage.entries import (
@@ -55,8 +55,11 @@ from bot.storage.stories import (
     urls_with_story,
 )
 from bot.text.plural import plural
-from bot.worker.ledger import refresh_deals
 from bot.worker.prepare import match_columns
+
+if TYPE_CHECKING:
+    from bot.clustering.engine import StoryClusterer
+    from bot.clustering.item import ClusterItem
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +112,9 @@ class StoryProcessor:
         self.threshold = rules.threshold if threshold is None else threshold
         self.config = cluster_config
         self.clock = clock
-        self.clusterer = self._new_clusterer()
+        # Built on first use: a cycle with nothing to cluster need not load the engine (word
+        # frequencies, place names: a tenth of a second of imports).
+        self._clusterer: StoryClusterer | None = None
         self._restored = False
         self._synced_at: datetime | None = None
         # URLs some story member has, for the batch being processed (see _same_url_story).
@@ -124,6 +129,12 @@ class StoryProcessor:
         self.restore_seconds = 0.0
         self.restored_stories = 0
         self.synced_stories = 0
+
+    @property
+    def clusterer(self) -> StoryClusterer:
+        if self._clusterer is None:
+            self._clusterer = self._new_clusterer()
+        return self._clusterer
 
     @property
     def window(self) -> timedelta:
@@ -172,7 +183,7 @@ class StoryProcessor:
 
     def reset(self) -> None:
         """Forget the in-memory state; it is rebuilt from the database on the next run."""
-        self.clusterer = self._new_clusterer()
+        self._clusterer = None
         self._restored = False
         self._synced_at = None
         self.restored_stories = 0
@@ -218,6 +229,8 @@ class StoryProcessor:
         """Re-derive the deal records of the stories this pass changed. A failure here loses
         nothing (the stories are stored; a stale record is found again on the next pass), so
         it is logged rather than undoing the pass."""
+        from bot.worker.ledger import refresh_deals
+
         try:
             refresh_deals(self.db, self.clock())
         except SQLAlchemyError:
@@ -409,6 +422,8 @@ class StoryProcessor:
             story.signature = self.clusterer.export_state(story.cluster_key)
 
     def _new_clusterer(self) -> StoryClusterer:
+        from bot.clustering.engine import StoryClusterer
+
         clusterer = StoryClusterer(self.config)
         clusterer.before_expiry = self._refresh_leaving
         return clusterer
@@ -443,6 +458,8 @@ class StoryProcessor:
 
 def cluster_item(entry: Entry) -> ClusterItem:
     """What the clusterer sees of a stored entry."""
+    from bot.clustering.item import ClusterItem
+
     return ClusterItem(
         key=str(entry.id),
         title=entry.title,

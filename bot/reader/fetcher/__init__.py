@@ -9,6 +9,15 @@ failure classes.
 * :mod:`bot.reader.fetcher.schedule`: when to check a feed next (pure policy).
 """
 
+import sys
+import types
+
+# httpx imports its command-line client (httpx._main, which loads rich and pygments: some 50 ms)
+# whenever those are installed, as they are here for the progress bar; newsbot never runs it. An
+# empty stand-in makes httpx define its fallback `main` instead.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", types.ModuleType("httpx._main"))
+
 from bot.reader.fetcher.client import MAX_REDIRECTS, FeedRequest, Fetcher
 from bot.reader.fetcher.errors import ERROR_CLASSES, FetchError, classify_exception
 

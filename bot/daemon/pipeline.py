@@ -1,0 +1,86 @@
+"""Wiring the stages of one newsbot instance: database, rules, story processor, poller, digests.
+
+Apart from :mod:`bot.daemon.app` (the scheduler, health endpoint, signals) so that a one-shot
+`newsbot poll` loads the poll cycle's modules only; the digest stack (rendering, Slack, email) is
+imported when a command first uses `Pipeline.digests`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.clustering.config import ClusterConfig
+from bot.config import Settings
+from bot.daemon.logs import register_secrets
+from bot.matcher import RuleSet, load_rules
+from bot.storage import Database, upgrade_schema
+from bot.worker.poll import Poller
+from bot.worker.process import StoryProcessor, new_instance_id, utcnow
+
+if TYPE_CHECKING:
+    from bot.worker.digests import DigestService
+
+
+class Pipeline:
+    """The stages of one newsbot instance, sharing a database, rules and a clusterer."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        processor: StoryProcessor,
+        poller: Poller,
+        instance: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.processor = processor
+        self.poller = poller
+        self.instance = instance
+        self.clock = clock
+
+    @functools.cached_property
+    def digests(self) -> DigestService:
+        from bot.worker.digests import DigestService
+
+        return DigestService(self.settings, self.db, instance=self.instance, clock=self.clock)
+
+
+def build_pipeline(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    instance: str | None = None,
+    upgrade: bool = True,
+    clock: Callable[[], datetime] = utcnow,
+    rules: RuleSet | None = None,
+) -> Pipeline:
+    """The stages of one newsbot instance, sharing a database, rules and a clusterer.
+
+    `rules` replaces the configured rule file (`newsbot eval --all-relevant` matches with a rule
+    set that keeps every entry); parser processes receive it pickled."""
+    register_secrets(settings.known_secrets())
+    database = db or Database(settings.resolved_database_url)
+    if upgrade:
+        upgrade_schema(database)
+    instance = instance or new_instance_id()
+    rules_loader = None if rules is not None else functools.partial(load_rules, settings.rules)
+    rules = rules if rules is not None else load_rules(settings.rules)
+    cluster_config = ClusterConfig.from_settings(settings.clustering)
+    processor = StoryProcessor(
+        database, rules, cluster_config, threshold=settings.threshold, clock=clock
+    )
+    poller = Poller(
+        settings,
+        database,
+        processor,
+        instance=instance,
+        clock=clock,
+        # Parser processes rebuild the same rules from the file (see bot.worker.prepare).
+        rules_loader=rules_loader,
+    )
+    return Pipeline(settings, database, processor, poller, instance, clock)
