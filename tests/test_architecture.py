@@ -40,7 +40,8 @@ SQL_ALLOWED = {
 # the layers below it, never from a layer above. Same-layer imports are allowed; the cycle check
 # below keeps them one-way.
 LAYERS: list[set[str]] = [
-    {"model", "text"},
+    # The process's metrics registry sits at the bottom: every stage reports through it.
+    {"model", "text", "metrics"},
     # The pure stages: no I/O. The deal ledger derives deal records from clustered stories (it
     # reads the clusterer's facts) and digests render its weekly summary, so it sits here too.
     {"matcher", "clustering", "digest", "ledger"},
@@ -58,12 +59,8 @@ TOP = len(LAYERS)
 # Imports from a higher layer into a lower one that are there today, as (importing file,
 # imported module). Issue 19 item 4 removes them.
 LAYER_ALLOWED = {
-    # Masks the database URL of a configuration error with storage's masking (config < storage).
-    ("config/loader.py", "bot.storage.database"),
     # The digest model names the ledger's summary type (model < ledger), under TYPE_CHECKING.
     ("model/digest.py", "bot.ledger.summary"),
-    # The digest service counts deliveries in the daemon's metrics (worker < daemon).
-    ("worker/digests.py", "bot.daemon.metrics"),
 }
 
 MAX_LINES = 700

@@ -19,8 +19,8 @@ from support.digests import PERIOD_END, Clock, StoryStore, service_settings, sla
 from support.slack_stand_in import SlackStandIn
 from support.smtp import smtp_server
 
+from bot import metrics
 from bot.cli.main import cli
-from bot.daemon import metrics
 from bot.storage import Database, upgrade_schema
 from bot.storage.models import Delivery, Digest
 from bot.worker import DigestService

@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from bot import metrics
 from bot.cli.main import cli
 from bot.config.settings import Settings
-from bot.daemon import metrics
 from bot.daemon.app import Pipeline, build_pipeline
 from bot.demo.server import FeedServer
 from bot.storage.models import Entry, Feed

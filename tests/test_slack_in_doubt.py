@@ -20,7 +20,7 @@ from sqlalchemy import select
 from support.digests import PERIOD_END, Clock, StoryStore, service_settings, slack_channel_toml
 from support.slack_stand_in import SlackStandIn
 
-from bot.daemon import metrics
+from bot import metrics
 from bot.storage import Database, upgrade_schema
 from bot.storage.models import Delivery, Digest
 from bot.worker import DigestService

@@ -15,7 +15,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot.config import ConfigError, Settings, load_config
 from bot.storage import Database, upgrade_schema
-from bot.storage.database import connection_problem, masked_url
+from bot.storage.database import connection_problem
+from bot.text.redaction import masked_database_url
 
 EXIT_CONFIG = 2
 
@@ -65,7 +66,7 @@ def database_errors(url: str) -> Iterator[None]:
         yield
     except OperationalError as exc:
         fail(
-            f"cannot use the database {masked_url(url)}: {connection_problem(exc)}",
+            f"cannot use the database {masked_database_url(url)}: {connection_problem(exc)}",
             code=EXIT_CONFIG,
             prefix="database error",
         )

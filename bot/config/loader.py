@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from bot.config.settings import SecretUnavailable, Settings
-from bot.text.redaction import mask_url, mask_urls_in
+from bot.text.redaction import mask_url, mask_urls_in, masked_database_url
 
 ENV_CONFIG = "NEWSBOT_CONFIG"
 MASK = "***"
@@ -177,7 +177,7 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
                 section[key] = mask(resolve())
             except SecretUnavailable as exc:
                 section[key] = f"<unavailable: {exc.problem}>"
-    data["database_url"] = _mask_url(settings.resolved_database_url)
+    data["database_url"] = masked_database_url(settings.resolved_database_url)
     for feed in data.get("feeds", []):
         feed["url"] = mask_url(feed["url"])
     for channel in data.get("channels", []):
@@ -185,9 +185,3 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
         if slack.get("api_base_url"):
             slack["api_base_url"] = mask_url(slack["api_base_url"])
     return dict(data)
-
-
-def _mask_url(url: str) -> str:
-    from bot.storage.database import masked_url
-
-    return masked_url(url)

@@ -44,8 +44,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot import metrics
 from bot.config import Settings, config_warnings, load_config
-from bot.daemon import metrics
 from bot.daemon.health import HealthServer
 from bot.daemon.housekeeping import run_housekeeping
 from bot.daemon.instances import Presence, release_all_leases
@@ -53,10 +53,11 @@ from bot.daemon.logs import redact
 from bot.daemon.pipeline import Pipeline as Pipeline  # re-exported: callers build it from here
 from bot.daemon.pipeline import build_pipeline as build_pipeline
 from bot.storage import upgrade_schema
-from bot.storage.database import connection_problem, masked_url
+from bot.storage.database import connection_problem
 from bot.storage.digests import ChannelFailure, failing_channels
 from bot.storage.feeds import count_unhealthy_feeds
 from bot.text.plural import plural
+from bot.text.redaction import masked_database_url
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,7 @@ DB_RETRY_ATTEMPTS = 6
 DB_RETRY_MAX_DELAY_S = 30.0
 # While the database is unreachable, the recovery watcher probes it this often at most.
 RECOVERY_PROBE_MAX_DELAY_S = 15.0
-# After the grace period, how long jobs that were cancelled get to unwind (release leases, close
-# connections) before the database is closed under them.
+# After the grace period, how long cancelled jobs get to unwind before the database is closed.
 CANCELLED_UNWIND_S = 5.0
 # /healthz fails for a channel whose last delivery failed permanently, or whose last this many
 # attempts failed transiently (one refused connection is a blip; three in a row is an outage).
@@ -606,7 +606,7 @@ class Daemon:
         """Wait for the database, retrying with backoff (`daemon.db_retry_delay`, 1 s by default,
         doubling to 30 s) and one log line per retry, while /healthz says it is unreachable;
         False when stopped meanwhile."""
-        shown = masked_url(self.pipeline.db.url)
+        shown = masked_database_url(self.pipeline.db.url)
         attempt = 0
         while not stop.is_set():
             try:

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.daemon import metrics
+from bot import metrics
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.text.plural import plural
-from bot.text.redaction import mask_url
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -72,17 +71,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def masked_url(url: str) -> str:
-    """The database URL to show or log: the password and secret-looking query values (libpq's
-    ``?password=``) masked. SQLAlchemy renders it first, which encodes a password written with
-    raw delimiters ('/', '?', '#') that would otherwise end the URL's user information early."""
-    try:
-        rendered = make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy reads: masked as written
-        rendered = url
-    return mask_url(rendered, user_is_secret=False)  # the user name is a role, not a token
 
 
 def connection_problem(exc: BaseException) -> str:

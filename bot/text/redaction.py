@@ -147,3 +147,17 @@ def _mask_parameters(query: str) -> str:
         if equals and value and is_secret_name(name):
             pieces[index] = f"{name}={MASK}"
     return "".join(pieces)
+
+
+def masked_database_url(url: str) -> str:
+    """A database URL to show or log: the password and secret-looking query values (libpq's
+    ``?password=``) masked. SQLAlchemy renders it first, which encodes a password written with
+    raw delimiters ('/', '?', '#') that would otherwise end the URL's user information early."""
+    # Imported here: parser processes use this module and must not load SQLAlchemy.
+    from sqlalchemy.engine import make_url
+
+    try:
+        rendered = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: masked as written
+        rendered = url
+    return mask_url(rendered, user_is_secret=False)  # the user name is a role, not a token

@@ -63,8 +63,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bot import metrics
 from bot.config import ChannelSettings, EmailChannelSettings, Settings
-from bot.daemon import metrics
 from bot.digest import PreviousInclusion, StoryView, compose_digest
 from bot.digest.render import render_email, render_slack, render_text
 from bot.integration import (

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -31,8 +32,40 @@ from prometheus_client import (
     generate_latest,
 )
 
-if TYPE_CHECKING:
-    from bot.worker.poll import PollReport
+
+class FeedOutcome(Protocol):
+    @property
+    def outcome(self) -> str: ...
+
+
+class ProcessFigures(Protocol):
+    @property
+    def processed(self) -> int: ...
+    @property
+    def relevant(self) -> int: ...
+    @property
+    def stories_created(self) -> int: ...
+    @property
+    def stories_updated(self) -> int: ...
+
+
+class PollFigures(Protocol):
+    """What `record_poll` reads of a finished cycle (bot.worker.poll.PollReport): the metrics
+    sit below the worker, so they name the shape, not the class."""
+
+    @property
+    def feeds(self) -> Sequence[FeedOutcome]: ...
+    @property
+    def outcome_counts(self) -> Mapping[str, int]: ...
+    @property
+    def error_counts(self) -> Mapping[str, int]: ...
+    @property
+    def new_entries(self) -> int: ...
+    @property
+    def skipped(self) -> Mapping[str, int]: ...
+    @property
+    def processing(self) -> ProcessFigures: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +196,7 @@ def _safely(action: str) -> _Guard:
     return _Guard(action)
 
 
-def record_poll(report: PollReport, *, duration_s: float | None = None) -> None:
+def record_poll(report: PollFigures, *, duration_s: float | None = None) -> None:
     """Count one finished poll cycle: feed outcomes, error classes, entries and stories."""
     with _safely("record_poll"):
         answered = any(result.outcome != "error" for result in report.feeds)
