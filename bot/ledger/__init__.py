@@ -9,7 +9,7 @@ refreshes them when stories change (bot.worker.ledger).
 """
 
 from bot.ledger.derive import LedgerReport, derive_deal
-from bot.ledger.records import (
+from bot.model.deal import (
     KINDS,
     STATUS_CONFIRMED,
     STATUS_ENDED,

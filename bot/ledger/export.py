@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from bot.ledger.records import DealFigure, DealRecord
+from bot.model.deal import DealFigure, DealRecord
 
 LIST_SEPARATOR = "; "
 

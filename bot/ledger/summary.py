@@ -1,71 +1,29 @@
 """A period's ledger: totals by kind, the top buyers and sellers, and what was left out.
 
-Owns `LedgerSummary` and `summarise`. Only counted figures (the reports agree within tolerance
-and it is the deal's own figure: `DealFigure.counted`) are added up; deals whose figure is
+Owns `summarise` (the types are bot.model.deal's). Only counted figures (the reports agree within
+tolerance and it is the deal's own figure: `DealFigure.counted`) are added up; deals whose figure is
 disputed are counted as deals and listed as disputed, and amounts shown only as given (another
-currency, per year) are never added to dollars. Deals that ended (talks broken off, a bid
-rejected) are left out.
+currency, per year) are never added to dollars. Deals that ended (talks broken off, a bid rejected)
+are left out.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.ledger.records import KINDS, STATUS_ENDED, UNKNOWN_KIND, DealRecord
+from bot.model.deal import (
+    KINDS,
+    STATUS_ENDED,
+    UNKNOWN_KIND,
+    DealRecord,
+    KindTotal,
+    LedgerSummary,
+    PartyTotal,
+)
 
 TOP_PARTIES = 5
-
-
-@dataclass(frozen=True, slots=True)
-class KindTotal:
-    """The deals of one kind in a period and what their counted figures add up to."""
-
-    kind: str
-    deals: int = 0
-    value_usd: float = 0.0
-    power_mw: float = 0.0
-    chips: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class PartyTotal:
-    """A buyer or seller: in how many deals of the period, and their counted dollar value."""
-
-    name: str
-    deals: int
-    value_usd: float
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerSummary:
-    """The ledger of one period, as a weekly digest opens with it."""
-
-    period_start: datetime | None
-    period_end: datetime
-    by_kind: list[KindTotal] = field(default_factory=list)
-    top_buyers: list[PartyTotal] = field(default_factory=list)
-    top_sellers: list[PartyTotal] = field(default_factory=list)
-    disputed: list[DealRecord] = field(default_factory=list)  # a figure reports disagree on
-    as_given: list[DealRecord] = field(default_factory=list)  # amounts not in dollars or yearly
-
-    @property
-    def deals(self) -> int:
-        return sum(total.deals for total in self.by_kind)
-
-    @property
-    def value_usd(self) -> float:
-        return sum(total.value_usd for total in self.by_kind)
-
-    @property
-    def power_mw(self) -> float:
-        return sum(total.power_mw for total in self.by_kind)
-
-    @property
-    def chips(self) -> int:
-        return sum(total.chips for total in self.by_kind)
 
 
 def _top(counts: Counter[str], values: dict[str, float]) -> list[PartyTotal]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot.model.story import StoryFacts
 
 if TYPE_CHECKING:
-    from bot.ledger.summary import LedgerSummary
+    from bot.model.deal import LedgerSummary
 
 
 @dataclass(slots=True, frozen=True)

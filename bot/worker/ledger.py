@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.ledger import DERIVATION_VERSION, DealRecord, LedgerReport, derive_deal, is_deal
-from bot.ledger.summary import LedgerSummary, summarise
+from bot.ledger.summary import summarise
+from bot.model.deal import LedgerSummary
 from bot.storage.database import Database
 from bot.storage.deals import (
     STALE_BATCH,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from bot.digest.render.common import format_amount, format_power
-from bot.ledger.summary import LedgerSummary
+from bot.model.deal import LedgerSummary
 
 WIDTH = 560
 ROW_HEIGHT = 26

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bot.digest.render.common import format_amount, format_power, local_time
 from bot.digest.render.mrkdwn import clean_text
 from bot.ledger import DealFigure, DealRecord
-from bot.ledger.summary import LedgerSummary, PartyTotal
+from bot.model.deal import LedgerSummary, PartyTotal
 
 # Disputed and as-given deals listed by name; more are counted.
 LISTED_NOTES = 5

@@ -32,7 +32,7 @@ from datetime import datetime
 from bot.clustering.anchors import close
 from bot.clustering.facts.figures import FIGURE_TOLERANCE, vote
 from bot.clustering.facts.story import StatedFigure
-from bot.ledger.records import Claim, DealFigure
+from bot.model.deal import Claim, DealFigure
 from bot.text.quantities import extract_quantities
 
 _YEARLY = re.compile(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from bot.clustering.anchors import close
 from bot.clustering.facts.figures import FIGURE_TOLERANCE
 from bot.ledger.derive.roles import party_pattern
-from bot.ledger.records import KINDS, UNKNOWN_KIND, DealFigure
+from bot.model.deal import KINDS, UNKNOWN_KIND, DealFigure
 
 # Words (folded, with their inflections by prefix) that say what kind of deal it is.
 KIND_WORDS: dict[str, tuple[str, ...]] = {

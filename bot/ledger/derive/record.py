@@ -32,7 +32,7 @@ from bot.ledger.derive.kind import deal_kind, what_is_sold
 from bot.ledger.derive.parties import deal_parties
 from bot.ledger.derive.roles import RoleVote, deal_roles, party_mentions, party_pattern
 from bot.ledger.derive.status import reads_as_ended, reads_as_talks
-from bot.ledger.records import (
+from bot.model.deal import (
     STATUS_CONFIRMED,
     STATUS_ENDED,
     STATUS_TALKS,

@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 
 from bot.clustering import features as ft
-from bot.ledger.records import UNKNOWN_KIND
+from bot.model.deal import UNKNOWN_KIND
 
 _GAP = r"(?:[\w$€£.,'’%-]+\s+){0,8}?"
 # Words between the verb's last word and party B: "to Saudi Arabia's Humain", "AI startup".

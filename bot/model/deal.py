@@ -1,8 +1,11 @@
-"""The deal record: one deal per deal story, with its figures, roles, dates and sources.
+"""The deal record: one deal per deal story, with its figures, roles, dates and sources, and
+a period's ledger summary.
 
 Owns the record types (`DealRecord`, `DealFigure`, `Claim`, `DealSource`) and their JSON form,
-which storage keeps (bot.storage.deals) and `newsbot deals --format json` prints. Pure data: how a
-record is derived from a story's reports is `bot.ledger.derive`.
+which storage keeps (bot.storage.deals) and `newsbot deals --format json` prints, and the summary
+types a weekly digest opens with (`LedgerSummary`, `KindTotal`, `PartyTotal`). Pure data: how a
+record is derived from a story's reports is `bot.ledger.derive`, how a summary is added up
+`bot.ledger.summary`.
 """
 
 from __future__ import annotations
@@ -182,3 +185,52 @@ class DealRecord:
             confirmed=moment("confirmed"),
             sources=tuple(DealSource.from_json(s) for s in data.get("sources") or ()),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class KindTotal:
+    """The deals of one kind in a period and what their counted figures add up to."""
+
+    kind: str
+    deals: int = 0
+    value_usd: float = 0.0
+    power_mw: float = 0.0
+    chips: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PartyTotal:
+    """A buyer or seller: in how many deals of the period, and their counted dollar value."""
+
+    name: str
+    deals: int
+    value_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSummary:
+    """The ledger of one period, as a weekly digest opens with it."""
+
+    period_start: datetime | None
+    period_end: datetime
+    by_kind: list[KindTotal] = field(default_factory=list)
+    top_buyers: list[PartyTotal] = field(default_factory=list)
+    top_sellers: list[PartyTotal] = field(default_factory=list)
+    disputed: list[DealRecord] = field(default_factory=list)  # a figure reports disagree on
+    as_given: list[DealRecord] = field(default_factory=list)  # amounts not in dollars or yearly
+
+    @property
+    def deals(self) -> int:
+        return sum(total.deals for total in self.by_kind)
+
+    @property
+    def value_usd(self) -> float:
+        return sum(total.value_usd for total in self.by_kind)
+
+    @property
+    def power_mw(self) -> float:
+        return sum(total.power_mw for total in self.by_kind)
+
+    @property
+    def chips(self) -> int:
+        return sum(total.chips for total in self.by_kind)
