@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from support.slack_stand_in import SlackStandIn
 
+from bot.storage import Database, upgrade_schema
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SEEDS = SHARED / "seeds"
@@ -81,6 +83,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'newsbot.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A migrated database on each backend of `db_url`."""
+    database = Database(db_url)
+    upgrade_schema(database)
+    yield database
+    database.dispose()
 
 
 def read_seed(path: Path) -> tuple[str, str]:

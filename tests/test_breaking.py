@@ -6,26 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from support.digests import PERIOD_END, Clock, StoryStore, service_settings, slack_channel_toml
 from support.slack_stand_in import SlackStandIn
 
-from bot.storage import Database, upgrade_schema
+from bot.storage import Database
 from bot.storage.models import Digest
 from bot.worker import DigestService
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    upgrade_schema(database)
-    yield database
-    database.dispose()
-
 
 BREAKING = "breaking_min_sources = 3\nbreaking_min_score = 6.0"
 

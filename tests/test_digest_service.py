@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from support.digests import (
     PERIOD_END,
@@ -25,17 +23,9 @@ from support.smtp import smtp_server
 
 from bot.config import Settings
 from bot.model import StoryFacts
-from bot.storage import Database, upgrade_schema
+from bot.storage import Database
 from bot.storage.models import Entry, Story, StoryMember
 from bot.worker import DigestService
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    upgrade_schema(database)
-    yield database
-    database.dispose()
 
 
 def service(settings: Settings, db: Database, clock: Clock) -> DigestService:

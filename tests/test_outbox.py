@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,14 +24,6 @@ from bot.storage import Database, upgrade_schema
 from bot.storage.models import Delivery, Digest
 from bot.worker import DigestService
 from bot.worker.digests import BACKOFF_BASE_S, MAX_INLINE_RETRY_DELAY
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    upgrade_schema(database)
-    yield database
-    database.dispose()
 
 
 def attempts(db: Database) -> list[tuple[str, str | None]]:

@@ -11,7 +11,6 @@ was posted. The stand-in counts such a request as received.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,21 +20,13 @@ from support.digests import PERIOD_END, Clock, StoryStore, service_settings, sla
 from support.slack_stand_in import SlackStandIn
 
 from bot import metrics
-from bot.storage import Database, upgrade_schema
+from bot.storage import Database
 from bot.storage.models import Delivery, Digest
 from bot.worker import DigestService
 
 # The Slack client's timeout (`[channels.slack] timeout`, 10 s by default), which a held answer
 # outlasts.
 CLIENT_TIMEOUT_S = 1
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    upgrade_schema(database)
-    yield database
-    database.dispose()
 
 
 def service(db: Database, db_url: str, tmp_path: Path, clock: Clock, channel: str) -> DigestService:

@@ -14,19 +14,11 @@ from sqlalchemy import select
 from support.digests import PERIOD_END, Clock, StoryStore, service_settings
 from support.webhook_sink import HOLD, WebhookSink
 
-from bot.storage import Database, upgrade_schema
+from bot.storage import Database
 from bot.storage.models import Digest
 from bot.worker import DigestService
 
 TOKEN = "Bearer sink-secret-token-1234"
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    upgrade_schema(database)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
