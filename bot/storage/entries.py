@@ -1,4 +1,5 @@
-"""Entry rows: idempotent storing of normalised entries and reading the ones still to process.
+"""Entry rows: idempotent storing of normalised entries, reading the ones still to process, and
+the publication times of a feed's latest ones (its publishing rhythm).
 
 Storing is split so that the costly part can run elsewhere: `known_entries` reads what a feed
 already has, `plan_entries` (pure) decides what to insert and update and can match new entries
@@ -7,12 +8,13 @@ on the way, `write_entries` writes the plan with bulk statements.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, selectinload
 
@@ -222,3 +224,28 @@ def mark_processed(session: Session, entry_ids: list[int], now: datetime) -> Non
         update(Entry).where(Entry.id.in_(entry_ids)).values(processed_at=now),
         execution_options={"synchronize_session": False},
     )
+
+
+def recent_entry_times(
+    session: Session, feed_ids: list[int], now: datetime, per_feed: int
+) -> dict[int, list[datetime]]:
+    """The publication times of the latest `per_feed` stored entries of each feed, none later
+    than `now` (its publishing rhythm), read with one query for a whole batch of feeds."""
+    if not feed_ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(partition_by=Entry.feed_id, order_by=Entry.published_at.desc())
+        .label("rank")
+    )
+    ranked = (
+        select(Entry.feed_id, Entry.published_at, rank)
+        .where(Entry.feed_id.in_(feed_ids), Entry.published_at <= now)
+        .subquery()
+    )
+    times: dict[int, list[datetime]] = defaultdict(list)
+    for feed_id, published in session.execute(
+        select(ranked.c.feed_id, ranked.c.published_at).where(ranked.c.rank <= per_feed)
+    ):
+        times[feed_id].append(published)
+    return times

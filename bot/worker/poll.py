@@ -18,13 +18,12 @@ import asyncio
 import logging
 import math
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings, config_file_name
@@ -33,16 +32,23 @@ from bot.model import FetchOutcome, FetchStatus
 from bot.reader.fetcher import FeedRequest, Fetcher
 from bot.reader.fetcher.schedule import RHYTHM_SAMPLE, failure_backoff, next_check_delay
 from bot.storage import Database
-from bot.storage.entries import known_entries, note_expired_listed, write_entries
+from bot.storage.entries import (
+    known_entries,
+    note_expired_listed,
+    recent_entry_times,
+    write_entries,
+)
 from bot.storage.feeds import (
     DueFeed,
     FeedSync,
     claim_due_feeds,
     count_enabled_feeds,
+    feeds_by_id,
     move_feed,
+    record_not_modified,
+    schedule_rows,
     sync_feeds,
 )
-from bot.storage.models import Entry as EntryRow
 from bot.storage.models import Feed
 from bot.storage.plan import EntryPlan, KnownEntries
 from bot.text.plural import plural
@@ -500,12 +506,7 @@ class Poller:
                 self._record_not_modified(session, unchanged, now)
             if not others:
                 return results
-            rows = {
-                feed.id: feed
-                for feed in session.scalars(
-                    select(Feed).where(Feed.id.in_([arrival.due.id for arrival, _ in others]))
-                )
-            }
+            rows = feeds_by_id(session, [arrival.due.id for arrival, _ in others])
             missing = [
                 arrival.due.id
                 for arrival, result in others
@@ -514,7 +515,7 @@ class Poller:
                 and rows[arrival.due.id].recent_entry_times is None
             ]
             # Feeds stored before their times were kept on the row: read them once.
-            rhythm = _entry_times(session, missing, now)
+            rhythm = recent_entry_times(session, missing, now, RHYTHM_SAMPLE)
             for arrival, result in others:
                 row = rows.get(arrival.due.id)
                 if row is None:  # removed meanwhile
@@ -529,22 +530,9 @@ class Poller:
         """Store 304 answers, most of a warm cycle, as one executemany UPDATE of the schedule
         columns: the same outcome as `_record`, without loading and flushing a thousand ORM
         objects (which cost about half a second of CPU a cycle, taken from the fetching)."""
-        rows = {
-            row.id: row
-            for row in session.execute(
-                select(
-                    Feed.id,
-                    Feed.url,
-                    Feed.interval_s,
-                    Feed.recent_entry_times,
-                    Feed.consecutive_failures,
-                    Feed.etag,
-                    Feed.last_modified,
-                ).where(Feed.id.in_([arrival.due.id for arrival in arrivals]))
-            )
-        }
+        rows = schedule_rows(session, [arrival.due.id for arrival in arrivals])
         missing = [id_ for id_, row in rows.items() if row.recent_entry_times is None]
-        rhythm = _entry_times(session, missing, now)
+        rhythm = recent_entry_times(session, missing, now, RHYTHM_SAMPLE)
         fetch = self.settings.fetch
         params: list[dict[str, Any]] = []
         for arrival in arrivals:
@@ -576,8 +564,7 @@ class Poller:
                     "next_check_at": now + timedelta(seconds=delay),
                 }
             )
-        if params:
-            session.execute(update(Feed), params)
+        record_not_modified(session, params)
 
     def _record(
         self,
@@ -751,29 +738,6 @@ def _stored_times(values: list[Any] | None) -> list[datetime]:
             times.append(datetime.fromisoformat(value))
         except (TypeError, ValueError):
             continue  # a damaged value only weakens the rhythm estimate
-    return times
-
-
-def _entry_times(session: Session, feed_ids: list[int], now: datetime) -> dict[int, list[datetime]]:
-    """The publication times of the latest stored entries of each feed (its publishing rhythm),
-    read with one query for a whole batch of unchanged feeds."""
-    if not feed_ids:
-        return {}
-    rank = (
-        func.row_number()
-        .over(partition_by=EntryRow.feed_id, order_by=EntryRow.published_at.desc())
-        .label("rank")
-    )
-    ranked = (
-        select(EntryRow.feed_id, EntryRow.published_at, rank)
-        .where(EntryRow.feed_id.in_(feed_ids), EntryRow.published_at <= now)
-        .subquery()
-    )
-    times: dict[int, list[datetime]] = defaultdict(list)
-    for feed_id, published in session.execute(
-        select(ranked.c.feed_id, ranked.c.published_at).where(ranked.c.rank <= RHYTHM_SAMPLE)
-    ):
-        times[feed_id].append(published)
     return times
 
 
