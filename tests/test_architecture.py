@@ -63,7 +63,7 @@ MAX_LINES = 700
 LONG_ALLOWED = {
     "daemon/app.py": 667,
     "worker/poll.py": 760,
-    "worker/digests.py": 756,
+    "worker/digests.py": 747,
 }
 
 

@@ -579,11 +579,7 @@ class DigestService:
                 return self._retry_ambiguous(channel, digest_id, kind, attempt_id, exc)
             return self._mark_unknown(channel, digest_id, kind, attempt_id, exc)
         except TransientDeliveryError as exc:
-            with self.db.session() as session:
-                row = session.get(Digest, digest_id)
-                assert row is not None
-                wait = retry_delay(exc.retry_after, row.attempts)
-                self._settle(session, row, attempt_id, "pending", "transient", exc, wait)
+            wait = self._settle(digest_id, attempt_id, "pending", "transient", exc, exc.retry_after)
             metrics.digest_failed(channel.name, kind, "transient")
             log.warning(
                 "digest %d to %s: transient failure, retry in %.0f s: %s",
@@ -595,10 +591,7 @@ class DigestService:
             )
             return "retry", str(exc), wait.total_seconds()
         except PermanentDeliveryError as exc:
-            with self.db.session() as session:
-                row = session.get(Digest, digest_id)
-                assert row is not None
-                self._settle(session, row, attempt_id, "failed", "permanent", exc)
+            self._settle(digest_id, attempt_id, "failed", "permanent", exc)
             metrics.digest_failed(channel.name, kind, "permanent")
             log.error(
                 "digest %d (%s) to %s FAILED permanently and will not be retried: %s",
@@ -609,11 +602,7 @@ class DigestService:
                 extra={"channel": channel.name, "digest": digest_id},
             )
             return "failed", str(exc), None
-        with self.db.session() as session:
-            row = session.get(Digest, digest_id)
-            assert row is not None
-            row.sent_at = self.clock()
-            self._settle(session, row, attempt_id, "sent", "sent", None, detail=detail)
+        self._settle(digest_id, attempt_id, "sent", "sent", None, detail=detail)
         metrics.digest_sent(
             channel.name, kind, latency_s=(self.clock() - created_at).total_seconds()
         )
@@ -635,11 +624,7 @@ class DigestService:
         exc: AmbiguousDeliveryError,
     ) -> tuple[str, str | None, float | None]:
         """A post in doubt that Slack can be asked about: look it up at the next attempt."""
-        with self.db.session() as session:
-            row = session.get(Digest, digest_id)
-            assert row is not None
-            wait = retry_delay(exc.retry_after, row.attempts)
-            self._settle(session, row, attempt_id, "pending", "ambiguous", exc, wait)
+        wait = self._settle(digest_id, attempt_id, "pending", "ambiguous", exc, exc.retry_after)
         if exc.code != "settling":  # a look-up deferred is not another post in doubt
             metrics.digest_failed(channel.name, kind, "ambiguous")
         log.warning(
@@ -666,11 +651,7 @@ class DigestService:
             f"{exc}; not posted again automatically: if it did not arrive, "
             f"run `newsbot digests --resend {digest_id}`"
         )
-        with self.db.session() as session:
-            row = session.get(Digest, digest_id)
-            assert row is not None
-            self._settle(session, row, attempt_id, "unknown", "unknown", exc)
-            row.last_error = reason
+        self._settle(digest_id, attempt_id, "unknown", "unknown", exc, last_error=reason)
         metrics.digest_failed(channel.name, kind, "unknown")
         log.error(
             "digest %d (%s) to %s: delivery UNKNOWN: %s",
@@ -694,23 +675,33 @@ class DigestService:
 
     def _settle(
         self,
-        session: Any,
-        row: Digest,
+        digest_id: int,
         attempt_id: int,
         status: str,
         outcome: str,
         error: DeliveryError | None,
-        retry_in: timedelta | None = None,
+        retry_after: float | None = None,
+        *,
         detail: dict[str, Any] | None = None,
-    ) -> None:
-        """End an attempt: the outbox row takes `status` (due again after `retry_in`, if
-        given), its lease is released, and the attempt is closed with `outcome`."""
-        row.status = status
-        row.last_error = str(error) if error is not None else None
-        row.next_attempt_at = self.clock() + retry_in if retry_in is not None else None
-        row.lease_owner = None
-        row.lease_until = None
-        self._finish_attempt(session, attempt_id, outcome, error, detail)
+        last_error: str | None = None,
+    ) -> timedelta:
+        """End an attempt in one transaction: the outbox row takes `status` (a "pending" row is
+        due again after `retry_delay`, which is returned), its lease is released, and the
+        attempt is closed with `outcome`."""
+        with self.db.session() as session:
+            row = session.get(Digest, digest_id)
+            assert row is not None
+            now = self.clock()
+            wait = retry_delay(retry_after, row.attempts)
+            row.status = status
+            row.last_error = last_error or (str(error) if error is not None else None)
+            row.next_attempt_at = now + wait if status == "pending" else None
+            if status == "sent":
+                row.sent_at = now
+            row.lease_owner = None
+            row.lease_until = None
+            self._finish_attempt(session, attempt_id, outcome, error, detail)
+        return wait
 
     def _finish_attempt(
         self,
