@@ -144,8 +144,8 @@ async def post_once(
     post: Callable[[], Awaitable[T]],
     *,
     where: str,
+    timeout_s: float,
     find: Callable[[datetime], Awaitable[T | None]] | None = None,
-    timeout_s: float = 10.0,
 ) -> T:
     """Make request ``part`` of ``record`` with ``post()``, unless an earlier attempt left it in
     doubt and it did arrive.

@@ -133,7 +133,11 @@ class SlackChannel:
         tag = post_tag(record.key, part)
         if not isinstance(client, SlackBot):
             return await post_once(
-                record, part, lambda: client.post(message), where="Slack webhook"
+                record,
+                part,
+                lambda: client.post(message),
+                where="Slack webhook",
+                timeout_s=client.timeout,
             )
 
         async def find(oldest: datetime) -> SlackPost | None:

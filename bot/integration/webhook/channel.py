@@ -171,6 +171,8 @@ class WebhookChannel:
         async def post() -> int:
             return await post_json(url, document, headers=headers, timeout=self.settings.timeout)
 
-        status = await post_once(record, 0, post, where=f"channel {self.name}: webhook")
+        status = await post_once(
+            record, 0, post, where=f"channel {self.name}: webhook", timeout_s=self.settings.timeout
+        )
         record.save_progress({"sent_parts": [0]})  # no longer in doubt
         return {"status": status}
