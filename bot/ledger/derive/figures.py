@@ -50,6 +50,12 @@ def is_yearly(stated: StatedFigure) -> bool:
     return bool(_YEARLY.search(after) or _YEARLY_BEFORE.search(before))
 
 
+# The words that introduce the first tranche of a deal's figure ("starts at $1.25B", "an initial
+# $900m", "the first tranche of").
+_FIRST_PART = (
+    r"\b(?:starts?|starting)\s+(?:at|with)\s+|\b(?:an\s+)?initial\s+|\bfirst\s+tranche\s+of\s+"
+)
+
 # Words right before or after a figure that make it something other than the deal's whole:
 # a running total the deal brings a party to ("lifting total investment to $15bn", "has raised
 # $12 billion in a year", "bringing total to 393MW"), the first tranche of it ("starts at
@@ -67,7 +73,7 @@ _NOT_WHOLE_BEFORE = re.compile(
     r"(?:\s+[\w'’-]+){0,7}\s+to\s+(?:about\s+|roughly\s+|around\s+|nearly\s+)?"
     r"|\b(?:has|have|had)\s+(?:raised|invested)\s+(?:more\s+than\s+|over\s+|about\s+)?"
     r"|\b(?:equal|equivalent)\s+(?:to|of)\s+"
-    r"|\b(?:starts?|starting)\s+(?:at|with)\s+|\b(?:an\s+)?initial\s+|\bfirst\s+tranche\s+of\s+"
+    rf"|{_FIRST_PART}"
     r"|\b(?:implies|imply|implying|estimated?|estimates|could\s+be\s+worth)\b[^.;]{0,25}"
     r"|\bfund\s+(?:roughly\s+|about\s+)?"
     r"|\b(?:goal|target|forecast|projection)s?\s+of\s+(?:more\s+than\s+|over\s+|about\s+)?"
@@ -106,10 +112,7 @@ def not_the_whole(stated: StatedFigure) -> bool:
 
 # Money a sentence gives as a first part of the deal ("An initial $900m will go to the 400MW
 # Ellendale campus"): the sentence's other figures are that part's, not the deal's.
-_PART_MONEY_BEFORE = re.compile(
-    r"(?:\b(?:an\s+)?initial\s+|\bfirst\s+tranche\s+of\s+|\b(?:starts?|starting)\s+(?:at|with)\s+)$",
-    re.IGNORECASE,
-)
+_PART_MONEY_BEFORE = re.compile(rf"(?:{_FIRST_PART})$", re.IGNORECASE)
 # A figure written as a party's facility's size ("Poolside's 2GW Horizon campus gets CoreWeave
 # as anchor tenant"): the whole of what that party has, of which a tenant, a lender or a
 # supplier takes part.
