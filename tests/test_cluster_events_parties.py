@@ -12,6 +12,7 @@ import pytest
 
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
 from bot.clustering.features import extract
+from bot.clustering.item import report_parties
 from bot.clustering.item import title_parties as _title_parties
 
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
@@ -248,3 +249,10 @@ def test_each_deal_is_one_story(reports: list[tuple[str, str, str]]) -> None:
         by_deal.setdefault(key.split("#")[0], set()).add(clusterer.resolve(story))
     assert all(len(stories) == 1 for stories in by_deal.values()), by_deal
     assert len({next(iter(stories)) for stories in by_deal.values()}) == len(by_deal)
+
+
+def test_a_demonym_is_no_party() -> None:
+    features = extract("Greek austerity: British views", "")
+    assert _title_parties(features) == frozenset()
+    assert report_parties("Day six of the Greek youth revolt", "Protests spread.") == frozenset()
+    assert report_parties("Iranian officials meet Nvidia", "") == {"nvidia"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.clustering.facts.vocabulary import is_demonym
 from bot.ledger import (
     STATUS_CONFIRMED,
     STATUS_ENDED,
@@ -19,7 +20,6 @@ from bot.ledger.derive import (
     a_product,
     a_project,
     deal_kind,
-    is_demonym,
     only_an_owner,
     sentence_roles,
 )

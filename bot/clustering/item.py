@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from bot.clustering import features as ft
 from bot.clustering.facts import (
     Report,
+    a_demonym_term,
     announces_deal,
     cited_in_passing,
     event_kinds,
@@ -122,8 +123,15 @@ def read_item(item: ClusterItem, window_hours: float, actor_rarity: float) -> It
 def report_parties(title: str, lead: str) -> frozenset[str]:
     """The deal parties one report names, as folded terms ("coreweave", "google cloud")."""
     facts = story_facts([Report(title=title, summary=lead)])
-    keys = (" ".join(t for t in ft.tokens(name) if not never_a_party(t)) for name in facts.parties)
+    keys = (" ".join(t for t in ft.tokens(name) if not _not_a_party(t)) for name in facts.parties)
     return frozenset(key for key in keys if key)
+
+
+def _not_a_party(term: str) -> bool:
+    """A word that names no party on its own: a deal word or a figure (facts.never_a_party), or
+    a demonym. "Greek" in "Greek riots" and "Greek austerity" says where, not who: as a party it
+    made two events of one country look like one."""
+    return never_a_party(term) or a_demonym_term(term)
 
 
 def utc(value: datetime | None) -> datetime:
@@ -213,13 +221,13 @@ def restated(headline: str, quantity: Quantity) -> bool:
 
 def title_parties(feats: ft.ItemFeatures) -> frozenset[str]:
     """The names a report's title gives that can be a party of a deal: not a deal word ("AI",
-    "GPUs": facts.never_a_party) and not the place it is set in ("in Iceland")."""
+    "GPUs": facts.never_a_party), not a demonym and not the place it is set in ("in Iceland")."""
     title_terms = set(feats.title_terms)
     place_terms = {term for place in feats.places for term in ft.tokens(place)}
     return frozenset(
         term
         for term in feats.names
-        if term in title_terms and term not in place_terms and not never_a_party(term)
+        if term in title_terms and term not in place_terms and not _not_a_party(term)
     )
 
 

@@ -51,10 +51,16 @@ from bot.clustering.facts.figures import cited_in_passing
 from bot.clustering.facts.leads import fact_lead, lead_sentences
 from bot.clustering.facts.segments import announces_deal
 from bot.clustering.facts.story import Report, story_facts
-from bot.clustering.facts.vocabulary import event_kinds, never_a_party, template_word
+from bot.clustering.facts.vocabulary import (
+    a_demonym_term,
+    event_kinds,
+    never_a_party,
+    template_word,
+)
 
 __all__ = [
     "Report",
+    "a_demonym_term",
     "announces_deal",
     "cited_in_passing",
     "event_kinds",

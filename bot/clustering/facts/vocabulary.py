@@ -224,3 +224,63 @@ def event_kinds(terms: list[str]) -> frozenset[str]:
     """The EVENT_KINDS these terms (clusterer stems) speak of."""
     present = set(terms)
     return frozenset(kind for kind, words in EVENT_KINDS.items() if present & words)
+
+
+# Demonyms English does not form from the place's name by a suffix; the others are found by
+# their suffix ("Japanese", "Emirati", "Indian").
+IRREGULAR_DEMONYMS = frozenset(
+    [
+        "french",
+        "dutch",
+        "finnish",
+        "spanish",
+        "danish",
+        "swiss",
+        "greek",
+        "welsh",
+        "scottish",
+        "irish",
+        "flemish",
+        "filipino",
+        "thai",
+        "basque",
+    ]
+)
+DEMONYM_SUFFIXES = ("ese", "ian", "ish", "an", "i", "ic")
+CONTINENTS = frozenset(["europe", "africa", "america", "americas", "asia", "arabia", "oceania"])
+
+
+@functools.lru_cache(maxsize=1)
+def place_words() -> tuple[frozenset[str], frozenset[str]]:
+    """The folded whole names of countries, US states and continents, and their words."""
+    whole = frozenset(gazetteer()) | CONTINENTS
+    return whole, frozenset(word for name in whole for word in name.split())
+
+
+@functools.lru_cache(maxsize=4096)
+def is_demonym(word: str) -> bool:
+    """ "Emirati", "Japanese", "Indian", "French", "Saudi": a word for a place's people or things,
+    not the place ("Japan", "Taiwan" are places; a word of a place's name on its own, "Saudi",
+    is the adjective)."""
+    folded = ft.fold(word)
+    if folded in IRREGULAR_DEMONYMS:
+        return True
+    if not word[:1].isupper() or not word.isalpha():
+        return False
+    whole, words = place_words()
+    if folded in whole:
+        return False
+    if folded in words:
+        return True
+    stems = [
+        folded[: -len(suffix)]
+        for suffix in DEMONYM_SUFFIXES
+        if folded.endswith(suffix) and len(folded) - len(suffix) >= 4
+    ]
+    return any(place.startswith(stem) for stem in stems for place in words)
+
+
+def a_demonym_term(term: str) -> bool:
+    """Whether `term` (folded, or a clusterer stem) is a demonym ("greek", "iranian"): a word
+    for a place's people, which says where a report is set, not who acts in it."""
+    return term.isalpha() and is_demonym(term.capitalize())

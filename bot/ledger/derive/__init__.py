@@ -30,7 +30,6 @@ from bot.ledger.derive.parties import (
     a_person,
     a_product,
     a_project,
-    is_demonym,
     only_an_owner,
 )
 from bot.ledger.derive.record import LedgerReport, derive_deal
@@ -46,7 +45,6 @@ __all__ = [
     "deal_figure",
     "deal_kind",
     "derive_deal",
-    "is_demonym",
     "only_an_owner",
     "sentence_roles",
 ]

@@ -20,7 +20,6 @@ power deal with data center operator Switch").
 from __future__ import annotations
 
 import calendar
-import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -36,7 +35,8 @@ from bot.clustering.facts.vocabulary import (
     PRIOR_NAMES,
     PRODUCT_LINES,
     ROLE_WORDS,
-    gazetteer,
+    is_demonym,
+    place_words,
 )
 from bot.ledger.derive.kind import KIND_VOCABULARY
 from bot.ledger.derive.roles import (
@@ -131,58 +131,6 @@ HONORIFICS = frozenset(
 # Words inside a person's name that its next part follows ("Sheikh Mohamed bin Zayed").
 _NAME_PARTICLES = frozenset(["bin", "ibn", "bint"])
 _TITLES = ROLE_WORDS | HONORIFICS | _NAME_PARTICLES
-# Demonyms English does not form from the place's name by a suffix; the others are found by
-# their suffix ("Japanese", "Emirati", "Indian").
-_IRREGULAR_DEMONYMS = frozenset(
-    [
-        "french",
-        "dutch",
-        "finnish",
-        "spanish",
-        "danish",
-        "swiss",
-        "greek",
-        "welsh",
-        "scottish",
-        "irish",
-        "flemish",
-        "filipino",
-        "thai",
-        "basque",
-    ]
-)
-_DEMONYM_SUFFIXES = ("ese", "ian", "ish", "an", "i", "ic")
-_CONTINENTS = frozenset(["europe", "africa", "america", "americas", "asia", "arabia", "oceania"])
-
-
-@functools.lru_cache(maxsize=1)
-def _place_words() -> tuple[frozenset[str], frozenset[str]]:
-    """The folded whole names of countries, US states and continents, and their words."""
-    whole = frozenset(gazetteer()) | _CONTINENTS
-    return whole, frozenset(word for name in whole for word in name.split())
-
-
-@functools.lru_cache(maxsize=4096)
-def is_demonym(word: str) -> bool:
-    """ "Emirati", "Japanese", "Indian", "French", "Saudi": a word for a place's people or things,
-    not the place ("Japan", "Taiwan" are places; a word of a place's name on its own, "Saudi",
-    is the adjective)."""
-    folded = ft.fold(word)
-    if folded in _IRREGULAR_DEMONYMS:
-        return True
-    if not word[:1].isupper() or not word.isalpha():
-        return False
-    whole, words = _place_words()
-    if folded in whole:
-        return False
-    if folded in words:
-        return True
-    stems = [
-        folded[: -len(suffix)]
-        for suffix in _DEMONYM_SUFFIXES
-        if folded.endswith(suffix) and len(folded) - len(suffix) >= 4
-    ]
-    return any(place.startswith(stem) for stem in stems for place in words)
 
 
 def _generic_word(word: str) -> bool:
@@ -198,10 +146,10 @@ def a_description(name: str) -> bool:
     """A name made only of places, demonyms and generic words ("Hyperscale Data Centers",
     "Texas AI Data Center", "French AI", "Emirati"): what the reports call something, not an
     organisation's name."""
-    _, place_words = _place_words()
+    _, place_names = place_words()
     parts = name.replace("-", " ").split()
     return bool(parts) and all(
-        is_demonym(part) or ft.fold(part) in place_words or _generic_word(ft.fold(part))
+        is_demonym(part) or ft.fold(part) in place_names or _generic_word(ft.fold(part))
         for part in parts
     )
 
