@@ -11,7 +11,7 @@ import pytest
 
 from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
 from bot.clustering.merging import brings_other_deal, mergeable
-from bot.clustering.scoring import check_signals
+from bot.clustering.scoring import UNRELATED_BELOW, check_signals, load_model, unrelated_text
 from bot.clustering.story import ALL_FIGURES_KEPT, FIGURES_KEPT, Member
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -853,3 +853,17 @@ def test_a_join_reads_no_member_and_the_story_tables_stay_bounded() -> None:
     assert _CountingMembers.reads == 0
     # The outlets are still told apart: one that reported the story already, one that did not.
     assert story.sources["Outlet 3"] == 2 and story.sources["A new outlet"] == 1
+
+
+def test_a_report_sharing_no_words_with_a_lone_report_is_not_its_event() -> None:
+    """Zero evidence is no join. Everything else equal (another outlet, the same hour, no check
+    firing), a report with no weighed word in common with a story of one report is scored
+    unlikely to be its event: without `unrelated_text` the bias alone said 0.79, and "It's a
+    party... a rehab party!" joined a lone report on a coach's hiring."""
+    model = load_model()
+    nothing_shared = {"unrelated_text": unrelated_text(0.0)}
+    assert nothing_shared["unrelated_text"] == 1.0
+    assert model.probability(nothing_shared) < model.threshold
+    # The signal fades out as the words start to agree.
+    assert unrelated_text(0.05) == pytest.approx(0.5)
+    assert unrelated_text(UNRELATED_BELOW) == 0.0

@@ -68,6 +68,10 @@ CHEAP_SIGNALS: dict[str, tuple[float, int]] = {
     "headline_only_cosine": (1.0, RAISES),  # centroid_cosine of a headline-only report
     "same_outlet": (1.0, FREE),  # an outlet of the story's reports
     "embedding_cosine": (1.0, RAISES),  # sentence embeddings (the [semantic] extra), else 0
+    # 1 when the report shares no weighed word with the story, falling to 0 at UNRELATED_BELOW
+    # (unrelated_text): without it, the weights of a linear model could say "no evidence" only
+    # through the bias, and a report sharing nothing with a lone report's story joined it.
+    "unrelated_text": (1.0, LOWERS),
     # Ramps of the text similarities (ramp_signals): the probability of one event rises
     # steeply between weak and strong agreement, which a single weight per similarity cannot
     # say; non-negative weights on ramps give any rising curve.
@@ -220,6 +224,9 @@ def cheap_signals(
         "same_outlet": float(source is not None and source in story.sources),
         "embedding_cosine": embedding_cosine or 0.0,
     }
+    values["unrelated_text"] = unrelated_text(
+        max(values["member_cosine_max"], values["centroid_cosine"], values["title_cosine"])
+    )
     for name in ("member_cosine_max", "centroid_cosine", "title_cosine"):
         for knot in (20, 35, 50, 65):
             values[f"{name}_above_{knot}"] = ramp(values[name], knot / 100.0)
@@ -227,6 +234,13 @@ def cheap_signals(
 
 
 RAMP_WIDTH = 0.15
+# The text similarity below which a report reads as unrelated to a story, more so the lower.
+UNRELATED_BELOW = 0.1
+
+
+def unrelated_text(similarity: float) -> float:
+    """1 at no similarity, 0 from UNRELATED_BELOW up, linear between."""
+    return max(0.0, 1.0 - max(0.0, similarity) / UNRELATED_BELOW)
 
 
 def ramp(value: float, start: float) -> float:
