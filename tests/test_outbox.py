@@ -23,7 +23,7 @@ from bot.cli.main import cli
 from bot.storage import Database, upgrade_schema
 from bot.storage.models import Delivery, Digest
 from bot.worker import DigestService
-from bot.worker.digests import BACKOFF_BASE_S, MAX_INLINE_RETRY_DELAY
+from bot.worker.outbox import BACKOFF_BASE_S, MAX_INLINE_RETRY_DELAY
 
 
 def attempts(db: Database) -> list[tuple[str, str | None]]:
@@ -80,7 +80,7 @@ def test_server_errors_back_off_exponentially_and_every_attempt_is_recorded(
 
 
 def test_backoff_doubles_per_attempt_up_to_the_cap() -> None:
-    from bot.worker.digests import MAX_BACKOFF, backoff_delay
+    from bot.worker.outbox import MAX_BACKOFF, backoff_delay
 
     for attempt in range(1, 12):
         base = min(BACKOFF_BASE_S * 2 ** (attempt - 1), MAX_BACKOFF.total_seconds())
@@ -121,7 +121,7 @@ def test_invalid_auth_is_permanent_loud_and_listed_as_failed(
     labels = {"channel": "desk", "kind": "manual", "reason": "permanent"}
     before = metrics.REGISTRY.get_sample_value("newsbot_digests_failed_total", labels) or 0.0
 
-    with caplog.at_level(logging.ERROR, logger="bot.worker.digests"):
+    with caplog.at_level(logging.ERROR, logger="bot.worker.outbox"):
         result = asyncio.run(svc.run("desk", kind="manual"))
     assert result.status == "failed" and "invalid_auth" in (result.error or "")
     assert any(
@@ -262,7 +262,7 @@ def test_a_pending_digest_of_a_removed_channel_is_abandoned_and_others_still_del
         service_settings(db_url, tmp_path, channels), db, clock=clock, sleep=clock.sleep
     )
     desk = after.enqueue("desk")
-    with caplog.at_level(logging.WARNING, logger="bot.worker.digests"):
+    with caplog.at_level(logging.WARNING, logger="bot.worker.outbox"):
         report = asyncio.run(after.after_poll())  # must not raise KeyError
 
     assert (queued.outbox_id, "abandoned") in [(i, s) for i, s, _ in report.delivered]

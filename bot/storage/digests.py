@@ -8,7 +8,7 @@ facts, which is what "already sent to this channel" and "materially updated sinc
 Rows that failed permanently do not count as sent, so their stories come back in the next digest.
 Rows of a channel that is no longer configured are ``abandoned`` (:func:`abandon_digest`): never
 claimed again, and not counted as sent either. Rows whose delivery is ``unknown`` (a post in doubt
-that Slack cannot be asked about, see bot.worker.digests) count as sent - they most likely were -
+that Slack cannot be asked about, see bot.worker.outbox) count as sent - they most likely were -
 and are claimed again only after an operator's :func:`resend_unknown`.
 """
 

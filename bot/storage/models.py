@@ -227,7 +227,7 @@ class Digest(Base):
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-    # parts already delivered, and the part in doubt (bot.worker.digests)
+    # parts already delivered, and the part in doubt (bot.worker.outbox)
     progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None]
