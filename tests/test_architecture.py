@@ -59,11 +59,9 @@ LAYER_ALLOWED: set[tuple[str, str]] = set()
 
 MAX_LINES = 700
 # Modules over MAX_LINES today, each with its size now as its ceiling: they may shrink, not grow.
-# Migrations are exempt (each is a schema step, written once).
-LONG_ALLOWED = {
-    "daemon/app.py": 667,
-    "worker/poll.py": 760,
-}
+# None left; kept (empty) so that a new one has to be argued for here. Migrations are exempt (each
+# is a schema step, written once).
+LONG_ALLOWED: dict[str, int] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from bot.daemon.housekeeping import run_housekeeping
 from bot.demo.server import FeedServer
 from bot.reader.opml import parse_opml
 from bot.storage.models import Entry, Feed
-from bot.worker.poll import FIRST_POLL_KEEP
+from bot.worker.record import FIRST_POLL_KEEP
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 RETENTION_DAYS = 90
@@ -220,7 +220,7 @@ def test_first_poll_keeps_the_newest_old_items_and_every_poll_counts_what_it_ski
     url = server.url("quiet.rss")
     clock = [NOW]
     pipeline = pipeline_for(db_url, tmp_path, [url], clock)
-    with caplog.at_level(logging.INFO, logger="bot.worker.poll"):
+    with caplog.at_level(logging.INFO, logger="bot.worker.record"):
         poll(pipeline)
     titles = entry_titles(pipeline)
     # The two fresh items and the 18 newest old ones: the newest FIRST_POLL_KEEP in all.
@@ -244,7 +244,7 @@ def test_first_poll_keeps_the_newest_old_items_and_every_poll_counts_what_it_ski
         "/quiet.rss", rss("quiet", [item("new-2", "fresh report 2", NOW), *fresh, twice, *old])
     )
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="bot.worker.poll"):
+    with caplog.at_level(logging.INFO, logger="bot.worker.record"):
         poll(pipeline)
     assert len(entry_titles(pipeline)) == FIRST_POLL_KEEP + 1
     row = feed_rows(config)[url]

@@ -176,7 +176,7 @@ def test_a_failing_feed_recovers_on_a_304_and_keeps_its_schedule(
     poll(pipeline)
     assert feeds_by_url(pipeline)[steady].consecutive_failures == 2
     server.clear_status("/steady.rss")
-    with caplog.at_level("INFO", logger="bot.worker.poll"):
+    with caplog.at_level("INFO", logger="bot.worker.record"):
         poll(pipeline)
     assert server.requests[-1].status == 304
     feed = feeds_by_url(pipeline)[steady]
@@ -240,7 +240,7 @@ def test_permanent_moves_update_the_url_once(
     server.set_status("/old.rss", status, {"Location": server.url("new.rss")})
     old, new = server.url("old.rss"), server.url("new.rss")
     pipeline = pipeline_for(db_url, tmp_path, [old])
-    with caplog.at_level(logging.WARNING, logger="bot.worker.poll"):
+    with caplog.at_level(logging.WARNING, logger="bot.worker.record"):
         poll(pipeline)
     assert any(
         "moved permanently" in r.getMessage() and new in r.getMessage() for r in caplog.records
@@ -360,7 +360,7 @@ def test_a_feed_listing_more_new_items_than_the_cap_stores_only_the_newest(
     pipeline = pipeline_for(db_url, tmp_path, [url], max_new_items=12)
     labels = {"reason": "over_limit"}
     before = metrics.REGISTRY.get_sample_value("newsbot_entries_skipped_total", labels) or 0.0
-    with caplog.at_level(logging.INFO, logger="bot.worker.poll"):
+    with caplog.at_level(logging.INFO, logger="bot.worker.record"):
         report = asyncio.run(pipeline.poller.poll(force=True))
     metrics.record_poll(report)
     with pipeline.db.session() as session:

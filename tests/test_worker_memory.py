@@ -19,8 +19,8 @@ from bot.daemon.app import build_pipeline
 from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
 from bot.worker.memory import full_collections_deferred, settle_long_lived
-from bot.worker.poll import FeedResult
 from bot.worker.prepare import PreparedFeed
+from bot.worker.record import FeedResult
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

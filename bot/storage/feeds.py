@@ -13,6 +13,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from bot.config import FeedSettings
+from bot.model.feed import FeedCheck
 from bot.storage.models import Entry, Feed
 from bot.text.redaction import mask_url
 
@@ -355,7 +356,7 @@ def feeds_by_id(session: Session, feed_ids: list[int]) -> dict[int, Feed]:
 def schedule_rows(session: Session, feed_ids: list[int]) -> dict[int, Row[Any]]:
     """What scheduling a feed's next check after a 304 reads, as plain rows by id (no ORM
     objects: most of a warm cycle is 304s): id, url, interval_s, recent_entry_times,
-    consecutive_failures, etag and last_modified."""
+    consecutive_failures, etag, last_modified and body_hash."""
     return {
         row.id: row
         for row in session.execute(
@@ -367,17 +368,49 @@ def schedule_rows(session: Session, feed_ids: list[int]) -> dict[int, Row[Any]]:
                 Feed.consecutive_failures,
                 Feed.etag,
                 Feed.last_modified,
+                Feed.body_hash,
             ).where(Feed.id.in_(feed_ids))
         )
     }
 
 
-def record_not_modified(session: Session, params: list[dict[str, Any]]) -> None:
-    """Write the schedule columns of feeds that answered 304, one dict of columns (with the
-    feed's `id`) per feed, as one executemany UPDATE: a warm cycle's thousand unchanged feeds
-    are not loaded and flushed as ORM objects."""
-    if params:
-        session.execute(update(Feed), params)
+def record_check(session: Session, feed_id: int, check: FeedCheck) -> None:
+    """Write what one check made of the feed (bot.reader.fetcher.state.next_feed_state)."""
+    feed = session.get(Feed, feed_id)
+    if feed is None:  # removed meanwhile
+        return
+    for column, value in check.columns().items():
+        setattr(feed, column, value)
+
+
+def record_checks(session: Session, checks: list[tuple[int, FeedCheck]]) -> None:
+    """Write many feeds' checks, (feed id, check) each, as one executemany UPDATE: a warm cycle's
+    thousand unchanged feeds are not loaded and flushed as ORM objects."""
+    if checks:
+        session.execute(update(Feed), [{"id": id_, **check.columns()} for id_, check in checks])
+
+
+def record_parse(
+    session: Session,
+    feed_id: int,
+    *,
+    title: str | None,
+    counts: dict[str, int],
+    entry_times: list[datetime],
+    now: datetime,
+) -> None:
+    """Note on the feed that a body was parsed and its entries stored at `now`: what the body
+    gave (`counts`), its entries' publication times (the feed's publishing rhythm, kept for the
+    304s to come) and its title if the feed had none."""
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        return
+    if title and not feed.title:
+        feed.title = title
+    feed.first_parsed_at = feed.first_parsed_at or now
+    feed.last_parsed_at = now
+    feed.last_poll_counts = counts
+    feed.recent_entry_times = [when.isoformat() for when in entry_times]
 
 
 def move_feed(session: Session, feed: Feed, new_url: str) -> bool:

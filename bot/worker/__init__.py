@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.worker.digests import DigestRun, DigestService
-    from bot.worker.poll import FeedResult, Poller, PollReport
+    from bot.worker.poll import Poller, PollReport
     from bot.worker.process import ProcessReport, StoryProcessor
+    from bot.worker.record import FeedResult
 
 _EXPORTS = {
     "DigestRun": "bot.worker.digests",
     "DigestService": "bot.worker.digests",
-    "FeedResult": "bot.worker.poll",
+    "FeedResult": "bot.worker.record",
     "PollReport": "bot.worker.poll",
     "Poller": "bot.worker.poll",
     "ProcessReport": "bot.worker.process",
