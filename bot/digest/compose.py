@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.model import Digest, DigestStory, SourceRef, StoryFacts
+from bot.model import Digest, DigestStory, SourceRef, StoryFacts, StoryView
 
 WEIGHT_SCORE = 0.40
 WEIGHT_OUTLETS = 0.30
@@ -60,22 +60,6 @@ FACT_TOLERANCE = 0.02
 # Dollars per megawatt used to put power-only deals on the same scale as priced ones; roughly the
 # build-out cost of AI data-center capacity. Only relative order matters, so precision does not.
 USD_PER_MW = 10_000_000.0
-
-
-@dataclass(slots=True)
-class StoryView:
-    """A candidate story as storage hands it to composition."""
-
-    story_id: int
-    headline: str
-    summary: str
-    facts: StoryFacts
-    sources: list[SourceRef]
-    first_seen: datetime
-    last_updated: datetime
-    score: float
-    version: int
-    headline_link: str | None = None  # the link of the report whose headline the story shows
 
 
 @dataclass(slots=True, frozen=True)

@@ -12,24 +12,8 @@ from sqlalchemy import delete, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.model import SourceRef, StoryFacts
+from bot.model import SourceRef, StoryFacts, StoryView
 from bot.storage.models import DigestStory, Entry, Story, StoryEvent, StoryMember
-
-
-@dataclass(frozen=True, slots=True)
-class StoryRecord:
-    """A story with its sources, read for digests and the `stories` command."""
-
-    id: int
-    headline: str
-    summary: str
-    facts: StoryFacts
-    sources: list[SourceRef]
-    first_seen: datetime
-    last_updated: datetime
-    score: float
-    version: int
-    headline_link: str | None = None  # the link of the report whose headline the story shows
 
 
 def sources_of(story: Story) -> list[SourceRef]:
@@ -75,9 +59,10 @@ def rule_reasons(story: Story) -> list[RuleReason]:
     ]
 
 
-def to_record(story: Story) -> StoryRecord:
-    return StoryRecord(
-        id=story.id,
+def story_view(story: Story) -> StoryView:
+    """The story with its sources (one per outlet) and the link of its headline's report."""
+    return StoryView(
+        story_id=story.id,
         headline=story.headline,
         summary=story.summary,
         facts=StoryFacts.from_json(story.facts),

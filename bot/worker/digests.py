@@ -41,13 +41,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import ChannelSettings, EmailChannelSettings, Settings
-from bot.digest import PreviousInclusion, StoryView, compose_digest
+from bot.digest import PreviousInclusion, compose_digest
 from bot.digest.render import render_email, render_slack, render_text
 from bot.integration.registry import open_channel
 from bot.matcher import RuleSet, load_rules
 from bot.model import Digest as DigestData
 from bot.model import DigestStory as DigestStoryData
-from bot.model import StoryFacts
+from bot.model import StoryFacts, StoryView
 from bot.storage import Database
 from bot.storage.digests import (
     SentStory,
@@ -61,7 +61,7 @@ from bot.storage.digests import (
 from bot.storage.entries import stored_match_item
 from bot.storage.feeds import unhealthy_feeds
 from bot.storage.models import Story
-from bot.storage.stories import stories_updated_since, to_record
+from bot.storage.stories import stories_updated_since, story_view
 from bot.text.plural import plural
 from bot.text.redaction import url_label
 from bot.worker.ledger import ledger_due, weekly_ledger
@@ -202,24 +202,10 @@ class DigestService:
                     for member in story.members
                 ):
                     continue
-                record = to_record(story)
                 total_entries += sum(
                     1 for m in story.members if since is None or m.joined_at > since
                 )
-                candidates.append(
-                    StoryView(
-                        story_id=record.id,
-                        headline=record.headline,
-                        summary=record.summary,
-                        facts=record.facts,
-                        sources=record.sources,
-                        first_seen=record.first_seen,
-                        last_updated=record.last_updated,
-                        score=record.score,
-                        version=record.version,
-                        headline_link=record.headline_link,
-                    )
-                )
+                candidates.append(story_view(story))
             sent = last_inclusions(session, channel.name, [c.story_id for c in candidates])
             # named by name or title, else by host and path: never the query, whose values
             # may be the feed's credentials (?apikey=...)

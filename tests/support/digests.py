@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings, load_config_text
-from bot.digest import StoryView, compose_digest
-from bot.model import Digest, SourceRef, StoryFacts
+from bot.digest import compose_digest
+from bot.model import Digest, SourceRef, StoryFacts, StoryView
 from bot.storage import Database
 from bot.storage.models import Entry, Feed, Story, StoryMember
 
