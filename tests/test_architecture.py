@@ -37,8 +37,9 @@ SQL_ALLOWED: set[str] = set()
 # the layers below it, never from a layer above. Same-layer imports are allowed; the cycle check
 # below keeps them one-way.
 LAYERS: list[set[str]] = [
-    # The process's metrics registry sits at the bottom: every stage reports through it.
-    {"model", "text", "metrics"},
+    # The process's metrics registry sits at the bottom: every stage reports through it; so does
+    # the one retry policy (bot.retry), which the fetcher, the outbox and the daemon share.
+    {"model", "text", "metrics", "retry"},
     # The pure stages: no I/O. The deal ledger derives deal records from clustered stories (it
     # reads the clusterer's facts) and digests render its weekly summary, so it sits here too.
     {"matcher", "clustering", "digest", "ledger"},

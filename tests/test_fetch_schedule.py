@@ -150,3 +150,17 @@ def test_a_feed_gone_is_disabled_with_its_error_masked() -> None:
     assert check.disabled_reason == "410 Gone at 2026-03-01 12:00 UTC"
     assert check.error is not None and "secret" not in check.error
     assert check.columns()["enabled"] is False
+
+
+def test_the_one_retry_policy_doubles_to_its_cap_with_equal_jitter() -> None:
+    from bot.retry import exponential_backoff
+
+    assert [exponential_backoff(n, base_s=1, cap_s=30, jitter=False) for n in (0, 1, 2, 5, 6)] == [
+        1,
+        1,
+        2,
+        16,
+        30,
+    ]
+    draws = [exponential_backoff(3, base_s=10, cap_s=3600, rng=random.Random(n)) for n in range(50)]
+    assert all(20 <= wait <= 40 for wait in draws) and len(set(draws)) > 1

@@ -34,7 +34,6 @@ Posts in doubt
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +48,7 @@ from bot.integration import (
     TransientDeliveryError,
 )
 from bot.integration.registry import open_channel
+from bot.retry import exponential_backoff
 from bot.storage import Database
 from bot.storage.digests import (
     abandon_digest,
@@ -78,9 +78,12 @@ def retry_delay(retry_after: float | None, attempts: int) -> timedelta:
 
 def backoff_delay(attempt: int) -> timedelta:
     """The wait before retry number ``attempt`` (1-based): 30 s doubling up to an hour, with
-    "equal jitter" (half fixed, half random) so instances retrying together spread out."""
-    base = min(MAX_BACKOFF.total_seconds(), BACKOFF_BASE_S * (2 ** min(max(attempt, 1) - 1, 12)))
-    return timedelta(seconds=random.uniform(base / 2, base))
+    jitter (bot.retry) so instances retrying together spread out."""
+    return timedelta(
+        seconds=exponential_backoff(
+            attempt, base_s=BACKOFF_BASE_S, cap_s=MAX_BACKOFF.total_seconds()
+        )
+    )
 
 
 class Outbox:
