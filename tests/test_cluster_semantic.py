@@ -35,7 +35,7 @@ from bot.clustering.semantic import (
 )
 from bot.matcher import RuleSet
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Story
+from bot.storage.models import StoryRow
 from bot.worker.process import StoryProcessor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -348,7 +348,7 @@ def test_daemon_path_persists_story_embeddings_and_restores_them(tmp_path: Path)
     processor = StoryProcessor(db, RuleSet([], threshold=0.0), config, clock=clock)
     processor.process_pending()
     with db.session() as session:
-        stories = session.scalars(select(Story).order_by(Story.id)).all()
+        stories = session.scalars(select(StoryRow).order_by(StoryRow.id)).all()
         assert [s.source_count for s in stories] == [2, 1]
         assert all(s.signature and "emb" in s.signature for s in stories)
         deal = stories[0].cluster_key

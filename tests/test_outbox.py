@@ -21,20 +21,22 @@ from support.smtp import smtp_server
 from bot import metrics
 from bot.cli.main import cli
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Delivery, Digest
+from bot.storage.models import DeliveryRow, DigestRow
 from bot.worker import DigestService
 from bot.worker.outbox import BACKOFF_BASE_S, MAX_INLINE_RETRY_DELAY
 
 
 def attempts(db: Database) -> list[tuple[str, str | None]]:
     with db.session() as session:
-        rows = session.scalars(select(Delivery).order_by(Delivery.digest_id, Delivery.attempt))
+        rows = session.scalars(
+            select(DeliveryRow).order_by(DeliveryRow.digest_id, DeliveryRow.attempt)
+        )
         return [(row.outcome, (row.detail or {}).get("code")) for row in rows]
 
 
-def outbox(db: Database) -> list[Digest]:
+def outbox(db: Database) -> list[DigestRow]:
     with db.session() as session:
-        return list(session.scalars(select(Digest).order_by(Digest.id)))
+        return list(session.scalars(select(DigestRow).order_by(DigestRow.id)))
 
 
 def webhook_service(
@@ -214,8 +216,8 @@ def test_two_services_racing_on_one_period_post_it_once(
     assert [row.status for row in outbox(seed)] == ["sent"]
     assert len(slack.messages) == 1
     with seed.session() as session:
-        assert session.scalar(select(func.count()).select_from(Digest)) == 1
-        assert session.scalar(select(func.count()).select_from(Delivery)) == 1
+        assert session.scalar(select(func.count()).select_from(DigestRow)) == 1
+        assert session.scalar(select(func.count()).select_from(DeliveryRow)) == 1
     for database in [*databases, seed]:
         database.dispose()
 

@@ -26,7 +26,7 @@ from bot.daemon.app import Pipeline, build_pipeline
 from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
 from bot.matcher import load_rules, parse_rules
-from bot.storage.models import Entry, StoryMember
+from bot.storage.models import EntryRow, StoryMemberRow
 from bot.worker.poll import PollReport
 from bot.worker.prepare import PROCESS_MIN_FEEDS, PrepareJob, Preparer
 
@@ -57,9 +57,9 @@ def stored(pipeline: Pipeline) -> dict[tuple[str, str], tuple[Any, ...]]:
     """Every entry's columns that parsing, storing and matching decide, by (feed URL, identity),
     and whether it is done (processed) and in a story."""
     with pipeline.db.session() as session:
-        members = set(session.scalars(select(StoryMember.entry_id)))
+        members = set(session.scalars(select(StoryMemberRow.entry_id)))
         rows = {}
-        for entry in session.scalars(select(Entry)):
+        for entry in session.scalars(select(EntryRow)):
             rows[(entry.feed.url, entry.identity)] = (
                 entry.title,
                 entry.summary,

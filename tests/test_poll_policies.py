@@ -20,7 +20,7 @@ from bot.cli.main import cli
 from bot.config.settings import Settings
 from bot.daemon.app import Pipeline, build_pipeline
 from bot.demo.server import FeedServer
-from bot.storage.models import Entry, Feed
+from bot.storage.models import EntryRow, FeedRow
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 INTERVAL = 900
@@ -77,14 +77,14 @@ def poll(pipeline: Pipeline) -> None:
     asyncio.run(pipeline.poller.poll(force=True))
 
 
-def feeds_by_url(pipeline: Pipeline) -> dict[str, Feed]:
+def feeds_by_url(pipeline: Pipeline) -> dict[str, FeedRow]:
     with pipeline.db.session() as session:
-        rows = list(session.scalars(select(Feed)))
+        rows = list(session.scalars(select(FeedRow)))
         session.expunge_all()
     return {row.url: row for row in rows}
 
 
-def delay_s(feed: Feed) -> float:
+def delay_s(feed: FeedRow) -> float:
     assert feed.next_check_at is not None
     return (feed.next_check_at - NOW).total_seconds()
 
@@ -159,7 +159,7 @@ def test_failures_back_off_honour_retry_after_and_recover(
     assert feed.consecutive_failures == 0 and feed.last_success_at == NOW
     assert delay_s(feed) == 1800  # back on the success schedule (hourly items)
     with pipeline.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Entry)) == 4
+        assert session.scalar(select(func.count()).select_from(EntryRow)) == 4
 
 
 def test_a_failing_feed_recovers_on_a_304_and_keeps_its_schedule(
@@ -253,7 +253,7 @@ def test_permanent_moves_update_the_url_once(
     assert list(feeds) == [new]
     assert server.hits("/old.rss") == 1 and server.hits("/new.rss") == 2
     with pipeline.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Entry)) == 4
+        assert session.scalar(select(func.count()).select_from(EntryRow)) == 4
 
 
 def test_temporary_redirects_keep_the_url(db_url: str, tmp_path: Path, server: FeedServer) -> None:
@@ -346,7 +346,7 @@ def test_a_cycle_records_every_feed_once_and_releases_every_lease(
         assert all(f.last_checked_at == NOW for f in feeds.values())
         assert feeds[server.url("f7.rss")].consecutive_failures == cycle + 1
     with pipeline.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Entry)) == 58
+        assert session.scalar(select(func.count()).select_from(EntryRow)) == 58
 
 
 def test_a_feed_listing_more_new_items_than_the_cap_stores_only_the_newest(
@@ -364,7 +364,7 @@ def test_a_feed_listing_more_new_items_than_the_cap_stores_only_the_newest(
         report = asyncio.run(pipeline.poller.poll(force=True))
     metrics.record_poll(report)
     with pipeline.db.session() as session:
-        titles = set(session.scalars(select(Entry.title)))
+        titles = set(session.scalars(select(EntryRow.title)))
     assert titles == {f"flood report {number}" for number in range(12)}
     (result,) = report.feeds
     assert result.new_entries == 12

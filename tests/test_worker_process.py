@@ -14,7 +14,7 @@ from support.entries import add_titled_entries
 from bot.clustering import ClusterConfig
 from bot.matcher.rules import parse_rules
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Entry, Story, StoryMember
+from bot.storage.models import EntryRow, StoryMemberRow, StoryRow
 from bot.worker.process import StoryProcessor
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
@@ -44,9 +44,9 @@ def test_processing_reports_each_entry_once_and_clusters_the_relevant_ones(db_ur
     assert report.stories_created + report.stories_updated == 3
     assert not processor.has_pending()
     with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(StoryMember)) == 3
-        assert session.scalar(select(func.count()).select_from(Story)) == report.stories_created
-        irrelevant = session.scalars(select(Entry).where(Entry.relevant.is_(False))).all()
+        assert session.scalar(select(func.count()).select_from(StoryMemberRow)) == 3
+        assert session.scalar(select(func.count()).select_from(StoryRow)) == report.stories_created
+        irrelevant = session.scalars(select(EntryRow).where(EntryRow.relevant.is_(False))).all()
         assert len(irrelevant) == 2 and all(e.processed_at is not None for e in irrelevant)
 
 
@@ -59,7 +59,7 @@ def test_a_crash_after_matching_clusters_the_scored_entries_on_restart(db_url: s
     assert (matched.processed, matched.relevant) == (5, 3)
     assert first.has_pending()
     with db.session() as session:
-        waiting = session.scalars(select(Entry).where(Entry.processed_at.is_(None))).all()
+        waiting = session.scalars(select(EntryRow).where(EntryRow.processed_at.is_(None))).all()
         assert {e.title for e in waiting} == {TITLES[0], TITLES[2], TITLES[4]}
         assert all(e.relevant and e.score and e.match_hits for e in waiting)
     restarted = processor_for(db)
@@ -68,7 +68,7 @@ def test_a_crash_after_matching_clusters_the_scored_entries_on_restart(db_url: s
     assert report.stories_created + report.stories_updated == 3
     assert not restarted.has_pending()
     with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(StoryMember)) == 3
+        assert session.scalar(select(func.count()).select_from(StoryMemberRow)) == 3
 
 
 STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
@@ -78,8 +78,8 @@ def stories_of(db: Database) -> set[frozenset[str]]:
     """The stories as sets of entry identities."""
     with db.session() as session:
         rows = session.execute(
-            select(StoryMember.story_id, Entry.identity).join(
-                Entry, Entry.id == StoryMember.entry_id
+            select(StoryMemberRow.story_id, EntryRow.identity).join(
+                EntryRow, EntryRow.id == StoryMemberRow.entry_id
             )
         ).all()
     members: dict[int, set[str]] = {}
@@ -164,7 +164,7 @@ def test_a_story_that_leaves_the_window_within_its_batch_still_gets_its_facts(
     report = processor_for(db).process_pending()
     assert report.processed == 3
     with db.session() as session:
-        stories = session.scalars(select(Story).order_by(Story.id)).all()
+        stories = session.scalars(select(StoryRow).order_by(StoryRow.id)).all()
         first = stories[0]
         assert len(first.members) == 2
         assert first.facts.get("amount_usd") == 526_000_000, first.facts

@@ -26,11 +26,11 @@ from bot.clustering import ClusterConfig, ClusterItem
 from bot.clustering.semantic import SemanticUnavailable, default_embedder
 from bot.evaluation.items import InputError, read_items
 from bot.matcher import RuleSet
-from bot.model import Entry as EntryData
+from bot.model import Entry
 from bot.storage import Database
 from bot.storage.database import upgrade_schema
 from bot.storage.entries import store_entries
-from bot.storage.models import Feed
+from bot.storage.models import FeedRow
 from bot.storage.stories import story_key_by_identity
 from bot.text.plural import plural
 from bot.worker.process import StoryProcessor
@@ -83,14 +83,14 @@ def _process(db: Database, ordered: list[ClusterItem], config: ClusterConfig) ->
     run = datetime.now(UTC)
     undated = iter(range(len(ordered)))
     with db.session() as session:
-        feed = Feed(url=INPUT_FEED_URL, name="input", created_at=run)
+        feed = FeedRow(url=INPUT_FEED_URL, name="input", created_at=run)
         session.add(feed)
         session.flush()
         store_entries(
             session,
             feed,
             [
-                EntryData(
+                Entry(
                     identity=item.key,
                     title=item.title,
                     link=item.url,

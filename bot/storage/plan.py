@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.model import Entry as EntryData
+from bot.model import Entry
 
 # The stored row id and content hash of each of a feed's entries, by identity (and, for an
 # entry stored under its GUID, also by `link:<its link>` where that link is its alone). An
@@ -24,7 +24,7 @@ KnownEntries = dict[str, tuple[int, str]]
 LINK_PREFIX = "link:"
 EXPIRED = (-1, "")
 # Relevance columns (score, relevant, match_hits) of a new entry, from the matcher.
-Scorer = Callable[[EntryData, str], dict[str, Any]]
+Scorer = Callable[[Entry, str], dict[str, Any]]
 
 
 @dataclass(slots=True)
@@ -66,7 +66,7 @@ class EntryPlan:
         return self.too_old + self.duplicate + self.expired + self.over_limit
 
 
-def content_hash(entry: EntryData) -> str:
+def content_hash(entry: Entry) -> str:
     digest = hashlib.sha256()
     for part in (entry.title, entry.summary, entry.text, entry.link or ""):
         digest.update(part.encode("utf-8", "replace"))
@@ -94,7 +94,7 @@ def plan_entries(
     feed_url: str,
     feed_name: str | None,
     feed_title: str | None,
-    entries: list[EntryData],
+    entries: list[Entry],
     known: KnownEntries,
     now: datetime,
     scorer: Scorer | None = None,
@@ -111,7 +111,7 @@ def plan_entries(
     feed listing a hundred thousand items costs one poll no more than `max_new` of them.
     """
     plan = EntryPlan()
-    new: list[tuple[EntryData, str, str]] = []  # (entry, identity, content hash)
+    new: list[tuple[Entry, str, str]] = []  # (entry, identity, content hash)
     seen: set[str] = set()
     # A feed that gives an item a new GUID on every request: an entry whose GUID was never
     # stored is the stored entry with its link when it says word for word what that entry

@@ -45,9 +45,7 @@ from bot.digest import PreviousInclusion, compose_digest
 from bot.digest.render import render_email, render_slack, render_text
 from bot.integration.registry import open_channel
 from bot.matcher import RuleSet, load_rules
-from bot.model import Digest as DigestData
-from bot.model import DigestStory as DigestStoryData
-from bot.model import StoryFacts, StoryView
+from bot.model import Digest, DigestStory, StoryFacts, StoryView
 from bot.storage import Database
 from bot.storage.digests import (
     SentStory,
@@ -60,7 +58,7 @@ from bot.storage.digests import (
 )
 from bot.storage.entries import stored_match_item
 from bot.storage.feeds import unhealthy_feeds
-from bot.storage.models import Story
+from bot.storage.models import StoryRow
 from bot.storage.stories import stories_updated_since, story_view
 from bot.text.plural import plural
 from bot.text.redaction import url_label
@@ -88,7 +86,7 @@ class DigestRun:
 
     channel: str
     status: str  # sent | empty | already_done | queued | failed | abandoned | preview
-    digest: DigestData | None = None
+    digest: Digest | None = None
     outbox_id: int | None = None
     error: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
@@ -105,7 +103,7 @@ class AfterPollReport:
     delivered: list[tuple[int, str, str | None]] = field(default_factory=list)
 
 
-def reported_since(story: Story, since: datetime) -> bool:
+def reported_since(story: StoryRow, since: datetime) -> bool:
     """Whether one of the story's reports was published at or after `since`."""
     return any(member.entry.published_at >= since for member in story.members)
 
@@ -117,7 +115,7 @@ def digest_lookback(since: datetime | None, now: datetime) -> datetime:
 
 
 def report_cutoff(
-    story: Story, last_period: tuple[datetime | None, datetime] | None, lookback: datetime
+    story: StoryRow, last_period: tuple[datetime | None, datetime] | None, lookback: datetime
 ) -> datetime:
     """How recent one of the story's reports must be for the story to be in a digest looking
     back to `lookback`. A story unchanged since the channel's last digest (`last_period`, its
@@ -139,7 +137,7 @@ def _previous(sent: dict[int, SentStory]) -> dict[int, int | PreviousInclusion]:
     }
 
 
-def _inclusion(story: DigestStoryData, message_ref: str | None = None) -> StoryInclusion:
+def _inclusion(story: DigestStory, message_ref: str | None = None) -> StoryInclusion:
     return StoryInclusion(
         story_id=story.story_id,
         version=story.version,
@@ -183,7 +181,7 @@ class DigestService:
 
     def compose(
         self, channel: ChannelSettings, *, now: datetime, max_stories: int | None = None
-    ) -> DigestData:
+    ) -> Digest:
         """The digest this channel would get now: stories new or materially updated since they
         were last sent to it, passing its rules and threshold, ranked and capped."""
         with self.db.session() as session:
@@ -231,11 +229,11 @@ class DigestService:
             digest.ledger = weekly_ledger(self.db, now)
         return digest
 
-    def render(self, channel: ChannelSettings, digest: DigestData) -> dict[str, Any]:
+    def render(self, channel: ChannelSettings, digest: Digest) -> dict[str, Any]:
         """The outbox payload, rendered by the channel's type (bot.integration.registry)."""
         return open_channel(channel).render(digest)
 
-    def preview(self, channel_name: str, fmt: str | None = None) -> tuple[DigestData, str]:
+    def preview(self, channel_name: str, fmt: str | None = None) -> tuple[Digest, str]:
         """What would be sent now, without storing or sending anything."""
         channel = self.settings.channel(channel_name)
         digest = self.compose(channel, now=self.clock())
@@ -370,7 +368,7 @@ class DigestService:
         ][:MAX_BREAKING_PER_POLL]
         queued: list[int] = []
         for story in crossing:
-            single = DigestData(
+            single = Digest(
                 channel=channel.name,
                 title=f"Breaking compute deal · {channel.name}",
                 period_start=None,

@@ -59,7 +59,7 @@ from bot.storage.digests import (
     set_message_ref,
     start_attempt,
 )
-from bot.storage.models import Delivery, Digest
+from bot.storage.models import DeliveryRow, DigestRow
 from bot.text.plural import plural
 from bot.worker.process import utcnow
 
@@ -146,7 +146,7 @@ class Outbox:
     async def _attempt(self, digest_id: int) -> tuple[str, str | None, float | None]:
         now = self.clock()
         with self.db.session() as session:
-            row = session.get(Digest, digest_id)
+            row = session.get(DigestRow, digest_id)
             assert row is not None
             channel = self._configured_channel(row.channel)
             if channel is None:
@@ -285,7 +285,7 @@ class Outbox:
         due again after `retry_delay`, which is returned), its lease is released, and the
         attempt is closed with `outcome`."""
         with self.db.session() as session:
-            row = session.get(Digest, digest_id)
+            row = session.get(DigestRow, digest_id)
             assert row is not None
             now = self.clock()
             wait = retry_delay(retry_after, row.attempts)
@@ -307,7 +307,7 @@ class Outbox:
         error: DeliveryError | None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        attempt = session.get(Delivery, attempt_id)
+        attempt = session.get(DeliveryRow, attempt_id)
         attempt.outcome = outcome
         attempt.error = str(error) if error is not None else None
         attempt.finished_at = self.clock()
@@ -335,7 +335,7 @@ class OutboxRecord:
         self, progress: dict[str, Any], *, posted: tuple[Sequence[int], str] | None = None
     ) -> None:
         with self.db.session() as session:
-            row = session.get(Digest, self.id)
+            row = session.get(DigestRow, self.id)
             assert row is not None
             row.progress = progress
             if posted is not None:

@@ -37,7 +37,7 @@ from bot.storage.entries import (
     write_matches,
 )
 from bot.storage.locks import processing_lock
-from bot.storage.models import Entry, Story
+from bot.storage.models import EntryRow, StoryRow
 from bot.storage.stories import (
     active_stories,
     add_member,
@@ -120,12 +120,12 @@ class StoryProcessor:
         # URLs some story member has, for the batch being processed (see _same_url_story).
         self._story_urls: set[str] = set()
         # Stories the clusterer changed in the batch being processed, by cluster key.
-        self._touched: dict[str, Story] = {}
+        self._touched: dict[str, StoryRow] = {}
         # The outlets of the stories joined in the batch being processed, kept as entries join.
         self._outlets: dict[int, set[str]] = {}
         # The story rows the batch being processed has read or created, by cluster key: most
         # entries join a story another entry of the batch joined, and need not read it again.
-        self._stories: dict[str, Story] = {}
+        self._stories: dict[str, StoryRow] = {}
         self.restore_seconds = 0.0
         self.restored_stories = 0
         self.synced_stories = 0
@@ -297,7 +297,7 @@ class StoryProcessor:
             self._stories.clear()
         return report
 
-    def _story(self, session: Session, key: str) -> Story | None:
+    def _story(self, session: Session, key: str) -> StoryRow | None:
         """The story row of a cluster key, read once per batch."""
         story = self._stories.get(key)
         if story is None:
@@ -310,13 +310,13 @@ class StoryProcessor:
                 self._stories[key] = story
         return story
 
-    def _same_url_story(self, session: Session, entry: Entry) -> Story | None:
+    def _same_url_story(self, session: Session, entry: EntryRow) -> StoryRow | None:
         """Layer (a): the same canonical URL from another feed is the same report."""
         if not entry.url or entry.url not in self._story_urls:
             return None  # no story member has this URL: skip the query
         return story_for_url(session, entry.url, other_than=entry.id)
 
-    def _cluster(self, session: Session, entry: Entry, now: datetime) -> bool | None:
+    def _cluster(self, session: Session, entry: EntryRow, now: datetime) -> bool | None:
         """Place one relevant entry; returns True for a new story, False for an update.
 
         Nothing is flushed per entry: new members and events wait in the session and go in
@@ -391,7 +391,13 @@ class StoryProcessor:
             log.info("merged story %s into %s", gone_key, keep.cluster_key)
 
     def _refresh_story(
-        self, session: Session, story: Story, entry: Entry, now: datetime, *, from_clusterer: bool
+        self,
+        session: Session,
+        story: StoryRow,
+        entry: EntryRow,
+        now: datetime,
+        *,
+        from_clusterer: bool,
     ) -> None:
         """Update a story after `entry` joined it. What the clusterer derives from the whole
         story (headline, summary, facts, signature) is refreshed once per touched story at the
@@ -440,7 +446,7 @@ class StoryProcessor:
         if story is not None:
             self._refresh(key, story)
 
-    def _refresh(self, key: str, story: Story) -> None:
+    def _refresh(self, key: str, story: StoryRow) -> None:
         """Write what the clusterer makes of a story it changed: headline, summary, facts and
         the state a restart restores."""
         if is_deleted(story) or key not in self.clusterer:
@@ -456,7 +462,7 @@ class StoryProcessor:
         story.signature = self.clusterer.export_state(key)
 
 
-def cluster_item(entry: Entry) -> ClusterItem:
+def cluster_item(entry: EntryRow) -> ClusterItem:
     """What the clusterer sees of a stored entry."""
     from bot.clustering.item import ClusterItem
 

@@ -28,7 +28,7 @@ from bot.storage.feeds import (
     record_parse,
     schedule_rows,
 )
-from bot.storage.models import Feed
+from bot.storage.models import FeedRow
 from bot.storage.plan import EntryPlan
 from bot.text.plural import plural
 from bot.text.redaction import mask_url, mask_urls_in
@@ -156,7 +156,7 @@ def _record_not_modified(
 def _record(
     settings: Settings,
     session: Session,
-    feed: Feed,
+    feed: FeedRow,
     arrival: Arrival,
     result: FeedResult,
     entry_times: list[datetime],
@@ -190,7 +190,7 @@ def _record(
 def _store_entries(
     settings: Settings,
     session: Session,
-    feed: Feed,
+    feed: FeedRow,
     prepared: PreparedFeed,
     result: FeedResult,
     now: datetime,
@@ -219,7 +219,7 @@ def _store_entries(
         result.relevant_entries = stored.relevant
 
 
-def _state(settings: Settings, feed: Feed | Any) -> FeedState:
+def _state(settings: Settings, feed: FeedRow | Any) -> FeedState:
     """What next_feed_state reads of a feed (an ORM row or a schedule row)."""
     return FeedState(
         interval_s=float(feed.interval_s or settings.poll_interval),
@@ -321,7 +321,7 @@ def _stored_times(values: list[Any] | None) -> list[datetime]:
     return times
 
 
-def _move(session: Session, feed: Feed, new_url: str) -> None:
+def _move(session: Session, feed: FeedRow, new_url: str) -> None:
     """Follow a permanent redirect (storage's move_feed), saying what became of the feed."""
     old, extra = mask_url(feed.url), feed_log_context(feed.url)
     if move_feed(session, feed, new_url):
