@@ -27,7 +27,7 @@ from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
 from bot.matcher import load_rules, parse_rules
 from bot.storage.models import EntryRow, StoryMemberRow
-from bot.worker.poll import PollReport
+from bot.worker.poll import PollStats
 from bot.worker.prepare import PROCESS_MIN_FEEDS, PrepareJob, Preparer
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -83,7 +83,7 @@ def comparable(rows: dict[tuple[str, str], tuple[Any, ...]], server: FeedServer)
     return {(url.removeprefix(server.url("")), identity): v for (url, identity), v in rows.items()}
 
 
-def run(pipeline: Pipeline) -> PollReport:
+def run(pipeline: Pipeline) -> PollStats:
     return asyncio.run(pipeline.poller.poll(force=True))
 
 

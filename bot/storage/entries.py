@@ -32,7 +32,7 @@ from bot.storage.plan import (
 
 
 @dataclass(frozen=True, slots=True)
-class StoreReport:
+class StoreStats:
     new: int
     updated: int
     unchanged: int
@@ -106,7 +106,7 @@ def note_expired_listed(
         )
 
 
-def write_entries(session: Session, plan: EntryPlan) -> StoreReport:
+def write_entries(session: Session, plan: EntryPlan) -> StoreStats:
     """Write a plan with one INSERT and one UPDATE (executemany) in the session's transaction.
 
     Core statements, not the ORM's bulk path: a cold cycle stores tens of thousands of entries
@@ -116,7 +116,7 @@ def write_entries(session: Session, plan: EntryPlan) -> StoreReport:
         session.execute(insert(ENTRIES), plan.inserts)
     if plan.updates:
         session.execute(update(ENTRIES).where(ENTRIES.c.id == bindparam("row_id")), plan.updates)
-    return StoreReport(
+    return StoreStats(
         new=len(plan.inserts),
         updated=len(plan.updates),
         unchanged=plan.unchanged,
@@ -126,7 +126,7 @@ def write_entries(session: Session, plan: EntryPlan) -> StoreReport:
 
 def store_entries(
     session: Session, feed: FeedRow, entries: list[Entry], now: datetime
-) -> StoreReport:
+) -> StoreStats:
     """Insert new entries, update changed ones (same feed + identity), leave the rest alone."""
     known = known_entries(session, [feed.id]).get(feed.id, {})
     plan = plan_entries(

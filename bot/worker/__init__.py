@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.worker.digests import DigestRun, DigestService
-    from bot.worker.poll import Poller, PollReport
-    from bot.worker.process import ProcessReport, StoryProcessor
+    from bot.worker.poll import Poller, PollStats
+    from bot.worker.process import ProcessStats, StoryProcessor
     from bot.worker.record import FeedResult
 
 _EXPORTS = {
     "DigestRun": "bot.worker.digests",
     "DigestService": "bot.worker.digests",
     "FeedResult": "bot.worker.record",
-    "PollReport": "bot.worker.poll",
+    "PollStats": "bot.worker.poll",
     "Poller": "bot.worker.poll",
-    "ProcessReport": "bot.worker.process",
+    "ProcessStats": "bot.worker.process",
     "StoryProcessor": "bot.worker.process",
 }
 
@@ -29,9 +29,9 @@ __all__ = [
     "DigestRun",
     "DigestService",
     "FeedResult",
-    "PollReport",
+    "PollStats",
     "Poller",
-    "ProcessReport",
+    "ProcessStats",
     "StoryProcessor",
 ]
 

@@ -95,7 +95,7 @@ class DigestRun:
 
 
 @dataclass(slots=True)
-class AfterPollReport:
+class AfterPollStats:
     """What :meth:`DigestService.after_poll` queued and delivered."""
 
     breaking: dict[str, list[int]] = field(default_factory=dict)  # channel -> story ids
@@ -403,10 +403,10 @@ class DigestService:
                 )
         return queued
 
-    async def after_poll(self) -> AfterPollReport:
+    async def after_poll(self) -> AfterPollStats:
         """The hook the daemon calls after each poll: breaking posts and story updates for
         every channel, then delivery of whatever is due in the outbox."""
-        report = AfterPollReport()
+        report = AfterPollStats()
         for channel in self.settings.channels:
             try:
                 updates = await asyncio.to_thread(self.enqueue_updates, channel.name)

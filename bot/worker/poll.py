@@ -44,7 +44,7 @@ from bot.text.plural import plural
 from bot.text.redaction import mask_url
 from bot.worker.memory import full_collections_deferred, settle_long_lived
 from bot.worker.prepare import PROCESS_MIN_FEEDS, PrepareJob, Preparer
-from bot.worker.process import ProcessReport, StoryProcessor, new_instance_id, utcnow
+from bot.worker.process import ProcessStats, StoryProcessor, new_instance_id, utcnow
 from bot.worker.record import (
     FIRST_POLL_KEEP,
     SKIP_REASONS,
@@ -76,9 +76,9 @@ def fetch_lease(feeds: int, concurrency: int, total_timeout: float) -> timedelta
 
 
 @dataclass(slots=True)
-class PollReport:
+class PollStats:
     feeds: list[FeedResult] = field(default_factory=list)
-    processing: ProcessReport = field(default_factory=ProcessReport)
+    processing: ProcessStats = field(default_factory=ProcessStats)
     # Wall-clock seconds of the cycle's phases: "fetch" (fetching, parsing and storing, which
     # overlap), "process" (matching what was not matched yet, and clustering) and "settle"
     # (after new entries: the garbage collector told about the long-lived state, memory.py).
@@ -222,7 +222,7 @@ class Poller:
         *,
         force: bool = False,
         on_feed: Callable[[FeedResult], None] | None = None,
-    ) -> PollReport:
+    ) -> PollStats:
         """Run one cycle. `force` checks every enabled feed, due or not.
 
         The feeds are those in the database: the configured ones (synced first) and those
@@ -235,11 +235,11 @@ class Poller:
             report.seconds["settle"] = settle_long_lived()
         return report
 
-    async def _poll(self, force: bool, on_feed: Callable[[FeedResult], None] | None) -> PollReport:
+    async def _poll(self, force: bool, on_feed: Callable[[FeedResult], None] | None) -> PollStats:
         started = time.monotonic()
         await asyncio.to_thread(self.sync_config)
         due = await asyncio.to_thread(self._claim, force)
-        report = PollReport()
+        report = PollStats()
         if due:
             preparer = Preparer(
                 self.processor.rules,
@@ -275,7 +275,7 @@ class Poller:
         self,
         due: list[DueFeed],
         preparer: Preparer,
-        report: PollReport,
+        report: PollStats,
         on_feed: Callable[[FeedResult], None] | None,
     ) -> None:
         """Fetch every due feed; prepare each body (in parser processes when there are any)

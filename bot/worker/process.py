@@ -82,13 +82,13 @@ def utcnow() -> datetime:
 
 
 @dataclass(slots=True)
-class ProcessReport:
+class ProcessStats:
     processed: int = 0
     relevant: int = 0
     stories_created: int = 0
     stories_updated: int = 0
 
-    def add(self, other: ProcessReport) -> None:
+    def add(self, other: ProcessStats) -> None:
         self.processed += other.processed
         self.relevant += other.relevant
         self.stories_created += other.stories_created
@@ -193,8 +193,8 @@ class StoryProcessor:
         with self.db.session() as session:
             return has_unprocessed(session)
 
-    def process_pending(self, batch_size: int = 2000) -> ProcessReport:
-        total = ProcessReport()
+    def process_pending(self, batch_size: int = 2000) -> ProcessStats:
+        total = ProcessStats()
         # Serialised across the instances sharing a PostgreSQL database; if the lock cannot be
         # had within LOCK_WAIT_S, the instance holding it processes the queue.
         with processing_lock(self.db, wait_s=LOCK_WAIT_S, poll_s=LOCK_POLL_S) as acquired:
@@ -243,11 +243,11 @@ class StoryProcessor:
         columns["id"] = row.id
         return columns
 
-    def _match_batch(self, batch_size: int) -> ProcessReport:
+    def _match_batch(self, batch_size: int) -> ProcessStats:
         """Match a batch of entries not matched yet, in one transaction: plain columns in, one
         bulk UPDATE out. Irrelevant entries are done; relevant ones stay in the queue, scored,
         for `_cluster_batch`."""
-        report = ProcessReport()
+        report = ProcessStats()
         now = self.clock()
         with self.db.session() as session:
             rows = unmatched_entries(session, batch_size)
@@ -261,14 +261,14 @@ class StoryProcessor:
             report.relevant = sum(1 for values in matched if values["relevant"])
         return report
 
-    def _cluster_batch(self, batch_size: int) -> ProcessReport:
+    def _cluster_batch(self, batch_size: int) -> ProcessStats:
         """Cluster a batch of matched relevant entries in publication order, in one transaction.
 
         Relevant entries are clustered in the same order whether they were matched in one batch
         or several, so splitting matching from clustering changes no decision; it lets one
         clustering batch gather many entries of the same story, whose headline, summary and
         facts are then refreshed once (`_refresh_touched`)."""
-        report = ProcessReport()
+        report = ProcessStats()
         now = self.clock()
         with self.db.session() as session:
             # In publication order, ties broken by identity (see unclustered_entries).
