@@ -11,7 +11,7 @@ from bot.clustering import ClusterConfig
 from bot.matcher.rules import parse_rules
 from bot.storage import Database, upgrade_schema
 from bot.storage.models import DigestRow, DigestStoryRow, StoryEventRow, StoryMemberRow, StoryRow
-from bot.worker.process import StoryProcessor
+from bot.worker.process import StoryBuilder
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
 EVERYTHING = """threshold = 1.0
@@ -32,11 +32,11 @@ FRAGMENTS = [
 def test_merged_fragments_become_one_story_row(db_url: str) -> None:
     db = Database(db_url)
     upgrade_schema(db)
-    processor = StoryProcessor(
+    story_builder = StoryBuilder(
         db, parse_rules(EVERYTHING), ClusterConfig(), clock=lambda: T0 + timedelta(hours=1)
     )
     add_titled_entries(db, FRAGMENTS[:4], 0)
-    processor.process_pending()
+    story_builder.process_pending()
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(StoryRow)) == 2
         fragment = session.scalars(select(StoryRow).order_by(StoryRow.id.desc())).first()
@@ -58,20 +58,20 @@ def test_merged_fragments_become_one_story_row(db_url: str) -> None:
             )
         )
     add_titled_entries(db, FRAGMENTS[4:], 4)
-    processor.process_pending()
+    story_builder.process_pending()
     with db.session() as session:
         stories = session.scalars(select(StoryRow)).all()
         assert len(stories) == 1
         story = stories[0]
         assert story.source_count == 5
-        assert story.cluster_key == processor.clusterer.story_keys()[0]
+        assert story.cluster_key == story_builder.clusterer.story_keys()[0]
         assert len(story.signature["members"]) == 5
         members = session.scalars(select(StoryMemberRow.story_id)).all()
         assert members == [story.id] * 5
         assert set(session.scalars(select(StoryEventRow.story_id))) == {story.id}
         assert session.scalars(select(DigestStoryRow.story_id)).all() == [story.id]
     # A restart rebuilds the merged story from its row.
-    fresh = StoryProcessor(db, parse_rules(EVERYTHING), ClusterConfig(), clock=processor.clock)
+    fresh = StoryBuilder(db, parse_rules(EVERYTHING), ClusterConfig(), clock=story_builder.clock)
     add_titled_entries(db, ["Banana giants create world's top fruit supplier, Chiquita says"], 5)
     fresh.process_pending()
     with db.session() as session:

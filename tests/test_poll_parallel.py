@@ -1,7 +1,7 @@
 """Parsing and matching in parser processes stores exactly what parsing in a thread stores, on
 SQLite and PostgreSQL; a parser process that dies is replaced, and parser processes end with a
 poller that is killed; workers that cannot rebuild the same rules leave matching to the
-processor. Real feeds from the demo FeedServer on 127.0.0.1."""
+story builder. Real feeds from the demo FeedServer on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def test_parser_processes_store_what_a_thread_stores(
 
     assert by_processes.new_entries == by_thread.new_entries > 0
     assert by_processes.processing.relevant == by_thread.processing.relevant > 0
-    # Matched in the parser processes, so the processor only clustered.
+    # Matched in the parser processes, so the story builder only clustered.
     assert sum(r.matched_entries for r in by_processes.feeds) == by_processes.new_entries
     rows = stored(parallel)
     assert comparable(rows, server) == comparable(stored(threaded), server)
@@ -119,7 +119,7 @@ def test_workers_with_other_rules_leave_matching_to_the_processor(
     pipeline = pipeline_for(f"sqlite:///{tmp_path / 'other.db'}", tmp_path, server, 1)
     other_rules = 'threshold = 1.0\n[[rule]]\nname = "any"\nquery = "the"\nweight = 5\n'
     pipeline.poller.rules_loader = functools.partial(parse_rules, other_rules, "other")
-    if not _pickles(pipeline.processor.rules):
+    if not _pickles(pipeline.story_builder.rules):
         report = run(pipeline)
         assert sum(r.matched_entries for r in report.feeds) == 0
         assert report.processing.processed == report.new_entries > 0

@@ -60,7 +60,7 @@ def test_migrations_build_exactly_the_schema_the_models_describe(db_url: str) ->
 
 
 def test_the_pending_index_holds_only_pending_entries(db_url: str) -> None:
-    """The processor's queue index is partial (migration 0006): entries done when stored add
+    """The story builder's queue index is partial (migration 0006): entries done when stored add
     nothing to it, and the queue query can use it."""
     db = _db(db_url)
     with db.engine.connect() as conn:

@@ -106,7 +106,7 @@ class EntryRow(Base):
     __tablename__ = "entries"
     __table_args__ = (
         UniqueConstraint("feed_id", "identity", name="uq_entries_feed_identity"),
-        # Only the processor's queue reads it, and most entries are done once stored.
+        # Only the story builder's queue reads it, and most entries are done once stored.
         Index(
             "ix_entries_pending",
             "processed_at",

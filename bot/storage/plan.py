@@ -105,7 +105,8 @@ def plan_entries(
 
     An update keeps the row (and its story membership): a retitled item is the same item. With
     a `scorer` new entries are stored already matched: irrelevant ones done (`processed_at`),
-    relevant ones queued for clustering with their score; without one the processor matches them.
+    relevant ones queued for clustering with their score; without one the story builder matches
+    them.
     With `max_new`, at most that many new entries are inserted, the newest (undated ones count
     as published now); the older ones are skipped (`over_limit`) before anything is scored, so a
     feed listing a hundred thousand items costs one poll no more than `max_new` of them.

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.worker.digests import DigestRun, DigestService
     from bot.worker.poll import Poller, PollStats
-    from bot.worker.process import ProcessStats, StoryProcessor
+    from bot.worker.process import ProcessStats, StoryBuilder
     from bot.worker.record import FeedResult
 
 _EXPORTS = {
@@ -22,7 +22,7 @@ _EXPORTS = {
     "PollStats": "bot.worker.poll",
     "Poller": "bot.worker.poll",
     "ProcessStats": "bot.worker.process",
-    "StoryProcessor": "bot.worker.process",
+    "StoryBuilder": "bot.worker.process",
 }
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
     "PollStats",
     "Poller",
     "ProcessStats",
-    "StoryProcessor",
+    "StoryBuilder",
 ]
 
 

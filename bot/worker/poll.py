@@ -44,7 +44,7 @@ from bot.text.plural import plural
 from bot.text.redaction import mask_url
 from bot.worker.memory import full_collections_deferred, settle_long_lived
 from bot.worker.prepare import PROCESS_MIN_FEEDS, PrepareJob, Preparer
-from bot.worker.process import ProcessStats, StoryProcessor, new_instance_id, utcnow
+from bot.worker.process import ProcessStats, StoryBuilder, new_instance_id, utcnow
 from bot.worker.record import (
     FIRST_POLL_KEEP,
     SKIP_REASONS,
@@ -160,9 +160,9 @@ class _KnownLookup:
 
 
 class Poller:
-    """Fetches due feeds and stores what they carry; then hands new entries to the processor.
+    """Fetches due feeds and stores what they carry; then hands new entries to the story builder.
 
-    `rules_loader` rebuilds the processor's rules in parser processes (see
+    `rules_loader` rebuilds the story builder's rules in parser processes (see
     :mod:`bot.worker.prepare`); `parse_processes` fixes how many there are (0: parse in threads;
     None: chosen per cycle from the cores and the number of due feeds).
     """
@@ -171,7 +171,7 @@ class Poller:
         self,
         settings: Settings,
         db: Database,
-        processor: StoryProcessor,
+        story_builder: StoryBuilder,
         *,
         instance: str | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -180,7 +180,7 @@ class Poller:
     ) -> None:
         self.settings = settings
         self.db = db
-        self.processor = processor
+        self.story_builder = story_builder
         self.instance = instance or new_instance_id()
         self.clock = clock
         self.rules_loader = rules_loader
@@ -242,8 +242,8 @@ class Poller:
         report = PollStats()
         if due:
             preparer = Preparer(
-                self.processor.rules,
-                self.processor.threshold,
+                self.story_builder.rules,
+                self.story_builder.threshold,
                 rules_loader=self.rules_loader,
                 processes=self.parse_processes,
                 feeds=len(due),
@@ -257,17 +257,17 @@ class Poller:
             finally:
                 await preparer.aclose()
         report.seconds["fetch"] = time.monotonic() - started
-        # Entries matched while they were prepared count as processed here; the processor
+        # Entries matched while they were prepared count as processed here; the story builder
         # reports the rest (clustering, and matching where preparing could not).
         report.processing.processed = sum(result.matched_entries for result in report.feeds)
         report.processing.relevant = sum(result.relevant_entries for result in report.feeds)
         if (
             report.new_entries
             or report.updated_entries
-            or await asyncio.to_thread(self.processor.has_pending)
+            or await asyncio.to_thread(self.story_builder.has_pending)
         ):
             started = time.monotonic()
-            report.processing.add(await asyncio.to_thread(self.processor.process_pending))
+            report.processing.add(await asyncio.to_thread(self.story_builder.process_pending))
             report.seconds["process"] = time.monotonic() - started
         return report
 

@@ -11,7 +11,7 @@ Each worker receives the poller's compiled :class:`~bot.matcher.RuleSet` once, p
 RE2 patterns and prefilter are rebuilt on load). Should a rule set not pickle, workers load it
 with the loader the pipeline provides and check it against the poller's own rules; if they
 differ (the rule file changed on disk meanwhile), workers store entries unmatched and the
-processor matches them as before.
+story builder matches them as before.
 
 Work items are plain picklable dataclasses; results are column values for bulk statements
 (:func:`bot.storage.plan.plan_entries`).
@@ -82,7 +82,7 @@ class PreparedFeed:
     update_period_s: int | None = None
     entry_times: list[datetime] = field(default_factory=list)  # newest first, for the rhythm
     plan: EntryPlan | None = None
-    matched: bool = False  # new entries were matched (else the processor matches them)
+    matched: bool = False  # new entries were matched (else the story builder matches them)
     error_kind: str | None = None  # parse_error | not_a_feed, when nothing could be stored
     error: str | None = None
 

@@ -95,8 +95,11 @@ class ProcessStats:
         self.stories_updated += other.stories_updated
 
 
-class StoryProcessor:
-    """Owns the in-memory clusterer; restores it from the database before the first batch."""
+class StoryBuilder:
+    """Builds stories from stored entries: matches the queued ones, places the relevant ones in
+    stories and writes the story rows. (Not bot.reader.processor, which normalises feed
+    content.) Owns the in-memory clusterer; restores it from the database before the first
+    batch."""
 
     def __init__(
         self,

@@ -54,7 +54,7 @@ class FeedResult:
     outcome: str  # ok | not_modified | gone | error
     new_entries: int = 0
     updated_entries: int = 0
-    matched_entries: int = 0  # new entries matched while prepared (not by the processor)
+    matched_entries: int = 0  # new entries matched while prepared (not by the story builder)
     relevant_entries: int = 0  # of those, the relevant ones
     error_class: str | None = None
     error: str | None = None

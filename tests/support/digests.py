@@ -88,7 +88,7 @@ def digest(
 
 class StoryStore:
     """Writes stories, their outlets' entries and feeds straight into a migrated database,
-    as the story processor would leave them (version bumped on each new outlet or fact)."""
+    as the story builder would leave them (version bumped on each new outlet or fact)."""
 
     def __init__(self, db: Database, now: datetime) -> None:
         self.db = db

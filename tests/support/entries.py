@@ -1,4 +1,4 @@
-"""Stored entries for the processor's tests: one feed, one outlet per entry, a minute apart."""
+"""Stored entries for the story builder's tests: one feed, one outlet per entry, a minute apart."""
 
 from __future__ import annotations
 
