@@ -27,8 +27,8 @@ from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
 from bot.matcher import load_rules, parse_rules
 from bot.storage.models import EntryRow, StoryMemberRow
+from bot.worker.parsing import PROCESS_MIN_FEEDS, ParseJob, ParserPool
 from bot.worker.poll import PollStats
-from bot.worker.prepare import PROCESS_MIN_FEEDS, PrepareJob, Preparer
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -146,7 +146,7 @@ def test_a_parser_process_that_dies_is_replaced(tmp_path: Path, server: FeedServ
     feed = demo_feeds()[0]
     body = server.get(feed.path)
     assert body is not None
-    job = PrepareJob(
+    job = ParseJob(
         feed_id=1,
         feed_url=server.url(feed.path),
         fetched_url=server.url(feed.path),
@@ -160,24 +160,24 @@ def test_a_parser_process_that_dies_is_replaced(tmp_path: Path, server: FeedServ
     )
 
     async def scenario() -> tuple[int, int]:
-        preparer = Preparer(
+        parsers = ParserPool(
             rules,
             rules.threshold,
             rules_loader=functools.partial(load_rules, settings.rules),
             processes=1,
         )
         try:
-            first = await preparer.prepare(job)
+            first = await parsers.parse(job)
             assert first.plan is not None
             for child in multiprocessing.active_children():
                 if child.pid is not None and "SpawnProcess" in child.name:
                     os.kill(child.pid, signal.SIGKILL)
             await asyncio.sleep(0.5)  # let the pool notice
-            second = await preparer.prepare(job)
+            second = await parsers.parse(job)
             assert second.plan is not None, second.error
             return len(first.plan.inserts), len(second.plan.inserts)
         finally:
-            preparer.close()
+            parsers.close()
 
     first, second = asyncio.run(scenario())
     assert first == second > 0
@@ -190,16 +190,16 @@ def test_parser_processes_end_when_the_poller_is_killed(tmp_path: Path) -> None:
         "from datetime import UTC, datetime\n"
         "from pathlib import Path\n"
         "from bot.matcher import load_rules\n"
-        "from bot.worker.prepare import PrepareJob, Preparer\n"
+        "from bot.worker.parsing import ParseJob, ParserPool\n"
         "async def main() -> None:\n"
         "    rules = load_rules(Path(sys.argv[1]))\n"
-        "    preparer = Preparer(rules, rules.threshold, processes=2)\n"
+        "    parsers = ParserPool(rules, rules.threshold, processes=2)\n"
         "    body = b'<rss version=\"2.0\"><channel><title>T</title><item><title>A</title>'\n"
         "    body += b'<link>https://ex.com/a</link></item></channel></rss>'\n"
         "    now = datetime.now(UTC)\n"
-        "    job = PrepareJob(1, 'https://ex.com/f', 'https://ex.com/f', None, None, body,\n"
+        "    job = ParseJob(1, 'https://ex.com/f', 'https://ex.com/f', None, None, body,\n"
         "                     None, {}, now, now.replace(year=2000))\n"
-        "    await asyncio.gather(preparer.prepare(job), preparer.prepare(job))\n"
+        "    await asyncio.gather(parsers.parse(job), parsers.parse(job))\n"
         "    pids = [c.pid for c in multiprocessing.active_children()]\n"
         "    print(' '.join(map(str, pids)), flush=True)\n"
         "    time.sleep(60)\n"
@@ -245,7 +245,7 @@ def _parser_processes() -> set[int]:
 
 def test_processes_started_early_serve_the_cycle_and_end_with_it(tmp_path: Path) -> None:
     """`start_early` starts the pool in the background (the event loop goes on meanwhile);
-    bodies parsed afterwards use those same processes, and closing the preparer ends them,
+    bodies parsed afterwards use those same processes, and closing the pool ends them,
     also when it is closed while they are still starting and no body ever came."""
     settings = Settings.model_validate({"data_dir": tmp_path, "feeds": []})
     rules = load_rules(settings.rules)
@@ -253,21 +253,21 @@ def test_processes_started_early_serve_the_cycle_and_end_with_it(tmp_path: Path)
         b'<rss version="2.0"><channel><title>T</title><item><title>A</title>'
         b"<link>https://ex.com/a</link></item></channel></rss>"
     )
-    job = PrepareJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
+    job = ParseJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
                      datetime(2000, 1, 1, tzinfo=UTC))  # fmt: skip
 
     async def used_early() -> tuple[set[int], set[int], int, int]:
-        preparer = Preparer(rules, rules.threshold, processes=2)
-        preparer.start_early()
+        parsers = ParserPool(rules, rules.threshold, processes=2)
+        parsers.start_early()
         ticks = 0
         async with asyncio.timeout(60):
             while len(_parser_processes()) < 2:
                 await asyncio.sleep(0.01)  # the loop is free while the processes start
                 ticks += 1
         started = _parser_processes()
-        results = await asyncio.gather(*(preparer.prepare(job) for _ in range(4)))
+        results = await asyncio.gather(*(parsers.parse(job) for _ in range(4)))
         during = _parser_processes()
-        await preparer.aclose()
+        await parsers.aclose()
         inserts = sum(len(r.plan.inserts) for r in results if r.plan is not None)
         return started, during, ticks, inserts
 
@@ -278,10 +278,10 @@ def test_processes_started_early_serve_the_cycle_and_end_with_it(tmp_path: Path)
     assert not _parser_processes()
 
     async def closed_while_starting() -> None:
-        preparer = Preparer(rules, rules.threshold, processes=2)
-        preparer.start_early()
+        parsers = ParserPool(rules, rules.threshold, processes=2)
+        parsers.start_early()
         await asyncio.sleep(0)
-        await preparer.aclose()
+        await parsers.aclose()
 
     asyncio.run(closed_while_starting())
     assert not _parser_processes()
@@ -290,7 +290,7 @@ def test_processes_started_early_serve_the_cycle_and_end_with_it(tmp_path: Path)
 def test_processes_chosen_per_cycle_start_only_once_there_is_enough_to_parse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A preparer that chooses its processes (a cycle of many feeds on two cores) prepares the
+    """A parser pool that chooses its processes (a cycle of many feeds on two cores) parses the
     first bodies in a thread and starts no process while fewer than PROCESS_MIN_FEEDS bodies
     came; the body that reaches that many starts them, and later bodies go to them. The rows
     are the same either way."""
@@ -301,25 +301,25 @@ def test_processes_chosen_per_cycle_start_only_once_there_is_enough_to_parse(
         b'<rss version="2.0"><channel><title>T</title><item><title>A</title>'
         b"<link>https://ex.com/a</link></item></channel></rss>"
     )
-    job = PrepareJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
+    job = ParseJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
                      datetime(2000, 1, 1, tzinfo=UTC))  # fmt: skip
 
     async def scenario() -> tuple[int, bool, set[int], set[int], list[int]]:
-        preparer = Preparer(rules, rules.threshold, feeds=1000)
-        chosen = preparer.processes
+        parsers = ParserPool(rules, rules.threshold, feeds=1000)
+        chosen = parsers.processes
         try:
-            few = [await preparer.prepare(job) for _ in range(PROCESS_MIN_FEEDS - 1)]
-            started_early = preparer.started
+            few = [await parsers.parse(job) for _ in range(PROCESS_MIN_FEEDS - 1)]
+            started_early = parsers.started
             before = _parser_processes()
-            rest = [await preparer.prepare(job)]
+            rest = [await parsers.parse(job)]
             async with asyncio.timeout(60):
-                while preparer._executor is None:
-                    rest.append(await preparer.prepare(job))  # in a thread while they start
+                while parsers._executor is None:
+                    rest.append(await parsers.parse(job))  # in a thread while they start
                     await asyncio.sleep(0.01)
-            rest += await asyncio.gather(*(preparer.prepare(job) for _ in range(4)))
+            rest += await asyncio.gather(*(parsers.parse(job) for _ in range(4)))
             after = _parser_processes()
         finally:
-            await preparer.aclose()
+            await parsers.aclose()
         inserts = [len(r.plan.inserts) for r in few + rest if r.plan is not None]
         return chosen, started_early, before, after, inserts
 
@@ -332,13 +332,13 @@ def test_processes_chosen_per_cycle_start_only_once_there_is_enough_to_parse(
 
 
 def test_parser_processes_start_without_the_database_layer() -> None:
-    """What a parser process imports (bot.worker.prepare: parsing, matching, row planning)
+    """What a parser process imports (bot.worker.parsing: parsing, matching, row planning)
     does not pull in SQLAlchemy, a quarter of a second of every process start."""
     loaded = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import sys, bot.worker.prepare; "
+            "import sys, bot.worker.parsing; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy')[:3])",
         ],
         capture_output=True,

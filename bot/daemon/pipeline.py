@@ -80,7 +80,7 @@ def build_pipeline(
         story_builder,
         instance=instance,
         clock=clock,
-        # Parser processes rebuild the same rules from the file (see bot.worker.prepare).
+        # Parser processes rebuild the same rules from the file (see bot.worker.parsing).
         rules_loader=rules_loader,
     )
     return Pipeline(settings, database, story_builder, poller, instance, clock)

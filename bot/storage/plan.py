@@ -38,7 +38,7 @@ class EntryPlan:
     relevant: int = 0
     # Items of the document not stored, by reason: listed twice in it, or stored once and
     # deleted by retention since (`expired`, their identities in `expired_listed`). Items older
-    # than the retention window never reach the plan; the preparer counts them (`too_old`),
+    # than the retention window never reach the plan; the parser counts them (`too_old`),
     # and those it kept anyway on the feed's first poll (`backfilled`, among the inserts).
     duplicate: int = 0
     expired: int = 0

@@ -1,7 +1,7 @@
 """Orchestration of one poll cycle and one digest run: the stages wired to storage.
 
 The names below are imported on first use, so that a parser process importing
-:mod:`bot.worker.prepare` does not load the digest, clustering and delivery stacks it never uses.
+:mod:`bot.worker.parsing` does not load the digest, clustering and delivery stacks it never uses.
 """
 
 from __future__ import annotations

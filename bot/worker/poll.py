@@ -43,7 +43,7 @@ from bot.storage.plan import KnownEntries
 from bot.text.plural import plural
 from bot.text.redaction import mask_url
 from bot.worker.memory import full_collections_deferred, settle_long_lived
-from bot.worker.prepare import PROCESS_MIN_FEEDS, PrepareJob, Preparer
+from bot.worker.parsing import PROCESS_MIN_FEEDS, ParseJob, ParserPool
 from bot.worker.process import ProcessStats, StoryBuilder, new_instance_id, utcnow
 from bot.worker.record import (
     FIRST_POLL_KEEP,
@@ -61,7 +61,7 @@ FETCH_LEASE_MARGIN = timedelta(seconds=60)
 # a batch stays a short transaction and a crash re-fetches little.
 BATCH_FEEDS = 200
 BATCH_ENTRIES = 2500
-# How long outcomes without a body, and prepared feeds, may wait for others to share their
+# How long outcomes without a body, and parsed feeds, may wait for others to share their
 # transaction.
 HOLD_UNCHANGED_S = 0.5
 HOLD_PREPARED_S = 0.25
@@ -163,7 +163,7 @@ class Poller:
     """Fetches due feeds and stores what they carry; then hands new entries to the story builder.
 
     `rules_loader` rebuilds the story builder's rules in parser processes (see
-    :mod:`bot.worker.prepare`); `parse_processes` fixes how many there are (0: parse in threads;
+    :mod:`bot.worker.parsing`); `parse_processes` fixes how many there are (0: parse in threads;
     None: chosen per cycle from the cores and the number of due feeds).
     """
 
@@ -241,7 +241,7 @@ class Poller:
         due = await asyncio.to_thread(self._claim, force)
         report = PollStats()
         if due:
-            preparer = Preparer(
+            parsers = ParserPool(
                 self.story_builder.rules,
                 self.story_builder.threshold,
                 rules_loader=self.rules_loader,
@@ -251,14 +251,14 @@ class Poller:
             if sum(feed.body_hash is None for feed in due) >= PROCESS_MIN_FEEDS:
                 # Feeds never fetched before will have bodies to parse: enough to pay for the
                 # parser processes, whose start then overlaps the first requests.
-                preparer.start_early()
+                parsers.start_early()
             try:
-                await self._fetch_and_store(due, preparer, report, on_feed)
+                await self._fetch_and_store(due, parsers, report, on_feed)
             finally:
-                await preparer.aclose()
+                await parsers.aclose()
         report.seconds["fetch"] = time.monotonic() - started
-        # Entries matched while they were prepared count as processed here; the story builder
-        # reports the rest (clustering, and matching where preparing could not).
+        # Entries matched while they were parsed count as processed here; the story builder
+        # reports the rest (clustering, and matching where parsing could not).
         report.processing.processed = sum(result.matched_entries for result in report.feeds)
         report.processing.relevant = sum(result.relevant_entries for result in report.feeds)
         if (
@@ -274,19 +274,19 @@ class Poller:
     async def _fetch_and_store(
         self,
         due: list[DueFeed],
-        preparer: Preparer,
+        parsers: ParserPool,
         report: PollStats,
         on_feed: Callable[[FeedResult], None] | None,
     ) -> None:
-        """Fetch every due feed; prepare each body (in parser processes when there are any)
+        """Fetch every due feed; parse each body (in parser processes when there are any)
         as soon as it arrives, and store outcomes in batches while fetching goes on."""
         fetch_settings = self.settings.fetch
         lookup = _KnownLookup(self.db)
         retention = timedelta(days=self.settings.daemon.retention_days)
         # Bodies fetched but not stored yet are bounded: when parsing is the slower stage,
         # fetching waits instead of holding every body of the cycle in memory.
-        # (A batch of prepared feeds gathering for its transaction holds slots too.)
-        slots = asyncio.Semaphore(max(3 * fetch_settings.concurrency, 8 * preparer.processes))
+        # (A batch of parsed feeds gathering for its transaction holds slots too.)
+        slots = asyncio.Semaphore(max(3 * fetch_settings.concurrency, 8 * parsers.processes))
 
         async with Fetcher(fetch_settings) as fetcher:
 
@@ -306,7 +306,7 @@ class Poller:
                         return arrival
                     known = await lookup.get(feed.id)
                     now = self.clock()
-                    job = PrepareJob(
+                    job = ParseJob(
                         feed_id=feed.id,
                         feed_url=feed.url,
                         fetched_url=outcome.final_url or feed.url,
@@ -322,8 +322,8 @@ class Poller:
                         max_new=fetch_settings.max_new_items,
                     )
                     outcome.body = None  # the job holds it until it is parsed
-                    arrival.prepared = await preparer.prepare(job)
-                    arrival.holds_slot = True  # until stored: prepared rows weigh more
+                    arrival.parsed = await parsers.parse(job)
+                    arrival.holds_slot = True  # until stored: parsed rows weigh more
                     return arrival
                 finally:
                     if not arrival.holds_slot:
@@ -331,8 +331,8 @@ class Poller:
 
             arrived: list[Arrival] = []
             wake = asyncio.Event()
-            # The feeds still being fetched or prepared. A task leaves the set when it is done:
-            # its result (the feed's prepared rows) is then held by `arrived` alone, and freed
+            # The feeds still being fetched or parsed. A task leaves the set when it is done:
+            # its result (the feed's parsed rows) is then held by `arrived` alone, and freed
             # once stored, so memory follows the slots, not the size of the cycle.
             fetching = {asyncio.ensure_future(fetch(feed)) for feed in due}
 
@@ -402,12 +402,10 @@ class Poller:
         deadline = arrived[0].arrived_at + HOLD_UNCHANGED_S
         weight = 0
         for arrival in arrived:
-            if arrival.prepared is not None:
+            if arrival.parsed is not None:
                 deadline = min(deadline, arrival.arrived_at + HOLD_PREPARED_S)
-                if arrival.prepared.plan is not None:
-                    weight += len(arrival.prepared.plan.inserts) + len(
-                        arrival.prepared.plan.updates
-                    )
+                if arrival.parsed.plan is not None:
+                    weight += len(arrival.parsed.plan.inserts) + len(arrival.parsed.plan.updates)
         if weight >= BATCH_ENTRIES:
             return 0.0
         return max(0.0, deadline - time.monotonic())
@@ -419,7 +417,7 @@ class Poller:
         weight = 0
         for arrival in arrived:
             taken += 1
-            plan = arrival.prepared.plan if arrival.prepared is not None else None
+            plan = arrival.parsed.plan if arrival.parsed is not None else None
             if plan is not None:
                 weight += len(plan.inserts) + len(plan.updates)
             if taken >= BATCH_FEEDS or weight >= BATCH_ENTRIES:

@@ -55,7 +55,7 @@ from bot.storage.stories import (
     urls_with_story,
 )
 from bot.text.plural import plural
-from bot.worker.prepare import match_columns
+from bot.worker.parsing import match_columns
 
 if TYPE_CHECKING:
     from bot.clustering.engine import StoryClusterer

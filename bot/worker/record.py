@@ -32,7 +32,7 @@ from bot.storage.models import FeedRow
 from bot.storage.plan import EntryPlan
 from bot.text.plural import plural
 from bot.text.redaction import mask_url, mask_urls_in
-from bot.worker.prepare import PreparedFeed
+from bot.worker.parsing import ParsedBody
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class FeedResult:
     outcome: str  # ok | not_modified | gone | error
     new_entries: int = 0
     updated_entries: int = 0
-    matched_entries: int = 0  # new entries matched while prepared (not by the story builder)
+    matched_entries: int = 0  # new entries matched while parsed (not by the story builder)
     relevant_entries: int = 0  # of those, the relevant ones
     error_class: str | None = None
     error: str | None = None
@@ -66,26 +66,26 @@ class FeedResult:
 
 @dataclass(slots=True)
 class Arrival:
-    """A fetched feed on its way to storage: its outcome and, if it had a body, the prepared
+    """A fetched feed on its way to storage: its outcome and, if it had a body, the parsed
     rows. `holds_slot`: it holds one of the cycle's slots for bodies not yet stored."""
 
     due: DueFeed
     outcome: FetchOutcome
-    prepared: PreparedFeed | None = None
+    parsed: ParsedBody | None = None
     holds_slot: bool = False
     arrived_at: float = 0.0  # time.monotonic() when it was ready to store
 
 
 def _result(arrival: Arrival) -> FeedResult:
-    outcome, prepared = arrival.outcome, arrival.prepared
+    outcome, parsed = arrival.outcome, arrival.parsed
     result = FeedResult(url=arrival.due.url, outcome=outcome.status.value)
     if outcome.status is FetchStatus.ERROR:
         result.error_class = outcome.error_class or "unknown"
         result.error = _masked(outcome.error_message)
-    elif prepared is not None and prepared.plan is None:
+    elif parsed is not None and parsed.plan is None:
         result.outcome = "error"
-        result.error_class = prepared.error_kind or "parse_error"
-        result.error = _masked(prepared.error)
+        result.error_class = parsed.error_kind or "parse_error"
+        result.error = _masked(parsed.error)
     return result
 
 
@@ -164,8 +164,10 @@ def _record(
 ) -> None:
     """Store one feed's outcome: its entries if it brought a body, what the check made of
     the feed, and where the feed moved."""
-    outcome, prepared = arrival.outcome, arrival.prepared
-    parsed = prepared if prepared is not None and prepared.plan is not None else None
+    outcome = arrival.outcome
+    parsed = (
+        arrival.parsed if arrival.parsed is not None and arrival.parsed.plan is not None else None
+    )
     state = _state(settings, feed)
     failed = result.outcome == "error"
     check = next_feed_state(
@@ -191,12 +193,12 @@ def _store_entries(
     settings: Settings,
     session: Session,
     feed: FeedRow,
-    prepared: PreparedFeed,
+    parsed: ParsedBody,
     result: FeedResult,
     now: datetime,
 ) -> None:
     """Store a parsed body's entries and note the parse on the feed."""
-    plan = prepared.plan
+    plan = parsed.plan
     assert plan is not None
     stored = write_entries(session, plan)
     if plan.expired_listed:
@@ -204,9 +206,9 @@ def _store_entries(
     record_parse(
         session,
         feed.id,
-        title=prepared.title,
+        title=parsed.title,
         counts=plan.counts(),
-        entry_times=prepared.entry_times,
+        entry_times=parsed.entry_times,
         now=now,
     )
     result.new_entries = stored.new
@@ -214,7 +216,7 @@ def _store_entries(
     result.skipped = {k: v for k, v in plan.counts().items() if k in SKIP_REASONS and v}
     result.backfilled = plan.backfilled
     _log_counts(settings, feed.url, plan)
-    if prepared.matched:
+    if parsed.matched:
         result.matched_entries = stored.new
         result.relevant_entries = stored.relevant
 
@@ -306,7 +308,7 @@ def _plain_not_modified(arrival: Arrival) -> bool:
     outcome = arrival.outcome
     return (
         outcome.status is FetchStatus.NOT_MODIFIED
-        and arrival.prepared is None
+        and arrival.parsed is None
         and not outcome.permanent_url
     )
 
