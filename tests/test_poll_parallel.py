@@ -14,12 +14,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from support.daemon_proc import wait_for
 
 from bot.config.settings import Settings
 from bot.daemon.app import Pipeline, build_pipeline
@@ -169,12 +171,22 @@ def test_a_parser_process_that_dies_is_replaced(tmp_path: Path, server: FeedServ
         try:
             first = await parsers.parse(job)
             assert first.plan is not None
-            for child in multiprocessing.active_children():
-                if child.pid is not None and "SpawnProcess" in child.name:
-                    os.kill(child.pid, signal.SIGKILL)
-            await asyncio.sleep(0.5)  # let the pool notice
+            pool = parsers._executor
+            assert isinstance(pool, ProcessPoolExecutor)
+            killed = [c for c in multiprocessing.active_children() if "SpawnProcess" in c.name]
+            for child in killed:
+                assert child.pid is not None
+                os.kill(child.pid, signal.SIGKILL)
+                child.join()
+            # The pool finds the death out on a thread of its own (and sets its `_broken`): the
+            # next body comes once it has, so it meets a pool that refuses new work.
+            wait_for(lambda: pool._broken, 30, "the pool to notice the dead process")
             second = await parsers.parse(job)
             assert second.plan is not None, second.error
+            # Parsed by a new process, not by falling back to a thread.
+            assert parsers.processes == 1 and parsers._executor not in (None, pool)
+            alive = {c.pid for c in multiprocessing.active_children() if "SpawnProcess" in c.name}
+            assert alive and not alive & {c.pid for c in killed}
             return len(first.plan.inserts), len(second.plan.inserts)
         finally:
             parsers.close()

@@ -317,10 +317,18 @@ class ParserPool:
                 return ParsedBody(error_kind="parse_error", error=f"internal parser error: {exc}")
         loop = asyncio.get_running_loop()
         for attempt in range(2):
+            executor: Executor | None = None
             try:
                 executor = await self._started()
                 future = loop.run_in_executor(executor, _parse_in_worker, job)
             except (OSError, RuntimeError) as exc:
+                if isinstance(exc, BrokenProcessPool) and executor is not None:
+                    # The running pool already knew a worker had died: not a failure to start
+                    # processes. Start a new pool, as when a job in flight finds it out below.
+                    self._replace_broken(executor)
+                    if attempt:
+                        break
+                    continue
                 # No process could be started (out of processes or memory; or an embedding
                 # program whose main module starts a poll when imported, which spawn does).
                 log.warning("cannot start parser processes (%s); parsing in threads", exc)
@@ -334,11 +342,7 @@ class ParserPool:
             except BrokenProcessPool:
                 # A worker died (killed, out of memory, a crash in a C extension). Every job
                 # in flight fails with it: start a new pool and try this feed once more.
-                if self._executor is executor:
-                    self._executor = None
-                    executor.shutdown(wait=False, cancel_futures=True)
-                    self._broken += 1
-                    log.warning("a feed parser process died; restarting the parser processes")
+                self._replace_broken(executor)
                 if attempt:
                     break
                 continue
@@ -353,6 +357,14 @@ class ParserPool:
         return ParsedBody(
             error_kind="parse_error", error="the parser process died while reading this feed"
         )
+
+    def _replace_broken(self, executor: Executor) -> None:
+        """Drop a pool one of whose workers died; the next body starts a new one."""
+        if self._executor is executor:
+            self._executor = None
+            executor.shutdown(wait=False, cancel_futures=True)
+            self._broken += 1
+            log.warning("a feed parser process died; restarting the parser processes")
 
     async def aclose(self) -> None:
         """:meth:`close` from the event loop, after a start begun by :meth:`start_early`."""
