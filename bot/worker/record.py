@@ -164,10 +164,9 @@ def _record(
 ) -> None:
     """Store one feed's outcome: its entries if it brought a body, what the check made of
     the feed, and where the feed moved."""
-    outcome = arrival.outcome
-    parsed = (
-        arrival.parsed if arrival.parsed is not None and arrival.parsed.plan is not None else None
-    )
+    outcome, parsed = arrival.outcome, arrival.parsed
+    if parsed is not None and parsed.plan is None:
+        parsed = None  # a body that did not parse: a failure (result.error says why)
     state = _state(settings, feed)
     failed = result.outcome == "error"
     check = next_feed_state(
