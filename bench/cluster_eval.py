@@ -7,7 +7,7 @@ Usage:
 Each data set (one JSON object per line with `id`, `cluster_id`, `title`, optional `summary`,
 `text`, `published`, `source`, `url`) is run through the shipped default configuration in
 published-time order, the same code path as `newsbot cluster`: the items are stored as entries
-in a temporary SQLite database and processed by the daemon's StoryProcessor. With
+in a temporary SQLite database and processed by the daemon's StoryBuilder. With
 `--assignments` the file written by `newsbot cluster` is scored instead of running the engine.
 With `--halves` each data set is also split into two halves by gold story (by `topic` parity
 where the set has topics, so that a topic's hard negatives stay together; else by the parity of

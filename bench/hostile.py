@@ -196,7 +196,7 @@ def child(settings_json: str) -> None:
 
     from bot.config import Settings
     from bot.daemon.app import build_pipeline
-    from bot.storage.models import Entry, StoryMember
+    from bot.storage.models import EntryRow, StoryMemberRow
 
     policy = _stand_in_public_host()
     settings = Settings.model_validate(json.loads(settings_json))
@@ -205,9 +205,9 @@ def child(settings_json: str) -> None:
     report = asyncio.run(pipeline.poller.poll(force=True))
     poll_s = time.monotonic() - started
     with pipeline.db.session() as session:
-        clustered = session.scalar(select(func.count()).select_from(StoryMember)) or 0
+        clustered = session.scalar(select(func.count()).select_from(StoryMemberRow)) or 0
         internal = session.scalar(
-            select(func.count()).select_from(Entry).where(Entry.title.like("Internal item%"))
+            select(func.count()).select_from(EntryRow).where(EntryRow.title.like("Internal item%"))
         )
     feeds = {
         result.url.rsplit("/", 1)[-1]: {

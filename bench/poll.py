@@ -216,7 +216,7 @@ def story_quality(database: Any, feeds: int, items: int) -> dict[str, float]:
     from sqlalchemy import select
 
     from bot.evaluation.scores import bcubed
-    from bot.storage.models import Entry, StoryMember
+    from bot.storage.models import EntryRow, StoryMemberRow
 
     general, _ = _headlines()
     gold: dict[str, str] = {}
@@ -226,8 +226,8 @@ def story_quality(database: Any, feeds: int, items: int) -> dict[str, float]:
         )
     with database.session() as session:
         rows = session.execute(
-            select(Entry.guid, StoryMember.story_id).join(
-                StoryMember, StoryMember.entry_id == Entry.id
+            select(EntryRow.guid, StoryMemberRow.story_id).join(
+                StoryMemberRow, StoryMemberRow.entry_id == EntryRow.id
             )
         ).all()
     predicted = {guid: str(story) for guid, story in rows if guid in gold}

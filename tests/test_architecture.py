@@ -37,8 +37,9 @@ SQL_ALLOWED: set[str] = set()
 # the layers below it, never from a layer above. Same-layer imports are allowed; the cycle check
 # below keeps them one-way.
 LAYERS: list[set[str]] = [
-    # The process's metrics registry sits at the bottom: every stage reports through it.
-    {"model", "text", "metrics"},
+    # The process's metrics registry sits at the bottom: every stage reports through it; so does
+    # the one retry policy (bot.retry), which the fetcher, the outbox and the daemon share.
+    {"model", "text", "metrics", "retry"},
     # The pure stages: no I/O. The deal ledger derives deal records from clustered stories (it
     # reads the clusterer's facts) and digests render its weekly summary, so it sits here too.
     {"matcher", "clustering", "digest", "ledger"},
@@ -59,12 +60,9 @@ LAYER_ALLOWED: set[tuple[str, str]] = set()
 
 MAX_LINES = 700
 # Modules over MAX_LINES today, each with its size now as its ceiling: they may shrink, not grow.
-# Migrations are exempt (each is a schema step, written once).
-LONG_ALLOWED = {
-    "daemon/app.py": 667,
-    "worker/poll.py": 760,
-    "worker/digests.py": 747,
-}
+# None left; kept (empty) so that a new one has to be argued for here. Migrations are exempt (each
+# is a schema step, written once).
+LONG_ALLOWED: dict[str, int] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from support.digests import PERIOD_END, Clock, StoryStore, service_settings, sla
 from support.slack_stand_in import SlackStandIn
 
 from bot.storage import Database
-from bot.storage.models import Digest
+from bot.storage.models import DigestRow
 from bot.worker import DigestService
 
 BREAKING = "breaking_min_sources = 3\nbreaking_min_score = 6.0"
@@ -56,7 +56,7 @@ def test_a_story_crossing_the_threshold_is_posted_once_and_not_repeated(
     stories = {s.story_id: s.updated for s in result.digest.stories}
     assert stories == {big: True, minor: False, slow: False}
     with db.session() as session:
-        rows = session.scalars(select(Digest).order_by(Digest.id))
+        rows = session.scalars(select(DigestRow).order_by(DigestRow.id))
         kinds = [(d.kind, d.period_key) for d in rows]
     assert kinds[0] == ("breaking", f"breaking:{big}")
     # a digest period opened after the breaking post still starts at the last digest, not at it

@@ -244,7 +244,7 @@ def test_restore_from_exported_state_gives_the_same_future_decisions(name: str) 
 def _run_with_restarts(
     items: list[ClusterItem], config: ClusterConfig, batch: int, restart_at: int | None
 ) -> dict[str, str]:
-    """Place `items` as the story processor does: states are written at the end of each batch
+    """Place `items` as the story builder does: states are written at the end of each batch
     for the stories it placed items in and those `drain_restated` names; at `restart_at` (a
     batch boundary) the clusterer is rebuilt from the written states. Item key -> story key."""
     clusterer = StoryClusterer(config)

@@ -10,8 +10,8 @@ from support.entries import add_titled_entries
 from bot.clustering import ClusterConfig
 from bot.matcher.rules import parse_rules
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Digest, DigestStory, Story, StoryEvent, StoryMember
-from bot.worker.process import StoryProcessor
+from bot.storage.models import DigestRow, DigestStoryRow, StoryEventRow, StoryMemberRow, StoryRow
+from bot.worker.process import StoryBuilder
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
 EVERYTHING = """threshold = 1.0
@@ -32,17 +32,17 @@ FRAGMENTS = [
 def test_merged_fragments_become_one_story_row(db_url: str) -> None:
     db = Database(db_url)
     upgrade_schema(db)
-    processor = StoryProcessor(
+    story_builder = StoryBuilder(
         db, parse_rules(EVERYTHING), ClusterConfig(), clock=lambda: T0 + timedelta(hours=1)
     )
     add_titled_entries(db, FRAGMENTS[:4], 0)
-    processor.process_pending()
+    story_builder.process_pending()
     with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Story)) == 2
-        fragment = session.scalars(select(Story).order_by(Story.id.desc())).first()
+        assert session.scalar(select(func.count()).select_from(StoryRow)) == 2
+        fragment = session.scalars(select(StoryRow).order_by(StoryRow.id.desc())).first()
         assert fragment is not None
         # The smaller fragment already went out in a digest.
-        digest = Digest(
+        digest = DigestRow(
             channel="c",
             period_key="p",
             idempotency_key="c:p",
@@ -53,25 +53,27 @@ def test_merged_fragments_become_one_story_row(db_url: str) -> None:
         session.add(digest)
         session.flush()
         session.add(
-            DigestStory(digest_id=digest.id, story_id=fragment.id, story_version=1, source_count=2)
+            DigestStoryRow(
+                digest_id=digest.id, story_id=fragment.id, story_version=1, source_count=2
+            )
         )
     add_titled_entries(db, FRAGMENTS[4:], 4)
-    processor.process_pending()
+    story_builder.process_pending()
     with db.session() as session:
-        stories = session.scalars(select(Story)).all()
+        stories = session.scalars(select(StoryRow)).all()
         assert len(stories) == 1
         story = stories[0]
         assert story.source_count == 5
-        assert story.cluster_key == processor.clusterer.story_keys()[0]
+        assert story.cluster_key == story_builder.clusterer.story_keys()[0]
         assert len(story.signature["members"]) == 5
-        members = session.scalars(select(StoryMember.story_id)).all()
+        members = session.scalars(select(StoryMemberRow.story_id)).all()
         assert members == [story.id] * 5
-        assert set(session.scalars(select(StoryEvent.story_id))) == {story.id}
-        assert session.scalars(select(DigestStory.story_id)).all() == [story.id]
+        assert set(session.scalars(select(StoryEventRow.story_id))) == {story.id}
+        assert session.scalars(select(DigestStoryRow.story_id)).all() == [story.id]
     # A restart rebuilds the merged story from its row.
-    fresh = StoryProcessor(db, parse_rules(EVERYTHING), ClusterConfig(), clock=processor.clock)
+    fresh = StoryBuilder(db, parse_rules(EVERYTHING), ClusterConfig(), clock=story_builder.clock)
     add_titled_entries(db, ["Banana giants create world's top fruit supplier, Chiquita says"], 5)
     fresh.process_pending()
     with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Story)) == 1
-        assert session.scalar(select(Story.source_count)) == 6
+        assert session.scalar(select(func.count()).select_from(StoryRow)) == 1
+        assert session.scalar(select(StoryRow.source_count)) == 6

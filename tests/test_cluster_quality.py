@@ -1,5 +1,5 @@
 """Story quality floors on the labelled data, through the path of `newsbot cluster` (entries in a
-temporary database, the daemon's processor): B-cubed precision and recall on the UCI headlines,
+temporary database, the daemon's story builder): B-cubed precision and recall on the UCI headlines,
 the ECB+ events with their hard negatives, and the poll benchmark's stream of 300 compute deals
 (several outlets each, page clutter inside, deals of the same companies with close figures).
 The floors sit just under what the shipped configuration scores, so a change that makes worse

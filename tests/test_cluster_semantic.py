@@ -35,8 +35,8 @@ from bot.clustering.semantic import (
 )
 from bot.matcher import RuleSet
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Story
-from bot.worker.process import StoryProcessor
+from bot.storage.models import StoryRow
+from bot.worker.process import StoryBuilder
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -249,7 +249,7 @@ def test_the_default_path_never_imports_torch() -> None:
     code = (
         "import sys\n"
         "from bot.cli.main import cli\n"
-        "from bot.worker.process import StoryProcessor\n"
+        "from bot.worker.process import StoryBuilder\n"
         "from bot.clustering import StoryClusterer, ClusterItem\n"
         "c = StoryClusterer()\n"
         "c.prepare([ClusterItem(key='a', title='xAI leases Colossus 1 to Anthropic')])\n"
@@ -345,14 +345,14 @@ def test_daemon_path_persists_story_embeddings_and_restores_them(tmp_path: Path)
     add_titled_entries(db, titles)
     config = ClusterConfig(semantic=True)
     clock = lambda: T0 + timedelta(hours=1)  # noqa: E731
-    processor = StoryProcessor(db, RuleSet([], threshold=0.0), config, clock=clock)
-    processor.process_pending()
+    story_builder = StoryBuilder(db, RuleSet([], threshold=0.0), config, clock=clock)
+    story_builder.process_pending()
     with db.session() as session:
-        stories = session.scalars(select(Story).order_by(Story.id)).all()
+        stories = session.scalars(select(StoryRow).order_by(StoryRow.id)).all()
         assert [s.source_count for s in stories] == [2, 1]
         assert all(s.signature and "emb" in s.signature for s in stories)
         deal = stories[0].cluster_key
-    restarted = StoryProcessor(db, RuleSet([], threshold=0.0), config, clock=clock)
+    restarted = StoryBuilder(db, RuleSet([], threshold=0.0), config, clock=clock)
     restarted.restore()
     assert restarted.restored_stories == 2
     assert restarted.clusterer.semantic is not None

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from bot.daemon.progress import PollProgress
-from bot.worker.poll import FeedResult
+from bot.worker.record import FeedResult
 
 RESULTS = [
     FeedResult(url="http://127.0.0.1/a.rss", outcome="ok", new_entries=3),

@@ -24,7 +24,7 @@ from support.smtp import smtp_server
 from bot.config import Settings
 from bot.model import StoryFacts
 from bot.storage import Database
-from bot.storage.models import Entry, Story, StoryMember
+from bot.storage.models import EntryRow, StoryMemberRow, StoryRow
 from bot.worker import DigestService
 
 
@@ -153,12 +153,12 @@ def test_a_story_links_to_a_preferred_outlet_else_to_its_headlines_report(
         urls = {
             entry.source_name: (entry.id, entry.url)
             for entry in session.scalars(
-                select(Entry)
-                .join(StoryMember, StoryMember.entry_id == Entry.id)
-                .where(StoryMember.story_id == story_id)
+                select(EntryRow)
+                .join(StoryMemberRow, StoryMemberRow.entry_id == EntryRow.id)
+                .where(StoryMemberRow.story_id == story_id)
             )
         }
-        story = session.get(Story, story_id)
+        story = session.get(StoryRow, story_id)
         assert story is not None
         story.headline_entry_id = urls["Wire B"][0]
     svc = service(settings, db, clock)
@@ -263,8 +263,8 @@ def test_a_held_over_story_comes_back_though_its_reports_aged_out_of_the_period(
     ids = [store.add(f"Deal {n}: a GPU lease", ["Reuters"], score=9.0 - n * 0.1) for n in range(16)]
     stale = store.add("An old deal, first reported long ago", ["Reuters"], score=9.5)
     with db.session() as session:  # reported 70 h before the first digest, joined just now
-        for member in session.scalars(select(StoryMember)):
-            entry = session.get(Entry, member.entry_id)
+        for member in session.scalars(select(StoryMemberRow)):
+            entry = session.get(EntryRow, member.entry_id)
             assert entry is not None
             days = 30 if member.story_id == stale else 0  # the backlog of a feed just added
             entry.published_at = PERIOD_END - timedelta(hours=70, days=days)

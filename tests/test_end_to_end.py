@@ -23,7 +23,7 @@ from bot.config import Settings, load_config_text
 from bot.daemon.app import Pipeline, build_pipeline
 from bot.demo.data import demo_events, demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
-from bot.storage.models import Entry, StoryMember
+from bot.storage.models import EntryRow, StoryMemberRow
 
 SEED_EVENT = "xai-anthropic-colossus-1"
 
@@ -71,7 +71,9 @@ def story_members_by_link(pipeline: Pipeline) -> dict[int, set[str]]:
     stories: dict[int, set[str]] = {}
     with pipeline.db.session() as session:
         rows = session.execute(
-            select(StoryMember.story_id, Entry.url).join(Entry, Entry.id == StoryMember.entry_id)
+            select(StoryMemberRow.story_id, EntryRow.url).join(
+                EntryRow, EntryRow.id == StoryMemberRow.entry_id
+            )
         )
         for story_id, url in rows:
             stories.setdefault(story_id, set()).add(url)

@@ -2,7 +2,7 @@
 
 ECB+ items carry no dates. `newsbot cluster` places undated items in their input order; a feed
 lists its newest item first, and the daemon dates undated entries when first seen, keeping that
-order. Before, every undated entry of a poll had the same time and the processor took them in
+order. Before, every undated entry of a poll had the same time and the story builder took them in
 the order of their GUIDs, so one poll of the same items made other stories than the CLI (B-cubed
 precision 0.922 against 0.963 on ecbplus_dev). Topics 1-8 of ../shared/data/stories/ecbplus_dev
 are served as one feed and polled; the stories must be the CLI's, item for item.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.facts import Report, readings, story_facts
 from bot.text.quantities import extract_quantities
 
@@ -113,8 +113,8 @@ def test_fold_is_the_nfkd_fold(text: str) -> None:
     quoted = text.replace("\u2019", "'").replace("\u2018", "'")
     decomposed = unicodedata.normalize("NFKD", quoted)
     expected = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-    assert ft.fold(text) == expected
-    assert ft.fold(text) == expected  # the kept answer for non-ASCII text
+    assert features.fold(text) == expected
+    assert features.fold(text) == expected  # the kept answer for non-ASCII text
 
 
 def test_remembered_quantities_are_fresh_lists() -> None:
@@ -123,7 +123,7 @@ def test_remembered_quantities_are_fresh_lists() -> None:
     assert [q.kind for q in first] == ["chips", "power", "money"]
     first.clear()
     assert [q.kind for q in extract_quantities(text)] == ["chips", "power", "money"]
-    assert ft.tokens("Oracle leases capacity") == ft.tokens("Oracle leases capacity")
-    words = ft.tokens("Oracle leases capacity")
+    assert features.tokens("Oracle leases capacity") == features.tokens("Oracle leases capacity")
+    words = features.tokens("Oracle leases capacity")
     words.append("x")
-    assert "x" not in ft.tokens("Oracle leases capacity")
+    assert "x" not in features.tokens("Oracle leases capacity")

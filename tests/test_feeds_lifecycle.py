@@ -26,8 +26,8 @@ from bot.daemon.app import Pipeline, build_pipeline
 from bot.daemon.housekeeping import run_housekeeping
 from bot.demo.server import FeedServer
 from bot.reader.opml import parse_opml
-from bot.storage.models import Entry, Feed
-from bot.worker.poll import FIRST_POLL_KEEP
+from bot.storage.models import EntryRow, FeedRow
+from bot.worker.record import FIRST_POLL_KEEP
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 RETENTION_DAYS = 90
@@ -204,7 +204,7 @@ def poll(pipeline: Pipeline) -> None:
 
 def entry_titles(pipeline: Pipeline) -> list[str]:
     with pipeline.db.session() as session:
-        return sorted(session.scalars(select(Entry.title)))
+        return sorted(session.scalars(select(EntryRow.title)))
 
 
 def test_first_poll_keeps_the_newest_old_items_and_every_poll_counts_what_it_skips(
@@ -220,7 +220,7 @@ def test_first_poll_keeps_the_newest_old_items_and_every_poll_counts_what_it_ski
     url = server.url("quiet.rss")
     clock = [NOW]
     pipeline = pipeline_for(db_url, tmp_path, [url], clock)
-    with caplog.at_level(logging.INFO, logger="bot.worker.poll"):
+    with caplog.at_level(logging.INFO, logger="bot.worker.record"):
         poll(pipeline)
     titles = entry_titles(pipeline)
     # The two fresh items and the 18 newest old ones: the newest FIRST_POLL_KEEP in all.
@@ -244,7 +244,7 @@ def test_first_poll_keeps_the_newest_old_items_and_every_poll_counts_what_it_ski
         "/quiet.rss", rss("quiet", [item("new-2", "fresh report 2", NOW), *fresh, twice, *old])
     )
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="bot.worker.poll"):
+    with caplog.at_level(logging.INFO, logger="bot.worker.record"):
         poll(pipeline)
     assert len(entry_titles(pipeline)) == FIRST_POLL_KEEP + 1
     row = feed_rows(config)[url]
@@ -315,7 +315,7 @@ def test_housekeeping_and_polling_do_not_loop_over_old_and_undated_items(
     poll(pipeline)
     assert entry_titles(pipeline) == ["fresh report"]
     with pipeline.db.session() as session:
-        counts = session.scalars(select(Feed.last_poll_counts)).one()
+        counts = session.scalars(select(FeedRow.last_poll_counts)).one()
     assert counts is not None
     assert (counts["new"], counts["expired"], counts["too_old"]) == (1, 1, 1)
 
@@ -325,7 +325,7 @@ def test_housekeeping_and_polling_do_not_loop_over_old_and_undated_items(
     poll(pipeline)
     assert entry_titles(pipeline) == ["fresh report"]
     with pipeline.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Entry)) == 1
+        assert session.scalar(select(func.count()).select_from(EntryRow)) == 1
 
 
 # --- defect 2: SIGHUP reloads the configuration of a running daemon ------------------------

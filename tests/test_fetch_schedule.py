@@ -1,4 +1,5 @@
-"""Schedule policy: adaptive intervals, publisher hints, backoff with jitter, clamping."""
+"""Schedule policy: adaptive intervals, publisher hints, backoff with jitter, clamping; and a
+feed's next state after a check."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from bot.config.settings import FetchSettings
+from bot.model import FetchOutcome, FetchStatus
+from bot.model.feed import FeedState
 from bot.reader.fetcher.headers import parse_cache_lifetime, parse_retry_after
 from bot.reader.fetcher.schedule import (
     failure_backoff,
@@ -13,6 +16,7 @@ from bot.reader.fetcher.schedule import (
     next_check_delay,
     typical_gap_s,
 )
+from bot.reader.fetcher.state import next_feed_state
 
 SETTINGS = FetchSettings(min_interval=300, max_interval=86400)
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -105,3 +109,58 @@ def test_cache_lifetime_parsing() -> None:
     assert parse_cache_lifetime(None, expires, None, NOW) == 3600
     assert parse_cache_lifetime(None, "0", None, NOW) == 0
     assert parse_cache_lifetime(None, None, None, NOW) is None
+
+
+STATE = FeedState(
+    interval_s=900, consecutive_failures=2, etag='"a"', last_modified="Mon", body_hash="h1"
+)
+
+
+def test_a_success_resets_failures_keeps_validators_and_schedules_the_next_check() -> None:
+    outcome = FetchOutcome(url="u", status=FetchStatus.NOT_MODIFIED, etag='"b"')
+    check = next_feed_state(SETTINGS, STATE, outcome, NOW)
+    assert check.succeeded and not check.failed and check.consecutive_failures == 0
+    assert (check.etag, check.last_modified) == ('"b"', "Mon")  # a validator not sent is kept
+    assert check.body_hash is None  # unchanged
+    assert check.next_check_at == NOW + timedelta(seconds=900)
+    columns = check.columns()
+    assert columns["last_success_at"] == NOW and "last_error" not in columns
+    parsed = FetchOutcome(url="u", status=FetchStatus.OK, body_hash="h2")
+    assert next_feed_state(SETTINGS, STATE, parsed, NOW, parsed=True).body_hash == "h2"
+
+
+def test_a_failure_counts_keeps_the_error_and_backs_off() -> None:
+    outcome = FetchOutcome(url="u", status=FetchStatus.ERROR, retry_after_s=7200)
+    check = next_feed_state(SETTINGS, STATE, outcome, NOW, failure=("timeout", "timed out"))
+    assert check.failed and not check.succeeded and check.consecutive_failures == 3
+    assert (check.error_class, check.error) == ("timeout", "timed out")
+    assert check.retry_in_s == 7200  # Retry-After over the backoff
+    assert "last_success_at" not in check.columns()
+
+
+def test_a_feed_gone_is_disabled_with_its_error_masked() -> None:
+    outcome = FetchOutcome(
+        url="u",
+        status=FetchStatus.GONE,
+        error_class="gone",
+        error_message="410 at https://user:secret@example.com/feed",
+    )
+    check = next_feed_state(SETTINGS, STATE, outcome, NOW)
+    assert check.next_check_at is None and check.consecutive_failures == 2
+    assert check.disabled_reason == "410 Gone at 2026-03-01 12:00 UTC"
+    assert check.error is not None and "secret" not in check.error
+    assert check.columns()["enabled"] is False
+
+
+def test_the_one_retry_policy_doubles_to_its_cap_with_equal_jitter() -> None:
+    from bot.retry import exponential_backoff
+
+    assert [exponential_backoff(n, base_s=1, cap_s=30, jitter=False) for n in (0, 1, 2, 5, 6)] == [
+        1,
+        1,
+        2,
+        16,
+        30,
+    ]
+    draws = [exponential_backoff(3, base_s=10, cap_s=3600, rng=random.Random(n)) for n in range(50)]
+    assert all(20 <= wait <= 40 for wait in draws) and len(set(draws)) > 1

@@ -9,15 +9,15 @@ from sqlalchemy import func, select
 
 from bot.daemon.housekeeping import compact, run_housekeeping
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Digest, Entry, Feed, Story, StoryEvent, StoryMember
+from bot.storage.models import DigestRow, EntryRow, FeedRow, StoryEventRow, StoryMemberRow, StoryRow
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 OLD = NOW - timedelta(days=120)
 RECENT = NOW - timedelta(days=3)
 
 
-def entry(feed: Feed, identity: str, when: datetime, *, processed: bool = True) -> Entry:
-    return Entry(
+def entry(feed: FeedRow, identity: str, when: datetime, *, processed: bool = True) -> EntryRow:
+    return EntryRow(
         feed=feed,
         identity=identity,
         title=identity,
@@ -28,14 +28,14 @@ def entry(feed: Feed, identity: str, when: datetime, *, processed: bool = True) 
     )
 
 
-def story(key: str, updated: datetime, members: list[Entry]) -> Story:
-    row = Story(
+def story(key: str, updated: datetime, members: list[EntryRow]) -> StoryRow:
+    row = StoryRow(
         cluster_key=key,
         headline=key,
         first_seen_at=min(e.first_seen_at for e in members),
         last_updated_at=updated,
     )
-    row.members = [StoryMember(entry=e, joined_at=e.first_seen_at) for e in members]
+    row.members = [StoryMemberRow(entry=e, joined_at=e.first_seen_at) for e in members]
     return row
 
 
@@ -43,7 +43,7 @@ def test_retention_and_compaction(db_url: str) -> None:
     db = Database(db_url)
     upgrade_schema(db)
     with db.session() as session:
-        feed = Feed(url="http://127.0.0.1/a.rss", created_at=OLD)
+        feed = FeedRow(url="http://127.0.0.1/a.rss", created_at=OLD)
         old_alone = entry(feed, "old-alone", OLD)
         old_unprocessed = entry(feed, "old-unprocessed", OLD, processed=False)
         old_in_live_story = entry(feed, "old-in-live-story", OLD)
@@ -55,14 +55,14 @@ def test_retention_and_compaction(db_url: str) -> None:
         dead = story("dead", OLD, [old_in_dead_story])
         session.add_all([live, dead])
         session.flush()
-        session.add(StoryEvent(story_id=dead.id, kind="created", created_at=OLD))
+        session.add(StoryEventRow(story_id=dead.id, kind="created", created_at=OLD))
         for key, created, status in (
             ("old-sent", OLD, "sent"),
             ("old-pending", OLD, "pending"),
             ("recent-sent", RECENT, "sent"),
         ):
             session.add(
-                Digest(
+                DigestRow(
                     channel="desk",
                     period_key=key,
                     idempotency_key=f"desk:{key}",
@@ -74,12 +74,12 @@ def test_retention_and_compaction(db_url: str) -> None:
     report = run_housekeeping(db, now=NOW, retention_days=90)
     assert (report.entries_deleted, report.stories_deleted, report.digests_deleted) == (2, 1, 1)
     with db.session() as session:
-        left = set(session.scalars(select(Entry.identity)))
+        left = set(session.scalars(select(EntryRow.identity)))
         assert left == {"old-unprocessed", "old-in-live-story", "recent"}
-        assert set(session.scalars(select(Story.cluster_key))) == {"live"}
-        assert session.scalar(select(func.count()).select_from(StoryEvent)) == 0
-        assert session.scalar(select(func.count()).select_from(StoryMember)) == 2
-        assert set(session.scalars(select(Digest.period_key))) == {"old-pending", "recent-sent"}
+        assert set(session.scalars(select(StoryRow.cluster_key))) == {"live"}
+        assert session.scalar(select(func.count()).select_from(StoryEventRow)) == 0
+        assert session.scalar(select(func.count()).select_from(StoryMemberRow)) == 2
+        assert set(session.scalars(select(DigestRow.period_key))) == {"old-pending", "recent-sent"}
     again = run_housekeeping(db, now=NOW, retention_days=90)
     assert (again.entries_deleted, again.stories_deleted, again.digests_deleted) == (0, 0, 0)
     if db.is_sqlite:

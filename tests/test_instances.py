@@ -100,7 +100,17 @@ def test_three_instances_share_feeds_and_deliver_each_period_once(
                 60,
                 "every entry processed",
             )
-            time.sleep(2)  # give a duplicate fetch or post the chance to happen
+            # A duplicate fetch or post would come from another instance's first poll cycle
+            # (its fetches, then its catch-up of both channels' digests): wait until every
+            # instance has been through it.
+            for daemon in daemons:
+                wait_for(
+                    lambda daemon=daemon: all(
+                        f"app: digest {channel}: " in daemon.output for channel in ("desk", "mail")
+                    ),
+                    60,
+                    "every instance's first poll and digest catch-up",
+                )
         finally:
             codes = [daemon.stop() for daemon in daemons]
         assert codes == [0, 0, 0], [d.output for d in daemons]
@@ -171,7 +181,20 @@ def test_killed_database_connections_are_retried_not_fatal(
         )
         thread = threading.Thread(target=killer)
         thread.start()
-        time.sleep(5)  # across the slow feed's arrival and the processing after it
+        # Connections are killed across the slow feed's arrival and what the poll does with it:
+        # from before it is answered until the poll job has met a killed connection since (it
+        # logs a retry) or has finished without meeting one.
+        wait_for(lambda: feeds.hits(slow) > 0, 60, "the slow feed answered")
+        noticed = daemon.output.count("database unavailable")
+        polls = daemon.output.count("app: poll: ")
+        wait_for(
+            lambda: (
+                daemon.output.count("database unavailable") > noticed
+                or daemon.output.count("app: poll: ") > polls
+            ),
+            60,
+            "the poll job to meet a killed connection after the slow feed's arrival",
+        )
         stop.set()
         thread.join()
         wait_for(

@@ -14,7 +14,7 @@ from bot.config.loader import load_config
 from bot.evaluation.endtoend import ALL_RELEVANT, LoopbackFeeds, build_pipeline, poll, poll_settings
 from bot.ledger import DERIVATION_VERSION
 from bot.storage.deals import deal_history, deal_records, stale_deal_stories
-from bot.storage.models import Deal
+from bot.storage.models import DealRow
 from bot.worker.ledger import refresh_deals
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -75,7 +75,7 @@ def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: P
 
             # A release that derives deals differently re-derives every stored record.
             with pipeline.db.session() as session:
-                session.execute(update(Deal).values(derived_by=DERIVATION_VERSION - 1))
+                session.execute(update(DealRow).values(derived_by=DERIVATION_VERSION - 1))
                 assert len(stale_deal_stories(session, DERIVATION_VERSION)) == 1
             refresh_deals(pipeline.db, NOW)
             with pipeline.db.session() as session:

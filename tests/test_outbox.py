@@ -21,20 +21,22 @@ from support.smtp import smtp_server
 from bot import metrics
 from bot.cli.main import cli
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Delivery, Digest
+from bot.storage.models import DeliveryRow, DigestRow
 from bot.worker import DigestService
-from bot.worker.digests import BACKOFF_BASE_S, MAX_INLINE_RETRY_DELAY
+from bot.worker.outbox import BACKOFF_BASE_S, MAX_INLINE_RETRY_DELAY
 
 
 def attempts(db: Database) -> list[tuple[str, str | None]]:
     with db.session() as session:
-        rows = session.scalars(select(Delivery).order_by(Delivery.digest_id, Delivery.attempt))
+        rows = session.scalars(
+            select(DeliveryRow).order_by(DeliveryRow.digest_id, DeliveryRow.attempt)
+        )
         return [(row.outcome, (row.detail or {}).get("code")) for row in rows]
 
 
-def outbox(db: Database) -> list[Digest]:
+def outbox(db: Database) -> list[DigestRow]:
     with db.session() as session:
-        return list(session.scalars(select(Digest).order_by(Digest.id)))
+        return list(session.scalars(select(DigestRow).order_by(DigestRow.id)))
 
 
 def webhook_service(
@@ -80,7 +82,7 @@ def test_server_errors_back_off_exponentially_and_every_attempt_is_recorded(
 
 
 def test_backoff_doubles_per_attempt_up_to_the_cap() -> None:
-    from bot.worker.digests import MAX_BACKOFF, backoff_delay
+    from bot.worker.outbox import MAX_BACKOFF, backoff_delay
 
     for attempt in range(1, 12):
         base = min(BACKOFF_BASE_S * 2 ** (attempt - 1), MAX_BACKOFF.total_seconds())
@@ -121,7 +123,7 @@ def test_invalid_auth_is_permanent_loud_and_listed_as_failed(
     labels = {"channel": "desk", "kind": "manual", "reason": "permanent"}
     before = metrics.REGISTRY.get_sample_value("newsbot_digests_failed_total", labels) or 0.0
 
-    with caplog.at_level(logging.ERROR, logger="bot.worker.digests"):
+    with caplog.at_level(logging.ERROR, logger="bot.worker.outbox"):
         result = asyncio.run(svc.run("desk", kind="manual"))
     assert result.status == "failed" and "invalid_auth" in (result.error or "")
     assert any(
@@ -214,8 +216,8 @@ def test_two_services_racing_on_one_period_post_it_once(
     assert [row.status for row in outbox(seed)] == ["sent"]
     assert len(slack.messages) == 1
     with seed.session() as session:
-        assert session.scalar(select(func.count()).select_from(Digest)) == 1
-        assert session.scalar(select(func.count()).select_from(Delivery)) == 1
+        assert session.scalar(select(func.count()).select_from(DigestRow)) == 1
+        assert session.scalar(select(func.count()).select_from(DeliveryRow)) == 1
     for database in [*databases, seed]:
         database.dispose()
 
@@ -262,7 +264,7 @@ def test_a_pending_digest_of_a_removed_channel_is_abandoned_and_others_still_del
         service_settings(db_url, tmp_path, channels), db, clock=clock, sleep=clock.sleep
     )
     desk = after.enqueue("desk")
-    with caplog.at_level(logging.WARNING, logger="bot.worker.digests"):
+    with caplog.at_level(logging.WARNING, logger="bot.worker.outbox"):
         report = asyncio.run(after.after_poll())  # must not raise KeyError
 
     assert (queued.outbox_id, "abandoned") in [(i, s) for i, s, _ in report.delivered]

@@ -1,7 +1,7 @@
 """Parsing and matching in parser processes stores exactly what parsing in a thread stores, on
 SQLite and PostgreSQL; a parser process that dies is replaced, and parser processes end with a
 poller that is killed; workers that cannot rebuild the same rules leave matching to the
-processor. Real feeds from the demo FeedServer on 127.0.0.1."""
+story builder. Real feeds from the demo FeedServer on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -14,21 +14,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from support.daemon_proc import wait_for
 
 from bot.config.settings import Settings
 from bot.daemon.app import Pipeline, build_pipeline
 from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
 from bot.matcher import load_rules, parse_rules
-from bot.storage.models import Entry, StoryMember
-from bot.worker.poll import PollReport
-from bot.worker.prepare import PROCESS_MIN_FEEDS, PrepareJob, Preparer
+from bot.storage.models import EntryRow, StoryMemberRow
+from bot.worker.parsing import PROCESS_MIN_FEEDS, ParseJob, ParserPool
+from bot.worker.poll import PollStats
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -57,9 +59,9 @@ def stored(pipeline: Pipeline) -> dict[tuple[str, str], tuple[Any, ...]]:
     """Every entry's columns that parsing, storing and matching decide, by (feed URL, identity),
     and whether it is done (processed) and in a story."""
     with pipeline.db.session() as session:
-        members = set(session.scalars(select(StoryMember.entry_id)))
+        members = set(session.scalars(select(StoryMemberRow.entry_id)))
         rows = {}
-        for entry in session.scalars(select(Entry)):
+        for entry in session.scalars(select(EntryRow)):
             rows[(entry.feed.url, entry.identity)] = (
                 entry.title,
                 entry.summary,
@@ -83,7 +85,7 @@ def comparable(rows: dict[tuple[str, str], tuple[Any, ...]], server: FeedServer)
     return {(url.removeprefix(server.url("")), identity): v for (url, identity), v in rows.items()}
 
 
-def run(pipeline: Pipeline) -> PollReport:
+def run(pipeline: Pipeline) -> PollStats:
     return asyncio.run(pipeline.poller.poll(force=True))
 
 
@@ -96,7 +98,7 @@ def test_parser_processes_store_what_a_thread_stores(
 
     assert by_processes.new_entries == by_thread.new_entries > 0
     assert by_processes.processing.relevant == by_thread.processing.relevant > 0
-    # Matched in the parser processes, so the processor only clustered.
+    # Matched in the parser processes, so the story builder only clustered.
     assert sum(r.matched_entries for r in by_processes.feeds) == by_processes.new_entries
     rows = stored(parallel)
     assert comparable(rows, server) == comparable(stored(threaded), server)
@@ -119,7 +121,7 @@ def test_workers_with_other_rules_leave_matching_to_the_processor(
     pipeline = pipeline_for(f"sqlite:///{tmp_path / 'other.db'}", tmp_path, server, 1)
     other_rules = 'threshold = 1.0\n[[rule]]\nname = "any"\nquery = "the"\nweight = 5\n'
     pipeline.poller.rules_loader = functools.partial(parse_rules, other_rules, "other")
-    if not _pickles(pipeline.processor.rules):
+    if not _pickles(pipeline.story_builder.rules):
         report = run(pipeline)
         assert sum(r.matched_entries for r in report.feeds) == 0
         assert report.processing.processed == report.new_entries > 0
@@ -146,7 +148,7 @@ def test_a_parser_process_that_dies_is_replaced(tmp_path: Path, server: FeedServ
     feed = demo_feeds()[0]
     body = server.get(feed.path)
     assert body is not None
-    job = PrepareJob(
+    job = ParseJob(
         feed_id=1,
         feed_url=server.url(feed.path),
         fetched_url=server.url(feed.path),
@@ -160,24 +162,34 @@ def test_a_parser_process_that_dies_is_replaced(tmp_path: Path, server: FeedServ
     )
 
     async def scenario() -> tuple[int, int]:
-        preparer = Preparer(
+        parsers = ParserPool(
             rules,
             rules.threshold,
             rules_loader=functools.partial(load_rules, settings.rules),
             processes=1,
         )
         try:
-            first = await preparer.prepare(job)
+            first = await parsers.parse(job)
             assert first.plan is not None
-            for child in multiprocessing.active_children():
-                if child.pid is not None and "SpawnProcess" in child.name:
-                    os.kill(child.pid, signal.SIGKILL)
-            await asyncio.sleep(0.5)  # let the pool notice
-            second = await preparer.prepare(job)
+            pool = parsers._executor
+            assert isinstance(pool, ProcessPoolExecutor)
+            killed = [c for c in multiprocessing.active_children() if "SpawnProcess" in c.name]
+            for child in killed:
+                assert child.pid is not None
+                os.kill(child.pid, signal.SIGKILL)
+                child.join()
+            # The pool finds the death out on a thread of its own (and sets its `_broken`): the
+            # next body comes once it has, so it meets a pool that refuses new work.
+            wait_for(lambda: pool._broken, 30, "the pool to notice the dead process")
+            second = await parsers.parse(job)
             assert second.plan is not None, second.error
+            # Parsed by a new process, not by falling back to a thread.
+            assert parsers.processes == 1 and parsers._executor not in (None, pool)
+            alive = {c.pid for c in multiprocessing.active_children() if "SpawnProcess" in c.name}
+            assert alive and not alive & {c.pid for c in killed}
             return len(first.plan.inserts), len(second.plan.inserts)
         finally:
-            preparer.close()
+            parsers.close()
 
     first, second = asyncio.run(scenario())
     assert first == second > 0
@@ -190,16 +202,16 @@ def test_parser_processes_end_when_the_poller_is_killed(tmp_path: Path) -> None:
         "from datetime import UTC, datetime\n"
         "from pathlib import Path\n"
         "from bot.matcher import load_rules\n"
-        "from bot.worker.prepare import PrepareJob, Preparer\n"
+        "from bot.worker.parsing import ParseJob, ParserPool\n"
         "async def main() -> None:\n"
         "    rules = load_rules(Path(sys.argv[1]))\n"
-        "    preparer = Preparer(rules, rules.threshold, processes=2)\n"
+        "    parsers = ParserPool(rules, rules.threshold, processes=2)\n"
         "    body = b'<rss version=\"2.0\"><channel><title>T</title><item><title>A</title>'\n"
         "    body += b'<link>https://ex.com/a</link></item></channel></rss>'\n"
         "    now = datetime.now(UTC)\n"
-        "    job = PrepareJob(1, 'https://ex.com/f', 'https://ex.com/f', None, None, body,\n"
+        "    job = ParseJob(1, 'https://ex.com/f', 'https://ex.com/f', None, None, body,\n"
         "                     None, {}, now, now.replace(year=2000))\n"
-        "    await asyncio.gather(preparer.prepare(job), preparer.prepare(job))\n"
+        "    await asyncio.gather(parsers.parse(job), parsers.parse(job))\n"
         "    pids = [c.pid for c in multiprocessing.active_children()]\n"
         "    print(' '.join(map(str, pids)), flush=True)\n"
         "    time.sleep(60)\n"
@@ -245,7 +257,7 @@ def _parser_processes() -> set[int]:
 
 def test_processes_started_early_serve_the_cycle_and_end_with_it(tmp_path: Path) -> None:
     """`start_early` starts the pool in the background (the event loop goes on meanwhile);
-    bodies parsed afterwards use those same processes, and closing the preparer ends them,
+    bodies parsed afterwards use those same processes, and closing the pool ends them,
     also when it is closed while they are still starting and no body ever came."""
     settings = Settings.model_validate({"data_dir": tmp_path, "feeds": []})
     rules = load_rules(settings.rules)
@@ -253,21 +265,21 @@ def test_processes_started_early_serve_the_cycle_and_end_with_it(tmp_path: Path)
         b'<rss version="2.0"><channel><title>T</title><item><title>A</title>'
         b"<link>https://ex.com/a</link></item></channel></rss>"
     )
-    job = PrepareJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
+    job = ParseJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
                      datetime(2000, 1, 1, tzinfo=UTC))  # fmt: skip
 
     async def used_early() -> tuple[set[int], set[int], int, int]:
-        preparer = Preparer(rules, rules.threshold, processes=2)
-        preparer.start_early()
+        parsers = ParserPool(rules, rules.threshold, processes=2)
+        parsers.start_early()
         ticks = 0
         async with asyncio.timeout(60):
             while len(_parser_processes()) < 2:
                 await asyncio.sleep(0.01)  # the loop is free while the processes start
                 ticks += 1
         started = _parser_processes()
-        results = await asyncio.gather(*(preparer.prepare(job) for _ in range(4)))
+        results = await asyncio.gather(*(parsers.parse(job) for _ in range(4)))
         during = _parser_processes()
-        await preparer.aclose()
+        await parsers.aclose()
         inserts = sum(len(r.plan.inserts) for r in results if r.plan is not None)
         return started, during, ticks, inserts
 
@@ -278,10 +290,10 @@ def test_processes_started_early_serve_the_cycle_and_end_with_it(tmp_path: Path)
     assert not _parser_processes()
 
     async def closed_while_starting() -> None:
-        preparer = Preparer(rules, rules.threshold, processes=2)
-        preparer.start_early()
+        parsers = ParserPool(rules, rules.threshold, processes=2)
+        parsers.start_early()
         await asyncio.sleep(0)
-        await preparer.aclose()
+        await parsers.aclose()
 
     asyncio.run(closed_while_starting())
     assert not _parser_processes()
@@ -290,7 +302,7 @@ def test_processes_started_early_serve_the_cycle_and_end_with_it(tmp_path: Path)
 def test_processes_chosen_per_cycle_start_only_once_there_is_enough_to_parse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A preparer that chooses its processes (a cycle of many feeds on two cores) prepares the
+    """A parser pool that chooses its processes (a cycle of many feeds on two cores) parses the
     first bodies in a thread and starts no process while fewer than PROCESS_MIN_FEEDS bodies
     came; the body that reaches that many starts them, and later bodies go to them. The rows
     are the same either way."""
@@ -301,25 +313,25 @@ def test_processes_chosen_per_cycle_start_only_once_there_is_enough_to_parse(
         b'<rss version="2.0"><channel><title>T</title><item><title>A</title>'
         b"<link>https://ex.com/a</link></item></channel></rss>"
     )
-    job = PrepareJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
+    job = ParseJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
                      datetime(2000, 1, 1, tzinfo=UTC))  # fmt: skip
 
     async def scenario() -> tuple[int, bool, set[int], set[int], list[int]]:
-        preparer = Preparer(rules, rules.threshold, feeds=1000)
-        chosen = preparer.processes
+        parsers = ParserPool(rules, rules.threshold, feeds=1000)
+        chosen = parsers.processes
         try:
-            few = [await preparer.prepare(job) for _ in range(PROCESS_MIN_FEEDS - 1)]
-            started_early = preparer.started
+            few = [await parsers.parse(job) for _ in range(PROCESS_MIN_FEEDS - 1)]
+            started_early = parsers.started
             before = _parser_processes()
-            rest = [await preparer.prepare(job)]
+            rest = [await parsers.parse(job)]
             async with asyncio.timeout(60):
-                while preparer._executor is None:
-                    rest.append(await preparer.prepare(job))  # in a thread while they start
+                while parsers._executor is None:
+                    rest.append(await parsers.parse(job))  # in a thread while they start
                     await asyncio.sleep(0.01)
-            rest += await asyncio.gather(*(preparer.prepare(job) for _ in range(4)))
+            rest += await asyncio.gather(*(parsers.parse(job) for _ in range(4)))
             after = _parser_processes()
         finally:
-            await preparer.aclose()
+            await parsers.aclose()
         inserts = [len(r.plan.inserts) for r in few + rest if r.plan is not None]
         return chosen, started_early, before, after, inserts
 
@@ -332,13 +344,13 @@ def test_processes_chosen_per_cycle_start_only_once_there_is_enough_to_parse(
 
 
 def test_parser_processes_start_without_the_database_layer() -> None:
-    """What a parser process imports (bot.worker.prepare: parsing, matching, row planning)
+    """What a parser process imports (bot.worker.parsing: parsing, matching, row planning)
     does not pull in SQLAlchemy, a quarter of a second of every process start."""
     loaded = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import sys, bot.worker.prepare; "
+            "import sys, bot.worker.parsing; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy')[:3])",
         ],
         capture_output=True,

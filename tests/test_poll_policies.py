@@ -20,7 +20,7 @@ from bot.cli.main import cli
 from bot.config.settings import Settings
 from bot.daemon.app import Pipeline, build_pipeline
 from bot.demo.server import FeedServer
-from bot.storage.models import Entry, Feed
+from bot.storage.models import EntryRow, FeedRow
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 INTERVAL = 900
@@ -77,14 +77,14 @@ def poll(pipeline: Pipeline) -> None:
     asyncio.run(pipeline.poller.poll(force=True))
 
 
-def feeds_by_url(pipeline: Pipeline) -> dict[str, Feed]:
+def feeds_by_url(pipeline: Pipeline) -> dict[str, FeedRow]:
     with pipeline.db.session() as session:
-        rows = list(session.scalars(select(Feed)))
+        rows = list(session.scalars(select(FeedRow)))
         session.expunge_all()
     return {row.url: row for row in rows}
 
 
-def delay_s(feed: Feed) -> float:
+def delay_s(feed: FeedRow) -> float:
     assert feed.next_check_at is not None
     return (feed.next_check_at - NOW).total_seconds()
 
@@ -159,7 +159,7 @@ def test_failures_back_off_honour_retry_after_and_recover(
     assert feed.consecutive_failures == 0 and feed.last_success_at == NOW
     assert delay_s(feed) == 1800  # back on the success schedule (hourly items)
     with pipeline.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Entry)) == 4
+        assert session.scalar(select(func.count()).select_from(EntryRow)) == 4
 
 
 def test_a_failing_feed_recovers_on_a_304_and_keeps_its_schedule(
@@ -176,7 +176,7 @@ def test_a_failing_feed_recovers_on_a_304_and_keeps_its_schedule(
     poll(pipeline)
     assert feeds_by_url(pipeline)[steady].consecutive_failures == 2
     server.clear_status("/steady.rss")
-    with caplog.at_level("INFO", logger="bot.worker.poll"):
+    with caplog.at_level("INFO", logger="bot.worker.record"):
         poll(pipeline)
     assert server.requests[-1].status == 304
     feed = feeds_by_url(pipeline)[steady]
@@ -240,7 +240,7 @@ def test_permanent_moves_update_the_url_once(
     server.set_status("/old.rss", status, {"Location": server.url("new.rss")})
     old, new = server.url("old.rss"), server.url("new.rss")
     pipeline = pipeline_for(db_url, tmp_path, [old])
-    with caplog.at_level(logging.WARNING, logger="bot.worker.poll"):
+    with caplog.at_level(logging.WARNING, logger="bot.worker.record"):
         poll(pipeline)
     assert any(
         "moved permanently" in r.getMessage() and new in r.getMessage() for r in caplog.records
@@ -253,7 +253,7 @@ def test_permanent_moves_update_the_url_once(
     assert list(feeds) == [new]
     assert server.hits("/old.rss") == 1 and server.hits("/new.rss") == 2
     with pipeline.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Entry)) == 4
+        assert session.scalar(select(func.count()).select_from(EntryRow)) == 4
 
 
 def test_temporary_redirects_keep_the_url(db_url: str, tmp_path: Path, server: FeedServer) -> None:
@@ -346,7 +346,7 @@ def test_a_cycle_records_every_feed_once_and_releases_every_lease(
         assert all(f.last_checked_at == NOW for f in feeds.values())
         assert feeds[server.url("f7.rss")].consecutive_failures == cycle + 1
     with pipeline.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Entry)) == 58
+        assert session.scalar(select(func.count()).select_from(EntryRow)) == 58
 
 
 def test_a_feed_listing_more_new_items_than_the_cap_stores_only_the_newest(
@@ -360,11 +360,11 @@ def test_a_feed_listing_more_new_items_than_the_cap_stores_only_the_newest(
     pipeline = pipeline_for(db_url, tmp_path, [url], max_new_items=12)
     labels = {"reason": "over_limit"}
     before = metrics.REGISTRY.get_sample_value("newsbot_entries_skipped_total", labels) or 0.0
-    with caplog.at_level(logging.INFO, logger="bot.worker.poll"):
+    with caplog.at_level(logging.INFO, logger="bot.worker.record"):
         report = asyncio.run(pipeline.poller.poll(force=True))
     metrics.record_poll(report)
     with pipeline.db.session() as session:
-        titles = set(session.scalars(select(Entry.title)))
+        titles = set(session.scalars(select(EntryRow.title)))
     assert titles == {f"flood report {number}" for number in range(12)}
     (result,) = report.feeds
     assert result.new_entries == 12

@@ -13,7 +13,7 @@ from bot.cli.main import cli
 from bot.config.settings import FetchSettings
 from bot.reader.opml import parse_opml
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Feed
+from bot.storage.models import FeedRow
 
 OPML = b"""<?xml version="1.0"?><opml version="2.0"><body>
 <outline text="Infra"><outline text="DCN" xmlUrl="https://dcn.example/feed"/></outline>
@@ -49,7 +49,7 @@ def test_import_adds_new_feeds_once_and_reports_skips(tmp_path: Path) -> None:
     assert "0 feeds added, 2 already present" in out
     db = Database(f"sqlite:///{tmp_path / 'newsbot.db'}")
     with db.session() as session:
-        urls = sorted(session.scalars(select(Feed.url)))
+        urls = sorted(session.scalars(select(FeedRow.url)))
     assert urls == ["https://configured.example/rss", "https://dcn.example/feed"]
 
 
@@ -69,19 +69,19 @@ def test_health_listing(tmp_path: Path) -> None:
     with db.session() as session:
         session.add_all(
             [
-                Feed(url="https://ok.example/", imported_from="subs.opml",
+                FeedRow(url="https://ok.example/", imported_from="subs.opml",
                      enabled=True, created_at=now,
                      last_success_at=now, next_check_at=now + timedelta(minutes=15),
                      consecutive_failures=0),
-                Feed(url="https://flaky.example/", imported_from="subs.opml",
+                FeedRow(url="https://flaky.example/", imported_from="subs.opml",
                      enabled=True, created_at=now,
                      consecutive_failures=1, last_error="HTTP 503 Service Unavailable",
                      last_error_class="http_status", next_check_at=now),
-                Feed(url="https://down.example/", imported_from="subs.opml",
+                FeedRow(url="https://down.example/", imported_from="subs.opml",
                      enabled=True, created_at=now,
                      consecutive_failures=3, last_error="DNS lookup failed",
                      last_error_class="dns", next_check_at=now),
-                Feed(url="https://gone.example/", imported_from="subs.opml",
+                FeedRow(url="https://gone.example/", imported_from="subs.opml",
                      enabled=False, created_at=now,
                      disabled_reason="410 Gone", consecutive_failures=0),
             ]
@@ -120,6 +120,6 @@ def test_export_lists_configured_and_stored_feeds(tmp_path: Path) -> None:
 def test_unhealthy_threshold_comes_from_settings() -> None:
     from bot.cli.feeds import feed_health
 
-    feed = Feed(url="https://x.example/", enabled=True, consecutive_failures=2)
+    feed = FeedRow(url="https://x.example/", enabled=True, consecutive_failures=2)
     assert feed_health(feed, FetchSettings(unhealthy_after=2)).status == "unhealthy"
     assert feed_health(feed, FetchSettings(unhealthy_after=5)).status == "failing"

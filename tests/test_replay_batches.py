@@ -51,7 +51,7 @@ DEALS = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories" / "d
 # place it would have had), so the stories depend on when each outlet's feed showed it.
 LATE_REPORTS = (
     "reports that arrive after later reports were clustered are placed late, not in publication "
-    "order: the processor places what it has, in order, and does not replay what came before"
+    "order: the story builder places what it has, in order, and does not replay what came before"
 )
 
 

@@ -21,7 +21,7 @@ from support.slack_stand_in import SlackStandIn
 
 from bot import metrics
 from bot.storage import Database
-from bot.storage.models import Delivery, Digest
+from bot.storage.models import DeliveryRow, DigestRow
 from bot.worker import DigestService
 
 # The Slack client's timeout (`[channels.slack] timeout`, 10 s by default), which a held answer
@@ -35,15 +35,15 @@ def service(db: Database, db_url: str, tmp_path: Path, clock: Clock, channel: st
     )
 
 
-def only_row(db: Database) -> Digest:
+def only_row(db: Database) -> DigestRow:
     with db.session() as session:
-        (row,) = session.scalars(select(Digest))
+        (row,) = session.scalars(select(DigestRow))
         return row
 
 
 def outcomes(db: Database) -> list[str]:
     with db.session() as session:
-        return list(session.scalars(select(Delivery.outcome).order_by(Delivery.attempt)))
+        return list(session.scalars(select(DeliveryRow.outcome).order_by(DeliveryRow.attempt)))
 
 
 def lose_the_answer(slack: SlackStandIn, how: str) -> None:

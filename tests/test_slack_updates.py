@@ -15,7 +15,7 @@ from support.slack_stand_in import Received, SlackStandIn
 
 from bot.model import StoryFacts
 from bot.storage import Database
-from bot.storage.models import Digest, DigestStory
+from bot.storage.models import DigestRow, DigestStoryRow
 from bot.worker import DigestService
 
 
@@ -42,9 +42,9 @@ def ts_of_story(slack: SlackStandIn, story_id: int) -> str | None:
 def stored_refs(db: Database) -> dict[int, str | None]:
     with db.session() as session:
         rows = session.execute(
-            select(DigestStory.story_id, DigestStory.message_ref)
-            .join(Digest, Digest.id == DigestStory.digest_id)
-            .where(Digest.kind == "manual")
+            select(DigestStoryRow.story_id, DigestStoryRow.message_ref)
+            .join(DigestRow, DigestRow.id == DigestStoryRow.digest_id)
+            .where(DigestRow.kind == "manual")
         )
         return {int(story_id): ref for story_id, ref in rows}
 

@@ -27,6 +27,7 @@ NOT_FOR_A_POLL = [
     "bot.integration.slack",
     "bot.reader.parser.feed",
     "bot.worker.digests",
+    "bot.worker.outbox",
     "jinja2",
     "rich",
     "slack_sdk",

@@ -9,14 +9,14 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
 from bot.config import FeedSettings
-from bot.model import Entry as EntryData
+from bot.model import Entry
 from bot.reader.parser import parse_feed
 from bot.storage import Database, upgrade_schema
 from bot.storage.database import current_revision
 from bot.storage.digests import claim_due_digests, enqueue_digest, previously_sent
 from bot.storage.entries import store_entries
 from bot.storage.feeds import claim_due_feeds, sync_feeds
-from bot.storage.models import Base, Digest, Entry, Feed, Story
+from bot.storage.models import Base, DigestRow, EntryRow, FeedRow, StoryRow
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -60,7 +60,7 @@ def test_migrations_build_exactly_the_schema_the_models_describe(db_url: str) ->
 
 
 def test_the_pending_index_holds_only_pending_entries(db_url: str) -> None:
-    """The processor's queue index is partial (migration 0006): entries done when stored add
+    """The story builder's queue index is partial (migration 0006): entries done when stored add
     nothing to it, and the queue query can use it."""
     db = _db(db_url)
     with db.engine.connect() as conn:
@@ -84,8 +84,8 @@ def test_the_pending_index_holds_only_pending_entries(db_url: str) -> None:
     assert "processed_at IS NULL" in definition.replace("(", "").replace(")", "")
 
 
-def _entry(identity: str, title: str, published: datetime | None = NOW) -> EntryData:
-    return EntryData(
+def _entry(identity: str, title: str, published: datetime | None = NOW) -> Entry:
+    return Entry(
         identity=identity,
         title=title,
         link=f"https://news.example/{identity}",
@@ -99,19 +99,19 @@ def test_storing_entries_is_idempotent_and_updates_in_place(db_url: str) -> None
     with db.session() as session:
         sync_feeds(session, [FeedSettings(url="https://a.example/feed", name="A")], NOW)
     with db.session() as session:
-        feed = session.scalars(select(Feed)).one()
+        feed = session.scalars(select(FeedRow)).one()
         first = store_entries(session, feed, [_entry("g1", "One"), _entry("g2", "Two")], NOW)
         assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
     with db.session() as session:
-        feed = session.scalars(select(Feed)).one()
+        feed = session.scalars(select(FeedRow)).one()
         again = store_entries(
             session, feed, [_entry("g1", "One"), _entry("g2", "Two (updated)")], NOW
         )
         assert (again.new, again.updated, again.unchanged) == (0, 1, 1)
     with db.session() as session:
-        titles = sorted(session.scalars(select(Entry.title)))
+        titles = sorted(session.scalars(select(EntryRow.title)))
         assert titles == ["One", "Two (updated)"]
-        published = session.scalar(select(Entry.published_at).where(Entry.identity == "g1"))
+        published = session.scalar(select(EntryRow.published_at).where(EntryRow.identity == "g1"))
         assert published == NOW and published.tzinfo is not None
     db.dispose()
 
@@ -120,10 +120,10 @@ def test_entry_without_date_gets_first_seen_time(db_url: str) -> None:
     db = _db(db_url)
     with db.session() as session:
         sync_feeds(session, [FeedSettings(url="https://a.example/feed")], NOW)
-        feed = session.scalars(select(Feed)).one()
+        feed = session.scalars(select(FeedRow)).one()
         store_entries(session, feed, [_entry("x", "Undated", published=None)], NOW)
     with db.session() as session:
-        assert session.scalar(select(Entry.published_at)) == NOW
+        assert session.scalar(select(EntryRow.published_at)) == NOW
     db.dispose()
 
 
@@ -149,7 +149,7 @@ def test_feed_lease_is_taken_once(db_url: str) -> None:
 def test_outbox_stores_each_channel_period_once(db_url: str) -> None:
     db = _db(db_url)
     with db.session() as session:
-        story = Story(
+        story = StoryRow(
             cluster_key="k1",
             headline="h",
             first_seen_at=NOW,
@@ -174,7 +174,7 @@ def test_outbox_stores_each_channel_period_once(db_url: str) -> None:
         assert enqueue_digest(session, **kwargs) is not None  # type: ignore[arg-type]
         assert enqueue_digest(session, **kwargs) is None  # type: ignore[arg-type]
     with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Digest)) == 1
+        assert session.scalar(select(func.count()).select_from(DigestRow)) == 1
         assert previously_sent(session, "ops") == {story_id: 2}
         assert previously_sent(session, "other") == {}
         claimed = claim_due_digests(session, now=NOW, owner="a")
@@ -185,7 +185,7 @@ def test_outbox_stores_each_channel_period_once(db_url: str) -> None:
     db.dispose()
 
 
-def _document(items: list[tuple[str, str, str]]) -> list[EntryData]:
+def _document(items: list[tuple[str, str, str]]) -> list[Entry]:
     """The entries of an RSS document listing (guid, link, title) items, as the poller reads it."""
     body = "".join(
         f'<item><guid isPermaLink="false">{guid}</guid><link>{link}</link>'
@@ -196,9 +196,9 @@ def _document(items: list[tuple[str, str, str]]) -> list[EntryData]:
     return parse_feed(document, url="https://a.example/feed", now=NOW).entries
 
 
-def _store(db: Database, entries: list[EntryData]) -> tuple[int, int, int]:
+def _store(db: Database, entries: list[Entry]) -> tuple[int, int, int]:
     with db.session() as session:
-        feed = session.scalars(select(Feed)).one()
+        feed = session.scalars(select(FeedRow)).one()
         report = store_entries(session, feed, entries, NOW)
         return report.new, report.updated, report.unchanged
 
@@ -212,7 +212,7 @@ def test_a_feed_that_renews_its_guids_on_every_request_stores_each_item_once(db_
     assert _store(db, _document([("r2-a", a, "Alpha"), ("r2-b", b, "Beta")])) == (0, 0, 2)
     assert _store(db, _document([("r3-c", c, "Gamma"), ("r3-a", a, "Alpha")])) == (1, 0, 1)
     with db.session() as session:
-        assert sorted(session.scalars(select(Entry.title))) == ["Alpha", "Beta", "Gamma"]
+        assert sorted(session.scalars(select(EntryRow.title))) == ["Alpha", "Beta", "Gamma"]
     db.dispose()
 
 

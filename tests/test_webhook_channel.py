@@ -15,7 +15,7 @@ from support.digests import PERIOD_END, Clock, StoryStore, service_settings
 from support.webhook_sink import HOLD, WebhookSink
 
 from bot.storage import Database
-from bot.storage.models import Digest
+from bot.storage.models import DigestRow
 from bot.worker import DigestService
 
 TOKEN = "Bearer sink-secret-token-1234"
@@ -45,9 +45,9 @@ def service(
     return DigestService(settings, db, clock=clock, sleep=clock.sleep)
 
 
-def only_row(db: Database) -> Digest:
+def only_row(db: Database) -> DigestRow:
     with db.session() as session:
-        (row,) = session.scalars(select(Digest))
+        (row,) = session.scalars(select(DigestRow))
         return row
 
 

@@ -19,8 +19,8 @@ from bot.daemon.app import build_pipeline
 from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
 from bot.worker.memory import full_collections_deferred, settle_long_lived
-from bot.worker.poll import FeedResult
-from bot.worker.prepare import PreparedFeed
+from bot.worker.parsing import ParsedBody
+from bot.worker.record import FeedResult
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -77,13 +77,13 @@ def test_a_cycle_with_new_entries_settles_and_an_unchanged_one_does_not(tmp_path
 
 def test_a_cycle_keeps_no_feed_it_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A cycle's memory follows what is in flight, not its size: once a feed's rows are stored,
-    nothing keeps its prepared rows (one feed per batch here; every demo feed has a body)."""
+    nothing keeps its parsed rows (one feed per batch here; every demo feed has a body)."""
     monkeypatch.setattr(bot.worker.poll, "BATCH_FEEDS", 1)
     live: list[int] = []
 
     def on_feed(result: FeedResult) -> None:
         gc.collect()  # what is only garbage (reference cycles) does not count
-        live.append(sum(1 for o in gc.get_objects() if isinstance(o, PreparedFeed)))
+        live.append(sum(1 for o in gc.get_objects() if isinstance(o, ParsedBody)))
 
     with FeedServer(render_demo_feeds(NOW)) as server:
         settings = Settings.model_validate(

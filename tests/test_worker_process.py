@@ -14,8 +14,8 @@ from support.entries import add_titled_entries
 from bot.clustering import ClusterConfig
 from bot.matcher.rules import parse_rules
 from bot.storage import Database, upgrade_schema
-from bot.storage.models import Entry, Story, StoryMember
-from bot.worker.process import StoryProcessor
+from bot.storage.models import EntryRow, StoryMemberRow, StoryRow
+from bot.worker.process import StoryBuilder
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
 RULES = parse_rules(
@@ -30,23 +30,23 @@ TITLES = [
 ]
 
 
-def processor_for(db: Database) -> StoryProcessor:
-    return StoryProcessor(db, RULES, ClusterConfig(), clock=lambda: T0 + timedelta(hours=1))
+def builder_for(db: Database) -> StoryBuilder:
+    return StoryBuilder(db, RULES, ClusterConfig(), clock=lambda: T0 + timedelta(hours=1))
 
 
 def test_processing_reports_each_entry_once_and_clusters_the_relevant_ones(db_url: str) -> None:
     db = Database(db_url)
     upgrade_schema(db)
     add_titled_entries(db, TITLES)
-    processor = processor_for(db)
-    report = processor.process_pending(batch_size=2)  # several matching batches
+    builder = builder_for(db)
+    report = builder.process_pending(batch_size=2)  # several matching batches
     assert (report.processed, report.relevant) == (5, 3)
     assert report.stories_created + report.stories_updated == 3
-    assert not processor.has_pending()
+    assert not builder.has_pending()
     with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(StoryMember)) == 3
-        assert session.scalar(select(func.count()).select_from(Story)) == report.stories_created
-        irrelevant = session.scalars(select(Entry).where(Entry.relevant.is_(False))).all()
+        assert session.scalar(select(func.count()).select_from(StoryMemberRow)) == 3
+        assert session.scalar(select(func.count()).select_from(StoryRow)) == report.stories_created
+        irrelevant = session.scalars(select(EntryRow).where(EntryRow.relevant.is_(False))).all()
         assert len(irrelevant) == 2 and all(e.processed_at is not None for e in irrelevant)
 
 
@@ -54,21 +54,21 @@ def test_a_crash_after_matching_clusters_the_scored_entries_on_restart(db_url: s
     db = Database(db_url)
     upgrade_schema(db)
     add_titled_entries(db, TITLES)
-    first = processor_for(db)
+    first = builder_for(db)
     matched = first._match_batch(100)  # then the process dies before clustering
     assert (matched.processed, matched.relevant) == (5, 3)
     assert first.has_pending()
     with db.session() as session:
-        waiting = session.scalars(select(Entry).where(Entry.processed_at.is_(None))).all()
+        waiting = session.scalars(select(EntryRow).where(EntryRow.processed_at.is_(None))).all()
         assert {e.title for e in waiting} == {TITLES[0], TITLES[2], TITLES[4]}
         assert all(e.relevant and e.score and e.match_hits for e in waiting)
-    restarted = processor_for(db)
+    restarted = builder_for(db)
     report = restarted.process_pending()
     assert report.processed == 0  # nothing matched twice
     assert report.stories_created + report.stories_updated == 3
     assert not restarted.has_pending()
     with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(StoryMember)) == 3
+        assert session.scalar(select(func.count()).select_from(StoryMemberRow)) == 3
 
 
 STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
@@ -78,8 +78,8 @@ def stories_of(db: Database) -> set[frozenset[str]]:
     """The stories as sets of entry identities."""
     with db.session() as session:
         rows = session.execute(
-            select(StoryMember.story_id, Entry.identity).join(
-                Entry, Entry.id == StoryMember.entry_id
+            select(StoryMemberRow.story_id, EntryRow.identity).join(
+                EntryRow, EntryRow.id == StoryMemberRow.entry_id
             )
         ).all()
     members: dict[int, set[str]] = {}
@@ -92,26 +92,26 @@ def stories_with_and_without_restarts(
     db_url: str, sqlite_url: str, config: ClusterConfig, run: int, spacing: timedelta
 ) -> tuple[set[frozenset[str]], set[frozenset[str]]]:
     """600 real headlines, `spacing` apart, processed in runs of `run` as each run's last one
-    comes in: the stories of one processor kept for every run (SQLite), and of a new processor
-    each run, restored from the database (`db_url`)."""
+    comes in: the stories of one story builder kept for every run (SQLite), and of a new story
+    builder each run, restored from the database (`db_url`)."""
     rows = [json.loads(line) for line in (STORIES / "uci_dev.jsonl").open(encoding="utf-8")]
     titles = [row["title"] for row in sorted(rows, key=lambda row: row["published"])][:600]
     everything = parse_rules('threshold = 0.0\n[[rule]]\nname = "any"\nquery = "news"\n')
     now = {"clock": T0}
 
-    def processor(db: Database) -> StoryProcessor:
-        return StoryProcessor(db, everything, config, clock=lambda: now["clock"])
+    def builder(db: Database) -> StoryBuilder:
+        return StoryBuilder(db, everything, config, clock=lambda: now["clock"])
 
     reference, restarted = Database(sqlite_url.replace(".db", "-reference.db")), Database(db_url)
     upgrade_schema(reference)
     upgrade_schema(restarted)
-    uninterrupted = processor(reference)
+    uninterrupted = builder(reference)
     for start in range(0, len(titles), run):
         now["clock"] = T0 + (start + run - 1) * spacing + timedelta(minutes=5)
         add_titled_entries(reference, titles[start : start + run], start, spacing)
         uninterrupted.process_pending()
         add_titled_entries(restarted, titles[start : start + run], start, spacing)
-        processor(restarted).process_pending()  # a new process each run, from the database
+        builder(restarted).process_pending()  # a new process each run, from the database
     return stories_of(reference), stories_of(restarted)
 
 
@@ -161,10 +161,10 @@ def test_a_story_that_leaves_the_window_within_its_batch_still_gets_its_facts(
     add_titled_entries(
         db, ["Fyffes shareholders back Chiquita deal"], start=2, spacing=timedelta(days=30)
     )
-    report = processor_for(db).process_pending()
+    report = builder_for(db).process_pending()
     assert report.processed == 3
     with db.session() as session:
-        stories = session.scalars(select(Story).order_by(Story.id)).all()
+        stories = session.scalars(select(StoryRow).order_by(StoryRow.id)).all()
         first = stories[0]
         assert len(first.members) == 2
         assert first.facts.get("amount_usd") == 526_000_000, first.facts

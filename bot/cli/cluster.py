@@ -3,7 +3,7 @@
 Reads items (JSON lines: `id`, `title`, `summary`, optional `text`, `published`, `source`,
 `url`; see `bot.evaluation.items`), stores them as entries of one feed in a temporary SQLite
 database and runs them through the daemon's own processing path
-(`bot.worker.process.StoryProcessor`: same-URL identity, near-duplicates, events, merges of
+(`bot.worker.process.StoryBuilder`: same-URL identity, near-duplicates, events, merges of
 story fragments, story rows), in published-time order and with the configuration's clustering
 settings. Every item counts as relevant: the command clusters what it is given, relevance is
 `newsbot match`'s job. Writes one `{"id", "story_id"}` line per item in input order; the story
@@ -26,14 +26,14 @@ from bot.clustering import ClusterConfig, ClusterItem
 from bot.clustering.semantic import SemanticUnavailable, default_embedder
 from bot.evaluation.items import InputError, read_items
 from bot.matcher import RuleSet
-from bot.model import Entry as EntryData
+from bot.model import Entry
 from bot.storage import Database
 from bot.storage.database import upgrade_schema
 from bot.storage.entries import store_entries
-from bot.storage.models import Feed
+from bot.storage.models import FeedRow
 from bot.storage.stories import story_key_by_identity
 from bot.text.plural import plural
-from bot.worker.process import StoryProcessor
+from bot.worker.process import StoryBuilder
 
 # The feed the input items are stored under (the temporary database has no other).
 INPUT_FEED_URL = "file:newsbot-cluster-input"
@@ -78,19 +78,19 @@ def _process(db: Database, ordered: list[ClusterItem], config: ClusterConfig) ->
     """Store `ordered` as entries, process them, and read back each entry's story key.
 
     Undated items are stored at the run's time, a microsecond apart in their input order: the
-    processor breaks ties in publication time by the entry's identity (as the daemon does for
+    story builder breaks ties in publication time by the entry's identity (as the daemon does for
     entries of many feeds), and undated items keep the order they were given in."""
     run = datetime.now(UTC)
     undated = iter(range(len(ordered)))
     with db.session() as session:
-        feed = Feed(url=INPUT_FEED_URL, name="input", created_at=run)
+        feed = FeedRow(url=INPUT_FEED_URL, name="input", created_at=run)
         session.add(feed)
         session.flush()
         store_entries(
             session,
             feed,
             [
-                EntryData(
+                Entry(
                     identity=item.key,
                     title=item.title,
                     link=item.url,
@@ -105,8 +105,8 @@ def _process(db: Database, ordered: list[ClusterItem], config: ClusterConfig) ->
             run,
         )
     # No rules and a threshold of zero: every item is relevant, so every item is clustered.
-    processor = StoryProcessor(db, RuleSet([], threshold=0.0), config, clock=lambda: run)
-    processor.process_pending()
+    story_builder = StoryBuilder(db, RuleSet([], threshold=0.0), config, clock=lambda: run)
+    story_builder.process_pending()
     with db.session() as session:
         story_of = story_key_by_identity(session)
     missing = [item.key for item in ordered if item.key not in story_of]

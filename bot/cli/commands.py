@@ -311,12 +311,12 @@ def _resend(ctx: click.Context, digest_id: int) -> None:
 @click.pass_context
 def stories(ctx: click.Context, limit: int, as_json: bool, why: bool) -> None:
     """Show the most recently updated stories and their sources."""
-    from bot.storage.stories import rule_reasons, stories_updated_since, to_record
+    from bot.storage.stories import rule_reasons, stories_updated_since, story_view
 
     database = app(ctx).database()
     with database.session() as session:
         rows = stories_updated_since(session, None, limit)
-        records = [(to_record(s), rule_reasons(s)) for s in rows]
+        records = [(story_view(s), rule_reasons(s)) for s in rows]
     if not records:
         click.echo("no stories yet (run `newsbot poll` first)")
     for record, reasons in records:
@@ -324,7 +324,7 @@ def stories(ctx: click.Context, limit: int, as_json: bool, why: bool) -> None:
             click.echo(
                 json.dumps(
                     {
-                        "id": record.id,
+                        "id": record.story_id,
                         "headline": record.headline,
                         "link": record.headline_link,
                         "score": record.score,
@@ -344,7 +344,7 @@ def stories(ctx: click.Context, limit: int, as_json: bool, why: bool) -> None:
                 )
             )
             continue
-        click.echo(f"[{record.id}] {record.headline}")
+        click.echo(f"[{record.story_id}] {record.headline}")
         click.echo(
             f"    first seen {record.first_seen:%Y-%m-%d %H:%M}Z, "
             f"{plural(len(record.sources), 'source')}, score {record.score:.1f}"

@@ -29,7 +29,7 @@ from bot.storage.feeds import (
     listed_feeds,
     remove_feed,
 )
-from bot.storage.models import Feed
+from bot.storage.models import FeedRow
 from bot.text.plural import plural
 from bot.text.redaction import MASK, mask_url, mask_urls_in
 
@@ -61,7 +61,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def feed_health(
-    feed: Feed,
+    feed: FeedRow,
     settings: FetchSettings,
     *,
     stored: int = 0,
@@ -127,14 +127,14 @@ def _empty_reason(counts: dict[str, int]) -> str:
     return "no entries stored: the feed lists no items"
 
 
-def _stored_feeds(ctx: click.Context) -> tuple[list[Feed], dict[int, int]]:
+def _stored_feeds(ctx: click.Context) -> tuple[list[FeedRow], dict[int, int]]:
     with app(ctx).database().session() as session:
         counts = entry_counts(session)
         rows = listed_feeds(session)
     return rows, counts
 
 
-def _configured_in(settings: Settings, feed: Feed) -> str | None:
+def _configured_in(settings: Settings, feed: FeedRow) -> str | None:
     """The configuration file listing `feed` (as configured or at its moved URL), if any."""
     urls = {feed.url, feed.configured_url}
     if any(configured.url in urls for configured in settings.feeds):
@@ -287,7 +287,7 @@ def remove_command(ctx: click.Context, url: str) -> None:
     )
 
 
-def _unmasked(url: str, configured: list[str], rows: list[Feed]) -> str:
+def _unmasked(url: str, configured: list[str], rows: list[FeedRow]) -> str:
     """The URL to remove: as given, or, when it is how `newsbot feeds` lists a feed (its
     credentials masked), that feed's URL, so a listed URL can be copied as shown."""
     if MASK not in url:

@@ -238,7 +238,7 @@ class SlackSettings(Strict):
     channel: str | None = None  # for bot-token delivery: channel id or #name
     api_base_url: str = "https://slack.com/api/"
     on_update: Literal["thread", "edit", "none"] = "thread"
-    # seconds; a post in doubt is looked up twice this long after it was sent (bot.worker.digests)
+    # seconds; a post in doubt is looked up twice this long after it was sent (bot.worker.outbox)
     timeout: Annotated[int, Field(ge=1, le=120)] = SLACK_TIMEOUT_S
 
     @field_validator("webhook_url")

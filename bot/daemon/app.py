@@ -29,7 +29,6 @@ import fcntl
 import functools
 import logging
 import os
-import random
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -52,6 +51,7 @@ from bot.daemon.instances import Presence, release_all_leases
 from bot.daemon.logs import redact
 from bot.daemon.pipeline import Pipeline as Pipeline  # re-exported: callers build it from here
 from bot.daemon.pipeline import build_pipeline as build_pipeline
+from bot.retry import exponential_backoff
 from bot.storage import upgrade_schema
 from bot.storage.database import connection_problem
 from bot.storage.digests import ChannelFailure, failing_channels
@@ -199,8 +199,7 @@ class Daemon:
                 if self._stopping:
                     log.warning("job %s: database unavailable while stopping; not retried", name)
                     return
-                delay = min(DB_RETRY_MAX_DELAY_S, self._db_retry_delay(attempt))
-                delay *= random.uniform(0.5, 1)
+                delay = self._db_retry_delay(attempt, cap_s=DB_RETRY_MAX_DELAY_S, jitter=True)
                 metrics.database_retry(name)
                 log.warning(
                     "job %s: database unavailable (%s); retry %d in %.1fs",
@@ -211,9 +210,12 @@ class Daemon:
                 )
                 await asyncio.sleep(delay)
 
-    def _db_retry_delay(self, attempt: int) -> float:
-        """The wait before database retry `attempt` (from 1): `daemon.db_retry_delay`, doubling."""
-        return float(self.settings.daemon.db_retry_delay * 2.0 ** (attempt - 1))
+    def _db_retry_delay(self, attempt: int, *, cap_s: float, jitter: bool = False) -> float:
+        """The wait before database retry `attempt` (from 1): `daemon.db_retry_delay` doubling
+        up to `cap_s` (the one retry policy, bot.retry)."""
+        return exponential_backoff(
+            attempt, base_s=self.settings.daemon.db_retry_delay, cap_s=cap_s, jitter=jitter
+        )
 
     def _database_lost(self, exc: BaseException) -> None:
         """A job lost the database: start the watcher that catches up once it answers again."""
@@ -234,8 +236,8 @@ class Daemon:
                     log.warning("probing the database failed: %s", redact(str(exc))[:300])
                 attempt += 1
                 self.database_error = redact(connection_problem(exc))
-                delay = self._db_retry_delay(min(attempt, 5))
-                await asyncio.sleep(min(RECOVERY_PROBE_MAX_DELAY_S, delay))
+                delay = self._db_retry_delay(min(attempt, 5), cap_s=RECOVERY_PROBE_MAX_DELAY_S)
+                await asyncio.sleep(delay)
         if self._stopping:
             return
         self.database_error = None
@@ -616,7 +618,7 @@ class Daemon:
                     raise
                 attempt += 1
                 self.database_error = redact(connection_problem(exc))
-                delay = min(DB_RETRY_MAX_DELAY_S, self._db_retry_delay(min(attempt, 6)))
+                delay = self._db_retry_delay(min(attempt, 6), cap_s=DB_RETRY_MAX_DELAY_S)
                 metrics.database_retry("connect")
                 log.warning(
                     "database %s unreachable: %s; retry %d in %.1fs",

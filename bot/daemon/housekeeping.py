@@ -33,13 +33,13 @@ from bot.storage.retention import (
 )
 from bot.text.plural import plural
 
-__all__ = ["HousekeepingReport", "compact", "purge_expired", "run_housekeeping"]
+__all__ = ["HousekeepingStats", "compact", "purge_expired", "run_housekeeping"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class HousekeepingReport:
+class HousekeepingStats:
     entries_deleted: int
     stories_deleted: int
     digests_deleted: int
@@ -58,10 +58,10 @@ def purge_expired(db: Database, *, now: datetime, retention_days: int) -> tuple[
     return entries, stories, digests
 
 
-def run_housekeeping(db: Database, *, now: datetime, retention_days: int) -> HousekeepingReport:
+def run_housekeeping(db: Database, *, now: datetime, retention_days: int) -> HousekeepingStats:
     entries, stories, digests = purge_expired(db, now=now, retention_days=retention_days)
     compaction = compact(db)
-    report = HousekeepingReport(entries, stories, digests, compaction)
+    report = HousekeepingStats(entries, stories, digests, compaction)
     log.info(
         "housekeeping: deleted %s, %s, %s older than %s; %s",
         plural(entries, "entry", "entries"),

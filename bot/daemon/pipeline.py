@@ -1,4 +1,4 @@
-"""Wiring the stages of one newsbot instance: database, rules, story processor, poller, digests.
+"""Wiring the stages of one newsbot instance: database, rules, story builder, poller, digests.
 
 Apart from :mod:`bot.daemon.app` (the scheduler, health endpoint, signals) so that a one-shot
 `newsbot poll` loads the poll cycle's modules only; the digest stack (rendering, Slack, email) is
@@ -18,7 +18,7 @@ from bot.daemon.logs import register_secrets
 from bot.matcher import RuleSet, load_rules
 from bot.storage import Database, upgrade_schema
 from bot.worker.poll import Poller
-from bot.worker.process import StoryProcessor, new_instance_id, utcnow
+from bot.worker.process import StoryBuilder, new_instance_id, utcnow
 
 if TYPE_CHECKING:
     from bot.worker.digests import DigestService
@@ -31,14 +31,14 @@ class Pipeline:
         self,
         settings: Settings,
         db: Database,
-        processor: StoryProcessor,
+        story_builder: StoryBuilder,
         poller: Poller,
         instance: str,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
         self.db = db
-        self.processor = processor
+        self.story_builder = story_builder
         self.poller = poller
         self.instance = instance
         self.clock = clock
@@ -71,16 +71,16 @@ def build_pipeline(
     rules_loader = None if rules is not None else functools.partial(load_rules, settings.rules)
     rules = rules if rules is not None else load_rules(settings.rules)
     cluster_config = ClusterConfig.from_settings(settings.clustering)
-    processor = StoryProcessor(
+    story_builder = StoryBuilder(
         database, rules, cluster_config, threshold=settings.threshold, clock=clock
     )
     poller = Poller(
         settings,
         database,
-        processor,
+        story_builder,
         instance=instance,
         clock=clock,
-        # Parser processes rebuild the same rules from the file (see bot.worker.prepare).
+        # Parser processes rebuild the same rules from the file (see bot.worker.parsing).
         rules_loader=rules_loader,
     )
-    return Pipeline(settings, database, processor, poller, instance, clock)
+    return Pipeline(settings, database, story_builder, poller, instance, clock)

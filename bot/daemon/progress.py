@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
-    from bot.worker.poll import FeedResult
+    from bot.worker.record import FeedResult
 
 log = logging.getLogger(__name__)
 

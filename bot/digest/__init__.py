@@ -3,7 +3,6 @@ plain text. Pure logic only; delivery lives in ``bot.integration``."""
 
 from bot.digest.compose import (
     PreviousInclusion,
-    StoryView,
     compose_digest,
     is_material_update,
     material_fact_changes,
@@ -11,7 +10,6 @@ from bot.digest.compose import (
 
 __all__ = [
     "PreviousInclusion",
-    "StoryView",
     "compose_digest",
     "is_material_update",
     "material_fact_changes",

@@ -43,7 +43,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.model import Digest, DigestStory, SourceRef, StoryFacts
+from bot.clustering.anchors import close
+from bot.model import Digest, DigestStory, SourceRef, StoryFacts, StoryView
 
 WEIGHT_SCORE = 0.40
 WEIGHT_OUTLETS = 0.30
@@ -54,28 +55,15 @@ SUMMARY_MAX_CHARS = 360
 HEADLINE_MAX_CHARS = 300
 
 # A figure that moved by less than this fraction is the same figure reported with other rounding
-# ("300 MW" and "0.3 GW", "$17.4B" and "$17.35 billion").
+# ("300 MW" and "0.3 GW", "$17.4B" and "$17.35 billion"), tested with the clusterer's one "same
+# figure" predicate (bot.clustering.anchors.close). Tighter than the clusterer's own tolerances
+# (FIGURE_TOLERANCE, ClusterConfig.quantity_tolerance), which decide whether two reports are one
+# deal: here a reader who was sent "$17.4B" is told when it becomes "$18B".
 FACT_TOLERANCE = 0.02
 
 # Dollars per megawatt used to put power-only deals on the same scale as priced ones; roughly the
 # build-out cost of AI data-center capacity. Only relative order matters, so precision does not.
 USD_PER_MW = 10_000_000.0
-
-
-@dataclass(slots=True)
-class StoryView:
-    """A candidate story as storage hands it to composition."""
-
-    story_id: int
-    headline: str
-    summary: str
-    facts: StoryFacts
-    sources: list[SourceRef]
-    first_seen: datetime
-    last_updated: datetime
-    score: float
-    version: int
-    headline_link: str | None = None  # the link of the report whose headline the story shows
 
 
 @dataclass(slots=True, frozen=True)
@@ -103,7 +91,7 @@ def material_fact_changes(before: StoryFacts | None, after: StoryFacts) -> list[
     ):
         if new is None or new <= 0:
             continue  # a figure that disappeared is a clustering artefact, not news
-        if old is None or old <= 0 or abs(new - old) > FACT_TOLERANCE * max(abs(old), abs(new)):
+        if old is None or old <= 0 or not close(old, new, FACT_TOLERANCE):
             changes.append(label)
     known_assets = {_outlet_key(asset) for asset in before.assets}
     if any(_outlet_key(asset) not in known_assets for asset in after.assets):

@@ -56,7 +56,7 @@ from bot.storage import Database
 from bot.storage.database import create_database, drop_database
 from bot.storage.entries import entry_verdicts
 from bot.storage.stories import stories_updated_since
-from bot.worker.poll import PollReport
+from bot.worker.poll import PollStats
 
 # The rule set of `--all-relevant`: no rule and a threshold of zero, so every entry scores 0 and
 # is relevant, as `newsbot cluster` treats its input.
@@ -148,7 +148,7 @@ def poll_settings(
     return base.model_copy(update=update)
 
 
-def poll(pipeline: Pipeline) -> PollReport:
+def poll(pipeline: Pipeline) -> PollStats:
     """One poll cycle of every feed, as `newsbot poll --all` runs it."""
     pipeline.poller.sync_config()
     return asyncio.run(pipeline.poller.poll(force=True))
@@ -287,7 +287,7 @@ def evaluate_end_to_end(
     rules: Path | None = None,
     all_relevant: bool = False,
     database_url: str | None = None,
-    on_poll: Callable[[PollReport], None] | None = None,
+    on_poll: Callable[[PollStats], None] | None = None,
 ) -> EndToEndResult:
     """Serve `labelled` as feeds, poll them once into a fresh database with `base`'s settings
     (`rules` replacing its rule file; `all_relevant` keeping every item), and score the stories

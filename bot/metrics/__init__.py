@@ -50,7 +50,7 @@ class ProcessFigures(Protocol):
 
 
 class PollFigures(Protocol):
-    """What `record_poll` reads of a finished cycle (bot.worker.poll.PollReport): the metrics
+    """What `record_poll` reads of a finished cycle (bot.worker.poll.PollStats): the metrics
     sit below the worker, so they name the shape, not the class."""
 
     @property

@@ -4,7 +4,7 @@ Every stage takes and returns these types, so the pure stages (matching, cluster
 composition, rendering) can be tested on in-memory data without a database or a network.
 """
 
-from bot.model.digest import Digest, DigestStory, SourceRef
+from bot.model.digest import Digest, DigestStory, SourceRef, StoryView
 from bot.model.entry import Entry, FetchOutcome, FetchStatus, ParsedFeed
 from bot.model.match import MatchHit, MatchItem, MatchResult
 from bot.model.story import Assignment, StoryFacts
@@ -22,4 +22,5 @@ __all__ = [
     "ParsedFeed",
     "SourceRef",
     "StoryFacts",
+    "StoryView",
 ]

@@ -23,6 +23,23 @@ class SourceRef:
 
 
 @dataclass(slots=True)
+class StoryView:
+    """A story with its sources as storage reads it: a digest's candidate, a line of the
+    `stories` command."""
+
+    story_id: int
+    headline: str
+    summary: str
+    facts: StoryFacts
+    sources: list[SourceRef]
+    first_seen: datetime
+    last_updated: datetime
+    score: float
+    version: int
+    headline_link: str | None = None  # the link of the report whose headline the story shows
+
+
+@dataclass(slots=True)
 class DigestStory:
     """One story as it appears in a digest."""
 

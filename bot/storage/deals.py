@@ -14,50 +14,52 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.storage.models import Deal, DealRevision, Story, StoryMember
+from bot.storage.models import DealRevisionRow, DealRow, StoryMemberRow, StoryRow
 
 # Stories whose deal records are derived per call: a call after a cold poll of thousands of
 # stories works through them in batches (the worker calls until none is left).
 STALE_BATCH = 500
 
 
-def stale_deal_stories(session: Session, derived_by: int, limit: int = STALE_BATCH) -> list[Story]:
+def stale_deal_stories(
+    session: Session, derived_by: int, limit: int = STALE_BATCH
+) -> list[StoryRow]:
     """Stories with no deal record yet, changed since theirs was derived, or whose record an
     older derivation (`derived_by`) made, with their members' entries, oldest change first."""
     members = (
-        select(func.count(StoryMember.id))
-        .where(StoryMember.story_id == Story.id)
-        .correlate(Story)
+        select(func.count(StoryMemberRow.id))
+        .where(StoryMemberRow.story_id == StoryRow.id)
+        .correlate(StoryRow)
         .scalar_subquery()
     )
     query = (
-        select(Story)
-        .outerjoin(Deal, Deal.story_id == Story.id)
+        select(StoryRow)
+        .outerjoin(DealRow, DealRow.story_id == StoryRow.id)
         .where(
             or_(
-                Deal.id.is_(None),
-                Story.last_updated_at > Deal.story_updated_at,
-                Deal.member_count != members,
-                Deal.derived_by != derived_by,
+                DealRow.id.is_(None),
+                StoryRow.last_updated_at > DealRow.story_updated_at,
+                DealRow.member_count != members,
+                DealRow.derived_by != derived_by,
             )
         )
-        .options(selectinload(Story.members).selectinload(StoryMember.entry))
-        .order_by(Story.last_updated_at, Story.id)
+        .options(selectinload(StoryRow.members).selectinload(StoryMemberRow.entry))
+        .order_by(StoryRow.last_updated_at, StoryRow.id)
         .limit(limit)
     )
     return list(session.scalars(query))
 
 
-def deals_of(session: Session, story_ids: Sequence[int]) -> dict[int, Deal]:
+def deals_of(session: Session, story_ids: Sequence[int]) -> dict[int, DealRow]:
     """The deal rows of these stories, by story id (stories without one are absent)."""
-    rows = session.scalars(select(Deal).where(Deal.story_id.in_(list(story_ids))))
+    rows = session.scalars(select(DealRow).where(DealRow.story_id.in_(list(story_ids))))
     return {deal.story_id: deal for deal in rows}
 
 
 def save_deal(
     session: Session,
-    story: Story,
-    deal: Deal | None,
+    story: StoryRow,
+    deal: DealRow | None,
     record: dict[str, object],
     *,
     is_deal: bool,
@@ -75,7 +77,7 @@ def save_deal(
         deal.derived_by = derived_by
         return False
     if deal is None:
-        deal = Deal(story_id=story.id, revision=1, revisions=[])
+        deal = DealRow(story_id=story.id, revision=1, revisions=[])
         session.add(deal)
     else:
         deal.revision += 1
@@ -88,7 +90,7 @@ def save_deal(
     deal.derived_by = derived_by
     deal.updated_at = now
     session.add(
-        DealRevision(
+        DealRevisionRow(
             deal=deal,
             revision=deal.revision,
             record=record,
@@ -108,24 +110,24 @@ def deal_records(
 ) -> list[dict[str, object]]:
     """The stored records of stories that read as deals (JSON), first reported in
     [`since`, `until`) when given, of `kinds` when given, earliest first."""
-    query = select(Deal.record).where(Deal.is_deal.is_(True))
+    query = select(DealRow.record).where(DealRow.is_deal.is_(True))
     if since is not None:
-        query = query.where(Deal.first_reported_at >= since)
+        query = query.where(DealRow.first_reported_at >= since)
     if until is not None:
-        query = query.where(Deal.first_reported_at < until)
+        query = query.where(DealRow.first_reported_at < until)
     if kinds:
-        query = query.where(Deal.kind.in_(list(kinds)))
-    query = query.order_by(Deal.first_reported_at, Deal.story_id)
+        query = query.where(DealRow.kind.in_(list(kinds)))
+    query = query.order_by(DealRow.first_reported_at, DealRow.story_id)
     return [dict(record) for record in session.scalars(query)]
 
 
-def deal_history(session: Session, story_id: int) -> list[DealRevision]:
+def deal_history(session: Session, story_id: int) -> list[DealRevisionRow]:
     """Every revision of a story's deal record, oldest first."""
     return list(
         session.scalars(
-            select(DealRevision)
-            .join(Deal, Deal.id == DealRevision.deal_id)
-            .where(Deal.story_id == story_id)
-            .order_by(DealRevision.revision)
+            select(DealRevisionRow)
+            .join(DealRow, DealRow.id == DealRevisionRow.deal_id)
+            .where(DealRow.story_id == story_id)
+            .order_by(DealRevisionRow.revision)
         )
     )

@@ -8,7 +8,7 @@ facts, which is what "already sent to this channel" and "materially updated sinc
 Rows that failed permanently do not count as sent, so their stories come back in the next digest.
 Rows of a channel that is no longer configured are ``abandoned`` (:func:`abandon_digest`): never
 claimed again, and not counted as sent either. Rows whose delivery is ``unknown`` (a post in doubt
-that Slack cannot be asked about, see bot.worker.digests) count as sent - they most likely were -
+that Slack cannot be asked about, see bot.worker.outbox) count as sent - they most likely were -
 and are claimed again only after an operator's :func:`resend_unknown`.
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.storage.models import Delivery, Digest, DigestStory
+from bot.storage.models import DeliveryRow, DigestRow, DigestStoryRow
 
 # A digest that was handed to Slack or SMTP and whose outcome was never recorded (the process
 # died mid-send) is retried after this long; until then another instance leaves it alone.
@@ -72,20 +72,20 @@ def last_inclusions(
     """
     query = (
         select(
-            DigestStory.story_id,
-            DigestStory.source_count,
-            DigestStory.story_version,
-            DigestStory.facts,
-            DigestStory.message_ref,
+            DigestStoryRow.story_id,
+            DigestStoryRow.source_count,
+            DigestStoryRow.story_version,
+            DigestStoryRow.facts,
+            DigestStoryRow.message_ref,
         )
-        .join(Digest, Digest.id == DigestStory.digest_id)
-        .where(Digest.channel == channel, Digest.status.in_(LIVE_STATUSES))
-        .order_by(DigestStory.id)
+        .join(DigestRow, DigestRow.id == DigestStoryRow.digest_id)
+        .where(DigestRow.channel == channel, DigestRow.status.in_(LIVE_STATUSES))
+        .order_by(DigestStoryRow.id)
     )
     if story_ids is not None:
         if not story_ids:
             return {}
-        query = query.where(DigestStory.story_id.in_(story_ids))
+        query = query.where(DigestStoryRow.story_id.in_(story_ids))
     latest: dict[int, SentStory] = {}
     for story_id, count, version, facts, ref in session.execute(query):
         before = latest.get(int(story_id))
@@ -102,10 +102,10 @@ def last_digest_time(session: Session, channel: str) -> datetime | None:
     """The end of the channel's last scheduled or manual digest (breaking and update posts do
     not close a period)."""
     return session.scalar(
-        select(func.max(Digest.period_end)).where(
-            Digest.channel == channel,
-            Digest.status.in_(LIVE_STATUSES),
-            Digest.kind.in_(PERIOD_KINDS),
+        select(func.max(DigestRow.period_end)).where(
+            DigestRow.channel == channel,
+            DigestRow.status.in_(LIVE_STATUSES),
+            DigestRow.kind.in_(PERIOD_KINDS),
         )
     )
 
@@ -114,13 +114,13 @@ def last_digest_period(session: Session, channel: str) -> tuple[datetime | None,
     """(period_start, period_end) of the channel's last scheduled or manual digest (the one
     `last_digest_time` ends), or None before its first."""
     row = session.execute(
-        select(Digest.period_start, Digest.period_end)
+        select(DigestRow.period_start, DigestRow.period_end)
         .where(
-            Digest.channel == channel,
-            Digest.status.in_(LIVE_STATUSES),
-            Digest.kind.in_(PERIOD_KINDS),
+            DigestRow.channel == channel,
+            DigestRow.status.in_(LIVE_STATUSES),
+            DigestRow.kind.in_(PERIOD_KINDS),
         )
-        .order_by(Digest.period_end.desc(), Digest.id.desc())
+        .order_by(DigestRow.period_end.desc(), DigestRow.id.desc())
         .limit(1)
     ).first()
     return None if row is None else (row[0], row[1])
@@ -129,7 +129,7 @@ def last_digest_period(session: Session, channel: str) -> tuple[datetime | None,
 def period_stored(session: Session, channel: str, period_key: str) -> bool:
     """Whether this channel's period is already in the outbox (in any status)."""
     key = f"{channel}:{period_key}"
-    return session.scalar(select(Digest.id).where(Digest.idempotency_key == key)) is not None
+    return session.scalar(select(DigestRow.id).where(DigestRow.idempotency_key == key)) is not None
 
 
 def enqueue_digest(
@@ -143,12 +143,12 @@ def enqueue_digest(
     payload: dict[str, Any],
     stories: Sequence[StoryInclusion | tuple[int, int, int]],  # or (story_id, version, count)
     now: datetime,
-) -> Digest | None:
+) -> DigestRow | None:
     """Store a rendered digest in the outbox; None if this channel's period was already stored."""
     key = f"{channel}:{period_key}"
-    if session.scalar(select(Digest.id).where(Digest.idempotency_key == key)) is not None:
+    if session.scalar(select(DigestRow.id).where(DigestRow.idempotency_key == key)) is not None:
         return None
-    digest = Digest(
+    digest = DigestRow(
         channel=channel,
         kind=kind,
         period_key=period_key,
@@ -172,7 +172,7 @@ def enqueue_digest(
     for item in stories:
         story = item if isinstance(item, StoryInclusion) else StoryInclusion(*item)
         session.add(
-            DigestStory(
+            DigestStoryRow(
                 digest_id=digest.id,
                 story_id=story.story_id,
                 story_version=story.version,
@@ -187,7 +187,7 @@ def enqueue_digest(
 
 def claim_due_digests(
     session: Session, *, now: datetime, owner: str, channel: str | None = None
-) -> list[Digest]:
+) -> list[DigestRow]:
     """Lease pending digests whose next attempt is due, oldest first.
 
     Each lease is a compare-and-set ``UPDATE ... WHERE <still claimable>``: on PostgreSQL the
@@ -196,20 +196,20 @@ def claim_due_digests(
     which of them sends it.
     """
     claimable = (
-        Digest.status.in_(("pending", "sending")),
-        or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now),
-        or_(Digest.lease_until.is_(None), Digest.lease_until < now),
+        DigestRow.status.in_(("pending", "sending")),
+        or_(DigestRow.next_attempt_at.is_(None), DigestRow.next_attempt_at <= now),
+        or_(DigestRow.lease_until.is_(None), DigestRow.lease_until < now),
     )
-    query = select(Digest.id).where(*claimable).order_by(Digest.created_at, Digest.id)
+    query = select(DigestRow.id).where(*claimable).order_by(DigestRow.created_at, DigestRow.id)
     if channel is not None:
-        query = query.where(Digest.channel == channel)
+        query = query.where(DigestRow.channel == channel)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed: list[int] = []
     for digest_id in list(session.scalars(query)):
         result = session.execute(
-            update(Digest)
-            .where(Digest.id == digest_id, *claimable)
+            update(DigestRow)
+            .where(DigestRow.id == digest_id, *claimable)
             .values(lease_owner=owner, lease_until=now + SEND_LEASE, status="sending"),
             execution_options={"synchronize_session": False},
         )
@@ -217,18 +217,18 @@ def claim_due_digests(
             claimed.append(digest_id)
     session.flush()
     session.expire_all()
-    return [digest for i in claimed if (digest := session.get(Digest, i)) is not None]
+    return [digest for i in claimed if (digest := session.get(DigestRow, i)) is not None]
 
 
 def claim_digest(session: Session, digest_id: int, *, now: datetime, owner: str) -> bool:
     """Lease one digest again for a retry within the same run, if it is still claimable."""
     result = session.execute(
-        update(Digest)
+        update(DigestRow)
         .where(
-            Digest.id == digest_id,
-            Digest.status.in_(("pending", "sending")),
-            or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now),
-            or_(Digest.lease_until.is_(None), Digest.lease_until < now),
+            DigestRow.id == digest_id,
+            DigestRow.status.in_(("pending", "sending")),
+            or_(DigestRow.next_attempt_at.is_(None), DigestRow.next_attempt_at <= now),
+            or_(DigestRow.lease_until.is_(None), DigestRow.lease_until < now),
         )
         .values(lease_owner=owner, lease_until=now + SEND_LEASE, status="sending"),
         execution_options={"synchronize_session": False},
@@ -239,9 +239,9 @@ def claim_digest(session: Session, digest_id: int, *, now: datetime, owner: str)
 def release_sending_digests(session: Session, owner: str | None = None) -> int:
     """Let digests that `owner` (a dead instance; None: anyone) was sending be claimed again;
     returns how many were freed."""
-    statement = update(Digest).where(Digest.status == "sending")
+    statement = update(DigestRow).where(DigestRow.status == "sending")
     if owner is not None:
-        statement = statement.where(Digest.lease_owner == owner)
+        statement = statement.where(DigestRow.lease_owner == owner)
     result = session.execute(
         statement.values(lease_until=None, lease_owner=None),
         execution_options={"synchronize_session": False},
@@ -253,8 +253,8 @@ def digest_lease_owners(session: Session, now: datetime) -> set[str]:
     """Instances holding an unexpired lease on a digest they are sending."""
     return set(
         session.scalars(
-            select(Digest.lease_owner)
-            .where(Digest.status == "sending", Digest.lease_until >= now)
+            select(DigestRow.lease_owner)
+            .where(DigestRow.status == "sending", DigestRow.lease_until >= now)
             .distinct()
         )
     )
@@ -264,8 +264,8 @@ def set_message_ref(session: Session, digest_id: int, story_ids: list[int], ref:
     """Remember the Slack message (ts) the given stories of a digest were posted in."""
     if story_ids:
         session.execute(
-            update(DigestStory)
-            .where(DigestStory.digest_id == digest_id, DigestStory.story_id.in_(story_ids))
+            update(DigestStoryRow)
+            .where(DigestStoryRow.digest_id == digest_id, DigestStoryRow.story_id.in_(story_ids))
             .values(message_ref=ref),
             execution_options={"synchronize_session": False},
         )
@@ -275,10 +275,10 @@ def posted_message(session: Session, channel: str, ref: str) -> dict[str, Any] |
     """The Slack message ``ref`` of ``channel`` as it currently reads: the latest edit queued or
     made, else the digest part that was posted as ``ref``."""
     edits = session.scalars(
-        select(Digest)
-        .where(Digest.channel == channel, Digest.kind == "update")
-        .where(Digest.status.in_(LIVE_STATUSES))
-        .order_by(Digest.id.desc())
+        select(DigestRow)
+        .where(DigestRow.channel == channel, DigestRow.kind == "update")
+        .where(DigestRow.status.in_(LIVE_STATUSES))
+        .order_by(DigestRow.id.desc())
     )
     for row in edits:
         payload = row.payload or {}
@@ -286,10 +286,14 @@ def posted_message(session: Session, channel: str, ref: str) -> dict[str, Any] |
             message = payload.get("message")
             return dict(message) if isinstance(message, dict) else None
     parents = session.scalars(
-        select(Digest)
-        .join(DigestStory, DigestStory.digest_id == Digest.id)
-        .where(Digest.channel == channel, Digest.kind != "update", DigestStory.message_ref == ref)
-        .order_by(Digest.id.desc())
+        select(DigestRow)
+        .join(DigestStoryRow, DigestStoryRow.digest_id == DigestRow.id)
+        .where(
+            DigestRow.channel == channel,
+            DigestRow.kind != "update",
+            DigestStoryRow.message_ref == ref,
+        )
+        .order_by(DigestRow.id.desc())
     )
     for row in parents:
         progress = row.progress or {}
@@ -303,10 +307,10 @@ def posted_message(session: Session, channel: str, ref: str) -> dict[str, Any] |
     return None
 
 
-def abandon_digest(session: Session, digest_id: int, reason: str) -> Digest | None:
+def abandon_digest(session: Session, digest_id: int, reason: str) -> DigestRow | None:
     """Give up a queued digest for good (its channel was removed from the configuration): it is
     never claimed again and its stories do not count as sent. Returns the row, None if unknown."""
-    digest = session.get(Digest, digest_id)
+    digest = session.get(DigestRow, digest_id)
     if digest is None:
         return None
     digest.status = "abandoned"
@@ -318,9 +322,9 @@ def abandon_digest(session: Session, digest_id: int, reason: str) -> Digest | No
     return digest
 
 
-def start_attempt(session: Session, digest: Digest, now: datetime) -> Delivery:
+def start_attempt(session: Session, digest: DigestRow, now: datetime) -> DeliveryRow:
     digest.attempts += 1
-    attempt = Delivery(
+    attempt = DeliveryRow(
         digest_id=digest.id, attempt=digest.attempts, started_at=now, outcome="started", detail={}
     )
     session.add(attempt)
@@ -331,15 +335,17 @@ def start_attempt(session: Session, digest: Digest, now: datetime) -> Delivery:
 def count_unknown_digests(session: Session) -> int:
     """How many outbox rows wait for an operator to say whether their post in doubt arrived."""
     return int(
-        session.scalar(select(func.count()).select_from(Digest).where(Digest.status == "unknown"))
+        session.scalar(
+            select(func.count()).select_from(DigestRow).where(DigestRow.status == "unknown")
+        )
         or 0
     )
 
 
-def resend_unknown(session: Session, digest_id: int, now: datetime) -> Digest | None:
+def resend_unknown(session: Session, digest_id: int, now: datetime) -> DigestRow | None:
     """Queue an ``unknown`` row again, its part in doubt taken as not delivered (the operator
     looked at the channel). Returns the row, None unless it exists and is ``unknown``."""
-    digest = session.get(Digest, digest_id)
+    digest = session.get(DigestRow, digest_id)
     if digest is None or digest.status != "unknown":
         return None
     progress = dict(digest.progress or {})
@@ -352,10 +358,12 @@ def resend_unknown(session: Session, digest_id: int, now: datetime) -> Digest | 
     return digest
 
 
-def recent_digests(session: Session, limit: int = 50) -> list[Digest]:
+def recent_digests(session: Session, limit: int = 50) -> list[DigestRow]:
     return list(
         session.scalars(
-            select(Digest).order_by(Digest.created_at.desc(), Digest.id.desc()).limit(limit)
+            select(DigestRow)
+            .order_by(DigestRow.created_at.desc(), DigestRow.id.desc())
+            .limit(limit)
         )
     )
 
@@ -377,10 +385,10 @@ def failing_channels(
     failing: dict[str, ChannelFailure] = {}
     for channel in channels:
         rows = session.execute(
-            select(Delivery.outcome, Delivery.error)
-            .join(Digest, Digest.id == Delivery.digest_id)
-            .where(Digest.channel == channel, Delivery.outcome != "started")
-            .order_by(Delivery.finished_at.desc(), Delivery.id.desc())
+            select(DeliveryRow.outcome, DeliveryRow.error)
+            .join(DigestRow, DigestRow.id == DeliveryRow.digest_id)
+            .where(DigestRow.channel == channel, DeliveryRow.outcome != "started")
+            .order_by(DeliveryRow.finished_at.desc(), DeliveryRow.id.desc())
             .limit(max(after, 1))
         ).all()
         streak = 0

@@ -18,9 +18,9 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, selectinload
 
-from bot.model import Entry as EntryData
+from bot.model import Entry
 from bot.model.match import MatchItem
-from bot.storage.models import Entry, ExpiredEntry, Feed
+from bot.storage.models import EntryRow, ExpiredEntryRow, FeedRow
 from bot.storage.plan import (
     EXPIRED,
     LINK_PREFIX,
@@ -32,17 +32,17 @@ from bot.storage.plan import (
 
 
 @dataclass(frozen=True, slots=True)
-class StoreReport:
+class StoreStats:
     new: int
     updated: int
     unchanged: int
     relevant: int = 0  # of the new entries, those already matched relevant
 
 
-ENTRIES = cast(Table, Entry.__table__)
+ENTRIES = cast(Table, EntryRow.__table__)
 
 
-def outlet_name(feed: Feed, entry_source: str | None, link: str | None) -> str:
+def outlet_name(feed: FeedRow, entry_source: str | None, link: str | None) -> str:
     """The outlet to credit: the entry's source, the feed's name or title, else the host."""
     return credited_outlet(feed.url, feed.name, feed.title, entry_source, link)
 
@@ -59,9 +59,13 @@ def known_entries(session: Session, feed_ids: Iterable[int]) -> dict[int, KnownE
     ids = sorted(set(feed_ids))
     for start in range(0, len(ids), 500):
         for feed_id, row_id, identity, digest, url in session.execute(
-            select(Entry.feed_id, Entry.id, Entry.identity, Entry.content_hash, Entry.url).where(
-                Entry.feed_id.in_(ids[start : start + 500])
-            )
+            select(
+                EntryRow.feed_id,
+                EntryRow.id,
+                EntryRow.identity,
+                EntryRow.content_hash,
+                EntryRow.url,
+            ).where(EntryRow.feed_id.in_(ids[start : start + 500]))
         ):
             known.setdefault(feed_id, {})[identity] = (row_id, digest)
             if url:  # None marks a row of that link stored under another kind of identity
@@ -77,8 +81,8 @@ def known_entries(session: Session, feed_ids: Iterable[int]) -> dict[int, KnownE
                 feed_known[alias] = rows[0]
     for start in range(0, len(ids), 500):
         for feed_id, identity in session.execute(
-            select(ExpiredEntry.feed_id, ExpiredEntry.identity).where(
-                ExpiredEntry.feed_id.in_(ids[start : start + 500])
+            select(ExpiredEntryRow.feed_id, ExpiredEntryRow.identity).where(
+                ExpiredEntryRow.feed_id.in_(ids[start : start + 500])
             )
         ):
             known.setdefault(feed_id, {}).setdefault(identity, EXPIRED)
@@ -92,17 +96,17 @@ def note_expired_listed(
     forgets an expired entry once its feed stopped listing it, `forget_unlisted_expired`)."""
     for start in range(0, len(identities), 500):
         session.execute(
-            update(ExpiredEntry)
+            update(ExpiredEntryRow)
             .where(
-                ExpiredEntry.feed_id == feed_id,
-                ExpiredEntry.identity.in_(identities[start : start + 500]),
+                ExpiredEntryRow.feed_id == feed_id,
+                ExpiredEntryRow.identity.in_(identities[start : start + 500]),
             )
             .values(last_listed_at=now)
             .execution_options(synchronize_session=False)
         )
 
 
-def write_entries(session: Session, plan: EntryPlan) -> StoreReport:
+def write_entries(session: Session, plan: EntryPlan) -> StoreStats:
     """Write a plan with one INSERT and one UPDATE (executemany) in the session's transaction.
 
     Core statements, not the ORM's bulk path: a cold cycle stores tens of thousands of entries
@@ -112,7 +116,7 @@ def write_entries(session: Session, plan: EntryPlan) -> StoreReport:
         session.execute(insert(ENTRIES), plan.inserts)
     if plan.updates:
         session.execute(update(ENTRIES).where(ENTRIES.c.id == bindparam("row_id")), plan.updates)
-    return StoreReport(
+    return StoreStats(
         new=len(plan.inserts),
         updated=len(plan.updates),
         unchanged=plan.unchanged,
@@ -121,8 +125,8 @@ def write_entries(session: Session, plan: EntryPlan) -> StoreReport:
 
 
 def store_entries(
-    session: Session, feed: Feed, entries: list[EntryData], now: datetime
-) -> StoreReport:
+    session: Session, feed: FeedRow, entries: list[Entry], now: datetime
+) -> StoreStats:
     """Insert new entries, update changed ones (same feed + identity), leave the rest alone."""
     known = known_entries(session, [feed.id]).get(feed.id, {})
     plan = plan_entries(
@@ -138,7 +142,7 @@ def store_entries(
 
 
 def stored_match_item(entry: Any) -> MatchItem:
-    """What the rules read of a stored entry: an `Entry` row, or a row of its columns."""
+    """What the rules read of a stored entry: an `EntryRow`, or a row of its columns."""
     return MatchItem(
         title=entry.title,
         summary=entry.summary,
@@ -161,14 +165,16 @@ class EntryVerdict:
 
 def entry_verdicts(session: Session) -> list[EntryVerdict]:
     """Every stored entry's GUID, link and relevance, in the order they were stored."""
-    rows = session.execute(select(Entry.guid, Entry.url, Entry.relevant).order_by(Entry.id))
+    rows = session.execute(
+        select(EntryRow.guid, EntryRow.url, EntryRow.relevant).order_by(EntryRow.id)
+    )
     return [EntryVerdict(guid, link, relevant) for guid, link, relevant in rows]
 
 
 def has_unprocessed(session: Session) -> bool:
     """Whether any stored entry still waits for matching and clustering."""
     return (
-        session.scalars(select(Entry.id).where(Entry.processed_at.is_(None)).limit(1)).first()
+        session.scalars(select(EntryRow.id).where(EntryRow.processed_at.is_(None)).limit(1)).first()
         is not None
     )
 
@@ -178,17 +184,17 @@ def unmatched_entries(session: Session, limit: int) -> Sequence[Row[Any]]:
     :func:`stored_match_item` reads)."""
     return session.execute(
         select(
-            Entry.id,
-            Entry.title,
-            Entry.summary,
-            Entry.text,
-            Entry.source_name,
-            Entry.url,
-            Entry.author,
-            Entry.categories,
+            EntryRow.id,
+            EntryRow.title,
+            EntryRow.summary,
+            EntryRow.text,
+            EntryRow.source_name,
+            EntryRow.url,
+            EntryRow.author,
+            EntryRow.categories,
         )
-        .where(Entry.processed_at.is_(None), Entry.relevant.is_(None))
-        .order_by(Entry.published_at, Entry.id)
+        .where(EntryRow.processed_at.is_(None), EntryRow.relevant.is_(None))
+        .order_by(EntryRow.published_at, EntryRow.id)
         .limit(limit)
     ).all()
 
@@ -196,23 +202,23 @@ def unmatched_entries(session: Session, limit: int) -> Sequence[Row[Any]]:
 def write_matches(session: Session, matched: list[dict[str, Any]]) -> None:
     """Store match results: one bulk UPDATE by primary key (each dict holds `id` and the
     columns to set)."""
-    session.execute(update(Entry), matched)
+    session.execute(update(EntryRow), matched)
 
 
-def unclustered_entries(session: Session, limit: int) -> list[Entry]:
+def unclustered_entries(session: Session, limit: int) -> list[EntryRow]:
     """Up to `limit` relevant entries waiting to be clustered, in publication order, with
     their story membership loaded."""
     return list(
         session.scalars(
-            select(Entry)
-            .where(Entry.processed_at.is_(None), Entry.relevant.is_(True))
+            select(EntryRow)
+            .where(EntryRow.processed_at.is_(None), EntryRow.relevant.is_(True))
             # Ties in publication time (feeds date to the minute) are broken by the entry's
             # identity (its GUID or link), not by the feed or by which fetch stored it first:
             # the same entries make the same stories whether they come in one poll or
             # several, from one feed or many (newsbot cluster).
-            .order_by(Entry.published_at, Entry.identity, Entry.id)
+            .order_by(EntryRow.published_at, EntryRow.identity, EntryRow.id)
             .limit(limit)
-            .options(selectinload(Entry.membership))
+            .options(selectinload(EntryRow.membership))
         )
     )
 
@@ -221,7 +227,7 @@ def mark_processed(session: Session, entry_ids: list[int], now: datetime) -> Non
     """Take entries off the processing queue, in one statement (not an UPDATE per entry at
     the flush)."""
     session.execute(
-        update(Entry).where(Entry.id.in_(entry_ids)).values(processed_at=now),
+        update(EntryRow).where(EntryRow.id.in_(entry_ids)).values(processed_at=now),
         execution_options={"synchronize_session": False},
     )
 
@@ -235,12 +241,12 @@ def recent_entry_times(
         return {}
     rank = (
         func.row_number()
-        .over(partition_by=Entry.feed_id, order_by=Entry.published_at.desc())
+        .over(partition_by=EntryRow.feed_id, order_by=EntryRow.published_at.desc())
         .label("rank")
     )
     ranked = (
-        select(Entry.feed_id, Entry.published_at, rank)
-        .where(Entry.feed_id.in_(feed_ids), Entry.published_at <= now)
+        select(EntryRow.feed_id, EntryRow.published_at, rank)
+        .where(EntryRow.feed_id.in_(feed_ids), EntryRow.published_at <= now)
         .subquery()
     )
     times: dict[int, list[datetime]] = defaultdict(list)

@@ -13,7 +13,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from bot.config import FeedSettings
-from bot.storage.models import Entry, Feed
+from bot.model.feed import FeedCheck
+from bot.storage.models import EntryRow, FeedRow
 from bot.text.redaction import mask_url
 
 
@@ -65,7 +66,7 @@ def sync_feeds(
     a 301/308 the row's `url` is the new address and `configured_url` the old one, which the
     configuration still lists; adding that as a new feed would poll the feed twice.
     """
-    rows = list(session.scalars(select(Feed)))
+    rows = list(session.scalars(select(FeedRow)))
     existing = _by_address(rows)
     report = FeedSync()
     listed: set[int] = set()
@@ -89,7 +90,7 @@ def sync_feeds(
             row.name = configured.name
         if row.interval_s != configured.interval:
             row.interval_s = configured.interval
-    removed: list[Feed] = []
+    removed: list[FeedRow] = []
     for row in rows:
         if row.id in listed or row.removed_at is not None:
             continue
@@ -106,10 +107,10 @@ def sync_feeds(
     return report
 
 
-def _by_address(rows: Iterable[Feed]) -> dict[str, Feed]:
+def _by_address(rows: Iterable[FeedRow]) -> dict[str, FeedRow]:
     """Stored feeds by their current URL and by the URL they were configured with (after a
     301/308 the configuration still lists the old one)."""
-    existing: dict[str, Feed] = {}
+    existing: dict[str, FeedRow] = {}
     for row in rows:
         existing[row.url] = row
         if row.configured_url:
@@ -123,8 +124,8 @@ def _new_feed(
     now: datetime,
     config_file: str | None = None,
     imported_from: str | None = None,
-) -> Feed:
-    return Feed(
+) -> FeedRow:
+    return FeedRow(
         url=url,
         configured_url=url,
         name=name,
@@ -142,7 +143,7 @@ def entry_counts(session: Session) -> dict[int, int]:
     return {
         feed_id: int(count)
         for feed_id, count in session.execute(
-            select(Entry.feed_id, func.count()).group_by(Entry.feed_id)
+            select(EntryRow.feed_id, func.count()).group_by(EntryRow.feed_id)
         )
     }
 
@@ -161,7 +162,7 @@ def import_feeds(
 ) -> FeedImport:
     """Add `feeds` (URL, title) as imported from `source_file`; a removed feed listed there is
     polled again (with its old entries), a stored one is left as it is."""
-    existing = _by_address(session.scalars(select(Feed)))
+    existing = _by_address(session.scalars(select(FeedRow)))
     report = FeedImport()
     for url, title in feeds:
         row = existing.get(url)
@@ -183,9 +184,9 @@ def import_feeds(
     return report
 
 
-def listed_feeds(session: Session) -> list[Feed]:
+def listed_feeds(session: Session) -> list[FeedRow]:
     """Every stored feed, removed ones included, by URL (detached from the session)."""
-    rows = list(session.scalars(select(Feed).order_by(Feed.url)))
+    rows = list(session.scalars(select(FeedRow).order_by(FeedRow.url)))
     session.expunge_all()
     return rows
 
@@ -199,10 +200,12 @@ class FeedRemovalError(Exception):
         self.configured = configured
 
 
-def find_feed(session: Session, url: str) -> Feed | None:
+def find_feed(session: Session, url: str) -> FeedRow | None:
     """The stored feed with this URL (current or as configured or imported)."""
     return session.scalars(
-        select(Feed).where(or_(Feed.url == url, Feed.configured_url == url)).order_by(Feed.id)
+        select(FeedRow)
+        .where(or_(FeedRow.url == url, FeedRow.configured_url == url))
+        .order_by(FeedRow.id)
     ).first()
 
 
@@ -222,7 +225,8 @@ def remove_feed(session: Session, url: str, now: datetime) -> RemovedFeed:
     row.imported_from = None
     row.lease_owner = row.lease_until = None
     entries = int(
-        session.scalar(select(func.count()).select_from(Entry).where(Entry.feed_id == row.id)) or 0
+        session.scalar(select(func.count()).select_from(EntryRow).where(EntryRow.feed_id == row.id))
+        or 0
     )
     return RemovedFeed(row.url, row.name, entries)
 
@@ -232,8 +236,8 @@ def count_enabled_feeds(session: Session) -> int:
     return int(
         session.scalar(
             select(func.count())
-            .select_from(Feed)
-            .where(Feed.enabled.is_(True), Feed.removed_at.is_(None))
+            .select_from(FeedRow)
+            .where(FeedRow.enabled.is_(True), FeedRow.removed_at.is_(None))
         )
         or 0
     )
@@ -257,34 +261,40 @@ def claim_due_feeds(
     """
     query = (
         select(
-            Feed.id,
-            Feed.url,
-            Feed.name,
-            Feed.interval_s,
-            Feed.etag,
-            Feed.last_modified,
-            Feed.body_hash,
-            Feed.consecutive_failures,
-            Feed.title,
-            Feed.first_parsed_at,
+            FeedRow.id,
+            FeedRow.url,
+            FeedRow.name,
+            FeedRow.interval_s,
+            FeedRow.etag,
+            FeedRow.last_modified,
+            FeedRow.body_hash,
+            FeedRow.consecutive_failures,
+            FeedRow.title,
+            FeedRow.first_parsed_at,
         )
-        .where(Feed.enabled.is_(True), Feed.removed_at.is_(None))
-        .where(or_(Feed.lease_until.is_(None), Feed.lease_until < now, Feed.lease_owner == owner))
-        .order_by(Feed.next_check_at, Feed.id)
+        .where(FeedRow.enabled.is_(True), FeedRow.removed_at.is_(None))
+        .where(
+            or_(
+                FeedRow.lease_until.is_(None),
+                FeedRow.lease_until < now,
+                FeedRow.lease_owner == owner,
+            )
+        )
+        .order_by(FeedRow.next_check_at, FeedRow.id)
     )
     if not include_not_due:
-        query = query.where(or_(Feed.next_check_at.is_(None), Feed.next_check_at <= now))
+        query = query.where(or_(FeedRow.next_check_at.is_(None), FeedRow.next_check_at <= now))
     if limit is not None:
         query = query.limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Feed, skip_locked=True)
+        query = query.with_for_update(of=FeedRow, skip_locked=True)
     # Plain rows and one UPDATE per thousand feeds: a cycle claims every due feed.
     claimed = [DueFeed(*cast(tuple[Any, ...], row)) for row in session.execute(query)]
     ids = [feed.id for feed in claimed]
     for start in range(0, len(ids), 1000):
         session.execute(
-            update(Feed)
-            .where(Feed.id.in_(ids[start : start + 1000]))
+            update(FeedRow)
+            .where(FeedRow.id.in_(ids[start : start + 1000]))
             .values(lease_owner=owner, lease_until=now + lease)
             .execution_options(synchronize_session=False)
         )
@@ -293,16 +303,16 @@ def claim_due_feeds(
 
 def release_lease(session: Session, feed_id: int) -> None:
     session.execute(
-        update(Feed).where(Feed.id == feed_id).values(lease_owner=None, lease_until=None)
+        update(FeedRow).where(FeedRow.id == feed_id).values(lease_owner=None, lease_until=None)
     )
 
 
 def release_leases(session: Session, owner: str | None = None) -> int:
     """Drop the fetch leases of `owner` (a dead instance), or every lease when None; returns
     how many feeds were freed."""
-    statement = update(Feed).where(Feed.lease_owner.is_not(None))
+    statement = update(FeedRow).where(FeedRow.lease_owner.is_not(None))
     if owner is not None:
-        statement = statement.where(Feed.lease_owner == owner)
+        statement = statement.where(FeedRow.lease_owner == owner)
     result = session.execute(
         statement.values(lease_owner=None, lease_until=None).execution_options(
             synchronize_session=False
@@ -315,21 +325,21 @@ def lease_owners(session: Session, now: datetime) -> set[str]:
     """Instances holding an unexpired fetch lease."""
     return set(
         session.scalars(
-            select(Feed.lease_owner)
-            .where(Feed.lease_owner.is_not(None), Feed.lease_until >= now)
+            select(FeedRow.lease_owner)
+            .where(FeedRow.lease_owner.is_not(None), FeedRow.lease_until >= now)
             .distinct()
         )
     )
 
 
-def unhealthy_feeds(session: Session, threshold: int) -> list[Feed]:
+def unhealthy_feeds(session: Session, threshold: int) -> list[FeedRow]:
     """Feeds that failed `threshold` times in a row, or were disabled."""
     return list(
         session.scalars(
-            select(Feed)
-            .where(or_(Feed.consecutive_failures >= threshold, Feed.enabled.is_(False)))
-            .where(Feed.removed_at.is_(None))
-            .order_by(Feed.url)
+            select(FeedRow)
+            .where(or_(FeedRow.consecutive_failures >= threshold, FeedRow.enabled.is_(False)))
+            .where(FeedRow.removed_at.is_(None))
+            .order_by(FeedRow.url)
         )
     )
 
@@ -338,53 +348,87 @@ def count_unhealthy_feeds(session: Session, threshold: int) -> int:
     return int(
         session.scalar(
             select(func.count())
-            .select_from(Feed)
-            .where(or_(Feed.consecutive_failures >= threshold, Feed.enabled.is_(False)))
-            .where(Feed.removed_at.is_(None))
+            .select_from(FeedRow)
+            .where(or_(FeedRow.consecutive_failures >= threshold, FeedRow.enabled.is_(False)))
+            .where(FeedRow.removed_at.is_(None))
         )
         or 0
     )
 
 
-def feeds_by_id(session: Session, feed_ids: list[int]) -> dict[int, Feed]:
+def feeds_by_id(session: Session, feed_ids: list[int]) -> dict[int, FeedRow]:
     """The stored feeds of `feed_ids` (those still there), by id, attached to the session so a
     check's outcome is recorded on them."""
-    return {feed.id: feed for feed in session.scalars(select(Feed).where(Feed.id.in_(feed_ids)))}
+    return {
+        feed.id: feed for feed in session.scalars(select(FeedRow).where(FeedRow.id.in_(feed_ids)))
+    }
 
 
 def schedule_rows(session: Session, feed_ids: list[int]) -> dict[int, Row[Any]]:
     """What scheduling a feed's next check after a 304 reads, as plain rows by id (no ORM
     objects: most of a warm cycle is 304s): id, url, interval_s, recent_entry_times,
-    consecutive_failures, etag and last_modified."""
+    consecutive_failures, etag, last_modified and body_hash."""
     return {
         row.id: row
         for row in session.execute(
             select(
-                Feed.id,
-                Feed.url,
-                Feed.interval_s,
-                Feed.recent_entry_times,
-                Feed.consecutive_failures,
-                Feed.etag,
-                Feed.last_modified,
-            ).where(Feed.id.in_(feed_ids))
+                FeedRow.id,
+                FeedRow.url,
+                FeedRow.interval_s,
+                FeedRow.recent_entry_times,
+                FeedRow.consecutive_failures,
+                FeedRow.etag,
+                FeedRow.last_modified,
+                FeedRow.body_hash,
+            ).where(FeedRow.id.in_(feed_ids))
         )
     }
 
 
-def record_not_modified(session: Session, params: list[dict[str, Any]]) -> None:
-    """Write the schedule columns of feeds that answered 304, one dict of columns (with the
-    feed's `id`) per feed, as one executemany UPDATE: a warm cycle's thousand unchanged feeds
-    are not loaded and flushed as ORM objects."""
-    if params:
-        session.execute(update(Feed), params)
+def record_check(session: Session, feed_id: int, check: FeedCheck) -> None:
+    """Write what one check made of the feed (bot.reader.fetcher.state.next_feed_state)."""
+    feed = session.get(FeedRow, feed_id)
+    if feed is None:  # removed meanwhile
+        return
+    for column, value in check.columns().items():
+        setattr(feed, column, value)
 
 
-def move_feed(session: Session, feed: Feed, new_url: str) -> bool:
+def record_checks(session: Session, checks: list[tuple[int, FeedCheck]]) -> None:
+    """Write many feeds' checks, (feed id, check) each, as one executemany UPDATE: a warm cycle's
+    thousand unchanged feeds are not loaded and flushed as ORM objects."""
+    if checks:
+        session.execute(update(FeedRow), [{"id": id_, **check.columns()} for id_, check in checks])
+
+
+def record_parse(
+    session: Session,
+    feed_id: int,
+    *,
+    title: str | None,
+    counts: dict[str, int],
+    entry_times: list[datetime],
+    now: datetime,
+) -> None:
+    """Note on the feed that a body was parsed and its entries stored at `now`: what the body
+    gave (`counts`), its entries' publication times (the feed's publishing rhythm, kept for the
+    304s to come) and its title if the feed had none."""
+    feed = session.get(FeedRow, feed_id)
+    if feed is None:
+        return
+    if title and not feed.title:
+        feed.title = title
+    feed.first_parsed_at = feed.first_parsed_at or now
+    feed.last_parsed_at = now
+    feed.last_poll_counts = counts
+    feed.recent_entry_times = [when.isoformat() for when in entry_times]
+
+
+def move_feed(session: Session, feed: FeedRow, new_url: str) -> bool:
     """Follow a permanent redirect: the stored URL becomes `new_url` and the configured one
     stays an alias (True). If `new_url` is already subscribed as another feed, this one is
     disabled rather than polled twice (False)."""
-    other = session.scalars(select(Feed.id).where(Feed.url == new_url)).first()
+    other = session.scalars(select(FeedRow.id).where(FeedRow.url == new_url)).first()
     if other is not None and other != feed.id:
         feed.enabled = False
         feed.disabled_reason = f"moved permanently to {mask_url(new_url)}, which is already a feed"

@@ -56,7 +56,7 @@ class Base(DeclarativeBase):
     }
 
 
-class Feed(Base):
+class FeedRow(Base):
     __tablename__ = "feeds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,14 +99,14 @@ class Feed(Base):
     # backfilled (see bot.storage.plan.EntryPlan.counts).
     last_poll_counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    entries: Mapped[list[Entry]] = relationship(back_populates="feed")
+    entries: Mapped[list[EntryRow]] = relationship(back_populates="feed")
 
 
-class Entry(Base):
+class EntryRow(Base):
     __tablename__ = "entries"
     __table_args__ = (
         UniqueConstraint("feed_id", "identity", name="uq_entries_feed_identity"),
-        # Only the processor's queue reads it, and most entries are done once stored.
+        # Only the story builder's queue reads it, and most entries are done once stored.
         Index(
             "ix_entries_pending",
             "processed_at",
@@ -138,11 +138,11 @@ class Entry(Base):
     match_hits: Mapped[list[Any] | None] = mapped_column(JSON)
     processed_at: Mapped[datetime | None]
 
-    feed: Mapped[Feed] = relationship(back_populates="entries")
-    membership: Mapped[StoryMember | None] = relationship(back_populates="entry")
+    feed: Mapped[FeedRow] = relationship(back_populates="entries")
+    membership: Mapped[StoryMemberRow | None] = relationship(back_populates="entry")
 
 
-class ExpiredEntry(Base):
+class ExpiredEntryRow(Base):
     """An entry retention deleted, remembered while its feed still lists it (migration 0007):
     the poller skips the item instead of storing it again as news."""
 
@@ -155,7 +155,7 @@ class ExpiredEntry(Base):
     last_listed_at: Mapped[datetime] = mapped_column(index=True)
 
 
-class Story(Base):
+class StoryRow(Base):
     __tablename__ = "stories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -175,12 +175,12 @@ class Story(Base):
     # rebuilt from the database at start-up.
     signature: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    members: Mapped[list[StoryMember]] = relationship(
-        back_populates="story", order_by="StoryMember.joined_at"
+    members: Mapped[list[StoryMemberRow]] = relationship(
+        back_populates="story", order_by="StoryMemberRow.joined_at"
     )
 
 
-class StoryMember(Base):
+class StoryMemberRow(Base):
     __tablename__ = "story_members"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -189,11 +189,11 @@ class StoryMember(Base):
     joined_at: Mapped[datetime]
     similarity: Mapped[float] = mapped_column(Float, default=1.0)
 
-    story: Mapped[Story] = relationship(back_populates="members")
-    entry: Mapped[Entry] = relationship(back_populates="membership")
+    story: Mapped[StoryRow] = relationship(back_populates="members")
+    entry: Mapped[EntryRow] = relationship(back_populates="membership")
 
 
-class StoryEvent(Base):
+class StoryEventRow(Base):
     """A story was created or gained a source: the update events digests and metrics read."""
 
     __tablename__ = "story_events"
@@ -205,7 +205,7 @@ class StoryEvent(Base):
     created_at: Mapped[datetime]
 
 
-class Digest(Base):
+class DigestRow(Base):
     """The outbox: a digest is stored, rendered, before any delivery attempt."""
 
     __tablename__ = "digests"
@@ -227,18 +227,18 @@ class Digest(Base):
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-    # parts already delivered, and the part in doubt (bot.worker.digests)
+    # parts already delivered, and the part in doubt (bot.worker.outbox)
     progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None]
 
-    stories: Mapped[list[DigestStory]] = relationship(back_populates="digest")
-    deliveries: Mapped[list[Delivery]] = relationship(
-        back_populates="digest", order_by="Delivery.attempt"
+    stories: Mapped[list[DigestStoryRow]] = relationship(back_populates="digest")
+    deliveries: Mapped[list[DeliveryRow]] = relationship(
+        back_populates="digest", order_by="DeliveryRow.attempt"
     )
 
 
-class DigestStory(Base):
+class DigestStoryRow(Base):
     """Which story (at which version) went into which digest."""
 
     __tablename__ = "digest_stories"
@@ -253,10 +253,10 @@ class DigestStory(Base):
     # StoryFacts.to_json() as included (revision 0002; NULL on older rows)
     facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    digest: Mapped[Digest] = relationship(back_populates="stories")
+    digest: Mapped[DigestRow] = relationship(back_populates="stories")
 
 
-class Delivery(Base):
+class DeliveryRow(Base):
     """One delivery attempt of a digest, successful or not."""
 
     __tablename__ = "deliveries"
@@ -272,10 +272,10 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    digest: Mapped[Digest] = relationship(back_populates="deliveries")
+    digest: Mapped[DigestRow] = relationship(back_populates="deliveries")
 
 
-class Deal(Base):
+class DealRow(Base):
     """The deal record of a story (migration 0008): what `bot.ledger` derives from its reports,
     kept so that `newsbot deals` and weekly ledgers read it without re-reading every report.
     Re-derived when the story changes after `story_updated_at`; each change is a revision."""
@@ -300,12 +300,12 @@ class Deal(Base):
     derived_by: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]
 
-    revisions: Mapped[list[DealRevision]] = relationship(
-        back_populates="deal", order_by="DealRevision.revision"
+    revisions: Mapped[list[DealRevisionRow]] = relationship(
+        back_populates="deal", order_by="DealRevisionRow.revision"
     )
 
 
-class DealRevision(Base):
+class DealRevisionRow(Base):
     """One state of a deal record, kept when the record changed (its history)."""
 
     __tablename__ = "deal_revisions"
@@ -318,4 +318,4 @@ class DealRevision(Base):
     source_count: Mapped[int] = mapped_column(Integer, default=0)
     recorded_at: Mapped[datetime]
 
-    deal: Mapped[Deal] = relationship(back_populates="revisions")
+    deal: Mapped[DealRow] = relationship(back_populates="revisions")

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.model import Entry as EntryData
+from bot.model import Entry
 
 # The stored row id and content hash of each of a feed's entries, by identity (and, for an
 # entry stored under its GUID, also by `link:<its link>` where that link is its alone). An
@@ -24,7 +24,7 @@ KnownEntries = dict[str, tuple[int, str]]
 LINK_PREFIX = "link:"
 EXPIRED = (-1, "")
 # Relevance columns (score, relevant, match_hits) of a new entry, from the matcher.
-Scorer = Callable[[EntryData, str], dict[str, Any]]
+Scorer = Callable[[Entry, str], dict[str, Any]]
 
 
 @dataclass(slots=True)
@@ -38,7 +38,7 @@ class EntryPlan:
     relevant: int = 0
     # Items of the document not stored, by reason: listed twice in it, or stored once and
     # deleted by retention since (`expired`, their identities in `expired_listed`). Items older
-    # than the retention window never reach the plan; the preparer counts them (`too_old`),
+    # than the retention window never reach the plan; the parser counts them (`too_old`),
     # and those it kept anyway on the feed's first poll (`backfilled`, among the inserts).
     duplicate: int = 0
     expired: int = 0
@@ -66,7 +66,7 @@ class EntryPlan:
         return self.too_old + self.duplicate + self.expired + self.over_limit
 
 
-def content_hash(entry: EntryData) -> str:
+def content_hash(entry: Entry) -> str:
     digest = hashlib.sha256()
     for part in (entry.title, entry.summary, entry.text, entry.link or ""):
         digest.update(part.encode("utf-8", "replace"))
@@ -94,7 +94,7 @@ def plan_entries(
     feed_url: str,
     feed_name: str | None,
     feed_title: str | None,
-    entries: list[EntryData],
+    entries: list[Entry],
     known: KnownEntries,
     now: datetime,
     scorer: Scorer | None = None,
@@ -105,13 +105,14 @@ def plan_entries(
 
     An update keeps the row (and its story membership): a retitled item is the same item. With
     a `scorer` new entries are stored already matched: irrelevant ones done (`processed_at`),
-    relevant ones queued for clustering with their score; without one the processor matches them.
+    relevant ones queued for clustering with their score; without one the story builder matches
+    them.
     With `max_new`, at most that many new entries are inserted, the newest (undated ones count
     as published now); the older ones are skipped (`over_limit`) before anything is scored, so a
     feed listing a hundred thousand items costs one poll no more than `max_new` of them.
     """
     plan = EntryPlan()
-    new: list[tuple[EntryData, str, str]] = []  # (entry, identity, content hash)
+    new: list[tuple[Entry, str, str]] = []  # (entry, identity, content hash)
     seen: set[str] = set()
     # A feed that gives an item a new GUID on every request: an entry whose GUID was never
     # stored is the stored entry with its link when it says word for word what that entry

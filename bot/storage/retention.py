@@ -13,7 +13,14 @@ from sqlalchemy import Select, delete, exists, insert, literal, select
 from sqlalchemy.orm import Session
 
 from bot.storage.database import Database
-from bot.storage.models import Digest, Entry, ExpiredEntry, Feed, Story, StoryMember
+from bot.storage.models import (
+    DigestRow,
+    EntryRow,
+    ExpiredEntryRow,
+    FeedRow,
+    StoryMemberRow,
+    StoryRow,
+)
 
 CHUNK = 2000  # rows deleted per statement, so no transaction grows without bound
 # Digest statuses that are final: such a digest is never sent (again).
@@ -23,7 +30,7 @@ FINISHED_DIGESTS = ("sent", "failed", "abandoned", "empty")
 def _delete_chunks(
     db: Database,
     ids_query: Select[int],
-    model: type[Entry | Story | Digest],
+    model: type[EntryRow | StoryRow | DigestRow],
     before_delete: Callable[[Session, list[int]], None] | None = None,
 ) -> int:
     total = 0
@@ -47,18 +54,18 @@ def _remember_expired(session: Session, entry_ids: list[int], *, now: datetime) 
     """Remember the identities of entries about to be deleted: their feed may still list them
     (an undated item would otherwise be stored again, as news, with a new first-seen time)."""
     session.execute(
-        insert(ExpiredEntry).from_select(
+        insert(ExpiredEntryRow).from_select(
             ["feed_id", "identity", "last_listed_at"],
             select(
-                Entry.feed_id,
-                Entry.identity,
-                literal(now, ExpiredEntry.__table__.c.last_listed_at.type),
+                EntryRow.feed_id,
+                EntryRow.identity,
+                literal(now, ExpiredEntryRow.__table__.c.last_listed_at.type),
             ).where(
-                Entry.id.in_(entry_ids),
+                EntryRow.id.in_(entry_ids),
                 ~exists(
-                    select(ExpiredEntry.feed_id).where(
-                        ExpiredEntry.feed_id == Entry.feed_id,
-                        ExpiredEntry.identity == Entry.identity,
+                    select(ExpiredEntryRow.feed_id).where(
+                        ExpiredEntryRow.feed_id == EntryRow.feed_id,
+                        ExpiredEntryRow.identity == EntryRow.identity,
                     )
                 ),
             ),
@@ -70,29 +77,29 @@ def delete_old_entries(db: Database, cutoff: datetime, *, now: datetime) -> int:
     """Delete processed entries first seen and published before `cutoff` that belong to no
     story updated since, remembering their identities as expired at `now`; returns how many."""
     recent_member = (
-        select(StoryMember.id)
-        .join(Story, Story.id == StoryMember.story_id)
-        .where(StoryMember.entry_id == Entry.id, Story.last_updated_at >= cutoff)
+        select(StoryMemberRow.id)
+        .join(StoryRow, StoryRow.id == StoryMemberRow.story_id)
+        .where(StoryMemberRow.entry_id == EntryRow.id, StoryRow.last_updated_at >= cutoff)
     )
     old_entries = (
-        select(Entry.id)
-        .where(Entry.first_seen_at < cutoff, Entry.published_at < cutoff)
-        .where(Entry.processed_at.is_not(None))
+        select(EntryRow.id)
+        .where(EntryRow.first_seen_at < cutoff, EntryRow.published_at < cutoff)
+        .where(EntryRow.processed_at.is_not(None))
         .where(~exists(recent_member))
-        .order_by(Entry.id)
+        .order_by(EntryRow.id)
     )
-    return _delete_chunks(db, old_entries, Entry, functools.partial(_remember_expired, now=now))
+    return _delete_chunks(db, old_entries, EntryRow, functools.partial(_remember_expired, now=now))
 
 
 def forget_expired_entries(db: Database, cutoff: datetime) -> None:
     """Forget expired identities last listed before `cutoff` whose feed was parsed since
     without listing them."""
-    last_parsed = select(Feed.last_parsed_at).where(Feed.id == ExpiredEntry.feed_id)
+    last_parsed = select(FeedRow.last_parsed_at).where(FeedRow.id == ExpiredEntryRow.feed_id)
     with db.session() as session:
         session.execute(
-            delete(ExpiredEntry).where(
-                ExpiredEntry.last_listed_at < cutoff,
-                ExpiredEntry.last_listed_at < last_parsed.scalar_subquery(),
+            delete(ExpiredEntryRow).where(
+                ExpiredEntryRow.last_listed_at < cutoff,
+                ExpiredEntryRow.last_listed_at < last_parsed.scalar_subquery(),
             ),
             execution_options={"synchronize_session": False},
         )
@@ -102,20 +109,20 @@ def delete_empty_stories(db: Database, cutoff: datetime) -> int:
     """Delete stories without members not updated since `cutoff` (their events and digest
     links cascade); returns how many."""
     empty_stories = (
-        select(Story.id)
-        .where(Story.last_updated_at < cutoff)
-        .where(~exists(select(StoryMember.id).where(StoryMember.story_id == Story.id)))
-        .order_by(Story.id)
+        select(StoryRow.id)
+        .where(StoryRow.last_updated_at < cutoff)
+        .where(~exists(select(StoryMemberRow.id).where(StoryMemberRow.story_id == StoryRow.id)))
+        .order_by(StoryRow.id)
     )
-    return _delete_chunks(db, empty_stories, Story)
+    return _delete_chunks(db, empty_stories, StoryRow)
 
 
 def delete_finished_digests(db: Database, cutoff: datetime) -> int:
     """Delete finished digests created before `cutoff`, with their delivery attempts; returns
     how many."""
     old_digests = (
-        select(Digest.id)
-        .where(Digest.created_at < cutoff, Digest.status.in_(FINISHED_DIGESTS))
-        .order_by(Digest.id)
+        select(DigestRow.id)
+        .where(DigestRow.created_at < cutoff, DigestRow.status.in_(FINISHED_DIGESTS))
+        .order_by(DigestRow.id)
     )
-    return _delete_chunks(db, old_digests, Digest)
+    return _delete_chunks(db, old_digests, DigestRow)

@@ -12,27 +12,11 @@ from sqlalchemy import delete, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.model import SourceRef, StoryFacts
-from bot.storage.models import DigestStory, Entry, Story, StoryEvent, StoryMember
+from bot.model import SourceRef, StoryFacts, StoryView
+from bot.storage.models import DigestStoryRow, EntryRow, StoryEventRow, StoryMemberRow, StoryRow
 
 
-@dataclass(frozen=True, slots=True)
-class StoryRecord:
-    """A story with its sources, read for digests and the `stories` command."""
-
-    id: int
-    headline: str
-    summary: str
-    facts: StoryFacts
-    sources: list[SourceRef]
-    first_seen: datetime
-    last_updated: datetime
-    score: float
-    version: int
-    headline_link: str | None = None  # the link of the report whose headline the story shows
-
-
-def sources_of(story: Story) -> list[SourceRef]:
+def sources_of(story: StoryRow) -> list[SourceRef]:
     """One source per outlet (its earliest report), earliest first."""
     by_outlet: dict[str, SourceRef] = {}
     for member in sorted(story.members, key=lambda m: (m.entry.published_at, m.entry.id)):
@@ -55,7 +39,7 @@ class RuleReason:
     terms: list[str]
 
 
-def rule_reasons(story: Story) -> list[RuleReason]:
+def rule_reasons(story: StoryRow) -> list[RuleReason]:
     """Why a story's reports were kept: the rules that matched them (as stored with each entry
     when it was matched), the rule matching most reports first."""
     reports: Counter[str] = Counter()
@@ -75,9 +59,10 @@ def rule_reasons(story: Story) -> list[RuleReason]:
     ]
 
 
-def to_record(story: Story) -> StoryRecord:
-    return StoryRecord(
-        id=story.id,
+def story_view(story: StoryRow) -> StoryView:
+    """The story with its sources (one per outlet) and the link of its headline's report."""
+    return StoryView(
+        story_id=story.id,
         headline=story.headline,
         summary=story.summary,
         facts=StoryFacts.from_json(story.facts),
@@ -94,28 +79,30 @@ def to_record(story: Story) -> StoryRecord:
 
 def stories_updated_since(
     session: Session, since: datetime | None, limit: int | None
-) -> list[Story]:
+) -> list[StoryRow]:
     """Stories with their members' entries, the most recently updated first; `limit` None
     reads them all."""
     query = (
-        select(Story)
-        .options(selectinload(Story.members).selectinload(StoryMember.entry))
-        .order_by(Story.last_updated_at.desc(), Story.id.desc())
+        select(StoryRow)
+        .options(selectinload(StoryRow.members).selectinload(StoryMemberRow.entry))
+        .order_by(StoryRow.last_updated_at.desc(), StoryRow.id.desc())
         .limit(limit)
     )
     if since is not None:
-        query = query.where(Story.last_updated_at >= since)
+        query = query.where(StoryRow.last_updated_at >= since)
     return list(session.scalars(query))
 
 
-def story_by_key(session: Session, key: str) -> Story | None:
-    return session.scalars(select(Story).where(Story.cluster_key == key)).one_or_none()
+def story_by_key(session: Session, key: str) -> StoryRow | None:
+    return session.scalars(select(StoryRow).where(StoryRow.cluster_key == key)).one_or_none()
 
 
-def active_stories(session: Session, since: datetime) -> list[Story]:
+def active_stories(session: Session, since: datetime) -> list[StoryRow]:
     return list(
         session.scalars(
-            select(Story).where(Story.last_updated_at >= since).order_by(Story.first_seen_at)
+            select(StoryRow)
+            .where(StoryRow.last_updated_at >= since)
+            .order_by(StoryRow.first_seen_at)
         )
     )
 
@@ -123,7 +110,9 @@ def active_stories(session: Session, since: datetime) -> list[Story]:
 def newest_placed_report(session: Session) -> datetime | None:
     """The publication time of the newest entry placed in a story, None before the first."""
     newest = session.scalar(
-        select(func.max(Entry.published_at)).join(StoryMember, StoryMember.entry_id == Entry.id)
+        select(func.max(EntryRow.published_at)).join(
+            StoryMemberRow, StoryMemberRow.entry_id == EntryRow.id
+        )
     )
     if newest is not None and newest.tzinfo is None:
         newest = newest.replace(tzinfo=UTC)
@@ -131,10 +120,10 @@ def newest_placed_report(session: Session) -> datetime | None:
 
 
 def record_event(
-    session: Session, story: Story, kind: str, entry: Entry | None, now: datetime
+    session: Session, story: StoryRow, kind: str, entry: EntryRow | None, now: datetime
 ) -> None:
     session.add(
-        StoryEvent(
+        StoryEventRow(
             story_id=story.id, kind=kind, entry_id=entry.id if entry else None, created_at=now
         )
     )
@@ -143,9 +132,9 @@ def record_event(
 def outlet_count(session: Session, story_id: int) -> int:
     return int(
         session.scalar(
-            select(func.count(func.distinct(Entry.source_name)))
-            .join(StoryMember, StoryMember.entry_id == Entry.id)
-            .where(StoryMember.story_id == story_id)
+            select(func.count(func.distinct(EntryRow.source_name)))
+            .join(StoryMemberRow, StoryMemberRow.entry_id == EntryRow.id)
+            .where(StoryMemberRow.story_id == story_id)
         )
         or 0
     )
@@ -156,28 +145,30 @@ def story_outlets(session: Session, story_id: int) -> set[str]:
     return {
         name
         for name in session.scalars(
-            select(Entry.source_name)
-            .join(StoryMember, StoryMember.entry_id == Entry.id)
-            .where(StoryMember.story_id == story_id)
+            select(EntryRow.source_name)
+            .join(StoryMemberRow, StoryMemberRow.entry_id == EntryRow.id)
+            .where(StoryMemberRow.story_id == story_id)
             .distinct()
         )
         if name is not None  # as COUNT(DISTINCT) counts them
     }
 
 
-def stories_changed_since(session: Session, since: datetime) -> list[Story]:
+def stories_changed_since(session: Session, since: datetime) -> list[StoryRow]:
     """Stories created or updated at or after `since`, by id."""
     return list(
-        session.scalars(select(Story).where(Story.last_updated_at >= since).order_by(Story.id))
+        session.scalars(
+            select(StoryRow).where(StoryRow.last_updated_at >= since).order_by(StoryRow.id)
+        )
     )
 
 
-def stories_by_keys(session: Session, keys: list[str]) -> Iterator[Story]:
+def stories_by_keys(session: Session, keys: list[str]) -> Iterator[StoryRow]:
     """The stories of these cluster keys (read 500 keys per query, lazily: changes made to the
     stories of one query are flushed by the next)."""
     for start in range(0, len(keys), 500):
         yield from session.scalars(
-            select(Story).where(Story.cluster_key.in_(keys[start : start + 500]))
+            select(StoryRow).where(StoryRow.cluster_key.in_(keys[start : start + 500]))
         )
 
 
@@ -189,9 +180,9 @@ def urls_with_story(session: Session, urls: set[str]) -> set[str]:
         found.update(
             url
             for url in session.scalars(
-                select(Entry.url)
-                .join(StoryMember, StoryMember.entry_id == Entry.id)
-                .where(Entry.url.in_(ordered[start : start + 500]))
+                select(EntryRow.url)
+                .join(StoryMemberRow, StoryMemberRow.entry_id == EntryRow.id)
+                .where(EntryRow.url.in_(ordered[start : start + 500]))
                 .distinct()
             )
             if url
@@ -199,24 +190,24 @@ def urls_with_story(session: Session, urls: set[str]) -> set[str]:
     return found
 
 
-def story_for_url(session: Session, url: str, *, other_than: int) -> Story | None:
+def story_for_url(session: Session, url: str, *, other_than: int) -> StoryRow | None:
     """A story that already has a member with this URL, other than entry `other_than`."""
     return session.scalars(
-        select(Story)
-        .join(StoryMember, StoryMember.story_id == Story.id)
-        .join(Entry, Entry.id == StoryMember.entry_id)
-        .where(Entry.url == url, Entry.id != other_than)
+        select(StoryRow)
+        .join(StoryMemberRow, StoryMemberRow.story_id == StoryRow.id)
+        .join(EntryRow, EntryRow.id == StoryMemberRow.entry_id)
+        .where(EntryRow.url == url, EntryRow.id != other_than)
         .limit(1)
     ).one_or_none()
 
 
-def create_story(session: Session, cluster_key: str, headline: str, now: datetime) -> Story:
+def create_story(session: Session, cluster_key: str, headline: str, now: datetime) -> StoryRow:
     """Write a new story row at once, for its id, and by itself: without autoflush, which would
     also write every member, event and story change pending in the session (they wait for the
     next query that needs them, or the end of the transaction, and go in bulk)."""
     with session.no_autoflush:
         story = session.scalars(
-            insert(Story).returning(Story),
+            insert(StoryRow).returning(StoryRow),
             [
                 {
                     "cluster_key": cluster_key,
@@ -236,15 +227,15 @@ def create_story(session: Session, cluster_key: str, headline: str, now: datetim
 
 
 def add_member(
-    session: Session, story: Story, entry: Entry, now: datetime, similarity: float
+    session: Session, story: StoryRow, entry: EntryRow, now: datetime, similarity: float
 ) -> None:
     """Place `entry` in `story` (written with the session's next flush)."""
     session.add(
-        StoryMember(story_id=story.id, entry_id=entry.id, joined_at=now, similarity=similarity)
+        StoryMemberRow(story_id=story.id, entry_id=entry.id, joined_at=now, similarity=similarity)
     )
 
 
-def merge_story_rows(session: Session, gone: Story, keep: Story) -> None:
+def merge_story_rows(session: Session, gone: StoryRow, keep: StoryRow) -> None:
     """Merge story `gone` into `keep`: its members, events and digest records move to `keep`,
     which keeps the earlier first-seen time and the higher score, and its row is deleted.
 
@@ -257,22 +248,22 @@ def merge_story_rows(session: Session, gone: Story, keep: Story) -> None:
     # story id after it was written, and the survivor's members are read again (expired below).
     unsynced = {"synchronize_session": False}
     session.execute(
-        update(StoryMember).where(StoryMember.story_id == gone.id).values(story_id=keep.id),
+        update(StoryMemberRow).where(StoryMemberRow.story_id == gone.id).values(story_id=keep.id),
         execution_options=unsynced,
     )
     session.execute(
-        update(StoryEvent).where(StoryEvent.story_id == gone.id).values(story_id=keep.id),
+        update(StoryEventRow).where(StoryEventRow.story_id == gone.id).values(story_id=keep.id),
         execution_options=unsynced,
     )
-    listed = select(DigestStory.digest_id).where(DigestStory.story_id == keep.id)
+    listed = select(DigestStoryRow.digest_id).where(DigestStoryRow.story_id == keep.id)
     session.execute(
-        update(DigestStory)
-        .where(DigestStory.story_id == gone.id, DigestStory.digest_id.not_in(listed))
+        update(DigestStoryRow)
+        .where(DigestStoryRow.story_id == gone.id, DigestStoryRow.digest_id.not_in(listed))
         .values(story_id=keep.id),
         execution_options=unsynced,
     )
     session.execute(
-        delete(DigestStory).where(DigestStory.story_id == gone.id),
+        delete(DigestStoryRow).where(DigestStoryRow.story_id == gone.id),
         execution_options=unsynced,
     )
     keep.first_seen_at = min(keep.first_seen_at, gone.first_seen_at)
@@ -285,7 +276,7 @@ def merge_story_rows(session: Session, gone: Story, keep: Story) -> None:
     session.expire(keep, ["members"])
 
 
-def is_deleted(story: Story) -> bool:
+def is_deleted(story: StoryRow) -> bool:
     """Whether the row was deleted in this session (merged into another story)."""
     state = inspect(story)
     return bool(state.deleted or state.was_deleted)
@@ -294,8 +285,8 @@ def is_deleted(story: Story) -> bool:
 def story_key_by_identity(session: Session) -> dict[str, str]:
     """Each placed entry's story, as entry identity -> story cluster key."""
     rows = session.execute(
-        select(Entry.identity, Story.cluster_key)
-        .join(StoryMember, StoryMember.entry_id == Entry.id)
-        .join(Story, Story.id == StoryMember.story_id)
+        select(EntryRow.identity, StoryRow.cluster_key)
+        .join(StoryMemberRow, StoryMemberRow.entry_id == EntryRow.id)
+        .join(StoryRow, StoryRow.id == StoryMemberRow.story_id)
     ).all()
     return {str(identity): str(key) for identity, key in rows}

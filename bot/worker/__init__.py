@@ -1,7 +1,7 @@
 """Orchestration of one poll cycle and one digest run: the stages wired to storage.
 
 The names below are imported on first use, so that a parser process importing
-:mod:`bot.worker.prepare` does not load the digest, clustering and delivery stacks it never uses.
+:mod:`bot.worker.parsing` does not load the digest, clustering and delivery stacks it never uses.
 """
 
 from __future__ import annotations
@@ -11,27 +11,28 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.worker.digests import DigestRun, DigestService
-    from bot.worker.poll import FeedResult, Poller, PollReport
-    from bot.worker.process import ProcessReport, StoryProcessor
+    from bot.worker.poll import Poller, PollStats
+    from bot.worker.process import ProcessStats, StoryBuilder
+    from bot.worker.record import FeedResult
 
 _EXPORTS = {
     "DigestRun": "bot.worker.digests",
     "DigestService": "bot.worker.digests",
-    "FeedResult": "bot.worker.poll",
-    "PollReport": "bot.worker.poll",
+    "FeedResult": "bot.worker.record",
+    "PollStats": "bot.worker.poll",
     "Poller": "bot.worker.poll",
-    "ProcessReport": "bot.worker.process",
-    "StoryProcessor": "bot.worker.process",
+    "ProcessStats": "bot.worker.process",
+    "StoryBuilder": "bot.worker.process",
 }
 
 __all__ = [
     "DigestRun",
     "DigestService",
     "FeedResult",
-    "PollReport",
+    "PollStats",
     "Poller",
-    "ProcessReport",
-    "StoryProcessor",
+    "ProcessStats",
+    "StoryBuilder",
 ]
 
 

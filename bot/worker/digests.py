@@ -4,29 +4,7 @@ The outbox row is written (with its rendered messages) before any delivery attem
 channel + period, so a crash between composing and sending resends the same digest once after
 restart, and a period is never stored - or posted - twice. Every attempt is a ``deliveries`` row.
 
-Delivery outcomes
-    Sent: the row is ``sent``. Transient (Slack 429 / 5xx, SMTP 4xx, connection failures): the
-    row goes back to ``pending`` with ``next_attempt_at`` after Slack's ``Retry-After`` if it
-    gave one, else after an exponential back-off (30 s, 60 s, 120 s ... capped at an hour, with
-    jitter); a short wait is spent within the run, a longer one is left to the daemon's outbox
-    job. Permanent (SMTP 5xx, ``invalid_auth``, unknown channel, rejected payload): the row is
-    ``failed``, an ERROR is logged, ``newsbot_digests_failed{reason="permanent"}`` is counted and
-    ``newsbot digests`` shows it with the error. Its stories are not counted as sent, so they
-    come back in the channel's next digest rather than being lost. A row whose channel is no
-    longer configured (removed before a restart or a SIGHUP reload) is ``abandoned`` with a
-    WARNING, and delivery to the other channels goes on.
-
-Posts in doubt
-    A request that may have arrived (a timeout or dropped connection after the body was sent,
-    or a crash while it was in flight) is never repeated blindly (the channel's error contract,
-    :mod:`bot.integration.channel`). A channel that can look it up (Slack with a bot token)
-    does so before posting again, retried like a transient failure; otherwise the row becomes
-    ``unknown``: an ERROR is logged, ``newsbot_digests_failed{reason="unknown"}`` is counted,
-    the ``newsbot_digests_unknown`` gauge counts such rows, and ``newsbot digests`` lists it
-    with what to do. Its stories count as sent (they most likely were). An operator who finds
-    it did not arrive runs ``newsbot digests --resend ID``, which queues the parts in doubt and
-    after it again. Email (SMTP) cannot be asked: a connection lost after the message was
-    handed over is retried, so it may arrive twice.
+Delivery (claiming, retries and backoff, posts in doubt) is :mod:`bot.worker.outbox`'s.
 
 Updates of posted stories (Slack with a bot token)
     Each story's Slack message ``ts`` is stored with its outbox row
@@ -54,68 +32,43 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bot import metrics
 from bot.config import ChannelSettings, EmailChannelSettings, Settings
-from bot.digest import PreviousInclusion, StoryView, compose_digest
+from bot.digest import PreviousInclusion, compose_digest
 from bot.digest.render import render_email, render_slack, render_text
-from bot.integration import (
-    AmbiguousDeliveryError,
-    DeliveryError,
-    PermanentDeliveryError,
-    TransientDeliveryError,
-)
 from bot.integration.registry import open_channel
 from bot.matcher import RuleSet, load_rules
-from bot.model import Digest as DigestData
-from bot.model import DigestStory as DigestStoryData
-from bot.model import StoryFacts
+from bot.model import Digest, DigestStory, StoryFacts, StoryView
 from bot.storage import Database
 from bot.storage.digests import (
     SentStory,
     StoryInclusion,
-    abandon_digest,
-    claim_digest,
-    claim_due_digests,
-    count_unknown_digests,
     enqueue_digest,
     last_digest_period,
     last_inclusions,
     period_stored,
     posted_message,
-    resend_unknown,
-    set_message_ref,
-    start_attempt,
 )
 from bot.storage.entries import stored_match_item
 from bot.storage.feeds import unhealthy_feeds
-from bot.storage.models import Delivery, Digest, Story
-from bot.storage.stories import stories_updated_since, to_record
+from bot.storage.models import StoryRow
+from bot.storage.stories import stories_updated_since, story_view
 from bot.text.plural import plural
 from bot.text.redaction import url_label
 from bot.worker.ledger import ledger_due, weekly_ledger
+from bot.worker.outbox import Outbox
 from bot.worker.process import new_instance_id, utcnow
 
 log = logging.getLogger(__name__)
 
 
-def retry_delay(retry_after: float | None, attempts: int) -> timedelta:
-    """How long until the next attempt: what the channel asked for, else the backoff."""
-    return timedelta(seconds=retry_after) if retry_after is not None else backoff_delay(attempts)
-
-
-MAX_INLINE_RETRY_DELAY = 30.0  # a retry due sooner than this is waited for within the run
-MAX_INLINE_ATTEMPTS = 4
-BACKOFF_BASE_S = 30.0
-MAX_BACKOFF = timedelta(hours=1)
 MAX_CANDIDATES = 2000
 # How far back a channel's digest looks for stories: since its last digest, and at least this
 # far (its first digest shows the last three days, not every story still open to new reports).
@@ -133,7 +86,7 @@ class DigestRun:
 
     channel: str
     status: str  # sent | empty | already_done | queued | failed | abandoned | preview
-    digest: DigestData | None = None
+    digest: Digest | None = None
     outbox_id: int | None = None
     error: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
@@ -142,7 +95,7 @@ class DigestRun:
 
 
 @dataclass(slots=True)
-class AfterPollReport:
+class AfterPollStats:
     """What :meth:`DigestService.after_poll` queued and delivered."""
 
     breaking: dict[str, list[int]] = field(default_factory=dict)  # channel -> story ids
@@ -150,7 +103,7 @@ class AfterPollReport:
     delivered: list[tuple[int, str, str | None]] = field(default_factory=list)
 
 
-def reported_since(story: Story, since: datetime) -> bool:
+def reported_since(story: StoryRow, since: datetime) -> bool:
     """Whether one of the story's reports was published at or after `since`."""
     return any(member.entry.published_at >= since for member in story.members)
 
@@ -162,7 +115,7 @@ def digest_lookback(since: datetime | None, now: datetime) -> datetime:
 
 
 def report_cutoff(
-    story: Story, last_period: tuple[datetime | None, datetime] | None, lookback: datetime
+    story: StoryRow, last_period: tuple[datetime | None, datetime] | None, lookback: datetime
 ) -> datetime:
     """How recent one of the story's reports must be for the story to be in a digest looking
     back to `lookback`. A story unchanged since the channel's last digest (`last_period`, its
@@ -171,13 +124,6 @@ def report_cutoff(
     if last_period is not None and story.last_updated_at <= last_period[1]:
         return min(lookback, digest_lookback(*last_period))
     return lookback
-
-
-def backoff_delay(attempt: int) -> timedelta:
-    """The wait before retry number ``attempt`` (1-based): 30 s doubling up to an hour, with
-    "equal jitter" (half fixed, half random) so instances retrying together spread out."""
-    base = min(MAX_BACKOFF.total_seconds(), BACKOFF_BASE_S * (2 ** min(max(attempt, 1) - 1, 12)))
-    return timedelta(seconds=random.uniform(base / 2, base))
 
 
 def _previous(sent: dict[int, SentStory]) -> dict[int, int | PreviousInclusion]:
@@ -191,7 +137,7 @@ def _previous(sent: dict[int, SentStory]) -> dict[int, int | PreviousInclusion]:
     }
 
 
-def _inclusion(story: DigestStoryData, message_ref: str | None = None) -> StoryInclusion:
+def _inclusion(story: DigestStory, message_ref: str | None = None) -> StoryInclusion:
     return StoryInclusion(
         story_id=story.story_id,
         version=story.version,
@@ -217,8 +163,8 @@ class DigestService:
         self.db = db
         self.instance = instance or new_instance_id()
         self.clock = clock
-        self.sleep = sleep
         self._rules: dict[str, RuleSet] = {}
+        self.outbox = Outbox(settings, db, instance=self.instance, clock=clock, sleep=sleep)
 
     # composition ------------------------------------------------------------------------------
     def _threshold(self, channel: ChannelSettings) -> float:
@@ -235,7 +181,7 @@ class DigestService:
 
     def compose(
         self, channel: ChannelSettings, *, now: datetime, max_stories: int | None = None
-    ) -> DigestData:
+    ) -> Digest:
         """The digest this channel would get now: stories new or materially updated since they
         were last sent to it, passing its rules and threshold, ranked and capped."""
         with self.db.session() as session:
@@ -254,24 +200,10 @@ class DigestService:
                     for member in story.members
                 ):
                     continue
-                record = to_record(story)
                 total_entries += sum(
                     1 for m in story.members if since is None or m.joined_at > since
                 )
-                candidates.append(
-                    StoryView(
-                        story_id=record.id,
-                        headline=record.headline,
-                        summary=record.summary,
-                        facts=record.facts,
-                        sources=record.sources,
-                        first_seen=record.first_seen,
-                        last_updated=record.last_updated,
-                        score=record.score,
-                        version=record.version,
-                        headline_link=record.headline_link,
-                    )
-                )
+                candidates.append(story_view(story))
             sent = last_inclusions(session, channel.name, [c.story_id for c in candidates])
             # named by name or title, else by host and path: never the query, whose values
             # may be the feed's credentials (?apikey=...)
@@ -297,11 +229,11 @@ class DigestService:
             digest.ledger = weekly_ledger(self.db, now)
         return digest
 
-    def render(self, channel: ChannelSettings, digest: DigestData) -> dict[str, Any]:
+    def render(self, channel: ChannelSettings, digest: Digest) -> dict[str, Any]:
         """The outbox payload, rendered by the channel's type (bot.integration.registry)."""
         return open_channel(channel).render(digest)
 
-    def preview(self, channel_name: str, fmt: str | None = None) -> tuple[DigestData, str]:
+    def preview(self, channel_name: str, fmt: str | None = None) -> tuple[Digest, str]:
         """What would be sent now, without storing or sending anything."""
         channel = self.settings.channel(channel_name)
         digest = self.compose(channel, now=self.clock())
@@ -436,7 +368,7 @@ class DigestService:
         ][:MAX_BREAKING_PER_POLL]
         queued: list[int] = []
         for story in crossing:
-            single = DigestData(
+            single = Digest(
                 channel=channel.name,
                 title=f"Breaking compute deal · {channel.name}",
                 period_start=None,
@@ -471,10 +403,10 @@ class DigestService:
                 )
         return queued
 
-    async def after_poll(self) -> AfterPollReport:
+    async def after_poll(self) -> AfterPollStats:
         """The hook the daemon calls after each poll: breaking posts and story updates for
         every channel, then delivery of whatever is due in the outbox."""
-        report = AfterPollReport()
+        report = AfterPollStats()
         for channel in self.settings.channels:
             try:
                 updates = await asyncio.to_thread(self.enqueue_updates, channel.name)
@@ -509,239 +441,9 @@ class DigestService:
 
     # delivery ---------------------------------------------------------------------------------
     async def deliver_due(self, channel: str | None = None) -> list[tuple[int, str, str | None]]:
-        """Deliver every due digest in the outbox; returns (id, status, error) per digest.
-
-        status is ``sent``, ``failed`` (permanent), ``queued`` (to be retried later) or
-        ``abandoned`` (its channel is no longer configured)."""
-        with self.db.session() as session:
-            claimed = [
-                d.id
-                for d in claim_due_digests(
-                    session, now=self.clock(), owner=self.instance, channel=channel
-                )
-            ]
-        results = []
-        for digest_id in claimed:
-            status, error = await self._deliver_with_retries(digest_id)
-            results.append((digest_id, status, error))
-        with self.db.session() as session:
-            metrics.set_unknown_digests(count_unknown_digests(session))
-        return results
-
-    async def _deliver_with_retries(self, digest_id: int) -> tuple[str, str | None]:
-        inline_attempts = 0
-        while True:
-            inline_attempts += 1
-            status, error, retry_in = await self._attempt(digest_id)
-            if status != "retry":
-                return status, error
-            if (
-                retry_in is None
-                or retry_in > MAX_INLINE_RETRY_DELAY
-                or inline_attempts >= MAX_INLINE_ATTEMPTS
-            ):
-                return "queued", error
-            await self.sleep(retry_in)
-            with self.db.session() as session:  # take the lease again for the retry
-                claimed = claim_digest(session, digest_id, now=self.clock(), owner=self.instance)
-            if not claimed:  # another instance took it, or it is not due yet
-                return "queued", error
-
-    async def _attempt(self, digest_id: int) -> tuple[str, str | None, float | None]:
-        now = self.clock()
-        with self.db.session() as session:
-            row = session.get(Digest, digest_id)
-            assert row is not None
-            channel = self._configured_channel(row.channel)
-            if channel is None:
-                # queued before a restart or reload that removed the channel: nowhere to send it to
-                reason = f"channel {row.channel!r} is no longer configured"
-                abandon_digest(session, digest_id, reason)
-                log.warning(
-                    "digest %d (%s) for channel %r abandoned: %s; its %s will not be delivered",
-                    digest_id,
-                    row.kind,
-                    row.channel,
-                    "the channel is no longer configured",
-                    plural(row.story_count, "story", "stories"),
-                    extra={"channel": row.channel, "digest": digest_id},
-                )
-                return "abandoned", reason, None
-            attempt_id = start_attempt(session, row, now).id
-            payload = dict(row.payload)
-            progress = dict(row.progress or {})
-            record = OutboxRecord(self.db, digest_id, row.idempotency_key, progress, self.clock)
-            kind, created_at = row.kind, row.created_at
-        try:
-            detail = await open_channel(channel).send(payload, record)
-        except AmbiguousDeliveryError as exc:
-            if exc.verifiable:
-                return self._retry_ambiguous(channel, digest_id, kind, attempt_id, exc)
-            return self._mark_unknown(channel, digest_id, kind, attempt_id, exc)
-        except TransientDeliveryError as exc:
-            wait = self._settle(digest_id, attempt_id, "pending", "transient", exc, exc.retry_after)
-            metrics.digest_failed(channel.name, kind, "transient")
-            log.warning(
-                "digest %d to %s: transient failure, retry in %.0f s: %s",
-                digest_id,
-                channel.name,
-                wait.total_seconds(),
-                exc,
-                extra={"channel": channel.name, "digest": digest_id},
-            )
-            return "retry", str(exc), wait.total_seconds()
-        except PermanentDeliveryError as exc:
-            self._settle(digest_id, attempt_id, "failed", "permanent", exc)
-            metrics.digest_failed(channel.name, kind, "permanent")
-            log.error(
-                "digest %d (%s) to %s FAILED permanently and will not be retried: %s",
-                digest_id,
-                kind,
-                channel.name,
-                exc,
-                extra={"channel": channel.name, "digest": digest_id},
-            )
-            return "failed", str(exc), None
-        self._settle(digest_id, attempt_id, "sent", "sent", None, detail=detail)
-        metrics.digest_sent(
-            channel.name, kind, latency_s=(self.clock() - created_at).total_seconds()
-        )
-        log.info(
-            "digest %d (%s) delivered to %s",
-            digest_id,
-            kind,
-            channel.name,
-            extra={"channel": channel.name, "digest": digest_id},
-        )
-        return "sent", None, None
-
-    def _retry_ambiguous(
-        self,
-        channel: ChannelSettings,
-        digest_id: int,
-        kind: str,
-        attempt_id: int,
-        exc: AmbiguousDeliveryError,
-    ) -> tuple[str, str | None, float | None]:
-        """A post in doubt that Slack can be asked about: look it up at the next attempt."""
-        wait = self._settle(digest_id, attempt_id, "pending", "ambiguous", exc, exc.retry_after)
-        if exc.code != "settling":  # a look-up deferred is not another post in doubt
-            metrics.digest_failed(channel.name, kind, "ambiguous")
-        log.warning(
-            "digest %d to %s: a post is in doubt (%s); it is looked up in the channel before "
-            "anything is posted again, in %.0f s",
-            digest_id,
-            channel.name,
-            exc,
-            wait.total_seconds(),
-            extra={"channel": channel.name, "digest": digest_id},
-        )
-        return "retry", str(exc), wait.total_seconds()
-
-    def _mark_unknown(
-        self,
-        channel: ChannelSettings,
-        digest_id: int,
-        kind: str,
-        attempt_id: int,
-        exc: AmbiguousDeliveryError,
-    ) -> tuple[str, str | None, float | None]:
-        """A post in doubt that nobody can check: left for the operator, never re-posted."""
-        reason = (
-            f"{exc}; not posted again automatically: if it did not arrive, "
-            f"run `newsbot digests --resend {digest_id}`"
-        )
-        self._settle(digest_id, attempt_id, "unknown", "unknown", exc, last_error=reason)
-        metrics.digest_failed(channel.name, kind, "unknown")
-        log.error(
-            "digest %d (%s) to %s: delivery UNKNOWN: %s",
-            digest_id,
-            kind,
-            channel.name,
-            reason,
-            extra={"channel": channel.name, "digest": digest_id},
-        )
-        return "unknown", reason, None
+        """Deliver every due row of the outbox (bot.worker.outbox.Outbox.deliver_due)."""
+        return await self.outbox.deliver_due(channel)
 
     def resend(self, digest_id: int) -> tuple[str, int] | None:
-        """Queue an ``unknown`` row again, its part in doubt taken as not delivered (the operator
-        checked the channel); returns its (channel, id), None unless it is ``unknown``."""
-        with self.db.session() as session:
-            row = resend_unknown(session, digest_id, self.clock())
-            return None if row is None else (row.channel, row.id)
-
-    def _configured_channel(self, name: str) -> ChannelSettings | None:
-        return next((c for c in self.settings.channels if c.name == name), None)
-
-    def _settle(
-        self,
-        digest_id: int,
-        attempt_id: int,
-        status: str,
-        outcome: str,
-        error: DeliveryError | None,
-        retry_after: float | None = None,
-        *,
-        detail: dict[str, Any] | None = None,
-        last_error: str | None = None,
-    ) -> timedelta:
-        """End an attempt in one transaction: the outbox row takes `status` (a "pending" row is
-        due again after `retry_delay`, which is returned), its lease is released, and the
-        attempt is closed with `outcome`."""
-        with self.db.session() as session:
-            row = session.get(Digest, digest_id)
-            assert row is not None
-            now = self.clock()
-            wait = retry_delay(retry_after, row.attempts)
-            row.status = status
-            row.last_error = last_error or (str(error) if error is not None else None)
-            row.next_attempt_at = now + wait if status == "pending" else None
-            if status == "sent":
-                row.sent_at = now
-            row.lease_owner = None
-            row.lease_until = None
-            self._finish_attempt(session, attempt_id, outcome, error, detail)
-        return wait
-
-    def _finish_attempt(
-        self,
-        session: Any,
-        attempt_id: int,
-        outcome: str,
-        error: DeliveryError | None,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        attempt = session.get(Delivery, attempt_id)
-        attempt.outcome = outcome
-        attempt.error = str(error) if error is not None else None
-        attempt.finished_at = self.clock()
-        attempt.detail = dict(detail or {})
-        if error is not None:
-            attempt.detail["code"] = error.code
-            if isinstance(error, TransientDeliveryError) and error.retry_after is not None:
-                attempt.detail["retry_after"] = error.retry_after
-
-
-@dataclass(slots=True)
-class OutboxRecord:
-    """The outbox row being delivered, as its channel sees it (DeliveryRecord)."""
-
-    db: Database
-    id: int
-    key: str
-    progress: dict[str, Any]
-    clock: Callable[[], datetime] = utcnow
-
-    def now(self) -> datetime:
-        return self.clock()
-
-    def save_progress(
-        self, progress: dict[str, Any], *, posted: tuple[Sequence[int], str] | None = None
-    ) -> None:
-        with self.db.session() as session:
-            row = session.get(Digest, self.id)
-            assert row is not None
-            row.progress = progress
-            if posted is not None:
-                set_message_ref(session, self.id, list(posted[0]), posted[1])
-        self.progress = progress
+        """Queue an ``unknown`` row again (bot.worker.outbox.Outbox.resend)."""
+        return self.outbox.resend(digest_id)

@@ -22,10 +22,10 @@ from bot.storage.deals import (
     save_deal,
     stale_deal_stories,
 )
-from bot.storage.models import Story
+from bot.storage.models import StoryRow
 
 
-def story_reports(story: Story) -> list[LedgerReport]:
+def story_reports(story: StoryRow) -> list[LedgerReport]:
     """A story's member reports in the order they joined it (the order its facts read)."""
     members = sorted(story.members, key=lambda m: (m.joined_at, m.id))
     return [

@@ -37,7 +37,7 @@ from bot.storage.entries import (
     write_matches,
 )
 from bot.storage.locks import processing_lock
-from bot.storage.models import Entry, Story
+from bot.storage.models import EntryRow, StoryRow
 from bot.storage.stories import (
     active_stories,
     add_member,
@@ -55,7 +55,7 @@ from bot.storage.stories import (
     urls_with_story,
 )
 from bot.text.plural import plural
-from bot.worker.prepare import match_columns
+from bot.worker.parsing import match_columns
 
 if TYPE_CHECKING:
     from bot.clustering.engine import StoryClusterer
@@ -82,21 +82,24 @@ def utcnow() -> datetime:
 
 
 @dataclass(slots=True)
-class ProcessReport:
+class ProcessStats:
     processed: int = 0
     relevant: int = 0
     stories_created: int = 0
     stories_updated: int = 0
 
-    def add(self, other: ProcessReport) -> None:
+    def add(self, other: ProcessStats) -> None:
         self.processed += other.processed
         self.relevant += other.relevant
         self.stories_created += other.stories_created
         self.stories_updated += other.stories_updated
 
 
-class StoryProcessor:
-    """Owns the in-memory clusterer; restores it from the database before the first batch."""
+class StoryBuilder:
+    """Builds stories from stored entries: matches the queued ones, places the relevant ones in
+    stories and writes the story rows. (Not bot.reader.processor, which normalises feed
+    content.) Owns the in-memory clusterer; restores it from the database before the first
+    batch."""
 
     def __init__(
         self,
@@ -120,12 +123,12 @@ class StoryProcessor:
         # URLs some story member has, for the batch being processed (see _same_url_story).
         self._story_urls: set[str] = set()
         # Stories the clusterer changed in the batch being processed, by cluster key.
-        self._touched: dict[str, Story] = {}
+        self._touched: dict[str, StoryRow] = {}
         # The outlets of the stories joined in the batch being processed, kept as entries join.
         self._outlets: dict[int, set[str]] = {}
         # The story rows the batch being processed has read or created, by cluster key: most
         # entries join a story another entry of the batch joined, and need not read it again.
-        self._stories: dict[str, Story] = {}
+        self._stories: dict[str, StoryRow] = {}
         self.restore_seconds = 0.0
         self.restored_stories = 0
         self.synced_stories = 0
@@ -193,8 +196,8 @@ class StoryProcessor:
         with self.db.session() as session:
             return has_unprocessed(session)
 
-    def process_pending(self, batch_size: int = 2000) -> ProcessReport:
-        total = ProcessReport()
+    def process_pending(self, batch_size: int = 2000) -> ProcessStats:
+        total = ProcessStats()
         # Serialised across the instances sharing a PostgreSQL database; if the lock cannot be
         # had within LOCK_WAIT_S, the instance holding it processes the queue.
         with processing_lock(self.db, wait_s=LOCK_WAIT_S, poll_s=LOCK_POLL_S) as acquired:
@@ -243,11 +246,11 @@ class StoryProcessor:
         columns["id"] = row.id
         return columns
 
-    def _match_batch(self, batch_size: int) -> ProcessReport:
+    def _match_batch(self, batch_size: int) -> ProcessStats:
         """Match a batch of entries not matched yet, in one transaction: plain columns in, one
         bulk UPDATE out. Irrelevant entries are done; relevant ones stay in the queue, scored,
         for `_cluster_batch`."""
-        report = ProcessReport()
+        report = ProcessStats()
         now = self.clock()
         with self.db.session() as session:
             rows = unmatched_entries(session, batch_size)
@@ -261,14 +264,14 @@ class StoryProcessor:
             report.relevant = sum(1 for values in matched if values["relevant"])
         return report
 
-    def _cluster_batch(self, batch_size: int) -> ProcessReport:
+    def _cluster_batch(self, batch_size: int) -> ProcessStats:
         """Cluster a batch of matched relevant entries in publication order, in one transaction.
 
         Relevant entries are clustered in the same order whether they were matched in one batch
         or several, so splitting matching from clustering changes no decision; it lets one
         clustering batch gather many entries of the same story, whose headline, summary and
         facts are then refreshed once (`_refresh_touched`)."""
-        report = ProcessReport()
+        report = ProcessStats()
         now = self.clock()
         with self.db.session() as session:
             # In publication order, ties broken by identity (see unclustered_entries).
@@ -297,7 +300,7 @@ class StoryProcessor:
             self._stories.clear()
         return report
 
-    def _story(self, session: Session, key: str) -> Story | None:
+    def _story(self, session: Session, key: str) -> StoryRow | None:
         """The story row of a cluster key, read once per batch."""
         story = self._stories.get(key)
         if story is None:
@@ -310,13 +313,13 @@ class StoryProcessor:
                 self._stories[key] = story
         return story
 
-    def _same_url_story(self, session: Session, entry: Entry) -> Story | None:
+    def _same_url_story(self, session: Session, entry: EntryRow) -> StoryRow | None:
         """Layer (a): the same canonical URL from another feed is the same report."""
         if not entry.url or entry.url not in self._story_urls:
             return None  # no story member has this URL: skip the query
         return story_for_url(session, entry.url, other_than=entry.id)
 
-    def _cluster(self, session: Session, entry: Entry, now: datetime) -> bool | None:
+    def _cluster(self, session: Session, entry: EntryRow, now: datetime) -> bool | None:
         """Place one relevant entry; returns True for a new story, False for an update.
 
         Nothing is flushed per entry: new members and events wait in the session and go in
@@ -391,7 +394,13 @@ class StoryProcessor:
             log.info("merged story %s into %s", gone_key, keep.cluster_key)
 
     def _refresh_story(
-        self, session: Session, story: Story, entry: Entry, now: datetime, *, from_clusterer: bool
+        self,
+        session: Session,
+        story: StoryRow,
+        entry: EntryRow,
+        now: datetime,
+        *,
+        from_clusterer: bool,
     ) -> None:
         """Update a story after `entry` joined it. What the clusterer derives from the whole
         story (headline, summary, facts, signature) is refreshed once per touched story at the
@@ -440,7 +449,7 @@ class StoryProcessor:
         if story is not None:
             self._refresh(key, story)
 
-    def _refresh(self, key: str, story: Story) -> None:
+    def _refresh(self, key: str, story: StoryRow) -> None:
         """Write what the clusterer makes of a story it changed: headline, summary, facts and
         the state a restart restores."""
         if is_deleted(story) or key not in self.clusterer:
@@ -456,7 +465,7 @@ class StoryProcessor:
         story.signature = self.clusterer.export_state(key)
 
 
-def cluster_item(entry: Entry) -> ClusterItem:
+def cluster_item(entry: EntryRow) -> ClusterItem:
     """What the clusterer sees of a stored entry."""
     from bot.clustering.item import ClusterItem
 

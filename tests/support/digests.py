@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings, load_config_text
-from bot.digest import StoryView, compose_digest
-from bot.model import Digest, SourceRef, StoryFacts
+from bot.digest import compose_digest
+from bot.model import Digest, SourceRef, StoryFacts, StoryView
 from bot.storage import Database
-from bot.storage.models import Entry, Feed, Story, StoryMember
+from bot.storage.models import EntryRow, FeedRow, StoryMemberRow, StoryRow
 
 PERIOD_END = datetime(2026, 5, 14, 8, 0, tzinfo=UTC)
 EVIL_TITLE = "<!channel> Free GPUs <https://evil.example|click>"
@@ -88,26 +88,26 @@ def digest(
 
 class StoryStore:
     """Writes stories, their outlets' entries and feeds straight into a migrated database,
-    as the story processor would leave them (version bumped on each new outlet or fact)."""
+    as the story builder would leave them (version bumped on each new outlet or fact)."""
 
     def __init__(self, db: Database, now: datetime) -> None:
         self.db = db
         self.now = now
         self._serial = 0
 
-    def _feed(self, session: Session, outlet: str) -> Feed:
+    def _feed(self, session: Session, outlet: str) -> FeedRow:
         url = f"https://{outlet.lower().replace(' ', '-')}.example/feed.xml"
-        feed = session.scalars(select(Feed).where(Feed.url == url)).one_or_none()
+        feed = session.scalars(select(FeedRow).where(FeedRow.url == url)).one_or_none()
         if feed is None:
-            feed = Feed(url=url, name=outlet, created_at=self.now, consecutive_failures=0)
+            feed = FeedRow(url=url, name=outlet, created_at=self.now, consecutive_failures=0)
             session.add(feed)
             session.flush()
         return feed
 
-    def _entry(self, session: Session, story: Story, outlet: str, title: str) -> None:
+    def _entry(self, session: Session, story: StoryRow, outlet: str, title: str) -> None:
         self._serial += 1
         slug = f"{outlet.lower().replace(' ', '-')}-{self._serial}"
-        entry = Entry(
+        entry = EntryRow(
             feed_id=self._feed(session, outlet).id,
             identity=slug,
             url=f"https://{outlet.lower().replace(' ', '-')}.example/news/{slug}",
@@ -126,7 +126,7 @@ class StoryStore:
         session.add(entry)
         session.flush()
         session.add(
-            StoryMember(story_id=story.id, entry_id=entry.id, joined_at=self.now, similarity=1.0)
+            StoryMemberRow(story_id=story.id, entry_id=entry.id, joined_at=self.now, similarity=1.0)
         )
 
     def add(
@@ -140,7 +140,7 @@ class StoryStore:
     ) -> int:
         with self.db.session() as session:
             self._serial += 1
-            story = Story(
+            story = StoryRow(
                 cluster_key=f"story-{self._serial}",
                 headline=headline,
                 summary=summary,
@@ -160,7 +160,7 @@ class StoryStore:
 
     def add_outlet(self, story_id: int, outlet: str, *, at: datetime | None = None) -> None:
         with self.db.session() as session:
-            story = session.get(Story, story_id)
+            story = session.get(StoryRow, story_id)
             assert story is not None
             self._entry(session, story, outlet, f"{outlet}: {story.headline}")
             story.source_count += 1
@@ -169,7 +169,7 @@ class StoryStore:
 
     def set_facts(self, story_id: int, facts: StoryFacts, *, at: datetime | None = None) -> None:
         with self.db.session() as session:
-            story = session.get(Story, story_id)
+            story = session.get(StoryRow, story_id)
             assert story is not None
             story.facts = facts.to_json()
             story.version += 1

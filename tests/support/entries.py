@@ -1,4 +1,4 @@
-"""Stored entries for the processor's tests: one feed, one outlet per entry, a minute apart."""
+"""Stored entries for the story builder's tests: one feed, one outlet per entry, a minute apart."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.storage import Database
-from bot.storage.models import Entry, Feed
+from bot.storage.models import EntryRow, FeedRow
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
 
@@ -19,12 +19,14 @@ def add_titled_entries(
     """Store `titles` as entries e{start}, e{start+1}, ... of the test feed (created on first
     use), entry i from outlet-i, published T0 + i * `spacing`."""
     with db.session() as session:
-        feed = session.scalar(select(Feed)) or Feed(url="https://feed.example/rss", created_at=T0)
+        feed = session.scalar(select(FeedRow)) or FeedRow(
+            url="https://feed.example/rss", created_at=T0
+        )
         session.add(feed)
         for offset, title in enumerate(titles):
             index = start + offset
             session.add(
-                Entry(
+                EntryRow(
                     feed=feed,
                     identity=f"e{index}",
                     url=f"https://outlet{index}.example/{index}",

@@ -50,6 +50,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
@@ -478,6 +481,17 @@ class SlackStandIn:
             total += chars
         if total > MAX_BLOCKS_CHARS:
             return "msg_blocks_too_long"
+        # A second opinion on each block: slack_sdk's block models check the limits Slack
+        # documents for them, so limits copied here and in bot/digest/render/slack.py cannot
+        # drift from the SDK's unnoticed.
+        for block in blocks:
+            try:
+                parsed = Block.parse(block)
+                if parsed is None:
+                    return "invalid_blocks"
+                parsed.validate_json()
+            except SlackObjectFormationError:
+                return "invalid_blocks"
         self._check_mrkdwn(text or "", "text")
         return None
 

@@ -17,6 +17,15 @@ answer there was "12,000 text characters with a buffer for block containers"), s
 kept under ``MAX_MESSAGE_CHARS`` of block text, and under ``MAX_PAYLOAD_BYTES`` of JSON for
 incoming webhooks' request size.
 
+The blocks are plain dicts, measured against slack_sdk's block models (slack_sdk 3.48): the models
+*reject* a block over a limit (SlackObjectFormationError), where the packer must *fit* (cut a
+summary, carry stories to the next message); they check three of the limits above (section text,
+header text, context elements; not a context element's 2,000 characters), and none of those that
+decide the packing (blocks, block text and JSON size a message, the fallback's length); and they
+cost about 0.6 ms a message against 0.01 ms for dicts. So the limits stay written here, and the
+tests' Slack stand-in (tests/support/slack_stand_in.py) has every block it receives checked by
+the models too, so that these numbers cannot drift from the SDK's unnoticed.
+
 Block ids carry the story id (``story-<id>`` and ``story-<id>-meta``), so an already posted message
 can be edited in place when a story gains sources (:func:`replace_story_blocks`).
 

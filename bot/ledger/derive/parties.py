@@ -24,7 +24,7 @@ import itertools
 import re
 from collections.abc import Sequence
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.facts.mentions import Mentions
 from bot.clustering.facts.segments import is_acronym, unusual_caps
 from bot.clustering.facts.vocabulary import (
@@ -90,7 +90,7 @@ def _what_is_sold(words: Sequence[str]) -> bool:
 def not_an_organisation(name: str, surnames: frozenset[str]) -> bool:
     """A name found where parties are that is a figure, a product or a funding round, a month
     or a person's surname (`surnames`: names the story also writes after a first name)."""
-    words = [ft.fold(w) for w in name.split()]
+    words = [features.fold(w) for w in name.split()]
     if not words:
         return True
     if any(_FIGURE_WORD.match(w) or _ATTRIBUTE.search(w) for w in words):
@@ -149,7 +149,7 @@ def a_description(name: str) -> bool:
     _, place_names = place_words()
     parts = name.replace("-", " ").split()
     return bool(parts) and all(
-        is_demonym(part) or ft.fold(part) in place_names or _generic_word(ft.fold(part))
+        is_demonym(part) or features.fold(part) in place_names or _generic_word(features.fold(part))
         for part in parts
     )
 
@@ -170,7 +170,7 @@ def a_product(name: str, texts: Sequence[str]) -> bool:
     """A product or model rather than its maker: a word run together with its generation
     ("Trainium2"), or a name written with a version or as a model or app in at least half its
     mentions ("Claude 3", "Llama 3", "Grok 2", "next Grok models")."""
-    if " " not in name and _PRODUCT_CODE.match(name) and ft.fold(name) not in PRIOR_NAMES:
+    if " " not in name and _PRODUCT_CODE.match(name) and features.fold(name) not in PRIOR_NAMES:
         return True
     named = re.compile(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])")
     versioned = total = 0
@@ -188,13 +188,15 @@ def a_person(name: str, texts: Sequence[str], surnames: frozenset[str]) -> bool:
     Murati", "Mohamed bin Zayed"), or a first and last name whose last name the story also
     writes alone ("Elon Musk" and "Musk")."""
     words = name.split()
-    if len(words) > 1 and ft.fold(words[0]) in HONORIFICS:
+    if len(words) > 1 and features.fold(words[0]) in HONORIFICS:
         return True
-    if ft.fold(words[-1]) in surnames and _first_and_last(name):
+    if features.fold(words[-1]) in surnames and _first_and_last(name):
         return True
     titled = re.compile(r"(?<![\w-])([A-Za-z]+)\.?\s+" + re.escape(name) + r"(?![\w-])")
     return any(
-        ft.fold(match.group(1)) in _TITLES for text in texts for match in titled.finditer(text)
+        features.fold(match.group(1)) in _TITLES
+        for text in texts
+        for match in titled.finditer(text)
     )
 
 
@@ -206,9 +208,9 @@ def _first_and_last(name: str) -> bool:
         w[:1].isupper()
         and w.isalpha()
         and not is_acronym(w)
-        and ft.fold(w) not in ORG_SUFFIX
-        and ft.fold(w) not in PRIOR_NAMES
-        and not _generic_word(ft.fold(w))
+        and features.fold(w) not in ORG_SUFFIX
+        and features.fold(w) not in PRIOR_NAMES
+        and not _generic_word(features.fold(w))
         for w in words
     )
 
@@ -237,7 +239,7 @@ _QUOTED = re.compile(r"(?:(?<=\s)|^)['‘\"“]([A-Z][^'’\"”]{1,40}?)['’\"
 def a_project(name: str, texts: Sequence[str]) -> bool:
     """ "Project Ceiba", "Project Rainier", or a name the reports quote ("'Stargate UAE'"): a
     project or a brand, not who builds it or pays for it."""
-    if ft.fold(name.split()[0]) == "project" and " " in name:
+    if features.fold(name.split()[0]) == "project" and " " in name:
         return True
     return any(
         quoted == name or (quoted.endswith(" " + name) and a_description(quoted[: -len(name)]))
@@ -253,13 +255,13 @@ def a_fragment(name: str, texts: Sequence[str], names: Sequence[str]) -> bool:
     party's forms already match)."""
     if " " in name:
         return False
-    folded = ft.fold(name)
+    folded = features.fold(name)
     alone = re.compile(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])")
     mentions = [(text, m.start()) for text in texts for m in alone.finditer(text)]
     for other in names:
         words = other.split()
         for index in range(1, len(words)):
-            if ft.fold(words[index]) != folded:
+            if features.fold(words[index]) != folded:
                 continue
             prefix = " ".join(words[:index]) + " "
             if mentions and all(text[:at].endswith(prefix) for text, at in mentions):
@@ -290,7 +292,9 @@ def _surnames(found: Mentions, candidates: Sequence[str]) -> frozenset[str]:
     and a word with a hyphen is not a first name ("Nvidia-backed CoreWeave"). People the facts
     recognised by their role or speech are included."""
     alone = {
-        ft.fold(c) for c in candidates if " " not in c and not unusual_caps(c) and not is_acronym(c)
+        features.fold(c)
+        for c in candidates
+        if " " not in c and not unusual_caps(c) and not is_acronym(c)
     }
     longer: set[str] = set()
     for key, _, _, _ in found.names:
@@ -302,7 +306,7 @@ def _surnames(found: Mentions, candidates: Sequence[str]) -> frozenset[str]:
             and not any(w in ORG_SUFFIX or w in GENERIC or w in PRIOR_NAMES for w in key)
         ):
             longer.add(key[-1])
-    return frozenset(longer | {ft.fold(p) for p in found.people})
+    return frozenset(longer | {features.fold(p) for p in found.people})
 
 
 # What a product is called after its name ("xAI's Grok chatbot", "its Mistral Compute
@@ -389,9 +393,9 @@ def deal_parties(
     reports write only as a party's ("Oklo's Aurora", "its Aurora reactors") that no sentence
     puts in a deal role."""
     texts = [sentence for sentence, _ in sentences]
-    place_words = {ft.fold(part.strip()) for p in places for part in p.split(",")}
+    place_words = {features.fold(part.strip()) for p in places for part in p.split(",")}
     place_words |= {
-        ft.fold(name) for region, city, _ in found.places for name in (region, city or "")
+        features.fold(name) for region, city, _ in found.places for name in (region, city or "")
     }
     names: dict[str, list[str]] = {}
     for key, surface, _, weight in found.names:

@@ -23,7 +23,7 @@ import itertools
 import re
 from collections.abc import Sequence
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.model.deal import UNKNOWN_KIND
 
 _GAP = r"(?:[\w$€£.,'’%-]+\s+){0,8}?"
@@ -223,7 +223,7 @@ def party_pattern(party: str) -> re.Pattern[str]:
     forms = [re.escape(party)]
     if len(words) > 1:
         first = words[0]
-        if len(first) >= 3 and ft.fold(first) not in ft.STOPWORDS:
+        if len(first) >= 3 and features.fold(first) not in features.STOPWORDS:
             forms.append(re.escape(first))
         initials = "".join(w[0] for w in words if w[:1].isupper())
         if len(initials) >= 2:

@@ -6,7 +6,8 @@ failure classes.
 * :mod:`bot.reader.fetcher.errors`: :class:`FetchError` and the error classes;
 * :mod:`bot.reader.fetcher.headers`: Retry-After, Cache-Control and Expires;
 * :mod:`bot.reader.fetcher.policy`: which addresses may be fetched (SSRF protection);
-* :mod:`bot.reader.fetcher.schedule`: when to check a feed next (pure policy).
+* :mod:`bot.reader.fetcher.schedule`: when to check a feed next (pure policy);
+* :mod:`bot.reader.fetcher.state`: a feed's next state after a check (pure).
 """
 
 import sys

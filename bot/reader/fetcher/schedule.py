@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.config.settings import FetchSettings
+from bot.retry import exponential_backoff
 
 # How far the publishing rhythm may move the configured interval, either way.
 ADAPT_FACTOR = 4.0
@@ -78,15 +79,16 @@ def failure_backoff(
 ) -> float:
     """Seconds until the next attempt after the ``consecutive_failures``-th failure in a row (>= 1).
 
-    Exponential from the feed's interval, capped at ``max_interval``, with "equal jitter" (a
-    uniform draw from the upper half) so feeds that failed together do not retry together.
+    Exponential from the feed's interval, capped at ``max_interval``, with "equal jitter" (the
+    one retry policy, :mod:`bot.retry`) so feeds that failed together do not retry together.
     ``Retry-After`` (429/503) is honoured as a lower bound.
     """
-    failures = max(consecutive_failures, 1)
-    base = max(float(interval_s), float(settings.min_interval))
-    ceiling = min(base * 2.0 ** min(failures - 1, 32), float(settings.max_interval))
-    draw = (rng or random).uniform(0.5, 1.0)
-    delay = ceiling * draw
+    delay = exponential_backoff(
+        consecutive_failures,
+        base_s=max(float(interval_s), float(settings.min_interval)),
+        cap_s=float(settings.max_interval),
+        rng=rng,
+    )
     if retry_after_s:
         delay = max(delay, retry_after_s)
     return _clamp(delay, settings)

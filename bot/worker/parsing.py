@@ -1,17 +1,17 @@
-"""Preparing a fetched feed for storage: parse, normalise, match new entries, plan the rows.
+"""Parsing a fetched feed for storage: parse, normalise, match new entries, plan the rows.
 
 This is the CPU-heavy part of a poll cycle (some 0.1-0.3 ms per entry), and it needs nothing
-but the body and a little about the feed, so :class:`Preparer` runs it in worker processes
+but the body and a little about the feed, so :class:`ParserPool` runs it in worker processes
 while the poller's event loop goes on fetching and the main process stores and clusters: on a
 machine with several cores a cold cycle is no longer bound by one. A cycle too small to pay
-for starting processes, or a machine with one core, prepares in a thread instead, through the
-same function (:func:`prepare`), so both give identical rows.
+for starting processes, or a machine with one core, parses in a thread instead, through the
+same function (:func:`parse_body`), so both give identical rows.
 
 Each worker receives the poller's compiled :class:`~bot.matcher.RuleSet` once, pickled (its
 RE2 patterns and prefilter are rebuilt on load). Should a rule set not pickle, workers load it
 with the loader the pipeline provides and check it against the poller's own rules; if they
 differ (the rule file changed on disk meanwhile), workers store entries unmatched and the
-processor matches them as before.
+story builder matches them as before.
 
 Work items are plain picklable dataclasses; results are column values for bulk statements
 (:func:`bot.storage.plan.plan_entries`).
@@ -42,7 +42,7 @@ from bot.text.redaction import mask_url
 log = logging.getLogger(__name__)
 
 # A worker process costs some 0.4 s of CPU to start (a fresh interpreter and its imports), what
-# preparing 80 bodies of 50 items costs: a cycle prepares in a thread until it has this many
+# parsing 80 bodies of 50 items costs: a cycle parses in a thread until it has this many
 # bodies, and only then starts processes for the rest; a cycle with this many feeds never
 # fetched before, which will surely parse them all, starts them at once (Poller.poll). On 100
 # new feeds of bench/poll.py, two processes took a third more CPU than a thread, and no less
@@ -52,8 +52,8 @@ MAX_PROCESSES = 4
 
 
 @dataclass(slots=True)
-class PrepareJob:
-    """One fetched body and what preparing it needs to know about its feed."""
+class ParseJob:
+    """One fetched body and what parsing it needs to know about its feed."""
 
     feed_id: int
     feed_url: str  # the stored URL (outlet fallback)
@@ -74,7 +74,7 @@ class PrepareJob:
 
 
 @dataclass(slots=True)
-class PreparedFeed:
+class ParsedBody:
     """A parsed feed reduced to what the poller stores: its metadata and planned rows."""
 
     title: str | None = None
@@ -82,7 +82,7 @@ class PreparedFeed:
     update_period_s: int | None = None
     entry_times: list[datetime] = field(default_factory=list)  # newest first, for the rhythm
     plan: EntryPlan | None = None
-    matched: bool = False  # new entries were matched (else the processor matches them)
+    matched: bool = False  # new entries were matched (else the story builder matches them)
     error_kind: str | None = None  # parse_error | not_a_feed, when nothing could be stored
     error: str | None = None
 
@@ -124,7 +124,7 @@ def scorer_for(rules: RuleSet, threshold: float) -> Scorer:
     return score
 
 
-def prepare(job: PrepareJob, scorer: Scorer | None) -> PreparedFeed:
+def parse_body(job: ParseJob, scorer: Scorer | None) -> ParsedBody:
     """Parse and normalise `job.body`, and plan its entries' rows (matched with `scorer`)."""
     # Here rather than at the top: a cycle in which no feed changed never loads the parsers.
     from bot.reader.parser import FeedParseError, parse_feed
@@ -138,7 +138,7 @@ def prepare(job: PrepareJob, scorer: Scorer | None) -> PreparedFeed:
             content_type=job.content_type,
         )
     except FeedParseError as exc:
-        return PreparedFeed(error_kind=exc.kind, error=str(exc))
+        return ParsedBody(error_kind=exc.kind, error=str(exc))
     title = parsed.title[:500] if parsed.title else None
     recent: list[Entry] = []
     old: list[Entry] = []
@@ -164,7 +164,7 @@ def prepare(job: PrepareJob, scorer: Scorer | None) -> PreparedFeed:
     plan.too_old = len(old) - len(kept_old)
     plan.backfilled = sum(1 for row in plan.inserts if row["published_at"] < job.not_before)
     times = sorted((e.published for e in parsed.entries if e.published is not None), reverse=True)
-    return PreparedFeed(
+    return ParsedBody(
         title=title,
         ttl_minutes=parsed.ttl_minutes,
         update_period_s=parsed.update_period_s,
@@ -200,20 +200,20 @@ def _init_worker(
         _worker_scorer = scorer_for(rule_set, threshold)
 
 
-def _prepare_in_worker(job: PrepareJob) -> PreparedFeed:
+def _parse_in_worker(job: ParseJob) -> ParsedBody:
     try:
-        return prepare(job, _worker_scorer)
+        return parse_body(job, _worker_scorer)
     except Exception as exc:  # a parser bug: report it as this feed's failure, keep the worker
         detail = "".join(traceback.format_exception_only(exc)).strip()
-        return PreparedFeed(error_kind="parse_error", error=f"internal parser error: {detail}")
+        return ParsedBody(error_kind="parse_error", error=f"internal parser error: {detail}")
 
 
-class Preparer:
-    """Prepares fetched feeds in worker processes (or a thread); use within one poll cycle.
+class ParserPool:
+    """Parses fetched feeds in worker processes (or a thread); use within one poll cycle.
 
     `processes`: how many worker processes; None chooses from the machine's cores and the
-    cycle's size (`feeds`), 0 prepares in threads. Unless started early (:meth:`start_early`),
-    processes start once PROCESS_MIN_FEEDS bodies have come to be prepared, the first ones in a
+    cycle's size (`feeds`), 0 parses in threads. Unless started early (:meth:`start_early`),
+    processes start once PROCESS_MIN_FEEDS bodies have come to be parsed, the first ones in a
     thread meanwhile, so a cycle in which little changed starts none; they stop with
     :meth:`close`.
     """
@@ -241,7 +241,7 @@ class Preparer:
         self._starting: asyncio.Lock | None = None
         self._early_start: asyncio.Future[Executor] | None = None
         self._broken = 0
-        self._bodies = 0  # bodies this preparer was given
+        self._bodies = 0  # bodies this pool was given
         self.warned = False  # about workers without rules
 
     def _worker_rules(self) -> RuleSet | Callable[[], RuleSet] | None:
@@ -305,22 +305,30 @@ class Preparer:
             return False
         return self._early_start is None or not self._early_start.done()
 
-    async def prepare(self, job: PrepareJob) -> PreparedFeed:
+    async def parse(self, job: ParseJob) -> ParsedBody:
         self._bodies += 1
         if self._deferred and not self.started and self._bodies >= PROCESS_MIN_FEEDS:
             self.start_early()  # enough bodies to pay for the processes (if any are chosen)
         if not self.processes or self._waiting_for_processes():
             try:
-                return await asyncio.to_thread(prepare, job, self._scorer)
+                return await asyncio.to_thread(parse_body, job, self._scorer)
             except Exception as exc:
-                log.exception("preparing feed %s failed", mask_url(job.feed_url))
-                return PreparedFeed(error_kind="parse_error", error=f"internal parser error: {exc}")
+                log.exception("parsing feed %s failed", mask_url(job.feed_url))
+                return ParsedBody(error_kind="parse_error", error=f"internal parser error: {exc}")
         loop = asyncio.get_running_loop()
         for attempt in range(2):
+            executor: Executor | None = None
             try:
                 executor = await self._started()
-                future = loop.run_in_executor(executor, _prepare_in_worker, job)
+                future = loop.run_in_executor(executor, _parse_in_worker, job)
             except (OSError, RuntimeError) as exc:
+                if isinstance(exc, BrokenProcessPool) and executor is not None:
+                    # The running pool already knew a worker had died: not a failure to start
+                    # processes. Start a new pool, as when a job in flight finds it out below.
+                    self._replace_broken(executor)
+                    if attempt:
+                        break
+                    continue
                 # No process could be started (out of processes or memory; or an embedding
                 # program whose main module starts a poll when imported, which spawn does).
                 log.warning("cannot start parser processes (%s); parsing in threads", exc)
@@ -328,17 +336,13 @@ class Preparer:
                 if broken is not None:
                     broken.shutdown(wait=False, cancel_futures=True)
                 self.processes = 0
-                return await self.prepare(job)
+                return await self.parse(job)
             try:
-                result: PreparedFeed = await future
+                result: ParsedBody = await future
             except BrokenProcessPool:
                 # A worker died (killed, out of memory, a crash in a C extension). Every job
                 # in flight fails with it: start a new pool and try this feed once more.
-                if self._executor is executor:
-                    self._executor = None
-                    executor.shutdown(wait=False, cancel_futures=True)
-                    self._broken += 1
-                    log.warning("a feed parser process died; restarting the parser processes")
+                self._replace_broken(executor)
                 if attempt:
                     break
                 continue
@@ -350,9 +354,17 @@ class Preparer:
                     "matched after storing instead"
                 )
             return result
-        return PreparedFeed(
+        return ParsedBody(
             error_kind="parse_error", error="the parser process died while reading this feed"
         )
+
+    def _replace_broken(self, executor: Executor) -> None:
+        """Drop a pool one of whose workers died; the next body starts a new one."""
+        if self._executor is executor:
+            self._executor = None
+            executor.shutdown(wait=False, cancel_futures=True)
+            self._broken += 1
+            log.warning("a feed parser process died; restarting the parser processes")
 
     async def aclose(self) -> None:
         """:meth:`close` from the event loop, after a start begun by :meth:`start_early`."""
