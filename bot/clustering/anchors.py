@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.config import ClusterConfig
 from bot.clustering.item import Figure, ItemReading
 from bot.clustering.story import StoryState
@@ -145,10 +145,10 @@ def other_instance(known: Iterable[str], assets: Iterable[str]) -> bool:
     instances: dict[str, set[str]] = {}
     for asset in known:
         name, _, instance = asset.rpartition(" ")
-        instances.setdefault(ft.fold(name), set()).add(instance)
+        instances.setdefault(features.fold(name), set()).add(instance)
     for asset in assets:
         name, _, instance = asset.rpartition(" ")
-        seen = instances.get(ft.fold(name))
+        seen = instances.get(features.fold(name))
         if seen and instance not in seen:
             return True
     return False

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.anchors import (
     anchor_figures,
     any_figures_conflict,
@@ -54,7 +54,7 @@ def rare_names(story: StoryState, config: ClusterConfig) -> set[str]:
     """The story's name-like terms rare in English at large (actors, not "President")."""
     if not story.leads:  # headlines alone name too little to tell events apart by names
         return set()
-    return {t for t in story.names if ft.background_idf(t) >= config.actor_rarity}
+    return {t for t in story.names if features.background_idf(t) >= config.actor_rarity}
 
 
 def no_actor_in_common(
@@ -136,12 +136,12 @@ def places_conflict(story: StoryState, reading: ItemReading, config: ClusterConf
     core = [place for place, count in story.places.items() if count >= needed]
     if not core:
         return False
-    if any(feats.weights.keys() & set(ft.tokens(place)) for place in core):
+    if any(feats.weights.keys() & set(features.tokens(place)) for place in core):
         return False
     known = set(story.centroid)
     for place in story.places:
-        known.update(ft.tokens(place))
-    return not any(known.intersection(ft.tokens(place)) for place in feats.places)
+        known.update(features.tokens(place))
+    return not any(known.intersection(features.tokens(place)) for place in feats.places)
 
 
 def places_agree(story: StoryState, reading: ItemReading) -> bool:

@@ -15,7 +15,7 @@ import math
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.config import ClusterConfig
 from bot.clustering.story import StoryState, centroid_norm
 
@@ -60,7 +60,7 @@ class StoryIndex:
         stories = len(self.stories) + self.config.idf_prior_docs
         return background * math.log((stories + 1.0) / (spread + 1.0)) / math.log(stories + 1.0)
 
-    def vector(self, feats: ft.ItemFeatures) -> dict[str, float]:
+    def vector(self, feats: features.ItemFeatures) -> dict[str, float]:
         """The item's unit TF-IDF vector over its `item_terms` heaviest terms."""
         raw = {
             term: math.log1p(w) * self.idf(term, feats.rarity.get(term, 1.0))

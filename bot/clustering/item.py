@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.facts import (
     Report,
     a_demonym_term,
@@ -53,7 +53,7 @@ class ItemReading:
 
     item: ClusterItem
     published: datetime
-    feats: ft.ItemFeatures
+    feats: features.ItemFeatures
     # Exact figures of the title and lead, and those the headline gives as the deal's own.
     figures: list[Figure]
     headline_figures: list[Figure]
@@ -93,7 +93,7 @@ class ItemReading:
 def read_item(item: ClusterItem, window_hours: float, actor_rarity: float) -> ItemReading:
     """Read `item` once: features, figures, near-duplicate key, dateline year, parties."""
     published = utc(item.published)
-    feats = ft.extract(item.title, item.summary, item.text)
+    feats = features.extract(item.title, item.summary, item.text)
     figures = exact_figures(extract_quantities(feats.primary_text))
     lead = fact_lead(item.summary, item.text, item.title)
     fact_parties = report_parties(item.title, lead)
@@ -116,14 +116,18 @@ def read_item(item: ClusterItem, window_hours: float, actor_rarity: float) -> It
         lead=lead,
         fact_parties=fact_parties,
         announced_parties=announced,
-        kinds=event_kinds([*feats.title_terms, *ft.tokens(" ".join(feats.lead_sentences[:1]))]),
+        kinds=event_kinds(
+            [*feats.title_terms, *features.tokens(" ".join(feats.lead_sentences[:1]))]
+        ),
     )
 
 
 def report_parties(title: str, lead: str) -> frozenset[str]:
     """The deal parties one report names, as folded terms ("coreweave", "google cloud")."""
     facts = story_facts([Report(title=title, summary=lead)])
-    keys = (" ".join(t for t in ft.tokens(name) if not _not_a_party(t)) for name in facts.parties)
+    keys = (
+        " ".join(t for t in features.tokens(name) if not _not_a_party(t)) for name in facts.parties
+    )
     return frozenset(key for key in keys if key)
 
 
@@ -152,13 +156,15 @@ def distinctive_title_terms(title: str) -> frozenset[str]:
     """The title's terms without the words of every deal headline (template_word): what the
     title says about which event, for comparing titles ("Anthropic signs TPU deal with
     Google" and "Anthropic signs deal for xAI's Colossus 1" share "anthropic" alone)."""
-    return frozenset(t for t in ft.tokens(ft.untruncated(title)) if not template_word(t))
+    return frozenset(
+        t for t in features.tokens(features.untruncated(title)) if not template_word(t)
+    )
 
 
-def title_key(feats: ft.ItemFeatures) -> str | None:
+def title_key(feats: features.ItemFeatures) -> str | None:
     """The near-duplicate key of an informative title (placeholders have none)."""
     words = feats.title_terms
-    if len(words) < 4 or ft.is_placeholder_title(feats.title, words):
+    if len(words) < 4 or features.is_placeholder_title(feats.title, words):
         return None
     return " ".join(words)
 
@@ -172,7 +178,7 @@ def exact_figures(quantities: list[Quantity]) -> list[Figure]:
     ]
 
 
-def headline_figures(feats: ft.ItemFeatures) -> list[Figure]:
+def headline_figures(feats: features.ItemFeatures) -> list[Figure]:
     """The exact figures a headline that announces a deal ("signs", "lease", "taps") gives as
     the deal's own: a price in "Buy X and save $15" or a sum in "tops rich list with $40
     million" is no deal's; a figure the headline cites in passing ("backlog swells to $9
@@ -182,7 +188,7 @@ def headline_figures(feats: ft.ItemFeatures) -> list[Figure]:
     reports of the deal give otherwise."""
     if not announces_deal(feats.title_terms):
         return []
-    headline = ft.untruncated(feats.title)
+    headline = features.untruncated(feats.title)
     return exact_figures(
         [
             q
@@ -219,11 +225,11 @@ def restated(headline: str, quantity: Quantity) -> bool:
     return bool(_RESTATED_BEFORE.search(before) or _RESTATED_AFTER.search(after))
 
 
-def title_parties(feats: ft.ItemFeatures) -> frozenset[str]:
+def title_parties(feats: features.ItemFeatures) -> frozenset[str]:
     """The names a report's title gives that can be a party of a deal: not a deal word ("AI",
     "GPUs": facts.never_a_party), not a demonym and not the place it is set in ("in Iceland")."""
     title_terms = set(feats.title_terms)
-    place_terms = {term for place in feats.places for term in ft.tokens(place)}
+    place_terms = {term for place in feats.places for term in features.tokens(place)}
     return frozenset(
         term
         for term in feats.names
@@ -234,11 +240,11 @@ def title_parties(feats: ft.ItemFeatures) -> frozenset[str]:
 def informative(title: str, has_lead: bool, title_terms: list[str] | None = None) -> bool:
     """Whether a report says anything to compare: prose, or a title that is not a placeholder
     ("Share this on:", "Business Highlights", a dateline)."""
-    return has_lead or not ft.is_placeholder_title(title, title_terms)
+    return has_lead or not features.is_placeholder_title(title, title_terms)
 
 
 # ----------------------------------------------------------------------------- datelines
-_MONTH = r"(" + ft.MONTH_NAME + r")\.?"
+_MONTH = r"(" + features.MONTH_NAME + r")\.?"
 _MONTHS = {
     name: number
     for number, name in enumerate(
@@ -265,7 +271,7 @@ def dateline(title: str, body: str) -> datetime | None:
     """The date a report gives itself in its dateline, if it writes one (see above)."""
     lines = [title]
     if body:
-        lines += ft.trim_clutter(body[:2000]).splitlines()[:DATELINE_LINES]
+        lines += features.trim_clutter(body[:2000]).splitlines()[:DATELINE_LINES]
     for line in lines:
         match = _FULL_DATE.search(line)
         if match is None or match.start() > DATELINE_REACH:

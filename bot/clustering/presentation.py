@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.facts import Report, story_facts
 from bot.clustering.facts.story import MAX_REPORTS
 from bot.clustering.story import Member, StoryState
@@ -34,12 +34,12 @@ def headline(story: StoryState) -> tuple[str, str]:
     order = {id(member): index for index, member in enumerate(story.members)}
 
     def score(member: Member) -> tuple[float, float, int]:
-        terms = set(ft.tokens(member.title))
+        terms = set(features.tokens(member.title))
         coverage = sum(story.centroid.get(t, 0.0) for t in terms) / (story.norm or 1.0)
         quality = 0.0
-        if ft.is_placeholder_title(member.title):
+        if features.is_placeholder_title(member.title):
             quality -= PLACEHOLDER_PENALTY
-        if ft.is_question(member.title):
+        if features.is_question(member.title):
             quality -= QUESTION_PENALTY
         if member.title.isupper():
             quality -= ALL_CAPS_PENALTY
@@ -58,7 +58,7 @@ def summary(story: StoryState) -> str:
         return ""
 
     def closeness(lead: tuple[str, str]) -> float:
-        terms = set(ft.tokens(lead[1]))
+        terms = set(features.tokens(lead[1]))
         if not terms:
             return 0.0
         return sum(story.centroid.get(t, 0.0) for t in terms) / math.sqrt(len(terms))

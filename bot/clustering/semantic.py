@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from operator import itemgetter, mul
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.clustering import features as ft
+from bot.clustering import features
 
 if TYPE_CHECKING:
     from bot.clustering.item import ClusterItem
@@ -180,8 +180,8 @@ def item_text(
     """The text embedded for an item: title plus the first clean lead sentences."""
     config = config or SemanticConfig()
     title = " ".join(title.split())
-    body = ft.trim_clutter(summary or text)
-    lead = ft.sentences(body)[: config.lead_sentences + 1]
+    body = features.trim_clutter(summary or text)
+    lead = features.sentences(body)[: config.lead_sentences + 1]
     if lead and title and lead[0].rstrip(".!?") == title.rstrip(".!?"):
         lead = lead[1:]  # the summary repeats the title
     parts = [title, *lead[: config.lead_sentences]]

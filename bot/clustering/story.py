@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.item import (
     Figure,
     ItemReading,
@@ -260,7 +260,8 @@ def from_json(story_key: str, state: dict[str, Any]) -> StoryState:
         if flag is not None
         else bool(story.leads)
         or any(
-            informative(m.title, False, ft.tokens(ft.untruncated(m.title))) for m in story.members
+            informative(m.title, False, features.tokens(features.untruncated(m.title)))
+            for m in story.members
         )
     )
     return story
@@ -276,7 +277,7 @@ def record_reading(story: StoryState, reading: ItemReading, max_terms: int) -> N
     feats = reading.feats
     if not story.informative:
         story.informative = informative(feats.title, reading.has_lead, feats.title_terms)
-    count_all(story.assets, ft.unique(feats.primary_assets))
+    count_all(story.assets, features.unique(feats.primary_assets))
     for figure in reading.figures:
         if figure not in story.quantities:
             story.quantities.append(figure)
@@ -288,7 +289,7 @@ def record_reading(story: StoryState, reading: ItemReading, max_terms: int) -> N
     for figure in reading.figures + body_figures:
         if len(story.all_quantities) < ALL_FIGURES_KEPT and figure not in story.all_quantities:
             story.all_quantities.append(figure)
-    count_all(story.entities, ft.unique(feats.entity_names))
+    count_all(story.entities, features.unique(feats.entity_names))
     count_all(story.names, feats.names)
     count_all(story.title_figures, set(reading.headline_figures))
     story.title_figures = _bounded(story.title_figures, FIGURES_KEPT)
@@ -298,7 +299,7 @@ def record_reading(story: StoryState, reading: ItemReading, max_terms: int) -> N
     if reading.announced_parties:
         story.announcements += 1
         count_all(story.announced_parties, reading.announced_parties)
-    count_all(story.places, ft.unique(feats.places))
+    count_all(story.places, features.unique(feats.places))
     count_all(story.years, feats.years)
     if reading.dated is not None:
         story.dated_years[reading.dated] = story.dated_years.get(reading.dated, 0) + 1

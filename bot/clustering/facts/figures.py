@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.facts.segments import Segment
 from bot.clustering.facts.vocabulary import (
     CHIPS_EXCLUDE,
@@ -152,14 +152,14 @@ def segment_quantities(
 def _near_foreign_asset(text: str, quantity: Quantity, foreign: frozenset[str]) -> bool:
     """A figure of a sister site ("The first phase of Colossus 2, about 200 MW")."""
     start, end = _clause_bounds(text, quantity)
-    clause = ft.fold(text[start:end])
-    if any(ft.fold(a) in clause for a in foreign):
+    clause = features.fold(text[start:end])
+    if any(features.fold(a) in clause for a in foreign):
         return True
     if len(clause.split()) <= 4:
-        head = ft.fold(text[: quantity.start])
+        head = features.fold(text[: quantity.start])
         pieces = CLAUSE_BREAK.split(head)
         previous = pieces[-2] if len(pieces) >= 2 else ""
-        return any(ft.fold(a) in previous for a in foreign)
+        return any(features.fold(a) in previous for a in foreign)
     return False
 
 

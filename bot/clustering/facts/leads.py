@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import string
 
-from bot.clustering import features as ft
+from bot.clustering import features
 
 LEAD_SENTENCES = 5
 LEAD_CHARS = 1500
@@ -58,10 +58,10 @@ def lead_sentences(
     figures). Headings, all-caps lines, questions, quotations, page clutter and a repeated title
     are left out.
     """
-    title_key = ft.fold(title).strip(" .")
+    title_key = features.fold(title).strip(" .")
     sources: list[str] = []
-    summary_key = ft.fold(" ".join(summary.split()))[:60]
-    if summary.strip() and summary_key not in ft.fold(" ".join(text.split())):
+    summary_key = features.fold(" ".join(summary.split()))[:60]
+    if summary.strip() and summary_key not in features.fold(" ".join(text.split())):
         sources.append(summary)
     if text.strip():
         sources.append(text)
@@ -69,16 +69,16 @@ def lead_sentences(
     seen: set[str] = set()
     size = 0
     for source in sources:
-        for line in _joined_lines(ft.trim_clutter(source)):
+        for line in _joined_lines(features.trim_clutter(source)):
             if _is_heading(line):
                 continue
-            for sentence in ft.sentences(line.lstrip("-\u2022* ")):
-                key = ft.fold(sentence).strip(" .")
+            for sentence in features.sentences(line.lstrip("-\u2022* ")):
+                key = features.fold(sentence).strip(" .")
                 if (
                     key in seen
                     or key == title_key
                     or len(sentence.split()) < 5
-                    or ft.is_question(sentence)
+                    or features.is_question(sentence)
                     or sentence.startswith(QUOTES)
                     or (_is_heading(sentence) and not sentence.endswith(_TERMINAL))
                 ):

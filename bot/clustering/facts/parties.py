@@ -7,7 +7,7 @@ score a party must reach, and the spelling shown.
 
 from __future__ import annotations
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.facts.mentions import Mentions
 from bot.clustering.facts.vocabulary import ALIASES, ORG_SUFFIX
 
@@ -33,13 +33,13 @@ def _variant_of(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
 
 
 def parties_of(found: Mentions, assets: list[str], places: list[str]) -> list[str]:
-    asset_keys = {tuple(ft.fold(a).split()) for a in assets}
-    asset_names = {tuple(ft.fold(a).split()[:-1]) for a in assets}
-    place_words = {ft.fold(p.split(",")[0]) for p in places} | {
-        ft.fold(part.strip()) for p in places for part in p.split(",")
+    asset_keys = {tuple(features.fold(a).split()) for a in assets}
+    asset_names = {tuple(features.fold(a).split()[:-1]) for a in assets}
+    place_words = {features.fold(p.split(",")[0]) for p in places} | {
+        features.fold(part.strip()) for p in places for part in p.split(",")
     }
-    people = {ft.fold(p) for p in found.people}
-    facility_names = {tuple(ft.fold(f).split()) for f, _ in found.facilities}
+    people = {features.fold(p) for p in found.people}
+    facility_names = {tuple(features.fold(f).split()) for f, _ in found.facilities}
     scores: dict[tuple[str, ...], dict[int, list[float]]] = {}
     surfaces: dict[tuple[str, ...], list[str]] = {}
     order: dict[tuple[str, ...], int] = {}

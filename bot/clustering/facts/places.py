@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.facts.mentions import Mentions
 from bot.clustering.facts.segments import Segment
 from bot.clustering.facts.vocabulary import FACILITY_NOUNS, us_states
@@ -32,7 +32,7 @@ def places_of(found: Mentions) -> list[str]:
     for region, city, segment in found.places:
         if not segment.is_title and not segment.deal and not _facility_text(segment.text):
             continue
-        if city and region == "" and tuple(ft.fold(city).split()) in other_names:
+        if city and region == "" and tuple(features.fold(city).split()) in other_names:
             continue  # "invest in OpenAI": an organisation after "in"
         key = (city or "", region)
         weight = _mention_weight(segment)
@@ -75,19 +75,19 @@ def assets_of(
     found: Mentions, segments: list[tuple[Segment, list[str]]], places: list[str]
 ) -> list[str]:
     """Named facilities: one instance per name ("Colossus 1", not its sister "Colossus 2")."""
-    cities = {ft.fold(place.split(",")[0]) for place in places}
+    cities = {features.fold(place.split(",")[0]) for place in places}
     scores: dict[str, float] = {}
     order: dict[str, int] = {}
     for segment, named in segments:
-        for asset in ft.unique(named):
+        for asset in features.unique(named):
             if asset not in found.asset_cued:
                 continue
             scores[asset] = scores.get(asset, 0.0) + _mention_weight(segment)
             order.setdefault(asset, len(order))
     for name, segment in found.facilities:
-        if any(ft.fold(a).startswith(ft.fold(name)) for a in scores):
+        if any(features.fold(a).startswith(features.fold(name)) for a in scores):
             continue
-        if ft.fold(name) in cities:
+        if features.fold(name) in cities:
             continue  # "its Stavanger site": the place, already shown as one
         scores[name] = scores.get(name, 0.0) + _mention_weight(segment)
         order.setdefault(name, len(order))
@@ -96,7 +96,7 @@ def assets_of(
     best = max(scores.values())
     by_base: dict[str, str] = {}
     for asset in sorted(scores, key=lambda a: (-scores[a], order[a])):
-        base = ft.fold(asset.rpartition(" ")[0] if asset[-1].isdigit() else asset)
+        base = features.fold(asset.rpartition(" ")[0] if asset[-1].isdigit() else asset)
         if base in by_base or scores[asset] < 0.5 * best:
             continue
         by_base[base] = asset

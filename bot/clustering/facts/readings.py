@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.facts.mentions import Mentions, classify_span
 from bot.clustering.facts.segments import (
     Segment,
@@ -48,7 +48,7 @@ class SegmentReading:
     view: Segment  # the text names are read from: a lead sentence without its appositions
     proper: frozenset[str]  # its words written capitalised mid-sentence
     folded: frozenset[str]  # the view's words whose reading depends on the story's proper...
-    assets: list[str]  # ft.assets of the segment
+    assets: list[str]  # features.assets of the segment
     funding: bool  # a title about raising money
     # ...words (`_proper_sensitive`); the mentions read with each such part (as report 0).
     mentions: dict[frozenset[str], Mentions] = field(default_factory=dict)
@@ -90,7 +90,7 @@ def read_segment(text: str, is_title: bool, position: int) -> SegmentReading:
             0,
             is_title=True,
             position=0,
-            headline_case=ft.is_title_case(text),
+            headline_case=features.is_title_case(text),
             deal=is_deal_text(text),
         )
     else:
@@ -111,7 +111,7 @@ def read_segment(text: str, is_title: bool, position: int) -> SegmentReading:
         view=view,
         proper=proper,
         folded=_proper_sensitive(view, words),
-        assets=ft.assets(text),
+        assets=features.assets(text),
         funding=funding,
         words=words,
     )

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.facts.leads import QUOTES, lead_sentences
 from bot.clustering.facts.vocabulary import (
     CLAUSE_BREAK,
@@ -72,7 +72,7 @@ _INITIALISM = re.compile(r"(?:[A-Za-z]\.){2,}")
 def word_tokens(text: str) -> list[Word]:
     words: list[Word] = []
     previous_end = 0
-    fold = ft.fold
+    fold = features.fold
     for match in _WORD.finditer(text):
         raw = match.group(0)
         start, end = match.span()
@@ -105,7 +105,7 @@ def word_tokens(text: str) -> list[Word]:
 
 @functools.lru_cache(maxsize=65_536)
 def _is_deal_word(word: str) -> bool:
-    return word_stem(word) in DEAL_TERMS or ft.fold(word) in DEAL_TERMS
+    return word_stem(word) in DEAL_TERMS or features.fold(word) in DEAL_TERMS
 
 
 def is_deal_text(text: str) -> bool:
@@ -122,7 +122,7 @@ def report_segments(title: str, summary: str, text: str) -> list[tuple[str, bool
     """The title and lead sentences of one report: (text, is title, position)."""
     segments: list[tuple[str, bool, int]] = []
     title = " ".join(title.split())
-    if title and not ft.is_placeholder_title(title):
+    if title and not features.is_placeholder_title(title):
         segments.append((title, True, 0))
     for position, sentence in enumerate(lead_sentences(summary, text, title)):
         segments.append((sentence, False, position))
@@ -159,7 +159,7 @@ def proper_words(segment: Segment, words: list[Word]) -> Iterator[str]:
         if (
             word.surface[:1].isupper()
             and not word.surface.isupper()
-            and word.folded not in ft.STOPWORDS
+            and word.folded not in features.STOPWORDS
             and word.folded not in GENERIC
         ):
             yield word.folded
@@ -177,7 +177,7 @@ def name_like_alone(word: Word) -> bool | None:
     a name (odd capitals, an acronym, a prior name, rare in English), or None (it depends on
     the story's proper words)."""
     folded = word.folded
-    if folded in ft.STOPWORDS or folded in GENERIC or word_stem(folded) in DEAL_TERMS:
+    if folded in features.STOPWORDS or folded in GENERIC or word_stem(folded) in DEAL_TERMS:
         return False
     if unusual_caps(word.surface) or is_acronym(word.surface) or folded in PRIOR_NAMES:
         return True

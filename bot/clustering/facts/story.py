@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.clustering import features as ft
+from bot.clustering import features
 from bot.clustering.facts.figures import USD_ONLY, segment_figure, segment_quantities, vote
 from bot.clustering.facts.mentions import Mentions
 from bot.clustering.facts.parties import parties_of
@@ -71,12 +71,13 @@ def _foreign_assets(
     found: Mentions, segments: list[tuple[Segment, list[str]]], assets: list[str]
 ) -> frozenset[str]:
     """Other instances of the story's assets (its sister sites) and other named assets."""
-    bases = {ft.fold(a.rpartition(" ")[0]) for a in assets if a[-1:].isdigit()}
+    bases = {features.fold(a.rpartition(" ")[0]) for a in assets if a[-1:].isdigit()}
     mentioned = {a for _, named in segments for a in named}
     return frozenset(
         a
         for a in mentioned
-        if a not in assets and (a in found.asset_cued or ft.fold(a.rpartition(" ")[0]) in bases)
+        if a not in assets
+        and (a in found.asset_cued or features.fold(a.rpartition(" ")[0]) in bases)
     )
 
 

@@ -14,7 +14,7 @@ import re
 
 from wordfreq import zipf_frequency
 
-from bot.clustering import features as ft
+from bot.clustering import features
 
 
 def _words(text: str) -> frozenset[str]:
@@ -149,9 +149,9 @@ def gazetteer() -> dict[str, str]:
     regions: dict[str, str] = {}
     for country in cache.get_countries().values():
         name = str(country["name"]).strip()
-        regions[ft.fold(name)] = name.removeprefix("The ")
+        regions[features.fold(name)] = name.removeprefix("The ")
     for state in cache.get_us_states().values():
-        regions[ft.fold(str(state["name"]))] = str(state["name"])
+        regions[features.fold(str(state["name"]))] = str(state["name"])
     regions.update(
         {
             "us": "United States",
@@ -185,7 +185,7 @@ def us_states() -> frozenset[str]:
 
 @functools.lru_cache(maxsize=65_536)
 def word_stem(word: str) -> str:
-    return ft.stem(ft.fold(word))
+    return features.stem(features.fold(word))
 
 
 @functools.lru_cache(maxsize=50_000)
@@ -193,7 +193,7 @@ def is_rare(folded: str) -> bool:
     """Rare in English: a word like "Kestrel" or "Northlake", not "Pivots" or "Capacity"."""
     if zipf_frequency(folded, "en") >= 3.0:
         return False
-    return zipf_frequency(ft.stem(folded), "en") < 3.3
+    return zipf_frequency(features.stem(folded), "en") < 3.3
 
 
 # The kinds of event a headline or lead sentence reports, by the words that say them (clusterer
@@ -262,7 +262,7 @@ def is_demonym(word: str) -> bool:
     """ "Emirati", "Japanese", "Indian", "French", "Saudi": a word for a place's people or things,
     not the place ("Japan", "Taiwan" are places; a word of a place's name on its own, "Saudi",
     is the adjective)."""
-    folded = ft.fold(word)
+    folded = features.fold(word)
     if folded in IRREGULAR_DEMONYMS:
         return True
     if not word[:1].isupper() or not word.isalpha():
