@@ -15,11 +15,13 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from wordfreq import zipf_frequency
+
+# One folding for the matcher and the clusterer (issue 19: two had given different results).
+from bot.text.tokens import fold as fold
 
 # Lines from which everything after is page furniture, not the report (teasers of other news,
 # newsletter boxes, FAQ blocks that restate other stories).
@@ -195,24 +197,6 @@ _TRUNCATED_TAIL = re.compile(r"\s+\S+\s*(?:\.{3}|\u2026)\s*$")
 def untruncated(title: str) -> str:
     """`title` without a truncation ellipsis and the possibly cut word before it."""
     return _TRUNCATED_TAIL.sub("", title)
-
-
-def fold(text: str) -> str:
-    """Lower-case, accent-free, typographic quotes as ASCII."""
-    # Most text is ASCII, where NFKD changes nothing and there are no combining marks (the
-    # clusterer folds about 400 words per report, this path is 20 times cheaper).
-    if text.isascii():
-        return text.lower()
-    return _fold_unicode(text)
-
-
-@functools.lru_cache(maxsize=8192)
-def _fold_unicode(text: str) -> str:
-    text = text.replace("\u2019", "'").replace("\u2018", "'")
-    decomposed = unicodedata.normalize("NFKD", text)
-    if decomposed.isascii():
-        return decomposed.lower()
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
 def stem(token: str) -> str:

@@ -108,10 +108,26 @@ def _without_marks(match: re.Match[str]) -> str:
     return "".join(ch for ch in match.group(0) if not unicodedata.combining(ch))
 
 
+# Non-ASCII texts up to this length are folded through a cache: the clusterer folds the same
+# words and names over and over; whole entry texts (the matcher's) are folded once each.
+_CACHED_FOLD_MAX = 64
+
+
 def fold(text: str) -> str:
     """Lower-case, accent-free text with one kind of apostrophe ("Société" -> "societe")."""
     if text.isascii():
         return text.lower()
+    if len(text) <= _CACHED_FOLD_MAX:
+        return _fold_short(text)
+    return _fold_unicode(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_short(text: str) -> str:
+    return _fold_unicode(text)
+
+
+def _fold_unicode(text: str) -> str:
     for apostrophe in _APOSTROPHES:
         text = text.replace(apostrophe, "'")
     decomposed = unicodedata.normalize("NFKD", text)
