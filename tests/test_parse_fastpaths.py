@@ -18,11 +18,12 @@ from email.utils import format_datetime
 from feedparser.datetimes import _parse_date
 
 from bot.reader.parser.fast import _date, _rfc822
-from bot.reader.processor import clutter, from_struct_time, to_plain_text
+from bot.reader.processor import from_struct_time, to_plain_text
 from bot.reader.processor import text as text_module
-from bot.reader.processor.clutter import strip_clutter
 from bot.reader.processor.text import collapse_space
 from bot.reader.processor.urls import _plain_canonical, _split_canonical, canonical_url
+from bot.text import clutter
+from bot.text.clutter import strip_clutter
 
 ALL_CHARS = "".join(chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code < 0xE000)
 

@@ -1,9 +1,10 @@
 """Turns one news item into the features the story clusterer compares.
 
-Owns: clutter trimming (the engine must be robust on its own even when the reader has already
-stripped known clutter), sentence splitting, tokenising with light stemming, capitalised-span
+Owns: sentence splitting, tokenising with light stemming, capitalised-span
 entities, named-asset instances ("Colossus 1"), deal quantities (through bot.text.quantities), and
 headline quality (questions and placeholders such as "What's Happening?" are poor headlines).
+Page clutter is stripped first with bot.text.clutter, the reader's own rules: the engine must be
+robust on its own, as `newsbot cluster`'s input never went through the reader.
 
 Hand-written rather than taken from an NLP library because it must be tiny, deterministic across
 restarts (the daemon rebuilds stories from exported state) and fast enough for thousands of items a
@@ -20,26 +21,13 @@ from dataclasses import dataclass, field
 
 from wordfreq import zipf_frequency
 
+# Page clutter (related-story teasers, sign-up boxes) goes before anything is read: the reader
+# strips it from feed content already, `newsbot cluster`'s input may still hold it.
+from bot.text.clutter import strip_clutter as strip_clutter
+
 # One folding for the matcher and the clusterer (issue 19: two had given different results).
 from bot.text.tokens import fold as fold
 
-# Lines from which everything after is page furniture, not the report (teasers of other news,
-# newsletter boxes, FAQ blocks that restate other stories).
-_CLUTTER_STOP = re.compile(
-    r"^\s*(related (articles?|stories|coverage|posts|news|reading)|more (stories|news|from|"
-    r"reporting|coverage|on this)|read (more|next|also)|see also|you (may|might) also like|"
-    r"recommended( for you| stories)?|trending( now| stories)?|most (popular|read)|"
-    r"(frequently asked questions|faqs?)\b|sign up for|subscribe( to| now)|get the (next|latest)|"
-    r"newsletter|share this|advertisement|further reading|popular (now|stories)|"
-    r"top stories|latest (news|stories)|explore more|up next)",
-    re.IGNORECASE,
-)
-# Single lines that are clutter but need not end the report (labels, bylines, calls to action).
-_CLUTTER_LINE = re.compile(
-    r"(sign up|subscribe|inbox|newsletter|cookie|all rights reserved|click here|"
-    r"follow us|share on|copyright|\u00a9|auto-generated|transparency statement|breaking news:?$)",
-    re.IGNORECASE,
-)
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]*\s+(?=[\"'\u201c\u2018(]*[A-Z0-9])")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*(?:'[a-z]+)?")
 # "MtGox", "PonoPlayer", "JetBlue": outlets write such names with and without the space.
@@ -319,21 +307,6 @@ def background_idf(word: str) -> float:
     return max(0.3, _ZIPF_CEILING - zipf)
 
 
-def trim_clutter(text: str) -> str:
-    """The report part of a page text: stops at the first clutter marker, drops clutter lines."""
-    kept: list[str] = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if len(stripped) < 80 and _CLUTTER_STOP.match(stripped):
-            break
-        if len(stripped) < 120 and _CLUTTER_LINE.search(stripped):
-            continue
-        kept.append(stripped)
-    return "\n".join(kept)
-
-
 def sentences(text: str) -> list[str]:
     """Sentences of `text` (line breaks are boundaries too)."""
     out: list[str] = []
@@ -516,7 +489,7 @@ def extract(title: str, summary: str = "", text: str = "") -> ItemFeatures:
     """Features of one item; the title and lead sentences dominate, the body is capped."""
     title = " ".join(title.split())
     body_source = text if len(text) > len(summary) else summary
-    body = trim_clutter(body_source)
+    body = strip_clutter(body_source)
     body_sentences = sentences(body)
     title_key = fold(title).strip(" .")
     # Feeds often repeat the title as the first line or sentence of the body.

@@ -271,7 +271,7 @@ def dateline(title: str, body: str) -> datetime | None:
     """The date a report gives itself in its dateline, if it writes one (see above)."""
     lines = [title]
     if body:
-        lines += features.trim_clutter(body[:2000]).splitlines()[:DATELINE_LINES]
+        lines += features.strip_clutter(body[:2000]).splitlines()[:DATELINE_LINES]
     for line in lines:
         match = _FULL_DATE.search(line)
         if match is None or match.start() > DATELINE_REACH:

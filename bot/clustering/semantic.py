@@ -180,7 +180,7 @@ def item_text(
     """The text embedded for an item: title plus the first clean lead sentences."""
     config = config or SemanticConfig()
     title = " ".join(title.split())
-    body = features.trim_clutter(summary or text)
+    body = features.strip_clutter(summary or text)
     lead = features.sentences(body)[: config.lead_sentences + 1]
     if lead and title and lead[0].rstrip(".!?") == title.rstrip(".!?"):
         lead = lead[1:]  # the summary repeats the title

@@ -3,7 +3,9 @@
 `tokens`: Unicode/case folding, tokenising and light inflection folding (`fold`, `tokenize`,
 `stem`, `stems`); `quantities`: money, power and chip counts found in text (`extract_quantities`);
 `plural`: a count and the noun that agrees with it ("1 story", "2 stories"); `redaction`: URLs
-fit to show or log, credentials masked (`mask_url`, `mask_urls_in`, `url_label`), for every layer.
+fit to show or log, credentials masked (`mask_url`, `mask_urls_in`, `url_label`), for every layer;
+`clutter`: page clutter (related-story teasers, sign-up and share lines) removed from text lines,
+for the reader's normalisation and the clusterer's own reading (`strip_clutter`).
 
 The tokeniser's and the quantities' names are imported on first use: every layer imports
 `redaction` and `plural`, and need not load the tokeniser and the quantity patterns with them.

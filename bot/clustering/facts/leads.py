@@ -69,7 +69,7 @@ def lead_sentences(
     seen: set[str] = set()
     size = 0
     for source in sources:
-        for line in _joined_lines(features.trim_clutter(source)):
+        for line in _joined_lines(features.strip_clutter(source)):
             if _is_heading(line):
                 continue
             for sentence in features.sentences(line.lstrip("-\u2022* ")):

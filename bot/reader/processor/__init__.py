@@ -4,10 +4,10 @@ Pure functions with no I/O, shared by the parser and by anything else that has t
 markup into comparable text.
 """
 
-from bot.reader.processor.clutter import strip_clutter
 from bot.reader.processor.dates import from_struct_time, plausible_time
 from bot.reader.processor.text import to_plain_text, truncate
 from bot.reader.processor.urls import canonical_url
+from bot.text.clutter import strip_clutter
 
 __all__ = [
     "canonical_url",

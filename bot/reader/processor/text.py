@@ -8,7 +8,7 @@ library, and feed parsing is the hot loop of a poll cycle (50,000 descriptions p
 which is why this is hand-written rather than built on BeautifulSoup/lxml.
 
 Block boundaries (``<p>``, ``<br>``, ``<li>``, headings, ...) become line breaks when
-``keep_lines`` is set, so :func:`bot.reader.processor.clutter.strip_clutter` can reason about
+``keep_lines`` is set, so :func:`bot.text.clutter.strip_clutter` can reason about
 paragraphs and headings of a full-text article.
 """
 
