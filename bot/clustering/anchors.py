@@ -19,15 +19,11 @@ from bot.clustering import features
 from bot.clustering.config import ClusterConfig
 from bot.clustering.item import Figure, ItemReading
 from bot.clustering.story import StoryState
+from bot.text.quantities import same_figure
 
 # Figures of one kind this many times apart play different roles in a report (a share price
 # and a loss, a fee and a total).
 ROLE_RATIO = 10.0
-
-
-def close(a: float, b: float, tolerance: float) -> bool:
-    """Two figures of one kind within `tolerance` of the larger: the same figure."""
-    return abs(a - b) <= tolerance * max(a, b)
 
 
 def figures_conflict(kind: str, mine: list[float], theirs: list[float], tolerance: float) -> bool:
@@ -39,7 +35,7 @@ def figures_conflict(kind: str, mine: list[float], theirs: list[float], toleranc
     comparable = False
     for a in mine:
         for b in theirs:
-            if close(a, b, tolerance):
+            if same_figure(a, b, tolerance):
                 return False
             if not roles or max(a, b) < ROLE_RATIO * min(a, b):
                 comparable = True
@@ -67,7 +63,7 @@ def kinds_agreeing(mine: list[Figure], theirs: list[Figure], tolerance: float) -
         others = [v for k, v in theirs if k == kind]
         if not others:
             continue
-        if any(close(a, b, tolerance) for a in ours for b in others):
+        if any(same_figure(a, b, tolerance) for a in ours for b in others):
             agree += 1
         elif figures_conflict(kind, ours, others, tolerance):
             conflict += 1
@@ -96,7 +92,7 @@ def supported(
     kept: list[Figure] = []
     for figure in figures:
         kind, value = figure
-        # close(v, value, tolerance), inlined: the same arithmetic, without a call per pair.
+        # same_figure(v, value, tolerance), inlined: the same arithmetic, without a call per pair.
         total = sum(
             n
             for v, n in by_kind.get(kind, ())

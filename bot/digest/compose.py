@@ -43,8 +43,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.clustering.anchors import close
 from bot.model import Digest, DigestStory, SourceRef, StoryFacts, StoryView
+from bot.text.quantities import same_figure
 
 WEIGHT_SCORE = 0.40
 WEIGHT_OUTLETS = 0.30
@@ -56,7 +56,7 @@ HEADLINE_MAX_CHARS = 300
 
 # A figure that moved by less than this fraction is the same figure reported with other rounding
 # ("300 MW" and "0.3 GW", "$17.4B" and "$17.35 billion"), tested with the clusterer's one "same
-# figure" predicate (bot.clustering.anchors.close). Tighter than the clusterer's own tolerances
+# figure" predicate (bot.text.quantities.same_figure). Tighter than the clusterer's own tolerances
 # (FIGURE_TOLERANCE, ClusterConfig.quantity_tolerance), which decide whether two reports are one
 # deal: here a reader who was sent "$17.4B" is told when it becomes "$18B".
 FACT_TOLERANCE = 0.02
@@ -91,7 +91,7 @@ def material_fact_changes(before: StoryFacts | None, after: StoryFacts) -> list[
     ):
         if new is None or new <= 0:
             continue  # a figure that disappeared is a clustering artefact, not news
-        if old is None or old <= 0 or not close(old, new, FACT_TOLERANCE):
+        if old is None or old <= 0 or not same_figure(old, new, FACT_TOLERANCE):
             changes.append(label)
     known_assets = {_outlet_key(asset) for asset in before.assets}
     if any(_outlet_key(asset) not in known_assets for asset in after.assets):

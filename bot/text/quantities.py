@@ -325,3 +325,10 @@ def _without_overlaps(found: list[Quantity]) -> list[Quantity]:
             continue
         kept.append(quantity)
     return kept
+
+
+def same_figure(a: float, b: float, tolerance: float) -> bool:
+    """Two figures of one kind within `tolerance` of the larger: the same figure told twice
+    ("$6.2 billion", "$6.25bn"). The one "same figure" test of the clusterer, the ledger and the
+    digest; each names its own tolerance."""
+    return abs(a - b) <= tolerance * max(a, b)

@@ -19,7 +19,7 @@ from bot.clustering.facts.vocabulary import (
     POWER_EXCLUDE,
     word_stem,
 )
-from bot.text.quantities import Quantity, extract_quantities
+from bot.text.quantities import Quantity, extract_quantities, same_figure
 from bot.text.tokens import tokenize
 
 # Money the story facts read: dollars only (no exchange rates here).
@@ -170,7 +170,7 @@ def vote(values: list[float]) -> float | None:
     groups: list[list[float]] = []
     for value in values:
         for group in groups:
-            if abs(group[0] - value) <= FIGURE_TOLERANCE * max(group[0], value):
+            if same_figure(group[0], value, FIGURE_TOLERANCE):
                 group.append(value)
                 break
         else:

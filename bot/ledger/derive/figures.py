@@ -10,7 +10,7 @@ reports agree on one (`agreed_claims`, `deal_figure`). Pure functions over the s
   (`bot.clustering.facts.report_figures`: the title's, else the lead's; not a backlog, a
   valuation, a battery or a sister site). A figure is *counted* (goes into totals) only when every
   report that states it agrees with the story's majority figure within the facts' tolerance
-  (`anchors.close` with `FIGURE_TOLERANCE`, the one "same figure" test of the clusterer); where
+  (`same_figure` with `FIGURE_TOLERANCE`, the one "same figure" test of the clusterer); where
   they disagree the record keeps the range and the outlets at each end, and no total counts it.
   A figure in a sentence dated to an earlier year than its report is an earlier deal cited in
   passing ("In 2020 ... 10,000 GPUs") and is left out, as are a first part's figures ("an
@@ -29,11 +29,10 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.clustering.anchors import close
 from bot.clustering.facts.figures import FIGURE_TOLERANCE, vote
 from bot.clustering.facts.story import StatedFigure
 from bot.model.deal import Claim, DealFigure
-from bot.text.quantities import extract_quantities
+from bot.text.quantities import extract_quantities, same_figure
 
 _YEARLY = re.compile(
     r"^\W{0,2}(?:a|per|each|every)\s+(?:year|annum)\b|^\W{0,2}annually\b|^\W{0,2}yearly\b",
@@ -174,10 +173,12 @@ def deal_figure(claims: Sequence[Claim]) -> DealFigure:
     values = [claim.value for claim in claims]
     low, high = min(values), max(values)
     majority = vote(values)
-    agreed = majority is not None and all(close(v, majority, FIGURE_TOLERANCE) for v in values)
+    agreed = majority is not None and all(
+        same_figure(v, majority, FIGURE_TOLERANCE) for v in values
+    )
 
     def outlets_near(end: float) -> tuple[str, ...]:
-        near = [c.outlet for c in claims if close(c.value, end, FIGURE_TOLERANCE)]
+        near = [c.outlet for c in claims if same_figure(c.value, end, FIGURE_TOLERANCE)]
         return tuple(dict.fromkeys(near))
 
     return DealFigure(
@@ -217,7 +218,7 @@ def agreed_claims(claims: list[list[Said]]) -> list[Said]:
         return [options[0] for options in claims]
     return [
         next(
-            (said for said in options if close(said[0].value, majority, FIGURE_TOLERANCE)),
+            (said for said in options if same_figure(said[0].value, majority, FIGURE_TOLERANCE)),
             options[0],
         )
         for options in claims

@@ -12,10 +12,10 @@ import functools
 import re
 from collections.abc import Sequence
 
-from bot.clustering.anchors import close
 from bot.clustering.facts.figures import FIGURE_TOLERANCE
 from bot.ledger.derive.roles import party_pattern
 from bot.model.deal import KINDS, UNKNOWN_KIND, DealFigure
+from bot.text.quantities import same_figure
 
 # Words (folded, with their inflections by prefix) that say what kind of deal it is.
 KIND_WORDS: dict[str, tuple[str, ...]] = {
@@ -145,7 +145,7 @@ def _names_party_chips(figure: DealFigure, parties: Sequence[str]) -> bool:
     return any(
         party_pattern(party).search(claim.text)
         for claim in figure.claims
-        if close(claim.value, figure.counted, FIGURE_TOLERANCE)
+        if same_figure(claim.value, figure.counted, FIGURE_TOLERANCE)
         for party in parties
     )
 

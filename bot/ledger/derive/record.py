@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.clustering.anchors import close
 from bot.clustering.facts import Report, fact_lead, story_facts
 from bot.clustering.facts.figures import FIGURE_TOLERANCE
 from bot.clustering.facts.readings import read_mentions, read_report
@@ -41,6 +40,7 @@ from bot.model.deal import (
     DealRecord,
     DealSource,
 )
+from bot.text.quantities import same_figure
 
 # Lead sentences read per report for roles, kind and status (the facts read five).
 LEAD_SENTENCES = 3
@@ -133,7 +133,7 @@ def _maker_votes(
         return []
     votes: list[RoleVote] = []
     for claim, sentence in chips:
-        if not close(claim.value, count.counted, FIGURE_TOLERANCE):
+        if not same_figure(claim.value, count.counted, FIGURE_TOLERANCE):
             continue
         weight = TITLE_WEIGHT if sentence in titles else LEAD_WEIGHT
         makers = [p for p in parties if party_pattern(p).search(claim.text)]
