@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from support.slack_stand_in import SlackStandIn
 
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -36,7 +36,7 @@ def _pg_unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     """A migrated template database on the test server; yields its name."""
-    from bot.storage import Database, upgrade_schema
+    from bot.storage.database import Database, upgrade_schema
 
     try:
         admin = create_engine(

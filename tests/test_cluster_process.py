@@ -9,7 +9,7 @@ from support.entries import add_titled_entries
 
 from bot.clustering import ClusterConfig
 from bot.matcher.rules import parse_rules
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 from bot.storage.models import DigestRow, DigestStoryRow, StoryEventRow, StoryMemberRow, StoryRow
 from bot.worker.process import StoryBuilder
 

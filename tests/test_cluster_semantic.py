@@ -34,7 +34,7 @@ from bot.clustering.semantic import (
     unpack_vector,
 )
 from bot.matcher import RuleSet
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 from bot.storage.models import StoryRow
 from bot.worker.process import StoryBuilder
 

@@ -11,8 +11,7 @@ from sqlalchemy import func, inspect, select
 from bot.config import FeedSettings
 from bot.model import Entry
 from bot.reader.parser import parse_feed
-from bot.storage import Database, upgrade_schema
-from bot.storage.database import current_revision
+from bot.storage.database import Database, current_revision, upgrade_schema
 from bot.storage.digests import claim_due_digests, enqueue_digest, previously_sent
 from bot.storage.entries import store_entries
 from bot.storage.feeds import claim_due_feeds, sync_feeds

@@ -13,7 +13,7 @@ from support.entries import add_titled_entries
 
 from bot.clustering import ClusterConfig
 from bot.matcher.rules import parse_rules
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 from bot.storage.models import EntryRow, StoryMemberRow, StoryRow
 from bot.worker.process import StoryBuilder
 

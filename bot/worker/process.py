@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from bot.clustering.config import ClusterConfig
 from bot.matcher import RuleSet
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.entries import (
     has_unprocessed,
     mark_processed,
