@@ -150,7 +150,7 @@ class StoryStore:
                 version=1,
                 first_seen_at=self.now,
                 last_updated_at=self.now,
-                signature={},
+                cluster_state={},
             )
             session.add(story)
             session.flush()
