@@ -155,7 +155,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
 
     from bot.config.loader import load_config
     from bot.daemon.app import Daemon
-    from bot.storage import upgrade_schema
+    from bot.storage.database import upgrade_schema
 
     epoch = datetime.now(UTC) - timedelta(days=2)
     cycle = multiprocessing.Value("i", 0)

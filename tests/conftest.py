@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from support.slack_stand_in import SlackStandIn
 
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -33,11 +33,8 @@ def _pg_unavailable(reason: str) -> None:
     pytest.skip(f"PostgreSQL not available ({reason}); set NEWSBOT_TEST_PG_URL to run these")
 
 
-@pytest.fixture(scope="session")
-def pg_template() -> Iterator[str]:
-    """A migrated template database on the test server; yields its name."""
-    from bot.storage import Database, upgrade_schema
-
+def _pg_admin() -> Engine:
+    """An AUTOCOMMIT engine on the test server (skips, or fails under CI, if none answers)."""
     try:
         admin = create_engine(
             PG_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
@@ -46,6 +43,13 @@ def pg_template() -> Iterator[str]:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any driver or connection error means "not available"
         _pg_unavailable(f"cannot connect to {make_url(PG_URL).render_as_string()}: {exc}")
+    return admin
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated template database on the test server; yields its name."""
+    admin = _pg_admin()
     name = f"newsbot_tmpl_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -75,6 +79,22 @@ def pg_url(pg_template: str) -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'newsbot.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database without any table yet, on each backend: for migrating it step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'newsbot.db'}"
+        return
+    admin = _pg_admin()
+    name = f"newsbot_e_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

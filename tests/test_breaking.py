@@ -12,9 +12,9 @@ from sqlalchemy import select
 from support.digests import PERIOD_END, Clock, StoryStore, service_settings, slack_channel_toml
 from support.slack_stand_in import SlackStandIn
 
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.models import DigestRow
-from bot.worker import DigestService
+from bot.worker.digests import DigestService
 
 BREAKING = "breaking_min_sources = 3\nbreaking_min_score = 6.0"
 

@@ -9,7 +9,7 @@ from support.entries import add_titled_entries
 
 from bot.clustering import ClusterConfig
 from bot.matcher.rules import parse_rules
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 from bot.storage.models import DigestRow, DigestStoryRow, StoryEventRow, StoryMemberRow, StoryRow
 from bot.worker.process import StoryBuilder
 
@@ -65,7 +65,7 @@ def test_merged_fragments_become_one_story_row(db_url: str) -> None:
         story = stories[0]
         assert story.source_count == 5
         assert story.cluster_key == story_builder.clusterer.story_keys()[0]
-        assert len(story.signature["members"]) == 5
+        assert len(story.cluster_state["members"]) == 5
         members = session.scalars(select(StoryMemberRow.story_id)).all()
         assert members == [story.id] * 5
         assert set(session.scalars(select(StoryEventRow.story_id))) == {story.id}

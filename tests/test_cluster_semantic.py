@@ -34,7 +34,7 @@ from bot.clustering.semantic import (
     unpack_vector,
 )
 from bot.matcher import RuleSet
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 from bot.storage.models import StoryRow
 from bot.worker.process import StoryBuilder
 
@@ -350,7 +350,7 @@ def test_daemon_path_persists_story_embeddings_and_restores_them(tmp_path: Path)
     with db.session() as session:
         stories = session.scalars(select(StoryRow).order_by(StoryRow.id)).all()
         assert [s.source_count for s in stories] == [2, 1]
-        assert all(s.signature and "emb" in s.signature for s in stories)
+        assert all(s.cluster_state and "emb" in s.cluster_state for s in stories)
         deal = stories[0].cluster_key
     restarted = StoryBuilder(db, RuleSet([], threshold=0.0), config, clock=clock)
     restarted.restore()

@@ -15,7 +15,7 @@ from support.digests import StoryStore, slack_channel_toml
 from support.slack_stand_in import SlackStandIn
 
 from bot.cli.main import cli
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 from bot.text import plural
 
 # a count of one followed by a plural noun: what this file must never find

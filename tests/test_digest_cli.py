@@ -17,7 +17,7 @@ from support.digests import EVIL_TITLE, StoryStore, slack_channel_toml
 from support.slack_stand_in import SlackStandIn
 
 from bot.cli.main import cli
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 
 
 @pytest.fixture

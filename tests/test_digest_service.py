@@ -23,9 +23,9 @@ from support.smtp import smtp_server
 
 from bot.config import Settings
 from bot.model import StoryFacts
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.models import EntryRow, StoryMemberRow, StoryRow
-from bot.worker import DigestService
+from bot.worker.digests import DigestService
 
 
 def service(settings: Settings, db: Database, clock: Clock) -> DigestService:

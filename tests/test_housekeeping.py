@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.daemon.housekeeping import compact, run_housekeeping
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 from bot.storage.models import DigestRow, EntryRow, FeedRow, StoryEventRow, StoryMemberRow, StoryRow
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)

@@ -27,7 +27,7 @@ from support.smtp import smtp_server
 from bot.config import FeedSettings
 from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.feeds import claim_due_feeds, sync_feeds
 
 pytestmark = pytest.mark.postgres

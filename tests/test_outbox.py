@@ -20,9 +20,9 @@ from support.smtp import smtp_server
 
 from bot import metrics
 from bot.cli.main import cli
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 from bot.storage.models import DeliveryRow, DigestRow
-from bot.worker import DigestService
+from bot.worker.digests import DigestService
 from bot.worker.outbox import BACKOFF_BASE_S, MAX_INLINE_RETRY_DELAY
 
 

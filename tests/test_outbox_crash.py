@@ -24,7 +24,7 @@ from support.daemon_proc import query, scalar, wait_for
 from support.digests import StoryStore, slack_channel_toml
 from support.slack_stand_in import SlackStandIn
 
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 
 
 def newsbot(config: Path, *args: str) -> list[str]:

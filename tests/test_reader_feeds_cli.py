@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.cli.main import cli
 from bot.config.settings import FetchSettings
 from bot.reader.opml import parse_opml
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 from bot.storage.models import FeedRow
 
 OPML = b"""<?xml version="1.0"?><opml version="2.0"><body>

@@ -20,9 +20,9 @@ from support.digests import PERIOD_END, Clock, StoryStore, service_settings, sla
 from support.slack_stand_in import SlackStandIn
 
 from bot import metrics
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.models import DeliveryRow, DigestRow
-from bot.worker import DigestService
+from bot.worker.digests import DigestService
 
 # The Slack client's timeout (`[channels.slack] timeout`, 10 s by default), which a held answer
 # outlasts.

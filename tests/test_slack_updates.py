@@ -14,9 +14,9 @@ from support.digests import PERIOD_END, Clock, StoryStore, service_settings, sla
 from support.slack_stand_in import Received, SlackStandIn
 
 from bot.model import StoryFacts
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.models import DigestRow, DigestStoryRow
-from bot.worker import DigestService
+from bot.worker.digests import DigestService
 
 
 def make_service(

@@ -13,8 +13,13 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.cli.main import LAZY_COMMANDS, cli
-from bot.storage import Database, upgrade_schema
-from bot.storage.database import alembic_config, current_revision, head_revision
+from bot.storage.database import (
+    Database,
+    alembic_config,
+    current_revision,
+    head_revision,
+    upgrade_schema,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,7 +100,8 @@ def test_a_database_at_head_is_not_migrated_again_and_a_new_one_is(tmp_path: Pat
     upgrade_schema(Database(url))  # a new database: created by Alembic
     assert current_revision(Database(url)) == head_revision()
     modules = loaded_modules(
-        f"from bot.storage import Database, upgrade_schema\nupgrade_schema(Database({url!r}))\n"
+        "from bot.storage.database import Database, upgrade_schema\n"
+        f"upgrade_schema(Database({url!r}))\n"
     )
     assert "bot.storage.database" in modules
     assert "alembic" not in modules

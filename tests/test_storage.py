@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
@@ -11,12 +13,11 @@ from sqlalchemy import func, inspect, select
 from bot.config import FeedSettings
 from bot.model import Entry
 from bot.reader.parser import parse_feed
-from bot.storage import Database, upgrade_schema
-from bot.storage.database import current_revision
+from bot.storage.database import Database, alembic_config, current_revision, upgrade_schema
 from bot.storage.digests import claim_due_digests, enqueue_digest, previously_sent
 from bot.storage.entries import store_entries
 from bot.storage.feeds import claim_due_feeds, sync_feeds
-from bot.storage.models import Base, DigestRow, EntryRow, FeedRow, StoryRow
+from bot.storage.models import Base, DigestRow, EntryRow, FeedRow, StoryRow, UTCDateTime
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -57,6 +58,85 @@ def test_migrations_build_exactly_the_schema_the_models_describe(db_url: str) ->
         differences = compare_metadata(context, Base.metadata)
     db.dispose()
     assert differences == []
+
+
+# What a story row held before migration 0009 renamed `signature` to `cluster_state`.
+STORIES_0008 = sa.table(
+    "stories",
+    sa.column("id", sa.Integer),
+    sa.column("cluster_key", sa.String),
+    sa.column("headline", sa.Text),
+    sa.column("summary", sa.Text),
+    sa.column("facts", sa.JSON),
+    sa.column("score", sa.Float),
+    sa.column("source_count", sa.Integer),
+    sa.column("version", sa.Integer),
+    sa.column("first_seen_at", UTCDateTime),
+    sa.column("last_updated_at", UTCDateTime),
+    sa.column("signature", sa.JSON),
+)
+STORY_EVENTS = sa.table(
+    "story_events",
+    sa.column("story_id", sa.Integer),
+    sa.column("kind", sa.String),
+    sa.column("created_at", UTCDateTime),
+)
+CLUSTER_STATE = {
+    "v": 3,
+    "key": "s-grid",
+    "centroid": {"grid": 0.8, "interconnector": 0.6},
+    "members": [["17", "Grid link approved", "https://a.example/1", "A", NOW.isoformat(), 1.0, 1]],
+    "quantities": [["MW", 1400.0]],
+}
+
+
+def _downgrade(db: Database, revision: str) -> None:
+    config = alembic_config(db.url)
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def test_stories_signature_becomes_cluster_state_and_keeps_each_storys_state(
+    empty_db_url: str,
+) -> None:
+    """Migration 0009 renames the column in place, on a database with stories in it: the state
+    is read back through the model, nothing that references a story is lost (rebuilding the
+    table on SQLite would cascade-delete it), and a downgrade gives the old column back."""
+    db = Database(empty_db_url)
+    upgrade_schema(db, "0008")
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.insert(STORIES_0008).values(
+                id=1,
+                cluster_key="s-grid",
+                headline="Grid link approved",
+                summary="",
+                facts={},
+                score=0.9,
+                source_count=1,
+                version=1,
+                first_seen_at=NOW,
+                last_updated_at=NOW,
+                signature=CLUSTER_STATE,
+            )
+        )
+        conn.execute(sa.insert(STORY_EVENTS).values(story_id=1, kind="created", created_at=NOW))
+
+    upgrade_schema(db)
+    assert current_revision(db) == "0009"
+    with db.session() as session:
+        story = session.get(StoryRow, 1)
+        assert story is not None and story.cluster_state == CLUSTER_STATE
+        assert session.scalar(select(func.count()).select_from(STORY_EVENTS)) == 1
+    columns = {column["name"] for column in inspect(db.engine).get_columns("stories")}
+    assert "cluster_state" in columns and "signature" not in columns
+
+    _downgrade(db, "0008")
+    with db.engine.connect() as conn:
+        assert conn.scalar(select(STORIES_0008.c.signature)) == CLUSTER_STATE
+        assert conn.scalar(select(func.count()).select_from(STORY_EVENTS)) == 1
+    db.dispose()
 
 
 def test_the_pending_index_holds_only_pending_entries(db_url: str) -> None:

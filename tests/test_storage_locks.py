@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from support.daemon_proc import wait_for
 
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.locks import PresenceLock, processing_lock
 
 

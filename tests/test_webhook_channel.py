@@ -14,9 +14,9 @@ from sqlalchemy import select
 from support.digests import PERIOD_END, Clock, StoryStore, service_settings
 from support.webhook_sink import HOLD, WebhookSink
 
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.models import DigestRow
-from bot.worker import DigestService
+from bot.worker.digests import DigestService
 
 TOKEN = "Bearer sink-secret-token-1234"
 

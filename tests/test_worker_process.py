@@ -13,7 +13,7 @@ from support.entries import add_titled_entries
 
 from bot.clustering import ClusterConfig
 from bot.matcher.rules import parse_rules
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 from bot.storage.models import EntryRow, StoryMemberRow, StoryRow
 from bot.worker.process import StoryBuilder
 
@@ -168,4 +168,4 @@ def test_a_story_that_leaves_the_window_within_its_batch_still_gets_its_facts(
         first = stories[0]
         assert len(first.members) == 2
         assert first.facts.get("amount_usd") == 526_000_000, first.facts
-        assert first.signature, "the story's clusterer state was not written"
+        assert first.cluster_state, "the story's clusterer state was not written"

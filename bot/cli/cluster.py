@@ -27,8 +27,7 @@ from bot.clustering.semantic import SemanticUnavailable, default_embedder
 from bot.evaluation.items import InputError, read_items
 from bot.matcher import RuleSet
 from bot.model import Entry
-from bot.storage import Database
-from bot.storage.database import upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 from bot.storage.entries import store_entries
 from bot.storage.models import FeedRow
 from bot.storage.stories import story_key_by_identity

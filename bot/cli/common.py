@@ -14,8 +14,7 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from bot.config import ConfigError, Settings, load_config
-from bot.storage import Database, upgrade_schema
-from bot.storage.database import connection_problem
+from bot.storage.database import Database, connection_problem, upgrade_schema
 from bot.text.redaction import masked_database_url
 
 EXIT_CONFIG = 2

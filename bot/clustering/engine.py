@@ -349,7 +349,7 @@ class StoryClusterer:
 
     # ----------------------------------------------------------------- persistence
     def export_state(self, story_key: str) -> dict[str, Any]:
-        """The story's state as JSON-serialisable data (stored in stories.signature)."""
+        """The story's state as JSON-serialisable data (stored in stories.cluster_state)."""
         story = self.index.stories[story_key]
         lent, unposted = self.index.export_extras(story)
         state = to_json(story, lent, unposted)

@@ -161,7 +161,7 @@ def count_all(into: dict[_Key, int], keys: Iterable[_Key]) -> None:
 
 
 def to_json(story: StoryState, lent_titles: list[str], unposted: list[str]) -> dict[str, Any]:
-    """The story's state as JSON-serialisable data (stored in stories.signature).
+    """The story's state as JSON-serialisable data (stored in stories.cluster_state).
 
     `lent_titles`: titles whose near-duplicates no longer come here (another story took them
     over); `unposted`: centroid terms whose full posting list dropped this story for more recent

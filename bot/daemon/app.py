@@ -52,8 +52,7 @@ from bot.daemon.logs import redact
 from bot.daemon.pipeline import Pipeline as Pipeline  # re-exported: callers build it from here
 from bot.daemon.pipeline import build_pipeline as build_pipeline
 from bot.retry import exponential_backoff
-from bot.storage import upgrade_schema
-from bot.storage.database import connection_problem
+from bot.storage.database import connection_problem, upgrade_schema
 from bot.storage.digests import ChannelFailure, failing_channels
 from bot.storage.feeds import count_unhealthy_feeds
 from bot.text.plural import plural

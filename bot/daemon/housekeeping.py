@@ -23,8 +23,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.storage import Database
-from bot.storage.database import compact
+from bot.storage.database import Database, compact
 from bot.storage.retention import (
     delete_empty_stories,
     delete_finished_digests,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.digests import digest_lease_owners, release_sending_digests
 from bot.storage.feeds import lease_owners, release_leases
 from bot.storage.locks import PresenceLock

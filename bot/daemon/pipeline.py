@@ -16,7 +16,7 @@ from bot.clustering.config import ClusterConfig
 from bot.config import Settings
 from bot.daemon.logs import register_secrets
 from bot.matcher import RuleSet, load_rules
-from bot.storage import Database, upgrade_schema
+from bot.storage.database import Database, upgrade_schema
 from bot.worker.poll import Poller
 from bot.worker.process import StoryBuilder, new_instance_id, utcnow
 

@@ -22,7 +22,7 @@ from bot.demo.server import FeedServer
 from bot.digest.render import render_email, render_email_html, render_slack, render_text
 from bot.ledger import DealRecord
 from bot.ledger.export import to_csv
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.deals import deal_records
 from bot.worker.ledger import refresh_deals
 

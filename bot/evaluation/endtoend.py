@@ -52,8 +52,7 @@ from bot.evaluation.scores import (
 )
 from bot.matcher import RuleSet
 from bot.reader.processor import canonical_url
-from bot.storage import Database
-from bot.storage.database import create_database, drop_database
+from bot.storage.database import Database, create_database, drop_database
 from bot.storage.entries import entry_verdicts
 from bot.storage.stories import stories_updated_since
 from bot.worker.poll import PollStats

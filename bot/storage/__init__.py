@@ -1,23 +1,15 @@
-"""Storage: the database that remembers feeds, entries, stories, digests and deliveries.
+"""Storage: the database that remembers feeds, entries, stories, digests and deliveries, and
+the only place SQL is written.
 
-The database layer (SQLAlchemy) is imported on first use of `Database` or `upgrade_schema`,
-not with the package: parser processes import only the pure row planning
-(:mod:`bot.storage.plan`) and would otherwise pay a quarter of a second to start.
+The package imports nothing, so that a parser process, which needs only the pure row planning
+(:mod:`bot.storage.plan`), does not load SQLAlchemy (a quarter of a second to start). Import
+from the module that defines a name:
+
+- :mod:`bot.storage.database`: `Database` (engine and sessions), `upgrade_schema` (Alembic);
+- :mod:`bot.storage.models`: the ORM rows (`FeedRow`, `EntryRow`, `StoryRow`, ...);
+- :mod:`bot.storage.feeds`, :mod:`~bot.storage.entries`, :mod:`~bot.storage.stories`,
+  :mod:`~bot.storage.digests`, :mod:`~bot.storage.deals`: the verbs on each entity's rows;
+- :mod:`bot.storage.plan`: which parsed entries to insert or update (pure, no SQLAlchemy);
+- :mod:`bot.storage.locks`: advisory locks across daemon instances;
+- :mod:`bot.storage.retention`: deleting what fell out of the retention window.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bot.storage.database import Database, upgrade_schema
-
-__all__ = ["Database", "upgrade_schema"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from bot.storage import database
-
-        return getattr(database, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

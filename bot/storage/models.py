@@ -171,9 +171,9 @@ class StoryRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped when sources or facts change
     first_seen_at: Mapped[datetime] = mapped_column(index=True)
     last_updated_at: Mapped[datetime] = mapped_column(index=True)
-    # The clusterer's state for this story (term and anchor signature), so it can be
-    # rebuilt from the database at start-up.
-    signature: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The clusterer's whole state for this story (StoryClusterer.export_state: members, centroid,
+    # titles, facts, ...), so that a restart rebuilds the clusterer from the database.
+    cluster_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     members: Mapped[list[StoryMemberRow]] = relationship(
         back_populates="story", order_by="StoryMemberRow.joined_at"

@@ -1,43 +1,16 @@
 """Orchestration of one poll cycle and one digest run: the stages wired to storage.
 
-The names below are imported on first use, so that a parser process importing
-:mod:`bot.worker.parsing` does not load the digest, clustering and delivery stacks it never uses.
+The package imports nothing, so that a parser process importing :mod:`bot.worker.parsing`
+does not load the digest, clustering and delivery stacks it never uses. Import from the module
+that defines a name:
+
+- :mod:`bot.worker.poll`: `Poller`, one poll cycle, and its `PollStats`;
+- :mod:`bot.worker.parsing`: parsing a fetched body (in a thread or a parser process);
+- :mod:`bot.worker.record`: storing a batch of fetched feeds, `FeedResult`;
+- :mod:`bot.worker.process`: `StoryBuilder`, matching and clustering stored entries into
+  stories, and its `ProcessStats`;
+- :mod:`bot.worker.digests`: `DigestService` and `DigestRun`, composing digests;
+- :mod:`bot.worker.outbox`: delivering the outbox, with retry and backoff;
+- :mod:`bot.worker.ledger`: keeping the deal ledger up to date;
+- :mod:`bot.worker.memory`: the garbage collector's view of a poll cycle.
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bot.worker.digests import DigestRun, DigestService
-    from bot.worker.poll import Poller, PollStats
-    from bot.worker.process import ProcessStats, StoryBuilder
-    from bot.worker.record import FeedResult
-
-_EXPORTS = {
-    "DigestRun": "bot.worker.digests",
-    "DigestService": "bot.worker.digests",
-    "FeedResult": "bot.worker.record",
-    "PollStats": "bot.worker.poll",
-    "Poller": "bot.worker.poll",
-    "ProcessStats": "bot.worker.process",
-    "StoryBuilder": "bot.worker.process",
-}
-
-__all__ = [
-    "DigestRun",
-    "DigestService",
-    "FeedResult",
-    "PollStats",
-    "Poller",
-    "ProcessStats",
-    "StoryBuilder",
-]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bot.worker' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)

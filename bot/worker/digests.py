@@ -46,7 +46,7 @@ from bot.digest.render import render_email, render_slack, render_text
 from bot.integration.registry import open_channel
 from bot.matcher import RuleSet, load_rules
 from bot.model import Digest, DigestStory, StoryFacts, StoryView
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.digests import (
     SentStory,
     StoryInclusion,

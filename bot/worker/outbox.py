@@ -49,7 +49,7 @@ from bot.integration import (
 )
 from bot.integration.registry import open_channel
 from bot.retry import exponential_backoff
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.digests import (
     abandon_digest,
     claim_digest,

@@ -30,7 +30,7 @@ from bot.matcher import RuleSet
 from bot.model import FetchOutcome, FetchStatus
 from bot.reader.fetcher import FeedRequest, Fetcher
 from bot.reader.fetcher.schedule import RHYTHM_SAMPLE
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.entries import known_entries
 from bot.storage.feeds import (
     DueFeed,

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from bot.clustering.config import ClusterConfig
 from bot.matcher import RuleSet
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.entries import (
     has_unprocessed,
     mark_processed,
@@ -156,8 +156,8 @@ class StoryBuilder:
             newest = newest_placed_report(session)
             if newest is not None:
                 for story in active_stories(session, newest - self.window):
-                    if story.signature:
-                        self.clusterer.restore(story.cluster_key, story.signature)
+                    if story.cluster_state:
+                        self.clusterer.restore(story.cluster_key, story.cluster_state)
                         self.restored_stories += 1
         self.clusterer.trim()
         self._restored = True
@@ -178,8 +178,8 @@ class StoryBuilder:
         count = 0
         with self.db.session() as session:
             for story in stories_changed_since(session, since):
-                if story.signature:
-                    self.clusterer.restore(story.cluster_key, story.signature)
+                if story.cluster_state:
+                    self.clusterer.restore(story.cluster_key, story.cluster_state)
                     count += 1
         self.synced_stories += count
         return count
@@ -377,7 +377,7 @@ class StoryBuilder:
                 continue
             merge_story_rows(session, gone, keep)
             self._stories.pop(gone_key, None)
-            # The survivor's state (signature) is written with its headline and facts at the
+            # The survivor's state (cluster_state) is written with its headline and facts at the
             # end of the batch: the entry whose placement merged the stories joins it.
             self._touched.setdefault(keep.cluster_key, keep)
             gone_outlets = self._outlets.pop(gone.id, None)
@@ -403,7 +403,7 @@ class StoryBuilder:
         from_clusterer: bool,
     ) -> None:
         """Update a story after `entry` joined it. What the clusterer derives from the whole
-        story (headline, summary, facts, signature) is refreshed once per touched story at the
+        story (headline, summary, facts, cluster_state) is refreshed once per touched story at the
         end of the batch (`_refresh_touched`): the batch is one transaction, so nobody sees the
         states in between, and facts re-read the member reports, which per join would cost far
         more than the join itself."""
@@ -428,7 +428,7 @@ class StoryBuilder:
         the decisions an uninterrupted run makes. `written`: the states written already."""
         keys = [key for key in self.clusterer.drain_restated() if key not in written]
         for story in stories_by_keys(session, keys):
-            story.signature = self.clusterer.export_state(story.cluster_key)
+            story.cluster_state = self.clusterer.export_state(story.cluster_key)
 
     def _new_clusterer(self) -> StoryClusterer:
         from bot.clustering.engine import StoryClusterer
@@ -462,7 +462,7 @@ class StoryBuilder:
         if story.facts and facts != story.facts and story.source_count:
             story.version += 1
         story.facts = facts
-        story.signature = self.clusterer.export_state(key)
+        story.cluster_state = self.clusterer.export_state(key)
 
 
 def cluster_item(entry: EntryRow) -> ClusterItem:

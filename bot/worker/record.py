@@ -17,7 +17,7 @@ from bot.model import FetchOutcome, FetchStatus
 from bot.model.feed import FeedCheck, FeedState
 from bot.reader.fetcher.schedule import RHYTHM_SAMPLE
 from bot.reader.fetcher.state import next_feed_state
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.entries import note_expired_listed, recent_entry_times, write_entries
 from bot.storage.feeds import (
     DueFeed,

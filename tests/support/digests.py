@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings, load_config_text
 from bot.digest import compose_digest
 from bot.model import Digest, SourceRef, StoryFacts, StoryView
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.models import EntryRow, FeedRow, StoryMemberRow, StoryRow
 
 PERIOD_END = datetime(2026, 5, 14, 8, 0, tzinfo=UTC)
@@ -150,7 +150,7 @@ class StoryStore:
                 version=1,
                 first_seen_at=self.now,
                 last_updated_at=self.now,
-                signature={},
+                cluster_state={},
             )
             session.add(story)
             session.flush()

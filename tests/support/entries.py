@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.storage import Database
+from bot.storage.database import Database
 from bot.storage.models import EntryRow, FeedRow
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
