@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.cli.cluster import assign_items  # noqa: E402
-from bot.clustering import ClusterConfig  # noqa: E402
+from bot.clustering.config import ClusterConfig  # noqa: E402
 from bot.evaluation.items import read_items  # noqa: E402
 from bot.evaluation.scores import bcubed, pairwise  # noqa: E402
 

@@ -35,8 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer  # noqa: E402
+from bot.clustering.config import ClusterConfig  # noqa: E402
+from bot.clustering.engine import StoryClusterer  # noqa: E402
 from bot.clustering.features import extract  # noqa: E402
+from bot.clustering.item import ClusterItem  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "stories"
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -65,9 +65,9 @@ from deal_stream import write_deal_stream  # noqa: E402
 from relevance_stream import relevance_records, write_relevance_stream  # noqa: E402
 
 from bot.cli.cluster import publication_order  # noqa: E402
-from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer  # noqa: E402
-from bot.clustering.engine import Scored  # noqa: E402
-from bot.clustering.item import ItemReading  # noqa: E402
+from bot.clustering.config import ClusterConfig  # noqa: E402
+from bot.clustering.engine import Scored, StoryClusterer  # noqa: E402
+from bot.clustering.item import ClusterItem, ItemReading  # noqa: E402
 from bot.clustering.scoring import (  # noqa: E402
     DIRECTION,
     LOWERS,

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+from bot.clustering.config import ClusterConfig
+from bot.clustering.engine import StoryClusterer
+from bot.clustering.item import ClusterItem
 from bot.clustering.merging import brings_other_deal, mergeable
 from bot.clustering.scoring import UNRELATED_BELOW, check_signals, load_model, unrelated_text
 from bot.clustering.story import ALL_FIGURES_KEPT, FIGURES_KEPT, Member

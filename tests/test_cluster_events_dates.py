@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.clustering import ClusterItem, StoryClusterer
+from bot.clustering.engine import StoryClusterer
+from bot.clustering.item import ClusterItem
 from bot.clustering.item import dateline as _dateline
 
 RUN = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)  # an offline run stamps undated items with its time

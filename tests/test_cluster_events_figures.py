@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+from bot.clustering.config import ClusterConfig
+from bot.clustering.engine import StoryClusterer
+from bot.clustering.item import ClusterItem
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
 

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+from bot.clustering.config import ClusterConfig
+from bot.clustering.engine import StoryClusterer
 from bot.clustering.features import extract
-from bot.clustering.item import report_parties
+from bot.clustering.item import ClusterItem, report_parties
 from bot.clustering.item import title_parties as _title_parties
 
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.clustering import ClusterItem, StoryClusterer
+from bot.clustering.engine import StoryClusterer
+from bot.clustering.item import ClusterItem
 
 T0 = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
 

@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+from bot.clustering.config import ClusterConfig
+from bot.clustering.engine import StoryClusterer
+from bot.clustering.item import ClusterItem
 from bot.reader.processor import strip_clutter
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+from bot.clustering.config import ClusterConfig
+from bot.clustering.engine import StoryClusterer
 from bot.clustering.index import StoryIndex
+from bot.clustering.item import ClusterItem
 
 STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
 UCI = STORIES / "uci_dev.jsonl"

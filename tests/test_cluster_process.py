@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from support.entries import add_titled_entries
 
-from bot.clustering import ClusterConfig
+from bot.clustering.config import ClusterConfig
 from bot.matcher.rules import parse_rules
 from bot.storage.database import Database, upgrade_schema
 from bot.storage.models import DigestRow, DigestStoryRow, StoryEventRow, StoryMemberRow, StoryRow

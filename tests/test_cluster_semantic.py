@@ -22,7 +22,9 @@ from sqlalchemy import select
 from support.entries import add_titled_entries
 
 from bot.cli.main import cli
-from bot.clustering import ClusterConfig, ClusterItem, StoryClusterer
+from bot.clustering.config import ClusterConfig
+from bot.clustering.engine import StoryClusterer
+from bot.clustering.item import ClusterItem
 from bot.clustering.scoring import JoinModel, load_model
 from bot.clustering.semantic import (
     SemanticConfig,
@@ -250,7 +252,8 @@ def test_the_default_path_never_imports_torch() -> None:
         "import sys\n"
         "from bot.cli.main import cli\n"
         "from bot.worker.process import StoryBuilder\n"
-        "from bot.clustering import StoryClusterer, ClusterItem\n"
+        "from bot.clustering.engine import StoryClusterer\n"
+        "from bot.clustering.item import ClusterItem\n"
         "c = StoryClusterer()\n"
         "c.prepare([ClusterItem(key='a', title='xAI leases Colossus 1 to Anthropic')])\n"
         "c.add(ClusterItem(key='a', title='xAI leases Colossus 1 to Anthropic'))\n"

@@ -16,7 +16,7 @@ from support.slack_stand_in import SlackStandIn
 
 from bot.cli.main import cli
 from bot.storage.database import Database, upgrade_schema
-from bot.text import plural
+from bot.text.plural import plural
 
 # a count of one followed by a plural noun: what this file must never find
 ONE_PLURAL = re.compile(

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli.main import cli
-from bot.clustering import ClusterItem
+from bot.clustering.item import ClusterItem
 from bot.config.loader import load_config
 from bot.evaluation.endtoend import ALL_RELEVANT, LoopbackFeeds, build_pipeline, poll, poll_settings
 from bot.ledger.export import COLUMNS

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import require_shared
 
-from bot.clustering import ClusterItem, StoryClusterer
+from bot.clustering.engine import StoryClusterer
 from bot.clustering.facts import Report, fact_lead, lead_sentences, story_facts
+from bot.clustering.item import ClusterItem
 from bot.demo.data import demo_events, render_demo_feeds
 from bot.model.story import StoryFacts
 from bot.reader.parser.feed import parse_feed

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from bot.clustering import ClusterItem
+from bot.clustering.item import ClusterItem
 from bot.config.loader import load_config
 from bot.evaluation.endtoend import ALL_RELEVANT, LoopbackFeeds, build_pipeline, poll, poll_settings
 from bot.ledger import DERIVATION_VERSION

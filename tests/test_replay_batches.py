@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.cluster import assign_items, publication_order
-from bot.clustering import ClusterItem
+from bot.clustering.item import ClusterItem
 from bot.config import Settings
 from bot.daemon.app import Pipeline, build_pipeline
 from bot.evaluation.endtoend import (

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from support.entries import add_titled_entries
 
-from bot.clustering import ClusterConfig
+from bot.clustering.config import ClusterConfig
 from bot.matcher.rules import parse_rules
 from bot.storage.database import Database, upgrade_schema
 from bot.storage.models import EntryRow, StoryMemberRow, StoryRow

@@ -22,7 +22,8 @@ from pathlib import Path
 import click
 
 from bot.cli.common import EXIT_CONFIG, app, fail
-from bot.clustering import ClusterConfig, ClusterItem
+from bot.clustering.config import ClusterConfig
+from bot.clustering.item import ClusterItem
 from bot.clustering.semantic import SemanticUnavailable, default_embedder
 from bot.evaluation.items import InputError, read_items
 from bot.matcher import RuleSet

@@ -1,30 +1,15 @@
 """Cluster entries into stories: one story per event, however many outlets and wordings.
 
-The names below are imported on first use: the configuration (:mod:`bot.config.settings`) reads
-:mod:`bot.clustering.config` at every start, and the engine (word frequencies, place names,
-feature extraction) is only needed once there is something to cluster.
+The package imports nothing itself; each name is imported from the module that defines it, so
+that static tools see every import and the configuration (which reads only `config`) does not
+load the engine:
+
+- `config`: `ClusterConfig`, the clustering settings;
+- `item`: `ClusterItem`, one report to place, and `ItemReading`, a report read once;
+- `engine`: `StoryClusterer`, the steps of placing a report (`add`);
+- `index`, `scoring`, `anchors`, `checks`, `merging`: candidate lookup, the learned join
+  decision, the figures and vetoes, merging story fragments;
+- `story`, `presentation`: a story's state and how it presents itself;
+- `features`, `facts/`: what a report says (terms, names, places, figures, parties);
+- `semantic`: sentence embeddings, the optional [semantic] extra.
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bot.clustering.config import ClusterConfig
-    from bot.clustering.engine import StoryClusterer
-    from bot.clustering.item import ClusterItem
-
-_EXPORTS = {
-    "ClusterConfig": "bot.clustering.config",
-    "ClusterItem": "bot.clustering.item",
-    "StoryClusterer": "bot.clustering.engine",
-}
-__all__ = ["ClusterConfig", "ClusterItem", "StoryClusterer"]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bot.clustering' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)

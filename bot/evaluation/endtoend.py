@@ -36,7 +36,7 @@ from typing import Self
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.clustering import ClusterItem
+from bot.clustering.item import ClusterItem
 from bot.config import FeedSettings, Settings
 from bot.daemon.pipeline import Pipeline, build_pipeline
 from bot.demo.server import FeedServer

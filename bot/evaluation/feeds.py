@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.clustering import ClusterItem
+from bot.clustering.item import ClusterItem
 from bot.demo.data import format_feed_date
 
 CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"

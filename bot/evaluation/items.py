@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.clustering import ClusterItem
+from bot.clustering.item import ClusterItem
 
 # An item id is stored as an entry's identity or GUID by the commands reading items (a column of
 # this width).
