@@ -24,6 +24,7 @@ from support.entries import add_titled_entries
 from bot.cli.main import cli
 from bot.clustering.config import ClusterConfig
 from bot.clustering.engine import StoryClusterer
+from bot.clustering.extra import missing_extra
 from bot.clustering.item import ClusterItem
 from bot.clustering.scoring import JoinModel, load_model
 from bot.clustering.semantic import (
@@ -31,7 +32,6 @@ from bot.clustering.semantic import (
     SemanticIndex,
     Vector,
     item_text,
-    missing_extra,
     pack_vector,
     unpack_vector,
 )

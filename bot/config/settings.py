@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from bot.clustering.config import JOIN_WINDOW_HOURS
+from bot.clustering.extra import missing_extra
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _ENV_ANY = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -193,8 +194,6 @@ class ClusteringSettings(Strict):
         # Checked here so that `newsbot check` and every command reading the file say what to
         # install, instead of the daemon failing when it first clusters.
         if value:
-            from bot.clustering.semantic import missing_extra
-
             problem = missing_extra()
             if problem:
                 raise ValueError(problem)
