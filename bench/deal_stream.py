@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,40 +26,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import poll  # noqa: E402
+from outlets import EVENTS, deal_events, headlines, render_feed  # noqa: E402
 
 from bot.reader.parser import parse_feed  # noqa: E402
-
-
-def deal_events(index: int, items: int, general: list[str]) -> dict[str, int]:
-    """GUID -> deal number of feed `index`'s deal reports: replays render_feed's random draws."""
-    rng = random.Random(index)
-    events: dict[str, int] = {}
-    for number in range(items):
-        if rng.random() < 0.05:
-            event = rng.randrange(poll.EVENTS)
-            poll._deal(event, rng)
-            events[f"outlet{index}.example-{number}"] = event
-        else:
-            rng.choice(general)
-            rng.choice(general)
-        rng.randrange(48 * 60)
-        rng.randrange(40)
-        rng.choice(["Business", "Technology", "Markets", "AI"])
-        poll._description(rng, general, "")
-    return events
 
 
 def write_deal_stream(output: Path, feeds: int = 1000, items: int = 50) -> int:
     """Write the deal reports of feeds 0..`feeds`-1 to `output` as JSON lines; returns how
     many."""
-    general, _ = poll._headlines()
+    general, _ = headlines()
     now = datetime.now(UTC)
     written = 0
     with output.open("w", encoding="utf-8") as out:
         for index in range(feeds):
             events = deal_events(index, items, general)
-            body = poll.render_feed(index, items)
+            body = render_feed(index, items)
             parsed = parse_feed(body, url=f"http://outlet{index}.example/feed.xml", now=now)
             found = 0
             for entry in parsed.entries:
@@ -91,7 +71,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50)
     args = parser.parse_args()
     written = write_deal_stream(args.output, args.feeds, args.items)
-    print(f"{written} reports of {poll.EVENTS} deals written to {args.output}", file=sys.stderr)
+    print(f"{written} reports of {EVENTS} deals written to {args.output}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ from xml.sax.saxutils import quoteattr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from poll import feed_urls, serve  # noqa: E402
+from outlets import feed_urls, serve  # noqa: E402
 
 NEWSBOT = [sys.executable, "-m", "bot"]
 TOOLS = ("newsbot", "newsboat", "rss2email")
