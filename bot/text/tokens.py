@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import re2
+from wordfreq import zipf_frequency
 
 from bot.text.stopwords import STOPWORDS
 
@@ -260,11 +261,6 @@ def _commonest(words: Iterable[str]) -> str:
 
 @functools.lru_cache(maxsize=65_536)
 def _word_frequency(word: str) -> float:
-    # Imported here: wordfreq (and ftfy, langcodes with it) takes a tenth of a second to load,
-    # which a process that never stems a verb form (a poll whose feeds all answer 304, a parser
-    # process started for a few feeds) need not pay.
-    from wordfreq import zipf_frequency
-
     return float(zipf_frequency(word, "en"))
 
 
