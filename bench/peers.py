@@ -95,17 +95,17 @@ def _tree(root: int) -> list[int]:
 
 def _memory_kib(pid: int) -> int:
     """PSS of one process (its RSS where smaps_rollup is unavailable)."""
+    return _proc_kib(f"/proc/{pid}/smaps_rollup", "Pss:") or _proc_kib(
+        f"/proc/{pid}/status", "VmRSS:"
+    )
+
+
+def _proc_kib(path: str, field: str) -> int:
+    """The kiB of `field` in a /proc file, 0 when the file or the field is missing."""
     try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
+        with open(path, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass

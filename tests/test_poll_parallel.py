@@ -255,18 +255,23 @@ def _parser_processes() -> set[int]:
     }
 
 
+def _one_item_job() -> ParseJob:
+    """A parse job of a one-item feed."""
+    body = (
+        b'<rss version="2.0"><channel><title>T</title><item><title>A</title>'
+        b"<link>https://ex.com/a</link></item></channel></rss>"
+    )
+    return ParseJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
+                    datetime(2000, 1, 1, tzinfo=UTC))  # fmt: skip
+
+
 def test_processes_started_early_serve_the_cycle_and_end_with_it(tmp_path: Path) -> None:
     """`start_early` starts the pool in the background (the event loop goes on meanwhile);
     bodies parsed afterwards use those same processes, and closing the pool ends them,
     also when it is closed while they are still starting and no body ever came."""
     settings = Settings.model_validate({"data_dir": tmp_path, "feeds": []})
     rules = load_rules(settings.rules)
-    body = (
-        b'<rss version="2.0"><channel><title>T</title><item><title>A</title>'
-        b"<link>https://ex.com/a</link></item></channel></rss>"
-    )
-    job = ParseJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
-                     datetime(2000, 1, 1, tzinfo=UTC))  # fmt: skip
+    job = _one_item_job()
 
     async def used_early() -> tuple[set[int], set[int], int, int]:
         parsers = ParserPool(rules, rules.threshold, processes=2)
@@ -309,12 +314,7 @@ def test_processes_chosen_per_cycle_start_only_once_there_is_enough_to_parse(
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     settings = Settings.model_validate({"data_dir": tmp_path, "feeds": []})
     rules = load_rules(settings.rules)
-    body = (
-        b'<rss version="2.0"><channel><title>T</title><item><title>A</title>'
-        b"<link>https://ex.com/a</link></item></channel></rss>"
-    )
-    job = ParseJob(1, "https://ex.com/f", "https://ex.com/f", None, None, body, None, {}, NOW,
-                     datetime(2000, 1, 1, tzinfo=UTC))  # fmt: skip
+    job = _one_item_job()
 
     async def scenario() -> tuple[int, bool, set[int], set[int], list[int]]:
         parsers = ParserPool(rules, rules.threshold, feeds=1000)

@@ -86,18 +86,22 @@ def _late_outlets(
     late = {outlet for index, outlet in enumerate(outlets) if index % 3 == 0}
     batches = _chunks(items, size)
     arriving: list[list[ClusterItem]] = [[] for _ in range(len(batches) + 1)]
+
+    def comes_late(item: ClusterItem, following: datetime | None) -> bool:
+        if item.source not in late:
+            return False
+        if at_most is None:
+            return True
+        return (
+            following is not None
+            and item.published is not None
+            and (following - item.published <= at_most)
+        )
+
     for index, batch in enumerate(batches):
         following = batches[index + 1][0].published if index + 1 < len(batches) else None
         for item in batch:
-            delayed = item.source in late and (
-                at_most is None
-                or (
-                    following is not None
-                    and item.published is not None
-                    and following - item.published <= at_most
-                )
-            )
-            arriving[index + delayed].append(item)
+            arriving[index + comes_late(item, following)].append(item)
     replayed = [batch for batch in arriving if batch]
     newest = datetime.min.replace(tzinfo=UTC)
     overtaken = 0  # reports arriving after a report published later than them was clustered

@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 
 from wordfreq import zipf_frequency
 
-# Page clutter (related-story teasers, sign-up boxes) goes before anything is read: the reader
-# strips it from feed content already, `newsbot cluster`'s input may still hold it.
-from bot.text.clutter import strip_clutter as strip_clutter
+from bot.text.clutter import strip_clutter
 
 # One folding for the matcher and the clusterer (issue 19: two had given different results).
 from bot.text.tokens import fold as fold

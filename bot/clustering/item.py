@@ -24,6 +24,7 @@ from bot.clustering.facts import (
     story_facts,
     template_word,
 )
+from bot.text.clutter import strip_clutter
 from bot.text.quantities import Quantity, extract_quantities
 
 # A figure: its kind ("power", "chips", "money:USD") and its value in the kind's unit.
@@ -271,7 +272,7 @@ def dateline(title: str, body: str) -> datetime | None:
     """The date a report gives itself in its dateline, if it writes one (see above)."""
     lines = [title]
     if body:
-        lines += features.strip_clutter(body[:2000]).splitlines()[:DATELINE_LINES]
+        lines += strip_clutter(body[:2000]).splitlines()[:DATELINE_LINES]
     for line in lines:
         match = _FULL_DATE.search(line)
         if match is None or match.start() > DATELINE_REACH:

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.clustering import features
 from bot.clustering.extra import INSTALL_HINT, missing_extra
+from bot.text.clutter import strip_clutter
 
 if TYPE_CHECKING:
     from bot.clustering.item import ClusterItem
@@ -165,7 +166,7 @@ def item_text(
     """The text embedded for an item: title plus the first clean lead sentences."""
     config = config or SemanticConfig()
     title = " ".join(title.split())
-    body = features.strip_clutter(summary or text)
+    body = strip_clutter(summary or text)
     lead = features.sentences(body)[: config.lead_sentences + 1]
     if lead and title and lead[0].rstrip(".!?") == title.rstrip(".!?"):
         lead = lead[1:]  # the summary repeats the title

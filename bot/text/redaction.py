@@ -94,6 +94,12 @@ def mask_urls_in(text: str) -> str:
     return _URL_IN_TEXT.sub(_mask_found_url, text)
 
 
+def masked_error(error: str | None) -> str | None:
+    """An error message fit to store and show (a redirect's target, a library's message): its
+    URLs masked by :func:`mask_urls_in`; None and "" as they are."""
+    return mask_urls_in(error) if error else error
+
+
 def _mask_found_url(match: re.Match[str]) -> str:
     # punctuation ending a sentence or a parenthesis is the text's, not the URL's
     found = match.group(0)

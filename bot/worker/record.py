@@ -31,7 +31,7 @@ from bot.storage.feeds import (
 from bot.storage.models import FeedRow
 from bot.storage.plan import EntryPlan
 from bot.text.plural import plural
-from bot.text.redaction import mask_url, mask_urls_in
+from bot.text.redaction import mask_url, masked_error
 from bot.worker.parsing import ParsedBody
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,11 @@ def _result(arrival: Arrival) -> FeedResult:
     result = FeedResult(url=arrival.due.url, outcome=outcome.status.value)
     if outcome.status is FetchStatus.ERROR:
         result.error_class = outcome.error_class or "unknown"
-        result.error = _masked(outcome.error_message)
+        result.error = masked_error(outcome.error_message)
     elif parsed is not None and parsed.plan is None:
         result.outcome = "error"
         result.error_class = parsed.error_kind or "parse_error"
-        result.error = _masked(parsed.error)
+        result.error = masked_error(parsed.error)
     return result
 
 
@@ -285,12 +285,6 @@ def feed_log_context(url: str) -> dict[str, str]:
     """The `feed` field of a log line about this feed, credentials in its URL masked as in
     the message."""
     return {"feed": mask_url(url)}
-
-
-def _masked(error: str | None) -> str | None:
-    """An error message fit to store and show: a URL in it (a redirect's target, a library's
-    message) has its credentials masked."""
-    return mask_urls_in(error) if error else error
 
 
 def _log_recovery(url: str, failures: int) -> None:

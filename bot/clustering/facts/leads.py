@@ -9,6 +9,7 @@ from __future__ import annotations
 import string
 
 from bot.clustering import features
+from bot.text.clutter import strip_clutter
 
 LEAD_SENTENCES = 5
 LEAD_CHARS = 1500
@@ -69,7 +70,7 @@ def lead_sentences(
     seen: set[str] = set()
     size = 0
     for source in sources:
-        for line in _joined_lines(features.strip_clutter(source)):
+        for line in _joined_lines(strip_clutter(source)):
             if _is_heading(line):
                 continue
             for sentence in features.sentences(line.lstrip("-\u2022* ")):

@@ -19,7 +19,7 @@ from bot.config.settings import FetchSettings
 from bot.model import FetchOutcome, FetchStatus
 from bot.model.feed import FeedCheck, FeedState
 from bot.reader.fetcher.schedule import failure_backoff, next_check_delay
-from bot.text.redaction import mask_urls_in
+from bot.text.redaction import masked_error
 
 
 def next_feed_state(
@@ -40,7 +40,6 @@ def next_feed_state(
     `parsed` says a new body was parsed and stored; `entry_times` are the publication times of
     the feed's recent entries, `ttl_minutes` and `update_period_s` the body's own hints."""
     if outcome.status is FetchStatus.GONE:
-        message = outcome.error_message
         return FeedCheck(
             checked_at=now,
             next_check_at=None,
@@ -48,7 +47,7 @@ def next_feed_state(
             etag=state.etag,
             last_modified=state.last_modified,
             failed=True,
-            error=mask_urls_in(message) if message else message,
+            error=masked_error(outcome.error_message),
             error_class=outcome.error_class,
             disabled_reason=f"410 Gone at {now:%Y-%m-%d %H:%M} UTC",
         )
