@@ -1,6 +1,6 @@
 """Turns one news item into the features the story clusterer compares.
 
-Owns: sentence splitting, tokenising with light stemming, capitalised-span
+Owns: sentence splitting, tokenising (with bot.text.tokens' fold and stem), capitalised-span
 entities, named-asset instances ("Colossus 1"), deal quantities (through bot.text.quantities), and
 headline quality (questions and placeholders such as "What's Happening?" are poor headlines).
 Page clutter is stripped first with bot.text.clutter, the reader's own rules: the engine must be
@@ -22,9 +22,13 @@ from dataclasses import dataclass, field
 from wordfreq import zipf_frequency
 
 from bot.text.clutter import strip_clutter
+from bot.text.stopwords import STOPWORDS
 
 # One folding for the matcher and the clusterer (issue 19: two had given different results).
 from bot.text.tokens import fold as fold
+
+# One stemmer for the matcher and the clusterer (bot.text.tokens.stem).
+from bot.text.tokens import stem as stem
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]*\s+(?=[\"'\u201c\u2018(]*[A-Z0-9])")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*(?:'[a-z]+)?")
@@ -65,27 +69,6 @@ def _wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-STOPWORDS = _wordset(
-    """
-    a about above after again against all almost also although am among an and another any are
-    aren around as at be became because become been before being below between both but by can
-    cannot could did didn do does doesn doing don done down during each either else even ever every
-    few for from further get gets getting got had has hasn have haven having he her here hers
-    herself him himself his how however i if in into is isn it its itself just least less let like
-    made make makes many may me might more most much must my myself near need never new news no nor
-    not now of off on once one only or other others our ours ourselves out over own per perhaps put
-    rather re really said same say says see seen several shall she should since so some still such
-    than that the their theirs them themselves then there these they this those though through thus
-    to too toward towards under until up upon us use used very via was wasn we well were weren what
-    whatever when where whether which while who whom whose why will with within without won would
-    yet you your yours yourself yourselves s t ll ve d m o y one two three four five six seven
-    eight nine ten first second last today yesterday tomorrow week weeks year years month months day
-    days time times says told tells report reports reported according amid after update updated
-    monday tuesday wednesday thursday friday saturday sunday january february march april june july
-    august september october november december jan feb mar apr jun jul aug sep sept oct nov dec
-    am pm et gmt utc video photos photo live breaking exclusive here via
-    """
-)
 _MONTHS_DAYS = _wordset(
     """monday tuesday wednesday thursday friday saturday sunday january february march april may
     june july august september october november december"""
@@ -183,66 +166,6 @@ _TRUNCATED_TAIL = re.compile(r"\s+\S+\s*(?:\.{3}|\u2026)\s*$")
 def untruncated(title: str) -> str:
     """`title` without a truncation ellipsis and the possibly cut word before it."""
     return _TRUNCATED_TAIL.sub("", title)
-
-
-def stem(token: str) -> str:
-    """A conservative suffix stripper: plurals, possessives and -ed/-ing of longer words.
-
-    Porter stemming conflates too much for event identity ("fired"/"fire"); this only joins the
-    inflections that headlines switch between ("checks"/"checked"/"check", "launches"/"launch",
-    "updated"/"update", "planned"/"plan").
-
-    Where a suffix can leave more than one stem ("updat" or "update", "launche" or "launch",
-    "plann" or "plan", "movy" or "movie") the word English uses most is taken: stripping
-    letters alone gave "Apple releases updated iOS" the stem "updat" and "Apple Releases iOS
-    7.1 Update" the stem "update", so two reports of one release shared one word fewer.
-    """
-    if "'" in token:
-        token = token.split("'", 1)[0]
-    if token.isdigit() or len(token) <= 3:
-        return token
-    if token.endswith("ies") and len(token) > 4:
-        return _commonest((token[:-3] + "y", token[:-1]))  # "companies", "movies"
-    if token.endswith("sses"):
-        return token[:-2]
-    if token.endswith(("ches", "shes", "xes", "zes")) and len(token) > 4:
-        return _commonest((token[:-1], token[:-2]))  # "caches" -> "cache", "taxes" -> "tax"
-    if token.endswith("s") and not token.endswith(("ss", "us", "is")):
-        token = token[:-1]
-    elif token.endswith("ing") and len(token) >= 7:
-        token = _verb_stem(token[:-3])
-    elif token.endswith("ed") and len(token) >= 6:
-        token = _verb_stem(token[:-2])
-    return token
-
-
-def _verb_stem(bare: str) -> str:
-    """The stem of a verb form whose -ed or -ing was cut off: `bare` ("check"), `bare` with the
-    silent e back ("updat" -> "update"), or with a doubled consonant undone ("plann" -> "plan"),
-    whichever is the commoner English word; `bare` when none is a word ("noth" of "nothing", as
-    before). A function word is no verb's stem ("herring" is not "her")."""
-    options = [bare, bare + "e"]
-    if bare.endswith("i"):
-        options.append(bare[:-1] + "y")  # "carried" -> "carry"
-    if (
-        len(bare) >= 4
-        and bare[-1] == bare[-2]
-        and bare[-1] not in "aeiou"
-        and bare[:-1] not in STOPWORDS
-    ):
-        options.append(bare[:-1])
-    best = _commonest(options)
-    return best if _word_frequency(best) > 0 else bare
-
-
-def _commonest(words: Iterable[str]) -> str:
-    """The most frequent of `words` in English at large (the first of equals)."""
-    return max(words, key=_word_frequency)
-
-
-@functools.lru_cache(maxsize=65_536)
-def _word_frequency(word: str) -> float:
-    return float(zipf_frequency(word, "en"))
 
 
 def tokens(text: str) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.model.match import MatchItem
 from bot.text.quantities import Quantity, extract_quantities
-from bot.text.tokens import fold, stem_words
+from bot.text.tokens import fold, normal_forms
 
 _POSSESSIVE = re.compile(r"'s\b")
 _WORD = re.compile(r"[^\W_]+")
@@ -58,7 +58,7 @@ class AnalysedField:
             self.stem_set: frozenset[str] = with_line_breaks.stem_set
         else:
             self.tokens = _WORD.findall(_POSSESSIVE.sub("", self.folded))
-            self.stems = stem_words(self.tokens)
+            self.stems = normal_forms(self.tokens)
             self.stem_set = frozenset(self.stems)
         # Query leaves' results on this field, by id of the leaf (see Leaf.found_in).
         self.memo: dict[int, bool] = {}

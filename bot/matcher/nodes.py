@@ -26,7 +26,7 @@ from bot.matcher.conditions import (
     word_clauses,
 )
 from bot.matcher.document import META_FIELDS, AnalysedField, Document
-from bot.text.tokens import stem
+from bot.text.tokens import normal_form
 
 FIELDS = ("title", "summary", "text", "source", "url", "author", "category")
 FIELD_ALIASES = {"categories": "category", "tag": "category", "tags": "category", "feed": "source"}
@@ -230,7 +230,7 @@ class Prefix(Leaf):
     def __init__(self, label: str, prefix: str, field: str | None) -> None:
         super().__init__(label, field)
         self.prefix = prefix
-        self.stem = stem(prefix)
+        self.stem = normal_form(prefix)
 
     def in_field(self, analysed: AnalysedField) -> bool:
         return self.stem in analysed.stem_set or analysed.has_prefix(self.prefix)

@@ -43,7 +43,7 @@ from bot.matcher.document import META_FIELDS, raw_fields
 from bot.matcher.nodes import And, Leaf, Node, Or
 from bot.model.match import MatchItem
 from bot.text.quantities import may_contain
-from bot.text.tokens import fold, forms_pattern, stem
+from bot.text.tokens import fold, forms_pattern, normal_form
 
 # Before and after a word: anything but an ASCII letter or digit. Looser than the tokeniser's
 # Unicode word boundary, so never stricter. The text searched is framed by line breaks, so that
@@ -108,7 +108,9 @@ def atom_pattern(kind: AtomKind, value: str) -> str:
                 # finds "leasing").
                 rest = "" if last else _REST
                 ending = _END if last else ""
-                parts.append(f"(?:{re.escape(text)}{rest}|{forms_pattern(stem(text))}{ending})")
+                parts.append(
+                    f"(?:{re.escape(text)}{rest}|{forms_pattern(normal_form(text))}{ending})"
+                )
         return _START + _GAP.join(parts)
     raise ValueError(f"not a word atom: {kind}")
 

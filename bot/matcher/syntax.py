@@ -37,7 +37,7 @@ import re2
 
 from bot.matcher.leaves import AnyOf, Near, QuantityCompare, QuantityName, Regex
 from bot.matcher.nodes import FIELD_ALIASES, FIELDS, And, Leaf, Node, Not, Or, Phrase, Prefix, Word
-from bot.text.tokens import fold, stem, tokenize
+from bot.text.tokens import fold, normal_form, tokenize
 
 
 class QuerySyntaxError(Exception):
@@ -518,7 +518,7 @@ class _WordSpec:
 
     @staticmethod
     def word(piece: str) -> Word:
-        return Word(piece, stem(piece), None)
+        return Word(piece, normal_form(piece), None)
 
     @staticmethod
     def prefix(piece: str) -> Prefix:

@@ -24,6 +24,7 @@ from bot.clustering.facts.vocabulary import (
     is_rare,
     word_stem,
 )
+from bot.text.stopwords import STOPWORDS
 from bot.text.tokens import tokenize
 
 # Weights of a name by where it stands: the title, then lead sentences by position.
@@ -159,7 +160,7 @@ def proper_words(segment: Segment, words: list[Word]) -> Iterator[str]:
         if (
             word.surface[:1].isupper()
             and not word.surface.isupper()
-            and word.folded not in features.STOPWORDS
+            and word.folded not in STOPWORDS
             and word.folded not in GENERIC
         ):
             yield word.folded
@@ -177,7 +178,7 @@ def name_like_alone(word: Word) -> bool | None:
     a name (odd capitals, an acronym, a prior name, rare in English), or None (it depends on
     the story's proper words)."""
     folded = word.folded
-    if folded in features.STOPWORDS or folded in GENERIC or word_stem(folded) in DEAL_TERMS:
+    if folded in STOPWORDS or folded in GENERIC or word_stem(folded) in DEAL_TERMS:
         return False
     if unusual_caps(word.surface) or is_acronym(word.surface) or folded in PRIOR_NAMES:
         return True

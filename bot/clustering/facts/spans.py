@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.clustering import features
 from bot.clustering.facts.segments import (
     Segment,
     Word,
@@ -32,6 +31,7 @@ from bot.clustering.facts.vocabulary import (
     SAY_WORDS,
     gazetteer,
 )
+from bot.text.stopwords import STOPWORDS
 
 
 @dataclass(slots=True)
@@ -92,7 +92,7 @@ def name_spans(
                 and not following.break_before
                 and following.surface[:1].isupper()
                 and not word.possessive
-                and word.folded not in features.STOPWORDS
+                and word.folded not in STOPWORDS
             )
             if not multi and not name_like(word, proper):
                 continue
@@ -105,9 +105,7 @@ def name_spans(
         ):
             close()  # "Northlake Compute Lands ...": a suffix continues a name, a verb ends it
             continue
-        if not current and (
-            word.folded in DETERMINERS or (doubtful and word.folded in features.STOPWORDS)
-        ):
+        if not current and (word.folded in DETERMINERS or (doubtful and word.folded in STOPWORDS)):
             continue  # "The", "In" opening a span; "New" of "New Jersey" stays
         current.append(index)
         if word.possessive:

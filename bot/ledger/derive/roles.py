@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from bot.clustering import features
 from bot.model.deal import UNKNOWN_KIND
+from bot.text.stopwords import STOPWORDS
 
 _GAP = r"(?:[\w$€£.,'’%-]+\s+){0,8}?"
 # Words between the verb's last word and party B: "to Saudi Arabia's Humain", "AI startup".
@@ -223,7 +224,7 @@ def party_pattern(party: str) -> re.Pattern[str]:
     forms = [re.escape(party)]
     if len(words) > 1:
         first = words[0]
-        if len(first) >= 3 and features.fold(first) not in features.STOPWORDS:
+        if len(first) >= 3 and features.fold(first) not in STOPWORDS:
             forms.append(re.escape(first))
         initials = "".join(w[0] for w in words if w[:1].isupper())
         if len(initials) >= 2:

@@ -1,0 +1,76 @@
+"""The stemmer's word frequencies: the shipped table says what wordfreq says, and stemming never
+loads wordfreq itself (47 MB in each parser process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DATA, ROOT
+from wordfreq import get_frequency_dict, zipf_frequency
+
+from bot.text import frequency
+from bot.text.tokens import stem, tokenize
+
+
+def test_the_shipped_table_holds_every_word_of_wordfreq_with_its_zipf_value() -> None:
+    listed = get_frequency_dict(frequency.LANGUAGE, frequency.WORDLIST)
+    table = frequency._table()
+    assert len(table) == len(listed)
+    wrong = [
+        word
+        for word, share in listed.items()
+        if table[word][0][0] / 100 != frequency.zipf_of_frequency(share)
+    ]
+    assert wrong == [], f"rebuild with `python -m bot.text.frequency`: {wrong[:10]}"
+
+
+def test_the_table_answers_as_wordfreq_for_the_words_of_real_headlines() -> None:
+    words: set[str] = set()
+    for name in ("deals_dev.jsonl", "uci_dev.jsonl", "ecbplus_dev.jsonl"):
+        path = DATA / "stories" / name
+        if not path.exists():
+            pytest.skip(f"{path} is not here")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            words.update(tokenize(json.loads(line).get("title") or ""))
+    # wordfreq reads a digit as any digit ("2024" as "0000"); the stemmer weighs words of letters.
+    lettered = {word for word in words if not any(ch.isdigit() for ch in word)}
+    assert len(lettered) > 5_000
+    differ = {word for word in lettered if frequency.zipf(word) != zipf_frequency(word, "en")}
+    assert differ == set()
+
+
+def test_a_word_wordfreq_does_not_list_has_zipf_zero_and_common_words_rank_above_rare() -> None:
+    assert frequency.zipf("qqxzzv") == 0.0
+    assert frequency.zipf("the") > frequency.zipf("update") > frequency.zipf("updat")
+    assert stem("updated") == "update"
+    assert stem("planned") == "plan"
+
+
+def test_a_table_built_again_is_the_shipped_one(tmp_path: Path) -> None:
+    rebuilt = tmp_path / "english_zipf.marisa"
+    count = frequency.build_table(rebuilt)
+    assert count == len(frequency._table())
+    assert rebuilt.read_bytes() == frequency.TABLE_PATH.read_bytes()
+
+
+def test_matching_and_stemming_never_load_wordfreq() -> None:
+    program = (
+        "import sys\n"
+        "from bot.text.tokens import stems\n"
+        "from bot.config.settings import DEFAULT_RULES\n"
+        "from bot.matcher.rules import load_rules\n"
+        "from bot.model.match import MatchItem\n"
+        "title = 'xAI leases Colossus 1 capacity to Anthropic in a 300 MW deal'\n"
+        "assert load_rules(DEFAULT_RULES).match(MatchItem(title=title)).hits\n"
+        "words = stems('Leasing updated planned companies')\n"
+        "assert words == ['lease', 'update', 'plan', 'company'], words\n"
+        "print('wordfreq' in sys.modules)\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip() == "False"
