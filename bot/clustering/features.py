@@ -19,9 +19,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from wordfreq import zipf_frequency
-
 from bot.text.clutter import strip_clutter
+from bot.text.frequency import zipf
 from bot.text.stopwords import STOPWORDS
 
 # One folding for the matcher and the clusterer (issue 19: two had given different results).
@@ -224,8 +223,7 @@ def background_idf(word: str) -> float:
     """An IDF-like weight of `word` from general English word frequencies (0.3 .. 6)."""
     if any(ch.isdigit() for ch in word):
         return 2.5  # figures and instance numbers: informative, but not names
-    zipf = max(zipf_frequency(word, "en"), _ZIPF_FLOOR)
-    return max(0.3, _ZIPF_CEILING - zipf)
+    return max(0.3, _ZIPF_CEILING - max(zipf(word), _ZIPF_FLOOR))
 
 
 def sentences(text: str) -> list[str]:

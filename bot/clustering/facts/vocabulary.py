@@ -12,9 +12,8 @@ from __future__ import annotations
 import functools
 import re
 
-from wordfreq import zipf_frequency
-
 from bot.clustering import features
+from bot.text.frequency import zipf
 
 
 def _words(text: str) -> frozenset[str]:
@@ -191,9 +190,9 @@ def word_stem(word: str) -> str:
 @functools.lru_cache(maxsize=50_000)
 def is_rare(folded: str) -> bool:
     """Rare in English: a word like "Kestrel" or "Northlake", not "Pivots" or "Capacity"."""
-    if zipf_frequency(folded, "en") >= 3.0:
+    if zipf(folded) >= 3.0:
         return False
-    return zipf_frequency(features.stem(folded), "en") < 3.3
+    return zipf(features.stem(folded)) < 3.3
 
 
 # The kinds of event a headline or lead sentence reports, by the words that say them (clusterer
