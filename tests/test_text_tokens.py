@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.text import tokens
 from bot.text.tokens import fold, normal_form, stem, stems, tokenize
 
 
@@ -143,3 +144,9 @@ def test_fold_drops_every_combining_mark_and_keeps_other_characters() -> None:
         text = f"A{chr(code)}é{chr(code)}"
         assert fold(text) == reference(text), hex(code)
     assert fold("Cafe\u0301 » “x” — \U0001d165") == "cafe » “x” — "
+
+
+def test_the_shipped_combining_mark_runs_are_those_of_this_unicode() -> None:
+    walked = tuple((low, high) for low, high in tokens._combining_ranges(0x110000))
+    assert tokens.mark_ranges() == walked
+    assert (0x300, 0x34E) in walked  # the combining diacritics (U+034F has no class)
