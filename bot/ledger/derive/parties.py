@@ -20,9 +20,11 @@ power deal with data center operator Switch").
 from __future__ import annotations
 
 import calendar
+import functools
 import itertools
 import re
-from collections.abc import Sequence
+import string
+from collections.abc import Iterator, Sequence
 
 from bot.clustering import features
 from bot.clustering.facts.mentions import Mentions
@@ -131,8 +133,68 @@ HONORIFICS = frozenset(
 # Words inside a person's name that its next part follows ("Sheikh Mohamed bin Zayed").
 _NAME_PARTICLES = frozenset(["bin", "ibn", "bint"])
 _TITLES = ROLE_WORDS | HONORIFICS | _NAME_PARTICLES
+_ASCII_LETTERS = frozenset(string.ascii_letters)
+_POSSESSIVES = ("'s", "’s")
+_POSSESSIVE_PRONOUNS = ("its", "their")
 
 
+def _name_char(ch: str) -> bool:
+    """A character that continues a name: a word character (as the regex \\w) or a hyphen."""
+    return ch.isalnum() or ch == "_" or ch == "-"
+
+
+def name_spans(name: str, text: str) -> Iterator[tuple[int, int]]:
+    """Where `text` writes `name` whole, not inside a longer word or a hyphenated one: the
+    spans of the regex `(?<![\\w-])name(?![\\w-])`, found with `str.find` because a pattern
+    compiled per name costs more than the search (hundreds of names per cycle, a cold cycle
+    compiled thousands)."""
+    start = text.find(name)
+    while start >= 0:
+        end = start + len(name)
+        if (start == 0 or not _name_char(text[start - 1])) and (
+            end == len(text) or not _name_char(text[end])
+        ):
+            yield start, end
+            start = text.find(name, end)
+        else:
+            start = text.find(name, start + 1)
+
+
+def _spaced_before(text: str, start: int) -> int | None:
+    """Where the run of white space that ends at `start` begins; None if there is none."""
+    at = start
+    while at > 0 and text[at - 1].isspace():
+        at -= 1
+    return at if at < start else None
+
+
+def _word_before(text: str, start: int) -> str | None:
+    """The word of ASCII letters written before `start`, with an optional full stop and white
+    space between ("President Trump", "Dr. Su"): what the regex
+    `(?<![\\w-])([A-Za-z]+)\\.?\\s+` before a name captures."""
+    end = _spaced_before(text, start)
+    if end is None:
+        return None
+    if end > 0 and text[end - 1] == ".":
+        end -= 1
+    begin = end
+    while begin > 0 and text[begin - 1] in _ASCII_LETTERS:
+        begin -= 1
+    if begin == end or (begin > 0 and _name_char(text[begin - 1])):
+        return None
+    return text[begin:end]
+
+
+def _written_before(text: str, start: int, names: Sequence[str]) -> bool:
+    """Whether one of `names` starts at `start` and ends where a name may end."""
+    for name in names:
+        end = start + len(name)
+        if text.startswith(name, start) and (end == len(text) or not _name_char(text[end])):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=16_384)
 def _generic_word(word: str) -> bool:
     """A folded word of a description, not of a name ("hyperscale", "data", "centers", "AI")."""
     if word in GENERIC or word in KIND_VOCABULARY or word in FACILITY_NOUNS:
@@ -172,12 +234,11 @@ def a_product(name: str, texts: Sequence[str]) -> bool:
     mentions ("Claude 3", "Llama 3", "Grok 2", "next Grok models")."""
     if " " not in name and _PRODUCT_CODE.match(name) and features.fold(name) not in PRIOR_NAMES:
         return True
-    named = re.compile(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])")
     versioned = total = 0
     for text in texts:
-        for match in named.finditer(text):
+        for _, end in name_spans(name, text):
             total += 1
-            after = text[match.end() :]
+            after = text[end:]
             versioned += bool(_VERSION_AFTER.match(after) or _MODEL_AFTER.match(after))
     return versioned > 0 and 2 * versioned >= total
 
@@ -192,12 +253,12 @@ def a_person(name: str, texts: Sequence[str], surnames: frozenset[str]) -> bool:
         return True
     if features.fold(words[-1]) in surnames and _first_and_last(name):
         return True
-    titled = re.compile(r"(?<![\w-])([A-Za-z]+)\.?\s+" + re.escape(name) + r"(?![\w-])")
-    return any(
-        features.fold(match.group(1)) in _TITLES
-        for text in texts
-        for match in titled.finditer(text)
-    )
+    for text in texts:
+        for start, _ in name_spans(name, text):
+            title = _word_before(text, start)
+            if title is not None and features.fold(title) in _TITLES:
+                return True
+    return False
 
 
 def _first_and_last(name: str) -> bool:
@@ -223,12 +284,19 @@ def only_an_owner(name: str, texts: Sequence[str], names: Sequence[str]) -> bool
     others = [n for n in names if n != name]
     if not others or not _first_and_last(name):
         return False
-    named = re.compile(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])")
-    owned = re.compile(
-        r"^(?:'s|’s)\s+(?:" + "|".join(re.escape(other) for other in others) + r")(?![\w-])"
-    )
-    mentions = [(text, match.end()) for text in texts for match in named.finditer(text)]
-    return bool(mentions) and all(owned.match(text[end:]) for text, end in mentions)
+    mentions = [(text, end) for text in texts for _, end in name_spans(name, text)]
+    return bool(mentions) and all(_owns_one_of(text, end, others) for text, end in mentions)
+
+
+def _owns_one_of(text: str, end: int, others: Sequence[str]) -> bool:
+    """Whether the name that ends at `end` is written as the owner of one of `others`
+    ("Jed McCaleb's Navigation Fund")."""
+    if not text.startswith(_POSSESSIVES, end):
+        return False
+    after = end + 2
+    while after < len(text) and text[after].isspace():
+        after += 1
+    return after > end + 2 and _written_before(text, after, others)
 
 
 # A name a report puts in quotes ("announces 'Stargate Norway' with Nscale", "a Saudi 'AI
@@ -256,8 +324,7 @@ def a_fragment(name: str, texts: Sequence[str], names: Sequence[str]) -> bool:
     if " " in name:
         return False
     folded = features.fold(name)
-    alone = re.compile(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])")
-    mentions = [(text, m.start()) for text in texts for m in alone.finditer(text)]
+    mentions = [(text, start) for text in texts for start, _ in name_spans(name, text)]
     for other in names:
         words = other.split()
         for index in range(1, len(words)):
@@ -324,16 +391,42 @@ def _mostly_possessed(name: str, sentences: Sequence[str], owners: Sequence[str]
     Aurora reactors") at least as often as alone, more than once or once as a product ("xAI's
     Grok chatbot"): what a party has (a product, a person, a unit), not a party ("Microsoft's
     G42 stake" is one of many G42s; one "Ilya Sutskever's SSI" may be a person's company)."""
-    owner = "|".join(re.escape(o) for o in owners if o != name) or r"(?!)"
-    owned = re.compile(
-        r"(?:\b(?:its|their)|(?:" + owner + r")(?:'s|’s))\s+" + re.escape(name) + r"(?![\w-])"
-    )
+    others = [owner for owner in owners if owner != name]
     named = party_pattern(name)
-    matches = [(sentence, m.end()) for sentence in sentences for m in owned.finditer(sentence)]
+    matches = [
+        (sentence, end)
+        for sentence in sentences
+        for start, end in name_spans(name, sentence)
+        if _possessed_at(sentence, start, others)
+    ]
     possessed = len(matches)
     as_product = any(_PRODUCT_AFTER.match(sentence[end:]) for sentence, end in matches)
     return (possessed > 1 or as_product) and 2 * possessed >= sum(
         len(named.findall(sentence)) for sentence in sentences
+    )
+
+
+def _possessed_at(text: str, start: int, owners: Sequence[str]) -> bool:
+    """Whether the name at `start` follows "its", "their" or an owner's possessive, and white
+    space ("its Aurora", "Oklo's Aurora")."""
+    end = _spaced_before(text, start)
+    if end is None:
+        return False
+    for pronoun in _POSSESSIVE_PRONOUNS:
+        begin = end - len(pronoun)
+        if (
+            begin >= 0
+            and text.startswith(pronoun, begin)
+            and (begin == 0 or not (text[begin - 1].isalnum() or text[begin - 1] == "_"))
+        ):
+            return True
+    owned_end = end - 2
+    if owned_end < 0 or not text.startswith(_POSSESSIVES, owned_end):
+        return False
+    return any(
+        len(owner) <= owned_end and text.startswith(owner, owned_end - len(owner))
+        for owner in owners
+        if owner
     )
 
 
