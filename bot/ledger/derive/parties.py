@@ -45,6 +45,7 @@ from bot.ledger.derive.roles import (
     BEFORE_PARTY,
     COMPILED_ROLES,
     PASSIVE,
+    party_forms,
     party_mentions,
     party_pattern,
     sentence_roles,
@@ -312,8 +313,14 @@ def a_project(name: str, texts: Sequence[str]) -> bool:
     return any(
         quoted == name or (quoted.endswith(" " + name) and a_description(quoted[: -len(name)]))
         for text in texts
-        for quoted in _QUOTED.findall(text)
+        for quoted in _quoted_in(text)
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted_in(text: str) -> tuple[str, ...]:
+    """The names `text` quotes; asked for every name of a story, found once per text."""
+    return tuple(_QUOTED.findall(text))
 
 
 def a_fragment(name: str, texts: Sequence[str], names: Sequence[str]) -> bool:
@@ -507,10 +514,12 @@ def deal_parties(
     kept = [p for p in named if organisation(p)]
     with_role = {party for sentence in texts for party, _ in sentence_roles(sentence, kept)}
     kept = [p for p in kept if p in with_role or not _mostly_possessed(p, texts, kept)]
+    # Only a name an opening writes can be related there: the others are not looked at.
     candidates = [
         name
         for name in others
-        if organisation(name)
+        if any(form in opening for form in party_forms(name) for opening in openings)
+        and organisation(name)
         and not any(party_pattern(p).fullmatch(name) for p in kept)
         and not any(party_pattern(name).fullmatch(p) for p in kept)
     ]

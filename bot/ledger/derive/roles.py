@@ -218,18 +218,25 @@ PASSIVE = re.compile(
 
 
 @functools.lru_cache(maxsize=4096)
-def party_pattern(party: str) -> re.Pattern[str]:
+def party_forms(party: str) -> tuple[str, ...]:
     """How a party is written in a sentence: its name, its first word or its initials."""
     words = party.split()
-    forms = [re.escape(party)]
+    forms = [party]
     if len(words) > 1:
         first = words[0]
         if len(first) >= 3 and features.fold(first) not in STOPWORDS:
-            forms.append(re.escape(first))
+            forms.append(first)
         initials = "".join(w[0] for w in words if w[:1].isupper())
         if len(initials) >= 2:
-            forms.append(re.escape(initials))
-    return re.compile(r"(?<![\w-])(?:" + "|".join(forms) + r")(?:'s|’s)?(?![\w-])")
+            forms.append(initials)
+    return tuple(forms)
+
+
+@functools.lru_cache(maxsize=4096)
+def party_pattern(party: str) -> re.Pattern[str]:
+    """Where a sentence writes a party (`party_forms`), whole, possessive or not."""
+    forms = "|".join(re.escape(form) for form in party_forms(party))
+    return re.compile(r"(?<![\w-])(?:" + forms + r")(?:'s|’s)?(?![\w-])")
 
 
 def party_mentions(sentence: str, parties: Sequence[str]) -> list[tuple[int, int, str]]:
@@ -275,11 +282,16 @@ def _family_roles(sentence: str, parties: Sequence[str]) -> list[tuple[str, str,
             found = [(b, "buyer", a, "seller", EITHER)]
         else:
             owner = sentence[a_end - 2 : a_end] in ("'s", "’s")
-            found = [
-                (a, role_a, b, role_b, family)
-                for pattern, role_a, role_b, family in COMPILED_ROLES
-                if (not owner or pattern is _OWNER_PATTERN) and pattern.search(between)
-            ][:1]
+            # the first role pattern that reads the gap (the patterns are in order of priority)
+            first_role = next(
+                (
+                    (a, role_a, b, role_b, family)
+                    for pattern, role_a, role_b, family in COMPILED_ROLES
+                    if (not owner or pattern is _OWNER_PATTERN) and pattern.search(between)
+                ),
+                None,
+            )
+            found = [first_role] if first_role else []
         for first, role_first, second, role_second, family in found:
             first_at, second_at = (index, index + 1) if first == a else (index + 1, index)
             ahead, behind = sorted((first_at, second_at))
