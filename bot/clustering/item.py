@@ -70,6 +70,9 @@ class ItemReading:
     # the title (facts.story_facts of this one report), each as its folded terms.
     lead: str
     fact_parties: frozenset[str]
+    # The title's terms that say which event (distinctive_title_terms), compared with every
+    # candidate's members.
+    distinctive_terms: frozenset[str]
     # The terms of the parties a deal announcement's headline names ("microsoft", "iren" of
     # "Microsoft signs $9.7 billion AI cloud deal with IREN"); empty for any other headline.
     announced_parties: frozenset[str] = frozenset()
@@ -120,6 +123,7 @@ def read_item(item: ClusterItem, window_hours: float, actor_rarity: float) -> It
         kinds=event_kinds(
             [*feats.title_terms, *features.tokens(" ".join(feats.lead_sentences[:1]))]
         ),
+        distinctive_terms=distinctive_title_terms(feats.title),
     )
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ from bot.clustering.anchors import (
     unknown_parties,
 )
 from bot.clustering.config import ClusterConfig
-from bot.clustering.item import ItemReading, distinctive_title_terms
+from bot.clustering.item import ItemReading
 from bot.clustering.story import StoryState
 
 SHIPPED_MODEL = Path(__file__).with_name("join_model.json")
@@ -185,7 +186,9 @@ def _cosine(vector: Mapping[str, float], other: Mapping[str, float]) -> float:
     # Summing in sorted term order keeps the result bit-identical whatever order the dicts
     # were built in (a restored story's decisions equal the uninterrupted one's).
     shared = sorted(vector.keys() & other.keys())
-    return sum(vector[t] * other[t] for t in shared)
+    return float(
+        sum(map(operator.mul, map(vector.__getitem__, shared), map(other.__getitem__, shared)))
+    )
 
 
 def cheap_signals(
@@ -200,7 +203,7 @@ def cheap_signals(
     centroid = _cosine(vector, story.centroid) / story.norm if story.norm > 0 else 0.0
     centroid += text_shift
     member_cosines = [_cosine(vector, p.vector) + text_shift for p in story.profiles] or [centroid]
-    title_terms = distinctive_title_terms(reading.feats.title)
+    title_terms = reading.distinctive_terms
     title = 0.0
     for profile in story.profiles:
         if title_terms and profile.title_terms:
@@ -227,10 +230,18 @@ def cheap_signals(
     values["unrelated_text"] = unrelated_text(
         max(values["member_cosine_max"], values["centroid_cosine"], values["title_cosine"])
     )
-    for name in ("member_cosine_max", "centroid_cosine", "title_cosine"):
-        for knot in (20, 35, 50, 65):
-            values[f"{name}_above_{knot}"] = ramp(values[name], knot / 100.0)
+    for name, start, ramped in _SIMILARITY_RAMPS:
+        values[ramped] = ramp(values[name], start)
     return values
+
+
+# Each text similarity also enters the model through ramps starting at these knots (a
+# piecewise-linear response): (similarity, start, signal name).
+_SIMILARITY_RAMPS = tuple(
+    (name, knot / 100.0, f"{name}_above_{knot}")
+    for name in ("member_cosine_max", "centroid_cosine", "title_cosine")
+    for knot in (20, 35, 50, 65)
+)
 
 
 RAMP_WIDTH = 0.15

@@ -18,7 +18,6 @@ from bot.clustering import features
 from bot.clustering.item import (
     Figure,
     ItemReading,
-    distinctive_title_terms,
     exact_figures,
     informative,
 )
@@ -72,7 +71,7 @@ class MemberProfile:
             key=reading.key,
             vector=dict(reading.vector),
             rare_names=reading.rare_names,
-            title_terms=distinctive_title_terms(reading.feats.title),
+            title_terms=reading.distinctive_terms,
             source=reading.item.source,
         )
 
