@@ -126,3 +126,54 @@ def test_weekly_ledger_opens_the_first_digest_of_each_week(db_url: str, tmp_path
             assert monday.status == "queued"  # the ledger alone is worth sending
         finally:
             pipeline.db.dispose()
+
+
+THREE_DEALS = [
+    ClusterItem(
+        key=f"deal-{n}",
+        title=f"{buyer} signs ${n + 1} billion power deal with {seller}",
+        summary=f"{seller} will supply {buyer} with {100 * (n + 1)} MW for its data centers "
+        f"under a contract worth ${n + 1} billion, the companies said.",
+        published=NOW - timedelta(hours=6 - n),
+        source="Wire One",
+        url=f"https://wire-one.example/deal-{n}",
+    )
+    for n, (buyer, seller) in enumerate(
+        [("Kestrel Labs", "Northlake Power"), ("Orbital AI", "Granite Energy"), ("Vireo", "Helio")]
+    )
+]
+
+
+def test_stale_records_are_derived_in_bounded_batches_that_go_on(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A batch holds at most the member budget (beyond its first story), the next goes on
+    after the last story of the one before, and refreshing derives every stale record."""
+    with LoopbackFeeds(THREE_DEALS) as served:
+        settings = poll_settings(
+            load_config(None), served.feed_settings(), database_url=db_url, data_dir=tmp_path
+        )
+        pipeline = build_pipeline(settings, clock=lambda: NOW, rules=ALL_RELEVANT)
+        try:
+            served.publish(THREE_DEALS)
+            poll(pipeline)
+            with pipeline.db.session() as session:
+                assert len(deal_records(session)) == 3
+                session.execute(update(DealRow).values(derived_by=DERIVATION_VERSION - 1))
+            seen: list[int] = []
+            after = None
+            with pipeline.db.session() as session:
+                while batch := stale_deal_stories(
+                    session, DERIVATION_VERSION, after=after, member_budget=1
+                ):
+                    assert len(batch) == 1
+                    seen.append(batch[0].id)
+                    after = (batch[-1].last_updated_at, batch[-1].id)
+                everything = stale_deal_stories(session, DERIVATION_VERSION, member_budget=3)
+            assert len(set(seen)) == 3
+            assert [story.id for story in everything] == seen  # oldest change first
+            refresh_deals(pipeline.db, NOW)
+            with pipeline.db.session() as session:
+                assert stale_deal_stories(session, DERIVATION_VERSION) == []
+        finally:
+            pipeline.db.dispose()

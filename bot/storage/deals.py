@@ -11,29 +11,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.storage.models import DealRevisionRow, DealRow, StoryMemberRow, StoryRow
 
-# Stories whose deal records are derived per call: a call after a cold poll of thousands of
-# stories works through them in batches (the worker calls until none is left).
+# A call derives the records of at most this many stories and, beyond its first story, of at
+# most this many member reports: every member's entry is loaded to derive a record, and a cold
+# poll of thousands of feeds makes stories of hundreds of reports (one batch of 500 such stories
+# held 60 MB more at the end of a cold cycle of 3,000 feeds). The worker calls until none is left.
 STALE_BATCH = 500
+STALE_MEMBERS = 1_000
 
 
 def stale_deal_stories(
-    session: Session, derived_by: int, limit: int = STALE_BATCH
+    session: Session,
+    derived_by: int,
+    limit: int = STALE_BATCH,
+    *,
+    after: tuple[datetime, int] | None = None,
+    member_budget: int = STALE_MEMBERS,
 ) -> list[StoryRow]:
     """Stories with no deal record yet, changed since theirs was derived, or whose record an
-    older derivation (`derived_by`) made, with their members' entries, oldest change first."""
+    older derivation (`derived_by`) made, with their members' entries, oldest change first:
+    at most `limit` of them, and beyond the first no more than `member_budget` members in all.
+    `after` (a story's last change and id) continues where the previous batch ended."""
     members = (
         select(func.count(StoryMemberRow.id))
         .where(StoryMemberRow.story_id == StoryRow.id)
         .correlate(StoryRow)
         .scalar_subquery()
     )
-    query = (
-        select(StoryRow)
+    stale = (
+        select(StoryRow.id, members)
         .outerjoin(DealRow, DealRow.story_id == StoryRow.id)
         .where(
             or_(
@@ -43,9 +53,31 @@ def stale_deal_stories(
                 DealRow.derived_by != derived_by,
             )
         )
-        .options(selectinload(StoryRow.members).selectinload(StoryMemberRow.entry))
         .order_by(StoryRow.last_updated_at, StoryRow.id)
         .limit(limit)
+    )
+    if after is not None:
+        changed_at, story_id = after
+        stale = stale.where(
+            or_(
+                StoryRow.last_updated_at > changed_at,
+                and_(StoryRow.last_updated_at == changed_at, StoryRow.id > story_id),
+            )
+        )
+    chosen: list[int] = []
+    counted = 0
+    for story_id, member_count in session.execute(stale):
+        if chosen and counted + member_count > member_budget:
+            break
+        chosen.append(story_id)
+        counted += member_count
+    if not chosen:
+        return []
+    query = (
+        select(StoryRow)
+        .where(StoryRow.id.in_(chosen))
+        .options(selectinload(StoryRow.members).selectinload(StoryMemberRow.entry))
+        .order_by(StoryRow.last_updated_at, StoryRow.id)
     )
     return list(session.scalars(query))
 

@@ -16,7 +16,6 @@ from bot.ledger.summary import summarise
 from bot.model.deal import LedgerSummary
 from bot.storage.database import Database
 from bot.storage.deals import (
-    STALE_BATCH,
     deal_records,
     deals_of,
     save_deal,
@@ -43,11 +42,15 @@ def story_reports(story: StoryRow) -> list[LedgerReport]:
 
 def refresh_deals(db: Database, now: datetime) -> int:
     """Derive and store the records of every story changed since its record; how many
-    records were new or changed."""
+    records were new or changed. Batches are bounded (`stale_deal_stories`), each one
+    transaction, and each goes on after the last story of the one before."""
     changed = 0
+    after: tuple[datetime, int] | None = None
     while True:
         with db.session() as session:
-            stories = stale_deal_stories(session, DERIVATION_VERSION, STALE_BATCH)
+            stories = stale_deal_stories(session, DERIVATION_VERSION, after=after)
+            if not stories:
+                return changed
             rows = deals_of(session, [story.id for story in stories])
             for story in stories:
                 record = derive_deal(story.id, story.headline, story_reports(story))
@@ -62,8 +65,7 @@ def refresh_deals(db: Database, now: datetime) -> int:
                     derived_by=DERIVATION_VERSION,
                     now=now,
                 )
-        if len(stories) < STALE_BATCH:
-            return changed
+            after = (stories[-1].last_updated_at, stories[-1].id)
 
 
 # The span of a weekly ledger.
