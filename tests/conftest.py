@@ -1,4 +1,5 @@
-"""Shared fixtures: databases on SQLite and PostgreSQL, and paths to the shared data.
+"""Shared fixtures: databases on SQLite and PostgreSQL, paths to the shared data, and the modules
+a fresh interpreter loads (`loaded_modules`).
 
 PostgreSQL tests use NEWSBOT_TEST_PG_URL (default: the local server's `test` database). Each test
 gets a fresh database cloned from a migrated template. Where no PostgreSQL answers, those tests
@@ -7,7 +8,10 @@ skip with the reason, except under CI=true, where that is a failure.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,6 +116,15 @@ def db(db_url: str) -> Iterator[Database]:
     upgrade_schema(database)
     yield database
     database.dispose()
+
+
+def loaded_modules(script: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running `script`."""
+    code = f"{script}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(run.stdout.splitlines()[-1]))
 
 
 def read_seed(path: Path) -> tuple[str, str]:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import loaded_modules
 from sqlalchemy import select
 from support.entries import add_titled_entries
 
@@ -248,8 +247,7 @@ def test_vectors_pack_as_float16() -> None:
 
 # ------------------------------------------------------------------------ the default install
 def test_the_default_path_never_imports_torch() -> None:
-    code = (
-        "import sys\n"
+    modules = loaded_modules(
         "from bot.cli.main import cli\n"
         "from bot.worker.process import StoryBuilder\n"
         "from bot.clustering.engine import StoryClusterer\n"
@@ -258,13 +256,9 @@ def test_the_default_path_never_imports_torch() -> None:
         "c.prepare([ClusterItem(key='a', title='xAI leases Colossus 1 to Anthropic')])\n"
         "c.add(ClusterItem(key='a', title='xAI leases Colossus 1 to Anthropic'))\n"
         "assert c.semantic is None\n"
-        "heavy = {'torch', 'sentence_transformers', 'transformers'}\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    heavy = {"torch", "sentence_transformers", "transformers"}
+    assert sorted(m for m in modules if m.split(".")[0] in heavy) == []
 
 
 @without_extra

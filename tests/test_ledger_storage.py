@@ -4,6 +4,8 @@ gains reports, the history kept; on SQLite and PostgreSQL, through real polls of
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from sqlalchemy import update
 
 from bot.clustering.item import ClusterItem
 from bot.config.loader import load_config
+from bot.daemon.pipeline import Pipeline
 from bot.evaluation.endtoend import ALL_RELEVANT, LoopbackFeeds, build_pipeline, poll, poll_settings
 from bot.ledger import DERIVATION_VERSION
 from bot.storage.deals import deal_history, deal_records, stale_deal_stories
@@ -40,49 +43,59 @@ ITEMS = [
 ]
 
 
-def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: Path) -> None:
-    with LoopbackFeeds(ITEMS) as served:
+@contextmanager
+def served_pipeline(
+    items: list[ClusterItem], db_url: str, tmp_path: Path
+) -> Iterator[tuple[LoopbackFeeds, Pipeline]]:
+    """`items`' outlets served on 127.0.0.1 and a pipeline that polls them (every item
+    relevant), its database disposed of afterwards."""
+    with LoopbackFeeds(items) as served:
         settings = poll_settings(
             load_config(None), served.feed_settings(), database_url=db_url, data_dir=tmp_path
         )
         pipeline = build_pipeline(settings, clock=lambda: NOW, rules=ALL_RELEVANT)
         try:
-            served.publish(ITEMS[:1])
-            poll(pipeline)
-            with pipeline.db.session() as session:
-                [first] = deal_records(session)
-            assert first["kind"] == "cloud capacity"
-            assert first["buyers"] == ["Kestrel Labs"]
-            assert first["sellers"] == ["Northlake Compute"]
-            assert first["value_usd"]["counted"] == 2e9
-            assert [c["outlet"] for c in first["value_usd"]["claims"]] == ["Wire One"]
-
-            served.publish(ITEMS)
-            poll(pipeline)
-            with pipeline.db.session() as session:
-                [second] = deal_records(session)
-                history = deal_history(session, second["story_id"])
-                assert [h.revision for h in history] == [1, 2]
-                assert [h.source_count for h in history] == [1, 2]
-                assert history[0].record == first
-            assert [s["outlet"] for s in second["sources"]] == ["Wire One", "Trade Two"]
-            assert second["value_usd"]["counted"] == 2e9
-            assert second["chips"]["counted"] == 20_000
-
-            poll(pipeline)  # nothing new: no new revision
-            with pipeline.db.session() as session:
-                assert len(deal_history(session, second["story_id"])) == 2
-
-            # A release that derives deals differently re-derives every stored record.
-            with pipeline.db.session() as session:
-                session.execute(update(DealRow).values(derived_by=DERIVATION_VERSION - 1))
-                assert len(stale_deal_stories(session, DERIVATION_VERSION)) == 1
-            refresh_deals(pipeline.db, NOW)
-            with pipeline.db.session() as session:
-                assert stale_deal_stories(session, DERIVATION_VERSION) == []
-                assert len(deal_history(session, second["story_id"])) == 2  # same record
+            yield served, pipeline
         finally:
             pipeline.db.dispose()
+
+
+def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: Path) -> None:
+    with served_pipeline(ITEMS, db_url, tmp_path) as (served, pipeline):
+        served.publish(ITEMS[:1])
+        poll(pipeline)
+        with pipeline.db.session() as session:
+            [first] = deal_records(session)
+        assert first["kind"] == "cloud capacity"
+        assert first["buyers"] == ["Kestrel Labs"]
+        assert first["sellers"] == ["Northlake Compute"]
+        assert first["value_usd"]["counted"] == 2e9
+        assert [c["outlet"] for c in first["value_usd"]["claims"]] == ["Wire One"]
+
+        served.publish(ITEMS)
+        poll(pipeline)
+        with pipeline.db.session() as session:
+            [second] = deal_records(session)
+            history = deal_history(session, second["story_id"])
+            assert [h.revision for h in history] == [1, 2]
+            assert [h.source_count for h in history] == [1, 2]
+            assert history[0].record == first
+        assert [s["outlet"] for s in second["sources"]] == ["Wire One", "Trade Two"]
+        assert second["value_usd"]["counted"] == 2e9
+        assert second["chips"]["counted"] == 20_000
+
+        poll(pipeline)  # nothing new: no new revision
+        with pipeline.db.session() as session:
+            assert len(deal_history(session, second["story_id"])) == 2
+
+        # A release that derives deals differently re-derives every stored record.
+        with pipeline.db.session() as session:
+            session.execute(update(DealRow).values(derived_by=DERIVATION_VERSION - 1))
+            assert len(stale_deal_stories(session, DERIVATION_VERSION)) == 1
+        refresh_deals(pipeline.db, NOW)
+        with pipeline.db.session() as session:
+            assert stale_deal_stories(session, DERIVATION_VERSION) == []
+            assert len(deal_history(session, second["story_id"])) == 2  # same record
 
 
 def test_weekly_ledger_opens_the_first_digest_of_each_week(db_url: str, tmp_path: Path) -> None:
@@ -97,35 +110,28 @@ def test_weekly_ledger_opens_the_first_digest_of_each_week(db_url: str, tmp_path
             "email": {"host": "127.0.0.1", "from": "bot@example.com", "to": ["a@example.com"]},
         }
     )
-    with LoopbackFeeds(ITEMS) as served:
-        settings = poll_settings(
-            load_config(None), served.feed_settings(), database_url=db_url, data_dir=tmp_path
+    with served_pipeline(ITEMS, db_url, tmp_path) as (served, pipeline):
+        served.publish(ITEMS)
+        poll(pipeline)
+        moment = [NOW]
+        service = DigestService(
+            pipeline.settings.model_copy(update={"channels": [channel], "threshold": 0.0}),
+            pipeline.db,
+            clock=lambda: moment[0],
         )
-        pipeline = build_pipeline(settings, clock=lambda: NOW, rules=ALL_RELEVANT)
-        try:
-            served.publish(ITEMS)
-            poll(pipeline)
-            moment = [NOW]
-            service = DigestService(
-                settings.model_copy(update={"channels": [channel], "threshold": 0.0}),
-                pipeline.db,
-                clock=lambda: moment[0],
-            )
-            first = service.enqueue("weekly", period_key="saturday")
-            assert first.status == "queued" and first.digest is not None
-            assert first.digest.ledger is not None and first.digest.ledger.deals == 1
-            assert "<svg" in first.payload["eml"]  # type: ignore[index]
+        first = service.enqueue("weekly", period_key="saturday")
+        assert first.status == "queued" and first.digest is not None
+        assert first.digest.ledger is not None and first.digest.ledger.deals == 1
+        assert "<svg" in first.payload["eml"]  # type: ignore[index]
 
-            moment[0] = NOW + timedelta(hours=1)  # the same ISO week: no ledger again
-            assert service.compose(channel, now=moment[0]).ledger is None
+        moment[0] = NOW + timedelta(hours=1)  # the same ISO week: no ledger again
+        assert service.compose(channel, now=moment[0]).ledger is None
 
-            moment[0] = NOW + timedelta(days=2)  # Monday: a new week, nothing new to report
-            monday = service.enqueue("weekly", period_key="monday")
-            assert monday.digest is not None and not monday.digest.stories
-            assert monday.digest.ledger is not None and monday.digest.ledger.deals == 1
-            assert monday.status == "queued"  # the ledger alone is worth sending
-        finally:
-            pipeline.db.dispose()
+        moment[0] = NOW + timedelta(days=2)  # Monday: a new week, nothing new to report
+        monday = service.enqueue("weekly", period_key="monday")
+        assert monday.digest is not None and not monday.digest.stories
+        assert monday.digest.ledger is not None and monday.digest.ledger.deals == 1
+        assert monday.status == "queued"  # the ledger alone is worth sending
 
 
 THREE_DEALS = [
@@ -149,31 +155,24 @@ def test_stale_records_are_derived_in_bounded_batches_that_go_on(
 ) -> None:
     """A batch holds at most the member budget (beyond its first story), the next goes on
     after the last story of the one before, and refreshing derives every stale record."""
-    with LoopbackFeeds(THREE_DEALS) as served:
-        settings = poll_settings(
-            load_config(None), served.feed_settings(), database_url=db_url, data_dir=tmp_path
-        )
-        pipeline = build_pipeline(settings, clock=lambda: NOW, rules=ALL_RELEVANT)
-        try:
-            served.publish(THREE_DEALS)
-            poll(pipeline)
-            with pipeline.db.session() as session:
-                assert len(deal_records(session)) == 3
-                session.execute(update(DealRow).values(derived_by=DERIVATION_VERSION - 1))
-            seen: list[int] = []
-            after = None
-            with pipeline.db.session() as session:
-                while batch := stale_deal_stories(
-                    session, DERIVATION_VERSION, after=after, member_budget=1
-                ):
-                    assert len(batch) == 1
-                    seen.append(batch[0].id)
-                    after = (batch[-1].last_updated_at, batch[-1].id)
-                everything = stale_deal_stories(session, DERIVATION_VERSION, member_budget=3)
-            assert len(set(seen)) == 3
-            assert [story.id for story in everything] == seen  # oldest change first
-            refresh_deals(pipeline.db, NOW)
-            with pipeline.db.session() as session:
-                assert stale_deal_stories(session, DERIVATION_VERSION) == []
-        finally:
-            pipeline.db.dispose()
+    with served_pipeline(THREE_DEALS, db_url, tmp_path) as (served, pipeline):
+        served.publish(THREE_DEALS)
+        poll(pipeline)
+        with pipeline.db.session() as session:
+            assert len(deal_records(session)) == 3
+            session.execute(update(DealRow).values(derived_by=DERIVATION_VERSION - 1))
+        seen: list[int] = []
+        after = None
+        with pipeline.db.session() as session:
+            while batch := stale_deal_stories(
+                session, DERIVATION_VERSION, after=after, member_budget=1
+            ):
+                assert len(batch) == 1
+                seen.append(batch[0].id)
+                after = (batch[-1].last_updated_at, batch[-1].id)
+            everything = stale_deal_stories(session, DERIVATION_VERSION, member_budget=3)
+        assert len(set(seen)) == 3
+        assert [story.id for story in everything] == seen  # oldest change first
+        refresh_deals(pipeline.db, NOW)
+        with pipeline.db.session() as session:
+            assert stale_deal_stories(session, DERIVATION_VERSION) == []

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
@@ -312,23 +309,3 @@ def test_a_new_item_at_a_link_an_old_one_had_is_a_new_entry(db_url: str) -> None
         db, _document([("tue", briefing, "Tuesday briefing"), ("tue-2", briefing, "Tuesday")])
     ) == (1, 0, 1)
     db.dispose()
-
-
-def test_a_sqlite_database_does_not_load_the_postgresql_dialect(tmp_path: Path) -> None:
-    """Every one-shot poll imports the models; on a SQLite database already at head (no
-    migration runs) the PostgreSQL dialect is not loaded with them (17 ms, issue 21)."""
-    url = f"sqlite:///{tmp_path / 'n.db'}"
-    upgrade_schema(Database(url))
-    program = (
-        "import sys\n"
-        "from bot.storage.database import Database\n"
-        "from bot.storage.feeds import count_enabled_feeds\n"
-        f"db = Database({url!r})\n"
-        "with db.session() as session:\n"
-        "    count_enabled_feeds(session)\n"
-        "print('sqlalchemy.dialects.postgresql' in sys.modules)\n"
-    )
-    shown = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, check=True
-    )
-    assert shown.stdout.strip() == "False"

@@ -191,6 +191,15 @@ def _cosine(vector: Mapping[str, float], other: Mapping[str, float]) -> float:
     )
 
 
+# Each text similarity also enters the model through ramps starting at these knots (a
+# piecewise-linear response): (similarity, start, signal name).
+_SIMILARITY_RAMPS = tuple(
+    (name, knot / 100.0, f"{name}_above_{knot}")
+    for name in ("member_cosine_max", "centroid_cosine", "title_cosine")
+    for knot in (20, 35, 50, 65)
+)
+
+
 def cheap_signals(
     story: StoryState,
     reading: ItemReading,
@@ -233,15 +242,6 @@ def cheap_signals(
     for name, start, ramped in _SIMILARITY_RAMPS:
         values[ramped] = ramp(values[name], start)
     return values
-
-
-# Each text similarity also enters the model through ramps starting at these knots (a
-# piecewise-linear response): (similarity, start, signal name).
-_SIMILARITY_RAMPS = tuple(
-    (name, knot / 100.0, f"{name}_above_{knot}")
-    for name in ("member_cosine_max", "centroid_cosine", "title_cosine")
-    for knot in (20, 35, 50, 65)
-)
 
 
 RAMP_WIDTH = 0.15

@@ -27,8 +27,10 @@ import math
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import marisa_trie
+if TYPE_CHECKING:
+    import marisa_trie
 
 TABLE_PATH = Path(__file__).with_name("english_zipf.marisa")
 LANGUAGE = "en"
@@ -57,6 +59,8 @@ _PLATEAU_YEARS = 20
 
 @functools.cache
 def _table() -> marisa_trie.RecordTrie:
+    import marisa_trie  # on first look-up: a poll that stems nothing does not load it
+
     table = marisa_trie.RecordTrie(_RECORD_FORMAT)
     table.mmap(str(TABLE_PATH))
     return table
@@ -134,6 +138,7 @@ def zipf_of_frequency(frequency: float) -> float:
 
 def build_table(path: Path = TABLE_PATH) -> int:
     """Write the table from the installed wordfreq; the number of words written."""
+    import marisa_trie
     from wordfreq import get_frequency_dict  # only the builder needs wordfreq
 
     frequencies = get_frequency_dict(LANGUAGE, WORDLIST)

@@ -139,9 +139,14 @@ _POSSESSIVES = ("'s", "’s")
 _POSSESSIVE_PRONOUNS = ("its", "their")
 
 
+def _word_char(ch: str) -> bool:
+    """A word character, as the regex \\w reads one."""
+    return ch.isalnum() or ch == "_"
+
+
 def _name_char(ch: str) -> bool:
-    """A character that continues a name: a word character (as the regex \\w) or a hyphen."""
-    return ch.isalnum() or ch == "_" or ch == "-"
+    """A character that continues a name: a word character or a hyphen."""
+    return _word_char(ch) or ch == "-"
 
 
 def name_spans(name: str, text: str) -> Iterator[tuple[int, int]]:
@@ -186,8 +191,8 @@ def _word_before(text: str, start: int) -> str | None:
     return text[begin:end]
 
 
-def _written_before(text: str, start: int, names: Sequence[str]) -> bool:
-    """Whether one of `names` starts at `start` and ends where a name may end."""
+def _one_of_starts_at(text: str, start: int, names: Sequence[str]) -> bool:
+    """Whether one of `names` is written whole at `start` (it ends where a name may end)."""
     for name in names:
         end = start + len(name)
         if text.startswith(name, start) and (end == len(text) or not _name_char(text[end])):
@@ -297,7 +302,7 @@ def _owns_one_of(text: str, end: int, others: Sequence[str]) -> bool:
     after = end + 2
     while after < len(text) and text[after].isspace():
         after += 1
-    return after > end + 2 and _written_before(text, after, others)
+    return after > end + 2 and _one_of_starts_at(text, after, others)
 
 
 # A name a report puts in quotes ("announces 'Stargate Norway' with Nscale", "a Saudi 'AI
@@ -424,7 +429,7 @@ def _possessed_at(text: str, start: int, owners: Sequence[str]) -> bool:
         if (
             begin >= 0
             and text.startswith(pronoun, begin)
-            and (begin == 0 or not (text[begin - 1].isalnum() or text[begin - 1] == "_"))
+            and (begin == 0 or not _word_char(text[begin - 1]))
         ):
             return True
     owned_end = end - 2
