@@ -338,6 +338,30 @@ def test_a_pickled_rule_set_matches_the_same() -> None:
     assert "regex" in copy.match(items[-1]).rules
 
 
+def test_threads_matching_at_once_share_one_prefilter() -> None:
+    """A poll parses feeds in several threads: their first matches come at once, and the rule
+    set's prefilter (an RE2 set, some 50 ms to build) is built once, not once per thread."""
+    import threading
+
+    rules = load_rules(DEFAULT_RULES)
+    threads = 6
+    start = threading.Barrier(threads)
+    seen: list[object] = []
+
+    def first_match() -> None:
+        start.wait()
+        rules.match(MatchItem(title="CoreWeave signs GPU deal", summary="a 300 MW site"))
+        seen.append(rules._prefilter)
+
+    workers = [threading.Thread(target=first_match) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(seen) == threads
+    assert len({id(prefilter) for prefilter in seen}) == 1
+
+
 def test_a_summary_made_of_the_text_shares_its_words_and_quantities_exactly() -> None:
     from bot.matcher.document import AnalysedField, lead_paragraph
 
