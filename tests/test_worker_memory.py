@@ -75,6 +75,27 @@ def test_a_cycle_with_new_entries_settles_and_an_unchanged_one_does_not(tmp_path
             pipeline.db.dispose()
 
 
+def test_a_one_shot_poll_leaves_the_collector_alone(tmp_path: Path) -> None:
+    """`newsbot poll` exits after its cycle: settling the heap would only delay the exit."""
+    with FeedServer(render_demo_feeds(NOW)) as server:
+        settings = Settings.model_validate(
+            {
+                "data_dir": tmp_path,
+                "feeds": [{"url": server.url(feed.path)} for feed in demo_feeds()],
+                "fetch": {"allow_private_networks": True},
+            }
+        )
+        pipeline = build_pipeline(settings, clock=lambda: NOW, long_lived=False)
+        gc.unfreeze()
+        try:
+            cold = asyncio.run(pipeline.poller.poll(force=True))
+            assert cold.new_entries > 0
+            assert "settle" not in cold.seconds
+            assert gc.get_freeze_count() == 0
+        finally:
+            pipeline.db.dispose()
+
+
 def test_a_cycle_keeps_no_feed_it_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A cycle's memory follows what is in flight, not its size: once a feed's rows are stored,
     nothing keeps its parsed rows (one feed per batch here; every demo feed has a body)."""

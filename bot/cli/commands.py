@@ -103,7 +103,7 @@ def poll(ctx: click.Context, force: bool) -> None:
     db = app(ctx).database()  # an unreachable database ends the command first, in one line
     for warning in config_warnings(settings):
         log.warning("%s", warning)
-    pipeline = build_pipeline(settings, db=db, upgrade=False)
+    pipeline = build_pipeline(settings, db=db, upgrade=False, long_lived=False)
     # The database lists configured and OPML-imported feeds; those dropped from the
     # configuration are no longer polled (logged one per feed).
     pipeline.poller.sync_config()

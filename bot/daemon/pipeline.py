@@ -58,11 +58,13 @@ def build_pipeline(
     upgrade: bool = True,
     clock: Callable[[], datetime] = utcnow,
     rules: RuleSet | None = None,
+    long_lived: bool = True,
 ) -> Pipeline:
     """The stages of one newsbot instance, sharing a database, rules and a clusterer.
 
     `rules` replaces the configured rule file (`newsbot eval --all-relevant` matches with a rule
-    set that keeps every entry); parser processes receive it pickled."""
+    set that keeps every entry); parser processes receive it pickled. `long_lived`: False for a
+    command that exits after one cycle (see :class:`~bot.worker.poll.Poller`)."""
     register_secrets(settings.known_secrets())
     database = db or Database(settings.resolved_database_url)
     if upgrade:
@@ -82,5 +84,6 @@ def build_pipeline(
         clock=clock,
         # Parser processes rebuild the same rules from the file (see bot.worker.parsing).
         rules_loader=rules_loader,
+        long_lived=long_lived,
     )
     return Pipeline(settings, database, story_builder, poller, instance, clock)
