@@ -869,3 +869,46 @@ def test_a_report_sharing_no_words_with_a_lone_report_is_not_its_event() -> None
     # The signal fades out as the words start to agree.
     assert unrelated_text(0.05) == pytest.approx(0.5)
     assert unrelated_text(UNRELATED_BELOW) == 0.0
+
+
+def _member(key: str, minute: int, lead: str) -> Member:
+    return Member(
+        key,
+        f"title {key}",
+        None,
+        f"outlet {key}",
+        NOW_MEMBERS + timedelta(minutes=minute),
+        1.0,
+        lead,
+    )
+
+
+NOW_MEMBERS = datetime(2026, 5, 1, 12, tzinfo=UTC)
+
+
+def test_a_story_keeps_the_leads_its_facts_can_read_and_no_others() -> None:
+    """Story facts read the first MAX_REPORTS members (in joining order, or by publication once a
+    merge sorts them): those keep their leads, through merges too; the rest are dropped."""
+    from bot.clustering.facts.story import MAX_REPORTS
+    from bot.clustering.story import StoryState, fold_into
+
+    def story(key: str, minutes: list[int]) -> StoryState:
+        state = StoryState(key=key, seq=0, first_seen=NOW_MEMBERS, last_updated=NOW_MEMBERS)
+        for index, minute in enumerate(minutes):
+            state.add_member(_member(f"{key}{index}", minute, f"lead {key}{index}"))
+        return state
+
+    # Joining order is not publication order: late arrivals published early keep their lead.
+    minutes = [100 + 10 * i for i in range(20)] + [5, 150, 1, 400] + [50 + i for i in range(8)]
+    a = story("a", minutes)
+    for index, member in enumerate(a.members):
+        earlier = sum(
+            (m.published, m.key) < (member.published, member.key) for m in a.members[:index]
+        )
+        assert bool(member.lead) == (index < MAX_REPORTS or earlier < MAX_REPORTS), index
+    assert sum(bool(m.lead) for m in a.members) < len(a.members)
+    b = story("b", [3, 2, 7] + [200 + i for i in range(20)])
+    fold_into(a, b)
+    first = a.members[:MAX_REPORTS]
+    assert all(m.lead for m in first)
+    assert [m.published for m in first] == sorted(m.published for m in a.members)[:MAX_REPORTS]
