@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -308,4 +309,42 @@ def test_a_new_item_at_a_link_an_old_one_had_is_a_new_entry(db_url: str) -> None
     assert _store(
         db, _document([("tue", briefing, "Tuesday briefing"), ("tue-2", briefing, "Tuesday")])
     ) == (1, 0, 1)
+    db.dispose()
+
+
+def test_only_a_restore_reads_the_clusterer_states_of_stories(db_url: str) -> None:
+    """A clustering batch loads the stories it touches to write their states anew: the states
+    stored (hundreds of KB for a story of hundreds of reports) are read only by a restore."""
+    from sqlalchemy.orm import Session
+
+    from bot.storage.stories import active_stories, stories_by_keys, stories_changed_since
+
+    db = _db(db_url)
+    state = {"v": 2, "members": [["1", "title", None, None, NOW.isoformat(), 1.0, "lead"]]}
+    with db.session() as session:
+        session.add(
+            StoryRow(
+                cluster_key="deferred-state",
+                headline="A story",
+                summary="",
+                facts={},
+                score=1.0,
+                source_count=1,
+                version=1,
+                first_seen_at=NOW,
+                last_updated_at=NOW,
+                cluster_state=state,
+            )
+        )
+
+    def loaded(read: Callable[[Session], list[StoryRow]]) -> bool:
+        with db.session() as session:
+            (story,) = read(session)
+            unloaded = "cluster_state" in inspect(story).unloaded
+            assert story.cluster_state == state  # loaded on access all the same
+            return not unloaded
+
+    assert not loaded(lambda session: list(stories_by_keys(session, ["deferred-state"])))
+    assert loaded(lambda session: active_stories(session, NOW - timedelta(days=1)))
+    assert loaded(lambda session: stories_changed_since(session, NOW - timedelta(days=1)))
     db.dispose()

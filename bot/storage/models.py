@@ -175,8 +175,11 @@ class StoryRow(Base):
     first_seen_at: Mapped[datetime] = mapped_column(index=True)
     last_updated_at: Mapped[datetime] = mapped_column(index=True)
     # The clusterer's whole state for this story (StoryClusterer.export_state: members, centroid,
-    # titles, facts, ...), so that a restart rebuilds the clusterer from the database.
-    cluster_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # titles, facts, ...), so that a restart rebuilds the clusterer from the database. Deferred:
+    # only restoring reads it (`active_stories`, `stories_changed_since`), while every clustering
+    # batch loads the stories it touches to write theirs; at 10,000 feeds a batch parsed some
+    # 20 MB of states it was about to overwrite, and held them.
+    cluster_state: Mapped[dict[str, Any]] = mapped_column(default=dict, deferred=True)
 
     members: Mapped[list[StoryMemberRow]] = relationship(
         back_populates="story", order_by="StoryMemberRow.joined_at"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, insert, inspect, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.model import SourceRef, StoryFacts, StoryView
@@ -98,9 +98,11 @@ def story_by_key(session: Session, key: str) -> StoryRow | None:
 
 
 def active_stories(session: Session, since: datetime) -> list[StoryRow]:
+    """Stories updated at or after `since`, with their clusterer states (a restore)."""
     return list(
         session.scalars(
             select(StoryRow)
+            .options(undefer(StoryRow.cluster_state))
             .where(StoryRow.last_updated_at >= since)
             .order_by(StoryRow.first_seen_at)
         )
@@ -155,10 +157,13 @@ def story_outlets(session: Session, story_id: int) -> set[str]:
 
 
 def stories_changed_since(session: Session, since: datetime) -> list[StoryRow]:
-    """Stories created or updated at or after `since`, by id."""
+    """Stories created or updated at or after `since`, by id, with their clusterer states."""
     return list(
         session.scalars(
-            select(StoryRow).where(StoryRow.last_updated_at >= since).order_by(StoryRow.id)
+            select(StoryRow)
+            .options(undefer(StoryRow.cluster_state))
+            .where(StoryRow.last_updated_at >= since)
+            .order_by(StoryRow.id)
         )
     )
 
