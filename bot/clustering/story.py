@@ -123,14 +123,13 @@ class StoryState:
     # a report's outlet has reported the story already is one look-up, not a scan of every member.
     sources: dict[str, int] = field(default_factory=dict)
     # The MAX_REPORTS earliest members' (published, key), sorted (derived from `members`, not
-    # stored): which joining members' leads story facts may read (add_member).
-    earliest: list[tuple[datetime, str]] = field(default_factory=list)
+    # stored, once the story has that many): which joining members' leads story facts may read
+    # (add_member). None until then, so that a story of one report pays nothing for it.
+    earliest: list[tuple[datetime, str]] | None = None
 
     def __post_init__(self) -> None:
         if self.members and not self.sources:
             count_all(self.sources, (m.source for m in self.members if m.source is not None))
-        if self.members and not self.earliest:
-            self.earliest = sorted((m.published, m.key) for m in self.members)[:MAX_REPORTS]
 
     @property
     def size(self) -> int:
@@ -151,14 +150,19 @@ class StoryState:
         (`fold_into`). A member that joins past that many, with that many members published
         before it, is never among them (members only ever gain company earlier than them), and
         its lead would only weigh on the state: a story of 190 reports stored 190 leads, 60% of
-        its state's JSON, rewritten on each update. `earliest` tells which, reading no member."""
-        order = (member.published, member.key)
-        earliest = self.earliest
-        if len(earliest) < MAX_REPORTS or order < earliest[-1]:
-            bisect.insort(earliest, order)
-            del earliest[MAX_REPORTS:]
-        elif len(self.members) >= MAX_REPORTS:
-            member.lead = ""
+        its state's JSON, rewritten on each update. `earliest` tells which: the members are read
+        once, when the story reaches MAX_REPORTS (or joins after a restore or a merge)."""
+        if len(self.members) >= MAX_REPORTS:
+            earliest = self.earliest
+            if earliest is None:  # once per story, and after a restore or a merge
+                earliest = sorted((m.published, m.key) for m in self.members)[:MAX_REPORTS]
+                self.earliest = earliest
+            order = (member.published, member.key)
+            if order < earliest[-1]:
+                bisect.insort(earliest, order)
+                del earliest[MAX_REPORTS:]
+            else:
+                member.lead = ""
         self.members.append(member)
         if member.source is not None:
             self.sources[member.source] = self.sources.get(member.source, 0) + 1
@@ -365,7 +369,7 @@ def fold_into(keep: StoryState, gone: StoryState) -> None:
     keep.announcements += gone.announcements
     keep.members.extend(gone.members)
     keep.members.sort(key=lambda m: (m.published, m.key))
-    keep.earliest = [(m.published, m.key) for m in keep.members[:MAX_REPORTS]]
+    keep.earliest = None  # derived again on the next join
     add_counts(keep.sources, gone.sources)
     for counts_keep, counts_gone in (
         (keep.assets, gone.assets),
