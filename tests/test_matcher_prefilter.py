@@ -339,8 +339,8 @@ def test_a_pickled_rule_set_matches_the_same() -> None:
 
 
 def test_threads_matching_at_once_share_one_prefilter() -> None:
-    """A poll parses feeds in several threads: their first matches come at once, and the rule
-    set's prefilter (an RE2 set, some 50 ms to build) is built once, not once per thread."""
+    """Threads may match at once (a poll's parse thread and its story builder): the rule set's
+    prefilter (an RE2 set, some 50 ms to build) is built once, not once per thread."""
     import threading
 
     rules = load_rules(DEFAULT_RULES)

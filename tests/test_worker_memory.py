@@ -50,16 +50,19 @@ def test_a_dropped_cycle_of_settled_objects_is_freed_by_the_next_settle() -> Non
     assert alive() is None
 
 
+def _demo_settings(tmp_path: Path, server: FeedServer) -> Settings:
+    return Settings.model_validate(
+        {
+            "data_dir": tmp_path,
+            "feeds": [{"url": server.url(feed.path)} for feed in demo_feeds()],
+            "fetch": {"allow_private_networks": True},  # the feeds are on loopback
+        }
+    )
+
+
 def test_a_cycle_with_new_entries_settles_and_an_unchanged_one_does_not(tmp_path: Path) -> None:
     with FeedServer(render_demo_feeds(NOW)) as server:
-        settings = Settings.model_validate(
-            {
-                "data_dir": tmp_path,
-                "feeds": [{"url": server.url(feed.path)} for feed in demo_feeds()],
-                "fetch": {"allow_private_networks": True},  # the feeds are on loopback
-            }
-        )
-        pipeline = build_pipeline(settings, clock=lambda: NOW)
+        pipeline = build_pipeline(_demo_settings(tmp_path, server), clock=lambda: NOW)
         try:
             cold = asyncio.run(pipeline.poller.poll(force=True))
             assert cold.new_entries > 0
@@ -78,13 +81,7 @@ def test_a_cycle_with_new_entries_settles_and_an_unchanged_one_does_not(tmp_path
 def test_a_one_shot_poll_leaves_the_collector_alone(tmp_path: Path) -> None:
     """`newsbot poll` exits after its cycle: settling the heap would only delay the exit."""
     with FeedServer(render_demo_feeds(NOW)) as server:
-        settings = Settings.model_validate(
-            {
-                "data_dir": tmp_path,
-                "feeds": [{"url": server.url(feed.path)} for feed in demo_feeds()],
-                "fetch": {"allow_private_networks": True},
-            }
-        )
+        settings = _demo_settings(tmp_path, server)
         pipeline = build_pipeline(settings, clock=lambda: NOW, long_lived=False)
         gc.unfreeze()
         try:
