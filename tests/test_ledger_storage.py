@@ -1,6 +1,6 @@
-"""Deal records in storage: derived when a story is made, re-derived with a new revision when it
-gains reports, the history kept; on SQLite and PostgreSQL, through real polls of feeds served on
-127.0.0.1."""
+"""Deal records in storage: derived when the ledger is read, re-derived with a new revision once
+their story gained reports, the history kept; on SQLite and PostgreSQL, through real polls of feeds
+served on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -61,9 +61,15 @@ def served_pipeline(
 
 
 def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: Path) -> None:
+    """Records are derived when the ledger is read (as `newsbot deals` and the weekly ledger
+    do), not by the poll: a story that grew over several polls is derived once per reading."""
     with served_pipeline(ITEMS, db_url, tmp_path) as (served, pipeline):
         served.publish(ITEMS[:1])
         poll(pipeline)
+        with pipeline.db.session() as session:
+            assert deal_records(session) == []  # the poll derived nothing
+            assert len(stale_deal_stories(session, DERIVATION_VERSION)) == 1
+        refresh_deals(pipeline.db, NOW)
         with pipeline.db.session() as session:
             [first] = deal_records(session)
         assert first["kind"] == "cloud capacity"
@@ -74,6 +80,9 @@ def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: P
 
         served.publish(ITEMS)
         poll(pipeline)
+        with pipeline.db.session() as session:  # a stale record until the ledger is read
+            assert deal_records(session) == [first]
+        refresh_deals(pipeline.db, NOW)
         with pipeline.db.session() as session:
             [second] = deal_records(session)
             history = deal_history(session, second["story_id"])
@@ -85,6 +94,7 @@ def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: P
         assert second["chips"]["counted"] == 20_000
 
         poll(pipeline)  # nothing new: no new revision
+        refresh_deals(pipeline.db, NOW)
         with pipeline.db.session() as session:
             assert len(deal_history(session, second["story_id"])) == 2
 
@@ -158,6 +168,7 @@ def test_stale_records_are_derived_in_bounded_batches_that_go_on(
     with served_pipeline(THREE_DEALS, db_url, tmp_path) as (served, pipeline):
         served.publish(THREE_DEALS)
         poll(pipeline)
+        refresh_deals(pipeline.db, NOW)
         with pipeline.db.session() as session:
             assert len(deal_records(session)) == 3
             session.execute(update(DealRow).values(derived_by=DERIVATION_VERSION - 1))

@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.clustering.config import ClusterConfig
@@ -224,20 +223,7 @@ class StoryBuilder:
             except BaseException:
                 self.reset()
                 raise
-            if total.stories_created or total.stories_updated:
-                self._refresh_deals()
         return total
-
-    def _refresh_deals(self) -> None:
-        """Re-derive the deal records of the stories this pass changed. A failure here loses
-        nothing (the stories are stored; a stale record is found again on the next pass), so
-        it is logged rather than undoing the pass."""
-        from bot.worker.ledger import refresh_deals
-
-        try:
-            refresh_deals(self.db, self.clock())
-        except SQLAlchemyError:
-            log.exception("deal ledger: records not refreshed; retried on the next pass")
 
     def _match(self, row: Row[Any]) -> dict[str, Any]:
         """Score one pending entry; returns its column values for a bulk update (the same
