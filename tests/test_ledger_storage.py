@@ -1,21 +1,28 @@
-"""Deal records in storage: derived when the ledger is read, re-derived with a new revision once
-their story gained reports, the history kept; on SQLite and PostgreSQL, through real polls of feeds
-served on 127.0.0.1."""
+"""Deal records in storage: derived when a story is made (after a daemon's processing pass, or by
+the next reader of the ledger after a one-shot `newsbot poll`), re-derived with a new revision when
+it gains reports, the history kept; on SQLite and PostgreSQL, through real polls of feeds served on
+127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from click.testing import CliRunner
 from sqlalchemy import update
 
+from bot.cli.main import cli
 from bot.clustering.item import ClusterItem
 from bot.config.loader import load_config
 from bot.daemon.pipeline import Pipeline
+from bot.demo.data import demo_feeds, render_demo_feeds
+from bot.demo.server import FeedServer
 from bot.evaluation.endtoend import ALL_RELEVANT, LoopbackFeeds, build_pipeline, poll, poll_settings
 from bot.ledger import DERIVATION_VERSION
+from bot.storage.database import Database
 from bot.storage.deals import deal_history, deal_records, stale_deal_stories
 from bot.storage.models import DealRow
 from bot.worker.ledger import refresh_deals
@@ -61,15 +68,9 @@ def served_pipeline(
 
 
 def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: Path) -> None:
-    """Records are derived when the ledger is read (as `newsbot deals` and the weekly ledger
-    do), not by the poll: a story that grew over several polls is derived once per reading."""
     with served_pipeline(ITEMS, db_url, tmp_path) as (served, pipeline):
         served.publish(ITEMS[:1])
         poll(pipeline)
-        with pipeline.db.session() as session:
-            assert deal_records(session) == []  # the poll derived nothing
-            assert len(stale_deal_stories(session, DERIVATION_VERSION)) == 1
-        refresh_deals(pipeline.db, NOW)
         with pipeline.db.session() as session:
             [first] = deal_records(session)
         assert first["kind"] == "cloud capacity"
@@ -80,9 +81,6 @@ def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: P
 
         served.publish(ITEMS)
         poll(pipeline)
-        with pipeline.db.session() as session:  # a stale record until the ledger is read
-            assert deal_records(session) == [first]
-        refresh_deals(pipeline.db, NOW)
         with pipeline.db.session() as session:
             [second] = deal_records(session)
             history = deal_history(session, second["story_id"])
@@ -94,7 +92,6 @@ def test_record_follows_its_story_and_keeps_its_history(db_url: str, tmp_path: P
         assert second["chips"]["counted"] == 20_000
 
         poll(pipeline)  # nothing new: no new revision
-        refresh_deals(pipeline.db, NOW)
         with pipeline.db.session() as session:
             assert len(deal_history(session, second["story_id"])) == 2
 
@@ -168,7 +165,6 @@ def test_stale_records_are_derived_in_bounded_batches_that_go_on(
     with served_pipeline(THREE_DEALS, db_url, tmp_path) as (served, pipeline):
         served.publish(THREE_DEALS)
         poll(pipeline)
-        refresh_deals(pipeline.db, NOW)
         with pipeline.db.session() as session:
             assert len(deal_records(session)) == 3
             session.execute(update(DealRow).values(derived_by=DERIVATION_VERSION - 1))
@@ -187,3 +183,34 @@ def test_stale_records_are_derived_in_bounded_batches_that_go_on(
         refresh_deals(pipeline.db, NOW)
         with pipeline.db.session() as session:
             assert stale_deal_stories(session, DERIVATION_VERSION) == []
+
+
+def test_a_one_shot_poll_leaves_deal_records_to_the_next_reader(
+    db_url: str, tmp_path: Path
+) -> None:
+    """`newsbot poll` exits after its cycle: it stores the stories and derives no deal record;
+    `newsbot deals` derives every stale one before it lists them."""
+    with FeedServer(render_demo_feeds(datetime.now(UTC))) as feeds:
+        lines = [f"database_url = {json.dumps(db_url)}", f"data_dir = {json.dumps(str(tmp_path))}"]
+        lines += ["[fetch]", "allow_private_networks = true"]  # the feeds are on loopback
+        for feed in demo_feeds():
+            lines += ["[[feeds]]", f"url = {json.dumps(feeds.url(feed.path))}"]
+        config = tmp_path / "newsbot.toml"
+        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        polled = CliRunner().invoke(cli, ["-c", str(config), "poll"])
+        assert polled.exit_code == 0, polled.output
+    db = Database(db_url)
+    try:
+        with db.session() as session:
+            assert deal_records(session) == []
+            stale = stale_deal_stories(session, DERIVATION_VERSION)
+        assert stale  # the demo's deal stories, waiting for a reader
+
+        listed = CliRunner().invoke(cli, ["-c", str(config), "deals", "--format", "json"])
+        assert listed.exit_code == 0, listed.output
+        assert json.loads(listed.output)  # the demo's deals, derived on the way
+        with db.session() as session:
+            assert stale_deal_stories(session, DERIVATION_VERSION) == []
+            assert len(deal_records(session)) == len(stale)
+    finally:
+        db.dispose()

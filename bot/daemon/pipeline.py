@@ -64,7 +64,9 @@ def build_pipeline(
 
     `rules` replaces the configured rule file (`newsbot eval --all-relevant` matches with a rule
     set that keeps every entry); parser processes receive it pickled. `long_lived`: False for a
-    command that exits after one cycle (see :class:`~bot.worker.poll.Poller`)."""
+    command that exits after one cycle (see :class:`~bot.worker.poll.Poller`), which also leaves
+    deriving deal records to the next reader of the ledger (see
+    :class:`~bot.worker.process.StoryBuilder`)."""
     register_secrets(settings.known_secrets())
     database = db or Database(settings.resolved_database_url)
     if upgrade:
@@ -74,7 +76,12 @@ def build_pipeline(
     rules = rules if rules is not None else load_rules(settings.rules)
     cluster_config = ClusterConfig.from_settings(settings.clustering)
     story_builder = StoryBuilder(
-        database, rules, cluster_config, threshold=settings.threshold, clock=clock
+        database,
+        rules,
+        cluster_config,
+        threshold=settings.threshold,
+        clock=clock,
+        derive_deals=long_lived,
     )
     poller = Poller(
         settings,

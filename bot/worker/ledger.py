@@ -1,13 +1,11 @@
 """Keeping the deal ledger up to date: derive the records of stories that changed, store them.
 
-Runs when the ledger is read (`newsbot deals`, a weekly digest's ledger, the demo's
-ledger.csv), before reading, so a record is never older than its story: every story changed
-since its record was derived gets it derived again, and a new revision when it changed. Not
-after each processing pass: a story that gains reports in ten passes before anyone reads the
-ledger is derived once, not ten times, and a poll does not wait for records no one asked for
-(deriving them was a tenth of a cold cycle of 1,000 feeds, after clustering, on one core).
-Each batch is one transaction: a crash loses at most the batch, which the next call derives
-again (a stale record is found by its story's time).
+Runs after each of a daemon's processing passes (a story that gained reports gets its record
+re-derived and a new revision when it changed) and before the ledger is read (`newsbot deals`,
+weekly digests, the demo), so a record is never older than its story. A one-shot `newsbot poll`
+leaves it to the next reader: deriving was a tenth of a cold cycle of 1,000 feeds, on one core
+after clustering, for records that poll never shows. Each batch is one transaction: a crash loses
+at most the batch, which the next call derives again (a stale record is found by its story's time).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.clustering.config import ClusterConfig
@@ -108,8 +109,15 @@ class StoryBuilder:
         *,
         threshold: float | None = None,
         clock: Callable[[], datetime] = utcnow,
+        derive_deals: bool = True,
     ) -> None:
+        """`derive_deals`: bring the deal records of the stories a pass changed up to date
+        after it (a daemon's passes, so that reading the ledger stays quick). False leaves them
+        to whoever reads the ledger next, which refreshes stale records first
+        (:mod:`bot.worker.ledger`): a one-shot `newsbot poll` does not wait for records nobody
+        may read before the next poll changes them again."""
         self.db = db
+        self.derive_deals = derive_deals
         self.rules = rules
         self.threshold = rules.threshold if threshold is None else threshold
         self.config = cluster_config
@@ -223,7 +231,20 @@ class StoryBuilder:
             except BaseException:
                 self.reset()
                 raise
+            if self.derive_deals and (total.stories_created or total.stories_updated):
+                self._refresh_deals()
         return total
+
+    def _refresh_deals(self) -> None:
+        """Re-derive the deal records of the stories this pass changed. A failure here loses
+        nothing (the stories are stored; a stale record is found again on the next pass), so
+        it is logged rather than undoing the pass."""
+        from bot.worker.ledger import refresh_deals
+
+        try:
+            refresh_deals(self.db, self.clock())
+        except SQLAlchemyError:
+            log.exception("deal ledger: records not refreshed; retried on the next pass")
 
     def _match(self, row: Row[Any]) -> dict[str, Any]:
         """Score one pending entry; returns its column values for a bulk update (the same
