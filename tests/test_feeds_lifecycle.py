@@ -185,6 +185,22 @@ def test_feeds_remove_takes_imported_feeds_only(
     assert server.hits("/imported.rss") == 2
 
 
+def test_a_poll_syncs_the_configuration_unless_its_caller_just_did(
+    db_url: str, server: FeedServer, tmp_path: Path
+) -> None:
+    """`newsbot poll` syncs the configured feeds itself (to count them) and tells the poller
+    it did (`synced`): the poller then polls the feeds as stored, without syncing again."""
+    server.set("/listed.rss", plain("listed"))
+    pipeline = pipeline_for(db_url, tmp_path, [server.url("listed.rss")], [NOW])
+    try:
+        report = asyncio.run(pipeline.poller.poll(force=True, synced=True))
+        assert not report.feeds and server.hits("/listed.rss") == 0  # not synced yet: unknown
+        report = asyncio.run(pipeline.poller.poll(force=True))
+        assert len(report.feeds) == 1 and server.hits("/listed.rss") == 1
+    finally:
+        pipeline.db.dispose()
+
+
 # --- defect 10: old items, and what every poll skips ------------------------------------------
 
 

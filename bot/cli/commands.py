@@ -116,7 +116,9 @@ def poll(ctx: click.Context, force: bool) -> None:
             code=EXIT_CONFIG,
         )
     with PollProgress(total=feeds) as progress:
-        report = asyncio.run(pipeline.poller.poll(force=force, on_feed=progress.advance))
+        report = asyncio.run(
+            pipeline.poller.poll(force=force, on_feed=progress.advance, synced=True)
+        )
     click.echo(report.summary())
     sys.exit(1 if report.feeds and all(r.outcome == "error" for r in report.feeds) else 0)
 

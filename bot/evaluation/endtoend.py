@@ -149,7 +149,6 @@ def poll_settings(
 
 def poll(pipeline: Pipeline) -> PollStats:
     """One poll cycle of every feed, as `newsbot poll --all` runs it."""
-    pipeline.poller.sync_config()
     return asyncio.run(pipeline.poller.poll(force=True))
 
 

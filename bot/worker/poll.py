@@ -227,22 +227,26 @@ class Poller:
         *,
         force: bool = False,
         on_feed: Callable[[FeedResult], None] | None = None,
+        synced: bool = False,
     ) -> PollStats:
         """Run one cycle. `force` checks every enabled feed, due or not.
 
-        The feeds are those in the database: the configured ones (synced first) and those
-        imported from OPML.
+        The feeds are those in the database: the configured ones (synced first, unless the
+        caller just did: `synced`) and those imported from OPML.
         """
         with full_collections_deferred():
-            report = await self._poll(force, on_feed)
+            report = await self._poll(force, on_feed, synced)
         if report.new_entries and self.long_lived:
             # The cycle grew the long-lived state (entries' stories, the clusterer's index).
             report.seconds["settle"] = settle_long_lived()
         return report
 
-    async def _poll(self, force: bool, on_feed: Callable[[FeedResult], None] | None) -> PollStats:
+    async def _poll(
+        self, force: bool, on_feed: Callable[[FeedResult], None] | None, synced: bool
+    ) -> PollStats:
         started = time.monotonic()
-        await asyncio.to_thread(self.sync_config)
+        if not synced:
+            await asyncio.to_thread(self.sync_config)
         due = await asyncio.to_thread(self._claim, force)
         report = PollStats()
         if due:
