@@ -13,6 +13,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import update
+from support.daemon_proc import write_config
 
 from bot.cli.main import cli
 from bot.clustering.item import ClusterItem
@@ -191,12 +192,11 @@ def test_a_one_shot_poll_leaves_deal_records_to_the_next_reader(
     """`newsbot poll` exits after its cycle: it stores the stories and derives no deal record;
     `newsbot deals` derives every stale one before it lists them."""
     with FeedServer(render_demo_feeds(datetime.now(UTC))) as feeds:
-        lines = [f"database_url = {json.dumps(db_url)}", f"data_dir = {json.dumps(str(tmp_path))}"]
-        lines += ["[fetch]", "allow_private_networks = true"]  # the feeds are on loopback
-        for feed in demo_feeds():
-            lines += ["[[feeds]]", f"url = {json.dumps(feeds.url(feed.path))}"]
-        config = tmp_path / "newsbot.toml"
-        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        config = write_config(
+            tmp_path / "newsbot.toml",
+            db_url=db_url,
+            feed_urls=[feeds.url(feed.path) for feed in demo_feeds()],
+        )
         polled = CliRunner().invoke(cli, ["-c", str(config), "poll"])
         assert polled.exit_code == 0, polled.output
     db = Database(db_url)

@@ -317,25 +317,17 @@ def test_only_a_restore_reads_the_clusterer_states_of_stories(db_url: str) -> No
     stored (hundreds of KB for a story of hundreds of reports) are read only by a restore."""
     from sqlalchemy.orm import Session
 
-    from bot.storage.stories import active_stories, stories_by_keys, stories_changed_since
+    from bot.storage.stories import (
+        active_stories,
+        create_story,
+        stories_by_keys,
+        stories_changed_since,
+    )
 
     db = _db(db_url)
     state = {"v": 2, "members": [["1", "title", None, None, NOW.isoformat(), 1.0, "lead"]]}
     with db.session() as session:
-        session.add(
-            StoryRow(
-                cluster_key="deferred-state",
-                headline="A story",
-                summary="",
-                facts={},
-                score=1.0,
-                source_count=1,
-                version=1,
-                first_seen_at=NOW,
-                last_updated_at=NOW,
-                cluster_state=state,
-            )
-        )
+        create_story(session, "deferred-state", "A story", NOW).cluster_state = state
 
     def loaded(read: Callable[[Session], list[StoryRow]]) -> bool:
         with db.session() as session:
