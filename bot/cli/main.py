@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from bot import __version__
-from bot.cli.common import AppContext, app, database_errors
+from bot.cli.common import EXIT_CONFIG, AppContext, app, database_errors, fail
 
 # Commands other than the operator ones (bot.cli.commands), imported when they are run or listed
 # in help: each pulls in what it alone needs (clustering replays, evaluation, OPML, the deal
@@ -53,6 +54,15 @@ class NewsbotGroup(click.Group):
                 raise
             with database_errors(settings.resolved_database_url):
                 raise exc from None
+        except ValueError as exc:
+            # A rule file that cannot be used (the configured one, or a channel's) ends any
+            # command in one line, as `newsbot check` says it. Only a command that read a rule
+            # file can raise a RuleError, and it has imported the matcher then: looking it up
+            # here spares every other command the import.
+            rules = sys.modules.get("bot.matcher.rules")
+            if rules is None or not isinstance(exc, rules.RuleError):
+                raise
+            fail(str(exc), code=EXIT_CONFIG, prefix="rules error")
 
 
 @click.group(

@@ -135,6 +135,7 @@ class Daemon:
         self.settings = settings
         # The schema is brought up to date in serve(), once the database answers.
         self.pipeline = build_pipeline(settings, upgrade=False)
+        self.pipeline.digests.load_rules()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.presence = Presence(self.pipeline.db, self.pipeline.instance)
         self.health = HealthServer(
@@ -476,6 +477,7 @@ class Daemon:
                 instance=self.pipeline.instance,
                 upgrade=False,
             )
+            await asyncio.to_thread(pipeline.digests.load_rules)
         except Exception as exc:  # ConfigError, RuleError, a secret: the operator's to fix
             log.error(
                 "configuration not reloaded, still running with the previous one: %s",

@@ -174,6 +174,15 @@ class DigestService:
             return self.settings.threshold
         return self._rule_set(str(self.settings.rules)).threshold
 
+    def load_rules(self) -> None:
+        """Read the rule file of every channel that has its own (raises RuleError naming a
+        broken one). The daemon does so at start and on reload: a broken file then stops the
+        start, or keeps the previous configuration, instead of failing the channel's digests
+        when they come due, hours later."""
+        for channel in self.settings.channels:
+            if channel.rules:
+                self._rule_set(channel.rules)
+
     def _rule_set(self, path: str) -> RuleSet:
         if path not in self._rules:
             self._rules[path] = load_rules(Path(path))
