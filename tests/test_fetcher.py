@@ -399,6 +399,24 @@ def test_connections_are_reused_after_304_redirect_and_error(server: FeedServer)
     assert len(ports) == 1  # one kept-alive connection served every request
 
 
+def test_an_idle_connection_the_server_closed_is_not_reused(server: FeedServer) -> None:
+    def closing(handler: BaseHTTPRequestHandler) -> None:
+        send(handler, 200, FEED)  # no "Connection: close": the client may keep it alive ...
+        handler.close_connection = True  # ... but the server closes it once idle
+
+    server.routes["/closing"] = closing
+
+    async def run() -> list[FetchOutcome]:
+        async with Fetcher(settings(concurrency=1, per_host=1)) as fetcher:
+            first = await fetcher.fetch(FeedRequest(server.url("/closing?1")))
+            await asyncio.sleep(0.3)  # the connection idles; the server's close arrives
+            return [first, await fetcher.fetch(FeedRequest(server.url("/closing?2")))]
+
+    outcomes = asyncio.run(run())
+    assert [o.status for o in outcomes] == [FetchStatus.OK] * 2, outcomes[1].error_message
+    assert server.client_ports["/closing?1"] != server.client_ports["/closing?2"]
+
+
 def test_global_limit_across_hosts(server: FeedServer) -> None:
     server.routes["/hold"] = _holding(server)
     server.max_in_flight = 0

@@ -11,8 +11,9 @@ Politeness already caps a host at ``per_host`` connections (the fetcher's per-ho
 so a pool per origin of that size never scans more than a handful of connections and never
 evicts another host's. Pools of origins with no request in flight are closed, least recently
 used first, once more than ``max_idle_origins`` of them are open, so the kept-alive sockets of a
-cycle over thousands of hosts stay bounded. No other behaviour changes: each pool is httpx's own
-``AsyncHTTPTransport`` (same TLS context, timeouts, error mapping).
+cycle over thousands of hosts stay bounded. Each pool is httpx's own ``AsyncHTTPTransport``
+(same TLS context, timeouts, error mapping), its connections on asyncio's streams
+(:mod:`bot.reader.fetcher.network`).
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ import ssl
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 
+import httpcore
 import httpx
+
+from bot.reader.fetcher.network import AsyncioBackend
 
 # (scheme, host, port, Host header). The fetch policy sends requests to a checked IP address
 # with the feed's host name in the Host header and as the TLS server name, so two feeds on one
 # address (a CDN) must not share a connection opened for the other's name.
 Origin = tuple[bytes, bytes, int | None, str]
+_BACKEND = AsyncioBackend()
 
 
 @functools.cache
@@ -103,9 +108,7 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
         origin: Origin = (url.raw_scheme, url.raw_host, url.port, request.headers.get("host", ""))
         pool = self._pools.get(origin)
         if pool is None:
-            pool = self._pools[origin] = httpx.AsyncHTTPTransport(
-                verify=self._ssl, limits=self._limits, trust_env=False
-            )
+            pool = self._pools[origin] = self._new_pool()
         else:
             self._pools.move_to_end(origin)
         self._in_flight[origin] = self._in_flight.get(origin, 0) + 1
@@ -118,6 +121,20 @@ class PerOriginTransport(httpx.AsyncBaseTransport):
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _ReleasingStream(response.stream, release)
         return response
+
+    def _new_pool(self) -> httpx.AsyncHTTPTransport:
+        transport = httpx.AsyncHTTPTransport(verify=self._ssl, limits=self._limits, trust_env=False)
+        # The same pool httpx built, on asyncio's streams (bot.reader.fetcher.network) rather
+        # than anyio's. httpx takes no network backend, so its pool is replaced.
+        limits = self._limits
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=self._ssl,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_BACKEND,
+        )
+        return transport
 
     async def _release(self, origin: Origin) -> None:
         left = self._in_flight.get(origin, 1) - 1
