@@ -11,10 +11,16 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from bot.config import ConfigError, Settings, load_config
-from bot.storage.database import Database, connection_problem, upgrade_schema
+from bot.storage.database import (
+    Database,
+    SchemaError,
+    connection_problem,
+    unusable_database,
+    upgrade_schema,
+)
 from bot.text.redaction import masked_database_url
 
 EXIT_CONFIG = 2
@@ -63,9 +69,17 @@ def database_errors(url: str) -> Iterator[None]:
     it (password masked) and the driver's reason, exit 2, instead of a traceback."""
     try:
         yield
-    except OperationalError as exc:
+    except DatabaseError as exc:
+        if not unusable_database(exc):
+            raise
         fail(
             f"cannot use the database {masked_database_url(url)}: {connection_problem(exc)}",
+            code=EXIT_CONFIG,
+            prefix="database error",
+        )
+    except (SchemaError, OSError) as exc:  # a schema it cannot follow; a folder it cannot make
+        fail(
+            f"cannot use the database {masked_database_url(url)}: {exc}",
             code=EXIT_CONFIG,
             prefix="database error",
         )

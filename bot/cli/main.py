@@ -44,13 +44,15 @@ class NewsbotGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DatabaseError
+
+        from bot.storage.database import SchemaError, unusable_database
 
         try:
             return super().invoke(ctx)
-        except OperationalError as exc:
+        except (DatabaseError, SchemaError) as exc:
             settings = ctx.obj._settings if isinstance(ctx.obj, AppContext) else None
-            if settings is None:
+            if settings is None or (isinstance(exc, DatabaseError) and not unusable_database(exc)):
                 raise
             with database_errors(settings.resolved_database_url):
                 raise exc from None

@@ -53,7 +53,16 @@ def _child(node: Any, item: int | str) -> Any:
     return node.get(item) if isinstance(node, dict) and isinstance(item, str) else None
 
 
-def _describe(error: dict[str, Any]) -> str:
+# Channel settings that hold a credential: a wrong value is not quoted back (a password given
+# as a number is still the password).
+SECRET_KEYS = ("webhook_url", "bot_token", "password", "url")
+
+
+def _is_secret(key_path: str) -> bool:
+    return key_path.startswith("channels[") and key_path.rsplit(".", 1)[-1] in SECRET_KEYS
+
+
+def _describe(error: dict[str, Any], *, secret: bool = False) -> str:
     msg = str(error.get("msg", "invalid value"))
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
@@ -68,6 +77,8 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "missing":
         return "required key is missing"
     got = error.get("input")
+    if secret:
+        return msg
     if kind not in ("value_error",) and got is not None and not isinstance(got, dict | list):
         return f"{msg} (got {got!r})"
     return msg
@@ -92,16 +103,80 @@ def load_config_text(text: str, source: Path | str = "<string>") -> Settings:
         settings = Settings.model_validate({**data, "source": Path(name)})
     except ValidationError as exc:
         # a value quoted back (a feed URL, the database_url) has its credentials masked
-        lines = [
-            f"{name}: {_key_path(_location(dict(err)), data)}: {mask_urls_in(_describe(dict(err)))}"
-            for err in exc.errors()
-        ]
+        lines = []
+        for error in exc.errors():
+            key = _key_path(_location(dict(error)), data)
+            described = _describe(dict(error), secret=_is_secret(key))
+            lines.append(f"{name}: {key}: {mask_urls_in(described)}")
         raise ConfigError("\n".join(lines)) from None
     except ValueError as exc:  # raised by secret resolution outside a field
         raise ConfigError(f"{name}: {mask_urls_in(str(exc))}") from None
     if not settings.rules.is_file():
         raise ConfigError(f"{name}: rules: expected an existing rules file, got {settings.rules}")
+    problem = database_problem(settings)
+    if problem is not None:
+        raise ConfigError(f"{name}: {problem}")
     return settings
+
+
+# The databases newsbot runs on (README, "Storage"), by SQLAlchemy backend name.
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def database_problem(settings: Settings) -> str | None:
+    """Why the configured database cannot be used, as 'KEY: problem', found without connecting
+    to it: a URL SQLAlchemy cannot read, a database other than SQLite or PostgreSQL, a driver
+    that is not installed, an in-memory SQLite database (each command would start from an empty
+    one), or an SQLite file whose folder is a file or cannot be created."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    key = "database_url" if settings.database_url else "data_dir"
+    written = settings.resolved_database_url
+    shown = masked_database_url(written)
+    expected = "expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
+    try:
+        url = make_url(written)
+        url.port  # noqa: B018 - read to check it: a port that is not a number fails here
+        backend = url.get_backend_name()
+    except (ArgumentError, ValueError):
+        return f"{key}: {expected}, got {shown}"
+    if backend not in SUPPORTED_BACKENDS:
+        supported = "newsbot runs on SQLite or PostgreSQL"
+        return f"{key}: {expected}, got {shown} ({supported}, not {backend})"
+    try:
+        url.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        return f"{key}: {expected}, got {shown} (no such driver {url.drivername!r})"
+    except ImportError as exc:
+        return (
+            f"{key}: the driver of {shown} is not installed ({exc.name or exc}); "
+            "for PostgreSQL: pip install 'newsbot[postgres]'"
+        )
+    if backend != "sqlite":
+        return None
+    if url.database in (None, "", ":memory:") or "mode=memory" in str(url.query):
+        return (
+            f"{key}: an in-memory SQLite database ({written}) is not supported: every command "
+            "would start from an empty one; expected sqlite:///PATH"
+        )
+    return _sqlite_folder_problem(key, Path(url.database))
+
+
+def _sqlite_folder_problem(key: str, database: Path) -> str | None:
+    """Whether the folder of an SQLite file is one, or can be made."""
+    database = database.expanduser().absolute()
+    if database.is_dir():
+        return f"{key}: {database} is a folder, expected an SQLite database file in a folder"
+    folder = database.parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{key}: {existing} is a file, expected a folder to hold {database.name}"
+    if existing != folder and not os.access(existing, os.W_OK | os.X_OK):
+        return f"{key}: cannot create the folder {folder}: no permission to write in {existing}"
+    return None
 
 
 def load_config(path: Path | str | None) -> Settings:

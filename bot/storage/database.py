@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.text.plural import plural
@@ -114,21 +114,33 @@ def head_revision() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
-def _at_revision(db: Database, revision: str | None) -> bool:
-    """Whether the database's schema is exactly at `revision` (a plain read of Alembic's
-    version table; False when it has none yet)."""
-    if revision is None:
-        return False
+def known_revisions() -> set[str]:
+    """The revisions of this newsbot's migrations."""
+    return {
+        value
+        for script in (MIGRATIONS / "versions").glob("[0-9]*.py")
+        for key, value in _REVISION_LINE.findall(script.read_text(encoding="utf-8"))
+        if key == "revision" and value
+    }
+
+
+def _stored_revisions(db: Database) -> list[str]:
+    """The revisions in Alembic's version table (a plain read; none for a new database)."""
     try:
         with db.engine.connect() as connection:
             rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
     except OperationalError as exc:
         if not _missing_table(exc):
             raise  # an unreachable database is reported as before
-        return False
+        return []
     except ProgrammingError:  # PostgreSQL: no such table (a new database)
-        return False
-    return [row[0] for row in rows] == [revision]
+        return []
+    return [row[0] for row in rows]
+
+
+class SchemaError(Exception):
+    """A schema this newsbot cannot bring to its own, said for the operator: the database was
+    written by a newer newsbot, or a revision asked for does not exist."""
 
 
 def _missing_table(exc: OperationalError) -> bool:
@@ -138,14 +150,34 @@ def _missing_table(exc: OperationalError) -> bool:
 def upgrade_schema(db: Database, revision: str = "head") -> None:
     """Bring the schema to `revision` (idempotent); the daemon calls this on start. A
     database already at the newest revision is left as it is without loading Alembic."""
-    if revision == "head" and _at_revision(db, head_revision()):
+    stored = _stored_revisions(db)
+    head = head_revision()
+    if revision == "head" and head is not None and stored == [head]:
         return
+    unknown = sorted(set(stored) - known_revisions())
+    if unknown:
+        raise SchemaError(
+            f"its schema is at revision {unknown[0]}, which this newsbot does not know "
+            f"(its newest is {head}): a newer newsbot wrote it; run that version, or a "
+            "backup of the database made for this one"
+        )
     from alembic import command
+    from alembic.util import CommandError
 
     config = alembic_config(db.url)
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        try:
+            command.upgrade(config, revision)
+        except CommandError as exc:
+            raise SchemaError(f"cannot migrate to revision {revision!r}: {exc}") from None
+
+
+def unusable_database(exc: DatabaseError) -> bool:
+    """Whether a database error says the database cannot be used at all (unreachable, refused,
+    not a database), rather than that a statement failed (a constraint, a bug)."""
+    # SQLite's "file is not a database" comes as the DBAPI's base DatabaseError.
+    return isinstance(exc, OperationalError) or type(exc) is DatabaseError
 
 
 def current_revision(db: Database) -> str | None:
