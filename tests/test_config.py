@@ -235,3 +235,43 @@ def test_poll_logs_the_same_warnings(tmp_path: Path) -> None:
     assert result.exit_code == 2  # nothing to poll
     assert "poll_interval = 60 is below fetch.min_interval = 300" in result.stderr
     assert "no [[channels]] configured" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://exa mple.com/feed", "got one with a space in it"),
+        ("http://[::1/feed", "cannot be read (Invalid IPv6 URL)"),
+        ("https://user:pw@/feed", "got one without a host"),
+        ("http://example.com:99999/feed", "cannot be read (Port out of range 0-65535)"),
+        ("http://example.com:0/feed", "got one with port 0"),
+        ("ftp://example.com/feed", "expected an http:// or https:// URL"),
+        ("https://example.com/feed?key=${FEED_KEY}", "${...} is not expanded in feed URLs"),
+    ],
+)
+def test_a_feed_url_that_cannot_be_fetched_is_refused(
+    tmp_path: Path, url: str, expected: str
+) -> None:
+    """Before, these passed `newsbot check` and failed every poll, as dns or bad_scheme (port
+    99999 as "DNS lookup failed"), or were fetched with a literal "${FEED_KEY}" in them."""
+    message = _error(f'[[feeds]]\nurl = "{url}"\n', tmp_path)
+    assert "feeds[0].url: " in message and expected in message
+    assert ":pw@" not in message
+
+
+def test_an_opml_outline_whose_url_cannot_be_fetched_is_skipped_with_the_reason() -> None:
+    from bot.reader.opml import parse_opml
+
+    result = parse_opml(
+        b'<opml version="2.0"><body>'
+        b'<outline text="Spaced" xmlUrl="https://exa mple.com/feed"/>'
+        b'<outline text="Port" xmlUrl="http://example.com:99999/feed"/>'
+        b'<outline text="Fine" xmlUrl="https://example.com/feed"/>'
+        b"</body></opml>"
+    )
+    assert [feed.url for feed in result.feeds] == ["https://example.com/feed"]
+    assert result.skipped[0].startswith("Spaced: not a feed URL: ") and "space" in result.skipped[0]
+    assert (
+        result.skipped[1].startswith("Port: not a feed URL: ")
+        and "Port out of range" in (result.skipped[1])
+    )

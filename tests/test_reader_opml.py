@@ -36,7 +36,8 @@ def test_parse_nested_categories_and_attribute_variants() -> None:
         OpmlFeed("https://top.example/atom.xml", "Top level", None, None),
     ]
     assert len(result.skipped) == 2
-    assert "listed twice" in result.skipped[0] and "not an http(s)" in result.skipped[1]
+    assert "listed twice" in result.skipped[0]
+    assert "not a feed URL: expected an http:// or https:// URL" in result.skipped[1]
 
 
 def test_round_trip() -> None:

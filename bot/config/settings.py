@@ -24,6 +24,7 @@ from pydantic import (
 
 from bot.clustering.config import JOIN_WINDOW_HOURS
 from bot.clustering.extra import missing_extra
+from bot.model.feed import feed_url_problem
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _ENV_ANY = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -155,8 +156,15 @@ class FeedSettings(Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("expected an http:// or https:// URL")
+        problem = feed_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        if _ENV_ANY.search(value):
+            # A feed URL is the feed's identity in the database: it is used as written.
+            raise ValueError(
+                "${...} is not expanded in feed URLs: write the URL with its token "
+                "(newsbot masks credentials wherever it shows or logs a URL)"
+            )
         return value
 
 

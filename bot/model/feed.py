@@ -1,11 +1,35 @@
-"""What one check of a feed makes of its stored row: the value the poller computes (pure, in
-:func:`bot.reader.fetcher.state.next_feed_state`) and storage writes (``record_check``)."""
+"""What a feed's URL must be, and what one check of a feed makes of its stored row: the value
+the poller computes (pure, in :func:`bot.reader.fetcher.state.next_feed_state`) and storage
+writes (``record_check``)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
+
+_WEB_URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
+
+
+def feed_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a feed's URL (the configuration's and an OPML import's rule), or
+    None: it must be http(s), with a host, a port a connection can use, and no space."""
+    if not _WEB_URL.match(url):
+        return "expected an http:// or https:// URL"
+    if any(character.isspace() for character in url):
+        return "expected an http:// or https:// URL, got one with a space in it"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "Port out of range 0-65535", "Invalid IPv6 URL"
+        return f"expected an http:// or https:// URL, got one that cannot be read ({exc})"
+    if not parts.hostname:
+        return "expected an http:// or https:// URL, got one without a host"
+    if port == 0:
+        return "expected an http:// or https:// URL, got one with port 0"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

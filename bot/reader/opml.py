@@ -7,16 +7,15 @@ other feed readers and are untrusted XML, so the DOCTYPE is defused first
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
+from bot.model.feed import feed_url_problem
 from bot.reader.parser.safety import defuse_doctype
 
-_WEB_URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
 # Exporters disagree on the attribute's case ("xmlUrl", "xmlurl", "XMLURL") and some use "url".
 _FEED_ATTRIBUTES = ("xmlurl", "url")
 
@@ -53,8 +52,9 @@ def _walk(node: ET.Element, path: list[str], result: OpmlImport, seen: set[str])
         if url is None:
             _walk(outline, [*path, label] if label else path, result, seen)
             continue
-        if not _WEB_URL.match(url):
-            result.skipped.append(f"{label or url}: not an http(s) feed URL ({url!r})")
+        problem = feed_url_problem(url)
+        if problem:
+            result.skipped.append(f"{label or url}: not a feed URL: {problem} ({url!r})")
         elif url in seen:
             result.skipped.append(f"{label or url}: listed twice ({url})")
         else:
