@@ -275,3 +275,60 @@ def test_an_opml_outline_whose_url_cannot_be_fetched_is_skipped_with_the_reason(
         result.skipped[1].startswith("Port: not a feed URL: ")
         and "Port out of range" in (result.skipped[1])
     )
+
+
+CHANNEL = """
+[[channels]]
+name = "desk"
+type = "email"
+{channel}
+[channels.schedule]
+cron = "{cron}"
+timezone = "UTC"
+[channels.email]
+host = "127.0.0.1"
+port = 25
+tls = "none"
+from = "a@example.com"
+to = ["b@example.com"]
+{email}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ("threshold = -1\n", "threshold", "greater than or equal to 0"),
+        ("threshold = nan\n", "threshold", "finite number"),
+        (
+            CHANNEL.format(channel="threshold = -0.5", cron="0 8 * * 1-5", email=""),
+            "channels[0].threshold",
+            "greater than or equal to 0",
+        ),
+        (
+            CHANNEL.format(channel="breaking_min_score = -1", cron="0 8 * * 1-5", email=""),
+            "channels[0].breaking_min_score",
+            "greater than or equal to 0",
+        ),
+        (
+            CHANNEL.format(channel="", cron="0 8 31 2 *", email=""),
+            "channels[0].schedule.cron",
+            "expected a cron expression that fires, got '0 8 31 2 *' (it never does)",
+        ),
+        (
+            CHANNEL.format(
+                channel="", cron="0 8 * * 1-5", email='password = "pw"\npassword_env = "SMTP_PW"'
+            ),
+            "channels[0].email",
+            "expected password or password_env, not both",
+        ),
+    ],
+    ids=["threshold below 0", "threshold nan", "channel threshold", "breaking score", "cron", "pw"],
+)
+def test_values_that_would_be_silently_wrong_are_refused(
+    tmp_path: Path, text: str, key: str, expected: str
+) -> None:
+    """Before, each was accepted: a negative threshold let every entry through, a schedule on
+    the 31st of February never sent, and of two passwords one won without a word."""
+    message = _error(text, tmp_path)
+    assert f": {key}: " in message and expected in message, message

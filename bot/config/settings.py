@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal
@@ -78,6 +79,19 @@ def resolve_secret(
             raise SecretUnavailable(what, f"environment variable {name} is not set")
         return SecretStr(os.environ[name])
     return SecretStr(text)
+
+
+# A rule score (thresholds): matched rules add positive weights, so 0 already lets every entry
+# through; below 0, or not a number, is a mistake.
+Score = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+def one_source(settings: BaseModel, *keys: str) -> None:
+    """Refuse a secret given both in the file and through its *_env key: one would win
+    silently, and the operator would not know which."""
+    for key in keys:
+        if getattr(settings, key) is not None and getattr(settings, f"{key}_env") is not None:
+            raise ValueError(f"expected {key} or {key}_env, not both")
 
 
 def is_env_reference(value: SecretStr | str | None) -> bool:
@@ -229,11 +243,16 @@ class DigestSchedule(Strict):
         from apscheduler.triggers.cron import CronTrigger
 
         try:
-            CronTrigger.from_crontab(value, timezone="UTC")
+            trigger = CronTrigger.from_crontab(value, timezone="UTC")
         except ValueError as exc:
             raise ValueError(
                 f"expected a 5-field cron expression such as '0 8 * * 1-5' ({exc})"
             ) from None
+        # A date that never comes ("0 8 31 2 *": the 31st of February) would never send.
+        if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+            raise ValueError(
+                f"expected a cron expression that fires, got {value!r} (it never does)"
+            )
         return value
 
 
@@ -257,6 +276,7 @@ class SlackSettings(Strict):
 
     @model_validator(mode="after")
     def _one_way(self) -> SlackSettings:
+        one_source(self, "webhook_url", "bot_token")
         if not self.has_webhook and not self.uses_bot_token:
             raise ValueError("expected webhook_url (incoming webhook) or bot_token + channel")
         if self.uses_bot_token and not self.channel:
@@ -328,6 +348,7 @@ class EmailSettings(Strict):
 
     @model_validator(mode="after")
     def _plain_only_locally(self) -> EmailSettings:
+        one_source(self, "password")
         if self.tls == "none" and self.host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("tls = 'none' is only allowed for a server on localhost")
         return self
@@ -351,6 +372,7 @@ class WebhookSettings(Strict):
 
     @model_validator(mode="after")
     def _has_url(self) -> WebhookSettings:
+        one_source(self, "url")
         if self.url is None and self.url_env is None:
             raise ValueError("expected url (or url_env naming an environment variable)")
         return self
@@ -377,13 +399,13 @@ class ChannelBase(Strict):
     name: str
     schedule: DigestSchedule = DigestSchedule()
     rules: str | None = None  # a rule-set file; default: the top-level rules
-    threshold: float | None = None  # minimum story score; default: the rule set's threshold
+    threshold: Score | None = None  # minimum story score; default: the rule set's threshold
     max_stories: Annotated[int, Field(ge=1, le=200)] = 15
     # Outlets whose report a story links to when they reported it, first listed first.
     preferred_outlets: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     send_empty: bool = False
     breaking_min_sources: Annotated[int, Field(ge=2)] | None = None
-    breaking_min_score: float | None = None
+    breaking_min_score: Score | None = None
     # "weekly": the channel's first digest of each week opens with the deal ledger of the
     # seven days before it (totals by kind, top buyers and sellers; bot.ledger).
     ledger: Literal["off", "weekly"] = "off"
@@ -465,7 +487,7 @@ class Settings(Strict):
     data_dir: Path = Path("data")
     database_url: str | None = None
     rules: Path = Field(default_factory=packaged_rules_path)
-    threshold: float | None = None  # relevance threshold; default: the rule set's own
+    threshold: Score | None = None  # relevance threshold; default: the rule set's own
     poll_interval: Annotated[int, Field(ge=30, le=86400)] = 900  # seconds
     feeds: list[FeedSettings] = Field(default_factory=list)
     channels: list[ChannelSettings] = Field(default_factory=list)
