@@ -332,3 +332,13 @@ def test_values_that_would_be_silently_wrong_are_refused(
     the 31st of February never sent, and of two passwords one won without a word."""
     message = _error(text, tmp_path)
     assert f": {key}: " in message and expected in message, message
+
+
+def test_a_huge_file_given_as_the_configuration_is_refused_unread(tmp_path: Path) -> None:
+    """Before, `-c /dev/zero` (or a disk image named by mistake) read until memory ran out."""
+    huge = tmp_path / "image.toml"
+    with huge.open("wb") as file:
+        file.truncate(17 * 1024 * 1024)  # sparse: 17 MiB of zero bytes
+    with pytest.raises(ConfigError) as info:
+        load_config(huge)
+    assert str(info.value) == f"{huge}: expected a configuration file, got more than 16 MiB"

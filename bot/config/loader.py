@@ -13,6 +13,8 @@ from bot.config.settings import SecretUnavailable, Settings
 from bot.text.redaction import mask_url, mask_urls_in, masked_database_url
 
 ENV_CONFIG = "NEWSBOT_CONFIG"
+# Far above any real configuration (10,000 feeds take about 600 KB).
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
 MASK = "***"
 
 
@@ -188,7 +190,15 @@ def load_config(path: Path | str | None) -> Settings:
         path = env
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as stream:
+            # Bounded: a device or a huge file named by mistake must not fill the memory.
+            data = stream.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{file}: expected a configuration file, got more than "
+                f"{MAX_CONFIG_BYTES // (1024 * 1024)} MiB"
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{file}: configuration file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
