@@ -41,7 +41,7 @@ from bot.matcher.diagnosis import Diagnosis, diagnose
 from bot.matcher.document import Document
 from bot.matcher.nodes import FIELDS, FULL_SCOPE, NO_TIER, SCOPES_BY_LEVEL, Evidence, Node, Scope
 from bot.matcher.prefilter import Prefilter
-from bot.matcher.syntax import Parser, QuerySyntaxError, parse_query
+from bot.matcher.syntax import Expansions, Parser, QuerySyntaxError, parse_query
 from bot.model.match import MatchHit, MatchItem, MatchResult, NearestRule
 
 DEFAULT_THRESHOLD = 1.0
@@ -245,7 +245,7 @@ def parse_rules(toml_text: str, source: str = "<rules>") -> RuleSet:
         raise RuleError(f"{source}: expected at least one [[rule]] table, got none")
     rules: list[Rule] = []
     seen: set[str] = set()
-    expansions: dict[tuple[str, str | None], Node] = {}
+    expansions: Expansions = {}
     for position, raw in enumerate(raw_rules, start=1):
         rule = _rule(raw, position, macros, source, expansions)
         if rule is None:
@@ -296,7 +296,7 @@ def _rule(
     position: int,
     macros: dict[str, str],
     source: str,
-    expansions: dict[tuple[str, str | None], Node],
+    expansions: Expansions,
 ) -> Rule | None:
     if not isinstance(raw, dict):
         raise RuleError(f"{source}: rule #{position}: expected a table, got {_describe(raw)}")

@@ -23,6 +23,12 @@ Syntax (operators are upper-case; everything else is case-insensitive and accent
 
 The language is the product's own edge (field scopes, quantities, scoring tiers), so the parser is
 hand-written: a small recursive-descent parser whose errors name the column and what was expected.
+It recurses once per level of nesting, and so does everything that walks the tree it builds
+(matching, the prefilter, explanations, pickling a rule set); a query may therefore nest at most
+MAX_NESTING levels, each '(' (also a NEAR's and a group's inside NEAR), NOT or '-', and @name
+counting one, with the levels of a @name's definition added where it is used. That is checked
+while parsing, long before Python's recursion limit, so a query nested too deep (300 parentheses,
+a [define] chain of 250 names) is a QuerySyntaxError (NestingTooDeep) like any other.
 The tree's nodes and how they match are in bot/matcher/nodes.py and bot/matcher/leaves.py;
 `parse_query` is the entry point.
 """
@@ -48,6 +54,29 @@ class QuerySyntaxError(Exception):
         self.column = column
         self.expected = expected
         self.got = got
+
+
+# The deepest nesting a query may have. The default rules nest at most 10 levels (@names
+# included); 64 leaves a wide margin for hand-written rules and keeps every walk of the tree below
+# Python's recursion limit of 1,000 frames: at 64 levels of `(a OR b (...))`, two nodes a level,
+# pickling a rule set takes some 650 frames, matching 400, parsing 280 (measured on Python 3.11).
+MAX_NESTING = 64
+
+
+class NestingTooDeep(QuerySyntaxError):
+    """A query (or the definitions it uses) nesting deeper than MAX_NESTING levels."""
+
+    def __init__(self, column: int, through: str = "") -> None:
+        super().__init__(
+            column,
+            f"at most {MAX_NESTING} levels of nesting (each '(', NOT, '-' and @name is one)",
+            "a query that nests deeper" + (f" (through {through})" if through else ""),
+        )
+
+
+# @names already parsed, by name (prefixed "near:" for a NEAR operand) and field: the node, and
+# the levels of nesting it spans where it is used (its @name included).
+Expansions = dict[tuple[str, str | None], tuple[Node, int]]
 
 
 class TokenKind(StrEnum):
@@ -214,19 +243,38 @@ class Parser:
         query: str,
         macros: dict[str, str] | None = None,
         expanding: tuple[str, ...] = (),
-        expansions: dict[tuple[str, str | None], Node] | None = None,
+        expansions: Expansions | None = None,
+        level: int = 0,
     ) -> None:
         """`expansions`: @names already parsed (by name and field), shared by the queries of
         one rule set, so that a sub-query used by several rules is one node: its results on an
-        item are then found once (see Document.results)."""
+        item are then found once (see Document.results). `level`: the nesting this query is
+        parsed at (a @name's definition: that of the @name)."""
         self.query = query
         self.macros = macros or {}
         self.expanding = expanding
-        self.expansions: dict[tuple[str, str | None], Node] = (
-            expansions if expansions is not None else {}
-        )
+        self.expansions: Expansions = expansions if expansions is not None else {}
         self.tokens = lex(query)
         self.position = 0
+        self.level = level
+        self.deepest = level  # the deepest level reached so far
+
+    # -- nesting
+    def enter(self, token: Token) -> None:
+        """One level deeper, at `token` (a '(', NOT or '-', @name)."""
+        self.level += 1
+        if self.level > MAX_NESTING:
+            raise NestingTooDeep(token.column)
+        if self.level > self.deepest:
+            self.deepest = self.level
+
+    def reach(self, token: Token, span: int, name: str) -> None:
+        """A @name parsed before, spanning `span` levels, used here at `token`."""
+        deepest = self.level + span
+        if deepest > MAX_NESTING:
+            raise NestingTooDeep(token.column, f"@{name}")
+        if deepest > self.deepest:
+            self.deepest = deepest
 
     # -- token helpers
     def peek(self) -> Token | None:
@@ -295,7 +343,9 @@ class Parser:
         if token is not None and token.kind in (TokenKind.NOT, TokenKind.MINUS):
             first = self.position
             self.take()
+            self.enter(token)
             child = self.parse_unary(field)
+            self.level -= 1
             return Not(child, self.text_since(first))
         return self.parse_primary(field)
 
@@ -308,11 +358,13 @@ class Parser:
         match token.kind:
             case TokenKind.LPAREN:
                 self.take()
+                self.enter(token)
                 node = self.parse_or(field)
                 closing = self.peek()
                 if closing is None or closing.kind is not TokenKind.RPAREN:
                     raise self.fail(f"')' to close the '(' at column {token.column}", closing)
                 self.take()
+                self.level -= 1
                 return node
             case TokenKind.FIELD:
                 first = self.position
@@ -353,12 +405,14 @@ class Parser:
         ):
             raise self.fail(f"'(' right after {near.text}", opening)
         self.take()
+        self.enter(opening)
         operands: list[Leaf] = []
         while (token := self.peek()) is not None and token.kind is not TokenKind.RPAREN:
             operands.append(self.near_operand(field))
         if token is None:
             raise self.fail(f"')' to close {near.text}(", None)
         self.take()
+        self.level -= 1
         if len(operands) < 2:
             raise self.fail(f"at least two operands in {near.text}(...)", token)
         label = f"{near.text}(" + " ".join(op.label for op in operands) + ")"
@@ -378,6 +432,7 @@ class Parser:
             return self.expand_near_operand(token, field)
         if token is not None and token.kind is TokenKind.LPAREN:
             self.take()
+            self.enter(token)
             options: list[Leaf] = [self.near_operand(field)]
             while (nxt := self.peek()) is not None and nxt.kind is TokenKind.OR:
                 self.take()
@@ -386,6 +441,7 @@ class Parser:
             if closing is None or closing.kind is not TokenKind.RPAREN:
                 raise self.fail("OR or ')' in a NEAR group", closing)
             self.take()
+            self.level -= 1
             shown = [o.label for o in options[:3]] + (["…"] if len(options) > 3 else [])
             return AnyOf("(" + " OR ".join(shown) + ")", tuple(options), field)
         raise self.fail(
@@ -403,9 +459,13 @@ class Parser:
             raise self.fail("a definition that does not refer to itself", token)
         key = ("near:" + name, field)
         parsed = self.expansions.get(key)
-        if isinstance(parsed, Leaf):
-            return parsed
-        inner = Parser(self.macros[name], self.macros, (*self.expanding, name), self.expansions)
+        if parsed is not None and isinstance(parsed[0], Leaf):
+            self.reach(token, parsed[1], name)
+            return parsed[0]
+        self.enter(token)
+        inner = Parser(
+            self.macros[name], self.macros, (*self.expanding, name), self.expansions, self.level
+        )
         try:
             if not inner.tokens:
                 raise inner.fail("a term", None)
@@ -415,6 +475,8 @@ class Parser:
                 options.append(inner.near_operand(field))
             if inner.peek() is not None:
                 raise inner.fail("OR or the end (inside NEAR, a @name lists alternatives)", nxt)
+        except NestingTooDeep:
+            raise NestingTooDeep(token.column, f"@{name}") from None
         except QuerySyntaxError as error:
             raise QuerySyntaxError(
                 token.column,
@@ -423,7 +485,9 @@ class Parser:
                 f"expected {error.expected}, got {error.got}",
             ) from None
         node: Leaf = options[0] if len(options) == 1 else AnyOf(token.text, tuple(options), field)
-        self.expansions[key] = node
+        self.level -= 1
+        self.expansions[key] = (node, inner.deepest - self.level)
+        self.deepest = max(self.deepest, inner.deepest)
         return node
 
     def expand(self, token: Token, field: str | None) -> Node:
@@ -435,12 +499,18 @@ class Parser:
             raise self.fail("a definition that does not refer to itself", token)
         parsed = self.expansions.get((name, field))
         if parsed is not None:
-            return parsed
-        inner = Parser(self.macros[name], self.macros, (*self.expanding, name), self.expansions)
+            self.reach(token, parsed[1], name)
+            return parsed[0]
+        self.enter(token)
+        inner = Parser(
+            self.macros[name], self.macros, (*self.expanding, name), self.expansions, self.level
+        )
         try:
             node = inner.parse_or(field)
             if inner.peek() is not None:
                 raise inner.fail("an operator or the end of the query", inner.peek())
+        except NestingTooDeep:
+            raise NestingTooDeep(token.column, f"@{name}") from None
         except QuerySyntaxError as error:
             raise QuerySyntaxError(
                 token.column,
@@ -450,7 +520,9 @@ class Parser:
             ) from None
         if isinstance(node, And | Or | Not):
             node.label = f"{field}:@{name}" if field else f"@{name}"
-        self.expansions[(name, field)] = node
+        self.level -= 1
+        self.expansions[(name, field)] = (node, inner.deepest - self.level)
+        self.deepest = max(self.deepest, inner.deepest)
         return node
 
     def term(self, token: Token, field: str | None) -> Leaf:
@@ -542,7 +614,7 @@ def _quantity_value(kind: QuantityName, raw: str) -> float | None:
 def parse_query(
     query: str,
     macros: dict[str, str] | None = None,
-    expansions: dict[tuple[str, str | None], Node] | None = None,
+    expansions: Expansions | None = None,
 ) -> Node:
     """Parse one query; raises QuerySyntaxError with the column of the problem.
 
