@@ -101,6 +101,13 @@ def test_a_near_operand_chain_of_definitions_is_a_rule_error() -> None:
     assert TOO_DEEP in message and "(through @n" in message, message
 
 
+def test_a_thousand_field_prefixes_are_a_syntax_error_not_a_deep_lexer() -> None:
+    message = error_of(rule_file("title:" * 1000 + "gpu"))
+    assert message == (
+        "deep.toml: rule 'deep', column 7: expected no second field inside title:, got 'title:'"
+    )
+
+
 # -- at the limit: parses, matches, explains, pickles ---------------------------------------
 
 

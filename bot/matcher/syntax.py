@@ -198,23 +198,37 @@ def lex(query: str) -> list[Token]:
 
 
 def _classify(word: str, column: int) -> list[Token]:
+    """The tokens of one word: after a field prefix (`title:`), the rest is classified in turn,
+    in a loop rather than by recursion (`title:title:...` is the parser's error to report)."""
+    tokens: list[Token] = []
+    while True:
+        token, rest = _classify_head(word, column)
+        tokens.append(token)
+        if not rest:
+            return tokens
+        column += len(word) - len(rest)
+        word = rest
+
+
+def _classify_head(word: str, column: int) -> tuple[Token, str]:
+    """The first token of a word, and the rest of the word after it (after a field prefix)."""
     if word in ("AND", "OR", "NOT"):
-        return [Token(TokenKind(word.lower()), word, column)]
+        return Token(TokenKind(word.lower()), word, column), ""
     near = _NEAR.fullmatch(word)
     if near:
-        return [Token(TokenKind.NEAR, word, column, near.group(2))]
+        return Token(TokenKind.NEAR, word, column, near.group(2)), ""
     for operator_name in ("NEAR", "PRE"):
         if word == operator_name or word.startswith(operator_name + "/"):
             raise QuerySyntaxError(column, f"{operator_name}/<number> followed by (", _show(word))
     if word.startswith("@"):
-        return [Token(TokenKind.MACRO, word, column, word[1:])]
+        return Token(TokenKind.MACRO, word, column, word[1:]), ""
     if word[0] in "<>=":
         raise QuerySyntaxError(
             column, "a term (write comparisons without spaces, as in power>=100MW)", _show(word)
         )
     quantity = _QUANTITY.fullmatch(word)
     if quantity and quantity.group(1).lower() in _QUANTITY_NAMES:
-        return [Token(TokenKind.QUANTITY, word, column)]
+        return Token(TokenKind.QUANTITY, word, column), ""
     if quantity:
         raise QuerySyntaxError(
             column, "a quantity name (power, amount, chips) before the comparison", _show(word)
@@ -227,12 +241,8 @@ def _classify(word: str, column: int) -> list[Token]:
             raise QuerySyntaxError(
                 column, f"a field ({', '.join(FIELDS)})", _show(word[: colon + 1])
             )
-        rest = word[colon + 1 :]
-        field_token = Token(TokenKind.FIELD, word[: colon + 1], column, name)
-        if not rest:
-            return [field_token]
-        return [field_token, *_classify(rest, column + colon + 1)]
-    return [Token(TokenKind.WORD, word, column)]
+        return Token(TokenKind.FIELD, word[: colon + 1], column, name), word[colon + 1 :]
+    return Token(TokenKind.WORD, word, column), ""
 
 
 class Parser:
