@@ -208,3 +208,14 @@ def test_newsbot_check_reports_a_too_deep_rule_file_in_one_line(tmp_path: Path) 
         f"newsbot: rules error: {rules}: rule 'deep', column {MAX_NESTING + 1}: {TOO_DEEP} "
         "(each '(', NOT, '-' and @name is one), got a query that nests deeper"
     ], output
+
+
+def test_a_huge_rule_file_is_refused_unread(tmp_path: Path) -> None:
+    from bot.matcher import load_rules
+
+    huge = tmp_path / "rules.toml"
+    with huge.open("wb") as file:
+        file.truncate(5 * 1024 * 1024)  # sparse: 5 MiB of zero bytes
+    with pytest.raises(RuleError) as info:
+        load_rules(huge)
+    assert str(info.value) == f"{huge}: expected a rule file, got more than 4 MiB"

@@ -55,6 +55,10 @@ _TOP_LEVEL_KEYS = ("threshold", "define", "rule")
 _RULE_KEYS = ("name", "query", "weight", "description", "enabled")
 
 
+# Far above any real rule file (the default rules are about 22 KB).
+MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
+
+
 class RuleError(ValueError):
     """A rule file that cannot be used; the message names the file, the rule and the column."""
 
@@ -335,11 +339,17 @@ def _rule(
 def load_rules(path: Path) -> RuleSet:
     """Read and compile a rule file; raises RuleError (also for a missing or unreadable file)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            # Bounded: a device or a huge file named by mistake must not fill the memory.
+            data = stream.read(MAX_RULE_FILE_BYTES + 1)
+        text = data.decode("utf-8")
     except OSError as error:
         raise RuleError(f"{path}: expected a readable rule file, got {error.strerror}") from None
     except UnicodeDecodeError:
         raise RuleError(f"{path}: expected UTF-8 text, got undecodable bytes") from None
+    if len(data) > MAX_RULE_FILE_BYTES:
+        megabytes = MAX_RULE_FILE_BYTES // (1024 * 1024)
+        raise RuleError(f"{path}: expected a rule file, got more than {megabytes} MiB")
     return parse_rules(text, str(path))
 
 
