@@ -25,7 +25,7 @@ from pydantic import (
 
 from bot.clustering.config import JOIN_WINDOW_HOURS
 from bot.clustering.extra import missing_extra
-from bot.model.feed import feed_url_problem
+from bot.model.feed import FEED_NAME_MAX, feed_url_problem
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _ENV_ANY = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -164,7 +164,7 @@ EmailAddress = Annotated[str, AfterValidator(email_address)]
 
 class FeedSettings(Strict):
     url: str
-    name: str | None = None
+    name: Annotated[str, Field(max_length=FEED_NAME_MAX)] | None = None
     interval: Annotated[int, Field(ge=60, le=7 * 86400)] | None = None  # seconds
 
     @field_validator("url")

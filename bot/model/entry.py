@@ -6,6 +6,10 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# The longest outlet name an entry keeps (its row's source_name): a feed's channel title or an
+# item's <source> may be longer.
+OUTLET_MAX = 300
+
 
 class FetchStatus(enum.StrEnum):
     """How one fetch of one feed ended."""

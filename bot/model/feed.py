@@ -12,12 +12,23 @@ from urllib.parse import urlsplit
 
 _WEB_URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
 
+# What a feed's row holds at most (the column sizes of bot.storage.models; PostgreSQL refuses
+# a longer value, and would fail the whole transaction of a poll's batch with it).
+FEED_URL_MAX = 2048
+FEED_NAME_MAX = 300
+FEED_TITLE_MAX = 500
+ETAG_MAX = 500
+LAST_MODIFIED_MAX = 100
+
 
 def feed_url_problem(url: str) -> str | None:
     """Why `url` cannot be a feed's URL (the configuration's and an OPML import's rule), or
-    None: it must be http(s), with a host, a port a connection can use, and no space."""
+    None: it must be http(s), with a host, a port a connection can use, and no space, and fit
+    the feed's row."""
     if not _WEB_URL.match(url):
         return "expected an http:// or https:// URL"
+    if len(url) > FEED_URL_MAX:
+        return f"expected a URL of at most {FEED_URL_MAX} characters, got {len(url)}"
     if any(character.isspace() for character in url):
         return "expected an http:// or https:// URL, got one with a space in it"
     try:

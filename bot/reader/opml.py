@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-from bot.model.feed import feed_url_problem
+from bot.model.feed import FEED_NAME_MAX, feed_url_problem
 from bot.reader.parser.safety import defuse_doctype
 
 # Exporters disagree on the attribute's case ("xmlUrl", "xmlurl", "XMLURL") and some use "url".
@@ -62,7 +62,8 @@ def _walk(node: ET.Element, path: list[str], result: OpmlImport, seen: set[str])
             result.feeds.append(
                 OpmlFeed(
                     url=url,
-                    title=label,
+                    # the feed's name in its row (an exporter may put a whole description here)
+                    title=label[:FEED_NAME_MAX] if label else None,
                     html_url=attributes.get("htmlurl") or None,
                     category=" / ".join(path) or None,
                 )

@@ -24,6 +24,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from bot.model.entry import OUTLET_MAX
+from bot.model.feed import (
+    ETAG_MAX,
+    FEED_NAME_MAX,
+    FEED_TITLE_MAX,
+    FEED_URL_MAX,
+    LAST_MODIFIED_MAX,
+)
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
@@ -60,17 +69,17 @@ class FeedRow(Base):
     __tablename__ = "feeds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str] = mapped_column(String(FEED_URL_MAX), unique=True)
     # The URL as configured or imported; `url` follows 301/308 moves, this one does not, so a
     # moved feed is still recognised as the configured one (migration 0003).
-    configured_url: Mapped[str | None] = mapped_column(String(2048))
-    name: Mapped[str | None] = mapped_column(String(300))
-    title: Mapped[str | None] = mapped_column(String(500))  # as the feed names itself
+    configured_url: Mapped[str | None] = mapped_column(String(FEED_URL_MAX))
+    name: Mapped[str | None] = mapped_column(String(FEED_NAME_MAX))
+    title: Mapped[str | None] = mapped_column(String(FEED_TITLE_MAX))  # as the feed names itself
     interval_s: Mapped[int | None] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
-    etag: Mapped[str | None] = mapped_column(String(500))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
+    etag: Mapped[str | None] = mapped_column(String(ETAG_MAX))
+    last_modified: Mapped[str | None] = mapped_column(String(LAST_MODIFIED_MAX))
     body_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     next_check_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -129,7 +138,7 @@ class EntryRow(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str | None] = mapped_column(String(300))
     categories: Mapped[list[Any]] = mapped_column(default=list)
-    source_name: Mapped[str | None] = mapped_column(String(300))
+    source_name: Mapped[str | None] = mapped_column(String(OUTLET_MAX))
     published_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.model import Entry
+from bot.model.entry import OUTLET_MAX
 
 # The stored row id and content hash of each of a feed's entries, by identity (and, for an
 # entry stored under its GUID, also by `link:<its link>` where that link is its alone). An
@@ -83,7 +84,7 @@ def credited_outlet(
 ) -> str:
     for candidate in (entry_source, feed_name, feed_title):
         if candidate and candidate.strip():
-            return candidate.strip()
+            return candidate.strip()[:OUTLET_MAX]
     host = urlsplit(link or feed_url).hostname or feed_url
     return host.removeprefix("www.")
 

@@ -30,6 +30,7 @@ import httpx
 from bot import USER_AGENT
 from bot.config.settings import FetchSettings
 from bot.model import FetchOutcome, FetchStatus
+from bot.model.feed import ETAG_MAX, FEED_URL_MAX, LAST_MODIFIED_MAX
 from bot.reader.fetcher.body import SUPPORTED_ENCODINGS, read_bounded
 from bot.reader.fetcher.errors import (
     BAD_SCHEME,
@@ -232,6 +233,10 @@ class Fetcher:
                     if not location:
                         raise FetchError(REDIRECT, f"HTTP {status} without a Location header")
                     target = urljoin(url, location)
+                    if len(target) > FEED_URL_MAX:
+                        raise FetchError(
+                            REDIRECT, f"redirect to a URL longer than {FEED_URL_MAX} characters"
+                        )
                     if len(redirect_kinds) >= MAX_REDIRECTS:
                         raise FetchError(REDIRECT, f"more than {MAX_REDIRECTS} redirects")
                     if target in seen:
@@ -315,8 +320,10 @@ class Fetcher:
             http_status=status,
             final_url=url,
             permanent_url=permanent_url,
-            etag=header("etag") or request.etag,
-            last_modified=header("last-modified") or request.last_modified,
+            etag=_validator(header("etag"), ETAG_MAX, request.etag),
+            last_modified=_validator(
+                header("last-modified"), LAST_MODIFIED_MAX, request.last_modified
+            ),
             content_type=header("content-type"),
         )
         if not 200 <= status < 300:
@@ -360,3 +367,12 @@ class Fetcher:
             return outcome
         outcome.body = body
         return outcome
+
+
+def _validator(sent: str | None, limit: int, previous: str | None) -> str | None:
+    """The validator to send next time: the one the server sent, or the previous one if it sent
+    none. One longer than the feed's row holds is dropped (the feed is then fetched without
+    it: its body's hash still tells an unchanged feed)."""
+    if not sent:
+        return previous
+    return sent if len(sent) <= limit else None
