@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# How many rows a listing may ask for (`stories --limit`, `digests --limit`): more than anyone
+# reads, and within what every database accepts as a LIMIT.
+MAX_LISTED = 1_000_000
+LISTING_LIMIT = click.IntRange(1, MAX_LISTED)
+# A stored row id: the databases' 64-bit signed integer column.
+ROW_ID = click.IntRange(1, 2**63 - 1)
+
 
 def _logging(ctx: click.Context, default: str = "WARNING") -> None:
     obj = app(ctx)
@@ -243,11 +250,17 @@ def _per_channel(path: Path, channel: str) -> Path:
 
 
 @click.command()
-@click.option("--limit", default=20, show_default=True, help="How many digests to list.")
+@click.option(
+    "--limit",
+    type=LISTING_LIMIT,
+    default=20,
+    show_default=True,
+    help="How many digests to list.",
+)
 @click.option(
     "--resend",
     "resend_id",
-    type=int,
+    type=ROW_ID,
     metavar="ID",
     help="Post again a digest whose delivery is unknown (a Slack post in doubt), once you have "
     "checked the channel and it did not arrive; parts Slack acknowledged are not posted again.",
@@ -303,7 +316,13 @@ def _resend(ctx: click.Context, digest_id: int) -> None:
 
 
 @click.command()
-@click.option("--limit", default=20, show_default=True, help="How many stories to show.")
+@click.option(
+    "--limit",
+    type=LISTING_LIMIT,
+    default=20,
+    show_default=True,
+    help="How many stories to show.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per story.")
 @click.option(
     "--why",

@@ -26,7 +26,13 @@ def parse_since(value: str, now: datetime) -> datetime:
     """ "30d", "12h", "2w" before `now`, or a date ("2025-01-31", UTC midnight)."""
     match = _DURATION.match(value)
     if match:
-        return now - int(match.group(1)) * _UNITS[match.group(2).lower()]
+        try:
+            return now - int(match.group(1)) * _UNITS[match.group(2).lower()]
+        except OverflowError:  # before the year 1, or past what a timedelta holds
+            raise click.BadParameter(
+                f"{value!r} reaches back before the year 1: expected a shorter duration "
+                "(30d, 12h, 2w) or a date (2025-01-31)"
+            ) from None
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:

@@ -1,0 +1,52 @@
+"""What an operator sees when a command is given a value it cannot use: a number too large, an
+output path in a missing folder, a file that is not UTF-8, a URL of another scheme, a digest id
+that does not exist, an item field of the wrong type, a configuration that is not there. Each
+ends in one line naming the option, file or line and what was expected, with a non-zero exit,
+never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli.main import cli
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.fixture
+def config(sqlite_url: str, tmp_path: Path) -> Path:
+    path = tmp_path / "newsbot.toml"
+    path.write_text(f'database_url = "{sqlite_url}"\ndata_dir = "{tmp_path}"\n', encoding="utf-8")
+    assert newsbot(path, "db", "upgrade").exit_code == 0
+    return path
+
+
+def newsbot(config: Path | None, *args: str) -> Result:
+    return CliRunner().invoke(cli, [*(["-c", str(config)] if config else []), *args])
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        (["stories", "--limit", HUGE], "'--limit'"),
+        (["digests", "--limit", HUGE], "'--limit'"),
+        (["digests", "--resend", HUGE], "'--resend'"),
+        (["deals", "--since", "99999999d"], "--since"),
+        (["deals", "--since", HUGE + "h"], "--since"),
+    ],
+)
+def test_a_number_too_large_is_a_usage_error_naming_the_option(
+    config: Path, command: list[str], option: str
+) -> None:
+    result = newsbot(config, *command)
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert option in result.output
+    assert "range" in result.output or "before the year 1" in result.output
+
+
+def test_listings_take_the_largest_limit_allowed(config: Path) -> None:
+    assert "no stories yet" in newsbot(config, "stories", "--limit", "1000000").output
+    assert "no digests yet" in newsbot(config, "digests", "--limit", "1000000").output
