@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from support.digests import slack_channel_toml
 
 from bot.cli.main import cli
 
@@ -50,3 +51,35 @@ def test_a_number_too_large_is_a_usage_error_naming_the_option(
 def test_listings_take_the_largest_limit_allowed(config: Path) -> None:
     assert "no stories yet" in newsbot(config, "stories", "--limit", "1000000").output
     assert "no digests yet" in newsbot(config, "digests", "--limit", "1000000").output
+
+
+def write_lines(path: Path, *lines: str | bytes) -> Path:
+    path.write_bytes(b"".join((x.encode() if isinstance(x, str) else x) + b"\n" for x in lines))
+    return path
+
+
+@pytest.fixture
+def channel_config(config: Path) -> Path:
+    with config.open("a", encoding="utf-8") as out:
+        out.write(slack_channel_toml("desk", webhook_url="http://127.0.0.1:1/hook"))
+    return config
+
+
+@pytest.mark.parametrize("command", ["digest", "feeds export", "cluster", "demo"])
+def test_an_output_path_in_a_missing_folder_fails_in_one_line(
+    channel_config: Path, tmp_path: Path, command: str
+) -> None:
+    missing = tmp_path / "missing"
+    items = write_lines(tmp_path / "items.jsonl", '{"id": "a", "title": "Oracle leases a GW"}')
+    args, option = {
+        "digest": (["digest", "--html", str(missing / "x.html")], "--html"),
+        "feeds export": (["feeds", "export", "-o", str(missing / "x.opml")], "--output"),
+        "cluster": (["cluster", "--input", str(items), "--output", str(missing / "o")], "--output"),
+        # a folder inside a regular file cannot be made
+        "demo": (["demo", "--out", str(items / "demo")], "--out"),
+    }[command]
+    result = newsbot(channel_config, *args)
+    assert result.exit_code == 1, (result.output, result.exception)
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"newsbot: error: {option}: cannot ") and f"'{args[-1]}'" in line
+    assert not missing.exists()

@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import EXIT_CONFIG, app, fail
+from bot.cli.output import require_folder_of, writing
 from bot.clustering.config import ClusterConfig
 from bot.clustering.item import ClusterItem
 from bot.clustering.semantic import SemanticUnavailable, default_embedder
@@ -150,6 +151,7 @@ def cluster_command(
     semantic: bool,
 ) -> None:
     """Group items into stories and write each item's story id."""
+    require_folder_of(output_path, "--output")
     obj = app(ctx)
     if config_path is not None:
         obj.config_path = config_path
@@ -167,7 +169,7 @@ def cluster_command(
     except InputError as exc:
         fail(str(exc), prefix="input error")
     story_of = dict(assign_items(items, config))
-    with output_path.open("w", encoding="utf-8") as out:
+    with writing(output_path, "--output"), output_path.open("w", encoding="utf-8") as out:
         for item in items:
             out.write(json.dumps({"id": item.key, "story_id": story_of[item.key]}) + "\n")
     click.echo(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.cli.common import EXIT_CONFIG, app, fail, setup_logging
+from bot.cli.output import make_folder, require_folder_of, writing
 from bot.config.loader import config_warnings, masked_dump
 from bot.text.plural import plural
 from bot.text.redaction import mask_urls_in
@@ -203,6 +204,8 @@ def digest(
     from bot.digest.render import render_email_html
 
     preview = dry_run or fmt is not None or html_file is not None
+    if html_file is not None:
+        require_folder_of(html_file, "--html")
     # A preview sends nothing, so it runs without the channels' secrets.
     settings = app(ctx).settings() if preview else app(ctx).require_secrets()
     if not settings.channels:
@@ -223,7 +226,8 @@ def digest(
             click.echo(text)
             if html_file is not None:
                 target = html_file if len(names) == 1 else _per_channel(html_file, name)
-                target.write_text(render_email_html(composed), encoding="utf-8")
+                with writing(target, "--html"):
+                    target.write_text(render_email_html(composed), encoding="utf-8")
                 click.echo(f"HTML written to {target}", err=True)
         sys.exit(0)
     failed = False
@@ -409,6 +413,7 @@ def demo(ctx: click.Context, out_dir: Path) -> None:
     _logging(ctx, "WARNING")
     from bot.demo.runner import run_demo
 
+    make_folder(out_dir, "--out")
     result = run_demo(out_dir, now=datetime.now(UTC), echo=click.echo)
     sys.exit(0 if result.ok else 1)
 

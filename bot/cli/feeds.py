@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import EXIT_CONFIG, app, fail
+from bot.cli.output import require_folder_of, writing
 from bot.config import Settings, config_file_name
 from bot.config.settings import FetchSettings
 from bot.reader.fetcher.schedule import is_unhealthy
@@ -309,6 +310,8 @@ def export_command(ctx: click.Context, output: Path | None) -> None:
     feeds dropped from the configuration, are left out. URLs are written whole, credentials
     included, so that another reader can poll them: treat the file as a secret.
     """
+    if output is not None:
+        require_folder_of(output, "--output")
     settings = app(ctx).settings()
     stored, _ = _stored_feeds(ctx)
     moved = {
@@ -326,5 +329,6 @@ def export_command(ctx: click.Context, output: Path | None) -> None:
     if output is None:
         click.echo(document, nl=False)
     else:
-        output.write_bytes(document)
+        with writing(output, "--output"):
+            output.write_bytes(document)
         click.echo(f"{plural(len(listed), 'feed')} written to {output}", err=True)
