@@ -83,3 +83,15 @@ def test_an_output_path_in_a_missing_folder_fails_in_one_line(
     [line] = result.stderr.splitlines()
     assert line.startswith(f"newsbot: error: {option}: cannot ") and f"'{args[-1]}'" in line
     assert not missing.exists()
+
+
+def test_match_input_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "items.jsonl", '{"id": 1, "title": "ok"}', b"\xff\xfe{}")
+    output = tmp_path / "out.jsonl"
+    result = newsbot(None, "match", "--input", str(source), "--output", str(output))
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.stderr == f"newsbot: input error: {source}: not UTF-8 text (invalid start byte)\n"
+    assert not output.exists()
+    # said as `newsbot cluster` says it
+    clustered = newsbot(None, "cluster", "--input", str(source), "--output", str(output))
+    assert f"{source}: not UTF-8 text (invalid start byte)" in clustered.stderr

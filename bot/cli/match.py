@@ -15,6 +15,7 @@ is written, so a bad line (named by its number) leaves no half-written output.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -74,13 +75,22 @@ def item_from_record(record: Any, line: int) -> tuple[str | int, MatchItem]:
     return item_id, item
 
 
+def _numbered_lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a text stream; raises InputError when it is not UTF-8, as
+    `newsbot cluster` and `newsbot eval` say it."""
+    try:
+        yield from enumerate(stream, start=1)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})") from None
+
+
 def read_items(
     stream: IO[str], labels: dict[str | int, bool] | None = None
 ) -> list[tuple[str | int, MatchItem]]:
     """The items of a JSON-lines stream; `labels`, when given, receives each labelled item's
     `relevant` value (true or false) by id."""
     items: list[tuple[str | int, MatchItem]] = []
-    for number, line in enumerate(stream, start=1):
+    for number, line in _numbered_lines(stream):
         if not line.strip():
             continue
         try:
