@@ -95,3 +95,21 @@ def test_match_input_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> None:
     # said as `newsbot cluster` says it
     clustered = newsbot(None, "cluster", "--input", str(source), "--output", str(output))
     assert f"{source}: not UTF-8 text (invalid start byte)" in clustered.stderr
+
+
+def test_parse_names_a_url_of_another_scheme_as_such(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        '<rss version="2.0"><channel><title>T</title><item><title>Oracle leases a GW</title>'
+        "<link>https://example.com/a</link></item></channel></rss>",
+        encoding="utf-8",
+    )
+    result = newsbot(None, "parse", "ftp://reader:secret@example.com/feed.xml", str(feed))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "newsbot parse: ftp://reader:***@example.com/feed.xml: unsupported URL scheme 'ftp' "
+        "(expected http or https, or a file path)\n"
+    )
+    assert "Oracle leases a GW" in result.stdout  # the next target is still read
+    missing = newsbot(None, "parse", str(tmp_path / "none.xml"))
+    assert missing.stderr.endswith("cannot read: No such file or directory\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,9 +25,22 @@ from bot.reader.fetcher import FeedRequest, Fetcher
 from bot.reader.parser import FeedParseError, parse_feed
 from bot.text.redaction import mask_url, mask_urls_in
 
+# What reads as a URL (RFC 3986's scheme, then "://"): of other schemes than http and https it is
+# not taken for a file name.
+_URL = re.compile(r"^([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
+
 
 def _is_url(target: str) -> bool:
     return target.lower().startswith(("http://", "https://"))
+
+
+def _unsupported_scheme(target: str) -> str | None:
+    """The scheme of a target that reads as a URL this command cannot fetch (ftp://, file://),
+    unless a file of that name exists."""
+    found = _URL.match(target)
+    if found is None or _is_url(target) or Path(target).exists():
+        return None
+    return found.group(1)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -98,12 +112,23 @@ def parse_command(
                 outcome.final_url or target,
                 outcome.content_type,
             )
+        elif (scheme := _unsupported_scheme(target)) is not None:
+            click.echo(
+                f"newsbot parse: {mask_url(target)}: unsupported URL scheme {scheme!r} "
+                "(expected http or https, or a file path)",
+                err=True,
+            )
+            failed = True
+            continue
         else:
             path = Path(target)
             try:
                 body = path.read_bytes()
             except OSError as exc:
-                click.echo(f"newsbot parse: {target}: cannot read: {exc.strerror or exc}", err=True)
+                reason = exc.strerror or str(exc)
+                if isinstance(exc, FileNotFoundError) and ":" in target:
+                    reason += " (a URL must start with http:// or https://)"
+                click.echo(f"newsbot parse: {target}: cannot read: {reason}", err=True)
                 failed = True
                 continue
             url = path.resolve().as_uri()
