@@ -6,13 +6,16 @@ never a traceback."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from support.digests import slack_channel_toml
+from support.digests import StoryStore, slack_channel_toml
+from support.slack_stand_in import SlackStandIn
 
 from bot.cli.main import cli
+from bot.storage.database import Database
 
 HUGE = "99999999999999999999999"
 
@@ -113,3 +116,29 @@ def test_parse_names_a_url_of_another_scheme_as_such(tmp_path: Path) -> None:
     assert "Oracle leases a GW" in result.stdout  # the next target is still read
     missing = newsbot(None, "parse", str(tmp_path / "none.xml"))
     assert missing.stderr.endswith("cannot read: No such file or directory\n")
+
+
+def add_story(db_url: str, headline: str) -> None:
+    db = Database(db_url)
+    try:
+        StoryStore(db, datetime.now(UTC)).add(headline, ["Reuters", "Bloomberg"])
+    finally:
+        db.dispose()
+
+
+def test_resending_a_digest_that_does_not_exist_says_so(
+    config: Path, sqlite_url: str, slack: SlackStandIn
+) -> None:
+    with config.open("a", encoding="utf-8") as out:
+        out.write(slack_channel_toml("desk", webhook_url=slack.webhook_url))
+    result = newsbot(config, "digests", "--resend", "1")
+    assert result.exit_code == 1
+    assert result.stderr == "newsbot: error: no digest #1 (see `newsbot digests`)\n"
+    assert newsbot(config, "digests", "--resend", "0").exit_code == 2  # ids start at 1
+
+    add_story(sqlite_url, "Oracle leases 1 GW of Stargate capacity to OpenAI")
+    assert "desk: sent (1 story)" in newsbot(config, "digest").stdout
+    sent = newsbot(config, "digests", "--resend", "1")
+    assert sent.exit_code == 1
+    assert "digest #1 is not one whose delivery is unknown" in sent.stderr
+    assert len(slack.messages) == 1

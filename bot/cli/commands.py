@@ -305,11 +305,16 @@ def digests(ctx: click.Context, limit: int, resend_id: int | None) -> None:
 
 def _resend(ctx: click.Context, digest_id: int) -> None:
     from bot.daemon.pipeline import build_pipeline
+    from bot.storage.models import DigestRow
 
     settings = app(ctx).require_secrets()
     pipeline = build_pipeline(settings, db=app(ctx).database(), upgrade=False)
     queued = pipeline.digests.resend(digest_id)
     if queued is None:
+        with pipeline.db.session() as session:
+            exists = session.get(DigestRow, digest_id) is not None
+        if not exists:
+            fail(f"no digest #{digest_id} (see `newsbot digests`)")
         fail(f"digest #{digest_id} is not one whose delivery is unknown (see `newsbot digests`)")
     channel, _ = queued
     with _outbox_takeover(pipeline):
