@@ -6,6 +6,7 @@ never a traceback."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -142,3 +143,28 @@ def test_resending_a_digest_that_does_not_exist_says_so(
     assert sent.exit_code == 1
     assert "digest #1 is not one whose delivery is unknown" in sent.stderr
     assert len(slack.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "record", "message"),
+    [
+        ("cluster", {"id": "a", "title": 5}, "'title' must be a string, got 5"),
+        ("cluster", {"id": "a", "title": "T", "url": ["u"]}, "'url' must be a string, got ['u']"),
+        ("eval", {"id": "a", "title": 5, "cluster_id": "s"}, "'title' must be a string, got 5"),
+        (
+            "eval",
+            {"id": "a", "title": "T", "cluster_id": ["a"]},
+            "'cluster_id' must be a string or number, got ['a']",
+        ),
+    ],
+)
+def test_an_item_field_of_the_wrong_type_is_named_with_its_value(
+    tmp_path: Path, command: str, record: dict[str, object], message: str
+) -> None:
+    good = {"id": "first", "title": "Oracle leases 1 GW", "cluster_id": "s"}
+    source = write_lines(tmp_path / "items.jsonl", json.dumps(good), json.dumps(record))
+    output = ["--output", str(tmp_path / "o")]
+    args = ["--input", str(source), *output] if command == "cluster" else [str(source)]
+    result = newsbot(None, command, *args)
+    assert result.exit_code != 0
+    assert result.stderr == f"newsbot: input error: {source}:2: {message}\n"

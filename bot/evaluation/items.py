@@ -46,6 +46,23 @@ def _published(value: Any, where: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+# The fields read as text; each may be absent or null.
+TEXT_FIELDS = ("title", "summary", "text", "source", "url")
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A wrong value as a message quotes it: its JSON-ish repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_text_fields(record: dict[str, Any], where: str) -> None:
+    for name in TEXT_FIELDS:
+        value = record.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{where}: '{name}' must be a string, got {_shown(value)}")
+
+
 def _text(record: dict[str, Any], name: str) -> str:
     value = record.get(name)
     return value if isinstance(value, str) else ""
@@ -74,6 +91,7 @@ def _records(path: Path) -> Iterator[tuple[str, dict[str, Any], ClusterItem]]:
                 if key in seen:
                     raise InputError(f"{where}: duplicate id {key!r}")
                 seen.add(key)
+                _check_text_fields(record, where)
                 if not _text(record, "title") and not _text(record, "summary"):
                     raise InputError(f"{where}: item {key!r} has neither 'title' nor 'summary'")
                 source, url = record.get("source"), record.get("url")
@@ -104,7 +122,11 @@ def read_labelled(path: Path) -> list[LabelledItem]:
     labelled: list[LabelledItem] = []
     for where, record, item in _records(path):
         story = record.get("cluster_id")
-        if story is None or str(story) == "" or isinstance(story, dict | list):
+        if story is None or story == "":
             raise InputError(f"{where}: item {item.key!r} has no 'cluster_id' (its gold story)")
+        if isinstance(story, bool) or not isinstance(story, str | int | float):
+            raise InputError(
+                f"{where}: 'cluster_id' must be a string or number, got {_shown(story)}"
+            )
         labelled.append(LabelledItem(item, str(story)))
     return labelled
