@@ -168,3 +168,27 @@ def test_an_item_field_of_the_wrong_type_is_named_with_its_value(
     result = newsbot(None, command, *args)
     assert result.exit_code != 0
     assert result.stderr == f"newsbot: input error: {source}:2: {message}\n"
+
+
+def test_digest_exits_1_when_a_channel_s_digest_was_not_delivered(
+    config: Path, sqlite_url: str, slack: SlackStandIn
+) -> None:
+    with config.open("a", encoding="utf-8") as out:
+        out.write(slack_channel_toml("late", webhook_url=slack.webhook_url))
+        out.write(slack_channel_toml("desk", webhook_url=slack.webhook_url))
+    add_story(sqlite_url, "Oracle leases 1 GW of Stargate capacity to OpenAI")
+    slack.fail_next(1, status=429, retry_after=600)  # "late", the first channel: a retry later
+
+    result = newsbot(config, "digest")
+    assert result.exit_code == 1, result.output
+    assert "late: queued (1 story): " in result.stdout  # both channels reported
+    assert "desk: sent (1 story)" in result.stdout
+    assert len(slack.messages) == 1
+
+    again = newsbot(config, "digest", "--channel", "desk")  # nothing new, nothing undelivered
+    assert again.exit_code == 0, again.output
+    assert "desk: empty" in again.stdout
+    assert (
+        "exits 1 when a channel's digest was not delivered"
+        in " ".join(newsbot(None, "digest", "--help").stdout.split()).lower()
+    )

@@ -198,6 +198,10 @@ def digest(
 
     A preview never delivers: --format and --html imply --dry-run, so nothing is stored or sent
     when either is given.
+
+    Exits 1 when a channel's digest was not delivered: queued for a retry (the daemon, or the
+    next `newsbot digest`, sends it), failed, or in doubt (see `newsbot digests`); 0 when every
+    channel's digest was sent or there was nothing to send.
     """
     _logging(ctx, "INFO")
     from bot.daemon.pipeline import build_pipeline
@@ -230,7 +234,7 @@ def digest(
                     target.write_text(render_email_html(composed), encoding="utf-8")
                 click.echo(f"HTML written to {target}", err=True)
         sys.exit(0)
-    failed = False
+    undelivered = False
     with _outbox_takeover(pipeline):
         for name in names:
             run = asyncio.run(pipeline.digests.run(name, kind="manual"))
@@ -244,8 +248,14 @@ def digest(
                     else ""
                 )
             )
-            failed = failed or run.status == "failed"
-    sys.exit(1 if failed else 0)
+            undelivered = undelivered or run.status not in DELIVERED_OR_NOTHING_TO_SEND
+    sys.exit(1 if undelivered else 0)
+
+
+# How a channel's digest run ends well (bot.worker.digests.DigestRun.status): delivered, nothing
+# new to send, or this period's digest already stored. Any other (queued for a retry, failed, in
+# doubt) makes `newsbot digest` exit 1, so that cron sees it.
+DELIVERED_OR_NOTHING_TO_SEND = frozenset({"sent", "empty", "already_done"})
 
 
 def _per_channel(path: Path, channel: str) -> Path:
