@@ -192,3 +192,13 @@ def test_digest_exits_1_when_a_channel_s_digest_was_not_delivered(
         "exits 1 when a channel's digest was not delivered"
         in " ".join(newsbot(None, "digest", "--help").stdout.split()).lower()
     )
+
+
+@pytest.mark.parametrize("command", ["poll", "digest", "run"])
+def test_a_configuration_error_is_said_once(tmp_path: Path, command: str) -> None:
+    missing = tmp_path / "nonexist.toml"
+    result = newsbot(missing, command)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"newsbot: configuration error: {missing}: configuration file not found\n"
+    )

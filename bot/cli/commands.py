@@ -33,16 +33,16 @@ LISTING_LIMIT = click.IntRange(1, MAX_LISTED)
 ROW_ID = click.IntRange(1, 2**63 - 1)
 
 
-def _logging(ctx: click.Context, default: str = "WARNING") -> None:
+def _logging(ctx: click.Context) -> None:
+    """Logging for a command that reads the configuration (poll, digest, run): the level and
+    format it sets unless --log-level / --log-json say otherwise. A configuration that cannot be
+    loaded ends the command here, said once."""
     obj = app(ctx)
     level = obj.log_level
     json_format = obj.log_json
     if level is None:
-        try:
-            level = obj.settings().daemon.log_level if default == "INFO" else default
-            json_format = json_format or obj.settings().daemon.log_format == "json"
-        except SystemExit:
-            level = default
+        level = obj.settings().daemon.log_level
+        json_format = json_format or obj.settings().daemon.log_format == "json"
     setup_logging(level.upper(), json_format)
 
 
@@ -102,7 +102,7 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
 @click.pass_context
 def poll(ctx: click.Context, force: bool) -> None:
     """Run one poll cycle: fetch due feeds, store new entries, match and cluster them."""
-    _logging(ctx, "INFO")
+    _logging(ctx)
     from bot.daemon.pipeline import build_pipeline
     from bot.daemon.progress import PollProgress
     from bot.storage.feeds import count_enabled_feeds
@@ -203,7 +203,7 @@ def digest(
     next `newsbot digest`, sends it), failed, or in doubt (see `newsbot digests`); 0 when every
     channel's digest was sent or there was nothing to send.
     """
-    _logging(ctx, "INFO")
+    _logging(ctx)
     from bot.daemon.pipeline import build_pipeline
     from bot.digest.render import render_email_html
 
@@ -404,7 +404,7 @@ def stories(ctx: click.Context, limit: int, as_json: bool, why: bool) -> None:
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Run the daemon: poll feeds and post digests on schedule until SIGTERM or SIGINT."""
-    _logging(ctx, "INFO")
+    _logging(ctx)
     from bot.daemon.app import run_daemon
 
     sys.exit(run_daemon(app(ctx).require_secrets()))
@@ -425,7 +425,8 @@ def demo(ctx: click.Context, out_dir: Path) -> None:
 
     Nothing leaves this machine: the digest is printed and written to files, not sent.
     """
-    _logging(ctx, "WARNING")
+    # The demo runs without the configuration: only the command line sets its logging.
+    setup_logging((app(ctx).log_level or "WARNING").upper(), app(ctx).log_json)
     from bot.demo.runner import run_demo
 
     make_folder(out_dir, "--out")
