@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli.common import EXIT_CONFIG, app, fail, setup_logging
+from bot.cli.common import EXIT_CONFIG, EXIT_INTERRUPTED, app, fail, setup_logging
 from bot.cli.output import make_folder, require_folder_of, writing
 from bot.config.loader import config_warnings, masked_dump
 from bot.text.plural import plural
@@ -105,7 +105,7 @@ def poll(ctx: click.Context, force: bool) -> None:
     _logging(ctx)
     from bot.daemon.pipeline import build_pipeline
     from bot.daemon.progress import PollProgress
-    from bot.storage.feeds import count_enabled_feeds
+    from bot.storage.feeds import count_enabled_feeds, release_leases
 
     settings = app(ctx).settings()
     db = app(ctx).database()  # an unreachable database ends the command first, in one line
@@ -124,9 +124,22 @@ def poll(ctx: click.Context, force: bool) -> None:
             code=EXIT_CONFIG,
         )
     with PollProgress(total=feeds) as progress:
-        report = asyncio.run(
-            pipeline.poller.poll(force=force, on_feed=progress.advance, synced=True)
-        )
+        try:
+            report = asyncio.run(
+                pipeline.poller.poll(force=force, on_feed=progress.advance, synced=True)
+            )
+        except KeyboardInterrupt:
+            # The feeds this run claimed and did not store are free for the next poll at once,
+            # not when their leases run out (minutes on): nothing of them was stored.
+            with pipeline.db.session() as session:
+                release_leases(session, pipeline.instance)
+            stored = sum(progress.counts.values())
+            fail(
+                f"{plural(stored, 'feed')} of {feeds} checked and stored; the next poll checks "
+                "the others and matches and clusters what is not yet",
+                code=EXIT_INTERRUPTED,
+                prefix="interrupted",
+            )
     click.echo(report.summary())
     sys.exit(1 if report.feeds and all(r.outcome == "error" for r in report.feeds) else 0)
 

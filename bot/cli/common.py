@@ -24,6 +24,8 @@ from bot.storage.database import (
 from bot.text.redaction import masked_database_url
 
 EXIT_CONFIG = 2
+# A command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 
 @dataclass

@@ -1,0 +1,68 @@
+"""Ctrl-C during `newsbot poll`: the feeds stored stay stored, the command says how far it got
+and exits 130 (not click's bare "Aborted!", exit 1), and the feeds it had claimed but not stored
+are free for the next poll at once, not skipped until their leases run out."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from support.daemon_proc import scalar, wait_for, write_config
+
+from bot.demo.server import FeedServer
+
+PUBLISHED = format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)
+
+
+def rss(name: str) -> bytes:
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
+        f"<item><title>{name} report</title><link>https://{name}.example/1</link>"
+        f"<guid>{name}-1</guid><pubDate>{PUBLISHED}</pubDate></item></channel></rss>"
+    ).encode()
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as feeds:
+        yield feeds
+
+
+def test_an_interrupted_poll_says_how_far_it_got_and_frees_the_rest(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    for name in ("fast", "slow"):
+        server.set(f"/{name}.rss", rss(name))
+    server.set_delay("/slow.rss", 60)
+    urls = [server.url("/fast.rss"), server.url("/slow.rss")]
+    db_url = f"sqlite:///{tmp_path / 'newsbot.db'}"
+    config = write_config(tmp_path / "newsbot.toml", db_url=db_url, feed_urls=urls)
+    command = [sys.executable, "-m", "bot", "-c", str(config), "poll"]
+    poll = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        stored = "SELECT COUNT(*) FROM feeds WHERE last_checked_at IS NOT NULL"
+        # The slow feed's request waits for its answer meanwhile (not answered: no hit yet).
+        wait_for(lambda: scalar(db_url, stored) == 1, what="the fast feed stored")
+        poll.send_signal(signal.SIGINT)
+        output, _ = poll.communicate(timeout=60)
+    finally:
+        if poll.poll() is None:
+            poll.kill()
+    assert poll.returncode == 130, output
+    assert "Traceback" not in output and "Aborted!" not in output, output
+    assert "newsbot: interrupted: 1 feed of 2 checked and stored" in output, output
+
+    server.set_delay("/slow.rss", 0)
+    started = time.monotonic()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stdout + again.stderr
+    # The slow feed is polled now, not left leased to the interrupted run.
+    assert "1 feed checked (1 changed" in again.stdout, again.stdout
+    assert time.monotonic() - started < 60
