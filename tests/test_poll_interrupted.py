@@ -1,6 +1,8 @@
-"""Ctrl-C during `newsbot poll`: the feeds stored stay stored, the command says how far it got
-and exits 130 (not click's bare "Aborted!", exit 1), and the feeds it had claimed but not stored
-are free for the next poll at once, not skipped until their leases run out."""
+"""A one-shot `newsbot poll` that does not get every feed, and says why. Ctrl-C: the feeds stored
+stay stored, the command says how far it got and exits 130 (not click's bare "Aborted!", exit
+1), and the feeds it had claimed but not stored are free for the next poll at once, not skipped
+until their leases run out. A daemon polling some feeds right then: the poll leaves them to it
+and says so, rather than "0 feeds checked" with no reason."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from support.daemon_proc import scalar, wait_for, write_config
+from support.daemon_proc import DaemonProcess, scalar, wait_for, write_config
 
 from bot.demo.server import FeedServer
 
@@ -50,6 +52,7 @@ def test_an_interrupted_poll_says_how_far_it_got_and_frees_the_rest(
         stored = "SELECT COUNT(*) FROM feeds WHERE last_checked_at IS NOT NULL"
         # The slow feed's request waits for its answer meanwhile (not answered: no hit yet).
         wait_for(lambda: scalar(db_url, stored) == 1, what="the fast feed stored")
+        time.sleep(0.5)  # the command counts it once its transaction is over
         poll.send_signal(signal.SIGINT)
         output, _ = poll.communicate(timeout=60)
     finally:
@@ -66,3 +69,27 @@ def test_an_interrupted_poll_says_how_far_it_got_and_frees_the_rest(
     # The slow feed is polled now, not left leased to the interrupted run.
     assert "1 feed checked (1 changed" in again.stdout, again.stdout
     assert time.monotonic() - started < 60
+
+
+def test_a_poll_beside_a_daemon_says_which_feeds_it_leaves_to_it(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    for name in ("fast", "slow"):
+        server.set(f"/{name}.rss", rss(name))
+    server.set_delay("/slow.rss", 60)
+    urls = [server.url("/fast.rss"), server.url("/slow.rss")]
+    db_url = f"sqlite:///{tmp_path / 'newsbot.db'}"
+    config = write_config(
+        tmp_path / "newsbot.toml", db_url=db_url, feed_urls=urls, shutdown_grace=1.0
+    )
+    daemon = DaemonProcess(config, tmp_path / "daemon.log")
+    try:
+        stored = "SELECT COUNT(*) FROM feeds WHERE last_checked_at IS NOT NULL"
+        wait_for(lambda: scalar(db_url, stored) == 1, what="the daemon storing the fast feed")
+        command = [sys.executable, "-m", "bot", "-c", str(config), "poll", "--all"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.startswith("1 feed checked (0 changed, 1 unchanged"), result.stdout
+        assert "; 1 feed left to another newsbot polling it now" in result.stdout, result.stdout
+    finally:
+        daemon.stop()

@@ -321,6 +321,23 @@ def release_leases(session: Session, owner: str | None = None) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def count_leased_elsewhere(session: Session, now: datetime, owner: str) -> int:
+    """Enabled feeds another instance holds an unexpired fetch lease on (it is polling them)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(FeedRow)
+            .where(
+                FeedRow.enabled.is_(True),
+                FeedRow.removed_at.is_(None),
+                FeedRow.lease_until >= now,
+                FeedRow.lease_owner != owner,
+            )
+        )
+        or 0
+    )
+
+
 def lease_owners(session: Session, now: datetime) -> set[str]:
     """Instances holding an unexpired fetch lease."""
     return set(

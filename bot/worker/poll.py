@@ -37,6 +37,7 @@ from bot.storage.feeds import (
     FeedSync,
     claim_due_feeds,
     count_enabled_feeds,
+    count_leased_elsewhere,
     sync_feeds,
 )
 from bot.storage.plan import KnownEntries
@@ -83,6 +84,8 @@ class PollStats:
     # overlap), "process" (matching what was not matched yet, and clustering) and "settle"
     # (after new entries: the garbage collector told about the long-lived state, memory.py).
     seconds: dict[str, float] = field(default_factory=dict)
+    # Feeds left out because another instance (the daemon, say) is polling them right now.
+    leased_elsewhere: int = 0
 
     @property
     def new_entries(self) -> int:
@@ -115,7 +118,9 @@ class PollStats:
             f"{counts['gone']} gone); {plural(self.new_entries, 'new entry', 'new entries')}; "
             f"{self.processing.relevant} relevant; "
             f"{plural(self.processing.stories_created, 'new story', 'new stories')}, "
-            f"{self.processing.stories_updated} updated" + _skipped_summary(self.skipped)
+            f"{self.processing.stories_updated} updated"
+            + _skipped_summary(self.skipped)
+            + _leased_summary(self.leased_elsewhere)
         )
 
 
@@ -247,8 +252,8 @@ class Poller:
         started = time.monotonic()
         if not synced:
             await asyncio.to_thread(self.sync_config)
-        due = await asyncio.to_thread(self._claim, force)
-        report = PollStats()
+        due, leased_elsewhere = await asyncio.to_thread(self._claim, force)
+        report = PollStats(leased_elsewhere=leased_elsewhere)
         if due:
             parsers = ParserPool(
                 self.story_builder.rules,
@@ -435,17 +440,27 @@ class Poller:
         del arrived[:taken]
         return batch
 
-    def _claim(self, force: bool) -> list[DueFeed]:
+    def _claim(self, force: bool) -> tuple[list[DueFeed], int]:
+        """The feeds this cycle leases, and how many another instance is polling now."""
         fetch = self.settings.fetch
+        now = self.clock()
         with self.db.session() as session:
             feeds = count_enabled_feeds(session)
-            return claim_due_feeds(
+            due = claim_due_feeds(
                 session,
-                now=self.clock(),
+                now=now,
                 owner=self.instance,
                 lease=fetch_lease(feeds, fetch.concurrency, fetch.total_timeout),
                 include_not_due=force,
             )
+            return due, count_leased_elsewhere(session, now, self.instance)
+
+
+def _leased_summary(leased: int) -> str:
+    if not leased:
+        return ""
+    them = "it" if leased == 1 else "them"
+    return f"; {plural(leased, 'feed')} left to another newsbot polling {them} now"
 
 
 def _skipped_summary(skipped: Counter[str]) -> str:
