@@ -202,3 +202,37 @@ def test_a_configuration_error_is_said_once(tmp_path: Path, command: str) -> Non
     assert result.stderr == (
         f"newsbot: configuration error: {missing}: configuration file not found\n"
     )
+
+
+def sparse(path: Path, size: int) -> Path:
+    """A file of `size` zero bytes, taking no room on disk (no line break in it)."""
+    with path.open("wb") as file:
+        file.truncate(size)
+    return path
+
+
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("command", "size", "expected"),
+    [
+        (["match", "--input", "{file}", "--output", "-"], 17 * MIB, "line 1: longer than 16 MiB"),
+        (["cluster", "--input", "{file}", "--output", "{tmp}/o.jsonl"], 17 * MIB, "longer than"),
+        (["eval", "{file}"], 17 * MIB, "line 1: longer than 16 MiB"),
+        (["parse", "{file}"], 11 * MIB, "cannot read: larger than 10 MiB"),
+        (["feeds", "import", "{file}"], 65 * MIB, "larger than 64 MiB"),
+    ],
+    ids=["match", "cluster", "eval", "parse", "feeds import"],
+)
+def test_a_huge_local_input_is_refused_after_reading_a_bounded_part(
+    config: Path, tmp_path: Path, command: list[str], size: int, expected: str
+) -> None:
+    """Before, `--input /dev/zero` or a disk image named by mistake was read until memory ran
+    out (8 to 20 GB in 20 s)."""
+    file = sparse(tmp_path / "huge", size)
+    args = [part.replace("{file}", str(file)).replace("{tmp}", str(tmp_path)) for part in command]
+    result = newsbot(config, *args)
+    assert result.exit_code != 0, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert expected in result.output and str(file) in result.output, result.output

@@ -31,8 +31,12 @@ from bot.storage.feeds import (
     remove_feed,
 )
 from bot.storage.models import FeedRow
+from bot.text.bounded import FileTooLarge, read_at_most
 from bot.text.plural import plural
 from bot.text.redaction import MASK, mask_url, mask_urls_in
+
+# Far above a real subscription list (10,000 feeds make about 2 MB of OPML).
+MAX_OPML_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,9 +242,11 @@ def import_command(ctx: click.Context, file: Path) -> None:
     imported again is polled again.
     """
     try:
-        result = parse_opml(file.read_bytes())
-    except OpmlError as exc:
+        result = parse_opml(read_at_most(file, MAX_OPML_BYTES))
+    except (OpmlError, FileTooLarge) as exc:
         fail(f"{file}: {exc}")
+    except OSError as exc:
+        fail(f"{file}: cannot read: {exc.strerror or exc}")
     with app(ctx).database().session() as session:
         report = import_feeds(
             session,

@@ -25,6 +25,7 @@ from bot.cli.common import app, fail
 from bot.config.settings import packaged_rules_path
 from bot.matcher import RuleError, RuleSet, load_rules
 from bot.model.match import MatchItem, MatchResult, NearestRule
+from bot.text.bounded import LineTooLong, bounded_lines
 from bot.text.plural import plural
 
 EXIT_INPUT = 2
@@ -79,9 +80,11 @@ def _numbered_lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
     """(line number, line) of a text stream; raises InputError when it is not UTF-8, as
     `newsbot cluster` and `newsbot eval` say it."""
     try:
-        yield from enumerate(stream, start=1)
+        yield from bounded_lines(stream)
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})") from None
+    except LineTooLong as exc:
+        raise InputError(str(exc)) from None
 
 
 def read_items(

@@ -23,6 +23,7 @@ from bot.config.settings import FetchSettings
 from bot.model import Entry, FetchOutcome, FetchStatus
 from bot.reader.fetcher import FeedRequest, Fetcher
 from bot.reader.parser import FeedParseError, parse_feed
+from bot.text.bounded import FileTooLarge, read_at_most
 from bot.text.redaction import mask_url, mask_urls_in
 
 # What reads as a URL (RFC 3986's scheme, then "://"): of other schemes than http and https it is
@@ -91,7 +92,8 @@ def parse_command(
     on with the next one; the exit status is 1 if any target failed, else 0.
     """
     urls = [target for target in targets if _is_url(target)]
-    fetched = asyncio.run(_fetch_all(urls, _fetch_settings(ctx))) if urls else {}
+    fetch_settings = _fetch_settings(ctx)
+    fetched = asyncio.run(_fetch_all(urls, fetch_settings)) if urls else {}
     failed = False
     for target in targets:
         now = datetime.now(UTC)
@@ -123,7 +125,12 @@ def parse_command(
         else:
             path = Path(target)
             try:
-                body = path.read_bytes()
+                # No larger than a fetched body may be (fetch.max_body_bytes).
+                body = read_at_most(path, fetch_settings.max_body_bytes)
+            except FileTooLarge as exc:
+                click.echo(f"newsbot parse: {target}: cannot read: {exc}", err=True)
+                failed = True
+                continue
             except OSError as exc:
                 reason = exc.strerror or str(exc)
                 if isinstance(exc, FileNotFoundError) and ":" in target:

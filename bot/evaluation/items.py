@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.clustering.item import ClusterItem
+from bot.text.bounded import LineTooLong, bounded_lines
 
 # An item id is stored as an entry's identity or GUID by the commands reading items (a column of
 # this width).
@@ -73,7 +74,7 @@ def _records(path: Path) -> Iterator[tuple[str, dict[str, Any], ClusterItem]]:
     seen: set[str] = set()
     try:
         with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
+            for number, line in bounded_lines(handle):
                 if not line.strip():
                     continue
                 where = f"{path}:{number}"
@@ -107,6 +108,8 @@ def _records(path: Path) -> Iterator[tuple[str, dict[str, Any], ClusterItem]]:
                 yield where, record, item
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    except LineTooLong as exc:
+        raise InputError(f"{path}: {exc}") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
