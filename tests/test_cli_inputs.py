@@ -188,6 +188,10 @@ def test_digest_exits_1_when_a_channel_s_digest_was_not_delivered(
     again = newsbot(config, "digest", "--channel", "desk")  # nothing new, nothing undelivered
     assert again.exit_code == 0, again.output
     assert "desk: empty" in again.stdout
+    # Nothing new for "late" either, but its digest still waits for its retry: cron hears it.
+    late = newsbot(config, "digest", "--channel", "late")
+    assert late.exit_code == 1, late.output
+    assert "late: empty (0 stories); 1 earlier digest still undelivered" in late.stdout
     assert (
         "exits 1 when a channel's digest was not delivered"
         in " ".join(newsbot(None, "digest", "--help").stdout.split()).lower()

@@ -213,8 +213,9 @@ def digest(
     when either is given.
 
     Exits 1 when a channel's digest was not delivered: queued for a retry (the daemon, or the
-    next `newsbot digest`, sends it), failed, or in doubt (see `newsbot digests`); 0 when every
-    channel's digest was sent or there was nothing to send.
+    next `newsbot digest`, sends it), failed, or in doubt (see `newsbot digests`), this one or
+    an earlier one still waiting; 0 when every channel's digests were sent or there was nothing
+    to send.
     """
     _logging(ctx)
     from bot.daemon.pipeline import build_pipeline
@@ -247,11 +248,18 @@ def digest(
                     target.write_text(render_email_html(composed), encoding="utf-8")
                 click.echo(f"HTML written to {target}", err=True)
         sys.exit(0)
+    from bot.storage.digests import count_undelivered
+
     undelivered = False
     with _outbox_takeover(pipeline):
         for name in names:
             run = asyncio.run(pipeline.digests.run(name, kind="manual"))
             stories = len(run.digest.stories) if run.digest else 0
+            done = run.status in DELIVERED_OR_NOTHING_TO_SEND
+            waiting = 0
+            if done:  # this run's digest is not among those still waiting
+                with pipeline.db.session() as session:
+                    waiting = count_undelivered(session, name)
             click.echo(
                 f"{name}: {run.status} ({plural(stories, 'story', 'stories')})"
                 + (f": {mask_urls_in(run.error)}" if run.error else "")
@@ -260,8 +268,13 @@ def digest(
                     if run.delivered_earlier
                     else ""
                 )
+                + (
+                    f"; {plural(waiting, 'earlier digest')} still undelivered (see newsbot digests)"
+                    if waiting
+                    else ""
+                )
             )
-            undelivered = undelivered or run.status not in DELIVERED_OR_NOTHING_TO_SEND
+            undelivered = undelivered or not done or waiting > 0
     sys.exit(1 if undelivered else 0)
 
 

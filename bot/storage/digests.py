@@ -332,6 +332,19 @@ def start_attempt(session: Session, digest: DigestRow, now: datetime) -> Deliver
     return attempt
 
 
+def count_undelivered(session: Session, channel: str) -> int:
+    """A channel's digests still waiting to be delivered: queued for a retry, or in doubt
+    (waiting for an operator; abandoned ones are over)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(DigestRow)
+            .where(DigestRow.channel == channel, DigestRow.status.in_(("pending", "unknown")))
+        )
+        or 0
+    )
+
+
 def count_unknown_digests(session: Session) -> int:
     """How many outbox rows wait for an operator to say whether their post in doubt arrived."""
     return int(
