@@ -80,3 +80,16 @@ def test_external_entities_are_not_read(tmp_path: Path) -> None:
     except OpmlError:
         return  # refusing the document is as safe as ignoring the entity
     assert "leaked" not in repr(result)
+
+
+def test_an_entity_its_dtd_declares_is_named_as_refused_not_as_undefined() -> None:
+    document = (
+        b'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "<b>x</b>"><!ENTITY b "&a;&a;">]>'
+        b'<opml version="2.0"><body><outline text="&b;" xmlUrl="https://a.example/feed"/>'
+        b"</body></opml>"
+    )
+    with pytest.raises(OpmlError) as info:
+        parse_opml(document)
+    message = str(info.value)
+    assert message.startswith("uses an entity its DTD declares (undefined entity")
+    assert "not read, for safety" in message

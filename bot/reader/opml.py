@@ -73,10 +73,15 @@ def _walk(node: ET.Element, path: list[str], result: OpmlImport, seen: set[str])
 
 def parse_opml(data: bytes) -> OpmlImport:
     """The feeds listed in an OPML document, with a reason for every outline left out."""
-    safe, _ = defuse_doctype(data)
+    safe, defused = defuse_doctype(data)
     try:
         root = ET.fromstring(safe)
     except ET.ParseError as exc:
+        if defused and "undefined entity" in str(exc):
+            raise OpmlError(
+                f"uses an entity its DTD declares ({exc}): entities that expand to markup or "
+                "other entities are not read, for safety; write the text itself"
+            ) from None
         raise OpmlError(f"not well-formed XML ({exc})") from None
     if root.tag.lower() != "opml":
         raise OpmlError(f"expected an <opml> document, found <{root.tag}>")
