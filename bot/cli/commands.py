@@ -213,9 +213,9 @@ def digest(
     when either is given.
 
     Exits 1 when a channel's digest was not delivered: queued for a retry (the daemon, or the
-    next `newsbot digest`, sends it), failed, or in doubt (see `newsbot digests`), this one or
-    an earlier one still waiting; 0 when every channel's digests were sent or there was nothing
-    to send.
+    next `newsbot digest`, sends it), failed, or in doubt (see `newsbot digests`), or when an
+    earlier digest of the channel still waits for its retry; 0 when every channel's digests were
+    sent or there was nothing to send.
     """
     _logging(ctx)
     from bot.daemon.pipeline import build_pipeline

@@ -333,13 +333,13 @@ def start_attempt(session: Session, digest: DigestRow, now: datetime) -> Deliver
 
 
 def count_undelivered(session: Session, channel: str) -> int:
-    """A channel's digests still waiting to be delivered: queued for a retry, or in doubt
-    (waiting for an operator; abandoned ones are over)."""
+    """A channel's digests queued for a retry. (One in doubt counts as sent, as everywhere: it
+    most likely arrived, and waits for an operator, who `newsbot digests` and /healthz tell.)"""
     return int(
         session.scalar(
             select(func.count())
             .select_from(DigestRow)
-            .where(DigestRow.channel == channel, DigestRow.status.in_(("pending", "unknown")))
+            .where(DigestRow.channel == channel, DigestRow.status == "pending")
         )
         or 0
     )
