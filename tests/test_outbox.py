@@ -109,6 +109,27 @@ def test_rate_limit_retry_after_is_honoured(
     assert len(slack.messages) == 1
 
 
+def test_a_retry_after_of_days_is_capped_at_the_longest_backoff(
+    db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    """Before, "Retry-After: 999999" held the digest and its stories for eleven days, every
+    later digest going out without them."""
+    from bot.worker.outbox import MAX_RETRY_AFTER
+
+    clock = Clock(PERIOD_END)
+    StoryStore(db, clock.now).add("Oracle leases 1 GW to OpenAI", ["Reuters"])
+    svc = webhook_service(db, db_url, slack, tmp_path, clock)
+    slack.fail_next(1, status=429, retry_after=999999)
+
+    assert asyncio.run(svc.run("desk", kind="manual")).status == "queued"
+    (row,) = outbox(db)
+    assert timedelta(hours=1) == MAX_RETRY_AFTER
+    assert row.next_attempt_at == PERIOD_END + MAX_RETRY_AFTER
+    clock.advance(MAX_RETRY_AFTER.total_seconds())
+    assert [status for _, status, _ in asyncio.run(svc.deliver_due())] == ["sent"]
+    assert len(slack.messages) == 1
+
+
 def test_invalid_auth_is_permanent_loud_and_listed_as_failed(
     db: Database, db_url: str, slack: SlackStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

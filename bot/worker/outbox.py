@@ -71,9 +71,17 @@ BACKOFF_BASE_S = 30.0
 MAX_BACKOFF = timedelta(hours=1)
 
 
+# The longest Retry-After obeyed: a channel asking for more (999999 s, eleven days) would hold
+# the digest and its stories that long while every later digest went out without them.
+MAX_RETRY_AFTER = MAX_BACKOFF
+
+
 def retry_delay(retry_after: float | None, attempts: int) -> timedelta:
-    """How long until the next attempt: what the channel asked for, else the backoff."""
-    return timedelta(seconds=retry_after) if retry_after is not None else backoff_delay(attempts)
+    """How long until the next attempt: what the channel asked for (at most MAX_RETRY_AFTER),
+    else the backoff."""
+    if retry_after is None:
+        return backoff_delay(attempts)
+    return min(timedelta(seconds=max(0.0, retry_after)), MAX_RETRY_AFTER)
 
 
 def backoff_delay(attempt: int) -> timedelta:
