@@ -69,6 +69,9 @@ DB_RETRY_MAX_DELAY_S = 30.0
 RECOVERY_PROBE_MAX_DELAY_S = 15.0
 # After the grace period, how long cancelled jobs get to unwind before the database is closed.
 CANCELLED_UNWIND_S = 5.0
+# How often the daemon checks that its SQLite file is still the one it opened (see
+# Daemon._watch_database_file).
+DATABASE_FILE_CHECK_S = 5.0
 # /healthz fails for a channel whose last delivery failed permanently, or whose last this many
 # attempts failed transiently (one refused connection is a blip; three in a row is an outage).
 CHANNEL_FAILURES_UNHEALTHY = 3
@@ -97,6 +100,11 @@ def previous_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
         if latest is not None:
             return cast(datetime, latest).astimezone(UTC)
     return None
+
+
+def _file_identity(path: Path) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_dev, status.st_ino
 
 
 class SingleInstanceLock:
@@ -142,6 +150,7 @@ class Daemon:
             settings.daemon.health_bind, settings.daemon.health_port, self.health_check
         )
         self._inflight: set[asyncio.Task[Any]] = set()
+        self.exit_code = 0
         self._reloads: set[asyncio.Future[bool]] = set()
         self._stopping = False
         self._caught_up = False
@@ -555,7 +564,9 @@ class Daemon:
             plural(len(self.settings.channels), "channel"),
             self.pipeline.instance,
         )
+        watch = asyncio.ensure_future(self._watch_database_file(stop))
         await stop.wait()
+        watch.cancel()
         log.info(
             "stopping: no new jobs; waiting for %s", plural(len(self._inflight), "in-flight job")
         )
@@ -588,7 +599,45 @@ class Daemon:
         self.presence.close()
         self.pipeline.db.dispose()
         log.info("stopped")
-        return 0
+        return self.exit_code
+
+    def _database_file(self) -> Path | None:
+        """The SQLite file this daemon works on (None for PostgreSQL)."""
+        url = make_url(self.pipeline.db.url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(str(url.database))
+
+    async def _watch_database_file(self, stop: asyncio.Event) -> None:
+        """Stop the daemon when its SQLite file is deleted or replaced under it (its folder
+        removed, say). SQLite goes on writing to the deleted file without a word: everything
+        stored from then on would be lost, and the single-instance lock with it, so a second
+        daemon could start on a new file and post every story again. Exit 2, which the systemd
+        unit does not restart (RestartPreventExitStatus=2): the operator decides."""
+        path = self._database_file()
+        if path is None:
+            return
+        try:
+            opened = _file_identity(path)
+        except OSError:
+            return
+        while not stop.is_set():
+            await asyncio.sleep(DATABASE_FILE_CHECK_S)
+            try:
+                now = _file_identity(path)
+            except OSError:
+                now = None
+            if now == opened:
+                continue
+            log.error(
+                "the database file %s was %s while the daemon ran: stopping, as nothing it "
+                "stores now would be kept. Restore the file from a backup and start again (a "
+                "new, empty database would post every story again)",
+                path,
+                "deleted" if now is None else "replaced",
+            )
+            self.exit_code = 2
+            stop.set()
 
     def _prepare_database(self) -> None:
         """Migrate the schema, then take over a previous run's leases (SQLite) or announce
