@@ -141,7 +141,7 @@ def test_resending_a_digest_that_does_not_exist_says_so(
     assert "desk: sent (1 story)" in newsbot(config, "digest").stdout
     sent = newsbot(config, "digests", "--resend", "1")
     assert sent.exit_code == 1
-    assert "digest #1 is not one whose delivery is unknown" in sent.stderr
+    assert "digest #1 is sent, not one whose delivery is unknown" in sent.stderr
     assert len(slack.messages) == 1
 
 

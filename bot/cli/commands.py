@@ -334,7 +334,7 @@ def digests(ctx: click.Context, limit: int, resend_id: int | None) -> None:
         if unknown:
             listed = ", ".join(f"#{i}" for i in unknown)
             click.echo(
-                f"delivery unknown: {listed}: a Slack post may or may not have arrived. Check "
+                f"delivery unknown: {listed}: a post may or may not have arrived. Check "
                 "the channel; if it did not, run `newsbot digests --resend ID`."
             )
 
@@ -348,10 +348,14 @@ def _resend(ctx: click.Context, digest_id: int) -> None:
     queued = pipeline.digests.resend(digest_id)
     if queued is None:
         with pipeline.db.session() as session:
-            exists = session.get(DigestRow, digest_id) is not None
-        if not exists:
+            row = session.get(DigestRow, digest_id)
+            status = row.status if row is not None else None
+        if status is None:
             fail(f"no digest #{digest_id} (see `newsbot digests`)")
-        fail(f"digest #{digest_id} is not one whose delivery is unknown (see `newsbot digests`)")
+        fail(
+            f"digest #{digest_id} is {status}, not one whose delivery is unknown: only those are "
+            "resent (see `newsbot digests`)"
+        )
     channel, _ = queued
     with _outbox_takeover(pipeline):
         results = asyncio.run(pipeline.digests.deliver_due(channel))
