@@ -150,10 +150,8 @@ def _outbox_takeover(pipeline: Pipeline) -> Iterator[None]:
     lease: on PostgreSQL, announce this process and free the leases of instances that are gone;
     on SQLite, when no daemon holds the database lock, hold it and free every lease (their
     holders are dead)."""
-    from sqlalchemy.engine import make_url
-
-    from bot.daemon.app import SingleInstanceLock
     from bot.daemon.instances import Presence, release_digest_leases
+    from bot.daemon.sqlite_guard import SingleInstanceLock, sqlite_file
 
     if not pipeline.db.is_sqlite:
         presence = Presence(pipeline.db, pipeline.instance)
@@ -163,11 +161,11 @@ def _outbox_takeover(pipeline: Pipeline) -> Iterator[None]:
         finally:
             presence.close()
         return
-    database = make_url(pipeline.db.url).database
-    if not database or database == ":memory:":
+    database = sqlite_file(pipeline.db.url)
+    if database is None:
         yield
         return
-    lock = SingleInstanceLock(Path(database))
+    lock = SingleInstanceLock(database)
     try:
         lock.acquire()
     except RuntimeError:  # a daemon is running: its leases are live

@@ -25,22 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import functools
 import logging
-import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot import metrics
@@ -51,6 +47,7 @@ from bot.daemon.instances import Presence, release_all_leases
 from bot.daemon.logs import redact
 from bot.daemon.pipeline import Pipeline as Pipeline  # re-exported: callers build it from here
 from bot.daemon.pipeline import build_pipeline as build_pipeline
+from bot.daemon.sqlite_guard import SingleInstanceLock, sqlite_file, watch_database_file
 from bot.retry import exponential_backoff
 from bot.storage.database import connection_problem, upgrade_schema
 from bot.storage.digests import ChannelFailure, failing_channels
@@ -69,9 +66,6 @@ DB_RETRY_MAX_DELAY_S = 30.0
 RECOVERY_PROBE_MAX_DELAY_S = 15.0
 # After the grace period, how long cancelled jobs get to unwind before the database is closed.
 CANCELLED_UNWIND_S = 5.0
-# How often the daemon checks that its SQLite file is still the one it opened (see
-# Daemon._watch_database_file).
-DATABASE_FILE_CHECK_S = 5.0
 # /healthz fails for a channel whose last delivery failed permanently, or whose last this many
 # attempts failed transiently (one refused connection is a blip; three in a row is an outage).
 CHANNEL_FAILURES_UNHEALTHY = 3
@@ -100,42 +94,6 @@ def previous_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
         if latest is not None:
             return cast(datetime, latest).astimezone(UTC)
     return None
-
-
-def _file_identity(path: Path) -> tuple[int, int]:
-    status = os.stat(path)
-    return status.st_dev, status.st_ino
-
-
-class SingleInstanceLock:
-    """SQLite allows one writer process: a second daemon on the same file is refused."""
-
-    def __init__(self, database_file: Path) -> None:
-        self.path = database_file.with_name(database_file.name + ".lock")
-        self._handle: IO[str] | None = None
-
-    def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            raise RuntimeError(
-                f"another newsbot daemon is already running on {self.path.with_suffix('')}; "
-                "SQLite supports one instance. Use PostgreSQL to run several instances."
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._handle = handle
-
-    def release(self) -> None:
-        if self._handle is not None:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
 
 
 class Daemon:
@@ -564,7 +522,12 @@ class Daemon:
             plural(len(self.settings.channels), "channel"),
             self.pipeline.instance,
         )
-        watch = asyncio.ensure_future(self._watch_database_file(stop))
+        database_file = sqlite_file(self.pipeline.db.url)
+        watch = asyncio.ensure_future(
+            watch_database_file(database_file, stop, functools.partial(self._lost, stop))
+            if database_file is not None
+            else asyncio.sleep(0)
+        )
         await stop.wait()
         watch.cancel()
         log.info(
@@ -601,43 +564,11 @@ class Daemon:
         log.info("stopped")
         return self.exit_code
 
-    def _database_file(self) -> Path | None:
-        """The SQLite file this daemon works on (None for PostgreSQL)."""
-        url = make_url(self.pipeline.db.url)
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-            return None
-        return Path(str(url.database))
-
-    async def _watch_database_file(self, stop: asyncio.Event) -> None:
-        """Stop the daemon when its SQLite file is deleted or replaced under it (its folder
-        removed, say). SQLite goes on writing to the deleted file without a word: everything
-        stored from then on would be lost, and the single-instance lock with it, so a second
-        daemon could start on a new file and post every story again. Exit 2, which the systemd
-        unit does not restart (RestartPreventExitStatus=2): the operator decides."""
-        path = self._database_file()
-        if path is None:
-            return
-        try:
-            opened = _file_identity(path)
-        except OSError:
-            return
-        while not stop.is_set():
-            await asyncio.sleep(DATABASE_FILE_CHECK_S)
-            try:
-                now = _file_identity(path)
-            except OSError:
-                now = None
-            if now == opened:
-                continue
-            log.error(
-                "the database file %s was %s while the daemon ran: stopping, as nothing it "
-                "stores now would be kept. Restore the file from a backup and start again (a "
-                "new, empty database would post every story again)",
-                path,
-                "deleted" if now is None else "replaced",
-            )
-            self.exit_code = 2
-            stop.set()
+    def _lost(self, stop: asyncio.Event) -> None:
+        """The SQLite file went (bot.daemon.sqlite_guard): stop, exit 2, which the systemd unit
+        does not restart (RestartPreventExitStatus=2): the operator decides."""
+        self.exit_code = 2
+        stop.set()
 
     def _prepare_database(self) -> None:
         """Migrate the schema, then take over a previous run's leases (SQLite) or announce
@@ -703,9 +634,9 @@ def _restart_only_changes(old: Settings, new: Settings) -> list[str]:
 
 def run_daemon(settings: Settings) -> int:
     lock: SingleInstanceLock | None = None
-    url = make_url(settings.resolved_database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        lock = SingleInstanceLock(Path(str(url.database)))
+    database_file = sqlite_file(settings.resolved_database_url)
+    if database_file is not None:
+        lock = SingleInstanceLock(database_file)
         try:
             lock.acquire()
         except RuntimeError as exc:
