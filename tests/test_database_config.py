@@ -7,22 +7,12 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.daemon_proc import run_newsbot
 
 PASSWORD = "db-s3cret-pw"
-
-
-def newsbot(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "-c", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def one_error_line(result: subprocess.CompletedProcess[str], prefix: str) -> str:
@@ -76,15 +66,15 @@ def test_check_refuses_a_database_that_cannot_work(
     config = tmp_path / "newsbot.toml"
     config.write_text(setting.replace("{tmp}", str(tmp_path)) + "\n", encoding="utf-8")
     for command in ("check", "stories"):
-        line = one_error_line(newsbot(config, command), "configuration error")
+        line = one_error_line(run_newsbot(config, command), "configuration error")
         assert f"{config}: " in line and expected.replace("{tmp}", str(tmp_path)) in line
 
 
 def test_a_data_dir_to_be_made_passes_and_is_made(tmp_path: Path) -> None:
     config = tmp_path / "newsbot.toml"
     config.write_text('data_dir = "not/yet/there"\n', encoding="utf-8")
-    assert newsbot(config, "check").returncode == 0
-    assert newsbot(config, "stories").returncode == 0
+    assert run_newsbot(config, "check").returncode == 0
+    assert run_newsbot(config, "stories").returncode == 0
     assert (tmp_path / "not" / "yet" / "there" / "newsbot.db").is_file()
 
 
@@ -93,18 +83,18 @@ def test_a_file_that_is_not_a_database_ends_each_command_in_one_line(tmp_path: P
     config = tmp_path / "newsbot.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n', encoding="utf-8")
     for command in (["stories"], ["poll"], ["db", "upgrade"]):
-        line = one_error_line(newsbot(config, *command), "database error")
+        line = one_error_line(run_newsbot(config, *command), "database error")
         assert f"{tmp_path}/newsbot.db: file is not a database" in line
 
 
 def test_a_schema_written_by_a_newer_newsbot_is_refused_in_one_line(tmp_path: Path) -> None:
     config = tmp_path / "newsbot.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n', encoding="utf-8")
-    assert newsbot(config, "db", "upgrade").returncode == 0
+    assert run_newsbot(config, "db", "upgrade").returncode == 0
     with sqlite3.connect(tmp_path / "newsbot.db") as database:
         database.execute("UPDATE alembic_version SET version_num = '9999'")
     for command in (["stories"], ["poll"], ["db", "upgrade"], ["feeds"]):
-        line = one_error_line(newsbot(config, *command), "database error")
+        line = one_error_line(run_newsbot(config, *command), "database error")
         assert "schema is at revision 9999, which this newsbot does not know" in line
         assert "a newer newsbot wrote it" in line
 
@@ -112,7 +102,9 @@ def test_a_schema_written_by_a_newer_newsbot_is_refused_in_one_line(tmp_path: Pa
 def test_an_unknown_revision_to_migrate_to_is_named(tmp_path: Path) -> None:
     config = tmp_path / "newsbot.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n', encoding="utf-8")
-    line = one_error_line(newsbot(config, "db", "upgrade", "--revision", "bogus"), "database error")
+    line = one_error_line(
+        run_newsbot(config, "db", "upgrade", "--revision", "bogus"), "database error"
+    )
     assert "cannot migrate to revision 'bogus'" in line
 
 
@@ -125,7 +117,7 @@ def test_a_channel_password_of_the_wrong_type_is_not_quoted_back(tmp_path: Path)
         'from = "a@example.com"\nto = ["b@example.com"]\npassword = 987654321\n',
         encoding="utf-8",
     )
-    result = newsbot(config, "check")
+    result = run_newsbot(config, "check")
     line = one_error_line(result, "configuration error")
     assert "channels[0].email.password: Input should be a valid string" in line
     assert "987654321" not in result.stdout + result.stderr

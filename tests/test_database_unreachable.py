@@ -7,10 +7,8 @@ such database or no such user."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,7 +18,7 @@ import pytest
 from conftest import PG_URL
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from support.daemon_proc import DaemonProcess, healthz, wait_for, write_config
+from support.daemon_proc import DaemonProcess, healthz, run_newsbot, wait_for, write_config
 
 from bot.demo.data import demo_feeds, render_demo_feeds
 from bot.demo.server import FeedServer
@@ -54,14 +52,7 @@ def masked(url: str) -> str:
 
 
 def run_command(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "-c", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "PGCONNECT_TIMEOUT": "5"},
-    )
+    return run_newsbot(config, *args, env={"PGCONNECT_TIMEOUT": "5"})
 
 
 def assert_one_line_naming(result: subprocess.CompletedProcess[str], url: str, what: str) -> None:

@@ -16,7 +16,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from support.daemon_proc import DaemonProcess, scalar, wait_for, write_config
+from support.daemon_proc import DaemonProcess, run_newsbot, scalar, wait_for, write_config
 
 from bot.demo.server import FeedServer
 
@@ -37,21 +37,33 @@ def server() -> Iterator[FeedServer]:
         yield feeds
 
 
-def test_an_interrupted_poll_says_how_far_it_got_and_frees_the_rest(
-    server: FeedServer, tmp_path: Path
-) -> None:
+# Feeds whose check is stored.
+STORED = "SELECT COUNT(*) FROM feeds WHERE last_checked_at IS NOT NULL"
+
+
+@pytest.fixture
+def fast_and_slow(server: FeedServer, tmp_path: Path) -> tuple[str, Path]:
+    """(database URL, configuration) of two feeds: one answers at once, one after a minute."""
     for name in ("fast", "slow"):
         server.set(f"/{name}.rss", rss(name))
     server.set_delay("/slow.rss", 60)
     urls = [server.url("/fast.rss"), server.url("/slow.rss")]
     db_url = f"sqlite:///{tmp_path / 'newsbot.db'}"
-    config = write_config(tmp_path / "newsbot.toml", db_url=db_url, feed_urls=urls)
+    config = write_config(
+        tmp_path / "newsbot.toml", db_url=db_url, feed_urls=urls, shutdown_grace=1.0
+    )
+    return db_url, config
+
+
+def test_an_interrupted_poll_says_how_far_it_got_and_frees_the_rest(
+    server: FeedServer, fast_and_slow: tuple[str, Path]
+) -> None:
+    db_url, config = fast_and_slow
     command = [sys.executable, "-m", "bot", "-c", str(config), "poll"]
     poll = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        stored = "SELECT COUNT(*) FROM feeds WHERE last_checked_at IS NOT NULL"
         # The slow feed's request waits for its answer meanwhile (not answered: no hit yet).
-        wait_for(lambda: scalar(db_url, stored) == 1, what="the fast feed stored")
+        wait_for(lambda: scalar(db_url, STORED) == 1, what="the fast feed stored")
         time.sleep(0.5)  # the command counts it once its transaction is over
         poll.send_signal(signal.SIGINT)
         output, _ = poll.communicate(timeout=60)
@@ -64,7 +76,7 @@ def test_an_interrupted_poll_says_how_far_it_got_and_frees_the_rest(
 
     server.set_delay("/slow.rss", 0)
     started = time.monotonic()
-    again = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    again = run_newsbot(config, "poll")
     assert again.returncode == 0, again.stdout + again.stderr
     # The slow feed is polled now, not left leased to the interrupted run.
     assert "1 feed checked (1 changed" in again.stdout, again.stdout
@@ -72,22 +84,13 @@ def test_an_interrupted_poll_says_how_far_it_got_and_frees_the_rest(
 
 
 def test_a_poll_beside_a_daemon_says_which_feeds_it_leaves_to_it(
-    server: FeedServer, tmp_path: Path
+    fast_and_slow: tuple[str, Path], tmp_path: Path
 ) -> None:
-    for name in ("fast", "slow"):
-        server.set(f"/{name}.rss", rss(name))
-    server.set_delay("/slow.rss", 60)
-    urls = [server.url("/fast.rss"), server.url("/slow.rss")]
-    db_url = f"sqlite:///{tmp_path / 'newsbot.db'}"
-    config = write_config(
-        tmp_path / "newsbot.toml", db_url=db_url, feed_urls=urls, shutdown_grace=1.0
-    )
+    db_url, config = fast_and_slow
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
-        stored = "SELECT COUNT(*) FROM feeds WHERE last_checked_at IS NOT NULL"
-        wait_for(lambda: scalar(db_url, stored) == 1, what="the daemon storing the fast feed")
-        command = [sys.executable, "-m", "bot", "-c", str(config), "poll", "--all"]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        wait_for(lambda: scalar(db_url, STORED) == 1, what="the daemon storing the fast feed")
+        result = run_newsbot(config, "poll", "--all")
         assert result.returncode == 0, result.stdout + result.stderr
         assert result.stdout.startswith("1 feed checked (0 changed, 1 unchanged"), result.stdout
         assert "; 1 feed left to another newsbot polling it now" in result.stdout, result.stdout

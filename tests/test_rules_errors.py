@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.daemon_proc import run_newsbot
 
 from bot.config import load_config
 
@@ -41,16 +41,6 @@ def write_config(tmp_path: Path, *, rules: Path | None = None, channel: str) -> 
     return config
 
 
-def newsbot(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "-c", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def assert_one_rules_error(result: subprocess.CompletedProcess[str], rules: Path) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
@@ -69,7 +59,7 @@ def test_a_broken_rule_file_ends_each_command_in_one_line(
     rules = tmp_path / "rules.toml"
     rules.write_text(BROKEN, encoding="utf-8")
     config = write_config(tmp_path, rules=rules, channel=email_channel())
-    assert_one_rules_error(newsbot(config, *command), rules)
+    assert_one_rules_error(run_newsbot(config, *command, timeout=60), rules)
 
 
 @pytest.mark.parametrize("command", [["run"], ["digest", "--dry-run"]], ids=" ".join)
@@ -80,7 +70,7 @@ def test_a_broken_channel_rule_file_stops_the_daemon_at_start_and_the_digest(
     rules = tmp_path / "desk-rules.toml"
     rules.write_text(BROKEN, encoding="utf-8")
     config = write_config(tmp_path, channel=email_channel(rules))
-    assert_one_rules_error(newsbot(config, *command), rules)
+    assert_one_rules_error(run_newsbot(config, *command, timeout=60), rules)
 
 
 def test_a_reload_naming_a_broken_channel_rule_file_keeps_the_running_configuration(

@@ -151,7 +151,8 @@ def _outbox_takeover(pipeline: Pipeline) -> Iterator[None]:
     on SQLite, when no daemon holds the database lock, hold it and free every lease (their
     holders are dead)."""
     from bot.daemon.instances import Presence, release_digest_leases
-    from bot.daemon.sqlite_guard import SingleInstanceLock, sqlite_file
+    from bot.daemon.sqlite_guard import SingleInstanceLock
+    from bot.storage.database import sqlite_file
 
     if not pipeline.db.is_sqlite:
         presence = Presence(pipeline.db, pipeline.instance)
@@ -339,15 +340,14 @@ def digests(ctx: click.Context, limit: int, resend_id: int | None) -> None:
 
 def _resend(ctx: click.Context, digest_id: int) -> None:
     from bot.daemon.pipeline import build_pipeline
-    from bot.storage.models import DigestRow
+    from bot.storage.digests import digest_status
 
     settings = app(ctx).require_secrets()
     pipeline = build_pipeline(settings, db=app(ctx).database(), upgrade=False)
     queued = pipeline.digests.resend(digest_id)
     if queued is None:
         with pipeline.db.session() as session:
-            row = session.get(DigestRow, digest_id)
-            status = row.status if row is not None else None
+            status = digest_status(session, digest_id)
         if status is None:
             fail(f"no digest #{digest_id} (see `newsbot digests`)")
         fail(

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from bot.config.settings import SecretUnavailable, Settings
+from bot.text.bounded import FileTooLarge, read_at_most
 from bot.text.redaction import mask_url, mask_urls_in, masked_database_url
 
 ENV_CONFIG = "NEWSBOT_CONFIG"
@@ -190,15 +191,12 @@ def load_config(path: Path | str | None) -> Settings:
         path = env
     file = Path(path)
     try:
-        with file.open("rb") as stream:
-            # Bounded: a device or a huge file named by mistake must not fill the memory.
-            data = stream.read(MAX_CONFIG_BYTES + 1)
-        if len(data) > MAX_CONFIG_BYTES:
-            raise ConfigError(
-                f"{file}: expected a configuration file, got more than "
-                f"{MAX_CONFIG_BYTES // (1024 * 1024)} MiB"
-            )
-        text = data.decode("utf-8")
+        text = read_at_most(file, MAX_CONFIG_BYTES).decode("utf-8")
+    except FileTooLarge:
+        raise ConfigError(
+            f"{file}: expected a configuration file, got more than "
+            f"{MAX_CONFIG_BYTES // (1024 * 1024)} MiB"
+        ) from None
     except FileNotFoundError:
         raise ConfigError(f"{file}: configuration file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

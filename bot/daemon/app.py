@@ -47,9 +47,9 @@ from bot.daemon.instances import Presence, release_all_leases
 from bot.daemon.logs import redact
 from bot.daemon.pipeline import Pipeline as Pipeline  # re-exported: callers build it from here
 from bot.daemon.pipeline import build_pipeline as build_pipeline
-from bot.daemon.sqlite_guard import SingleInstanceLock, sqlite_file, watch_database_file
+from bot.daemon.sqlite_guard import SingleInstanceLock, watch_database_file
 from bot.retry import exponential_backoff
-from bot.storage.database import connection_problem, upgrade_schema
+from bot.storage.database import connection_problem, sqlite_file, upgrade_schema
 from bot.storage.digests import ChannelFailure, failing_channels
 from bot.storage.feeds import count_unhealthy_feeds
 from bot.text.plural import plural
@@ -522,11 +522,8 @@ class Daemon:
             plural(len(self.settings.channels), "channel"),
             self.pipeline.instance,
         )
-        database_file = sqlite_file(self.pipeline.db.url)
         watch = asyncio.ensure_future(
-            watch_database_file(database_file, stop, functools.partial(self._lost, stop))
-            if database_file is not None
-            else asyncio.sleep(0)
+            watch_database_file(self.pipeline.db.url, stop, functools.partial(self._lost, stop))
         )
         await stop.wait()
         watch.cancel()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy.engine import make_url
+from bot.storage.database import sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -27,22 +27,18 @@ log = logging.getLogger(__name__)
 DATABASE_FILE_CHECK_S = 5.0
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The file of an SQLite database URL (None for PostgreSQL or an in-memory database)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(str(parsed.database))
-
-
 def _file_identity(path: Path) -> tuple[int, int]:
     status = os.stat(path)
     return status.st_dev, status.st_ino
 
 
-async def watch_database_file(path: Path, stop: asyncio.Event, on_lost: Callable[[], None]) -> None:
-    """Until `stop` is set: every DATABASE_FILE_CHECK_S, check that `path` is still the file it
-    was at the start; if it was deleted or replaced, log why and call `on_lost`."""
+async def watch_database_file(url: str, stop: asyncio.Event, on_lost: Callable[[], None]) -> None:
+    """Until `stop` is set: every DATABASE_FILE_CHECK_S, check that the SQLite file of `url` is
+    still the file it was at the start; if it was deleted or replaced, log why and call
+    `on_lost`. (Nothing to watch on PostgreSQL.)"""
+    path = sqlite_file(url)
+    if path is None:
+        return
     try:
         opened = _file_identity(path)
     except OSError:

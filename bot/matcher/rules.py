@@ -43,6 +43,7 @@ from bot.matcher.nodes import FIELDS, FULL_SCOPE, NO_TIER, SCOPES_BY_LEVEL, Evid
 from bot.matcher.prefilter import Prefilter
 from bot.matcher.syntax import Expansions, Parser, QuerySyntaxError, parse_query
 from bot.model.match import MatchHit, MatchItem, MatchResult, NearestRule
+from bot.text.bounded import FileTooLarge, read_at_most
 
 DEFAULT_THRESHOLD = 1.0
 TITLE_FACTOR = 1.5
@@ -339,17 +340,14 @@ def _rule(
 def load_rules(path: Path) -> RuleSet:
     """Read and compile a rule file; raises RuleError (also for a missing or unreadable file)."""
     try:
-        with path.open("rb") as stream:
-            # Bounded: a device or a huge file named by mistake must not fill the memory.
-            data = stream.read(MAX_RULE_FILE_BYTES + 1)
-        text = data.decode("utf-8")
+        text = read_at_most(path, MAX_RULE_FILE_BYTES).decode("utf-8")
+    except FileTooLarge:
+        megabytes = MAX_RULE_FILE_BYTES // (1024 * 1024)
+        raise RuleError(f"{path}: expected a rule file, got more than {megabytes} MiB") from None
     except OSError as error:
         raise RuleError(f"{path}: expected a readable rule file, got {error.strerror}") from None
     except UnicodeDecodeError:
         raise RuleError(f"{path}: expected UTF-8 text, got undecodable bytes") from None
-    if len(data) > MAX_RULE_FILE_BYTES:
-        megabytes = MAX_RULE_FILE_BYTES // (1024 * 1024)
-        raise RuleError(f"{path}: expected a rule file, got more than {megabytes} MiB")
     return parse_rules(text, str(path))
 
 

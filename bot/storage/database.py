@@ -3,6 +3,7 @@ compaction of SQLite files, and the temporary PostgreSQL databases of evaluation
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterator
@@ -35,17 +36,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite database URL (None for PostgreSQL or an in-memory database)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database))
+
+
 class Database:
     """One engine and its session factory."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        parsed = make_url(url)
-        self.dialect = parsed.get_backend_name()
+        self.dialect = make_url(url).get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.dialect == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            database_file = sqlite_file(url)
+            if database_file is not None:
+                database_file.parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True  # a dropped connection is replaced, not fatal
@@ -94,17 +103,22 @@ def alembic_config(url: str) -> Any:
 _REVISION_LINE = re.compile(r"""^(down_revision|revision)\s*=\s*(?:"([^"]*)"|None)\s*$""", re.M)
 
 
+@functools.cache
+def _migration_lines() -> tuple[dict[str, str | None], ...]:
+    """The `revision` and `down_revision` of each migration file (read once per process)."""
+    return tuple(
+        {key: value or None for key, value in _REVISION_LINE.findall(script.read_text("utf-8"))}
+        for script in (MIGRATIONS / "versions").glob("[0-9]*.py")
+    )
+
+
 def head_revision() -> str | None:
     """The newest migration's revision, read from the migration files' `revision` and
     `down_revision` lines (None unless they form one line of descent, which Alembic then
     handles). Alembic's own reading costs about 0.1 s of imports at every start."""
     revisions: set[str] = set()
     parents: set[str] = set()
-    for script in (MIGRATIONS / "versions").glob("[0-9]*.py"):
-        values = dict(
-            (key, value or None)
-            for key, value in _REVISION_LINE.findall(script.read_text(encoding="utf-8"))
-        )
+    for values in _migration_lines():
         if "revision" not in values or "down_revision" not in values or not values["revision"]:
             return None
         revisions.add(values["revision"])
@@ -116,12 +130,7 @@ def head_revision() -> str | None:
 
 def known_revisions() -> set[str]:
     """The revisions of this newsbot's migrations."""
-    return {
-        value
-        for script in (MIGRATIONS / "versions").glob("[0-9]*.py")
-        for key, value in _REVISION_LINE.findall(script.read_text(encoding="utf-8"))
-        if key == "revision" and value
-    }
+    return {revision for values in _migration_lines() if (revision := values.get("revision"))}
 
 
 def _stored_revisions(db: Database) -> list[str]:

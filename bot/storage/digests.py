@@ -332,6 +332,11 @@ def start_attempt(session: Session, digest: DigestRow, now: datetime) -> Deliver
     return attempt
 
 
+def digest_status(session: Session, digest_id: int) -> str | None:
+    """The outbox status of digest `digest_id` (None when there is no such digest)."""
+    return session.scalar(select(DigestRow.status).where(DigestRow.id == digest_id))
+
+
 def count_undelivered(session: Session, channel: str) -> int:
     """A channel's digests queued for a retry. (One in doubt counts as sent, as everywhere: it
     most likely arrived, and waits for an operator, who `newsbot digests` and /healthz tell.)"""

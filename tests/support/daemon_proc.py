@@ -22,6 +22,20 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 
+def run_newsbot(
+    config: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """One `newsbot -c CONFIG ARGS...` command run to its end, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "-c", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
 def healthz(base: str) -> tuple[int, dict[str, object]]:
     """The status and JSON body of the daemon's /healthz at `base` (http://host:port)."""
     try:
