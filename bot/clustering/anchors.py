@@ -168,7 +168,7 @@ def other_counterparty(story: StoryState, reading: ItemReading) -> bool:
     if not reading.announced_parties or not story.announcements:
         return False
     if story.announcements == len(story.members):
-        newcomers = reading.announced_parties - story.known_terms()
+        newcomers = story.unknown_terms(reading.announced_parties)
     elif story.announcements >= MIN_ANNOUNCEMENTS:
         newcomers = reading.announced_parties - story.announced_parties.keys()
     else:

@@ -158,6 +158,11 @@ class StoryClusterer:
         model = self.model
         for key in self.candidate_keys(reading, embedding):
             story = self.index.stories[key]
+            # The vetoes first: they read a few sets, while the text signals compare the item
+            # with every sampled report; most candidates of a stream of deals are other deals
+            # a veto rules out.
+            if hard_conflict(story, reading, self.config):
+                continue
             shift = 0.0
             if self.semantic is not None and embedding is not None and not model.semantic:
                 # Weights trained without embeddings: the extra moves the text similarities.
@@ -167,8 +172,6 @@ class StoryClusterer:
             )
             cheap = model.logit(values)
             if prune and not model.could_reach(cheap, self._threshold_logit):
-                continue
-            if hard_conflict(story, reading, self.config):
                 continue
             checks = scoring.check_signals(story, reading, self.config, values["member_cosine_max"])
             values.update(checks)

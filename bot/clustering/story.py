@@ -144,6 +144,12 @@ class StoryState:
         """Every term the story's reports put in its names or its centroid."""
         return self.names.keys() | self.centroid.keys()
 
+    def unknown_terms(self, terms: frozenset[str]) -> set[str]:
+        """The `terms` not among `known_terms`, without building that union (a few terms
+        against a story's hundreds: asked of every candidate story of every report)."""
+        names, centroid = self.names, self.centroid
+        return {term for term in terms if term not in names and term not in centroid}
+
     def add_member(self, member: Member) -> None:
         """Add a joining report. Its lead is kept only where story facts may read it: they read
         the first MAX_REPORTS members, in joining order until a merge sorts them by publication
