@@ -80,6 +80,17 @@ def stored(pipeline: Pipeline) -> dict[tuple[str, str], tuple[Any, ...]]:
     return rows
 
 
+def story_groups(pipeline: Pipeline) -> set[frozenset[tuple[str, str]]]:
+    """The stories as sets of their members' (feed URL path, identity)."""
+    with pipeline.db.session() as session:
+        groups: dict[int, set[tuple[str, str]]] = {}
+        for member in session.scalars(select(StoryMemberRow)):
+            entry = member.entry
+            path = entry.feed.url.split("/", 3)[-1]
+            groups.setdefault(member.story_id, set()).add((path, entry.identity))
+    return {frozenset(group) for group in groups.values()}
+
+
 def comparable(rows: dict[tuple[str, str], tuple[Any, ...]], server: FeedServer) -> Any:
     # The two pipelines fetch from the same server; only the feed URL prefix is shared.
     return {(url.removeprefix(server.url("")), identity): v for (url, identity), v in rows.items()}
@@ -104,6 +115,9 @@ def test_parser_processes_store_what_a_thread_stores(
     assert comparable(rows, server) == comparable(stored(threaded), server)
     assert all(done for *_, done, _ in rows.values())  # every entry matched and clustered
     assert {in_story for *_, relevant, _, _, in_story in rows.values() if relevant} == {True}
+    # The parser processes read the reports ahead of their clustering: the same stories.
+    assert story_groups(parallel) == story_groups(threaded)
+    assert any(len(group) > 1 for group in story_groups(parallel))
 
     # A second cycle: nothing changed, nothing parsed, nothing stored twice.
     again = run(parallel)

@@ -30,7 +30,14 @@ from bot.clustering import presentation, scoring
 from bot.clustering.anchors import hard_conflict
 from bot.clustering.config import ClusterConfig
 from bot.clustering.index import StoryIndex
-from bot.clustering.item import ClusterItem, ItemReading, read_item, story_key, utc
+from bot.clustering.item import (
+    ClusterItem,
+    ItemReader,
+    ItemReading,
+    read_item,
+    story_key,
+    utc,
+)
 from bot.clustering.merging import absorb, mergeable, outranks
 from bot.clustering.story import Member, StoryState, from_json, record_reading, to_json
 from bot.model.story import Assignment, StoryFacts
@@ -84,14 +91,26 @@ class StoryClusterer:
         if self.semantic is not None:
             self.semantic.prepare(items)
 
-    def add(self, item: ClusterItem, observer: Observer | None = None) -> Assignment:
-        """Place `item` into an active story or start a new one."""
+    @property
+    def reader(self) -> ItemReader:
+        """How this clusterer reads items, to read them ahead elsewhere (see `add`)."""
+        return ItemReader(self.config.active_window_hours, self.config.actor_rarity)
+
+    def add(
+        self,
+        item: ClusterItem,
+        observer: Observer | None = None,
+        *,
+        read: ItemReading | None = None,
+    ) -> Assignment:
+        """Place `item` into an active story or start a new one. `read`: the item's reading
+        made ahead by `reader` (in another process), else the item is read here."""
         published = utc(item.published)
         self._advance(published)
         known = self.index.story_of(item.key, item.url)
         if known is not None:
             return Assignment(story_key=known, is_new_story=False, similarity=1.0)
-        reading = self.read(item)
+        reading = self.read(item, read)
         embedding = self.semantic.item_vector(item) if self.semantic is not None else None
         scored = self.score(reading, embedding)
         if observer is not None:
@@ -122,9 +141,16 @@ class StoryClusterer:
         target = story if story is not None and story in self.index.stories else None
         return self.place(reading, target, embedding=embedding).key
 
-    def read(self, item: ClusterItem) -> ItemReading:
-        """Read `item` once, its term vector weighed against the stream as it is now."""
-        reading = read_item(item, self.config.active_window_hours, self.config.actor_rarity)
+    def read(self, item: ClusterItem, ahead: ItemReading | None = None) -> ItemReading:
+        """Read `item` once (or take `ahead`, its reading by `reader` made elsewhere), its term
+        vector weighed against the stream as it is now: that part depends on the stories
+        placed before it, so it is never made ahead."""
+        if ahead is None:
+            reading = read_item(item, self.config.active_window_hours, self.config.actor_rarity)
+        elif ahead.item.key != item.key:
+            raise ValueError(f"a reading of item {ahead.item.key!r} given for {item.key!r}")
+        else:
+            reading = ahead
         reading.vector = self.index.vector(reading.feats)
         return reading
 

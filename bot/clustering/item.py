@@ -127,6 +127,20 @@ def read_item(item: ClusterItem, window_hours: float, actor_rarity: float) -> It
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ItemReader:
+    """`read_item` with a clusterer's settings, picklable: what a process other than the
+    clusterer's runs to read items ahead of their placing (`StoryClusterer.add` takes the
+    readings). Reading depends on nothing but the item and these settings, so a reading made
+    elsewhere is the one the clusterer would make."""
+
+    window_hours: float
+    actor_rarity: float
+
+    def __call__(self, items: list[ClusterItem]) -> list[ItemReading]:
+        return [read_item(item, self.window_hours, self.actor_rarity) for item in items]
+
+
 def report_parties(title: str, lead: str) -> frozenset[str]:
     """The deal parties one report names, as folded terms ("coreweave", "google cloud")."""
     facts = story_facts([Report(title=title, summary=lead)])

@@ -144,11 +144,11 @@ class StoryState:
         """Every term the story's reports put in its names or its centroid."""
         return self.names.keys() | self.centroid.keys()
 
-    def unknown_terms(self, terms: frozenset[str]) -> set[str]:
+    def unknown_terms(self, terms: frozenset[str]) -> frozenset[str]:
         """The `terms` not among `known_terms`, without building that union (a few terms
         against a story's hundreds: asked of every candidate story of every report)."""
         names, centroid = self.names, self.centroid
-        return {term for term in terms if term not in names and term not in centroid}
+        return frozenset(term for term in terms if term not in names and term not in centroid)
 
     def add_member(self, member: Member) -> None:
         """Add a joining report. Its lead is kept only where story facts may read it: they read

@@ -295,6 +295,12 @@ class ParserPool:
             return await asyncio.to_thread(self._start)
 
     @property
+    def processes_running(self) -> Executor | None:
+        """The worker processes, once started (None before, and when parsing in threads): other
+        CPU-heavy work of the cycle that needs nothing but its arguments may run there too."""
+        return self._executor
+
+    @property
     def started(self) -> bool:
         """Whether worker processes are running or starting."""
         return self._executor is not None or self._early_start is not None

@@ -254,35 +254,41 @@ class Poller:
             await asyncio.to_thread(self.sync_config)
         due, leased_elsewhere = await asyncio.to_thread(self._claim, force)
         report = PollStats(leased_elsewhere=leased_elsewhere)
-        if due:
-            parsers = ParserPool(
-                self.story_builder.rules,
-                self.story_builder.threshold,
-                rules_loader=self.rules_loader,
-                processes=self.parse_processes,
-                feeds=len(due),
-            )
-            if sum(feed.body_hash is None for feed in due) >= PROCESS_MIN_FEEDS:
-                # Feeds never fetched before will have bodies to parse: enough to pay for the
-                # parser processes, whose start then overlaps the first requests.
-                parsers.start_early()
-            try:
+        parsers: ParserPool | None = None
+        try:
+            if due:
+                parsers = ParserPool(
+                    self.story_builder.rules,
+                    self.story_builder.threshold,
+                    rules_loader=self.rules_loader,
+                    processes=self.parse_processes,
+                    feeds=len(due),
+                )
+                if sum(feed.body_hash is None for feed in due) >= PROCESS_MIN_FEEDS:
+                    # Feeds never fetched before will have bodies to parse: enough to pay for
+                    # the parser processes, whose start then overlaps the first requests.
+                    parsers.start_early()
                 await self._fetch_and_store(due, parsers, report, on_feed)
-            finally:
+            report.seconds["fetch"] = time.monotonic() - started
+            # Entries matched while they were parsed count as processed here; the story builder
+            # reports the rest (clustering, and matching where parsing could not).
+            report.processing.processed = sum(result.matched_entries for result in report.feeds)
+            report.processing.relevant = sum(result.relevant_entries for result in report.feeds)
+            if (
+                report.new_entries
+                or report.updated_entries
+                or await asyncio.to_thread(self.story_builder.has_pending)
+            ):
+                started = time.monotonic()
+                # The parser processes, idle now, read the reports ahead of their placing.
+                readers = parsers.processes_running if parsers is not None else None
+                report.processing.add(
+                    await asyncio.to_thread(self.story_builder.process_pending, readers=readers)
+                )
+                report.seconds["process"] = time.monotonic() - started
+        finally:
+            if parsers is not None:
                 await parsers.aclose()
-        report.seconds["fetch"] = time.monotonic() - started
-        # Entries matched while they were parsed count as processed here; the story builder
-        # reports the rest (clustering, and matching where parsing could not).
-        report.processing.processed = sum(result.matched_entries for result in report.feeds)
-        report.processing.relevant = sum(result.relevant_entries for result in report.feeds)
-        if (
-            report.new_entries
-            or report.updated_entries
-            or await asyncio.to_thread(self.story_builder.has_pending)
-        ):
-            started = time.monotonic()
-            report.processing.add(await asyncio.to_thread(self.story_builder.process_pending))
-            report.seconds["process"] = time.monotonic() - started
         return report
 
     async def _fetch_and_store(

@@ -14,9 +14,11 @@ database rolled back; it is then dropped and rebuilt from the database on the ne
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -59,7 +61,7 @@ from bot.worker.parsing import match_columns
 
 if TYPE_CHECKING:
     from bot.clustering.engine import StoryClusterer
-    from bot.clustering.item import ClusterItem
+    from bot.clustering.item import ClusterItem, ItemReading
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,10 @@ SYNC_MARGIN = timedelta(minutes=2)
 # costs more than the joins themselves, so a batch holds a whole cold start of a thousand feeds
 # (about 2,500 relevant entries) while a crash still re-does only seconds of work.
 CLUSTER_BATCH = 2500
+# Reports read ahead per message to a reading process (read_ahead), and the fewest a batch
+# needs for reading ahead to pay for pickling them there and back.
+READ_CHUNK = 25
+READ_AHEAD_MIN = 2 * READ_CHUNK
 
 
 def utcnow() -> datetime:
@@ -203,7 +209,12 @@ class StoryBuilder:
         with self.db.session() as session:
             return has_unprocessed(session)
 
-    def process_pending(self, batch_size: int = 2000) -> ProcessStats:
+    def process_pending(
+        self, batch_size: int = 2000, readers: Executor | None = None
+    ) -> ProcessStats:
+        """Match and cluster every queued entry. `readers`: processes (a poll's parser
+        processes, idle by then) that read the reports ahead while this thread places them
+        (`read_ahead`); the decisions are the same without them."""
         total = ProcessStats()
         # Serialised across the instances sharing a PostgreSQL database; if the lock cannot be
         # had within LOCK_WAIT_S, the instance holding it processes the queue.
@@ -222,7 +233,7 @@ class StoryBuilder:
                     if report.processed < batch_size:
                         break
                 while True:
-                    report = self._cluster_batch(CLUSTER_BATCH)
+                    report = self._cluster_batch(CLUSTER_BATCH, readers)
                     # Entries were counted as processed and relevant when matched.
                     total.stories_created += report.stories_created
                     total.stories_updated += report.stories_updated
@@ -271,7 +282,7 @@ class StoryBuilder:
             report.relevant = sum(1 for values in matched if values["relevant"])
         return report
 
-    def _cluster_batch(self, batch_size: int) -> ProcessStats:
+    def _cluster_batch(self, batch_size: int, readers: Executor | None = None) -> ProcessStats:
         """Cluster a batch of matched relevant entries in publication order, in one transaction.
 
         Relevant entries are clustered in the same order whether they were matched in one batch
@@ -290,16 +301,17 @@ class StoryBuilder:
             self._touched.clear()
             self._outlets.clear()
             self._stories.clear()
+            unplaced = [entry for entry in entries if entry.membership is None]
+            items = [cluster_item(entry) for entry in unplaced]
             # The whole batch at once: the semantic extra embeds it in one call (a no-op without).
-            self.clusterer.prepare([cluster_item(e) for e in entries if e.membership is None])
-            for entry in entries:
-                created = self._cluster(session, entry, now)
-                if created is None:
-                    continue
-                if created:
-                    report.stories_created += 1
-                else:
-                    report.stories_updated += 1
+            self.clusterer.prepare(items)
+            # Closed on the way out, so that a failed batch leaves no reading queued.
+            with contextlib.closing(read_ahead(self.clusterer.reader, items, readers)) as ahead:
+                for entry, (item, reading) in zip(unplaced, ahead, strict=True):
+                    if self._cluster(session, entry, now, item, reading):
+                        report.stories_created += 1
+                    else:
+                        report.stories_updated += 1
             placed = set(self._touched)
             self._refresh_touched()
             self._write_restated(session, placed)
@@ -326,19 +338,25 @@ class StoryBuilder:
             return None  # no story member has this URL: skip the query
         return story_for_url(session, entry.url, other_than=entry.id)
 
-    def _cluster(self, session: Session, entry: EntryRow, now: datetime) -> bool | None:
-        """Place one relevant entry; returns True for a new story, False for an update.
+    def _cluster(
+        self,
+        session: Session,
+        entry: EntryRow,
+        now: datetime,
+        item: ClusterItem,
+        reading: ItemReading | None,
+    ) -> bool:
+        """Place one relevant entry (`item`, `reading` its reading if made ahead); returns
+        True for a new story, False for an update.
 
         Nothing is flushed per entry: new members and events wait in the session and go in
         bulk when a query needs them (autoflush) or at the end of the batch; only a new story
         is flushed at once, for its id."""
-        if entry.membership is not None:
-            return None
         story = self._same_url_story(session, entry)
         similarity = 1.0
         clustered = story is None
         if story is None:
-            assignment = self.clusterer.add(cluster_item(entry))
+            assignment = self.clusterer.add(item, read=reading)
             similarity = assignment.similarity
             self._merge_stories(session, now)
             story = self._story(session, assignment.story_key)
@@ -470,6 +488,40 @@ class StoryBuilder:
             story.version += 1
         story.facts = facts
         story.cluster_state = self.clusterer.export_state(key)
+
+
+def read_ahead(
+    reader: Callable[[list[ClusterItem]], list[ItemReading]],
+    items: list[ClusterItem],
+    readers: Executor | None,
+) -> Generator[tuple[ClusterItem, ItemReading | None], None, None]:
+    """Each item with its reading by `reader`, made in the `readers` processes, in order, while
+    the caller places the items before it; None where the item is to be read in place (no
+    processes, a batch too small to pay for sending it, or processes that failed: the rest
+    is then read in place, and the decisions are the same).
+
+    Reading (tokens, names, figures, deal parties) is about half of clustering's CPU and
+    depends on the item alone; placing depends on every item before it, so it stays in one
+    thread. At 1,000 new feeds this took 4 of the 8.5 CPU seconds of clustering off the main
+    process."""
+    if readers is None or len(items) < READ_AHEAD_MIN:
+        yield from ((item, None) for item in items)
+        return
+    chunks = [items[start : start + READ_CHUNK] for start in range(0, len(items), READ_CHUNK)]
+    log.debug("reading %s ahead in other processes", plural(len(items), "report"))
+    given = 0
+    try:
+        for readings in readers.map(reader, chunks):
+            for reading in readings:
+                yield items[given], reading
+                given += 1
+    except Exception as exc:  # a dead process, or a bug in reading one of the chunk's items
+        log.warning(
+            "reading reports ahead in the parser processes failed (%s); reading the other %s here",
+            exc,
+            plural(len(items) - given, "report"),
+        )
+        yield from ((item, None) for item in items[given:])
 
 
 def cluster_item(entry: EntryRow) -> ClusterItem:

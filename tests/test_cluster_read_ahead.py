@@ -1,0 +1,163 @@
+"""Reports read ahead in other processes (bot.worker.process.read_ahead: a poll's parser
+processes take the reading half of clustering off the main process) make the same stories as
+reports read in place; when the processes fail, the rest is read in place and the stories are
+still the same; a batch too small to pay for it is read in place; a reading of another item is
+refused; a poll with parser processes reads ahead and makes the stories a poll parsing in a
+thread makes. Real processes (spawn), the labelled deal coverage of ../shared/data."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.clustering.engine import StoryClusterer
+from bot.clustering.item import ClusterItem, ItemReader, ItemReading
+from bot.config.loader import load_config
+from bot.daemon.pipeline import build_pipeline
+from bot.evaluation.endtoend import (
+    LoopbackFeeds,
+    as_of,
+    poll,
+    poll_settings,
+    read_placement,
+    retention_days,
+)
+from bot.evaluation.items import read_items
+from bot.worker.process import READ_AHEAD_MIN, READ_CHUNK, read_ahead
+
+DATA = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "stories" / "deals_dev.jsonl"
+)
+pytestmark = pytest.mark.skipif(not DATA.is_file(), reason=f"shared data not found at {DATA}")
+
+
+@pytest.fixture(scope="module")
+def items() -> list[ClusterItem]:
+    # In arrival order, as the story builder gives them.
+    return sorted(read_items(DATA), key=lambda item: (item.published, item.key))
+
+
+@pytest.fixture(scope="module")
+def processes() -> Iterator[ProcessPoolExecutor]:
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
+def stories(items: list[ClusterItem], readings: list[ItemReading | None]) -> list[set[str]]:
+    """The stories the items make, each as the keys of its items, in the order they started."""
+    clusterer = StoryClusterer()
+    placed: dict[str, set[str]] = {}
+    for item, reading in zip(items, readings, strict=True):
+        placed.setdefault(clusterer.add(item, read=reading).story_key, set()).add(item.key)
+        for gone, kept in clusterer.drain_merges():
+            placed[kept] |= placed.pop(gone)
+    return list(placed.values())
+
+
+def test_reports_read_in_other_processes_make_the_same_stories(
+    items: list[ClusterItem], processes: ProcessPoolExecutor
+) -> None:
+    ahead = list(read_ahead(StoryClusterer().reader, items, processes))
+
+    assert [item for item, _ in ahead] == items  # in order, each item once
+    readings = [reading for _, reading in ahead]
+    assert all(reading is not None for reading in readings)
+    # Made in the other processes: each reading holds its own copy of the item.
+    assert all(r is not None and r.item is not item and r.item == item for item, r in ahead)
+    in_place = stories(items, [None] * len(items))
+    assert stories(items, readings) == in_place
+    assert len(in_place) < len(items) / 2  # stories of several reports: the test can tell
+
+
+@dataclass(frozen=True)
+class DiesOn:
+    """A reader whose process dies on the chunk holding item `key` (an out-of-memory kill)."""
+
+    key: str
+    reader: ItemReader
+
+    def __call__(self, items: list[ClusterItem]) -> list[ItemReading]:
+        if any(item.key == self.key for item in items):
+            os._exit(9)
+        return self.reader(items)
+
+
+def test_when_a_process_dies_the_rest_is_read_in_place_and_the_stories_are_the_same(
+    items: list[ClusterItem], caplog: pytest.LogCaptureFixture
+) -> None:
+    doomed = 4 * READ_CHUNK  # the fifth chunk
+    reader = DiesOn(items[doomed].key, StoryClusterer().reader)
+    spawn = multiprocessing.get_context("spawn")
+    with (
+        ProcessPoolExecutor(1, mp_context=spawn) as pool,
+        caplog.at_level(logging.WARNING, logger="bot.worker.process"),
+    ):
+        ahead = list(read_ahead(reader, items, pool))
+
+    assert [item for item, _ in ahead] == items
+    readings = [reading for _, reading in ahead]
+    read_there = sum(reading is not None for reading in readings)
+    # The readings made before the process died are used; from there on, none.
+    assert 0 < read_there <= doomed
+    assert all(reading is None for reading in readings[read_there:])
+    assert f"reading the other {len(items) - read_there} reports here" in caplog.text
+    assert stories(items, readings) == stories(items, [None] * len(items))
+
+
+def test_a_batch_too_small_to_pay_for_it_is_read_in_place(
+    items: list[ClusterItem], processes: ProcessPoolExecutor
+) -> None:
+    few = items[: READ_AHEAD_MIN - 1]
+    ahead = list(read_ahead(StoryClusterer().reader, few, processes))
+    assert ahead == [(item, None) for item in few]
+
+
+def test_no_processes_reads_in_place(items: list[ClusterItem]) -> None:
+    ahead = list(read_ahead(StoryClusterer().reader, items, None))
+    assert ahead == [(item, None) for item in items]
+
+
+def test_a_reading_of_another_item_is_refused(items: list[ClusterItem]) -> None:
+    clusterer = StoryClusterer()
+    [wrong] = clusterer.reader([items[1]])
+    with pytest.raises(ValueError, match=f"a reading of item {items[1].key!r} given for"):
+        clusterer.add(items[0], read=wrong)
+
+
+def test_a_poll_with_parser_processes_reads_ahead_and_makes_the_stories_a_thread_makes(
+    items: list[ClusterItem], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The whole cycle: the deal coverage served as one feed per outlet on 127.0.0.1 and
+    polled twice, parsing in a thread and in two parser processes, which then read the
+    reports ahead of their clustering."""
+    now = as_of(items)
+    placements = {}
+    with LoopbackFeeds(items) as served:
+        served.publish(items)
+        for processes in (0, 2):
+            settings = poll_settings(
+                load_config(None),
+                served.feed_settings(),
+                database_url=f"sqlite:///{tmp_path / f'{processes}.db'}",
+                data_dir=tmp_path,
+                retention_days=retention_days(items, now),
+            )
+            pipeline = build_pipeline(settings, clock=lambda: now)
+            pipeline.poller.parse_processes = processes
+            caplog.clear()
+            with caplog.at_level(logging.DEBUG, logger="bot.worker.process"):
+                report = poll(pipeline)
+            read_ahead_logged = "ahead in other processes" in caplog.text
+            assert read_ahead_logged == bool(processes)
+            assert report.processing.relevant >= READ_AHEAD_MIN
+            placements[processes] = read_placement(pipeline.db, items)
+            pipeline.db.dispose()
+    assert placements[2] == placements[0]
+    assert placements[0].story_count < len(placements[0].stories) / 2
