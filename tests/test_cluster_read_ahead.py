@@ -2,8 +2,9 @@
 processes take the reading half of clustering off the main process) make the same stories as
 reports read in place; when the processes fail, the rest is read in place and the stories are
 still the same; a batch too small to pay for it is read in place; a reading of another item is
-refused; a poll with parser processes reads ahead and makes the stories a poll parsing in a
-thread makes. Real processes (spawn), the labelled deal coverage of ../shared/data."""
+refused; story facts made there are the ones made in place; a poll with parser processes reads
+ahead and makes the stories a poll parsing in a thread makes. Real processes (spawn), the
+labelled deal coverage of ../shared/data."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot.clustering.engine import StoryClusterer
+from bot.clustering.facts import story_facts
 from bot.clustering.item import ClusterItem, ItemReader, ItemReading
 from bot.config.loader import load_config
 from bot.daemon.pipeline import build_pipeline
@@ -30,7 +32,7 @@ from bot.evaluation.endtoend import (
     retention_days,
 )
 from bot.evaluation.items import read_items
-from bot.worker.process import READ_AHEAD_MIN, READ_CHUNK, read_ahead
+from bot.worker.process import IN_PROCESSES_CHUNK, IN_PROCESSES_MIN, in_processes, read_ahead
 
 DATA = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "stories" / "deals_dev.jsonl"
@@ -83,16 +85,16 @@ class DiesOn:
     key: str
     reader: ItemReader
 
-    def __call__(self, items: list[ClusterItem]) -> list[ItemReading]:
-        if any(item.key == self.key for item in items):
+    def __call__(self, item: ClusterItem) -> ItemReading:
+        if item.key == self.key:
             os._exit(9)
-        return self.reader(items)
+        return self.reader(item)
 
 
 def test_when_a_process_dies_the_rest_is_read_in_place_and_the_stories_are_the_same(
     items: list[ClusterItem], caplog: pytest.LogCaptureFixture
 ) -> None:
-    doomed = 4 * READ_CHUNK  # the fifth chunk
+    doomed = 4 * IN_PROCESSES_CHUNK  # in the fifth chunk
     reader = DiesOn(items[doomed].key, StoryClusterer().reader)
     spawn = multiprocessing.get_context("spawn")
     with (
@@ -107,14 +109,31 @@ def test_when_a_process_dies_the_rest_is_read_in_place_and_the_stories_are_the_s
     # The readings made before the process died are used; from there on, none.
     assert 0 < read_there <= doomed
     assert all(reading is None for reading in readings[read_there:])
-    assert f"reading the other {len(items) - read_there} reports here" in caplog.text
+    assert f"computing the other {len(items) - read_there} reports here" in caplog.text
     assert stories(items, readings) == stories(items, [None] * len(items))
+
+
+def test_facts_made_in_other_processes_are_the_facts_made_in_place(
+    items: list[ClusterItem], processes: ProcessPoolExecutor
+) -> None:
+    """A batch's stories have their facts made in the parser processes too (in_processes of
+    facts.story_facts, StoryBuilder._refresh_touched)."""
+    clusterer = StoryClusterer()
+    reports = []  # of every story, as it leaves the join window or at the end
+    clusterer.before_expiry = lambda key: reports.append(clusterer.fact_reports(key))
+    for item in items:
+        clusterer.add(item)
+    reports += [clusterer.fact_reports(key) for key in clusterer.story_keys()]
+    made = list(in_processes(story_facts, reports, processes, what=("story", "stories")))
+
+    assert made == [story_facts(story) for story in reports]
+    assert sum(bool(facts.parties) for facts in made) > len(reports) / 2  # facts to compare
 
 
 def test_a_batch_too_small_to_pay_for_it_is_read_in_place(
     items: list[ClusterItem], processes: ProcessPoolExecutor
 ) -> None:
-    few = items[: READ_AHEAD_MIN - 1]
+    few = items[: IN_PROCESSES_MIN - 1]
     ahead = list(read_ahead(StoryClusterer().reader, few, processes))
     assert ahead == [(item, None) for item in few]
 
@@ -126,7 +145,7 @@ def test_no_processes_reads_in_place(items: list[ClusterItem]) -> None:
 
 def test_a_reading_of_another_item_is_refused(items: list[ClusterItem]) -> None:
     clusterer = StoryClusterer()
-    [wrong] = clusterer.reader([items[1]])
+    wrong = clusterer.reader(items[1])
     with pytest.raises(ValueError, match=f"a reading of item {items[1].key!r} given for"):
         clusterer.add(items[0], read=wrong)
 
@@ -154,9 +173,8 @@ def test_a_poll_with_parser_processes_reads_ahead_and_makes_the_stories_a_thread
             caplog.clear()
             with caplog.at_level(logging.DEBUG, logger="bot.worker.process"):
                 report = poll(pipeline)
-            read_ahead_logged = "ahead in other processes" in caplog.text
-            assert read_ahead_logged == bool(processes)
-            assert report.processing.relevant >= READ_AHEAD_MIN
+            assert ("reports in other processes" in caplog.text) == bool(processes)
+            assert report.processing.relevant >= IN_PROCESSES_MIN
             placements[processes] = read_placement(pipeline.db, items)
             pipeline.db.dispose()
     assert placements[2] == placements[0]

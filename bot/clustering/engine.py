@@ -43,6 +43,7 @@ from bot.clustering.story import Member, StoryState, from_json, record_reading, 
 from bot.model.story import Assignment, StoryFacts
 
 if TYPE_CHECKING:
+    from bot.clustering.facts import Report
     from bot.clustering.semantic import SemanticIndex, Vector
 
 # A scored candidate: (probability, story key, its signals).
@@ -375,6 +376,10 @@ class StoryClusterer:
 
     def facts(self, story_key: str) -> StoryFacts:
         return presentation.facts(self.index.stories[story_key])
+
+    def fact_reports(self, story_key: str) -> list[Report]:
+        """What `facts` are made of (facts.story_facts of them), to make them elsewhere."""
+        return presentation.fact_reports(self.index.stories[story_key])
 
     # ----------------------------------------------------------------- persistence
     def export_state(self, story_key: str) -> dict[str, Any]:

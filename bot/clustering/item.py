@@ -137,8 +137,8 @@ class ItemReader:
     window_hours: float
     actor_rarity: float
 
-    def __call__(self, items: list[ClusterItem]) -> list[ItemReading]:
-        return [read_item(item, self.window_hours, self.actor_rarity) for item in items]
+    def __call__(self, item: ClusterItem) -> ItemReading:
+        return read_item(item, self.window_hours, self.actor_rarity)
 
 
 def report_parties(title: str, lead: str) -> frozenset[str]:

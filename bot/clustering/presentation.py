@@ -72,18 +72,22 @@ def summary(story: StoryState) -> str:
 
 def facts(story: StoryState) -> StoryFacts:
     """Deal anchors the members agree on: parties, figures, places, assets (see facts/)."""
+    return story_facts(fact_reports(story))
+
+
+def fact_reports(story: StoryState) -> list[Report]:
+    """What the story's facts are made of (`facts` is story_facts of them): its first reports'
+    titles and leads, with their times and outlets."""
     # Members restored from states that predate member leads fall back to the story leads.
     leads = dict(story.leads)
     # story_facts reads the first MAX_REPORTS reports: only those are made into Reports, so
     # the facts of a story cost the same however many members it has.
-    return story_facts(
-        [
-            Report(
-                title=m.title,
-                summary=m.lead or leads.get(m.key, ""),
-                published=m.published,
-                outlet=m.source,
-            )
-            for m in story.members[:MAX_REPORTS]
-        ]
-    )
+    return [
+        Report(
+            title=m.title,
+            summary=m.lead or leads.get(m.key, ""),
+            published=m.published,
+            outlet=m.source,
+        )
+        for m in story.members[:MAX_REPORTS]
+    ]

@@ -14,14 +14,16 @@ database rolled back; it is then dropped and rebuilt from the database on the ne
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import itertools
 import logging
 import uuid
-from collections.abc import Callable, Generator
-from concurrent.futures import Executor
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
@@ -62,8 +64,12 @@ from bot.worker.parsing import match_columns
 if TYPE_CHECKING:
     from bot.clustering.engine import StoryClusterer
     from bot.clustering.item import ClusterItem, ItemReading
+    from bot.model.story import StoryFacts
 
 log = logging.getLogger(__name__)
+
+Argument = TypeVar("Argument")
+Result = TypeVar("Result")
 
 # How long to wait for the cross-instance processing lock (bot.storage.locks), and how often to
 # try it meanwhile.
@@ -77,10 +83,12 @@ SYNC_MARGIN = timedelta(minutes=2)
 # costs more than the joins themselves, so a batch holds a whole cold start of a thousand feeds
 # (about 2,500 relevant entries) while a crash still re-does only seconds of work.
 CLUSTER_BATCH = 2500
-# Reports read ahead per message to a reading process (read_ahead), and the fewest a batch
-# needs for reading ahead to pay for pickling them there and back.
-READ_CHUNK = 25
-READ_AHEAD_MIN = 2 * READ_CHUNK
+# Arguments sent per message to another process (in_processes), and the fewest worth
+# pickling there and back.
+IN_PROCESSES_CHUNK = 25
+IN_PROCESSES_MIN = 2 * IN_PROCESSES_CHUNK
+# Chunks out at once: enough to keep a few processes busy while the caller takes results.
+IN_PROCESSES_WINDOW = 4
 
 
 def utcnow() -> datetime:
@@ -306,14 +314,15 @@ class StoryBuilder:
             # The whole batch at once: the semantic extra embeds it in one call (a no-op without).
             self.clusterer.prepare(items)
             # Closed on the way out, so that a failed batch leaves no reading queued.
-            with contextlib.closing(read_ahead(self.clusterer.reader, items, readers)) as ahead:
+            ahead = read_ahead(self.clusterer.reader, items, readers)
+            with contextlib.closing(ahead):
                 for entry, (item, reading) in zip(unplaced, ahead, strict=True):
                     if self._cluster(session, entry, now, item, reading):
                         report.stories_created += 1
                     else:
                         report.stories_updated += 1
             placed = set(self._touched)
-            self._refresh_touched()
+            self._refresh_touched(readers)
             self._write_restated(session, placed)
             mark_processed(session, [entry.id for entry in entries], now)
             self._stories.clear()
@@ -462,10 +471,22 @@ class StoryBuilder:
         clusterer.before_expiry = self._refresh_leaving
         return clusterer
 
-    def _refresh_touched(self) -> None:
+    def _refresh_touched(self, readers: Executor | None = None) -> None:
+        """Write the presentation of the stories the batch changed; their facts (a third of a
+        cold start's processing after reading) made in `readers`, if given (`in_processes`)."""
+        from bot.clustering.facts import story_facts
+
+        keys = [key for key, row in self._touched.items() if self._presentable(key, row)]
+        reports = [self.clusterer.fact_reports(key) for key in keys]
+        made = in_processes(story_facts, reports, readers, what=("story's facts", "stories' facts"))
+        facts = dict(zip(keys, made, strict=True))
         for key, story in self._touched.items():
-            self._refresh(key, story)
+            self._refresh(key, story, facts.get(key))
         self._touched.clear()
+
+    def _presentable(self, key: str, story: StoryRow) -> bool:
+        """Whether a story changed in the batch is still one (not merged into another since)."""
+        return not is_deleted(story) and key in self.clusterer
 
     def _refresh_leaving(self, key: str) -> None:
         """A story changed in this batch is leaving the clusterer's window before the batch
@@ -474,16 +495,16 @@ class StoryBuilder:
         if story is not None:
             self._refresh(key, story)
 
-    def _refresh(self, key: str, story: StoryRow) -> None:
-        """Write what the clusterer makes of a story it changed: headline, summary, facts and
-        the state a restart restores."""
-        if is_deleted(story) or key not in self.clusterer:
+    def _refresh(self, key: str, story: StoryRow, made: StoryFacts | None = None) -> None:
+        """Write what the clusterer makes of a story it changed: headline, summary, facts (or
+        `made`, the same made elsewhere) and the state a restart restores."""
+        if not self._presentable(key, story):
             return  # merged into another story meanwhile
         headline, headline_key = self.clusterer.headline(key)
         story.headline = headline
         story.headline_entry_id = int(headline_key) if headline_key.isdigit() else None
         story.summary = self.clusterer.summary(key)
-        facts = self.clusterer.facts(key).to_json()
+        facts = (made if made is not None else self.clusterer.facts(key)).to_json()
         if story.facts and facts != story.facts and story.source_count:
             story.version += 1
         story.facts = facts
@@ -491,37 +512,75 @@ class StoryBuilder:
 
 
 def read_ahead(
-    reader: Callable[[list[ClusterItem]], list[ItemReading]],
+    reader: Callable[[ClusterItem], ItemReading],
     items: list[ClusterItem],
     readers: Executor | None,
 ) -> Generator[tuple[ClusterItem, ItemReading | None], None, None]:
-    """Each item with its reading by `reader`, made in the `readers` processes, in order, while
-    the caller places the items before it; None where the item is to be read in place (no
-    processes, a batch too small to pay for sending it, or processes that failed: the rest
-    is then read in place, and the decisions are the same).
+    """Each item with its reading by `reader` made in the `readers` processes, in order, while
+    the caller places the items before it (see `in_processes`); None where the item is to be
+    read in place.
 
     Reading (tokens, names, figures, deal parties) is about half of clustering's CPU and
     depends on the item alone; placing depends on every item before it, so it stays in one
-    thread. At 1,000 new feeds this took 4 of the 8.5 CPU seconds of clustering off the main
+    thread. At 1,000 new feeds this took 5 of the 13.6 seconds of processing off the main
     process."""
-    if readers is None or len(items) < READ_AHEAD_MIN:
-        yield from ((item, None) for item in items)
+    results = in_processes(reader, items, readers, what=("report", "reports"))
+    with contextlib.closing(results):
+        yield from zip(items, results, strict=True)
+
+
+def in_processes(
+    function: Callable[[Argument], Result],
+    arguments: Sequence[Argument],
+    processes: Executor | None,
+    *,
+    what: tuple[str, str],
+) -> Generator[Result | None, None, None]:
+    """`function` of each argument, computed in `processes`, in order, as they come; None for
+    the arguments to be computed in place: all of them without processes or with fewer than
+    IN_PROCESSES_MIN (not worth pickling there and back), and the rest of them when the
+    processes fail (logged, naming `what` they were: the noun, singular and plural). Only for
+    pure functions: a result made there must be the one made here.
+
+    Arguments go IN_PROCESSES_CHUNK at a time, and at most IN_PROCESSES_WINDOW chunks are out
+    at once: results the caller has not taken yet wait in memory (a cold start of 10,000 feeds
+    sent 2,500 reports at once and held most of their readings, some 100 MiB more at its
+    peak)."""
+    if processes is None or len(arguments) < IN_PROCESSES_MIN:
+        yield from (None for _ in arguments)
         return
-    chunks = [items[start : start + READ_CHUNK] for start in range(0, len(items), READ_CHUNK)]
-    log.debug("reading %s ahead in other processes", plural(len(items), "report"))
+    log.debug("computing %s in other processes", plural(len(arguments), *what))
+    chunks = (
+        arguments[start : start + IN_PROCESSES_CHUNK]
+        for start in range(0, len(arguments), IN_PROCESSES_CHUNK)
+    )
+    out: collections.deque[Future[list[Result]]] = collections.deque()
     given = 0
     try:
-        for readings in readers.map(reader, chunks):
-            for reading in readings:
-                yield items[given], reading
+        for chunk in itertools.islice(chunks, IN_PROCESSES_WINDOW):
+            out.append(processes.submit(_each, function, chunk))
+        while out:
+            results = out.popleft().result()
+            for chunk in itertools.islice(chunks, 1):
+                out.append(processes.submit(_each, function, chunk))
+            for result in results:
+                yield result
                 given += 1
-    except Exception as exc:  # a dead process, or a bug in reading one of the chunk's items
+    except Exception as exc:  # a dead process, or a bug met by one of the arguments
         log.warning(
-            "reading reports ahead in the parser processes failed (%s); reading the other %s here",
+            "computing %s in the parser processes failed (%s); computing the other %s here",
+            plural(len(arguments), *what),
             exc,
-            plural(len(items) - given, "report"),
+            plural(len(arguments) - given, *what),
         )
-        yield from ((item, None) for item in items[given:])
+        yield from (None for _ in arguments[given:])
+    finally:  # also when the caller stops early
+        for future in out:
+            future.cancel()
+
+
+def _each(function: Callable[[Argument], Result], chunk: Sequence[Argument]) -> list[Result]:
+    return [function(argument) for argument in chunk]
 
 
 def cluster_item(entry: EntryRow) -> ClusterItem:
