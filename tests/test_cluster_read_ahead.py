@@ -1,10 +1,10 @@
-"""Reports read ahead in other processes (bot.worker.process.read_ahead: a poll's parser
-processes take the reading half of clustering off the main process) make the same stories as
-reports read in place; when the processes fail, the rest is read in place and the stories are
-still the same; a batch too small to pay for it is read in place; a reading of another item is
-refused; story facts made there are the ones made in place; a poll with parser processes reads
-ahead and makes the stories a poll parsing in a thread makes. Real processes (spawn), the
-labelled deal coverage of ../shared/data."""
+"""Reports read ahead in another process (bot.worker.process.read_ahead: a large poll takes the
+reading half of clustering off the main process) make the same stories as reports read in
+place; when the process fails, the rest is read in place and the stories are still the same; a
+batch too small to pay for it is read in place; a reading of another item is refused; story
+facts made there are the ones made in place; a poll that parsed in processes reads ahead and
+makes the stories a poll parsing in a thread makes. Real processes (spawn), the labelled deal
+coverage of ../shared/data."""
 
 from __future__ import annotations
 
@@ -150,32 +150,37 @@ def test_a_reading_of_another_item_is_refused(items: list[ClusterItem]) -> None:
         clusterer.add(items[0], read=wrong)
 
 
-def test_a_poll_with_parser_processes_reads_ahead_and_makes_the_stories_a_thread_makes(
+def test_a_poll_that_parsed_in_processes_reads_ahead_and_makes_the_stories_a_thread_makes(
     items: list[ClusterItem], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The whole cycle: the deal coverage served as one feed per outlet on 127.0.0.1 and
-    polled twice, parsing in a thread and in two parser processes, which then read the
-    reports ahead of their clustering."""
+    polled: parsing in a thread; in two parser processes, after which a process of its own
+    reads the reports ahead of their clustering; and so again with more reports than a cycle
+    reads ahead (its memory goes to the main process's clustering state), read in place."""
     now = as_of(items)
     placements = {}
+    # (parser processes, the fewest and the most reports read ahead, read ahead?)
+    runs = [(0, (0, 10_000), False), (2, (50, 10_000), True), (2, (50, 100), False)]
     with LoopbackFeeds(items) as served:
         served.publish(items)
-        for processes in (0, 2):
+        for index, (processes, reports, ahead) in enumerate(runs):
             settings = poll_settings(
                 load_config(None),
                 served.feed_settings(),
-                database_url=f"sqlite:///{tmp_path / f'{processes}.db'}",
+                database_url=f"sqlite:///{tmp_path / f'{index}.db'}",
                 data_dir=tmp_path,
                 retention_days=retention_days(items, now),
             )
             pipeline = build_pipeline(settings, clock=lambda: now)
             pipeline.poller.parse_processes = processes
+            pipeline.poller.read_ahead_reports = reports
             caplog.clear()
             with caplog.at_level(logging.DEBUG, logger="bot.worker.process"):
                 report = poll(pipeline)
-            assert ("reports in other processes" in caplog.text) == bool(processes)
-            assert report.processing.relevant >= IN_PROCESSES_MIN
-            placements[processes] = read_placement(pipeline.db, items)
+            assert report.processing.relevant == 192  # within the first range, over the second
+            # The reports, and the facts of the stories they made, were made there.
+            assert ("reports in other processes" in caplog.text) == ahead
+            placements[index] = read_placement(pipeline.db, items)
             pipeline.db.dispose()
-    assert placements[2] == placements[0]
+    assert placements[1] == placements[2] == placements[0]
     assert placements[0].story_count < len(placements[0].stories) / 2

@@ -295,10 +295,10 @@ class ParserPool:
             return await asyncio.to_thread(self._start)
 
     @property
-    def processes_running(self) -> Executor | None:
-        """The worker processes, once started (None before, and when parsing in threads): other
-        CPU-heavy work of the cycle that needs nothing but its arguments may run there too."""
-        return self._executor
+    def processes_started(self) -> bool:
+        """Whether this cycle parsed in processes: it had that much work, and the machine
+        the cores for it."""
+        return self._executor is not None
 
     @property
     def started(self) -> bool:

@@ -45,7 +45,15 @@ from bot.text.plural import plural
 from bot.text.redaction import mask_url
 from bot.worker.memory import full_collections_deferred, settle_long_lived
 from bot.worker.parsing import PROCESS_MIN_FEEDS, ParseJob, ParserPool
-from bot.worker.process import ProcessStats, StoryBuilder, new_instance_id, utcnow
+from bot.worker.process import (
+    READ_AHEAD_MAX_REPORTS,
+    READ_AHEAD_REPORTS,
+    ProcessStats,
+    StoryBuilder,
+    new_instance_id,
+    reading_process,
+    utcnow,
+)
 from bot.worker.record import (
     FIRST_POLL_KEEP,
     SKIP_REASONS,
@@ -169,7 +177,11 @@ class Poller:
 
     `rules_loader` rebuilds the story builder's rules in parser processes (see
     :mod:`bot.worker.parsing`); `parse_processes` fixes how many there are (0: parse in threads;
-    None: chosen per cycle from the cores and the number of due feeds). `long_lived`: the process
+    None: chosen per cycle from the cores and the number of due feeds); a cycle that parsed in
+    processes and matched relevant reports within `read_ahead_reports` (the fewest, the most)
+    reads them ahead of their clustering in a process of its own
+    (:func:`~bot.worker.process.reading_process`).
+    `long_lived`: the process
     goes on polling (the daemon), so a cycle that stored entries settles its survivors
     (:func:`~bot.worker.memory.settle_long_lived`); a one-shot `newsbot poll` exits instead, and
     the full collection would only delay that (0.14 s after a cold cycle of 100 feeds).
@@ -194,6 +206,7 @@ class Poller:
         self.clock = clock
         self.rules_loader = rules_loader
         self.parse_processes = parse_processes
+        self.read_ahead_reports = (READ_AHEAD_REPORTS, READ_AHEAD_MAX_REPORTS)
         self.long_lived = long_lived
 
     def sync_config(self) -> FeedSync:
@@ -254,41 +267,45 @@ class Poller:
             await asyncio.to_thread(self.sync_config)
         due, leased_elsewhere = await asyncio.to_thread(self._claim, force)
         report = PollStats(leased_elsewhere=leased_elsewhere)
-        parsers: ParserPool | None = None
-        try:
-            if due:
-                parsers = ParserPool(
-                    self.story_builder.rules,
-                    self.story_builder.threshold,
-                    rules_loader=self.rules_loader,
-                    processes=self.parse_processes,
-                    feeds=len(due),
-                )
-                if sum(feed.body_hash is None for feed in due) >= PROCESS_MIN_FEEDS:
-                    # Feeds never fetched before will have bodies to parse: enough to pay for
-                    # the parser processes, whose start then overlaps the first requests.
-                    parsers.start_early()
+        parsers_used = False
+        if due:
+            parsers = ParserPool(
+                self.story_builder.rules,
+                self.story_builder.threshold,
+                rules_loader=self.rules_loader,
+                processes=self.parse_processes,
+                feeds=len(due),
+            )
+            if sum(feed.body_hash is None for feed in due) >= PROCESS_MIN_FEEDS:
+                # Feeds never fetched before will have bodies to parse: enough to pay for the
+                # parser processes, whose start then overlaps the first requests.
+                parsers.start_early()
+            try:
                 await self._fetch_and_store(due, parsers, report, on_feed)
-            report.seconds["fetch"] = time.monotonic() - started
-            # Entries matched while they were parsed count as processed here; the story builder
-            # reports the rest (clustering, and matching where parsing could not).
-            report.processing.processed = sum(result.matched_entries for result in report.feeds)
-            report.processing.relevant = sum(result.relevant_entries for result in report.feeds)
-            if (
-                report.new_entries
-                or report.updated_entries
-                or await asyncio.to_thread(self.story_builder.has_pending)
-            ):
-                started = time.monotonic()
-                # The parser processes, idle now, read the reports ahead of their placing.
-                readers = parsers.processes_running if parsers is not None else None
+                parsers_used = parsers.processes_started
+            finally:
+                await parsers.aclose()
+        report.seconds["fetch"] = time.monotonic() - started
+        # Entries matched while they were parsed count as processed here; the story builder
+        # reports the rest (clustering, and matching where parsing could not).
+        report.processing.processed = sum(result.matched_entries for result in report.feeds)
+        report.processing.relevant = sum(result.relevant_entries for result in report.feeds)
+        if (
+            report.new_entries
+            or report.updated_entries
+            or await asyncio.to_thread(self.story_builder.has_pending)
+        ):
+            started = time.monotonic()
+            # A cycle that parsed in processes, with many reports to cluster, reads them ahead
+            # in a process of its own (the parser processes are gone: their memory with them).
+            relevant = report.processing.relevant
+            low, high = self.read_ahead_reports
+            many = parsers_used and low <= relevant <= high
+            with reading_process(many) as readers:
                 report.processing.add(
                     await asyncio.to_thread(self.story_builder.process_pending, readers=readers)
                 )
-                report.seconds["process"] = time.monotonic() - started
-        finally:
-            if parsers is not None:
-                await parsers.aclose()
+            report.seconds["process"] = time.monotonic() - started
         return report
 
     async def _fetch_and_store(
