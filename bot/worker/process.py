@@ -3,7 +3,9 @@
 Entries are processed in publication order from the `processed_at IS NULL` queue, in two kinds
 of batches, each one transaction: matching batches score entries (irrelevant ones are then done,
 relevant ones stay queued with their score), then clustering batches place the relevant ones in
-publication order. A crash re-does at most the batch it interrupted.
+publication order. A crash re-does at most the batch it interrupted. A large poll hands the
+story builder a process of its own (`reading_process`) where the reports are read, and the
+facts of the stories they change made, ahead of their placing in this thread (`in_processes`).
 
 Several instances on one PostgreSQL database each hold an in-memory clusterer. Processing is
 serialised across them with a session-level advisory lock, and before processing an instance
@@ -231,9 +233,10 @@ class StoryBuilder:
     def process_pending(
         self, batch_size: int = 2000, readers: Executor | None = None
     ) -> ProcessStats:
-        """Match and cluster every queued entry. `readers`: processes (a poll's parser
-        processes, idle by then) that read the reports ahead while this thread places them
-        (`read_ahead`); the decisions are the same without them."""
+        """Match and cluster every queued entry. `readers`: other processes (a large poll's
+        reading process, `reading_process`) that read the reports ahead while this thread
+        places them (`read_ahead`) and make the facts of the stories a batch changed; the
+        decisions are the same without them."""
         total = ProcessStats()
         # Serialised across the instances sharing a PostgreSQL database; if the lock cannot be
         # had within LOCK_WAIT_S, the instance holding it processes the queue.
