@@ -1,5 +1,5 @@
-"""Shared fixtures: databases on SQLite and PostgreSQL, paths to the shared data, and the modules
-a fresh interpreter loads (`loaded_modules`).
+"""Shared fixtures: databases on SQLite and PostgreSQL, paths to the shared data, a feed server,
+a Slack stand-in, and the modules a fresh interpreter loads (`loaded_modules`).
 
 PostgreSQL tests use NEWSBOT_TEST_PG_URL (default: the local server's `test` database). Each test
 gets a fresh database cloned from a migrated template. Where no PostgreSQL answers, those tests
@@ -21,6 +21,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from support.slack_stand_in import SlackStandIn
 
+from bot.demo.server import FeedServer
 from bot.storage.database import Database, upgrade_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,6 +148,14 @@ def require_shared(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def seeds() -> list[tuple[str, str]]:
     return [read_seed(p) for p in sorted(require_shared(SEEDS).glob("*.txt"))]
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    """An empty feed server on loopback (the demo's FeedServer: a test sets its feeds); a module
+    that needs another kind defines its own."""
+    with FeedServer() as feeds:
+        yield feeds
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import DATA, require_shared
 
 from bot.clustering.engine import StoryClusterer
 from bot.clustering.facts import story_facts
@@ -34,16 +35,15 @@ from bot.evaluation.endtoend import (
 from bot.evaluation.items import read_items
 from bot.worker.process import IN_PROCESSES_CHUNK, IN_PROCESSES_MIN, in_processes, read_ahead
 
-DATA = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "stories" / "deals_dev.jsonl"
-)
-pytestmark = pytest.mark.skipif(not DATA.is_file(), reason=f"shared data not found at {DATA}")
+DEALS_DEV = DATA / "stories" / "deals_dev.jsonl"
 
 
 @pytest.fixture(scope="module")
 def items() -> list[ClusterItem]:
     # In arrival order, as the story builder gives them.
-    return sorted(read_items(DATA), key=lambda item: (item.published, item.key))
+    return sorted(
+        read_items(require_shared(DEALS_DEV)), key=lambda item: (item.published, item.key)
+    )
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import asyncio
 import json
 import logging
 import signal
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -61,12 +60,6 @@ def plain(name: str, count: int = 2) -> bytes:
             for i in range(count)
         ],
     )
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as feeds:
-        yield feeds
 
 
 def write_config(path: Path, db_url: str, urls: list[str], extra: str = "") -> Path:

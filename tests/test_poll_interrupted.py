@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -29,12 +28,6 @@ def rss(name: str) -> bytes:
         f"<item><title>{name} report</title><link>https://{name}.example/1</link>"
         f"<guid>{name}-1</guid><pubDate>{PUBLISHED}</pubDate></item></channel></rss>"
     ).encode()
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as feeds:
-        yield feeds
 
 
 # Feeds whose check is stored.

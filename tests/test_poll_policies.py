@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -51,12 +50,6 @@ def rss(
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>'
         f"<link>https://{name}.example/</link>{extra}{''.join(parts)}</channel></rss>"
     ).encode()
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as feeds:
-        yield feeds
 
 
 def pipeline_for(db_url: str, tmp_path: Path, urls: list[str], **fetch: int) -> Pipeline:

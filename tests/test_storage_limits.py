@@ -7,12 +7,10 @@ URL of 2,100 characters; an OPML outline with a long title or URL failed `feeds 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from support.daemon_proc import write_config
 
@@ -36,12 +34,6 @@ def rss(title: str) -> bytes:
         "<link>https://long.example/1</link><guid>long-1</guid>"
         f"<pubDate>{published}</pubDate></item></channel></rss>"
     ).encode()
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as feeds:
-        yield feeds
 
 
 def test_a_poll_stores_what_fits_when_a_feed_sends_values_longer_than_their_columns(

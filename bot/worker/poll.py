@@ -180,9 +180,8 @@ class Poller:
     None: chosen per cycle from the cores and the number of due feeds); a cycle that parsed in
     processes and matched relevant reports within `read_ahead_reports` (the fewest, the most)
     reads them ahead of their clustering in a process of its own
-    (:func:`~bot.worker.process.reading_process`).
-    `long_lived`: the process
-    goes on polling (the daemon), so a cycle that stored entries settles its survivors
+    (:func:`~bot.worker.process.reading_process`). `long_lived`: the process goes on polling
+    (the daemon), so a cycle that stored entries settles its survivors
     (:func:`~bot.worker.memory.settle_long_lived`); a one-shot `newsbot poll` exits instead, and
     the full collection would only delay that (0.14 s after a cold cycle of 100 feeds).
     """

@@ -575,9 +575,8 @@ def in_processes(
     pure functions: a result made there must be the one made here.
 
     Arguments go IN_PROCESSES_CHUNK at a time, and at most IN_PROCESSES_WINDOW chunks are out
-    at once: results the caller has not taken yet wait in memory (a cold start of 10,000 feeds
-    sent 2,500 reports at once and held most of their readings, some 100 MiB more at its
-    peak)."""
+    at once: results the caller has not taken yet wait in memory, so they stay a few chunks'
+    worth however many arguments a batch has."""
     if processes is None or len(arguments) < IN_PROCESSES_MIN:
         yield from (None for _ in arguments)
         return
