@@ -8,6 +8,7 @@ on the way, `write_entries` writes the plan with bulk statements.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -106,13 +107,31 @@ def note_expired_listed(
         )
 
 
+@functools.cache
+def _sqlite_insert(columns: tuple[str, ...]) -> str:
+    """An INSERT of these entry columns in SQLite's own named-parameter syntax."""
+    names = [ENTRIES.c[column].name for column in columns]  # a KeyError for any other name
+    return (
+        f"INSERT INTO {ENTRIES.name} ({', '.join(names)}) "
+        f"VALUES ({', '.join(f':{name}' for name in names)})"
+    )
+
+
 def write_entries(session: Session, plan: EntryPlan) -> StoreStats:
     """Write a plan with one INSERT and one UPDATE (executemany) in the session's transaction.
 
     Core statements, not the ORM's bulk path: a cold cycle stores tens of thousands of entries
     and the ORM's per-row bookkeeping cost several times the database's own work.
     """
-    if plan.inserts:
+    if plan.inserts and plan.sqlite_form:
+        if session.get_bind().dialect.name != "sqlite":
+            raise ValueError(
+                "an entry plan prepared for SQLite cannot be written to another database"
+            )
+        # The values are SQLite's already (prepare_for_sqlite): the driver binds them as they
+        # are, without SQLAlchemy's per-row type processing.
+        session.connection().exec_driver_sql(_sqlite_insert(tuple(plan.inserts[0])), plan.inserts)
+    elif plan.inserts:
         session.execute(insert(ENTRIES), plan.inserts)
     if plan.updates:
         session.execute(update(ENTRIES).where(ENTRIES.c.id == bindparam("row_id")), plan.updates)

@@ -36,7 +36,7 @@ from typing import Any
 
 from bot.matcher import RuleSet
 from bot.model import Entry, MatchItem
-from bot.storage.plan import EntryPlan, KnownEntries, Scorer, plan_entries
+from bot.storage.plan import EntryPlan, KnownEntries, Scorer, plan_entries, prepare_for_sqlite
 from bot.text.redaction import mask_url
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,8 @@ class ParseJob:
     keep_newest: int = 0
     # At most this many new entries per poll, the newest (fetch.max_new_items); None: no cap.
     max_new: int | None = None
+    # The rows go to SQLite: plan them in its stored form (prepare_for_sqlite).
+    for_sqlite: bool = False
 
 
 @dataclass(slots=True)
@@ -163,6 +165,8 @@ def parse_body(job: ParseJob, scorer: Scorer | None) -> ParsedBody:
     )
     plan.too_old = len(old) - len(kept_old)
     plan.backfilled = sum(1 for row in plan.inserts if row["published_at"] < job.not_before)
+    if job.for_sqlite:
+        prepare_for_sqlite(plan)
     times = sorted((e.published for e in parsed.entries if e.published is not None), reverse=True)
     return ParsedBody(
         title=title,

@@ -356,6 +356,7 @@ class Poller:
                         rhythm_sample=RHYTHM_SAMPLE,
                         keep_newest=FIRST_POLL_KEEP if feed.first_parsed_at is None else 0,
                         max_new=fetch_settings.max_new_items,
+                        for_sqlite=self.db.is_sqlite,
                     )
                     outcome.body = None  # the job holds it until it is parsed
                     arrival.parsed = await parsers.parse(job)
