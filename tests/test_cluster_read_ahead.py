@@ -1,4 +1,4 @@
-"""Reports read ahead in another process (bot.worker.process.read_ahead: a large poll takes the
+"""Reports read ahead in another process (bot.worker.offload.read_ahead: a large poll takes the
 reading half of clustering off the main process) make the same stories as reports read in
 place; when the process fails, the rest is read in place and the stories are still the same; a
 batch too small to pay for it is read in place; a reading of another item is refused; story
@@ -33,7 +33,13 @@ from bot.evaluation.endtoend import (
     retention_days,
 )
 from bot.evaluation.items import read_items
-from bot.worker.process import IN_PROCESSES_CHUNK, IN_PROCESSES_MIN, in_processes, read_ahead
+from bot.worker.offload import (
+    IN_PROCESSES_CHUNK,
+    IN_PROCESSES_MIN,
+    in_processes,
+    read_ahead,
+    reading_process,
+)
 
 DEALS_DEV = DATA / "stories" / "deals_dev.jsonl"
 
@@ -61,6 +67,24 @@ def stories(items: list[ClusterItem], readings: list[ItemReading | None]) -> lis
         for gone, kept in clusterer.drain_merges():
             placed[kept] |= placed.pop(gone)
     return list(placed.values())
+
+
+# What the reading process must not load: it imports the module of each function it is sent,
+# and the database layer and the settings cost it half a second before its first reading.
+HEAVY = ("sqlalchemy", "pydantic", "httpx", "feedparser")
+LOADED_HEAVY = f"sorted(m for m in __import__('sys').modules if m.split('.')[0] in {HEAVY!r})"
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: reports are read in place")
+def test_the_reading_process_loads_the_clustering_modules_only(items: list[ClusterItem]) -> None:
+    with reading_process(True) as readers:
+        assert readers is not None
+        ahead = list(read_ahead(StoryClusterer().reader, items[:100], readers))
+        made = list(in_processes(story_facts, [[]] * IN_PROCESSES_MIN, readers, what=("s", "s")))
+        loaded = readers.submit(eval, LOADED_HEAVY).result()
+    assert all(reading is not None for _, reading in ahead)
+    assert all(facts is not None for facts in made)
+    assert loaded == []
 
 
 def test_reports_read_in_other_processes_make_the_same_stories(
@@ -99,7 +123,7 @@ def test_when_a_process_dies_the_rest_is_read_in_place_and_the_stories_are_the_s
     spawn = multiprocessing.get_context("spawn")
     with (
         ProcessPoolExecutor(1, mp_context=spawn) as pool,
-        caplog.at_level(logging.WARNING, logger="bot.worker.process"),
+        caplog.at_level(logging.WARNING, logger="bot.worker.offload"),
     ):
         ahead = list(read_ahead(reader, items, pool))
 
@@ -175,7 +199,7 @@ def test_a_poll_that_parsed_in_processes_reads_ahead_and_makes_the_stories_a_thr
             pipeline.poller.parse_processes = processes
             pipeline.poller.read_ahead_reports = reports
             caplog.clear()
-            with caplog.at_level(logging.DEBUG, logger="bot.worker.process"):
+            with caplog.at_level(logging.DEBUG, logger="bot.worker.offload"):
                 report = poll(pipeline)
             assert report.processing.relevant == 192  # within the first range, over the second
             # The reports, and the facts of the stories they made, were made there.

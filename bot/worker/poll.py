@@ -44,16 +44,9 @@ from bot.storage.plan import KnownEntries
 from bot.text.plural import plural
 from bot.text.redaction import mask_url
 from bot.worker.memory import full_collections_deferred, settle_long_lived
+from bot.worker.offload import READ_AHEAD_MAX_REPORTS, READ_AHEAD_REPORTS, reading_process
 from bot.worker.parsing import PROCESS_MIN_FEEDS, ParseJob, ParserPool
-from bot.worker.process import (
-    READ_AHEAD_MAX_REPORTS,
-    READ_AHEAD_REPORTS,
-    ProcessStats,
-    StoryBuilder,
-    new_instance_id,
-    reading_process,
-    utcnow,
-)
+from bot.worker.process import ProcessStats, StoryBuilder, new_instance_id, utcnow
 from bot.worker.record import (
     FIRST_POLL_KEEP,
     SKIP_REASONS,
@@ -180,7 +173,7 @@ class Poller:
     None: chosen per cycle from the cores and the number of due feeds); a cycle that parsed in
     processes and matched relevant reports within `read_ahead_reports` (the fewest, the most)
     reads them ahead of their clustering in a process of its own
-    (:func:`~bot.worker.process.reading_process`). `long_lived`: the process goes on polling
+    (:func:`~bot.worker.offload.reading_process`). `long_lived`: the process goes on polling
     (the daemon), so a cycle that stored entries settles its survivors
     (:func:`~bot.worker.memory.settle_long_lived`); a one-shot `newsbot poll` exits instead, and
     the full collection would only delay that (0.14 s after a cold cycle of 100 feeds).
