@@ -318,6 +318,26 @@ def test_processes_started_early_serve_the_cycle_and_end_with_it(tmp_path: Path)
     assert not _parser_processes()
 
 
+def test_parser_processes_load_the_parsers_once_and_exempt_them_from_collections(
+    tmp_path: Path,
+) -> None:
+    """A parser process loads the parsers and the rules as it starts, then moves what it
+    loaded to the permanent generation (gc.freeze): parsing triggers full collections, and a
+    process's last ones, as it exits, held up the end of every cycle's parsing."""
+    settings = Settings.model_validate({"data_dir": tmp_path, "feeds": []})
+    rules = load_rules(settings.rules)
+    parsers = ParserPool(rules, rules.threshold, processes=1)
+    try:
+        executor = parsers._start()
+        frozen = executor.submit(eval, "__import__('gc').get_freeze_count()").result(60)
+        loaded = executor.submit(eval, "'bot.reader.parser' in __import__('sys').modules")
+        assert loaded.result(60) is True
+        assert frozen > 10_000
+    finally:
+        parsers.close()
+    assert not _parser_processes()
+
+
 def test_processes_chosen_per_cycle_start_only_once_there_is_enough_to_parse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,6 +20,7 @@ Work items are plain picklable dataclasses; results are column values for bulk s
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -197,11 +198,16 @@ def _init_worker(
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
-    if rules is None:
-        return
-    rule_set = rules if isinstance(rules, RuleSet) else rules()
-    if rule_fingerprint(rule_set) == expected:
-        _worker_scorer = scorer_for(rule_set, threshold)
+    if rules is not None:
+        rule_set = rules if isinstance(rules, RuleSet) else rules()
+        if rule_fingerprint(rule_set) == expected:
+            _worker_scorer = scorer_for(rule_set, threshold)
+    # What lives as long as the worker (its modules, the rules) leaves the collector's walks:
+    # parsing allocates enough to trigger full collections, and the worker's last ones, as it
+    # exits, held up the end of every parsing cycle (see bot.worker.memory).
+    from bot.reader.parser import parse_feed  # noqa: F401  (the parsers, loaded once here)
+
+    gc.freeze()
 
 
 def _parse_in_worker(job: ParseJob) -> ParsedBody:
