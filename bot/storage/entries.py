@@ -121,7 +121,9 @@ def write_entries(session: Session, plan: EntryPlan) -> StoreStats:
     """Write a plan with one INSERT and one UPDATE (executemany) in the session's transaction.
 
     Core statements, not the ORM's bulk path: a cold cycle stores tens of thousands of entries
-    and the ORM's per-row bookkeeping cost several times the database's own work.
+    and the ORM's per-row bookkeeping cost several times the database's own work. New rows
+    prepared for SQLite where they were planned (`prepare_for_sqlite`) go to the driver's
+    executemany as they are.
     """
     if plan.inserts and plan.sqlite_form:
         if session.get_bind().dialect.name != "sqlite":

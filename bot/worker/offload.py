@@ -35,12 +35,12 @@ Result = TypeVar("Result")
 # Relevant reports a cycle needs to start a process to read them ahead (reading_process): one
 # costs some 0.5 s of CPU to start, and reading saves some 1.5 ms per report in the main process.
 READ_AHEAD_REPORTS = 500
-# ... and the most: that process costs some 100 MiB (an interpreter, the clustering modules and
+# ... and the most: that process costs some 75 MiB (an interpreter, the clustering modules and
 # their caches), while the main process's clustering state grows with the cycle's reports. A
 # cycle of all processes stays under 300 MiB at any size (bench/peers.py): a cold start of
-# 3,000 feeds (7,400 relevant reports) peaked at 285-295 MiB with it and 240 without, 10,000
-# feeds at 345 with it. Larger cycles read in place.
-READ_AHEAD_MAX_REPORTS = 5000
+# 3,000 feeds (7,400 relevant reports) peaked at 267 MiB with it (48 s) and 241 without (66 s);
+# 10,000 feeds (25,000 reports) read in place and peak at 287-297. Larger cycles read in place.
+READ_AHEAD_MAX_REPORTS = 8000
 # Arguments sent per message to another process (in_processes), and the fewest worth
 # pickling there and back.
 IN_PROCESSES_CHUNK = 25
