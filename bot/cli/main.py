@@ -12,6 +12,7 @@ import click
 
 from bot import __version__
 from bot.cli.common import EXIT_CONFIG, AppContext, app, database_errors, fail
+from bot.worker.memory import one_malloc_arena
 
 # Commands other than the operator ones (bot.cli.commands), imported when they are run or listed
 # in help: each pulls in what it alone needs (clustering replays, evaluation, OPML, the deal
@@ -106,6 +107,7 @@ def cli(
 
 
 def main() -> None:
+    one_malloc_arena()  # before any thread starts
     try:
         cli(prog_name="newsbot")
     finally:
