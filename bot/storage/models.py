@@ -32,6 +32,7 @@ from bot.model.feed import (
     FEED_URL_MAX,
     LAST_MODIFIED_MAX,
 )
+from bot.storage.plan import as_utc
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -43,12 +44,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        tzinfo = value.tzinfo
-        if tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        # Values are nearly always UTC already (a cold poll cycle binds 200,000 of them).
-        if tzinfo is not UTC:
-            value = value.astimezone(UTC)
+        value = as_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
