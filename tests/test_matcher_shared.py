@@ -89,3 +89,31 @@ def test_shared_nodes_give_the_results_of_separate_ones() -> None:
     rules = parse_rules(RULES, "shared.toml")
     assert rules.match(items[0]).rules == ["a", "b", "c"]
     assert rules.match(items[1]).rules == ["c"]
+
+
+def test_a_definition_is_parsed_twice_however_many_definitions_use_it(monkeypatch) -> None:
+    # A chain of definitions, each using the next: checking each definition in [define] parsed
+    # the whole rest of the chain again (the last definition six times). It is parsed once when
+    # it is checked and once where it is first used, then shared by definitions and rules.
+    import bot.matcher.syntax as syntax
+
+    lexed: list[str] = []
+    real_lex = syntax.lex
+
+    def counting_lex(query: str):  # type: ignore[no-untyped-def]
+        lexed.append(query)
+        return real_lex(query)
+
+    monkeypatch.setattr(syntax, "lex", counting_lex)
+    chain = "".join(f"d{i} = 'term{i} OR @d{i + 1}'\n" for i in range(1, 5))
+    rules = parse_rules(
+        f"[define]\n{chain}d5 = 'term5'\n"
+        '[[rule]]\nname = "a"\nquery = "@d1 lease"\n'
+        '[[rule]]\nname = "b"\nquery = "@d1 deal"\n'
+    )
+    definitions = [text for text in lexed if text.startswith("term")]
+    assert len(set(definitions)) == 5
+    assert all(definitions.count(text) == 2 for text in definitions)
+    assert lexed.count("@d1 lease") == lexed.count("@d1 deal") == 1
+    match = rules.match(MatchItem(title="term5 lease", summary="", text=""))
+    assert [hit.rule for hit in match.hits] == ["a"]

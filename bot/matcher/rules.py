@@ -244,13 +244,15 @@ def parse_rules(toml_text: str, source: str = "<rules>") -> RuleSet:
                 f"{source}: threshold: expected a number, got {_describe(data['threshold'])}"
             )
         threshold = number
-    macros = _defines(data.get("define", {}), source)
+    # One cache of parsed @names for the definitions and the rules: a definition checked here
+    # is not parsed again for each definition and rule that uses it.
+    expansions: Expansions = {}
+    macros = _defines(data.get("define", {}), source, expansions)
     raw_rules = data.get("rule")
     if not isinstance(raw_rules, list) or not raw_rules:
         raise RuleError(f"{source}: expected at least one [[rule]] table, got none")
     rules: list[Rule] = []
     seen: set[str] = set()
-    expansions: Expansions = {}
     for position, raw in enumerate(raw_rules, start=1):
         rule = _rule(raw, position, macros, source, expansions)
         if rule is None:
@@ -264,7 +266,7 @@ def parse_rules(toml_text: str, source: str = "<rules>") -> RuleSet:
     return RuleSet(rules, threshold, source)
 
 
-def _defines(raw: Any, source: str) -> dict[str, str]:
+def _defines(raw: Any, source: str, expansions: Expansions) -> dict[str, str]:
     if not isinstance(raw, dict):
         raise RuleError(
             f"{source}: define: expected a table of name = 'query', got {_describe(raw)}"
@@ -282,7 +284,7 @@ def _defines(raw: Any, source: str) -> dict[str, str]:
         macros[name] = text
     for name, text in macros.items():
         try:
-            parser = Parser(text, macros, (name,))
+            parser = Parser(text, macros, (name,), expansions)
             if not parser.tokens:
                 raise QuerySyntaxError(1, "a query", "an empty string")
             parser.parse_or(None)
