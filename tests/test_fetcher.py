@@ -399,6 +399,25 @@ def test_connections_are_reused_after_304_redirect_and_error(server: FeedServer)
     assert len(ports) == 1  # one kept-alive connection served every request
 
 
+def test_a_cookie_one_feed_sets_is_not_sent_with_the_next_request(server: FeedServer) -> None:
+    # A feed's response must not shape the requests for other feeds of its host (a tracking
+    # cookie, a session handed to every feed of a cycle): feeds are fetched without a jar.
+    server.routes["/cookie"] = lambda h: send(
+        h, 200, FEED, {"Set-Cookie": "visitor=feed-a; Path=/", "Content-Type": "text/xml"}
+    )
+    paths = ["/cookie?a", "/plain?after-cookie"]
+
+    async def run() -> list[FetchOutcome]:
+        async with Fetcher(settings(concurrency=1, per_host=1)) as fetcher:
+            return [await fetcher.fetch(FeedRequest(server.url(path))) for path in paths]
+
+    outcomes = asyncio.run(run())
+    assert [outcome.status for outcome in outcomes] == [FetchStatus.OK, FetchStatus.OK]
+    sent = dict(server.requests)
+    assert "Cookie" not in sent["/plain?after-cookie"]
+    assert sent["/plain?after-cookie"]["User-Agent"] == USER_AGENT
+
+
 def test_an_idle_connection_the_server_closed_is_not_reused(server: FeedServer) -> None:
     def closing(handler: BaseHTTPRequestHandler) -> None:
         send(handler, 200, FEED)  # no "Connection: close": the client may keep it alive ...
