@@ -227,6 +227,42 @@ def test_feed_lease_is_taken_once(db_url: str) -> None:
     db.dispose()
 
 
+def test_syncing_reads_the_stored_feeds_in_one_query_whatever_it_changes(db_url: str) -> None:
+    # Syncing loads a few columns of every feed; a column it reads but did not load would cost
+    # one query per feed on every poll.
+    db = _db(db_url)
+    feeds = [FeedSettings(url=f"https://f{i}.example/rss", name=f"F{i}") for i in range(40)]
+    with db.session() as session:
+        sync_feeds(session, feeds, NOW)
+    changed = [
+        FeedSettings(url=f"https://f{i}.example/rss", name=f"Renamed {i}", interval=600)
+        for i in range(20)  # 20-39 dropped from the configuration
+    ]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement.split(None, 1)[0].upper())
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with db.session() as session:
+            dropped = sync_feeds(session, changed, NOW)
+        with db.session() as session:
+            restored = sync_feeds(session, feeds, NOW + timedelta(minutes=1))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert len(dropped.removed) == 20 and len(restored.restored) == 20
+    # Per sync: the feeds, and the entry counts of removed feeds; the writes are UPDATEs.
+    assert statements.count("SELECT") == 3, statements
+    with db.session() as session:
+        rows = {row.url: row for row in session.scalars(select(FeedRow))}
+    again = rows["https://f3.example/rss"]
+    assert again.name == "F3" and again.interval_s is None
+    assert all(row.removed_at is None for row in rows.values())
+    assert rows["https://f30.example/rss"].next_check_at == NOW + timedelta(minutes=1)
+    db.dispose()
+
+
 def test_outbox_stores_each_channel_period_once(db_url: str) -> None:
     db = _db(db_url)
     with db.session() as session:

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from bot.config import FeedSettings
 from bot.model.feed import FeedCheck
@@ -43,6 +43,21 @@ class RemovedFeed:
     entries: int
 
 
+# What syncing reads of every stored feed: not its schedule, validators or recent entry times
+# (two JSON and eight time columns), which a sync of thousands of unchanged feeds would decode
+# for nothing on every poll. Columns it only writes need not be loaded.
+_SYNCED_COLUMNS = (
+    FeedRow.id,
+    FeedRow.url,
+    FeedRow.configured_url,
+    FeedRow.name,
+    FeedRow.interval_s,
+    FeedRow.config_file,
+    FeedRow.imported_from,
+    FeedRow.removed_at,
+)
+
+
 @dataclass(slots=True)
 class FeedSync:
     """What syncing the configured feeds changed."""
@@ -66,7 +81,7 @@ def sync_feeds(
     a 301/308 the row's `url` is the new address and `configured_url` the old one, which the
     configuration still lists; adding that as a new feed would poll the feed twice.
     """
-    rows = list(session.scalars(select(FeedRow)))
+    rows = list(session.scalars(select(FeedRow).options(load_only(*_SYNCED_COLUMNS))))
     existing = _by_address(rows)
     report = FeedSync()
     listed: set[int] = set()
