@@ -17,13 +17,15 @@ CPU seconds are the tool's and its descendants' user + system time.
 Peak memory is the largest sum, over the tool's process and all its descendants, of their
 proportional set sizes (PSS, /proc/PID/smaps_rollup), sampled every 50 ms, in runs of their own:
 each round times every tool unobserved, then runs it again (reset, cold, warm) with the sampler
-for its memory. The sampler reads every process's smaps_rollup (about 2 ms for a process of
-160 MiB, the kernel walking its page tables) and, every tenth sample, /proc for new descendants:
-some 10-15% of a core while newsbot's four processes run, taken from a tool that keeps both
-cores busy and not from one that uses one (a cold cycle of 1,000 feeds, three interleaved
-pairs: newsbot 11.95 s unobserved against 12.84 sampled, newsboat 26.99 against 26.49). Feed
-counts larger than ``--peer-max-feeds`` run newsbot alone, once, sampled (its memory is the
-point there; their times are then the sampled runs').
+for its memory. The sampler costs CPU of its own: about 2 ms per smaps_rollup of a process of
+160 MiB (the kernel walks its page tables) and, every tenth sample, a scan of /proc for new
+descendants (1.8 ms), some 10-15% of a core while newsbot's four processes run, which a tool
+keeping both cores busy pays and a tool using one does not. How much it moved the times was
+within the noise of the runs compared (a cold cycle of 1,000 feeds: newsbot 11.95 s unobserved
+against 12.84 sampled, three pairs; 13.16 against 12.85 in the first run of this scheme), but an
+instrument running beside what it times has no place in the timed runs. Feed counts larger than
+``--peer-max-feeds`` run newsbot alone, once, sampled (its memory is the point there; their
+times are then the sampled runs').
 
 Peers missing from PATH are installed from Debian (``apt-get install -y newsboat rss2email``)
 when this runs as root; a peer that still cannot run is skipped and the JSON says why.
