@@ -406,10 +406,10 @@ def main() -> None:
     def median(name: str, size: int, cycle: str, key: str) -> float | None:
         """The median of `key` over the rounds: times from the unobserved runs, memory from
         the sampled ones."""
-        what = "memory" if key == "peak_mib" else "time"
         measured = runs.get(f"{name}_{size}", {})
-        found = measured.get(f"{cycle}_{what}") or measured.get(f"{cycle}_memory", [])
-        values = [run[key] for run in found if run[key] is not None]
+        # Sizes run only sampled have no unobserved runs: their times are the sampled runs'.
+        unobserved = None if key == "peak_mib" else measured.get(f"{cycle}_time")
+        values = [run[key] for run in unobserved or measured.get(f"{cycle}_memory", [])]
         return round(statistics.median(values), 3) if values else None
 
     def ratio(peer: str, size: int, cycle: str) -> float | None:

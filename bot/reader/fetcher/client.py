@@ -267,35 +267,34 @@ class Fetcher:
         self, url: str, headers: dict[str, str], *, redirected: bool
     ) -> AsyncIterator[httpx.Response]:
         """The streamed response to a GET of `url`, sent to an address the policy allows."""
+        assert self._transport is not None
         target = _request_url(url)
+        extensions: dict[str, Any] = {"timeout": self._timeouts}
         if self.settings.allow_private_networks:
-            response = await self._send(target, headers, {})
+            attempts = [target]
+        else:
+            host = target.raw_host.decode("ascii")
             try:
-                yield response
-            finally:
-                await response.aclose()
-            return
-        host = target.raw_host.decode("ascii")
-        try:
-            addresses = await resolve_allowed(
-                host,
-                target.port or _DEFAULT_PORTS[target.scheme],
-                resolve=self._resolve,
-                classify=self._classify,
-            )
-        except BlockedAddress as exc:
-            blocked = exc.after_redirect() if redirected else exc
-            raise FetchError(BLOCKED, str(blocked)) from None
-        # The checked address goes in the URL; the server still sees (and TLS still verifies)
-        # the feed's host name.
-        headers = {**headers, "Host": target.netloc.decode("ascii")}
-        extensions = {"sni_hostname": host} if target.scheme == "https" else {}
-        last = len(addresses) - 1
-        for index, address in enumerate(addresses):
-            try:
-                response = await self._send(
-                    target.copy_with(host=str(address)), headers, extensions
+                addresses = await resolve_allowed(
+                    host,
+                    target.port or _DEFAULT_PORTS[target.scheme],
+                    resolve=self._resolve,
+                    classify=self._classify,
                 )
+            except BlockedAddress as exc:
+                blocked = exc.after_redirect() if redirected else exc
+                raise FetchError(BLOCKED, str(blocked)) from None
+            # The checked address goes in the URL; the server still sees (and TLS still
+            # verifies) the feed's host name.
+            attempts = [target.copy_with(host=str(address)) for address in addresses]
+            headers = {**headers, "Host": target.netloc.decode("ascii")}
+            if target.scheme == "https":
+                extensions["sni_hostname"] = host
+        last = len(attempts) - 1
+        for index, attempt in enumerate(attempts):
+            request = httpx.Request("GET", attempt, headers=headers, extensions=extensions)
+            try:
+                response = await self._transport.handle_async_request(request)
             except (httpx.ConnectError, httpx.ConnectTimeout):
                 if index == last:
                     raise
@@ -305,16 +304,6 @@ class Fetcher:
             finally:
                 await response.aclose()
             return
-
-    async def _send(
-        self, url: httpx.URL, headers: dict[str, str], extensions: dict[str, Any]
-    ) -> httpx.Response:
-        """One GET on the transport; the caller reads the body as it streams, and closes it."""
-        assert self._transport is not None
-        request = httpx.Request(
-            "GET", url, headers=headers, extensions={"timeout": self._timeouts, **extensions}
-        )
-        return await self._transport.handle_async_request(request)
 
     async def _finish(
         self,
